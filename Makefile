@@ -1,0 +1,39 @@
+# Two commands: `make demo` and `make test`. Both create .venv and install into it when needed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test bench lint check-content clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+.env: | $(STAMP)
+	$(BIN)/ourvoice init
+
+demo: setup .env
+	$(BIN)/ourvoice db upgrade
+	$(BIN)/ourvoice demo setup
+	$(BIN)/ourvoice run
+
+test: setup
+	$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check .
+
+check-content: setup
+	$(BIN)/ourvoice content check
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

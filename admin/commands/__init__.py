@@ -1,0 +1,1 @@
+"""One Typer sub-app per staff concern; `admin.cli` registers them."""

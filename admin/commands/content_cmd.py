@@ -1,0 +1,28 @@
+"""`ourvoice content check`: validate every content file and report file:line: reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from content.loader import ContentInvalid, load_library
+
+app = typer.Typer(help="Check the flows, topics and surveys in content/.", no_args_is_help=True)
+
+
+@app.command("check")
+def check(root: Path = typer.Option(None, help="content folder (default: the installed content/)")) -> None:
+    """Validate all content; exit 1 listing every problem with file and line."""
+    try:
+        lib = load_library(root)
+    except ContentInvalid as exc:
+        for err in exc.errors:
+            typer.echo(str(err), err=True)
+        typer.echo(f"{len(exc.errors)} problem(s) found", err=True)
+        raise typer.Exit(1) from None
+    kinds: dict[str, int] = {}
+    for f in lib.flows.values():
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    summary = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items()))
+    typer.echo(f"content OK: {summary}")

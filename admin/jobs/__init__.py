@@ -1,0 +1,1 @@
+"""Scheduled job functions: plain `job(rt, *, now) -> str`, also runnable from the CLI."""

@@ -1,0 +1,85 @@
+"""APScheduler 3.x as a thin trigger: every job is a plain function `job(rt, *, now) -> str`.
+
+Run-once across processes: each occurrence is claimed by inserting a `job_run` row keyed by
+(job name, scheduled time); only the process whose insert succeeds runs it (see TECH-NOTES).
+The CLI (`ourvoice jobs run NAME`) calls the same functions with an explicit `now`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from storage import jobs as job_store
+from storage.db import session
+
+log = logging.getLogger("ourvoice.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: str  # "module:function", imported when first run so features stay decoupled
+    cron: dict[str, Any] = field(default_factory=dict)
+    every_seconds: int | None = None
+
+    def load(self) -> Callable[..., str]:
+        module, _, attr = self.func.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+# Job definitions live in code (never in a shared job store): features add one line each.
+JOBS: list[Job] = [
+    Job("alerts_escalate", "admin.jobs.alerts:escalate", every_seconds=60),
+]
+
+
+def occurrence(job: Job, now: datetime) -> datetime:
+    """The scheduled slot `now` belongs to: the claim key shared by every process."""
+    if job.every_seconds:
+        epoch = int(now.timestamp()) // job.every_seconds * job.every_seconds
+        return datetime.fromtimestamp(epoch, UTC)
+    return now.replace(second=0, microsecond=0)
+
+
+def run_job(rt: Any, job: Job, *, now: datetime, claim: bool = True) -> str | None:
+    """Run one occurrence if this process wins the claim; returns the job's summary or None."""
+    slot = occurrence(job, now)
+    if claim:
+        with session(rt.engine) as s:
+            if not job_store.claim(s, job.name, slot, now=now):
+                return None
+    result = job.load()(rt, now=now)
+    if claim:
+        with session(rt.engine) as s:
+            job_store.finish(s, job.name, slot, now=now, result=str(result))
+    log.info("job.done name=%s", job.name)
+    return result
+
+
+def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = "Europe/London") -> BackgroundScheduler:
+    """A background scheduler that fires every job through `run_job` (claim first)."""
+    sched = BackgroundScheduler(timezone=timezone)
+    for job in jobs or JOBS:
+        trigger = (
+            IntervalTrigger(seconds=job.every_seconds)
+            if job.every_seconds
+            else CronTrigger(timezone=timezone, **job.cron)
+        )
+
+        def fire(job: Job = job) -> None:
+            try:
+                run_job(rt, job, now=datetime.now(UTC))
+            except Exception:  # noqa: BLE001 - one failing job must not stop the others
+                log.exception("job.failed name=%s", job.name)
+
+        sched.add_job(fire, trigger, id=job.name, max_instances=1, coalesce=True, misfire_grace_time=300)
+    return sched

@@ -1,0 +1,1 @@
+"""Participant-facing runtime: the engine, the dispatcher and the channels."""

@@ -1,0 +1,88 @@
+"""The council-hosted web chat: a page plus a JSON endpoint on the shared ASGI app.
+
+Replies go back in the HTTP response after the step is committed. The browser keeps an
+anonymous random id in a cookie; it is hashed like any other channel id before storage.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from bot.channels.base import split_command
+from bot.messages import Inbound, Outbound
+
+STATIC = Path(__file__).parent / "web_static"
+COOKIE = "ov_chat"
+MAX_BODY_TEXT = 100_000  # far above any question's limit; longer still gets a clear "too long"
+
+
+class ChatIn(BaseModel):
+    message_id: str = Field(min_length=1, max_length=100)
+    text: str = Field(default="", max_length=MAX_BODY_TEXT)
+    payload: str = Field(default="", max_length=64)
+
+
+class WebChannel:
+    name = "web"
+
+    def to_inbound(self, body: ChatIn, sender: str) -> Inbound:
+        """Translate one browser request into an Inbound."""
+        if body.payload:
+            return Inbound("web", sender, body.message_id, "button", payload=body.payload)
+        cmd = split_command(body.text.strip())
+        if cmd:
+            return Inbound("web", sender, body.message_id, "command", command=cmd[0], args=cmd[1])
+        return Inbound("web", sender, body.message_id, "text", text=body.text)
+
+    def render(self, message: Outbound) -> dict[str, Any]:
+        return message.to_json()
+
+    async def send(self, address: str, message: Outbound) -> None:
+        """The web chat cannot push: messages wait in the outbox until the page asks."""
+        return None
+
+
+def router(handle: Callable[[Inbound, datetime], Any], *, secure_cookie: bool = False) -> APIRouter:
+    """Routes for the chat page and its API; `handle` runs the dispatcher (sync, in a thread)."""
+    chan = WebChannel()
+    api = APIRouter()
+    page = (STATIC / "chat.html").read_text(encoding="utf-8")
+
+    @api.get("/", response_class=HTMLResponse)
+    def chat_page(request: Request) -> Response:
+        resp = HTMLResponse(page)
+        if COOKIE not in request.cookies:
+            resp.set_cookie(
+                COOKIE, secrets.token_urlsafe(24), httponly=True, samesite="strict", secure=secure_cookie,
+                max_age=60 * 60 * 24 * 365,
+            )
+        resp.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        return resp
+
+    @api.get("/static/chat/{name}")
+    def static(name: str) -> Response:
+        files = {"chat.js": "text/javascript", "chat.css": "text/css"}
+        if name not in files:
+            return Response(status_code=404)
+        return Response((STATIC / name).read_bytes(), media_type=files[name])
+
+    @api.post("/api/chat")
+    def chat(body: ChatIn, request: Request) -> Response:
+        sender = request.cookies.get(COOKIE)
+        if not sender:
+            return JSONResponse({"error": "Please reload the page to start a chat."}, status_code=400)
+        result = handle(chan.to_inbound(body, sender), datetime.now(UTC))
+        return JSONResponse(
+            {"replies": [chan.render(r) for r in result.replies], "stored": result.stored, "duplicate": result.duplicate}
+        )
+
+    return api

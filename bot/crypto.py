@@ -1,0 +1,42 @@
+"""Keyed hashing of channel ids and encryption of addresses and quarantined text.
+
+Keys come from settings (the environment), never from the database or the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class Keyring:
+    """Holds the identity hash key and the Fernet key(s); the first Fernet key encrypts."""
+
+    def __init__(self, hash_key: str, fernet_keys: list[str]) -> None:
+        if not hash_key or not fernet_keys:
+            raise ValueError("both an identity hash key and an encryption key are required")
+        self._hash_key = hash_key.encode()
+        self._fernet = MultiFernet([Fernet(k.encode()) for k in fernet_keys])
+
+    def identity_hash(self, channel: str, user_id: str) -> str:
+        """HMAC-SHA256 of channel and user id: stable lookups without storing the id."""
+        return hmac.new(self._hash_key, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+    def encrypt(self, text: str) -> bytes:
+        return self._fernet.encrypt(text.encode("utf-8"))
+
+    def decrypt(self, token: bytes) -> str:
+        try:
+            return self._fernet.decrypt(token).decode("utf-8")
+        except InvalidToken as exc:
+            raise ValueError("cannot decrypt: wrong or rotated-out key") from exc
+
+    def rotate(self, token: bytes) -> bytes:
+        """Re-encrypt under the newest key (used by `ourvoice keys rotate`)."""
+        return self._fernet.rotate(token)
+
+    @staticmethod
+    def new_fernet_key() -> str:
+        return Fernet.generate_key().decode()

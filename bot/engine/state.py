@@ -1,0 +1,84 @@
+"""Plain, JSON-serialisable values the engine reads and returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.messages import Outbound
+
+
+@dataclass
+class ConversationState:
+    """Where one participant is: the flow, the node, the answers of the current run."""
+
+    flow_id: str | None = None
+    node_id: str | None = None
+    run: int = 0
+    history: list[str] = field(default_factory=list)
+    answers: dict[str, Any] = field(default_factory=dict)
+    picks: list[str] = field(default_factory=list)
+    paused: bool = False
+    profile: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
+        if not data:
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def copy(self) -> ConversationState:
+        return ConversationState.from_json(self.to_json())
+
+    @property
+    def band(self) -> str:
+        return self.profile.get("band", "teen")
+
+    @property
+    def audience(self) -> str:
+        return self.profile.get("audience", "young_person")
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    """One answer to store: the question id is the reporting key."""
+
+    flow_id: str
+    run: int
+    question_id: str
+    value: Any
+    skipped: bool = False
+    free_text: bool = False
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something only the dispatcher can do (store a card, send a review statement)."""
+
+    action: str
+    flow_id: str
+    run: int
+    answers: dict[str, Any]
+    at_reply: int = 0  # where the dispatcher should insert any replies the effect produces
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Facts from outside the engine: which topics are open for this person right now."""
+
+    open_topics: tuple[str, ...] = ()
+
+
+@dataclass
+class StepResult:
+    state: ConversationState
+    replies: list[Outbound] = field(default_factory=list)
+    answers: list[AnswerEvent] = field(default_factory=list)
+    completed: list[tuple[str, int]] = field(default_factory=list)
+    started: list[tuple[str, int]] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    profile_changed: bool = False

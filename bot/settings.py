@@ -1,0 +1,79 @@
+"""Settings for the bot runtime, read from OURVOICE_* environment variables or a .env file.
+
+Instantiated only in entry points and passed down; invalid values stop the start with one line.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BotSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OURVOICE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/ourvoice.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8000"
+    id_hash_key: str = Field(default="", description="secret for keyed hashes of channel ids")
+    encryption_keys: str = Field(default="", description="comma-separated Fernet keys, newest first")
+    content_dir: str = ""
+    invite_only: bool = True
+    # Safeguarding: every number in one place, reviewed by the council's safeguarding lead.
+    duty_team_name: str = "the council's children's duty team"
+    duty_number: str = "03000 41 11 11"
+    out_of_hours_number: str = "03000 41 91 91"
+    office_hours: str = "08:30-17:00"
+    timezone: str = "Europe/London"
+    alert_email_to: str = ""
+    alert_email_escalate_to: str = ""
+    alert_email_from: str = "ourvoice@localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    alert_ack_minutes_office: int = Field(default=30, ge=1)
+    alert_ack_minutes_out_of_hours: int = Field(default=10, ge=1)
+    alert_spool_dir: str = "var/spool"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, v: str) -> str:
+        if not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return v
+
+    @field_validator("office_hours")
+    @classmethod
+    def _hours(cls, v: str) -> str:
+        try:
+            start, end = v.split("-")
+            for part in (start, end):
+                h, m = part.split(":")
+                assert 0 <= int(h) < 24 and 0 <= int(m) < 60
+        except (ValueError, AssertionError) as exc:
+            raise ValueError("must look like 08:30-17:00") from exc
+        return v
+
+    def fernet_keys(self) -> list[str]:
+        return [k.strip() for k in self.encryption_keys.split(",") if k.strip()]
+
+
+def settings_error_line(exc: Exception) -> str:
+    """One clear line naming the first bad setting, for start-up failures."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        name = "OURVOICE_" + str(first["loc"][0]).upper() if first.get("loc") else "a setting"
+        return f"invalid setting {name}: {first['msg']}"
+    return f"invalid settings: {exc}"
+
+
+class HelpNumbers(BaseSettings):
+    """Helpline numbers shown in every safe reply: one source, reviewed by the safeguarding lead."""
+
+    model_config = SettingsConfigDict(env_prefix="OURVOICE_HELP_", env_file=".env", extra="ignore")
+
+    emergency: str = "999"
+    childline: str = "0800 1111"
+    samaritans: str = "116 123"
+    shout_text: str = "85258"

@@ -1,0 +1,192 @@
+"""Pydantic models for every content file: flows, topics, surveys and strings.
+
+Staff edit YAML; these models decide what is valid. Text may be one string for everyone or a
+mapping from band (junior, teen, young_adult, carer) to string, with an optional `default`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+BANDS = ("junior", "teen", "young_adult", "carer")
+YOUNG_BANDS = ("junior", "teen", "young_adult")
+AUDIENCES = ("young_person", "carer")
+ID_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
+
+Band = Literal["junior", "teen", "young_adult", "carer"]
+Audience = Literal["young_person", "carer"]
+Ident = Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Text = str | dict[str, str]
+
+
+def text_for(text: Text, band: str) -> str:
+    """Pick the wording for a band, falling back to `default`."""
+    if isinstance(text, str):
+        return text
+    return text.get(band) or text.get("default") or next(iter(text.values()))
+
+
+def missing_bands(text: Text, bands: tuple[str, ...]) -> list[str]:
+    """Bands that have no wording in `text` (no band key and no default)."""
+    if isinstance(text, str) or "default" in text:
+        return []
+    return [b for b in bands if b not in text]
+
+
+class ChoiceOption(Strict):
+    id: Ident
+    label: Text
+    set: dict[str, str] | None = Field(default=None, description="profile fields this choice sets")
+
+
+class NodeBase(Strict):
+    id: Ident
+    text: Text = ""
+    next: Ident | None = None
+
+
+class SayNode(NodeBase):
+    type: Literal["say"]
+
+
+class QuestionBase(NodeBase):
+    report: bool = True
+    notice: bool = True
+
+
+class ChoiceNode(QuestionBase):
+    type: Literal["choice"]
+    choices: list[ChoiceOption] = Field(min_length=1)
+
+
+class MultiNode(QuestionBase):
+    type: Literal["multi"]
+    choices: list[ChoiceOption] = Field(min_length=1)
+    max_picks: int | None = None
+
+
+class ScaleNode(QuestionBase):
+    type: Literal["scale"]
+    low: Text = ""
+    high: Text = ""
+
+
+class YesNoNode(QuestionBase):
+    type: Literal["yesno"]
+    not_sure: bool = True
+
+
+class TextNode(QuestionBase):
+    type: Literal["text"]
+    max_length: int = Field(default=1000, ge=1, le=5000)
+    report: bool = False
+
+
+class BranchRule(Strict):
+    when: dict[Ident, list[str]] = Field(alias="if")
+    goto: Ident
+
+
+class BranchNode(Strict):
+    id: Ident
+    type: Literal["branch"]
+    rules: list[BranchRule] = Field(min_length=1)
+    otherwise: Ident
+
+
+class ActionNode(NodeBase):
+    """Asks the dispatcher to do something with the answers so far (raise a card, send a review)."""
+
+    type: Literal["action"]
+    action: Ident
+
+
+class MenuOption(Strict):
+    id: Ident
+    label: Text
+    flow: Ident | None = None
+    topics: bool = False
+    bands: list[Band] | None = None
+
+
+class MenuNode(NodeBase):
+    type: Literal["menu"]
+    options: list[MenuOption] = Field(min_length=1)
+
+
+class EndNode(Strict):
+    id: Ident
+    type: Literal["end"]
+    text: Text = ""
+    then: Literal["menu", "stop"] = "menu"
+
+
+Node = Annotated[
+    SayNode | ChoiceNode | MultiNode | ScaleNode | YesNoNode | TextNode | BranchNode | ActionNode
+    | MenuNode | EndNode,
+    Field(discriminator="type"),
+]
+QUESTION_TYPES = (ChoiceNode, MultiNode, ScaleNode, YesNoNode, TextNode)
+
+
+class TopicMeta(Strict):
+    districts: list[Ident] | None = None
+    opens: date | None = None
+    closes: date | None = None
+    report_to_panel: date | None = None
+    why: Text = ""
+
+
+class Flow(Strict):
+    schema_version: int
+    id: Ident
+    kind: Literal["flow", "topic", "survey", "menu"] = "flow"
+    title: Text
+    audience: list[Audience] = Field(min_length=1)
+    bands: list[Band] = Field(min_length=1)
+    start: Ident
+    nodes: list[Node] = Field(min_length=1)
+    topic: TopicMeta | None = None
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        if v > SCHEMA_VERSION:
+            raise ValueError(f"schema_version {v} is newer than this ourvoice ({SCHEMA_VERSION})")
+        return v
+
+    @model_validator(mode="after")
+    def _topic_needs_meta(self) -> Flow:
+        if self.kind == "topic" and self.topic is None:
+            raise ValueError("a topic needs a `topic:` block (districts, opens, closes)")
+        return self
+
+    @cached_property
+    def index(self) -> dict[str, Node]:
+        """Nodes by id, built once."""
+        return {n.id: n for n in self.nodes}
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Each node's position, used to build short button tokens."""
+        return {n.id: i for i, n in enumerate(self.nodes)}
+
+
+class Strings(Strict):
+    """System messages the engine and channels need (help, paused, too long...)."""
+
+    schema_version: int
+    id: Ident
+    locale: str = "en"
+    messages: dict[Ident, Text]

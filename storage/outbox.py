@@ -1,0 +1,99 @@
+"""Outbound messages waiting to be sent; rows are written in the same transaction as the step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from storage.models import OutboxMessage
+
+
+def add(
+    session: Session,
+    *,
+    channel: str,
+    payload_json: str,
+    now: datetime,
+    participant_id: int | None = None,
+    inbound_id: int | None = None,
+    address_enc: bytes | None = None,
+    kind: str = "reply",
+    status: str = "pending",
+) -> OutboxMessage:
+    row = OutboxMessage(
+        channel=channel,
+        payload_json=payload_json,
+        participant_id=participant_id,
+        inbound_id=inbound_id,
+        address_enc=address_enc,
+        kind=kind,
+        status=status,
+        not_before=now,
+        created_at=now,
+        sent_at=now if status == "sent" else None,
+    )
+    session.add(row)
+    return row
+
+
+def for_inbound(session: Session, inbound_id: int) -> list[OutboxMessage]:
+    """Replies produced by one inbound event, in order (to answer a redelivery identically)."""
+    return list(
+        session.execute(
+            select(OutboxMessage).where(OutboxMessage.inbound_id == inbound_id).order_by(OutboxMessage.id)
+        ).scalars()
+    )
+
+
+def due(session: Session, channel: str, *, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+    """Pending rows for a channel whose time has come, oldest first."""
+    return list(
+        session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.channel == channel,
+                OutboxMessage.not_before <= now,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def mark_sent(session: Session, ids: list[int], *, now: datetime) -> None:
+    if ids:
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(status="sent", sent_at=now)  # type: ignore[union-attr]
+        )
+
+
+def postpone(session: Session, row_id: int, *, until: datetime, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(not_before=until, attempts=OutboxMessage.attempts + 1, error=error[:200])
+    )
+
+
+def mark_dead(session: Session, row_id: int, *, error: str) -> None:
+    """Give up on a row that can never be delivered (e.g. the person blocked the bot)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status="dead", attempts=OutboxMessage.attempts + 1, error=error[:200])
+    )
+
+
+def pending_count(session: Session, channel: str | None = None) -> int:
+    q = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+    if channel:
+        q = q.where(OutboxMessage.channel == channel)
+    return int(session.execute(q).scalar_one())
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back off 1, 2, 4 ... seconds, capped at five minutes."""
+    return timedelta(seconds=min(300, 2 ** min(attempts, 9)))

@@ -1,0 +1,83 @@
+"""Shared fixtures: settings with throwaway keys, a migrated database (SQLite or PostgreSQL), a runtime."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.settings import BotSettings
+from storage.migrate import upgrade
+
+PG_URL = os.environ.get("OURVOICE_TEST_POSTGRES_URL", "")
+REQUIRE_PG = os.environ.get("OURVOICE_REQUIRE_POSTGRES") == "1"
+
+# Keys for tests only: generated per run, never written anywhere.
+TEST_HASH_KEY = "test-hash-key-" + uuid.uuid4().hex
+TEST_FERNET_KEY = Fernet.generate_key().decode()
+
+
+def fixed_now() -> datetime:
+    """A Tuesday at 10:00 London time (office hours), so time-dependent replies are stable."""
+    return datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def _postgres_url() -> str:
+    """A fresh schema per test on the CI PostgreSQL server, selected through search_path."""
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("OURVOICE_ID_HASH_KEY", TEST_HASH_KEY)
+    os.environ.setdefault("OURVOICE_ENCRYPTION_KEYS", TEST_FERNET_KEY)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database on SQLite and on PostgreSQL (the latter when a server is configured)."""
+    if request.param == "postgres":
+        if not PG_URL:
+            if REQUIRE_PG:
+                pytest.fail("OURVOICE_REQUIRE_POSTGRES=1 but OURVOICE_TEST_POSTGRES_URL is not set")
+            pytest.skip("no PostgreSQL server: set OURVOICE_TEST_POSTGRES_URL (.ci/run starts one)")
+        url = _postgres_url()
+    else:
+        url = f"sqlite:///{tmp_path / 'ourvoice.db'}"
+    upgrade(url)
+    yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'ourvoice.db'}"
+    upgrade(url)
+    return url
+
+
+def make_settings(url: str, tmp_path: Path, **overrides: object) -> BotSettings:
+    values: dict[str, object] = {
+        "database_url": url,
+        "id_hash_key": TEST_HASH_KEY,
+        "encryption_keys": TEST_FERNET_KEY,
+        "alert_spool_dir": str(tmp_path / "spool"),
+        "invite_only": False,
+    }
+    values.update(overrides)
+    return BotSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(sqlite_url: str, tmp_path: Path) -> BotSettings:
+    return make_settings(sqlite_url, tmp_path)
