@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import event
@@ -50,3 +51,15 @@ def session(engine: Engine) -> Iterator[Session]:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    """Datetimes come back naive from SQLite: every stored time is UTC, so attach UTC when missing."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def naive_utc(dt: datetime) -> datetime:
+    """The form every time is stored in: UTC without tzinfo, identical on SQLite and PostgreSQL."""
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt

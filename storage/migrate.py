@@ -29,3 +29,15 @@ def upgrade(url: str, revision: str = "head") -> None:
 def revision(url: str, message: str) -> None:
     """Autogenerate a migration from the models (developer tool)."""
     command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+def create_missing_tables(url: str) -> None:
+    """Test helper: create tables a feature added to models.py before its migration is generated."""
+    from sqlmodel import SQLModel
+
+    import storage.models  # noqa: F401
+    from storage.db import make_engine
+
+    engine = make_engine(url)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()

@@ -12,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.settings import BotSettings
-from storage.migrate import upgrade
+from storage.migrate import create_missing_tables, upgrade
 
 PG_URL = os.environ.get("OURVOICE_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("OURVOICE_REQUIRE_POSTGRES") == "1"
@@ -56,6 +56,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         url = f"sqlite:///{tmp_path / 'ourvoice.db'}"
     upgrade(url)
+    create_missing_tables(url)
     yield url
 
 
@@ -63,6 +64,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'ourvoice.db'}"
     upgrade(url)
+    create_missing_tables(url)
     return url
 
 
