@@ -7,14 +7,19 @@ records that could not be written because the database was down wait in a spool 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
+import os
 import queue
 import secrets
 import smtplib
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -23,36 +28,55 @@ from typing import Protocol
 
 log = logging.getLogger("ourvoice.alerts")
 
+_KINDS = {
+    "new": "Safeguarding alert",
+    "reminder": "Reminder: unacknowledged alert",
+    "escalation": "ESCALATED: unacknowledged alert",
+    "test": "Test notice (no action needed)",
+}
 
-def new_alert_ref(now: datetime) -> str:
-    return f"A-{now:%y%m%d}-{secrets.token_hex(3).upper()}"
+
+def new_alert_ref(now: datetime, key: str | None = None) -> str:
+    """A staff-quotable alert reference such as ``A-261124-K7QM3XPD``.
+
+    With `key` (a keyed hash of channel, sender and message id) the reference is the same for a
+    redelivered message, so a retried delivery never produces a second, orphaned alert.
+    """
+    raw = hashlib.sha256(key.encode()).digest() if key else secrets.token_bytes(8)
+    suffix = base64.b32encode(raw).decode()[:8]
+    return f"A-{now:%y%m%d}-{suffix}"
 
 
 @dataclass(frozen=True)
 class AlertNotice:
     alert_ref: str
     categories: tuple[str, ...]
-    at: str  # ISO time, local to the council
-    kind: str = "new"  # new | reminder | escalation
+    at: str  # ISO time the alert was raised, local to the council
+    kind: str = "new"  # new | reminder | escalation | test
     level: int = 0
     case_ref: str = ""
     admin_url: str = ""
+    overdue_minutes: int = 0  # for escalations: how long it has waited for an acknowledgement
 
     def subject(self) -> str:
-        label = {"new": "Safeguarding alert", "reminder": "Reminder: unacknowledged alert",
-                 "escalation": "ESCALATED: unacknowledged alert"}[self.kind]
-        return f"[ourvoice] {label} {self.alert_ref}"
+        return f"[ourvoice] {_KINDS.get(self.kind, 'Safeguarding alert')} {self.alert_ref}"
 
     def body(self) -> str:
+        """Plain text for email and staff chat: references, times and categories only."""
         lines = [
             f"Alert reference: {self.alert_ref}",
             f"Case reference: {self.case_ref or 'not yet known'}",
             f"Raised at: {self.at}",
             f"Categories: {', '.join(self.categories) or 'unspecified'}",
             f"Escalation level: {self.level}",
+        ]
+        if self.kind == "escalation":
+            lines.append(f"Not acknowledged after {self.overdue_minutes} minutes.")
+        lines += [
             "",
             "A young person's message suggested a risk of harm. They have been given help numbers.",
             "Read the message and record what you did in the ourvoice admin (reading it is audited).",
+            f"Acknowledge: ourvoice alerts ack {self.alert_ref} --staff YOUR-NAME",
         ]
         if self.admin_url:
             lines.append(f"Open: {self.admin_url}")
@@ -68,10 +92,23 @@ class NoticeRoute(Protocol):
 
 
 class EmailRoute:
+    """Sends notices as plain-text email through an SMTP relay (optionally STARTTLS and login)."""
+
     name = "email"
 
-    def __init__(self, host: str, port: int, sender: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        timeout: float = 10.0,
+        *,
+        starttls: bool = False,
+        username: str = "",
+        password: str = "",
+    ) -> None:
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+        self.starttls, self.username, self.password = starttls, username, password
 
     def send(self, notice: AlertNotice, recipient: str) -> None:
         msg = EmailMessage()
@@ -80,6 +117,10 @@ class EmailRoute:
         msg["Subject"] = notice.subject()
         msg.set_content(notice.body())
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password)
             smtp.send_message(msg)
 
 
@@ -93,19 +134,26 @@ class Recipient:
 class AlertNotifier:
     """Sends notices on a background thread, retrying until each route accepts them."""
 
-    def __init__(self, recipients: list[Recipient], *, retry_seconds: float = 2.0, max_tries: int = 50) -> None:
+    _SEEN_LIMIT = 1000
+
+    def __init__(
+        self, recipients: list[Recipient], *, retry_seconds: float = 2.0, max_tries: int = 50
+    ) -> None:
         self.recipients = recipients
         self.retry_seconds = retry_seconds
         self.max_tries = max_tries
         self._queue: queue.Queue[tuple[AlertNotice, Recipient, int] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[str, str, int], None] = OrderedDict()
         self.delivered: list[tuple[str, str]] = []  # (alert_ref, route name): for status pages and tests
         self.on_failure: Callable[[AlertNotice, Exception], None] | None = None
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="alert-notifier", daemon=True)
-            self._thread.start()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="alert-notifier", daemon=True)
+                self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
@@ -113,58 +161,158 @@ class AlertNotifier:
             self._thread.join(timeout)
             self._thread = None
 
-    def notify(self, notice: AlertNotice) -> None:
-        """Queue a notice for every recipient at or below its escalation level."""
+    def notify(self, notice: AlertNotice) -> int:
+        """Queue a notice for every recipient at or below its escalation level; returns how many.
+
+        A new-alert notice for a reference already sent by this process (a redelivered message) is
+        not sent twice.
+        """
+        if notice.kind == "new":
+            key = (notice.alert_ref, notice.kind, notice.level)
+            with self._lock:
+                if key in self._seen:
+                    log.info("alert.duplicate_suppressed ref=%s", notice.alert_ref)
+                    return 0
+                self._seen[key] = None
+                while len(self._seen) > self._SEEN_LIMIT:
+                    self._seen.popitem(last=False)
+        targets = [r for r in self.recipients if r.level <= notice.level]
+        if not targets:
+            # Nobody configured: shout in the logs so monitoring catches it (the record still exists).
+            log.critical("alert.no_recipients ref=%s level=%d", notice.alert_ref, notice.level)
+            return 0
         self.start()
-        for r in self.recipients:
-            if r.level <= notice.level:
-                self._queue.put((notice, r, 0))
+        for r in targets:
+            self._queue.put((notice, r, 0))
+        return len(targets)
 
     def _work(self) -> None:
         while True:
             item = self._queue.get()
-            if item is None:
-                return
-            notice, recipient, tries = item
             try:
-                recipient.route.send(notice, recipient.address)
-                self.delivered.append((notice.alert_ref, recipient.route.name))
-                log.info("alert.notified ref=%s route=%s kind=%s", notice.alert_ref, recipient.route.name, notice.kind)
-            except Exception as exc:  # noqa: BLE001 - any failure means try again later
-                log.warning("alert.notify_failed ref=%s route=%s try=%d", notice.alert_ref, recipient.route.name, tries)
-                if tries + 1 < self.max_tries:
-                    threading.Timer(self.retry_seconds, self._queue.put, args=((notice, recipient, tries + 1),)).start()
-                elif self.on_failure:
+                if item is None:
+                    return
+                self._deliver(*item)
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, notice: AlertNotice, recipient: Recipient, tries: int) -> None:
+        try:
+            recipient.route.send(notice, recipient.address)
+            self.delivered.append((notice.alert_ref, recipient.route.name))
+            log.info(
+                "alert.notified ref=%s route=%s kind=%s level=%d",
+                notice.alert_ref, recipient.route.name, notice.kind, notice.level,
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure means try again later
+            log.warning(
+                "alert.notify_failed ref=%s route=%s try=%d error=%s",
+                notice.alert_ref, recipient.route.name, tries, type(exc).__name__,
+            )
+            if tries + 1 < self.max_tries:
+                retry = (notice, recipient, tries + 1)
+                timer = threading.Timer(self.retry_seconds, self._queue.put, args=(retry,))
+                timer.daemon = True
+                timer.start()
+            else:
+                log.critical("alert.notify_gave_up ref=%s route=%s", notice.alert_ref, recipient.route.name)
+                if self.on_failure:
                     self.on_failure(notice, exc)
 
-    def wait_idle(self, timeout: float = 5.0) -> None:
-        """Block until the queue is empty (for tests and clean shutdown)."""
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Block until every queued notice has been tried once (for tests and clean shutdown)."""
         deadline = time.monotonic() + timeout
-        while not self._queue.empty() and time.monotonic() < deadline:
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
+        return not self._queue.unfinished_tasks
 
 
 class AlertSpool:
-    """Alert records waiting for the database: one JSON line each, the text already encrypted."""
+    """Alert records waiting for the database: one JSON line each, the text already encrypted.
 
-    def __init__(self, directory: Path) -> None:
+    Draining claims the file by renaming it, so two processes never write the same batch twice, and
+    the records leave the spool only once the caller's block (writing them to the database) succeeds.
+    """
+
+    def __init__(self, directory: Path | str) -> None:
         self.path = Path(directory) / "alerts.jsonl"
         self._lock = threading.Lock()
 
-    def put(self, record: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
-            fh.flush()
+    def put(self, record: dict) -> bool:
+        """Append one record; never raises (a failure is logged as critical and returns False)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            return True
+        except OSError as exc:
+            ref = record.get("alert_ref", "?")
+            log.critical("alert.spool_failed ref=%s error=%s", ref, type(exc).__name__)
+            return False
+
+    def pending(self) -> bool:
+        """Whether anything is waiting (cheap: for the hot path)."""
+        return self.path.exists() or any(self._orphans())
+
+    def _orphans(self) -> Iterator[Path]:
+        """Claim files left by a process that died while draining."""
+        if not self.path.parent.is_dir():
+            return
+        for p in self.path.parent.glob("alerts.*.draining"):
+            try:
+                pid = int(p.name.split(".")[1])
+            except (IndexError, ValueError):
+                continue
+            if pid != os.getpid() and not _alive(pid):
+                yield p
+
+    @contextmanager
+    def draining(self) -> Iterator[list[dict]]:
+        """Yield the waiting records; they are removed only if the block finishes without an error."""
+        claimed: list[Path] = []
+        with self._lock:
+            mine = self.path.with_name(f"alerts.{os.getpid()}.{secrets.token_hex(4)}.draining")
+            try:
+                os.rename(self.path, mine)
+                claimed.append(mine)
+            except FileNotFoundError:
+                pass
+            for orphan in list(self._orphans()):
+                target = self.path.with_name(f"alerts.{os.getpid()}.{secrets.token_hex(4)}.draining")
+                try:
+                    os.rename(orphan, target)
+                    claimed.append(target)
+                except FileNotFoundError:
+                    continue  # another process adopted it first
+        lines = [line for p in claimed for line in p.read_text(encoding="utf-8").splitlines()]
+        records = [json.loads(line) for line in lines if line.strip()]
+        try:
+            yield records
+        except BaseException:
+            restored = [self.put(rec) for rec in records]
+            if all(restored):
+                for p in claimed:
+                    p.unlink(missing_ok=True)
+            raise
+        for p in claimed:
+            p.unlink(missing_ok=True)
 
     def take_all(self) -> list[dict]:
         """Read and clear the spool; the caller writes the records or puts them back."""
-        with self._lock:
-            if not self.path.exists():
-                return []
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-            self.path.unlink()
-        return [json.loads(line) for line in lines if line.strip()]
+        with self.draining() as records:
+            return records
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def notice_dict(notice: AlertNotice) -> dict:

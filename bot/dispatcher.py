@@ -13,10 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from bot.alerts import AlertNotice, AlertNotifier, AlertSpool, new_alert_ref
 from bot.crypto import Keyring
 from bot.engine import ConversationState, Effect, StepContext, step
@@ -27,7 +23,7 @@ from content.loader import Library
 from content.schema import text_for
 from storage import alerts as alert_store
 from storage import conversations, inbound, outbox, participants, submissions
-from storage.db import DatabaseUnavailable, session
+from storage.db import DatabaseUnavailable, Engine, IntegrityError, Session, session
 from storage.models import Participant
 
 log = logging.getLogger("ourvoice.dispatcher")
@@ -62,7 +58,7 @@ def open_onboarding(keyring: Keyring) -> Onboarding:
 class Dispatcher:
     """Runs inbound events through safeguarding, the engine and storage."""
 
-    MAX_RETRIES = 5
+    MAX_RETRIES = 20
 
     def __init__(
         self,
@@ -236,6 +232,11 @@ class Dispatcher:
                 participant, ident = found
                 address_enc = ident.address_enc
             result, replies = self._step(s, participant, msg, assessment, now)
+            if msg.channel in self.immediate_channels:
+                # Pull-only channels get notices (card updates, follow-ups) the next time the person writes.
+                notices = outbox.take_notices(s, participant.id, msg.channel, now=now)  # type: ignore[arg-type]
+                at = 1 if assessment.flagged else 0  # the safe reply always stays first
+                replies[at:at] = [Outbound.from_json(json.loads(n.payload_json)) for n in notices]
             ev = inbound.record(
                 s,
                 msg.channel,

@@ -13,8 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
@@ -26,7 +24,7 @@ from bot.safeguarding import Lexicon, default_lexicon_path
 from bot.settings import BotSettings, HelpNumbers
 from bot.topics import open_topics
 from content.loader import Library, load_library
-from storage.db import make_engine
+from storage.db import Engine, Session, make_engine
 from storage.models import Participant
 
 log = logging.getLogger("ourvoice.runtime")

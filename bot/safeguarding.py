@@ -252,8 +252,8 @@ class Lexicon(_Strict):
                 pieces.append(("stem", keys[0]))
             else:
                 pieces.extend(("word", k) for k in self._keys_of(raw))
-        if not pieces or pieces[0][0] != "word" and pieces[0][0] != "stem":
-            raise ValueError(f"{where}: {pattern!r} must start with a word")
+        if not pieces or pieces[0][0] == "gap":
+            raise ValueError(f"{where}: {pattern!r} must start with a word or *")
         if pieces[-1][0] not in ("word", "stem"):
             raise ValueError(f"{where}: {pattern!r} must end with a word")
         for a, b in zip(pieces, pieces[1:], strict=False):
@@ -336,15 +336,18 @@ class Lexicon(_Strict):
         n = len(keys)
         root_words = self._root.words
         root_stems = self._root_stems
+        root_any = self._root.any
         risks: list[tuple[int, int, str]] = []
         safe: list[tuple[int, int, str | None]] = []
         for start in range(n):
             key = keys[start]
             first = root_words.get(key)
             stems = root_stems.get(key[:3])
-            if first is None and stems is None:
+            if first is None and stems is None and root_any is None:
                 continue
             stack = [(first, start + 1)] if first is not None else []
+            if root_any is not None:
+                stack.append((root_any, start + 1))
             if stems is not None:
                 stack.extend((node, start + 1) for stem, node in stems if key.startswith(stem))
             while stack:

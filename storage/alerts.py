@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from storage.db import naive_utc
 from storage.models import Alert
 
 
@@ -37,9 +38,9 @@ def create(
         channel=channel,
         categories=",".join(categories),
         text_enc=text_enc,
-        created_at=now,
+        created_at=naive_utc(now),
         notified_count=1 if notified else 0,
-        last_notified_at=now if notified else None,
+        last_notified_at=naive_utc(now) if notified else None,
     )
     session.add(alert)
     session.flush()
@@ -52,7 +53,8 @@ def get(session: Session, alert_ref: str) -> Alert | None:
 
 def open_alerts(session: Session) -> list[Alert]:
     """Alerts nobody has acknowledged yet, oldest first."""
-    return list(session.execute(select(Alert).where(Alert.status == "open").order_by(Alert.created_at)).scalars())
+    q = select(Alert).where(Alert.status == "open").order_by(Alert.created_at)
+    return list(session.execute(q).scalars())
 
 
 def all_alerts(session: Session, *, limit: int = 200) -> list[Alert]:
@@ -60,21 +62,25 @@ def all_alerts(session: Session, *, limit: int = 200) -> list[Alert]:
 
 
 def mark_notified(session: Session, alert: Alert, *, now: datetime, escalate: bool) -> None:
+    """Record that staff were notified (again); `escalate` moves the alert one level up the rota."""
     alert.notified_count += 1
-    alert.last_notified_at = now
+    alert.last_notified_at = naive_utc(now)
     if escalate:
         alert.escalation_level += 1
     session.add(alert)
 
 
-def acknowledge(session: Session, alert: Alert, *, staff: str, now: datetime) -> None:
-    if not staff.strip():
+def acknowledge(session: Session, alert: Alert, *, staff: str, now: datetime) -> bool:
+    """Stop escalation: a named staff member has picked the alert up. False if it was not open."""
+    if not staff or not staff.strip():
         raise AlertCloseRefused("acknowledging needs a named staff member")
-    if alert.status == "open":
-        alert.status = "acknowledged"
-        alert.acknowledged_by = staff
-        alert.acknowledged_at = now
-        session.add(alert)
+    if alert.status != "open":
+        return False
+    alert.status = "acknowledged"
+    alert.acknowledged_by = staff.strip()[:80]
+    alert.acknowledged_at = naive_utc(now)
+    session.add(alert)
+    return True
 
 
 def close(session: Session, alert: Alert, *, staff: str, outcome: str, closed_at: datetime | None) -> None:
@@ -85,15 +91,37 @@ def close(session: Session, alert: Alert, *, staff: str, outcome: str, closed_at
         raise AlertCloseRefused("closing an alert needs an outcome")
     if closed_at is None:
         raise AlertCloseRefused("closing an alert needs a time")
+    staff = staff.strip()[:80]
     if alert.status == "open":
         alert.acknowledged_by = staff
-        alert.acknowledged_at = closed_at
+        alert.acknowledged_at = naive_utc(closed_at)
     alert.status = "closed"
     alert.closed_by = staff
-    alert.closed_at = closed_at
+    alert.closed_at = naive_utc(closed_at)
     alert.outcome = outcome.strip()
     session.add(alert)
 
 
 def count_open(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(Alert).where(Alert.status == "open")).scalar_one())
+    q = select(func.count()).select_from(Alert).where(Alert.status == "open")
+    return int(session.execute(q).scalar_one())
+
+
+def followups_due(session: Session) -> list[Alert]:
+    """Alerts a human has picked up whose young person has not yet been told what happens next."""
+    return list(
+        session.execute(
+            select(Alert)
+            .where(
+                Alert.status.in_(("acknowledged", "closed")),  # type: ignore[attr-defined]
+                Alert.followup_sent.is_(False),  # type: ignore[attr-defined]
+                Alert.participant_id.is_not(None),  # type: ignore[union-attr]
+            )
+            .order_by(Alert.id)
+        ).scalars()
+    )
+
+
+def mark_followup_sent(session: Session, alert: Alert) -> None:
+    alert.followup_sent = True
+    session.add(alert)

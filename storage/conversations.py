@@ -18,7 +18,8 @@ class StaleState(Exception):
 
 def load(session: Session, participant_id: int) -> tuple[dict[str, Any] | None, int]:
     """Return the stored state and its version (None, 0 when there is none yet)."""
-    row = session.get(Conversation, participant_id)
+    # FOR UPDATE serialises steps of one person on PostgreSQL (SQLite already holds the write lock).
+    row = session.get(Conversation, participant_id, with_for_update=True)
     if row is None:
         return None, 0
     return json.loads(row.state_json), row.version

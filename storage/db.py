@@ -9,8 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
+
+__all__ = ["DatabaseUnavailable", "Engine", "IntegrityError", "Session", "make_engine", "naive_utc", "session", "utc"]
 
 # Raised when the database cannot be reached; callers catch this one name.
 DatabaseUnavailable = (OperationalError, DBAPIError)
@@ -32,6 +34,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # Let SQLAlchemy, not the driver, decide when transactions begin (see _begin below).
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy connection
+            # Take the write lock up front: two readers upgrading to writers would otherwise
+            # fail with "database is locked" instead of waiting their turn.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)

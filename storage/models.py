@@ -182,3 +182,46 @@ class TopicPublication(SQLModel, table=True):
     closes: date | None = None
     districts: str | None = Field(default=None, max_length=400)
     updated_at: datetime
+
+
+# --- staff admin (issue 9) ---
+
+
+class StaffAccount(SQLModel, table=True):
+    """A staff login for the admin web and CLI. Never a participant; passwords only as Argon2id hashes."""
+
+    __tablename__ = "staff"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=80)
+    role: str = Field(max_length=40)
+    districts: str = Field(default="", max_length=400)  # comma-separated district ids; "" = every district
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    active: bool = True
+    created_at: datetime
+    password_changed_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser: only the SHA-256 of the random session id is stored."""
+
+    __tablename__ = "staff_session"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Sign-in attempts for rate limiting (per username and per address); pruned after a day."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_user", "username", "at"),
+        Index("ix_login_attempt_ip", "ip", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80)
+    ip: str = Field(max_length=64)
+    success: bool = False
+    at: datetime

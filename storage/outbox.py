@@ -97,3 +97,21 @@ def pending_count(session: Session, channel: str | None = None) -> int:
 def retry_delay(attempts: int) -> timedelta:
     """Back off 1, 2, 4 ... seconds, capped at five minutes."""
     return timedelta(seconds=min(300, 2 ** min(attempts, 9)))
+
+
+def take_notices(session: Session, participant_id: int, channel: str, *, now: datetime) -> list[OutboxMessage]:
+    """Pending notices for someone on a pull-only channel (web chat): returned once, then marked sent."""
+    rows = list(
+        session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.participant_id == participant_id,
+                OutboxMessage.channel == channel,
+                OutboxMessage.status == "pending",
+                OutboxMessage.inbound_id.is_(None),  # type: ignore[union-attr]
+            )
+            .order_by(OutboxMessage.id)
+        ).scalars()
+    )
+    mark_sent(session, [r.id for r in rows if r.id is not None], now=now)
+    return rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.engine.state import AnswerEvent, ConversationState, Effect, StepContext, StepResult
-from bot.engine.text import clean, fold, has_words
+from bot.engine.text import clean, fold, has_words, label_key
 from bot.messages import Choice, Inbound, Outbound
 from content.loader import Library
 from content.schema import (
@@ -307,6 +307,10 @@ class _Run:
             labels = [fold(text_for(c.label, band)) for c in node.choices]
         if folded in labels:
             return labels.index(folded)
+        loose = [label_key(lbl) for lbl in labels]
+        key = label_key(folded)
+        if key and key in loose:
+            return loose.index(key)
         if folded.isdigit():
             index = int(folded) - 1
             return index if self.index_in_range(node, index) else None

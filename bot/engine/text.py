@@ -29,3 +29,9 @@ def has_words(text: str) -> bool:
 def fold(text: str) -> str:
     """Case- and space-insensitive form for matching typed answers against button labels."""
     return " ".join(clean(text).casefold().split())
+
+
+def label_key(text: str) -> str:
+    """Looser form for matching: also drops emoji and punctuation, so "have your say" matches "🗣 Have your say"."""
+    kept = "".join(ch if unicodedata.category(ch)[0] in "LNZ" else " " for ch in fold(text))
+    return " ".join(kept.split())

@@ -1,0 +1,81 @@
+"""The web chat over HTTP (FastAPI TestClient): cookies, replies, retries with the same id."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from bot.runtime import build_app, build_runtime
+from storage.db import session
+from storage.models import Answer, InboundEvent
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def client(sqlite_url: str, tmp_path: Path):
+    rt = build_runtime(make_settings(sqlite_url, tmp_path))
+    with TestClient(build_app(rt)) as c:
+        c.rt = rt  # type: ignore[attr-defined]
+        yield c
+
+
+def post(c: TestClient, **body: str) -> dict:
+    body.setdefault("message_id", uuid.uuid4().hex)
+    r = c.post("/api/chat", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def tokens(data: dict) -> dict[str, str]:
+    return {ch["label"]: ch["token"] for rep in data["replies"] for ch in rep["choices"]}
+
+
+def test_page_is_self_contained_and_sets_an_anonymous_cookie(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    assert "ov_chat" in r.cookies
+    assert "://" not in r.text  # no external CDN or hosts: everything is served by ourvoice itself
+    assert "://" not in client.get("/static/chat/chat.js").text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert client.get("/static/chat/chat.js").status_code == 200
+    assert client.get("/static/chat/../../etc/passwd").status_code == 404
+
+
+def test_chat_without_cookie_is_refused_politely(sqlite_url: str, tmp_path: Path) -> None:
+    rt = build_runtime(make_settings(sqlite_url, tmp_path))
+    c = TestClient(build_app(rt))
+    r = c.post("/api/chat", json={"message_id": "x", "text": "hi"})
+    assert r.status_code == 400 and "reload" in r.json()["error"]
+
+
+def test_full_conversation_over_http(client: TestClient) -> None:
+    client.get("/")
+    data = post(client, text="/start")
+    data = post(client, payload=tokens(data)["I'm 7 to 11"])
+    data = post(client, payload=tokens(data)["🗣 Tell us what you think"])
+    assert "Let's talk about foster carers" in data["replies"][0]["text"]
+    data = post(client, payload=tokens(data)["😀"])
+    assert data["stored"] is True
+    with session(client.rt.engine) as s:  # type: ignore[attr-defined]
+        assert s.execute(select(func.count()).select_from(Answer)).scalar_one() == 2
+
+
+def test_retry_with_same_id_is_processed_once(client: TestClient) -> None:
+    client.get("/")
+    post(client, text="/start")
+    a = post(client, message_id="same-id", text="/help")
+    b = post(client, message_id="same-id", text="/help")
+    assert b["duplicate"] is True and a["replies"] == b["replies"]
+    with session(client.rt.engine) as s:  # type: ignore[attr-defined]
+        n = s.execute(select(func.count()).select_from(InboundEvent).where(InboundEvent.message_id == "same-id"))
+        assert n.scalar_one() == 1
+
+
+def test_oversized_body_is_rejected_cleanly(client: TestClient) -> None:
+    client.get("/")
+    r = client.post("/api/chat", json={"message_id": "big", "text": "x" * 200_000})
+    assert r.status_code == 422

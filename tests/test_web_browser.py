@@ -1,0 +1,56 @@
+"""The web chat in headless Chromium: complete the sample flow by tapping and typing, on a phone-sized screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.runtime import build_app, build_runtime
+from storage.db import session
+from storage.models import Answer, Submission
+from tests.browser import browser_page, require_chromium, serve
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.browser
+
+
+def test_complete_sample_flow_in_chromium(sqlite_url: str, tmp_path: Path) -> None:
+    require_chromium()
+    rt = build_runtime(make_settings(sqlite_url, tmp_path))
+    out = Path("test-output")
+    out.mkdir(exist_ok=True)
+    with serve(build_app(rt)) as base, browser_page() as page:
+        page.goto(base + "/")
+        choices = page.locator("#choices")
+
+        def tap(label: str) -> None:
+            choices.get_by_role("button", name=label, exact=False).first.click()
+
+        choices.get_by_role("button", name="I'm 11 to 16").wait_for()
+        tap("I'm 11 to 16")
+        tap("Have your say")
+        tap("🙂")
+        tap("They listen")
+        tap("Done")
+        tap("Whether they have pets")
+        tap("Done")
+        tap("A meal I like")
+        page.get_by_text("Only the participation team reads this").last.wait_for()
+        page.fill("#composer-text", "Someone who is patient 🐢")
+        page.keyboard.press("Enter")
+        choices.get_by_role("button", name="Yes").wait_for()
+        # Keyboard only: focus the first choice with Tab and press it (accessible without a mouse).
+        choices.get_by_role("button", name="Yes").focus()
+        page.keyboard.press("Enter")
+        page.get_by_text("We'll share what everyone said").wait_for()
+        page.screenshot(path=str(out / "webchat-complete.png"), full_page=True)
+        sizes = choices.get_by_role("button").first.bounding_box()
+        assert sizes is not None and sizes["height"] >= 44  # large tap targets
+    with session(rt.engine) as s:
+        sub = s.execute(select(Submission).where(Submission.flow_id == "good_foster_carer")).scalar_one()
+        assert sub.status == "completed"
+        texts = [a.text_value for a in s.execute(select(Answer).where(Answer.submission_id == sub.id)).scalars()]
+    assert "Someone who is patient 🐢" in texts
+    rt.engine.dispose()
