@@ -5,6 +5,7 @@ Each concern lives in its own module under admin/commands; this file wires them 
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import sys
@@ -21,6 +22,22 @@ app = typer.Typer(help="ourvoice: a participation bot for children in care, care
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(content_cmd.app, name="content")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(importlib.import_module("admin.commands.safeguarding_cmd").app, name="safeguarding")
+app.add_typer(importlib.import_module("admin.commands.alerts_cmd").app, name="alerts")
+app.add_typer(importlib.import_module("admin.commands.survey_cmd").app, name="survey")
+app.add_typer(importlib.import_module("admin.commands.invite_cmd").app, name="invite")
+app.add_typer(importlib.import_module("admin.commands.keys_cmd").app, name="keys")
+app.add_typer(importlib.import_module("admin.commands.participant_cmd").app, name="participant")
+app.add_typer(importlib.import_module("admin.commands.topic_cmd").app, name="topic")  # issue 6
+app.add_typer(importlib.import_module("admin.commands.card_cmd").app, name="card")  # issue 6
+app.add_typer(importlib.import_module("admin.commands.goodnews_cmd").app, name="goodnews")  # issue 6
+app.add_typer(importlib.import_module("admin.commands.staff_cmd").app, name="staff")  # issue 9
+app.add_typer(importlib.import_module("admin.commands.audit_cmd").app, name="audit")  # issue 9
+app.add_typer(importlib.import_module("admin.commands.responses_cmd").app, name="responses")  # issue 9
+app.add_typer(importlib.import_module("admin.commands.report_cmd").app, name="report")  # issue 8
+app.add_typer(importlib.import_module("admin.commands.report_cmd").quote_app, name="quote")  # issue 8
+app.add_typer(importlib.import_module("admin.commands.demo_cmd").app, name="demo")  # issue 8
+app.add_typer(importlib.import_module("admin.commands.jobs_cmd").app, name="jobs")
 app.command("run")(run_cmd.run)
 
 

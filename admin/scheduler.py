@@ -39,6 +39,15 @@ class Job:
 # Job definitions live in code (never in a shared job store): features add one line each.
 JOBS: list[Job] = [
     Job("alerts_escalate", "admin.jobs.alerts:escalate", every_seconds=60),
+    Job("carer_survey_notices", "admin.jobs.carer_reminders:send_notices", every_seconds=900),
+    Job("carer_survey_digest", "admin.jobs.carer_reminders:weekly_digest",
+        cron={"day_of_week": "mon", "hour": 9}),
+    Job("identity_purge", "admin.jobs.identity:purge", every_seconds=900),  # counters, link codes (issue 5)
+    Job("you_said_we_did", "admin.jobs.you_said_we_did:run", cron={"hour": 10, "minute": 5}),  # issue 6
+    Job("reports_rollup", "admin.jobs.rollup:nightly", cron={"hour": 2, "minute": 20}),  # issue 8
+    Job("reports_panel_summary", "admin.jobs.rollup:panel_summary", cron={"hour": 6, "minute": 30}),  # 8
+    Job("dashboard_refresh", "admin.jobs.dashboard:refresh", every_seconds=300),  # staff dashboard (issue 9)
+    Job("staff_prune", "admin.jobs.staff:prune", every_seconds=900),  # expired staff sessions (issue 9)
 ]
 
 

@@ -211,7 +211,9 @@ class AlertNotifier:
             )
             if tries + 1 < self.max_tries:
                 retry = (notice, recipient, tries + 1)
-                timer = threading.Timer(self.retry_seconds, self._queue.put, args=(retry,))
+                # Back off (2 s, 4 s, ... capped at 5 minutes) so a relay outage of hours is ridden out.
+                delay = min(self.retry_seconds * 2 ** min(tries, 10), 300.0)
+                timer = threading.Timer(delay, self._queue.put, args=(retry,))
                 timer.daemon = True
                 timer.start()
             else:
@@ -286,8 +288,17 @@ class AlertSpool:
                     claimed.append(target)
                 except FileNotFoundError:
                     continue  # another process adopted it first
-        lines = [line for p in claimed for line in p.read_text(encoding="utf-8").splitlines()]
-        records = [json.loads(line) for line in lines if line.strip()]
+        records: list[dict] = []
+        for p in claimed:
+            for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.strip():
+                    try:
+                        records.append(json.loads(line))
+                    except ValueError:
+                        # A torn write (crash mid-line): keep it aside for a human instead of looping on it.
+                        with self.path.with_name("alerts.unreadable").open("a", encoding="utf-8") as bad:
+                            bad.write(line + "\n")
+                        log.critical("alert.spool_unreadable_line file=%s", p.name)
         try:
             yield records
         except BaseException:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -31,7 +33,26 @@ log = logging.getLogger("ourvoice.dispatcher")
 EffectHandler = Callable[[Session, Participant, Effect, datetime], list[Outbound]]
 ContextProvider = Callable[[Session, Participant, datetime], StepContext]
 # Decides who is talking: returns a participant, or replies for someone not (yet) allowed in.
-Onboarding = Callable[[Session, Inbound, str, datetime], "Participant | list[Outbound]"]
+Onboarding = Callable[[Session, Inbound, str, datetime], "Participant | Detour | list[Outbound]"]
+
+
+@dataclass
+class Detour:
+    """What an onboarding or command hook wants instead of stepping the inbound as it came.
+
+    `replies` are shown first. Then `start_flow` starts (e.g. the privacy notice after joining), or,
+    when it is None, the person carries on where they were, as after /start. `participant` is who
+    is talking from now on (onboarding: the person just admitted or linked).
+    """
+
+    participant: Participant | None = None
+    replies: list[Outbound] = field(default_factory=list)
+    start_flow: str | None = None
+
+
+# Commands handled before the engine for known participants (/privacy, /link ...): a Detour, or None
+# to let the engine handle the command as usual.
+CommandHook = Callable[[Session, Participant, Inbound, datetime], "Detour | None"]
 
 
 @dataclass
@@ -42,6 +63,7 @@ class DispatchResult:
     flagged: bool = False
     participant_id: int | None = None
     outbox_ids: list[int] = field(default_factory=list)
+    unavailable: bool = False  # the database could not be reached: the channel must redeliver later
 
 
 def open_onboarding(keyring: Keyring) -> Onboarding:
@@ -74,6 +96,7 @@ class Dispatcher:
         effects: dict[str, EffectHandler] | None = None,
         context: ContextProvider | None = None,
         immediate_channels: frozenset[str] = frozenset({"web"}),
+        commands: dict[str, CommandHook] | None = None,
     ) -> None:
         self.engine = engine
         self.library = library
@@ -88,6 +111,7 @@ class Dispatcher:
         self.context = context or (lambda _s, _p, _n: StepContext())
         # Channels whose replies go back in the HTTP response (web chat) rather than via the outbox sender.
         self.immediate_channels = immediate_channels
+        self.commands = commands or {}
 
     # -- safeguarding --------------------------------------------------------------------------
     def check(self, msg: Inbound) -> Assessment:
@@ -126,7 +150,9 @@ class Dispatcher:
         return Outbound(text=text, meta={"kind": "safe_reply"})
 
     def _raise_alert(self, msg: Inbound, assessment: Assessment, now: datetime) -> dict:
-        ref = new_alert_ref(now)
+        # Same message delivered again -> same reference, so a redelivery never leaves an orphan alert.
+        key = self.keyring.identity_hash(msg.channel, f"alert:{msg.sender}:{msg.message_id}")
+        ref = new_alert_ref(now, key=key)
         self.notifier.notify(
             AlertNotice(
                 alert_ref=ref,
@@ -148,16 +174,18 @@ class Dispatcher:
 
     def drain_spool(self, *, now: datetime) -> int:
         """Write alert records spooled while the database was down; returns how many."""
-        records = self.spool.take_all()
-        if not records:
-            return 0
         try:
-            with session(self.engine) as s:
-                for rec in records:
-                    self._store_alert(s, rec, None, now)
+            # Records leave the spool only once the transaction that writes them has committed.
+            with self.spool.draining() as records:
+                if not records:
+                    return 0
+                with session(self.engine) as s:
+                    for rec in records:
+                        self._store_alert(s, rec, None, now)
         except DatabaseUnavailable:
-            for rec in records:
-                self.spool.put(rec)
+            return 0
+        except Exception as exc:  # noqa: BLE001 - a bad record must not stop messages; it stays spooled
+            log.error("alert.spool_drain_failed error=%s", type(exc).__name__)
             return 0
         return len(records)
 
@@ -197,20 +225,34 @@ class Dispatcher:
             except DatabaseUnavailable:
                 log.error("dispatch.database_unavailable channel=%s", msg.channel)
                 return self._unavailable(msg, alert_rec, now)
+            except Exception as exc:
+                if alert_rec is None:
+                    raise
+                # A disclosure is never left unanswered, even on a bug: spool the record, give the safe
+                # reply, log where it failed (code locations only: exception messages may quote input).
+                where = "".join(traceback.format_tb(exc.__traceback__)[-3:]).replace("\n", " | ")
+                log.error("dispatch.failed_flagged ref=%s error=%s at=%s", alert_rec["alert_ref"],
+                          type(exc).__name__, where)
+                return self._unavailable(msg, alert_rec, now)
         raise RuntimeError("conversation kept changing under us; giving up after retries")
 
     def _unavailable(self, msg: Inbound, alert_rec: dict | None, now: datetime) -> DispatchResult:
         replies: list[Outbound] = []
         if alert_rec is not None:
             self.spool.put(alert_rec)
-            replies.append(self.safe_reply("default", now))
+            # The alert has gone out: don't ask the young person to send their disclosure again.
+            return DispatchResult(
+                replies=[self.safe_reply("default", now)], stored=False, flagged=True, unavailable=True
+            )
         replies.append(Outbound(text=text_for(self.library.string("db_unavailable"), "default")))
-        return DispatchResult(replies=replies, stored=False, flagged=alert_rec is not None)
+        return DispatchResult(replies=replies, stored=False, unavailable=True)
 
     def _transaction(self, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime) -> DispatchResult:
         with session(self.engine) as s:
             earlier = inbound.find(s, msg.channel, msg.message_id)
             if earlier is not None:
+                if alert_rec is not None:
+                    self._store_alert(s, alert_rec, None, now)  # same ref as the first time: no-op if stored
                 rows = outbox.for_inbound(s, earlier.id)  # type: ignore[arg-type]
                 return DispatchResult(
                     replies=[Outbound.from_json(json.loads(r.payload_json)) for r in rows],
@@ -219,8 +261,11 @@ class Dispatcher:
                 )
             key_hash = self.keyring.identity_hash(msg.channel, msg.sender)
             found = participants.find_by_key(s, key_hash)
+            detour: Detour | None = None
             if found is None:
                 who = self.onboarding(s, msg, key_hash, now)
+                if isinstance(who, Detour):
+                    detour, who = who, who.participant
                 if isinstance(who, list):
                     replies = ([self.safe_reply("default", now)] if alert_rec else []) + who
                     if alert_rec:
@@ -231,7 +276,11 @@ class Dispatcher:
             else:
                 participant, ident = found
                 address_enc = ident.address_enc
-            result, replies = self._step(s, participant, msg, assessment, now)
+                hook = self.commands.get(msg.command) if msg.kind == "command" else None
+                detour = hook(s, participant, msg, now) if hook else None
+                if detour is not None and detour.participant is not None:
+                    participant = detour.participant
+            result, replies = self._step(s, participant, msg, assessment, now, detour)  # type: ignore[arg-type]
             if msg.channel in self.immediate_channels:
                 # Pull-only channels get notices (card updates, follow-ups) the next time the person writes.
                 notices = outbox.take_notices(s, participant.id, msg.channel, now=now)  # type: ignore[arg-type]
@@ -271,7 +320,13 @@ class Dispatcher:
             )
 
     def _step(
-        self, s: Session, participant: Participant, msg: Inbound, assessment: Assessment, now: datetime
+        self,
+        s: Session,
+        participant: Participant,
+        msg: Inbound,
+        assessment: Assessment,
+        now: datetime,
+        detour: Detour | None = None,
     ) -> tuple[object, list[Outbound]]:
         raw, version = conversations.load(s, participant.id)  # type: ignore[arg-type]
         state = ConversationState.from_json(raw)
@@ -287,14 +342,24 @@ class Dispatcher:
                 if v
             }
         ctx = self.context(s, participant, now)
+        if detour is not None:
+            msg, ctx = self._detour_input(detour, state, msg, ctx)
         result = step(self.library, state, msg, now=now, context=ctx)
         if result.profile_changed:
             participants.update_profile(s, participant, result.state.profile)
             s.flush()
+        subs: dict[tuple[str, int], Any] = {}
+
+        def submission(flow_id: str, run: int) -> Any:
+            # One lookup per run per step: a step often starts, answers and completes the same run.
+            if (flow_id, run) not in subs:
+                subs[(flow_id, run)] = submissions.get_or_start(s, participant, flow_id, run, now=now)
+            return subs[(flow_id, run)]
+
         for flow_id, run in result.started:
-            submissions.get_or_start(s, participant, flow_id, run, now=now)
+            submission(flow_id, run)
         for ans in result.answers:
-            sub = submissions.get_or_start(s, participant, ans.flow_id, ans.run, now=now)
+            sub = submission(ans.flow_id, ans.run)
             submissions.put_answer(
                 s,
                 sub,
@@ -302,22 +367,46 @@ class Dispatcher:
                 ans.value,
                 skipped=ans.skipped,
                 free_text=ans.free_text,
-                quarantined=assessment.flagged and ans.free_text,
+                quarantined=assessment.flagged,  # every answer given in a flagged message, typed choices too
                 now=now,
             )
         for flow_id, run in result.completed:
-            sub = submissions.get_or_start(s, participant, flow_id, run, now=now)
+            sub = submission(flow_id, run)
             submissions.complete(s, sub, now=now)
+        held = {a.question_id for a in result.answers if a.free_text} if assessment.flagged else set()
+        effects = list(result.effects)
+        if held:
+            # Quarantined words stay only in the (quarantined) answer row and the encrypted alert: never in
+            # the conversation state, nor in effects that could publish or forward them.
+            for qid in held:
+                result.state.answers[qid] = None
+            effects = [replace(e, answers={k: None if k in held else v for k, v in e.answers.items()})
+                       for e in effects]
         replies = list(result.replies)
         # Effect replies (e.g. "your card is in") go where the action sat in the flow; insert from
         # the last so earlier positions stay valid.
-        for eff in reversed(result.effects):
+        for eff in reversed(effects):
             handler = self.effects.get(eff.action)
             if handler is None:
                 log.error("dispatch.unknown_effect action=%s", eff.action)
                 continue
             replies[eff.at_reply:eff.at_reply] = handler(s, participant, eff, now)
+        if detour is not None:
+            replies[0:0] = detour.replies
         conversations.save(s, participant.id, result.state.to_json(), version=version, now=now)  # type: ignore[arg-type]
         if assessment.flagged:
             replies.insert(0, self.safe_reply(result.state.band, now))
         return result, replies
+
+    def _detour_input(
+        self, detour: Detour, state: ConversationState, msg: Inbound, ctx: StepContext
+    ) -> tuple[Inbound, StepContext]:
+        """The engine input a detour stands for: start its flow, or carry on as after /start."""
+        if detour.start_flow is None:
+            return replace(msg, kind="command", command="start", args="", text="", payload=""), ctx
+        # The engine starts a flow from a "t.<token>" button when the flow is open and none is running:
+        # leave any current flow (its answers so far are kept) and open just this one for this step.
+        state.flow_id, state.node_id, state.paused = None, None, False
+        token = f"t.{self.library.flow_tokens[detour.start_flow]}"
+        opened = replace(ctx, open_topics=(*ctx.open_topics, detour.start_flow))
+        return replace(msg, kind="button", payload=token, text="", command="", args=""), opened

@@ -5,6 +5,7 @@ Only entry points (the CLI, `python -m bot`) and tests import this module.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from bot import identity
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
 from bot.crypto import Keyring
@@ -32,9 +34,15 @@ log = logging.getLogger("ourvoice.runtime")
 # Feature modules that contribute effect handlers: each exposes `effects(keyring, library, settings)`
 # returning {action_name: handler}. Features add one line here.
 EFFECT_MODULES: tuple[str, ...] = ()
+EFFECT_MODULES += ("bot.features.carers",)  # carer survey waves: "stop reminders"
+EFFECT_MODULES += ("bot.identity",)  # My stuff: summary, copy, pause, link code, delete (issue 5)
+EFFECT_MODULES += ("bot.features.young_people",)  # good news, review statements, challenge cards (issue 6)
 
 # Feature modules that add routes to the shared ASGI app: each exposes `mount(app, rt)`.
 ROUTE_MODULES: tuple[str, ...] = ()
+ROUTE_MODULES += ("bot.telegram_service",)  # Telegram: webhook route and channel start/stop
+ROUTE_MODULES += ("bot.slack_service",)  # Slack: /slack/events or Socket Mode, alert acks (issue 10)
+ROUTE_MODULES += ("admin.web.app",)  # staff admin web under /admin (issue 9)
 
 
 class SetupError(Exception):
@@ -51,6 +59,16 @@ class Runtime:
     notifier: AlertNotifier
     dispatcher: Dispatcher
     extras: dict = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=4)
+def _lexicon_at(path: str, mtime_ns: int) -> Lexicon:
+    return Lexicon.from_file(Path(path))
+
+
+def cached_lexicon(path: Path) -> Lexicon:
+    """The compiled lexicon, rebuilt only when the file changes (compiling takes a few hundred ms)."""
+    return _lexicon_at(str(path), path.stat().st_mtime_ns)
 
 
 def build_keyring(settings: BotSettings) -> Keyring:
@@ -71,6 +89,7 @@ def build_notifier(settings: BotSettings, extra: list[Recipient] | None = None) 
         recipients.append(Recipient(email, addr, level=0))
     for addr in filter(None, (a.strip() for a in settings.alert_email_escalate_to.split(","))):
         recipients.append(Recipient(email, addr, level=1))
+    recipients += importlib.import_module("bot.channels.slack").staff_recipients()  # Slack staff (issue 10)
     return AlertNotifier(recipients + (extra or []))
 
 
@@ -80,12 +99,15 @@ def topic_context(library: Library, tz: str):  # noqa: ANN201 - returns a Contex
 
     def provide(s: Session, p: Participant, now: datetime) -> StepContext:
         today = now.astimezone(ZoneInfo(tz)).date()
-        windows = topic_store.windows(s)
-        return StepContext(
-            open_topics=open_topics(
-                library, audience=p.audience, band=p.band or "teen", district=p.district, today=today, windows=windows
+
+        def find() -> tuple[str, ...]:
+            # Runs inside the step's transaction, only when the engine shows a menu or topic list.
+            return open_topics(
+                library, audience=p.audience, band=p.band or "teen", district=p.district, today=today,
+                windows=topic_store.windows(s),
             )
-        )
+
+        return StepContext(find_topics=find)
 
     return provide
 
@@ -98,17 +120,20 @@ def build_runtime(
     onboarding: Onboarding | None = None,
     effects: dict[str, EffectHandler] | None = None,
     help_numbers: HelpNumbers | None = None,
+    lexicon: Lexicon | None = None,
 ) -> Runtime:
     """Wire every part from settings; raises SetupError or ContentInvalid with a clear message."""
     keyring = build_keyring(settings)
     library = library or load_library(Path(settings.content_dir) if settings.content_dir else None)
-    lexicon = Lexicon.from_file(default_lexicon_path())
+    lexicon = lexicon or cached_lexicon(default_lexicon_path())
     engine = make_engine(settings.database_url)
     notifier = notifier or build_notifier(settings)
     if effects is None:
         effects = {}
         for name in EFFECT_MODULES:
             effects.update(importlib.import_module(name).effects(keyring, library, settings))
+    if onboarding is None and settings.invite_only:
+        onboarding = identity.invite_onboarding(keyring, settings, library)  # invite codes (issue 5)
     dispatcher = Dispatcher(
         engine=engine,
         library=library,
@@ -120,6 +145,7 @@ def build_runtime(
         onboarding=onboarding,
         effects=effects,
         context=topic_context(library, settings.timezone),
+        commands=identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
     )
     return Runtime(settings, engine, library, keyring, lexicon, notifier, dispatcher)
 

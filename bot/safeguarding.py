@@ -21,11 +21,14 @@ ANY_WORD = "*"
 GAP = "..."
 MAX_GAP = 3
 """How many words `...` may stand for (zero to this many)."""
+UNASSESSED = "unassessed"
+"""Category reported if the check itself fails: the message goes to a human rather than through."""
 
 _ID = r"^[a-z][a-z0-9_]{0,47}$"
+_GROUP_REF = re.compile(r"<([a-z][a-z0-9_]*)>")
 _APOSTROPHES = frozenset("'\u2018\u2019\u201b\u02bc\u02b9\u0060\u00b4\u2032")
 _LEET = str.maketrans({"3": "e", "1": "i", "0": "o", "4": "a", "@": "a", "$": "s"})
-# Lookalike letters from other scripts that are used to dodge filters; lower case only, as casefold runs first.
+# Lookalike letters from other scripts used to dodge filters; lower case only, as casefold runs first.
 _CONFUSABLES = {
     "\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0443": "y",
     "\u0445": "x", "\u0456": "i", "\u0458": "j", "\u0455": "s", "\u0501": "d", "\u0261": "g",
@@ -33,6 +36,7 @@ _CONFUSABLES = {
 }  # fmt: skip
 _TABLE_LIMIT = 20_000
 _FUZZY_CACHE_LIMIT = 20_000
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader reads the lexicon far faster
 
 _LEET_HINT = re.compile(r"[0134@$]")
 _LEET_TOKEN = re.compile(r"[\w@$]+")
@@ -40,6 +44,9 @@ _HAS_LETTER = re.compile(r"[^\W\d_]")
 _NUMBER_WITH_SUFFIX = re.compile(r"\d+[^\W\d_]{0,3}")
 _LONG_RUN = re.compile(r"([^\W\d_])\1{2,}")
 _ANY_RUN = re.compile(r"([^\W\d_])\1+")
+
+Piece = tuple[Literal["word", "stem", "any", "gap", "group"], str]
+_Expansion = tuple[tuple[str, ...], tuple[str, ...]]  # (normalised words, their matching keys)
 
 
 @dataclass(frozen=True)
@@ -62,15 +69,83 @@ class Category(_Strict):
     exclusions: tuple[str, ...] = ()
 
 
+class Lexicon(_Strict):
+    """The safeguarding phrases as staff write them; validated, then compiled once into a `_Matcher`."""
+
+    schema_version: Literal[1]
+    id: str = Field(default="safeguarding_lexicon", pattern=_ID)
+    categories: dict[str, Category] = Field(min_length=1)
+    text_speak: dict[str, str] = Field(default_factory=dict)
+    spelling: dict[str, str] = Field(default_factory=dict)
+    emoji: dict[str, str] = Field(default_factory=dict)
+    groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    fuzzy_words: tuple[str, ...] = ()
+    not_risk: tuple[str, ...] = ()
+
+    _matcher: _Matcher = PrivateAttr()
+
+    @field_validator("categories", "groups")
+    @classmethod
+    def _plain_ids(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not re.match(_ID, name):
+                raise ValueError(f"{name!r} must be lower case letters, digits and _")
+        return value
+
+    @field_validator("fuzzy_words")
+    @classmethod
+    def _long_enough(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        short = [w for w in value if len(w) < 6 or " " in w.strip()]
+        if short:
+            raise ValueError(
+                f"fuzzy_words must be single words of 6+ letters (one typo is too loose): {short}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _compile(self) -> Lexicon:
+        self._matcher = _Matcher(self)
+        return self
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Lexicon:
+        """Build from already-parsed data; raises pydantic.ValidationError naming what is wrong."""
+        return cls.model_validate(dict(data))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Lexicon:
+        """Load a lexicon YAML file; errors say which file so staff know where to look."""
+        path = Path(path)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping at the top level")
+        return cls.from_dict(data)
+
+
+class _Node:
+    """A trie node over matching keys; `groups`, `any` and `gap` are the wildcard edges."""
+
+    __slots__ = ("any", "gap", "groups", "risk_ends", "safe_ends", "stems", "words")
+
+    def __init__(self) -> None:
+        self.words: dict[str, _Node] = {}
+        self.stems: list[tuple[str, _Node]] = []
+        self.groups: list[tuple[str, _Node]] = []
+        self.any: _Node | None = None
+        self.gap: _Node | None = None
+        self.risk_ends: list[str] = []  # categories a pattern ending here flags
+        self.safe_ends: list[str | None] = []  # exclusions (their category) and everyday phrases (None)
+
+
 class _CharTable(dict[int, str | None]):
     """A `str.translate` table that decides what each code point becomes on first sight, then remembers.
 
-    Deciding per code point (rather than per character of every message) keeps normalisation fast.
+    Deciding per code point rather than per character of every message keeps normalisation fast.
     """
 
     def __init__(self, emoji: Mapping[str, str]) -> None:
         super().__init__()
-        self._emoji = {_strip_selectors(k): f" {v} " for k, v in emoji.items()}
+        self._emoji = {_strip_marks(k): f" {v} " for k, v in emoji.items()}
         for cp in range(128):
             self[cp] = self._decide(chr(cp))
 
@@ -100,133 +175,145 @@ class _CharTable(dict[int, str | None]):
         return bare or None
 
 
-def _strip_selectors(text: str) -> str:
-    return "".join(c for c in text if unicodedata.category(c) != "Mn" and unicodedata.category(c) != "Cf")
+class _Matcher:
+    """Everything compiled from a lexicon: the character table, text-speak, the trie and fuzzy spellings.
 
-
-class _Node:
-    """A trie node over squeezed words; `gap` and `any` are the wildcard edges."""
-
-    __slots__ = ("any", "gap", "risk_ends", "safe_ends", "stems", "words")
-
-    def __init__(self) -> None:
-        self.words: dict[str, _Node] = {}
-        self.stems: list[tuple[str, _Node]] = []
-        self.any: _Node | None = None
-        self.gap: _Node | None = None
-        self.risk_ends: list[str] = []  # categories a pattern ending here flags
-        self.safe_ends: list[str | None] = []  # exclusions (their category) and everyday phrases (None)
-
-
-Piece = tuple[Literal["word", "stem", "any", "gap"], str]
-
-
-class Lexicon(_Strict):
-    """The safeguarding phrases, validated and compiled once at load into a word trie.
-
-    Risk patterns, per-category exclusions and everyday (`not_risk`) phrases share one trie, so one pass
-    over a message finds them all.
+    A plain slotted class, kept apart from the pydantic model so the hot path pays no attribute overhead.
     """
 
-    schema_version: Literal[1]
-    id: str = Field(default="safeguarding_lexicon", pattern=_ID)
-    categories: dict[str, Category] = Field(min_length=1)
-    text_speak: dict[str, str] = Field(default_factory=dict)
-    spelling: dict[str, str] = Field(default_factory=dict)
-    emoji: dict[str, str] = Field(default_factory=dict)
-    fuzzy_words: tuple[str, ...] = ()
-    not_risk: tuple[str, ...] = ()
+    __slots__ = (
+        "fuzzy_cache", "fuzzy_index", "fuzzy_words", "group_first", "group_roots", "keys_memo", "known",
+        "rewrite", "rewrite_squeezed", "root", "root_by_prefix", "root_by_word", "root_stems", "table",
+        "vocab",
+    )  # fmt: skip
 
-    _table: _CharTable = PrivateAttr()
-    _rewrite: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = PrivateAttr()
-    _root: _Node = PrivateAttr()
-    _root_stems: dict[str, list[tuple[str, _Node]]] = PrivateAttr()
-    _vocab: frozenset[str] = PrivateAttr()
-    _fuzzy_words: frozenset[str] = PrivateAttr()
-    _fuzzy_index: dict[str, frozenset[str]] = PrivateAttr()
-    _fuzzy_cache: dict[str, str] = PrivateAttr()
-
-    @field_validator("categories")
-    @classmethod
-    def _category_ids(cls, value: dict[str, Category]) -> dict[str, Category]:
-        for cid in value:
-            if not re.match(_ID, cid):
-                raise ValueError(f"category id {cid!r} must be lower case letters, digits and _")
-        return value
-
-    @field_validator("fuzzy_words")
-    @classmethod
-    def _long_enough(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        short = [w for w in value if len(w) < 6 or " " in w.strip()]
-        if short:
-            raise ValueError(f"fuzzy_words must be single words of 6+ letters (one typo is too loose below): {short}")
-        return value
-
-    @model_validator(mode="after")
-    def _compile(self) -> Lexicon:
-        self._table = _CharTable(self.emoji)
-        self._rewrite = {}
-        for source in (self.text_speak, self.spelling):
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.table = _CharTable(lexicon.emoji)
+        # Words recur across patterns: normalise each one once while compiling.
+        self.keys_memo: dict[tuple[str, bool], list[str]] = {}
+        self.rewrite: dict[str, _Expansion] = {}
+        self.rewrite_squeezed: dict[str, _Expansion | None] = {}
+        for source in (lexicon.text_speak, lexicon.spelling):
             for raw, expansion in source.items():
                 self._add_rewrite(str(raw), str(expansion))
-        self._root = _Node()
-        self._root_stems = {}
         vocab: set[str] = set()
-        for expansion in self._rewrite.values():
+        for expansion in self.rewrite.values():
             vocab.update(expansion[1])
-        for cid, cat in self.categories.items():
+        self.group_roots: dict[str, _Node] = {}
+        for name, options in lexicon.groups.items():
+            root = _Node()
+            for option in options:
+                pieces = self._pieces(option, f"group {name}", lexicon.groups)
+                if any(kind not in ("word", "stem") for kind, _ in pieces):
+                    raise ValueError(f"group {name}: {option!r} may only use words and word*")
+                self._insert(root, pieces, vocab, index=None).risk_ends.append(name)
+            self.group_roots[name] = root
+        self.root = _Node()
+        self.root_stems: dict[str, list[tuple[str, _Node]]] = {}
+        for cid, cat in lexicon.categories.items():
             for pattern in cat.patterns:
-                self._add(pattern, True, cid, vocab, where=f"category {cid}")
+                self._add(pattern, True, cid, vocab, f"category {cid}", lexicon.groups)
             for pattern in cat.exclusions:
-                self._add(pattern, False, cid, vocab, where=f"exclusions of {cid}")
-        for pattern in self.not_risk:
-            self._add(pattern, False, None, vocab, where="not_risk")
-        self._vocab = frozenset(vocab)
-        self._build_fuzzy()
-        return self
+                self._add(pattern, False, cid, vocab, f"exclusions of {cid}", lexicon.groups)
+        for pattern in lexicon.not_risk:
+            self._add(pattern, False, None, vocab, "not_risk", lexicon.groups)
+        self.vocab = frozenset(vocab)
+        # A group is only tried where the word in hand could start one of its phrases.
+        self.group_first: dict[str, tuple[frozenset[str], dict[str, tuple[str, ...]]]] = {}
+        for name, root in self.group_roots.items():
+            by_prefix: dict[str, list[str]] = {}
+            for stem, _ in root.stems:
+                by_prefix.setdefault(stem[:3], []).append(stem)
+            self.group_first[name] = (frozenset(root.words), {k: tuple(v) for k, v in by_prefix.items()})
+        # Where a match can start, looked up once per word: by the whole word, then by its first 3 letters.
+        group_words: dict[str, list[tuple[str, _Node]]] = {}
+        group_stems: dict[str, list[tuple[str, str, _Node]]] = {}
+        for name, child in self.root.groups:
+            first_words, first_stems = self.group_first[name]
+            for word in first_words:
+                group_words.setdefault(word, []).append((name, child))
+            for prefix, stems in first_stems.items():
+                for stem in stems:
+                    group_stems.setdefault(prefix, []).append((stem, name, child))
+        self.root_by_word: dict[str, tuple[_Node | None, tuple[tuple[str, _Node], ...]]] = {
+            word: (self.root.words.get(word), tuple(group_words.get(word, ())))
+            for word in self.root.words.keys() | group_words.keys()
+        }
+        self.root_by_prefix: dict[
+            str, tuple[tuple[tuple[str, _Node], ...], tuple[tuple[str, str, _Node], ...]]
+        ] = {
+            prefix: (tuple(self.root_stems.get(prefix, ())), tuple(group_stems.get(prefix, ())))
+            for prefix in self.root_stems.keys() | group_stems.keys()
+        }
+        self.known = self.vocab | self.rewrite.keys() | self.rewrite_squeezed.keys()
+        words = {k for w in lexicon.fuzzy_words for k in self._keys_of(w, rewrite=False)}
+        index: dict[str, set[str]] = {}
+        for word in words:
+            for variant in _deletions(word):
+                index.setdefault(variant, set()).add(word)
+        self.fuzzy_words = frozenset(words)
+        self.fuzzy_index = {k: frozenset(v) for k, v in index.items()}
+        self.fuzzy_cache: dict[str, str] = {}
+        self.keys_memo = {}  # only needed while compiling
 
-    # ---- loading -------------------------------------------------------------------------------
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Lexicon:
-        """Build from already-parsed data; raises pydantic.ValidationError naming what is wrong."""
-        return cls.model_validate(dict(data))
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> Lexicon:
-        """Load a lexicon YAML file; errors say which file so staff know where to look."""
-        path = Path(path)
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping at the top level")
-        return cls.from_dict(data)
+    # ---- compiling -------------------------------------------------------------------------------
 
     def _add_rewrite(self, raw: str, expansion: str) -> None:
-        keys = [_squeeze(t) for t in self._basic_tokens(raw, leet=False)]
-        if len(keys) != 1:
+        words = self._basic_tokens(raw, leet=False)
+        if len(words) != 1:
             raise ValueError(f"text_speak/spelling key {raw!r} must be a single word")
         tokens = self._basic_tokens(expansion)
         if not tokens:
             raise ValueError(f"text_speak/spelling {raw!r} expands to nothing")
         value = (tuple(tokens), tuple(_squeeze(t) for t in tokens))
-        old = self._rewrite.get(keys[0])
+        word = words[0]
+        old = self.rewrite.get(word)
         if old is not None and old != value:
-            raise ValueError(f"text_speak/spelling {raw!r} clashes with another entry spelt the same way")
-        self._rewrite[keys[0]] = value
+            raise ValueError(f"text_speak/spelling {raw!r} is listed twice with different meanings")
+        self.rewrite[word] = value
+        # Stretched spellings ("wannaaa") are found by their squeezed form, unless two entries share one
+        # ("ppls" and "pls"): then only exact spellings expand.
+        key = _squeeze(word)
+        if key in self.rewrite_squeezed and self.rewrite_squeezed[key] != value:
+            self.rewrite_squeezed[key] = None
+        else:
+            self.rewrite_squeezed[key] = value
 
-    def _add(self, pattern: str, risk: bool, cid: str | None, vocab: set[str], where: str) -> None:
-        pieces = self._pieces(pattern, where)
-        node = self._root
+    def _add(
+        self,
+        pattern: str,
+        risk: bool,
+        cid: str | None,
+        vocab: set[str],
+        where: str,
+        groups: Mapping[str, Any],
+    ) -> None:
+        node = self._insert(self.root, self._pieces(pattern, where, groups), vocab, index=self.root_stems)
+        ends: list[Any] = node.risk_ends if risk else node.safe_ends
+        if cid not in ends:
+            ends.append(cid)
+
+    @staticmethod
+    def _insert(
+        root: _Node, pieces: list[Piece], vocab: set[str], index: dict[str, list[tuple[str, _Node]]] | None
+    ) -> _Node:
+        """Add one pattern below `root`; a leading stem goes in `index`, by its first 3 letters, if given."""
+        node = root
         for i, (kind, value) in enumerate(pieces):
             if kind == "word":
                 vocab.add(value)
                 node = node.words.setdefault(value, _Node())
-            elif kind == "stem":
-                stems = node.stems if i else self._root_stems.setdefault(value[:3], [])
-                found = next((n for s, n in stems if s == value), None)
+            elif kind in ("stem", "group"):
+                if kind == "group":
+                    edges = node.groups
+                elif i == 0 and index is not None:
+                    edges = index.setdefault(value[:3], [])
+                else:
+                    edges = node.stems
+                found = next((n for s, n in edges if s == value), None)
                 if found is None:
                     found = _Node()
-                    stems.append((value, found))
+                    edges.append((value, found))
                 node = found
             elif kind == "any":
                 node.any = node.any or _Node()
@@ -234,48 +321,49 @@ class Lexicon(_Strict):
             else:
                 node.gap = node.gap or _Node()
                 node = node.gap
-        ends: list[Any] = node.risk_ends if risk else node.safe_ends
-        if cid not in ends:
-            ends.append(cid)
+        return node
 
-    def _pieces(self, pattern: str, where: str) -> list[Piece]:
+    def _pieces(self, pattern: str, where: str, groups: Mapping[str, Any]) -> list[Piece]:
         pieces: list[Piece] = []
         for raw in str(pattern).split():
-            if raw == ANY_WORD:
+            group = _GROUP_REF.fullmatch(raw)
+            if group is not None:
+                if group.group(1) not in groups:
+                    raise ValueError(f"{where}: {pattern!r} uses an unknown group <{group.group(1)}>")
+                pieces.append(("group", group.group(1)))
+            elif raw == ANY_WORD:
                 pieces.append(("any", ""))
             elif raw == GAP:
                 pieces.append(("gap", ""))
-            elif raw.endswith("*") and raw != ANY_WORD:
+            elif raw.endswith("*"):
                 keys = self._keys_of(raw[:-1], rewrite=False)
                 if len(keys) != 1 or len(keys[0]) < 3:
-                    raise ValueError(f"{where}: {pattern!r}: a word ending in * needs 3+ letters before the *")
+                    raise ValueError(f"{where}: {pattern!r}: a word ending in * needs 3+ letters before *")
                 pieces.append(("stem", keys[0]))
             else:
                 pieces.extend(("word", k) for k in self._keys_of(raw))
         if not pieces or pieces[0][0] == "gap":
-            raise ValueError(f"{where}: {pattern!r} must start with a word or *")
-        if pieces[-1][0] not in ("word", "stem"):
-            raise ValueError(f"{where}: {pattern!r} must end with a word")
+            raise ValueError(f"{where}: {pattern!r} must start with a word, * or a <group>")
+        if pieces[-1][0] not in ("word", "stem", "group"):
+            raise ValueError(f"{where}: {pattern!r} must end with a word or a <group>")
         for a, b in zip(pieces, pieces[1:], strict=False):
-            if a[0] == "gap" and b[0] != "word" and b[0] != "stem":
-                raise ValueError(f"{where}: {pattern!r}: '...' must be followed by a word")
+            if a[0] == "gap" and b[0] not in ("word", "stem", "group"):
+                raise ValueError(f"{where}: {pattern!r}: '...' must be followed by a word or a <group>")
         return pieces
 
-    def _build_fuzzy(self) -> None:
-        words = {k for w in self.fuzzy_words for k in self._keys_of(w, rewrite=False)}
-        index: dict[str, set[str]] = {}
-        for word in words:
-            for variant in _deletions(word):
-                index.setdefault(variant, set()).add(word)
-        self._fuzzy_words = frozenset(words)
-        self._fuzzy_index = {k: frozenset(v) for k, v in index.items()}
-        self._fuzzy_cache = {}
+    def _keys_of(self, text: str, rewrite: bool = True) -> list[str]:
+        found = self.keys_memo.get((text, rewrite))
+        if found is None:
+            tokens = self._basic_tokens(text)
+            found = self._expand(tokens)[1] if rewrite else [_squeeze(t) for t in tokens]
+            self.keys_memo[(text, rewrite)] = found
+        return found
 
-    # ---- normalisation ---------------------------------------------------------------------------
+    # ---- normalising -------------------------------------------------------------------------------
 
     def _basic_tokens(self, text: str, leet: bool = True) -> list[str]:
-        """Everything normalise does except expanding text-speak."""
-        s = unicodedata.normalize("NFKC", text).casefold().translate(self._table)
+        """Everything `normalise` does except rejoining spelt-out words and expanding text-speak."""
+        s = unicodedata.normalize("NFKC", text).casefold().translate(self.table)
         if _LEET_HINT.search(s):
             if leet:
                 s = _LEET_TOKEN.sub(self._unleet, s)
@@ -287,23 +375,33 @@ class Lexicon(_Strict):
         # Only inside words: "k1ll" is kill, but "10pm", "4th", "999" and known text-speak like "b4" stay.
         if not _HAS_LETTER.search(token) or _NUMBER_WITH_SUFFIX.fullmatch(token):
             return token
-        if _squeeze(token) in self._rewrite:
+        if self._rewrite_of(token, _squeeze(token)) is not None:
             return token
         return token.translate(_LEET)
 
-    def _keys_of(self, text: str, rewrite: bool = True) -> list[str]:
-        tokens = self._basic_tokens(text)
-        if not rewrite:
-            return [_squeeze(t) for t in tokens]
-        return self._tokens_and_keys(tokens)[1]
+    def _rewrite_of(self, token: str, key: str) -> _Expansion | None:
+        """Text-speak for a word: exact spelling first; the squeezed form only for stretched words.
 
-    def _tokens_and_keys(self, tokens: list[str]) -> tuple[list[str], list[str]]:
+        Only stretched words use the squeezed form, so "none" is not mistaken for "noone".
+        """
+        found = self.rewrite.get(token)
+        if found is None and key != token:
+            found = self.rewrite_squeezed.get(key)
+        return found
+
+    def _expand(self, tokens: list[str], keys: list[str] | None = None) -> tuple[list[str], list[str]]:
+        """Expand text-speak; returns the words and their matching keys (doubled letters squeezed).
+
+        `keys`, if given, are the tokens already squeezed (one regex over the whole message is cheaper).
+        """
         out_tokens: list[str] = []
         out_keys: list[str] = []
-        rewrite = self._rewrite
-        for token in tokens:
-            key = _squeeze(token)
-            expansion = rewrite.get(key)
+        rewrite = self.rewrite
+        squeezed = self.rewrite_squeezed
+        for token, key in zip(tokens, keys or [_squeeze(t) for t in tokens], strict=True):
+            expansion = rewrite.get(token)
+            if expansion is None and key != token:
+                expansion = squeezed.get(key)
             if expansion is None:
                 out_tokens.append(token)
                 out_keys.append(key)
@@ -312,96 +410,202 @@ class Lexicon(_Strict):
                 out_keys.extend(expansion[1])
         return out_tokens, out_keys
 
+    def _join_spelled(self, tokens: list[str]) -> list[str]:
+        """Rejoin words typed letter by letter ("k i l l", "i w a n t") when they spell a known word."""
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            j = i
+            while j < n and len(tokens[j]) == 1 and tokens[j].isalpha():
+                j += 1
+            if j - i >= 3:
+                out.extend(self._split_known("".join(tokens[i:j])) or tokens[i:j])
+                i = j
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _split_known(self, joined: str) -> list[str] | None:
+        known = self.known
+        if _squeeze(joined) in known:
+            return [joined]
+        for cut in range(1, len(joined)):
+            head, tail = joined[:cut], joined[cut:]
+            if (head == "i" or _squeeze(head) in known) and _squeeze(tail) in known:
+                return [head, tail]
+        return None
+
+    def analyse(self, text: str) -> tuple[list[str], list[str]]:
+        """Normalised words of a message, and the keys they are matched by."""
+        joined = " ".join(self._basic_tokens(text))
+        tokens = joined.split()
+        if _spelled_hint(tokens):
+            return self._expand(self._join_spelled(tokens))
+        return self._expand(tokens, _ANY_RUN.sub(r"\1", joined).split())
+
     def _fuzzy(self, key: str) -> str:
         """Map a one-typo spelling of a listed fuzzy word to that word ("sucidal" -> "suicidal")."""
-        if len(key) < 5 or key in self._vocab:
+        if len(key) < 5 or key in self.vocab:
             return key
-        cached = self._fuzzy_cache.get(key)
+        cached = self.fuzzy_cache.get(key)
         if cached is not None:
             return cached
-        found: set[str] = set(self._fuzzy_index.get(key, ()))  # a letter missing
+        found: set[str] = set(self.fuzzy_index.get(key, ()))  # a letter missing
         for variant in _deletions(key):
-            if variant in self._fuzzy_words:  # a letter too many
+            if variant in self.fuzzy_words:  # a letter too many
                 found.add(variant)
-            found.update(self._fuzzy_index.get(variant, ()))  # a letter wrong or two swapped
+            found.update(self.fuzzy_index.get(variant, ()))  # a letter wrong or two swapped
         result = min(found) if found else key
-        if len(self._fuzzy_cache) < _FUZZY_CACHE_LIMIT:
-            self._fuzzy_cache[key] = result
+        if len(self.fuzzy_cache) < _FUZZY_CACHE_LIMIT:
+            self.fuzzy_cache[key] = result
         return result
 
     # ---- matching ----------------------------------------------------------------------------------
 
-    def _scan(self, keys: list[str]) -> set[str]:
+    def _group_ends(
+        self, name: str, keys: list[str], i: int, memo: dict[tuple[str, int], tuple[int, ...]]
+    ) -> tuple[int, ...]:
+        """Where a phrase of group `name` that starts at word i can end (remembered per message)."""
+        found = memo.get((name, i))
+        if found is not None:
+            return found
+        ends: list[int] = []
+        frontier = [self.group_roots[name]]
+        j, n = i, len(keys)
+        while frontier and j < n:
+            word = keys[j]
+            j += 1
+            following: list[_Node] = []
+            for node in frontier:
+                child = node.words.get(word)
+                if child is not None:
+                    following.append(child)
+                following.extend(c for stem, c in node.stems if word.startswith(stem))
+            if any(node.risk_ends for node in following):
+                ends.append(j)
+            frontier = following
+        memo[(name, i)] = found = tuple(ends)
+        return found
+
+    def scan(self, keys: list[str]) -> set[str]:
         """Categories with at least one match that no everyday phrase or exclusion fully covers."""
         n = len(keys)
-        root_words = self._root.words
-        root_stems = self._root_stems
-        root_any = self._root.any
+        root_by_word = self.root_by_word
+        root_by_prefix = self.root_by_prefix
+        root_any = self.root.any
+        group_first = self.group_first
+        memo: dict[tuple[str, int], tuple[int, ...]] = {}
         risks: list[tuple[int, int, str]] = []
         safe: list[tuple[int, int, str | None]] = []
         for start in range(n):
             key = keys[start]
-            first = root_words.get(key)
-            stems = root_stems.get(key[:3])
-            if first is None and stems is None and root_any is None:
+            by_word = root_by_word.get(key)
+            by_prefix = root_by_prefix.get(key[:3])
+            if by_word is None and by_prefix is None and root_any is None:
                 continue
-            stack = [(first, start + 1)] if first is not None else []
+            stack: list[tuple[_Node, int]] = []
+            pop, push = stack.pop, stack.append
+            starts: tuple[tuple[str, _Node], ...] | list[tuple[str, _Node]] = ()
+            if by_word is not None:
+                if by_word[0] is not None:
+                    push((by_word[0], start + 1))
+                starts = by_word[1]
+            if by_prefix is not None:
+                stack.extend((node, start + 1) for stem, node in by_prefix[0] if key.startswith(stem))
+                if by_prefix[1]:
+                    starts = list(starts)
+                    starts.extend((name, child) for stem, name, child in by_prefix[1] if key.startswith(stem))
+                    starts = list(dict.fromkeys(starts))
             if root_any is not None:
-                stack.append((root_any, start + 1))
-            if stems is not None:
-                stack.extend((node, start + 1) for stem, node in stems if key.startswith(stem))
+                push((root_any, start + 1))
+            for name, child in starts:
+                stack.extend((child, j) for j in self._group_ends(name, keys, start, memo))
             while stack:
-                node, i = stack.pop()
+                node, i = pop()
                 if node.risk_ends:
                     risks.extend((start, i, cid) for cid in node.risk_ends)
                 if node.safe_ends:
                     safe.extend((start, i, scope) for scope in node.safe_ends)
-                if node.gap is not None:
-                    gap = node.gap
-                    stack.extend((gap, j) for j in range(i, min(i + MAX_GAP, n) + 1))
-                if i >= n:
-                    continue
-                word = keys[i]
-                child = node.words.get(word)
-                if child is not None:
-                    stack.append((child, i + 1))
-                for stem, child in node.stems:
-                    if word.startswith(stem):
-                        stack.append((child, i + 1))
-                if node.any is not None:
-                    stack.append((node.any, i + 1))
-        if not risks:
-            return set()
-        if not safe:
-            return {cid for _, _, cid in risks}
-        reach: dict[str | None, list[int]] = {}  # reach[scope][s] = furthest end of a safe span starting <= s
-        for scope in {cid for _, _, cid in safe}:
-            furthest = [0] * (n + 1)
-            for a, b, cid in safe:
-                if cid == scope and b > furthest[a]:
-                    furthest[a] = b
-            for s in range(1, n + 1):
-                furthest[s] = max(furthest[s], furthest[s - 1])
-            reach[scope] = furthest
-        flagged: set[str] = set()
-        everyday = reach.get(None)
-        for s, e, cid in risks:
-            if cid in flagged:
-                continue
-            if everyday is not None and everyday[s] >= e:
-                continue
-            own = reach.get(cid)
-            if own is not None and own[s] >= e:
-                continue
-            flagged.add(cid)
-        return flagged
+                # A gap node is always followed by a word, stem or group, so try those directly at each of
+                # the next MAX_GAP + 1 positions instead of stacking the gap itself.
+                gap = node.gap
+                if gap is None:
+                    if i >= n:
+                        continue
+                    steps: Iterable[tuple[_Node, int]] = ((node, i),)
+                else:
+                    steps = [(gap, j) for j in range(i, min(i + MAX_GAP, n - 1) + 1)]
+                    if i < n:
+                        steps.append((node, i))
+                for here, j in steps:
+                    word = keys[j]
+                    child = here.words.get(word)
+                    if child is not None:
+                        push((child, j + 1))
+                    for stem, child in here.stems:
+                        if word.startswith(stem):
+                            push((child, j + 1))
+                    if here.any is not None:
+                        push((here.any, j + 1))
+                    for name, child in here.groups:
+                        first_words, first_stems = group_first[name]
+                        if word in first_words or any(
+                            word.startswith(st) for st in first_stems.get(word[:3], ())
+                        ):
+                            stack.extend((child, end) for end in self._group_ends(name, keys, j, memo))
+        return _uncovered(risks, safe, n)
 
-    def _assess(self, text: str) -> Assessment:
-        tokens, keys = self._tokens_and_keys(self._basic_tokens(text))
-        if self._fuzzy_words:
-            keys = [self._fuzzy(k) for k in keys]
-        found = self._scan(keys)
+    def assess(self, text: str) -> Assessment:
+        keys = self.analyse(text)[1]
+        if self.fuzzy_words:
+            fuzzy = self._fuzzy
+            keys = [k if len(k) < 5 else fuzzy(k) for k in keys]
+        found = self.scan(keys)
         return Assessment(flagged=bool(found), categories=tuple(sorted(found)))
+
+
+Span = tuple[int, int, str | None]  # (first word, one past the last word, category or None)
+
+
+def _uncovered(risks: list[tuple[int, int, str]], safe: list[Span], n: int) -> set[str]:
+    """Drop risk matches lying wholly inside an everyday phrase or an exclusion of their own category."""
+    if not risks:
+        return set()
+    if not safe:
+        return {cid for _, _, cid in risks}
+    # reach[scope][s] is the furthest end of a safe span of that scope starting at or before word s.
+    reach: dict[str | None, list[int]] = {}
+    for scope in {cid for _, _, cid in safe}:
+        furthest = [0] * (n + 1)
+        for a, b, cid in safe:
+            if cid == scope and b > furthest[a]:
+                furthest[a] = b
+        for s in range(1, n + 1):
+            furthest[s] = max(furthest[s], furthest[s - 1])
+        reach[scope] = furthest
+    flagged: set[str] = set()
+    everyday = reach.get(None)
+    for s, e, cid in risks:
+        if cid in flagged:
+            continue
+        if everyday is not None and everyday[s] >= e:
+            continue
+        own = reach.get(cid)
+        if own is not None and own[s] >= e:
+            continue
+        flagged.add(cid)
+    return flagged
+
+
+def _spelled_hint(tokens: list[str]) -> bool:
+    """Cheap test for three single letters in a row, so ordinary messages skip the rejoining."""
+    run = 0
+    for token in tokens:
+        run = run + 1 if len(token) == 1 else 0
+        if run == 3:
+            return True
+    return False
 
 
 def _squeeze(word: str) -> str:
@@ -411,6 +615,15 @@ def _squeeze(word: str) -> str:
 
 def _deletions(word: str) -> Iterable[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _strip_marks(text: str) -> str:
+    return "".join(c for c in text if unicodedata.category(c) not in ("Mn", "Cf"))
+
+
+def _matcher_of(lexicon: Lexicon) -> _Matcher:
+    """The compiled matcher, read from pydantic's private store: `lexicon._matcher` is ~30x slower."""
+    return lexicon.__pydantic_private__["_matcher"]  # type: ignore[index]
 
 
 def default_lexicon_path() -> Path:
@@ -424,17 +637,17 @@ def normalise(text: str, lexicon: Lexicon) -> str:
     Runs of three or more of a letter become two ("hellllp" -> "hellp"); matching then also treats any
     doubled letter as single, so that meets "help", and "kil myself" meets "kill myself".
     """
-    return " ".join(lexicon._tokens_and_keys(lexicon._basic_tokens(text))[0])
+    return " ".join(_matcher_of(lexicon).analyse(text)[0])
 
 
 def assess(text: str, lexicon: Lexicon) -> Assessment:
     """Decide whether a message needs a human to look at it. Used live and by the staff CLI alike.
 
     Negation does not un-flag: "i'm not going to kill myself" still flags, because a person should check.
-    The whole message is read however long it is; the work is linear in its length. Never raises: if
-    something unexpected goes wrong the message is flagged as `unassessed` so it fails towards a human.
+    The whole message is read however long it is, in time linear in its length. Never raises: if something
+    unexpected goes wrong the message is flagged `unassessed`, failing towards a human, not away from one.
     """
     try:
-        return lexicon._assess(text)
-    except Exception:  # noqa: BLE001 - failing open would hide a disclosure; no text is logged
-        return Assessment(flagged=True, categories=("unassessed",))
+        return _matcher_of(lexicon).assess(text)
+    except Exception:  # noqa: BLE001 - failing open could hide a disclosure; nothing about the text is logged
+        return Assessment(flagged=True, categories=(UNASSESSED,))

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from storage.db import naive_utc
+from storage.db import utc
 from storage.models import Alert
 
 
@@ -38,9 +38,9 @@ def create(
         channel=channel,
         categories=",".join(categories),
         text_enc=text_enc,
-        created_at=naive_utc(now),
+        created_at=utc(now),
         notified_count=1 if notified else 0,
-        last_notified_at=naive_utc(now) if notified else None,
+        last_notified_at=utc(now) if notified else None,
     )
     session.add(alert)
     session.flush()
@@ -64,7 +64,7 @@ def all_alerts(session: Session, *, limit: int = 200) -> list[Alert]:
 def mark_notified(session: Session, alert: Alert, *, now: datetime, escalate: bool) -> None:
     """Record that staff were notified (again); `escalate` moves the alert one level up the rota."""
     alert.notified_count += 1
-    alert.last_notified_at = naive_utc(now)
+    alert.last_notified_at = utc(now)
     if escalate:
         alert.escalation_level += 1
     session.add(alert)
@@ -78,7 +78,7 @@ def acknowledge(session: Session, alert: Alert, *, staff: str, now: datetime) ->
         return False
     alert.status = "acknowledged"
     alert.acknowledged_by = staff.strip()[:80]
-    alert.acknowledged_at = naive_utc(now)
+    alert.acknowledged_at = utc(now)
     session.add(alert)
     return True
 
@@ -91,13 +91,17 @@ def close(session: Session, alert: Alert, *, staff: str, outcome: str, closed_at
         raise AlertCloseRefused("closing an alert needs an outcome")
     if closed_at is None:
         raise AlertCloseRefused("closing an alert needs a time")
+    if alert.status == "closed":
+        raise AlertCloseRefused(f"alert {alert.alert_ref} is already closed")
+    if utc(closed_at) < utc(alert.created_at):
+        raise AlertCloseRefused("the closing time is before the alert was raised")
     staff = staff.strip()[:80]
     if alert.status == "open":
         alert.acknowledged_by = staff
-        alert.acknowledged_at = naive_utc(closed_at)
+        alert.acknowledged_at = utc(closed_at)
     alert.status = "closed"
     alert.closed_by = staff
-    alert.closed_at = naive_utc(closed_at)
+    alert.closed_at = utc(closed_at)
     alert.outcome = outcome.strip()
     session.add(alert)
 

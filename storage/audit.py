@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from storage.db import naive_utc
+from storage.db import naive_utc, utc
 from storage.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -28,7 +28,7 @@ def record(session: Session, *, actor: str, action: str, target: str = "", detai
     prev = last.row_hash if last else GENESIS
     at = naive_utc(now).replace(microsecond=0)
     entry = AuditEntry(
-        at=at, actor=actor[:80], action=action[:60], target=target[:120], detail=detail[:500], prev_hash=prev,
+        at=utc(at), actor=actor[:80], action=action[:60], target=target[:120], detail=detail[:500], prev_hash=prev,
         row_hash=_digest(prev, at, actor[:80], action[:60], target[:120], detail[:500]),
     )
     session.add(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,13 +19,29 @@ __all__ = ["DatabaseUnavailable", "Engine", "IntegrityError", "Session", "make_e
 DatabaseUnavailable = (OperationalError, DBAPIError)
 
 
+class _NoRowLogging(logging.Filter):
+    """SQLAlchemy logs result rows at DEBUG; rows can hold participants' words, so they never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine with the pragmas our durability rules need."""
+    """Create an engine with the pragmas our durability rules need.
+
+    Statement parameters and result rows are kept out of logs (they may contain free text), whatever
+    the logging level.
+    """
+    sa_log = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(isinstance(f, _NoRowLogging) for f in sa_log.filters):
+        sa_log.addFilter(_NoRowLogging())
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
@@ -44,7 +61,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20
+    )
 
 
 @contextmanager

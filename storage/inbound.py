@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlmodel import Session
 
 from storage.models import InboundEvent
 
 
-def find(session: Session, channel: str, message_id: str) -> InboundEvent | None:
-    """The earlier record of this message, if it was already handled."""
+def find(session: Session, channel: str, message_id: str) -> Row | None:
+    """The earlier record of this message (its `id` and `participant_id`), if it was already handled."""
+    # Plain columns, not an ORM object: this runs on every inbound message.
     return session.execute(
-        select(InboundEvent).where(InboundEvent.channel == channel, InboundEvent.message_id == message_id)
-    ).scalar_one_or_none()
+        select(InboundEvent.id, InboundEvent.participant_id).where(
+            InboundEvent.channel == channel, InboundEvent.message_id == message_id
+        )
+    ).first()
 
 
 def record(

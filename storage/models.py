@@ -225,3 +225,320 @@ class LoginAttempt(SQLModel, table=True):
     ip: str = Field(max_length=64)
     success: bool = False
     at: datetime
+
+
+class DashboardSnapshot(SQLModel, table=True):
+    """When the staff dashboard's people-heard counts for a rolling period were last computed."""
+
+    __tablename__ = "dashboard_snapshot"
+    period_days: int = Field(primary_key=True)
+    computed_at: datetime
+
+
+class DashboardReach(SQLModel, table=True):
+    """People heard in the last `period_days` days per audience, council, band and district ("" = unknown).
+
+    Each person is counted once, in the cell of their current profile, so cells add up to margins.
+    """
+
+    __tablename__ = "dashboard_reach"
+    id: int | None = Field(default=None, primary_key=True)
+    period_days: int = Field(index=True)
+    audience: str = Field(default="", max_length=20)
+    council: str = Field(default="", max_length=40)
+    band: str = Field(default="", max_length=20)
+    district: str = Field(default="", max_length=40)
+    people: int = 0
+
+
+# --- participation summaries (issue 8) ---
+
+
+class RollupPeriod(SQLModel, table=True):
+    """One row per rolled-up period: recomputing a period replaces its rows in one transaction."""
+
+    __tablename__ = "rollup_period"
+    period: str = Field(primary_key=True, max_length=40)  # "2026-11" or "2026-09-01..2026-11-30"
+    since: datetime  # naive UTC, inclusive
+    until: datetime  # naive UTC, exclusive
+    computed_at: datetime
+    cells: int = 0
+
+
+class RollupChoice(SQLModel, table=True):
+    """People (distinct) and answers per period, flow, question, choice, council, band and district.
+
+    Unknown council/band/district are stored as "" so the unique key works on every database.
+    Quarantined answers are never counted.
+    """
+
+    __tablename__ = "rollup_choice"
+    __table_args__ = (
+        UniqueConstraint(
+            "period", "flow_id", "question_id", "choice", "council", "band", "district",
+            name="uq_rollup_choice",
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=40, index=True)
+    flow_id: str = Field(max_length=48)
+    question_id: str = Field(max_length=48)
+    choice: str = Field(max_length=48)
+    council: str = Field(default="", max_length=40)
+    band: str = Field(default="", max_length=20)
+    district: str = Field(default="", max_length=40)
+    people: int = 0
+    answers: int = 0
+
+
+class RollupReach(SQLModel, table=True):
+    """People heard in a period (at least one answer to a reported flow), by their current profile."""
+
+    __tablename__ = "rollup_reach"
+    __table_args__ = (
+        UniqueConstraint("period", "audience", "council", "band", "district", name="uq_rollup_reach"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=40, index=True)
+    audience: str = Field(default="", max_length=20)
+    council: str = Field(default="", max_length=40)
+    band: str = Field(default="", max_length=20)
+    district: str = Field(default="", max_length=40)
+    people: int = 0
+
+
+class Quote(SQLModel, table=True):
+    """A free-text answer offered for publication: only the scrubbed text, shown only once approved."""
+
+    __tablename__ = "quote"
+    id: int | None = Field(default=None, primary_key=True)
+    answer_id: int = Field(foreign_key="answer.id", unique=True)
+    flow_id: str = Field(max_length=48, index=True)
+    question_id: str = Field(max_length=48)
+    band: str | None = Field(default=None, max_length=20)
+    scrubbed_text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=20, index=True)  # pending | approved | rejected
+    answered_at: datetime
+    created_at: datetime
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = None
+
+
+class ReportAction(SQLModel, table=True):
+    """One "you said, we did" line entered by staff for the Panel update."""
+
+    __tablename__ = "report_action"
+    id: int | None = Field(default=None, primary_key=True)
+    said: str = Field(sa_column=Column(Text, nullable=False))
+    did: str = Field(sa_column=Column(Text, nullable=False))
+    flow_id: str | None = Field(default=None, max_length=48)
+    recorded_by: str = Field(max_length=80)
+    recorded_at: datetime
+
+
+# --- young people (issue 6): challenge cards, good news, review statements ---
+
+
+class ChallengeCard(SQLModel, table=True):
+    """A challenge a young person puts to their corporate parents. Reports show the council, not the raiser."""
+
+    __tablename__ = "challenge_card"
+    __table_args__ = (Index("ix_challenge_card_council_state", "council", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    raised_by: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    council: str = Field(max_length=40)
+    state: str = Field(default="submitted", max_length=30)
+    challenge: str = Field(sa_column=Column(Text, nullable=False))
+    why: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    who_for: str = Field(default="", max_length=200)  # comma-separated choice ids
+    personal: bool = False  # the raiser said it is about their own situation: staff triage may route it
+    quarantined: bool = False  # safeguarding flagged some of its text: never shown to other young people
+    owner_role: str | None = Field(default=None, max_length=120)
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime
+    updated_at: datetime
+
+
+class CardEvent(SQLModel, table=True):
+    """One state change of a card: who on the staff side moved it, the owner and the note."""
+
+    __tablename__ = "card_event"
+    id: int | None = Field(default=None, primary_key=True)
+    card_id: int = Field(foreign_key="challenge_card.id", index=True)
+    from_state: str | None = Field(default=None, max_length=30)
+    to_state: str = Field(max_length=30)
+    owner_role: str | None = Field(default=None, max_length=120)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    staff: str = Field(default="", max_length=80)
+    at: datetime = Field(index=True)
+
+
+class CardSupporter(SQLModel, table=True):
+    """A 'me too' from another young person in the same council: one per person per card."""
+
+    __tablename__ = "card_supporter"
+    __table_args__ = (UniqueConstraint("card_id", "participant_id", name="uq_card_supporter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    card_id: int = Field(foreign_key="challenge_card.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    created_at: datetime
+
+
+class CardNotice(SQLModel, table=True):
+    """Which outbox notice told which raiser/supporter about which card event (exactly one each)."""
+
+    __tablename__ = "card_notice"
+    __table_args__ = (UniqueConstraint("event_id", "participant_id", name="uq_card_notice"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="card_event.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+
+
+class CardListing(SQLModel, table=True):
+    """The numbered list of cards last shown to a participant, so 'support card 2' means what they saw."""
+
+    __tablename__ = "card_listing"
+    participant_id: int = Field(foreign_key="participant.id", primary_key=True)
+    card_ids: str = Field(default="", max_length=200)
+    created_at: datetime
+
+
+class PanelDigest(SQLModel, table=True):
+    """A 'you said, we did' summary already sent for one Panel date and council."""
+
+    __tablename__ = "panel_digest"
+    panel_date: date = Field(primary_key=True)
+    council: str = Field(primary_key=True, max_length=40)
+    recipients: int = 0
+    sent_at: datetime
+
+
+class GoodNews(SQLModel, table=True):
+    """Good news a young person shared; only approved items with consent reach updates, never with names."""
+
+    __tablename__ = "good_news"
+    __table_args__ = (Index("ix_good_news_status_created", "status", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(default="something_else", max_length=40)
+    consent: bool = False
+    status: str = Field(default="pending", max_length=20)  # pending | approved | rejected | private
+    band: str | None = Field(default=None, max_length=20)
+    district: str | None = Field(default=None, max_length=40)
+    council: str | None = Field(default=None, max_length=40)
+    created_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = Field(default=None, max_length=80)
+
+
+class ReviewStatement(SQLModel, table=True):
+    """A young person's 'get ready for my review' statement: encrypted, sent only on their explicit choice."""
+
+    __tablename__ = "review_statement"
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", unique=True)
+    statement_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    status: str = Field(default="draft", max_length=20)  # draft | sending | sent | failed | kept | discarded
+    sent_to_role: str | None = Field(default=None, max_length=30)
+    sent_to_address: str | None = Field(default=None, max_length=200)
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None = None
+
+
+# --- carers (issue 7) ---
+
+
+class SurveyWave(SQLModel, table=True):
+    """One run of a questionnaire for carers (all, or some districts) between two dates."""
+
+    __tablename__ = "survey_wave"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    questionnaire_id: str = Field(max_length=48, index=True)  # a content flow id
+    districts: str | None = Field(default=None, max_length=400)  # comma-separated; None = every district
+    opens_on: date
+    closes_on: date  # last day answers count, inclusive
+    opens_at: datetime  # opens_on 00:00 local time, in UTC
+    closes_at: datetime  # 00:00 local time the day after closes_on, in UTC
+    status: str = Field(default="open", max_length=20)  # open | closed
+    created_by: str = Field(max_length=80)
+    created_at: datetime
+    closed_at: datetime | None = None
+
+
+class WaveMember(SQLModel, table=True):
+    """A carer invited to a wave; district is a snapshot taken when the wave opened."""
+
+    __tablename__ = "wave_member"
+    __table_args__ = (UniqueConstraint("wave_id", "participant_id", name="uq_wave_member"),)
+    id: int | None = Field(default=None, primary_key=True)
+    wave_id: int = Field(foreign_key="survey_wave.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    district: str | None = Field(default=None, max_length=40)
+    opted_out_at: datetime | None = None  # asked for no more reminders about this wave
+    added_at: datetime
+
+
+class WaveNotice(SQLModel, table=True):
+    """One invitation (number 0) or reminder (1, 2 ...) to one member. The unique key makes sending
+    idempotent: a second process, or a repeated job run, cannot insert the same notice again."""
+
+    __tablename__ = "wave_notice"
+    __table_args__ = (UniqueConstraint("member_id", "number", name="uq_wave_notice"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="wave_member.id", index=True)
+    number: int
+    kind: str = Field(max_length=20)  # invite | start | resume | restart
+    outbox_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    sent_at: datetime
+
+
+# --- identity (issue 5): invite codes, link codes, code-attempt counters ---
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invite code, kept only as a keyed hash; whoever redeems it gets this role, band and area."""
+
+    __tablename__ = "invite"
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    batch: str = Field(max_length=16, index=True)  # printed to staff so a whole batch can be revoked
+    audience: str = Field(max_length=20)  # young_person | carer
+    band: str = Field(max_length=20)  # junior | teen | young_adult | carer
+    district: str | None = Field(default=None, max_length=40)
+    council: str | None = Field(default=None, max_length=40)
+    created_by: str = Field(default="", max_length=80)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class LinkCode(SQLModel, table=True):
+    """A short-lived one-time code (keyed hash only) that attaches another channel to a participant."""
+
+    __tablename__ = "link_code"
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class AttemptCounter(SQLModel, table=True):
+    """Failed code tries in a fixed window, per sender (a keyed hash) or per channel.
+
+    The only thing stored about someone who has not joined; purged once the window has passed.
+    """
+
+    __tablename__ = "attempt_counter"
+    key: str = Field(primary_key=True, max_length=72)
+    window_start: datetime
+    failures: int = 0

@@ -11,8 +11,13 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from storage.db import naive_utc, utc
+from storage.db import utc
 from storage.models import LoginAttempt, StaffAccount, StaffSession
+
+
+def _at(dt: datetime) -> datetime:
+    """Times are bound as aware UTC (the column type rejects naive values) and read back as UTC."""
+    return utc(dt)  # type: ignore[return-value]
 
 
 class StaffExists(ValueError):
@@ -51,15 +56,24 @@ def _view(row: StaffAccount) -> StaffView:
 
 
 def create(
-    session: Session, *, username: str, role: str, districts: list[str] | tuple[str, ...], password_hash: str,
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    districts: list[str] | tuple[str, ...],
+    password_hash: str,
     now: datetime,
 ) -> StaffView:
     """Add a staff account; raises StaffExists when the username is taken."""
     if session.execute(select(StaffAccount.id).where(StaffAccount.username == username)).first():
         raise StaffExists(username)
     row = StaffAccount(
-        username=username, role=role, districts=",".join(districts), password_hash=password_hash,
-        created_at=naive_utc(now), password_changed_at=naive_utc(now),
+        username=username,
+        role=role,
+        districts=",".join(districts),
+        password_hash=password_hash,
+        created_at=_at(now),
+        password_changed_at=_at(now),
     )
     session.add(row)
     session.flush()
@@ -91,12 +105,16 @@ def set_password_hash(session: Session, staff_id: int, password_hash: str, *, no
     if row is None:
         raise KeyError(staff_id)
     row.password_hash = password_hash
-    row.password_changed_at = naive_utc(now)
+    row.password_changed_at = _at(now)
     session.add(row)
 
 
 def update(
-    session: Session, staff_id: int, *, role: str | None = None, districts: list[str] | None = None,
+    session: Session,
+    staff_id: int,
+    *,
+    role: str | None = None,
+    districts: list[str] | None = None,
     active: bool | None = None,
 ) -> StaffView:
     """Change role, districts or active flag; returns the new view."""
@@ -117,7 +135,7 @@ def update(
 def mark_login(session: Session, staff_id: int, *, now: datetime) -> None:
     row = session.get(StaffAccount, staff_id)
     if row is not None:
-        row.last_login_at = naive_utc(now)
+        row.last_login_at = _at(now)
         session.add(row)
 
 
@@ -125,8 +143,7 @@ def mark_login(session: Session, staff_id: int, *, now: datetime) -> None:
 
 
 def create_session(session: Session, *, id_hash: str, staff_id: int, now: datetime) -> None:
-    session.add(StaffSession(id_hash=id_hash, staff_id=staff_id, created_at=naive_utc(now),
-                             last_seen_at=naive_utc(now)))
+    session.add(StaffSession(id_hash=id_hash, staff_id=staff_id, created_at=_at(now), last_seen_at=_at(now)))
     session.flush()
 
 
@@ -147,7 +164,7 @@ def find_session(session: Session, id_hash: str) -> tuple[SessionView, StaffView
 def touch_session(session: Session, id_hash: str, *, now: datetime) -> None:
     row = session.get(StaffSession, id_hash)
     if row is not None:
-        row.last_seen_at = naive_utc(now)
+        row.last_seen_at = _at(now)
         session.add(row)
 
 
@@ -164,7 +181,7 @@ def prune_sessions(session: Session, *, created_before: datetime, seen_before: d
     """Delete sessions past the absolute or idle limit."""
     res = session.execute(
         delete(StaffSession).where(
-            (StaffSession.created_at < naive_utc(created_before)) | (StaffSession.last_seen_at < naive_utc(seen_before))
+            (StaffSession.created_at < _at(created_before)) | (StaffSession.last_seen_at < _at(seen_before))
         )
     )
     return int(res.rowcount or 0)
@@ -174,30 +191,45 @@ def prune_sessions(session: Session, *, created_before: datetime, seen_before: d
 
 
 def record_attempt(session: Session, *, username: str, ip: str, success: bool, now: datetime) -> None:
-    session.add(LoginAttempt(username=username[:80], ip=ip[:64], success=success, at=naive_utc(now)))
+    session.add(LoginAttempt(username=username[:80], ip=ip[:64], success=success, at=_at(now)))
     session.flush()
 
 
 def failures_for_user(session: Session, username: str, *, since: datetime) -> int:
     """Failed attempts for a username since `since` and after its last successful sign-in."""
     last_ok = session.execute(
-        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success.is_(True))  # type: ignore[attr-defined]
-    ).scalar_one()
-    start = max(naive_utc(since), last_ok) if last_ok else naive_utc(since)
-    return int(session.execute(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at >= start  # type: ignore[attr-defined]
+        select(func.max(LoginAttempt.id)).where(
+            LoginAttempt.username == username,
+            LoginAttempt.success.is_(True),  # type: ignore[attr-defined]
         )
-    ).scalar_one())
+    ).scalar_one()
+    q = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.success.is_(False),  # type: ignore[attr-defined]
+            LoginAttempt.at >= _at(since),
+        )
+    )
+    if last_ok is not None:
+        q = q.where(LoginAttempt.id > last_ok)
+    return int(session.execute(q).scalar_one())
 
 
 def failures_for_ip(session: Session, ip: str, *, since: datetime) -> int:
-    return int(session.execute(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at >= naive_utc(since)  # type: ignore[attr-defined]
-        )
-    ).scalar_one())
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.ip == ip,
+                LoginAttempt.success.is_(False),
+                LoginAttempt.at >= _at(since),  # type: ignore[attr-defined]
+            )
+        ).scalar_one()
+    )
 
 
 def prune_attempts(session: Session, *, before: datetime) -> int:
-    return int(session.execute(delete(LoginAttempt).where(LoginAttempt.at < naive_utc(before))).rowcount or 0)
+    return int(session.execute(delete(LoginAttempt).where(LoginAttempt.at < _at(before))).rowcount or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from bot.dispatcher import DispatchResult, Dispatcher
+from bot.dispatcher import Dispatcher, DispatchResult
 from bot.messages import Inbound, Outbound
 
 _ids = itertools.count(1)

@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
 
 from content.loader import ContentInvalid
+
+
+def _telegram_settings() -> Any:
+    """OURVOICE_TELEGRAM_* settings, or exit with one line naming what to fix."""
+    from pydantic import ValidationError
+
+    from bot.channels.telegram import TelegramSettings
+
+    try:
+        ts = TelegramSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc") or ("setting",)
+        name = "OURVOICE_TELEGRAM_" + str(loc[0]).upper()
+        typer.echo(f"invalid setting {name}: {first['msg']}", err=True)
+        raise typer.Exit(2) from None
+    problems = ts.problems()
+    if problems:
+        typer.echo(problems[0], err=True)
+        raise typer.Exit(2)
+    return ts
 
 
 def run(
@@ -14,6 +36,9 @@ def run(
     host: str = typer.Option(None, help="listen address (default from OURVOICE_HOST)"),
     port: int = typer.Option(None, help="listen port (default from OURVOICE_PORT)"),
     socket_mode: bool = typer.Option(False, "--socket-mode", help="Slack: use Socket Mode instead of HTTP"),
+    scheduler: bool = typer.Option(
+        True, "--scheduler/--no-scheduler", help="run the scheduled jobs in this process (claims keep them run-once)"
+    ),
 ) -> None:
     """Run ourvoice: the ASGI app with web chat and admin, plus the chosen channel."""
     import uvicorn
@@ -23,7 +48,11 @@ def run(
     from storage.migrate import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if channel not in ("web", "telegram", "slack"):
+        typer.echo(f"unknown channel {channel!r}: choose web, telegram or slack", err=True)
+        raise typer.Exit(2)
     settings = load_settings()
+    telegram = _telegram_settings() if channel == "telegram" else None
     try:
         upgrade(settings.database_url, "head")
         rt = build_runtime(settings)
@@ -35,12 +64,31 @@ def run(
     except SetupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    app = build_app(rt)
-    if channel not in ("web", "telegram", "slack"):
-        typer.echo(f"unknown channel {channel!r}: choose web, telegram or slack", err=True)
-        raise typer.Exit(2)
+    # Route modules read these while the app is built (e.g. Telegram mounts its webhook and lifecycle).
     rt.extras["channel"] = channel
     rt.extras["socket_mode"] = socket_mode
+    if telegram is not None:
+        rt.extras["telegram_settings"] = telegram
+    try:
+        app = build_app(rt)
+    except SetupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     h, p = host or settings.host, port or settings.port
     typer.echo(f"ourvoice {channel} running: web chat on http://{h}:{p}/")
-    uvicorn.run(app, host=h, port=p, log_level="info")
+    if telegram is not None:
+        mode = f"webhook at {telegram.webhook_target()}" if telegram.webhook_url else "long polling"
+        typer.echo(f"telegram: {mode}")
+    sched = None
+    if scheduler:
+        from admin.scheduler import build_scheduler
+
+        sched = build_scheduler(rt, timezone=settings.timezone)
+        sched.start()
+        typer.echo(f"scheduler: {len(sched.get_jobs())} jobs (see `ourvoice jobs list`)")
+    try:
+        uvicorn.run(app, host=h, port=p, log_level="info")
+    finally:
+        if sched is not None:
+            sched.shutdown(wait=False)
+        rt.notifier.stop()

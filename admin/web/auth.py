@@ -84,8 +84,15 @@ class AdminAuth:
     def set_pre_cookie(self, request: Request, response: Response) -> None:
         raw = getattr(request.state, "ov_pre_cookie", None)
         if raw and PRE_COOKIE not in request.cookies:
-            response.set_cookie(PRE_COOKIE, raw, httponly=True, samesite="strict", secure=self.secure,
-                                path=COOKIE_PATH, max_age=3600)
+            response.set_cookie(
+                PRE_COOKIE,
+                raw,
+                httponly=True,
+                samesite="strict",
+                secure=self.secure,
+                path=COOKIE_PATH,
+                max_age=3600,
+            )
 
     # --- sessions ---
 
@@ -96,13 +103,15 @@ class AdminAuth:
         return raw
 
     def set_cookie(self, response: Response, raw: str) -> None:
-        response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="strict", secure=self.secure,
-                            path=COOKIE_PATH)
+        response.set_cookie(
+            SESSION_COOKIE, raw, httponly=True, samesite="strict", secure=self.secure, path=COOKIE_PATH
+        )
         response.delete_cookie(PRE_COOKIE, path=COOKIE_PATH)
 
     def clear_cookie(self, response: Response) -> None:
-        response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict",
-                               secure=self.secure)
+        response.delete_cookie(
+            SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict", secure=self.secure
+        )
 
     @staticmethod
     def expired(created: datetime, last_seen: datetime, now: datetime) -> bool:

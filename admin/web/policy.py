@@ -1,4 +1,5 @@
-"""Deny by default: every admin route declares a Policy (who may call it, whether objects are district-scoped).
+"""Deny by default: every admin route declares a Policy (who may call it, and whether the objects
+it names are district-scoped).
 
 A Policy is a FastAPI dependency: it checks the Origin, the session, the CSRF token, the role and the
 district of every object named in the path, and hands the handler a Ctx. Routes without one are refused
@@ -30,7 +31,7 @@ class LoginRequired(Exception):
 # A resolver maps a path parameter's value to the districts of the object it names:
 #   None = no such object (404), ALL = not tied to a district, otherwise the object's districts.
 ALL: frozenset[str] = frozenset({"*"})
-Resolver = Callable[[Any, str], frozenset[str] | None]  # (db session, raw value) -> districts
+Resolver = Callable[[Any, Any, str], frozenset[str] | None]  # (AdminWeb, db session, raw value) -> districts
 RESOLVERS: dict[str, Resolver] = {}
 
 
@@ -71,6 +72,7 @@ class Policy:
     district_scoped: bool = False
     public: bool = False
     csrf: bool = True
+    changes_object: bool = True  # False: an unsafe request adds to the object (e.g. a response to a wave)
 
     async def __call__(self, request: Request) -> Ctx:
         web = request.app.state.ourvoice_admin
@@ -83,7 +85,9 @@ class Policy:
             if unsafe and self.csrf:
                 form = await request.form()
                 if not web.auth.pre_token_ok(request, str(form.get("csrf_token", ""))):
-                    raise HTTPException(403, "The form had expired. Please go back, reload the page and try again.")
+                    raise HTTPException(
+                        403, "The form had expired. Please go back, reload the page and try again."
+                    )
             return Ctx(web, None, token, now)
         found = await run_in_threadpool(web.auth.current, request, now)
         if found is None:
@@ -93,11 +97,13 @@ class Policy:
             form = await request.form()
             sent = str(form.get("csrf_token", "")) or request.headers.get("x-csrf-token", "")
             if not web.auth.csrf_ok(csrf, sent):
-                raise HTTPException(403, "The form had expired. Please go back, reload the page and try again.")
+                raise HTTPException(
+                    403, "The form had expired. Please go back, reload the page and try again."
+                )
         if actor.role not in self.roles:
             raise HTTPException(403, "Your role does not include this page.")
         if self.district_scoped and not actor.all_districts:
-            await run_in_threadpool(self._check_objects, web, request, actor, unsafe)
+            await run_in_threadpool(self._check_objects, web, request, actor, unsafe and self.changes_object)
         return Ctx(web, actor, csrf, now, session_hash)
 
     def _check_objects(self, web: Any, request: Request, actor: Actor, unsafe: bool) -> None:
@@ -106,7 +112,7 @@ class Policy:
                 fn = RESOLVERS.get(name)
                 if fn is None:
                     continue
-                districts = fn(s, str(value))
+                districts = fn(web, s, str(value))
                 if districts is None:
                     raise HTTPException(404, "Not found.")
                 if districts == ALL:
@@ -118,17 +124,42 @@ class Policy:
                     raise HTTPException(404, "Not found.")
 
 
-def requires(*roles: str, district_scoped: bool = False) -> Policy:
+def requires(*roles: str, district_scoped: bool = False, changes_object: bool = True) -> Policy:
     """A policy for signed-in staff with one of `roles`."""
     unknown = set(roles) - ALL_ROLES
     if unknown or not roles:
         raise ValueError(f"unknown roles {sorted(unknown)}")
-    return Policy(frozenset(roles), district_scoped=district_scoped)
+    return Policy(frozenset(roles), district_scoped=district_scoped, changes_object=changes_object)
 
 
 def public(*, csrf: bool = True) -> Policy:
     """A policy for pages anyone may open (sign-in, stylesheet)."""
     return Policy(frozenset(), public=True, csrf=csrf)
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One entry of the app's route table with its full path (prefixes included)."""
+
+    path: str
+    methods: frozenset[str]
+    route: APIRoute
+
+
+def route_table(app: Any) -> list[RouteInfo]:
+    """Every FastAPI route of the app, flattened through included routers."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI >= 0.16x nests included routers
+    except ImportError:  # pragma: no cover - older FastAPI copies routes into app.routes
+        return [
+            RouteInfo(r.path, frozenset(r.methods or ()), r) for r in app.routes if isinstance(r, APIRoute)
+        ]
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        original = ctx.original_route
+        if isinstance(original, APIRoute):
+            out.append(RouteInfo(str(ctx.path), frozenset(ctx.methods or ()), original))
+    return out
 
 
 def policy_of(route: APIRoute) -> Policy | None:
@@ -142,15 +173,21 @@ def policy_of(route: APIRoute) -> Policy | None:
     return None
 
 
-def check_routes(routes: list[Any], prefix: str = "/admin") -> None:
-    """Refuse to start when an admin route has no policy, or names an object with no district resolver."""
-    for route in routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith(prefix):
+def check_routes(app: Any, prefix: str = "/admin") -> int:
+    """Refuse to start when an admin route has no policy, or names an object with no district resolver.
+
+    Returns how many admin routes were checked.
+    """
+    checked = 0
+    for info in route_table(app):
+        if not info.path.startswith(prefix):
             continue
-        pol = policy_of(route)
+        checked += 1
+        pol = policy_of(info.route)
         if pol is None:
-            raise RuntimeError(f"admin route {route.path} declares no policy (deny by default)")
+            raise RuntimeError(f"admin route {info.path} declares no policy (deny by default)")
         if pol.district_scoped:
-            for name in re.findall(r"{(\w+)(?::\w+)?}", route.path):
+            for name in re.findall(r"{(\w+)(?::\w+)?}", info.path):
                 if name not in RESOLVERS:
-                    raise RuntimeError(f"admin route {route.path}: no district resolver for {{{name}}}")
+                    raise RuntimeError(f"admin route {info.path}: no district resolver for {{{name}}}")
+    return checked

@@ -82,7 +82,13 @@ def router(handle: Callable[[Inbound, datetime], Any], *, secure_cookie: bool = 
             return JSONResponse({"error": "Please reload the page to start a chat."}, status_code=400)
         result = handle(chan.to_inbound(body, sender), datetime.now(UTC))
         return JSONResponse(
-            {"replies": [chan.render(r) for r in result.replies], "stored": result.stored, "duplicate": result.duplicate}
+            {
+                "replies": [chan.render(r) for r in result.replies],
+                "stored": result.stored,
+                "duplicate": result.duplicate,
+                # Only a database outage is worth resending (with the same message id); a refusal is final.
+                "retry": bool(getattr(result, "unavailable", False)),
+            }
         )
 
     return api

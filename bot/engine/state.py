@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,11 +67,24 @@ class Effect:
     at_reply: int = 0  # where the dispatcher should insert any replies the effect produces
 
 
-@dataclass(frozen=True)
 class StepContext:
-    """Facts from outside the engine: which topics are open for this person right now."""
+    """Facts from outside the engine: which topics are open for this person right now.
 
-    open_topics: tuple[str, ...] = ()
+    Either the topics themselves or a function that finds them; the function runs at most once,
+    and only when a step actually needs the topics (most steps do not).
+    """
+
+    def __init__(
+        self, open_topics: tuple[str, ...] = (), *, find_topics: Callable[[], tuple[str, ...]] | None = None
+    ) -> None:
+        self._topics = None if find_topics else tuple(open_topics)
+        self._find = find_topics
+
+    @property
+    def open_topics(self) -> tuple[str, ...]:
+        if self._topics is None:
+            self._topics = self._find() if self._find else ()
+        return self._topics
 
 
 @dataclass

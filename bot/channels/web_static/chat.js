@@ -63,8 +63,8 @@
       });
       const data = await res.json();
       if (!res.ok) throw new Error(data.error || "server error");
-      render(data.replies);
-      if (data.stored === false) throw new Error("not stored");
+      if (!(data.retry && item.tries > 0)) render(data.replies);  // say "couldn't save" once, not every retry
+      if (data.retry) throw new Error("not stored yet");
       queue.shift();
       statusBox.textContent = "";
     } catch (err) {

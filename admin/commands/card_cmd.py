@@ -1,0 +1,138 @@
+"""`ourvoice card`: list, show and move challenge cards through their lifecycle.
+
+Moves go through bot.features.young_people.move_card (the same service the admin web uses): it checks the
+transition, writes the card event and audit row, and queues one notice per raiser and supporter. Viewing
+cards is audited too. Never shows who raised or backed a card.
+"""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Challenge cards: triage, move through the lifecycle, show.", no_args_is_help=True)
+
+
+def _context():  # noqa: ANN202 - (engine, library)
+    from admin.cli import load_settings
+    from content.loader import load_library
+    from storage.db import make_engine
+
+    settings = load_settings()
+    library = load_library(Path(settings.content_dir) if settings.content_dir else None)
+    return make_engine(settings.database_url), library
+
+
+def _short(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@app.command("list")
+def list_cards(
+    state: str = typer.Option(None, "--state", help="only cards in this state"),
+    council: str = typer.Option(None, "--council", help="super_council | ocypc | ocypc_extra | yac"),
+    staff: str = typer.Option(None, "--staff", help="who is looking (for the audit log)"),
+) -> None:
+    """One line per card: id, state, council, supporters, personal/held flags and the challenge."""
+    from storage import audit, challenges
+    from storage.db import session
+
+    engine, _ = _context()
+    now = datetime.now(UTC)
+    with session(engine) as s:
+        cards = challenges.list_cards(s, state=state, council=council)
+        audit.record(
+            s,
+            actor=staff or getpass.getuser(),
+            action="card.list",
+            detail=f"state={state or 'any'} council={council or 'any'} n={len(cards)}",
+            now=now,
+        )
+    if not cards:
+        typer.echo("no cards")
+    for c in cards:
+        flags = ("P" if c.personal else "-") + ("H" if c.quarantined else "-")
+        head = f"#{c.id:<4} {c.state:<25} {c.council:<12} backing={c.supporters:<3} {flags}"
+        typer.echo(f"{head} {_short(c.challenge)}")
+    if cards:
+        typer.echo(
+            "flags: P = raiser said it is about their own situation (triage), H = held by safeguarding"
+        )
+
+
+@app.command("show")
+def show(
+    card_id: int,
+    staff: str = typer.Option(None, "--staff", help="who is looking (for the audit log)"),
+) -> None:
+    """The whole card with its history and the states it can move to next."""
+    from storage import audit, challenges
+    from storage.db import session
+
+    engine, _ = _context()
+    now = datetime.now(UTC)
+    with session(engine) as s:
+        card = challenges.get(s, card_id)
+        if card is None:
+            typer.echo(f"no card {card_id}", err=True)
+            raise typer.Exit(1)
+        audit.record(
+            s, actor=staff or getpass.getuser(), action="card.view", target=f"card:{card_id}", now=now
+        )
+    typer.echo(f"Card #{card.id} ({card.council}) is {card.state}; {card.supporters} young people backing it")
+    typer.echo(f"What should change: {card.challenge}")
+    typer.echo(f"Why it matters: {card.why or '-'}")
+    typer.echo(f"Who it's for: {', '.join(card.who_for) or '-'}")
+    if card.personal:
+        typer.echo(
+            "Triage: the raiser said it is mostly about their own situation (consider routed_to_worker)"
+        )
+    if card.quarantined:
+        typer.echo("Held: safeguarding flagged some of its text; it is not shown to other young people")
+    if card.owner_role:
+        typer.echo(f"Owner: {card.owner_role}")
+    if card.answer:
+        typer.echo(f"Answer: {card.answer}")
+    typer.echo("History:")
+    for e in card.events:
+        who = f" by {e.staff}" if e.staff else ""
+        note = f": {e.note}" if e.note else ""
+        typer.echo(f"  {e.at:%Y-%m-%d %H:%M} {e.from_state or '(new)'} -> {e.to_state}{who}{note}")
+    typer.echo(f"Can move to: {', '.join(challenges.allowed_next(card.state)) or 'nothing (finished)'}")
+
+
+@app.command("move")
+def move(
+    card_id: int,
+    state: str,
+    owner: str = typer.Option(
+        None, "--owner", help="owner role, required for accepted (e.g. 'Head of Service')"
+    ),
+    note: str = typer.Option(
+        None, "--note", help="the answer (accepted), the update, or the reason (declined)"
+    ),
+    staff: str = typer.Option(
+        ..., "--staff", help="who is making the change (for the card history and audit)"
+    ),
+) -> None:
+    """Move a card to its next state and tell everyone who raised or backed it."""
+    from bot.features.young_people import move_card
+    from storage.challenges import InvalidTransition
+    from storage.db import session
+
+    engine, library = _context()
+    try:
+        with session(engine) as s:
+            out = move_card(
+                s, library, card_id, state, staff=staff, owner=owner, note=note, now=datetime.now(UTC)
+            )
+    except InvalidTransition as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"card #{card_id}: {out.event.from_state} -> {out.event.to_state}; {out.notices} young people told"
+    )

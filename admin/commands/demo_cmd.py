@@ -1,0 +1,250 @@
+"""`ourvoice demo`: synthetic data so the demo and benchmarks show a real-looking Panel update.
+
+Writes only made-up people and words (see admin/reports/synthetic.py). `demo setup` is what
+`make demo` runs: it seeds only an empty database, so it is safe to run again.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+
+from admin.commands.report_cmd import wiring
+from storage import audit, bulk, report_actions
+from storage import quotes as quote_store
+from storage.db import session
+
+app = typer.Typer(help="Synthetic demo data (never real people).", no_args_is_help=True)
+
+DEMO_ACTIONS = [
+    (
+        "good_foster_carer",
+        "Carers should listen more and tell us the truth, even when it's hard.",
+        "Listening and honesty are now part of every new foster carer's training, and young people helped "
+        "write the session.",
+    ),
+    (
+        None,
+        "It's hard to get to council meetings from Thanet.",
+        "We started a local group in East Kent with travel paid, so nobody misses out because of the "
+        "bus fare.",
+    ),
+]
+DEMO_CARDS = [
+    ("yac", "Every care leaver should have someone to act as a guarantor when renting a flat."),
+    ("ocypc", "Let us see brothers and sisters more often, including in the holidays."),
+    ("super_council", "Give every child a welcome box with things for their room when they move in."),
+]
+DEMO_GOOD_NEWS = [
+    ("teen", "I passed my maths mock and my carer made me a cake!"),
+    ("junior", "I learnt to swim a whole length this term."),
+    ("young_adult", "I got a place at college to study plumbing."),
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, staff: str = "demo") -> dict:
+    """Seed synthetic answers over the last `months` months plus quotes, actions, cards and good news."""
+    from admin.reports import quoting, synthetic
+
+    since = now - timedelta(days=round(30.4 * months))
+    with session(rt.engine) as s:
+        result = synthetic.seed(
+            s,
+            synthetic.specs_from_library(rt.library),
+            people=people,
+            seed=seed,
+            since=since,
+            until=now,
+            now=now,
+        )
+    with session(rt.engine) as s:
+        added = quoting.collect(s, since=since, until=now, now=now, limit=5000)
+        rng = random.Random(seed)
+        pending = quote_store.list_quotes(s, status="pending", limit=5000)
+        approved = 0
+        for q in pending:
+            if rng.random() < 0.4:  # in real use every approval is a person's decision
+                quote_store.decide(s, q.id, status="approved", by=staff, now=now)
+                approved += 1
+        for flow_id, said, did in DEMO_ACTIONS:
+            report_actions.add(s, said=said, did=did, by=staff, now=now - timedelta(days=20), flow_id=flow_id)
+        cards = _demo_cards(s, now=now, staff=staff)
+        news = _demo_good_news(s, now=now, staff=staff)
+        wave = _demo_wave(s, rt.library, now=now, staff=staff)
+        audit.record(s, actor=staff, action="demo.seed", detail=f"people={people} seed={seed}", now=now)
+    return {
+        "participants": result.participants,
+        "submissions": result.submissions,
+        "answers": result.answers,
+        "quotes": added,
+        "approved_quotes": approved,
+        "cards": cards,
+        "good_news": news,
+        "carer_waves": wave,
+    }
+
+
+def _demo_wave(s: Any, library: Any, *, now: datetime, staff: str) -> int:
+    """A carers' survey wave over the seeded period, so the update shows response rates by area."""
+    try:
+        from storage import waves
+    except ModuleNotFoundError:
+        return 0
+    surveys = sorted(f.id for f in library.flows.values() if f.kind == "survey" and "carer" in f.audience)
+    if not surveys:
+        return 0
+    survey = "carer_annual" if "carer_annual" in surveys else surveys[0]
+    start = now - timedelta(days=120)
+    try:
+        waves.open_wave(
+            s,
+            name="Foster carers' survey",
+            questionnaire_id=survey,
+            opens_on=start.date(),
+            closes_on=now.date(),
+            opens_at=start,
+            closes_at=now,
+            districts=None,
+            created_by=staff,
+            now=start,
+        )
+    except waves.WaveConflict:
+        return 0
+    return 1
+
+
+def _demo_cards(s: Any, *, now: datetime, staff: str) -> int:
+    try:
+        from storage import challenges
+    except ModuleNotFoundError:
+        return 0
+    made = 0
+    for k, (council, text) in enumerate(DEMO_CARDS):
+        card = challenges.create(
+            s,
+            raised_by=None,
+            council=council,
+            challenge=text,
+            why=None,
+            who_for=(),
+            personal=False,
+            quarantined=False,
+            submission_id=None,
+            now=now - timedelta(days=60 - 15 * k),
+        )
+        path = ["discussed_at_council", "taken_to_senior_officers", "presented_to_panel", "accepted"][: 4 - k]
+        for step, state in enumerate(path):
+            challenges.move(
+                s,
+                card.id,
+                state,
+                staff=staff,
+                now=now - timedelta(days=50 - 15 * k - 3 * step),
+                owner_role="Head of Fostering" if state == "accepted" else None,
+                note="Accepted: a plan comes to the next Panel." if state == "accepted" else None,
+            )
+        made += 1
+    return made
+
+
+def _demo_good_news(s: Any, *, now: datetime, staff: str) -> int:
+    try:
+        from storage import good_news
+    except ModuleNotFoundError:
+        return 0
+    for k, (band, text) in enumerate(DEMO_GOOD_NEWS):
+        item = good_news.add(
+            s,
+            participant_id=None,
+            submission_id=None,
+            text=text,
+            category="achievement",
+            consent=True,
+            band=band,
+            district=None,
+            council=None,
+            now=now - timedelta(days=10 + k),
+        )
+        good_news.decide(s, item.id, approve=True, staff=staff, now=now)
+    return len(DEMO_GOOD_NEWS)
+
+
+@app.command("seed")
+def seed(
+    people: Annotated[int, typer.Option("--people", min=1, max=5_000_000)] = 2000,
+    seed_: Annotated[int, typer.Option("--seed")] = 42,
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=36, help="spread answers over this many months")
+    ] = 6,
+) -> None:
+    """Generate synthetic people and answers (age, area and council mix from the domain figures)."""
+    with wiring() as rt:
+        out = seed_demo(rt, people=people, seed=seed_, months=months, now=_now())
+    typer.echo(", ".join(f"{k}={v:,}" for k, v in out.items()))
+
+
+def _demo_invites(now: datetime) -> list[str]:
+    """Two invite codes (a young person and a carer) when the identity feature is installed."""
+    try:
+        from bot.identity import IdentitySettings, create_invites, pretty
+        from bot.runtime import SetupError, build_keyring
+    except ModuleNotFoundError:
+        return []
+    from admin.cli import load_settings
+
+    settings = load_settings()
+    try:
+        keyring = build_keyring(settings)
+    except SetupError:
+        return []
+    lines = []
+    with wiring() as rt, session(rt.engine) as s:
+        for role, age in (("young_person", "11-16"), ("carer", None)):
+            _, created = create_invites(
+                s,
+                keyring,
+                role=role,
+                age_band=age,
+                district="east",
+                council=None,
+                expires_days=30,
+                count=1,
+                public_url=settings.public_url,
+                bot_username=IdentitySettings().telegram_bot_username,
+                created_by="demo",
+                now=now,
+            )
+            audit.record(
+                s,
+                actor="demo",
+                action="invite.create",
+                target="demo",
+                detail=f"count=1 role={role}",
+                now=now,
+            )
+            for c in created:
+                lines.append(f"{role.replace('_', ' ')} invite: {pretty(c.code)}  web: {c.web_link}")
+    return lines
+
+
+@app.command("setup")
+def setup(people: Annotated[int, typer.Option("--people", min=1)] = 300) -> None:
+    """For `make demo`: seed a modest dataset if the database is empty, and print demo invite codes."""
+    now = _now()
+    with wiring() as rt:
+        with session(rt.engine) as s:
+            empty = bulk.is_empty(s)
+        if empty:
+            out = seed_demo(rt, people=people, seed=42, months=6, now=now)
+            typer.echo("demo data: " + ", ".join(f"{k}={v:,}" for k, v in out.items()))
+        else:
+            typer.echo("database already has data: not seeding")
+    for line in _demo_invites(now):
+        typer.echo(line)

@@ -1,0 +1,358 @@
+"""`ourvoice report` and `ourvoice quote`: participation summaries, their schedule, roll-ups and quotes.
+
+Every export writes an audit row (report.export); every quote view or decision too. Prints only
+aggregates and scrubbed, staff-facing quote text; never logs free text.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from pydantic import ValidationError
+
+from storage import audit, report_actions
+from storage import quotes as quote_store
+from storage.db import make_engine, session
+
+app = typer.Typer(help="Participation summaries for the Corporate Parenting Panel.", no_args_is_help=True)
+quote_app = typer.Typer(
+    help="Quotes from young people: list, approve or reject (scrubbed text only).", no_args_is_help=True
+)
+action_app = typer.Typer(help='"You said, we did" lines for the Panel update.', no_args_is_help=True)
+app.add_typer(action_app, name="action")
+
+FROM = Annotated[str, typer.Option("--from", help="first day, e.g. 2026-09-01")]
+TO = Annotated[str, typer.Option("--to", help="last day (included), e.g. 2026-11-30")]
+STAFF = Annotated[str, typer.Option("--staff", help="your name, for the audit log")]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"{name} must be a date like 2026-09-01 (got {value!r})", err=True)
+        raise typer.Exit(2) from None
+
+
+def _actor(staff: str) -> str:
+    return staff.strip() or f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def wiring() -> Iterator[SimpleNamespace]:
+    """Settings, database and content: what report commands and jobs need (no keys required)."""
+    from admin.cli import load_settings
+    from admin.reports.settings import ReportSettings
+    from bot.settings import settings_error_line
+    from content.loader import ContentInvalid, load_library
+
+    settings = load_settings()
+    try:
+        report_settings = ReportSettings()
+    except ValidationError as exc:
+        typer.echo(settings_error_line(exc), err=True)
+        raise typer.Exit(2) from None
+    try:
+        library = load_library(Path(settings.content_dir) if settings.content_dir else None)
+    except ContentInvalid as exc:
+        for err in exc.errors:
+            typer.echo(str(err), err=True)
+        raise typer.Exit(1) from None
+    engine = make_engine(settings.database_url)
+    try:
+        yield SimpleNamespace(
+            settings=settings, engine=engine, library=library, extras={"report_settings": report_settings}
+        )
+    finally:
+        engine.dispose()
+
+
+def _export(
+    report: str,
+    since: date,
+    until: date,
+    fmt: str,
+    out: Path,
+    staff: str,
+    *,
+    meeting: date | None = None,
+    bands: list[str] | None = None,
+) -> None:
+    from admin.reports import registry
+    from admin.reports.render import FORMATS
+
+    if fmt not in FORMATS:
+        typer.echo(f"--format must be one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    if until < since:
+        typer.echo("--to is before --from", err=True)
+        raise typer.Exit(2)
+    now = _now()
+    with wiring() as rt, session(rt.engine) as s:
+        produced = registry.produce(
+            report,
+            s,
+            rt.library,
+            since=since,
+            until=until,
+            now=now,
+            settings=rt.extras["report_settings"],
+            fmt=fmt,
+            meeting=meeting,
+            bands=bands,
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(produced.data)
+        audit.record(
+            s,
+            actor=_actor(staff),
+            action="report.export",
+            target=f"{report}:{since}..{until}",
+            detail=f"format={fmt} file={out.name}",
+            now=now,
+        )
+    log = produced.summary.log
+    typer.echo(
+        f"wrote {out} ({len(produced.data):,} bytes; {log.tables} tables checked, "
+        f"{log.primary + log.complementary} numbers hidden)"
+    )
+
+
+@app.command("ocypc")
+def ocypc(
+    from_: FROM,
+    to: TO,
+    fmt: Annotated[str, typer.Option("--format", help="pdf | html | md")] = "pdf",
+    out: Annotated[Path, typer.Option("--out", help="file to write")] = Path("update.pdf"),
+    meeting: Annotated[str, typer.Option("--meeting", help="Panel date shown in the header")] = "",
+    staff: STAFF = "",
+) -> None:
+    """The OCYPC update for the Corporate Parenting Panel (audited as report.export)."""
+    _export(
+        "ocypc",
+        _day(from_, "--from"),
+        _day(to, "--to"),
+        fmt,
+        out,
+        staff,
+        meeting=_day(meeting, "--meeting") if meeting else None,
+    )
+
+
+@app.command("young-people")
+def young_people(
+    from_: FROM,
+    to: TO,
+    fmt: Annotated[str, typer.Option("--format", help="pdf | html | md")] = "pdf",
+    out: Annotated[Path, typer.Option("--out", help="file to write")] = Path("what-you-told-us.pdf"),
+    band: Annotated[
+        list[str], typer.Option("--band", help="junior | teen | young_adult (repeat; default all)")
+    ] = [],  # noqa: B006 - typer needs a literal default
+    staff: STAFF = "",
+) -> None:
+    """The one-page plain-language version for young people, one page per age band."""
+    from admin.reports.catalog import YOUNG_BANDS
+
+    bad = [b for b in band if b not in YOUNG_BANDS]
+    if bad:
+        typer.echo(f"--band must be one of {', '.join(YOUNG_BANDS)}", err=True)
+        raise typer.Exit(2)
+    _export("young-people", _day(from_, "--from"), _day(to, "--to"), fmt, out, staff, bands=band or None)
+
+
+@app.command("schedule")
+def schedule() -> None:
+    """Upcoming report runs: the nightly roll-up and the update drafted before each Panel date."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from admin.jobs.rollup import is_done, panel_runs
+    from admin.scheduler import JOBS
+
+    with wiring() as rt:
+        rs = rt.extras["report_settings"]
+        tz = ZoneInfo(rs.timezone)
+        now = _now().astimezone(tz)
+        typer.echo(f"Report jobs ({rs.timezone}):")
+        for job in JOBS:
+            if not job.name.startswith("reports_"):
+                continue
+            nxt = CronTrigger(timezone=tz, **job.cron).get_next_fire_time(None, now)
+            typer.echo(f"  {job.name:<24} next {nxt:%Y-%m-%d %H:%M}  ({job.func})")
+        runs = panel_runs(rs)
+        if not runs:
+            typer.echo("No Panel dates configured: set OURVOICE_PANEL_DATES=2026-12-10,2027-02-11,...")
+            return
+        typer.echo(
+            f"Panel updates (drafted {rs.summary_days_before} days before; written to {rs.reports_dir}):"
+        )
+        today = now.date()
+        for run in runs:
+            if is_done(rs, run):
+                state = "done"
+            elif run.panel <= today:
+                state = "past"
+            elif run.run_on <= today:
+                state = "due at the next run"
+            else:
+                state = "scheduled"
+            typer.echo(f"  Panel {run.panel}  draft on {run.run_on}  covers {run.window.label}  [{state}]")
+
+
+@app.command("rollup")
+def rollup() -> None:
+    """Run the nightly roll-up now (this month, last month, and any month never rolled up)."""
+    from admin.jobs.rollup import nightly
+
+    with wiring() as rt:
+        typer.echo(nightly(rt, now=_now()))
+
+
+@app.command("panel")
+def panel(
+    panel_date: Annotated[str, typer.Argument(help="a configured Panel date, e.g. 2026-12-10")],
+    force: Annotated[bool, typer.Option("--force", help="rebuild even if the files exist")] = False,
+    staff: STAFF = "",
+) -> None:
+    """Draft the update for one configured Panel date now (what the scheduled run does)."""
+    from admin.jobs.rollup import is_done, panel_runs, write_panel_update
+
+    day = _day(panel_date, "PANEL_DATE")
+    with wiring() as rt:
+        rs = rt.extras["report_settings"]
+        run = next((r for r in panel_runs(rs) if r.panel == day), None)
+        if run is None:
+            typer.echo(f"{day} is not in OURVOICE_PANEL_DATES", err=True)
+            raise typer.Exit(1)
+        if is_done(rs, run) and not force:
+            typer.echo("already written (use --force to rebuild)")
+            return
+        for path in write_panel_update(rt, run, now=_now(), actor=_actor(staff)):
+            typer.echo(f"wrote {path}")
+
+
+# --- you said, we did -----------------------------------------------------------------------------------
+
+
+@action_app.command("add")
+def action_add(
+    said: Annotated[str, typer.Option("--said", help="what young people told us")],
+    did: Annotated[str, typer.Option("--did", help="what was done about it")],
+    flow: Annotated[str, typer.Option("--topic", help="topic id it answers (optional)")] = "",
+    staff: STAFF = "",
+) -> None:
+    """Record a "you said, we did" line (appears in the next update; staff wording, never a child's)."""
+    now = _now()
+    with wiring() as rt, session(rt.engine) as s:
+        a = report_actions.add(
+            s, said=said.strip(), did=did.strip(), by=_actor(staff), now=now, flow_id=flow or None
+        )
+        audit.record(
+            s, actor=_actor(staff), action="report.action_add", target=f"report_action:{a.id}", now=now
+        )
+    typer.echo(f"added #{a.id}")
+
+
+@action_app.command("list")
+def action_list(from_: FROM = "2000-01-01", to: TO = "2100-01-01") -> None:
+    """List "you said, we did" lines recorded between two dates."""
+    from admin.reports.ocypc import Window
+
+    with wiring() as rt, session(rt.engine) as s:
+        start, end = Window(_day(from_, "--from"), _day(to, "--to")).bounds(
+            rt.extras["report_settings"].timezone
+        )
+        for a in report_actions.between(s, since=start, until=end):
+            typer.echo(f"#{a.id} {a.recorded_at:%Y-%m-%d} [{a.flow_id or '-'}] said: {a.said} | did: {a.did}")
+
+
+# --- quotes ---------------------------------------------------------------------------------------------
+
+
+@quote_app.command("list")
+def quote_list(
+    status: Annotated[str, typer.Option(help="pending | approved | rejected | all")] = "pending",
+    staff: STAFF = "",
+) -> None:
+    """Show scrubbed quotes waiting for a decision (the view is audited)."""
+    now = _now()
+    with wiring() as rt, session(rt.engine) as s:
+        rows = quote_store.list_quotes(s, status=None if status == "all" else status)
+        audit.record(
+            s,
+            actor=_actor(staff),
+            action="quote.view",
+            target=f"quotes:{status}",
+            detail=f"count={len(rows)}",
+            now=now,
+        )
+    if not rows:
+        typer.echo(f"no {status} quotes")
+    for q in rows:
+        typer.echo(f"#{q.id} [{q.status}] {q.flow_id}/{q.question_id} ({q.band or '-'}): {q.text}")
+
+
+def _decide(quote_id: int, status: str, staff: str, text: str | None = None) -> None:
+    from admin.reports.scrub import scrub
+
+    if not staff.strip():
+        typer.echo("refused: a decision needs your name (--staff); it is audited", err=True)
+        raise typer.Exit(2)
+    now = _now()
+    with wiring() as rt, session(rt.engine) as s:
+        q = quote_store.decide(
+            s, quote_id, status=status, by=staff.strip(), now=now, text=scrub(text) if text else None
+        )
+        if q is None:
+            typer.echo(f"no quote #{quote_id}", err=True)
+            raise typer.Exit(1)
+        audit.record(
+            s,
+            actor=staff.strip(),
+            action=f"quote.{'approve' if status == 'approved' else 'reject'}",
+            target=f"quote:{quote_id}",
+            detail="edited" if text else "",
+            now=now,
+        )
+    typer.echo(f"#{quote_id} {status}")
+
+
+@quote_app.command("approve")
+def quote_approve(
+    quote_id: int,
+    staff: STAFF = "",
+    text: Annotated[str, typer.Option("--text", help="shortened wording (scrubbed again)")] = "",
+) -> None:
+    """Approve a quote for reports (optionally with shortened wording)."""
+    _decide(quote_id, "approved", staff, text or None)
+
+
+@quote_app.command("reject")
+def quote_reject(quote_id: int, staff: STAFF = "") -> None:
+    """Reject a quote: it will never appear in a report."""
+    _decide(quote_id, "rejected", staff)
+
+
+@quote_app.command("collect")
+def quote_collect(from_: FROM, to: TO) -> None:
+    """Scrub new consented free-text answers in a period into pending quotes (the nightly job does too)."""
+    from admin.reports.ocypc import Window
+    from admin.reports.quoting import collect
+
+    with wiring() as rt, session(rt.engine) as s:
+        start, end = Window(_day(from_, "--from"), _day(to, "--to")).bounds(
+            rt.extras["report_settings"].timezone
+        )
+        n = collect(s, since=start, until=end, now=_now())
+    typer.echo(f"{n} new pending quotes")

@@ -1,0 +1,126 @@
+"""`ourvoice responses`: counts first (per flow, per question; small counts hidden), and an individual
+response only where the young person or carer chose to share it (staff sign-in required, audited).
+
+Uses the same storage queries and service functions as the admin web's Responses page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from admin import services
+from admin.commands.auth_helper import StaffOpt, authenticate, refuse
+from storage import admin_views
+
+app = typer.Typer(
+    help="Responses: counts per flow and question; shared responses (audited).", no_args_is_help=True
+)
+THRESHOLD = 5
+AUDIENCES = {
+    "participation_worker": ("young_person",),
+    "participation_manager": ("young_person", "carer"),
+    "fostering_team": ("carer",),
+}
+
+
+@contextmanager
+def _engine() -> Iterator[Any]:
+    from admin.cli import load_settings
+    from storage.db import make_engine
+
+    engine = make_engine(load_settings().database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _n(value: int) -> str:
+    return str(value) if value >= THRESHOLD else "<5"
+
+
+@app.command("summary")
+def summary(
+    flow: Annotated[str, typer.Option(help="one flow id: per-question counts")] = "",
+    staff: StaffOpt = "",
+) -> None:
+    """Started and finished per flow, or answers per question and choice for one flow (under 5 hidden)."""
+    from storage.db import session
+
+    with _engine() as engine:
+        actor = authenticate(staff, roles=set(AUDIENCES) | {"panel_viewer"}, engine=engine)
+        with session(engine) as s:
+            if not flow:
+                for c in admin_views.flow_counts(s, districts=actor.scope()):
+                    typer.echo(
+                        f"{c.flow_id:<28} started {_n(c.submissions):>6}  finished {_n(c.completed):>6}"
+                    )
+                return
+            totals = admin_views.choice_totals(s, flow, districts=actor.scope())
+    if not totals:
+        typer.echo(f"no answers to {flow}")
+        return
+    for qid, choices in totals.items():
+        typer.echo(qid)
+        for choice, n in sorted(choices.items(), key=lambda kv: -kv[1]):
+            typer.echo(f"  {choice:<26} {_n(n):>6}")
+
+
+@app.command("shared")
+def shared(staff: StaffOpt = "") -> None:
+    """List responses shared with a worker in your districts (ids and dates only)."""
+    from storage.db import session
+
+    with _engine() as engine:
+        actor = authenticate(staff, roles=set(AUDIENCES), engine=engine)
+        with session(engine) as s:
+            rows = admin_views.shared_submissions(s, districts=actor.scope(), audiences=AUDIENCES[actor.role])
+    if not rows:
+        typer.echo("nothing shared with workers")
+    for r in rows:
+        typer.echo(
+            f"{r.id:>8}  {r.flow_id:<24} {r.case_ref or 'anonymous':<10} {r.district or '-':<14} "
+            f"{r.started_at:%Y-%m-%d}"
+        )
+
+
+@app.command("show")
+def show(submission_id: int, staff: StaffOpt = "") -> None:
+    """Show one shared response (signs you in; the view is written to the audit log first)."""
+    from storage.db import session
+
+    with _engine() as engine:
+        actor = authenticate(staff, roles=set(AUDIENCES), engine=engine)
+        with session(engine) as s:
+            found = admin_views.shared_submission(s, submission_id)
+            if (
+                found is None
+                or found[0].audience not in AUDIENCES[actor.role]
+                or not actor.sees(found[0].district)
+            ):
+                raise refuse(f"no shared response {submission_id} that you may open", 1)
+            services.record(
+                s,
+                actor,
+                "response.view",
+                target=f"submission:{submission_id}",
+                detail="via=cli",
+                now=datetime.now(UTC),
+            )
+        sub, answers = found
+    who = sub.case_ref or "anonymous"
+    typer.echo(f"{sub.flow_id} #{sub.id} from {who} ({sub.band or '-'}, {sub.district or '-'})")
+    for a in answers:
+        value = (
+            "(held back by the safeguarding check)"
+            if a.quarantined
+            else "(skipped)"
+            if a.skipped
+            else (a.text if a.text is not None else a.value)
+        )
+        typer.echo(f"  {a.question_id}: {value}")

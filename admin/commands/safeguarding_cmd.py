@@ -1,0 +1,89 @@
+"""`ourvoice safeguarding`: let staff try phrases against the live risk check, and test the alert routes.
+
+`check` runs exactly what the live pipeline runs (`assess` with the live lexicon); it stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.safeguarding import Lexicon, assess, default_lexicon_path
+
+app = typer.Typer(help="Safeguarding: try phrases against the risk check; test alert routes.",
+                  no_args_is_help=True)
+
+
+def load_lexicon(path: Path | None) -> Lexicon:
+    """The live lexicon (or a draft file to try); exits 1 with the reason when it is invalid."""
+    try:
+        return Lexicon.from_file(path or default_lexicon_path())
+    except (OSError, ValueError) as exc:
+        typer.echo(f"{path or default_lexicon_path()}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("check")
+def check(
+    messages: Annotated[
+        list[str] | None, typer.Argument(help="messages to check; when none, one per line from stdin")
+    ] = None,
+    lexicon: Annotated[Path | None, typer.Option(help="try a draft lexicon file instead")] = None,
+) -> None:
+    """Print one JSON line per message: {"text", "flagged", "categories"}."""
+    lx = load_lexicon(lexicon)
+    texts: Iterable[str]
+    if messages:
+        texts = messages
+    else:
+        if sys.stdin.isatty():
+            typer.echo("type messages, one per line (Ctrl-D to finish)", err=True)
+        texts = (line.rstrip("\r\n") for line in sys.stdin)
+    for text in texts:
+        if not text.strip():
+            continue
+        verdict = assess(text, lx)
+        typer.echo(
+            json.dumps(
+                {"text": text, "flagged": verdict.flagged, "categories": list(verdict.categories)},
+                ensure_ascii=False,
+            )
+        )
+
+
+@app.command("test-alert")
+def send_test_alert(
+    wait: Annotated[float, typer.Option(help="seconds to wait for the routes to accept it")] = 20.0,
+) -> None:
+    """Send a clearly marked test notice to every alert recipient (all levels) and report the result."""
+    from admin.cli import load_settings
+    from bot.alerts import AlertNotice
+    from bot.runtime import build_notifier
+
+    settings = load_settings()
+    notifier = build_notifier(settings)
+    if not notifier.recipients:
+        typer.echo("no alert recipients configured: set OURVOICE_ALERT_EMAIL_TO", err=True)
+        raise typer.Exit(1)
+    now = datetime.now(UTC)
+    notice = AlertNotice(
+        alert_ref=f"TEST-{now:%y%m%d%H%M}",
+        categories=("test",),
+        at=now.isoformat(timespec="minutes"),
+        kind="test",
+        level=max(r.level for r in notifier.recipients),
+    )
+    notifier.max_tries = 1
+    sent = notifier.notify(notice)
+    notifier.wait_idle(wait)
+    notifier.stop()
+    ok = len(notifier.delivered)
+    typer.echo(f"test notice {notice.alert_ref}: delivered to {ok} of {sent} recipient(s)")
+    if ok < sent:
+        raise typer.Exit(1)

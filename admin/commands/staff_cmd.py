@@ -1,0 +1,195 @@
+"""`ourvoice staff`: add staff accounts, list them, change role/districts, pause, set passwords.
+
+The very first account can be added without signing in (bootstrap); after that every change needs a
+participation manager's --staff credentials (a password change may also be made by its owner).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from admin import services
+from admin.commands.auth_helper import StaffOpt, authenticate, refuse
+from storage import staff as staff_store
+
+app = typer.Typer(help="Staff accounts for the admin web and CLI.", no_args_is_help=True)
+MANAGER = {"participation_manager"}
+
+
+@contextmanager
+def _engine() -> Iterator[Any]:
+    from admin.cli import load_settings
+    from storage.db import make_engine
+
+    engine = make_engine(load_settings().database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A new password from stdin (first line) or a hidden prompt asked twice."""
+    if from_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise refuse("no password on stdin")
+        return line
+    return str(
+        typer.prompt(
+            "New password (12 characters or more)", hide_input=True, confirmation_prompt=True, err=True
+        )
+    )
+
+
+@app.command("add")
+def add(
+    username: Annotated[str, typer.Option("--username", help="login name (letters, digits, . _ -)")],
+    role: Annotated[str, typer.Option("--role", help=" | ".join(services.ROLES))],
+    districts: Annotated[
+        str, typer.Option("--districts", help="e.g. east,west; empty or 'all' = every district")
+    ] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
+    staff: StaffOpt = "",
+) -> None:
+    """Add a staff account (the first one needs no --staff; later ones need a participation manager)."""
+    with _engine() as engine:
+        from storage.db import session
+
+        with session(engine) as s:
+            first = not staff_store.list_all(s)
+        actor = "cli:bootstrap" if first else authenticate(staff, roles=MANAGER, engine=engine).username
+        try:
+            wanted = services.parse_districts(districts)
+            password = _new_password(password_stdin)
+            with session(engine) as s:
+                view = services.add_staff(
+                    s,
+                    username=username,
+                    role=role,
+                    districts=wanted,
+                    password=password,
+                    now=_now(),
+                    actor=actor,
+                )
+        except services.StaffError as exc:
+            raise refuse(str(exc)) from None
+    where = ", ".join(view.districts) or "all districts"
+    typer.echo(f"added {view.username}: {view.role} ({where})")
+
+
+@app.command("list")
+def list_staff() -> None:
+    """Every staff account with role, districts and last sign-in (no passwords, ever)."""
+    from storage.db import session
+
+    with _engine() as engine, session(engine) as s:
+        rows = staff_store.list_all(s)
+    if not rows:
+        typer.echo("no staff accounts yet: `ourvoice staff add --username ... --role participation_manager`")
+        return
+    typer.echo(f"{'USERNAME':<24} {'ROLE':<22} {'DISTRICTS':<30} {'ACTIVE':<6} LAST SIGN-IN")
+    for v in rows:
+        last = v.last_login_at.strftime("%Y-%m-%d %H:%M") if v.last_login_at else "never"
+        typer.echo(
+            f"{v.username:<24} {v.role:<22} {','.join(v.districts) or 'all':<30} "
+            f"{'yes' if v.active else 'no':<6} {last}"
+        )
+
+
+def _target(s: Any, username: str) -> Any:
+    view = staff_store.by_username(s, username.strip().lower())
+    if view is None:
+        raise refuse(f"no staff account {username!r}", 1)
+    return view
+
+
+@app.command("set")
+def set_cmd(
+    username: str,
+    role: Annotated[str, typer.Option("--role", help="new role")] = "",
+    districts: Annotated[
+        str, typer.Option("--districts", help="new districts ('all' = every district)")
+    ] = "",
+    staff: StaffOpt = "",
+) -> None:
+    """Change someone's role or districts (participation managers only); signs them out."""
+    from storage.db import session
+
+    with _engine() as engine:
+        actor = authenticate(staff, roles=MANAGER, engine=engine)
+        try:
+            with session(engine) as s:
+                view = services.change_staff(
+                    s,
+                    _target(s, username).id,
+                    actor=actor.username,
+                    now=_now(),
+                    role=role or None,
+                    districts=services.parse_districts(districts) if districts else None,
+                )
+        except services.StaffError as exc:
+            raise refuse(str(exc)) from None
+    typer.echo(f"{view.username}: {view.role} ({', '.join(view.districts) or 'all districts'})")
+
+
+def _set_active(username: str, active: bool, staff: str) -> None:
+    from storage.db import session
+
+    with _engine() as engine:
+        actor = authenticate(staff, roles=MANAGER, engine=engine)
+        if actor.username == username.strip().lower() and not active:
+            raise refuse("you cannot pause your own account")
+        with session(engine) as s:
+            view = services.change_staff(
+                s, _target(s, username).id, actor=actor.username, now=_now(), active=active
+            )
+    typer.echo(f"{view.username}: {'can sign in' if view.active else 'paused (signed out everywhere)'}")
+
+
+@app.command("disable")
+def disable(username: str, staff: StaffOpt = "") -> None:
+    """Pause an account: it cannot sign in and its sessions end (participation managers only)."""
+    _set_active(username, False, staff)
+
+
+@app.command("enable")
+def enable(username: str, staff: StaffOpt = "") -> None:
+    """Let a paused account sign in again (participation managers only)."""
+    _set_active(username, True, staff)
+
+
+@app.command("passwd")
+def passwd(
+    username: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the new password from stdin")
+    ] = False,
+    staff: StaffOpt = "",
+) -> None:
+    """Set a new password for USERNAME: yourself, or anyone if you are a participation manager."""
+    from storage.db import session
+
+    with _engine() as engine:
+        actor = authenticate(staff, engine=engine)
+        if actor.username != username.strip().lower() and actor.role not in MANAGER:
+            raise refuse("only a participation manager can set someone else's password")
+        try:
+            new = _new_password(password_stdin)
+            with session(engine) as s:
+                services.set_password(s, _target(s, username).id, new, actor=actor.username, now=_now())
+        except services.StaffError as exc:
+            raise refuse(str(exc)) from None
+    typer.echo(f"password changed for {username.strip().lower()}; their sessions were ended")

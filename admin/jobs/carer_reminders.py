@@ -1,0 +1,157 @@
+"""Carer survey jobs: invitations and reminders for live waves, and the weekly response-rate digest.
+
+Run-once is layered: `admin.scheduler.run_job` claims each occurrence in `job_run`, and every notice is
+also claimed by inserting its unique (wave member, number) row in the same transaction as its outbox row,
+so even two overlapping runs cannot send one notice twice. Never sends in quiet hours; never reads clocks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+from collections import Counter
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from bot.features.carers import WaveSettings, in_quiet_hours, invitation, reminder
+from storage import conversations, outbox, participants, waves
+from storage.db import Session, session
+
+log = logging.getLogger("ourvoice.jobs.carers")
+
+
+def wave_settings(rt: Any) -> WaveSettings:
+    """The settings the entry point put on the runtime, else read from OURVOICE_SURVEY_* once."""
+    ws = rt.extras.get("wave_settings")
+    if ws is None:
+        ws = rt.extras["wave_settings"] = WaveSettings()
+    return ws
+
+
+BATCH = 50  # notices per transaction: short enough not to hold up conversations, few enough commits
+
+
+def _due(c: waves.NoticeCandidate, now: datetime, ws: WaveSettings) -> bool:
+    """Whether the candidate's next notice (invitation, then reminders) is due at `now`."""
+    if c.sent == 0:
+        return True
+    offsets = ws.days()
+    if c.sent > len(offsets) or c.first_sent_at is None or c.last_sent_at is None:
+        return False
+    gap = timedelta(hours=ws.min_gap_hours)
+    return now >= c.first_sent_at + offsets[c.sent - 1] and now >= c.last_sent_at + gap
+
+
+def _may_remind(p: waves.Presence | None, now: datetime, ws: WaveSettings) -> bool:
+    """Reminders (not invitations) skip anyone paused with /stop or chatting right now."""
+    if p is None:
+        return True
+    if p.paused:
+        return False
+    return p.last_activity is None or now - p.last_activity >= timedelta(hours=ws.skip_if_active_hours)
+
+
+def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidate, ws: WaveSettings,
+              now: datetime) -> str | None:
+    """Re-check, claim and queue one notice in the caller's transaction; returns its kind, or None."""
+    if not waves.still_due(s, wave.id, c.member_id):
+        return None
+    idents = participants.addresses(s, c.participant_id)
+    if not idents:
+        return None
+    if c.sent == 0:
+        kind, message = "invite", invitation(rt.library, wave)
+    else:
+        state, _ = conversations.load(s, c.participant_id)
+        if not _may_remind(waves.presence(s, [c.participant_id]).get(c.participant_id), now, ws):
+            return None  # they paused or wrote since the candidates were read
+        kind, message = reminder(rt.library, wave, state, started=c.started, now=now)
+    notice = waves.claim_notice(s, member_id=c.member_id, number=c.sent, kind=kind, now=now)
+    if notice is None:
+        return None  # another process (or an earlier run) already sent this one
+    ident = idents[0]
+    row = outbox.add(
+        s,
+        channel=ident.channel,
+        payload_json=json.dumps(message.to_json(), ensure_ascii=False),
+        now=now,
+        participant_id=c.participant_id,
+        address_enc=ident.address_enc,
+        kind="notice",
+    )
+    s.flush()
+    waves.attach_outbox(s, notice, row.id)
+    return kind
+
+
+def send_notices(rt: Any, *, now: datetime) -> str:
+    """Invite members of live waves and remind those who haven't finished, outside quiet hours."""
+    ws = wave_settings(rt)
+    if in_quiet_hours(now, ws):
+        return "quiet_hours"
+    sent: Counter[str] = Counter()
+    with session(rt.engine) as s:
+        live = [w for w in waves.live_waves(s, now=now) if w.questionnaire_id in rt.library.flows]
+        for w in live:
+            waves.link_submissions(s, w.id)
+    for wave in live:
+        with session(rt.engine) as s:
+            due = [c for c in waves.notice_candidates(s, wave.id) if _due(c, now, ws)]
+            seen = waves.presence(s, [c.participant_id for c in due if c.sent > 0])
+        due = [c for c in due if c.sent == 0 or _may_remind(seen.get(c.participant_id), now, ws)]
+        for i in range(0, len(due), BATCH):
+            with session(rt.engine) as s:
+                for c in due[i:i + BATCH]:
+                    kind = _send_one(s, rt, wave, c, ws, now)
+                    if kind:
+                        sent[kind] += 1
+    log.info("carers.notices waves=%d sent=%d", len(live), sum(sent.values()))
+    return "waves={} {}".format(len(live), " ".join(f"{k}={v}" for k, v in sorted(sent.items())) or "sent=0")
+
+
+# -- weekly digest ------------------------------------------------------------------------------
+
+
+def digest_text(statuses: list[waves.WaveStatusView], now: datetime) -> str:
+    """Plain-text digest of response rates: aggregate counts only, never answers or people."""
+    lines = [f"Carer survey response rates, week to {now:%d %B %Y}", ""]
+    if not statuses:
+        lines.append("No survey waves were running this week.")
+    for st in statuses:
+        w, t = st.wave, st.total
+        lines += [
+            f"{w.name} ({w.questionnaire_id}), {w.opens_on:%d %b %Y} to {w.closes_on:%d %b %Y}, "
+            f"{w.state(now)}",
+            f"  invited {t.invited}, started {t.started}, completed {t.completed} ({t.rate:.0%}), "
+            f"part-way {t.partial}, opted out of reminders {t.opted_out}",
+            f"  entered by staff from phone or paper: {t.staff_entered} ({st.staff_share:.0%} of completed)",
+        ]
+        lines += [
+            f"    {d.district:<14} {d.completed:>5} of {d.invited:<5} {d.rate:>5.0%}" for d in st.districts
+        ]
+        lines.append("")
+    lines.append("Run `ourvoice survey status WAVE` for the live figures.")
+    return "\n".join(lines)
+
+
+def weekly_digest(rt: Any, *, now: datetime) -> str:
+    """Email the fostering team the response rates of waves live now or ended in the last week."""
+    ws = wave_settings(rt)
+    to = ws.recipients()
+    if not to:
+        return "no_recipient"
+    week_ago = now - timedelta(days=7)
+    with session(rt.engine) as s:
+        chosen = [w for w in waves.list_waves(s) if w.opens_at <= now and w.closes_at > week_ago]
+        statuses = [st for w in reversed(chosen) if (st := waves.wave_status(s, w.id)) is not None]
+    msg = EmailMessage()
+    msg["From"] = ws.digest_from or rt.settings.alert_email_from
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = f"[ourvoice] Carer survey response rates, week to {now:%d %b %Y}"
+    msg.set_content(digest_text(statuses, now))
+    with smtplib.SMTP(rt.settings.smtp_host, rt.settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(msg)
+    return f"digest_sent waves={len(statuses)}"
+

@@ -1,0 +1,24 @@
+"""Scheduled clean-up for the identity feature: expired attempt counters and link codes, delivered goodbyes.
+
+Idempotent and safe to re-run; deletes only rows that no longer serve any purpose.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from storage import invites, privacy
+from storage.db import session
+
+
+def purge(rt: Any, *, now: datetime) -> str:
+    """Delete spent counters, link codes and goodbyes; blank delivered link-code messages."""
+    from bot.identity import IdentitySettings
+
+    window = IdentitySettings().window
+    with session(rt.engine) as s:
+        counts = invites.purge(s, now=now, window=window)
+        counts["goodbyes"] = privacy.purge_goodbyes(s)
+        counts["secrets_scrubbed"] = privacy.scrub_sent_secrets(s)
+    return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))

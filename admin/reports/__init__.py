@@ -1,0 +1,1 @@
+"""Participation summaries: builders, disclosure control, scrubbing, charts, templates and rendering."""

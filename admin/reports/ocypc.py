@@ -1,0 +1,891 @@
+"""Builds the OCYPC participation update for the Corporate Parenting Panel (and the young people's version).
+
+Reads aggregates only (storage.reporting / rollups) and passes every number through disclosure control
+before it reaches a template. Must not render (see render.py) or read clocks (`now` is passed in).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from admin.reports import catalog, charts
+from admin.reports.catalog import (
+    BAND_LABELS,
+    BAND_SHORT,
+    COUNCIL_LABELS,
+    DISTRICT_LABELS,
+    WELLBEING_FLOW,
+    YOUNG_BANDS,
+    QuestionInfo,
+    label,
+)
+from admin.reports.disclosure import (
+    DisclosureLog,
+    Protected,
+    percent,
+    protect,
+    safe_count,
+    show,
+)
+from admin.reports.scrub import scrub
+from admin.reports.settings import ReportSettings
+from content.loader import Library
+from content.schema import Flow
+from storage import quotes as quote_store
+from storage import report_actions, reporting, rollups
+from storage.db import Session
+
+log = logging.getLogger("ourvoice.reports")
+
+WELLBEING_QUESTIONS = ("feel_safe", "trust_adults", "trusted_adult", "happy_yesterday", "getting_better")
+WELLBEING_LABELS = {
+    "feel_safe": "I feel safe where I live",
+    "trust_adults": "I trust the adults who look after me",
+    "trusted_adult": "I have an adult I trust",
+    "happy_yesterday": "I felt happy yesterday",
+    "getting_better": "Things are getting better",
+}
+STATE_LABELS = {
+    "submitted": "Raised",
+    "routed_to_worker": "Passed to a worker",
+    "discussed_at_council": "Discussed at council",
+    "taken_to_senior_officers": "With senior officers",
+    "presented_to_panel": "Presented to Panel",
+    "accepted": "Accepted",
+    "progress_update": "In progress",
+    "closed": "Done",
+    "declined": "Declined",
+}
+
+
+# --- periods ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """A reporting period of whole days, both ends inclusive, in the council's time zone."""
+
+    since: date
+    until: date
+
+    def __post_init__(self) -> None:
+        if self.until < self.since:
+            raise ValueError("the period ends before it starts")
+
+    @property
+    def key(self) -> str:
+        return f"{self.since.isoformat()}..{self.until.isoformat()}"
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+    def bounds(self, tz: str) -> tuple[datetime, datetime]:
+        """[start, end) as aware UTC datetimes: local midnight at the start, midnight after the last day."""
+        zone = ZoneInfo(tz)
+        start = datetime.combine(self.since, time(0), zone).astimezone(UTC)
+        end = datetime.combine(self.until + timedelta(days=1), time(0), zone).astimezone(UTC)
+        return start, end
+
+    def previous(self) -> Window:
+        """The period of the same length just before this one."""
+        return Window(self.since - timedelta(days=self.days), self.since - timedelta(days=1))
+
+    @property
+    def label(self) -> str:
+        """e.g. "1 September to 30 November 2026" (the year once when both ends share it)."""
+        first = long_date(self.since)
+        if self.since.year == self.until.year:
+            first = first.rsplit(" ", 1)[0]
+        return f"{first} to {long_date(self.until)}"
+
+    @property
+    def between(self) -> str:
+        """e.g. "between 1 September and 30 November 2026"."""
+        return "between " + self.label.replace(" to ", " and ", 1)
+
+
+def long_date(d: date) -> str:
+    return f"{d.day} {d.strftime('%B')} {d.year}"
+
+
+def months_between(since: date, until: date) -> list[str]:
+    out, y, m = [], since.year, since.month
+    while (y, m) <= (until.year, until.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def month_label(key: str) -> str:
+    return date.fromisoformat(key + "-01").strftime("%b %Y")
+
+
+# --- view models ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A protected table as text, ready for any template."""
+
+    row_head: str
+    row_labels: list[str]
+    col_labels: list[str]
+    cells: list[list[str]]
+    row_totals: list[str] | None
+    col_totals: list[str] | None
+    grand: str | None
+    protected: Protected
+    row_keys: list[str] = field(default_factory=list)
+    col_keys: list[str] = field(default_factory=list)
+
+    def overall(self) -> tuple[list[int | None], list[str]]:
+        """Per-row values across every column (the row totals, or the only column) and their text."""
+        if self.row_totals is not None:
+            return list(self.protected.row_totals or []), list(self.row_totals)
+        return [r[0] for r in self.protected.cells], [r[0] for r in self.cells]
+
+    def column(self, key: str) -> list[tuple[str, int | None]]:
+        """(row label, protected value) down one column, for plain-language summaries."""
+        if key not in self.col_keys:
+            return []
+        j = self.col_keys.index(key)
+        return [(self.row_labels[i], self.protected.cells[i][j]) for i in range(len(self.row_labels))]
+
+
+def make_table(
+    log_: DisclosureLog,
+    counts: dict[tuple[str, str], int],
+    rows: Sequence[tuple[str, str]],
+    cols: Sequence[tuple[str, str]],
+    *,
+    row_head: str,
+    row_totals: bool = True,
+    col_totals: bool = True,
+    grand_total: bool = True,
+) -> Table:
+    """Protect a (row key, col key) -> count mapping laid out by `rows` and `cols` ((key, label) pairs)."""
+    if len(cols) == 1:  # a single column: its "total" column would only repeat it
+        row_totals, grand_total = False, False
+    raw = [[int(counts.get((r, c), 0)) for c, _ in cols] for r, _ in rows]
+    p = log_.add(protect(raw, row_totals=row_totals, col_totals=col_totals, grand_total=grand_total))
+    m, n = len(rows), len(cols)
+    return Table(
+        row_head=row_head,
+        row_labels=[lab for _, lab in rows],
+        col_labels=[lab for _, lab in cols],
+        cells=[[p.text((i, j)) for j in range(n)] for i in range(m)],
+        row_totals=[p.text((i, n)) for i in range(m)] if row_totals else None,
+        col_totals=[p.text((m, j)) for j in range(n)] if col_totals else None,
+        grand=p.text((m, n)) if grand_total else None,
+        protected=p,
+        row_keys=[k for k, _ in rows],
+        col_keys=[k for k, _ in cols],
+    )
+
+
+@dataclass
+class Headline:
+    young_now: Table
+    young_before: Table
+    young_total_now: str
+    young_total_before: str
+    carers_now: str
+    carers_before: str
+    change: str
+
+
+@dataclass
+class QuoteLine:
+    text: str
+    band: str
+
+
+@dataclass
+class QuestionResult:
+    info: QuestionInfo
+    table: Table
+    chart: str | None  # data URI
+    chart_alt: str
+    note: str = ""
+
+
+@dataclass
+class TopicSection:
+    flow: Flow
+    title: str
+    why: str
+    audience: str  # young_person | carer
+    questions: list[QuestionResult]
+    quotes: dict[str, list[QuoteLine]]  # question text -> lines
+    next_steps: list[str]
+    respondents: str
+
+
+@dataclass
+class WellbeingRow:
+    question_id: str
+    label: str
+    numeric: bool
+    months: list[str]  # printable values per month
+    now: str
+    before: str
+    trend: str
+    raw_now: float | None = None
+    by_band: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass
+class Wellbeing:
+    months: list[str]
+    rows: list[WellbeingRow]
+    chart: str | None
+    scale_note: str
+
+
+@dataclass
+class CardRow:
+    challenge: str
+    council: str
+    state: str
+    owner: str
+    last_update: str
+    days_open: str
+    is_open: bool
+
+
+@dataclass
+class CarerWave:
+    name: str
+    dates: str
+    table: Table
+    rates: list[tuple[str, str, str]]  # (district label, rate text, rag)
+    target: str
+    floor: str
+
+
+@dataclass
+class SaidDid:
+    said: str
+    did: str
+
+
+@dataclass
+class OcypcSummary:
+    title: str
+    subtitle: str
+    meeting: str
+    window: Window
+    previous: Window
+    generated: str
+    headline: Headline
+    topics: list[TopicSection]
+    wellbeing: Wellbeing | None
+    cards: list[CardRow] | None  # None: the challenge-card tracker is not installed
+    good_news: list[QuoteLine]
+    carers: list[CarerWave] | None  # None: carer surveys not installed
+    said_did: list[SaidDid]
+    rules: list[str]
+    log: DisclosureLog
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def rag_status(rate: float | None, *, target: float, floor: float, denominator: int) -> str:
+    """green at or above target, amber from floor up to target, red below floor; "" when base under 5."""
+    if rate is None or denominator < 5:
+        return ""
+    if rate >= target:
+        return "green"
+    if rate >= floor:
+        return "amber"
+    return "red"
+
+
+def _optional(module: str) -> object | None:
+    """A storage module another feature owns, or None when that feature is not installed yet."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        return None
+
+
+def _cols_present(keys: Iterable[str], order: Sequence[str]) -> list[str]:
+    present = set(keys)
+    return [k for k in order if k in present] + sorted(present - set(order))
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+# --- builder -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    session: Session
+    library: Library
+    settings: ReportSettings
+    now: datetime
+    window: Window
+    log: DisclosureLog = field(default_factory=DisclosureLog)
+
+    @property
+    def tz(self) -> str:
+        return self.settings.timezone
+
+
+def build(
+    session: Session,
+    library: Library,
+    *,
+    since: date,
+    until: date,
+    now: datetime,
+    settings: ReportSettings,
+    meeting: date | None = None,
+    charts_on: bool = True,
+) -> OcypcSummary:
+    """Roll up the period (replacing any earlier roll-up of it) and build the protected summary."""
+    ctx = Context(session, library, settings, now, Window(since, until))
+    start, end = ctx.window.bounds(ctx.tz)
+    reach = catalog.reach_flows(library)
+    rollups.refresh(session, ctx.window.key, since=start, until=end, reach_flows=reach, now=now)
+    cells = reporting.rolled_choices(session, ctx.window.key)
+    headline = _headline(ctx, reach)
+    topics = _topics(ctx, cells, charts_on)
+    wellbeing = _wellbeing(ctx, charts_on)
+    cards = _cards(ctx)
+    good = _good_news(ctx)
+    carers = _carers(ctx)
+    said_did = _said_did(ctx)
+    local_now = now.astimezone(ZoneInfo(ctx.tz))
+    return OcypcSummary(
+        title="Corporate Parenting Panel update",
+        subtitle="from the Children in Care Councils and the Young Adult Council",
+        meeting=long_date(meeting) if meeting else "",
+        window=ctx.window,
+        previous=ctx.window.previous(),
+        generated=f"{long_date(local_now.date())} at {local_now:%H:%M}",
+        headline=headline,
+        topics=topics,
+        wellbeing=wellbeing,
+        cards=cards,
+        good_news=good,
+        carers=carers,
+        said_did=said_did,
+        rules=ctx.log.lines(),
+        log=ctx.log,
+    )
+
+
+def _reach_table(
+    ctx: Context, cells: list[reporting.ReachCell], councils: list[str], bands: list[str]
+) -> Table:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for c in cells:
+        if c.audience != "carer":
+            counts[(c.council, c.band)] += c.people
+    return make_table(
+        ctx.log,
+        counts,
+        [(k, label(COUNCIL_LABELS, k)) for k in councils],
+        [(k, BAND_SHORT.get(k, k)) for k in bands],
+        row_head="Council",
+    )
+
+
+def _headline(ctx: Context, reach: list[str]) -> Headline:
+    prev = ctx.window.previous()
+    p_start, p_end = prev.bounds(ctx.tz)
+    now_cells = reporting.rolled_reach(ctx.session, ctx.window.key)
+    before_cells = reporting.reach_counts(ctx.session, p_start, p_end, flow_ids=reach)
+    young = [c for c in now_cells + before_cells if c.audience != "carer"]
+    councils = _cols_present(
+        [c.council for c in young] + [k for k in COUNCIL_LABELS if k], list(COUNCIL_LABELS)
+    )
+    bands = _cols_present([c.band for c in young] + list(YOUNG_BANDS), [*YOUNG_BANDS, ""])
+    t_now = _reach_table(ctx, now_cells, councils, bands)
+    t_before = _reach_table(ctx, before_cells, councils, bands)
+    carers_now = safe_count(sum(c.people for c in now_cells if c.audience == "carer"))
+    carers_before = safe_count(sum(c.people for c in before_cells if c.audience == "carer"))
+    a, b = t_now.protected.grand_total, t_before.protected.grand_total
+    if a is not None and b is not None:
+        change = "up" if a > b else "down" if a < b else "the same as"
+        change = f"{change} from {b:,}" if a != b else f"the same as the {b:,}"
+        change += " in the previous period"
+    else:
+        change = "too few in one of the periods to compare"
+    return Headline(
+        t_now,
+        t_before,
+        t_now.grand or "",
+        t_before.grand or "",
+        show(carers_now),
+        show(carers_before),
+        change,
+    )
+
+
+def _question_result(
+    ctx: Context,
+    flow: Flow,
+    info: QuestionInfo,
+    counts: dict[tuple[str, str], int],
+    col_keys: list[str],
+    col_labels: dict[str, str],
+    charts_on: bool,
+) -> QuestionResult | None:
+    choice_ids = [c for c, _ in info.choices]
+    extra = sorted({ch for ch, _ in counts} - set(choice_ids))
+    rows = [(c, info.label_of(c)) for c in choice_ids + extra]
+    cols = [(k, col_labels.get(k, k)) for k in col_keys]
+    multi = info.kind == "multi"
+    table = make_table(
+        ctx.log,
+        counts,
+        rows,
+        cols,
+        row_head="Answer",
+        row_totals=True,
+        col_totals=not multi,
+        grand_total=not multi,
+    )
+    chart = None
+    values, texts = table.overall()
+    if charts_on:
+        svg = charts.bar_chart(table.row_labels, values, texts, colour=len(info.question_id))
+        chart = charts.data_uri(svg)
+    alt = "Bar chart of people per answer. " + "; ".join(
+        f"{lab}: {t}" for lab, t in zip(table.row_labels, texts, strict=False)
+    )
+    note = (
+        "People could pick more than one answer, so answers do not add up to the number of people."
+        if multi
+        else ""
+    )
+    return QuestionResult(info, table, chart, alt, note)
+
+
+def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) -> list[TopicSection]:
+    by_flow: dict[str, list[reporting.ChoiceCell]] = defaultdict(list)
+    for c in cells:
+        by_flow[c.flow_id].append(c)
+    start, end = ctx.window.bounds(ctx.tz)
+    approved = quote_store.approved(ctx.session, since=start, until=end)
+    if approved:
+        ctx.log.use("quotes")
+    actions = report_actions.between(ctx.session, since=start, until=end)
+    sections: list[TopicSection] = []
+    for flow in catalog.consultation_flows(ctx.library):
+        flow_cells = by_flow.get(flow.id, [])
+        flow_quotes = [q for q in approved if q.flow_id == flow.id]
+        if not flow_cells and not flow_quotes:
+            continue
+        carer = "carer" in flow.audience and "young_person" not in flow.audience
+        key_of: Callable[[reporting.ChoiceCell], str] = (
+            (lambda c: c.district) if carer else (lambda c: c.band)
+        )
+        order = list(DISTRICT_LABELS)[:6] + [""] if carer else [*YOUNG_BANDS, ""]
+        col_labels = (
+            {k: DISTRICT_LABELS.get(k, k) for k in order}
+            if carer
+            else {k: BAND_SHORT.get(k, k) for k in order}
+        )
+        col_keys = _cols_present((key_of(c) for c in flow_cells), order)
+        results = []
+        for info in catalog.questions(flow):
+            counts: dict[tuple[str, str], int] = defaultdict(int)
+            for c in flow_cells:
+                if c.question_id == info.question_id:
+                    counts[(c.choice, key_of(c))] += c.people
+            if not counts:
+                continue
+            # Charts for young people's topics; carers' survey answers stay as tables (a shorter update).
+            r = _question_result(ctx, flow, info, counts, col_keys, col_labels, charts_on and not carer)
+            if r:
+                results.append(r)
+        texts = {q.question_id: q.text for q in catalog.questions(flow, include_text=True)}
+        grouped: dict[str, list[QuoteLine]] = defaultdict(list)
+        for q in flow_quotes:
+            line = QuoteLine(catalog.plain(scrub(q.text)), BAND_LABELS.get(q.band or "", ""))
+            bucket = grouped[texts.get(q.question_id, "In their own words")]
+            if all(x.text != line.text for x in bucket):  # the same words from several people: once
+                bucket.append(line)
+        # The largest published number of people answering one question (already protected).
+        respondents = max(
+            (r.table.protected.grand_total or 0 for r in results if r.info.kind != "multi"), default=0
+        )
+        sections.append(
+            TopicSection(
+                flow=flow,
+                title=catalog.title(flow),
+                why=catalog.wording(flow.topic.why) if flow.topic else "",
+                audience="carer" if carer else "young_person",
+                questions=results,
+                quotes=dict(grouped),
+                next_steps=[_short(a.did, 300) for a in actions if a.flow_id == flow.id],
+                respondents=show(respondents or None),
+            )
+        )
+    return sections
+
+
+def month_window(key: str) -> Window:
+    """The calendar month "YYYY-MM" as a Window."""
+    first = date.fromisoformat(key + "-01")
+    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return Window(first, nxt - timedelta(days=1))
+
+
+def ensure_months(ctx: Context, months: Sequence[str], reach: Sequence[str]) -> None:
+    """Make sure each monthly roll-up exists and is fresh; the nightly job normally has done this already.
+
+    Fresh means computed after the month ended, or within the last 26 hours for the month in progress.
+    """
+    for key in months:
+        start, end = month_window(key).bounds(ctx.tz)
+        view = rollups.get(ctx.session, key)
+        if view is not None and (
+            view.computed_at >= end or view.computed_at >= ctx.now - timedelta(hours=26)
+        ):
+            continue
+        rollups.refresh(ctx.session, key, since=start, until=end, reach_flows=reach, now=ctx.now)
+
+
+def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
+    flow = ctx.library.flows.get(WELLBEING_FLOW)
+    prev = ctx.window.previous()
+    # Check-ins are monthly, so the trend reads the monthly roll-ups (kept fresh by the nightly job).
+    all_months = months_between(prev.since, ctx.window.until)
+    ensure_months(ctx, all_months, catalog.reach_flows(ctx.library))
+    cells = reporting.rolled_months(ctx.session, all_months, WELLBEING_FLOW)
+    if not cells and flow is None:
+        return None
+    infos = {i.question_id: i for i in (catalog.questions(flow) if flow else [])}
+    qids = [q for q in infos if q in WELLBEING_QUESTIONS] or sorted({c.question_id for c in cells})
+    months = months_between(ctx.window.since, ctx.window.until)
+    now_months = set(months)
+    prev_months = set(months_between(prev.since, prev.until)) - now_months
+    ctx.log.use("means")
+    rows: list[WellbeingRow] = []
+    series: dict[str, list[float | None]] = {}
+    numeric_any = False
+    for qid in qids:
+        qcells = [c for c in cells if c.question_id == qid]
+        numeric = all(c.choice.isdigit() for c in qcells) and (
+            not infos.get(qid) or infos[qid].kind == "scale"
+        )
+        lab = WELLBEING_LABELS.get(qid) or (infos[qid].text if qid in infos else qid.replace("_", " "))
+
+        def score(
+            sel: Callable[[reporting.MonthCell], bool], numeric: bool = numeric, qcells=qcells
+        ) -> float | None:
+            chosen = [c for c in qcells if sel(c)]
+            n = sum(c.people for c in chosen)
+            if numeric:
+                return None if n < 5 else sum(int(c.choice) * c.people for c in chosen) / n
+            yes = sum(c.people for c in chosen if c.choice == "yes")
+            return None if yes < 5 or n - yes < 5 else yes / n
+
+        def fmt(v: float | None, numeric: bool = numeric) -> str:
+            if v is None:
+                return "fewer than 5 answers" if numeric else "not shown"
+            return f"{v:.1f}" if numeric else f"{round(v * 100)}% yes"
+
+        per_month = [score(lambda c, m=m: c.month == m) for m in months]
+        now_v = score(lambda c: c.month in now_months)
+        before_v = score(lambda c: c.month in prev_months)
+        if now_v is None or before_v is None:
+            trend = "not enough answers to compare"
+        else:
+            d = now_v - before_v
+            step = 0.1 if numeric else 0.05
+            trend = (
+                "\u2191 better" if d >= step else "\u2193 worse" if d <= -step else "\u2192 about the same"
+            )
+        by_band = {b: score(lambda c, b=b: c.month in now_months and c.band == b) for b in YOUNG_BANDS}
+        rows.append(
+            WellbeingRow(
+                qid,
+                lab,
+                numeric,
+                [fmt(v) for v in per_month],
+                fmt(now_v),
+                fmt(before_v),
+                trend,
+                now_v,
+                by_band,
+            )
+        )
+        if numeric:
+            numeric_any = True
+            series[lab] = per_month
+    chart = None
+    if charts_on and numeric_any and any(v is not None for s in series.values() for v in s):
+        chart = charts.data_uri(
+            charts.line_chart(
+                [month_label(m) for m in months],
+                series,
+                title="Wellbeing check-ins: average by month",
+                ylim=(1, 5),
+            )
+        )
+    return Wellbeing(
+        [month_label(m) for m in months],
+        rows,
+        chart,
+        "Averages on a scale of 1 (not at all) to 5 (yes, a lot); higher is better.",
+    )
+
+
+def _cards(ctx: Context) -> list[CardRow] | None:
+    mod = _optional("storage.challenges")
+    if mod is None or not hasattr(mod, "list_cards"):
+        return None
+    start, end = ctx.window.bounds(ctx.tz)
+    rows: list[CardRow] = []
+    for card in mod.list_cards(ctx.session):  # type: ignore[attr-defined]
+        if getattr(card, "quarantined", False) or getattr(card, "personal", False):
+            continue
+        created = _aware(getattr(card, "created_at", None))
+        updated = _aware(getattr(card, "updated_at", None)) or created
+        is_open = bool(getattr(card, "is_open", True))
+        if created is None or created >= end or (not is_open and updated is not None and updated < start):
+            continue  # not raised yet, or finished before this period
+        stop = ctx.now if is_open else (updated or ctx.now)
+        tz = ZoneInfo(ctx.tz)
+        rows.append(
+            CardRow(
+                challenge=_short(scrub(str(getattr(card, "challenge", "") or "")), 140),
+                council=label(COUNCIL_LABELS, getattr(card, "council", "")),
+                state=STATE_LABELS.get(card.state, card.state.replace("_", " ")),
+                owner=getattr(card, "owner_role", None) or "\u2014",
+                last_update=long_date(updated.astimezone(tz).date()) if updated else "\u2014",
+                days_open=str(max(0, (stop - created).days)),
+                is_open=is_open,
+            )
+        )
+    return rows
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def _good_news(ctx: Context) -> list[QuoteLine]:
+    mod = _optional("storage.good_news")
+    if mod is None or not hasattr(mod, "approved"):
+        return []
+    start, end = ctx.window.bounds(ctx.tz)
+    items = mod.approved(ctx.session, start, end)  # type: ignore[attr-defined]
+    return [
+        QuoteLine(_short(catalog.plain(scrub(i.text)), 280), BAND_LABELS.get(i.band or "", "")) for i in items
+    ]
+
+
+def _carers(ctx: Context) -> list[CarerWave] | None:
+    mod = _optional("storage.waves")
+    if mod is None or not hasattr(mod, "list_waves"):
+        return None
+    start, end = ctx.window.bounds(ctx.tz)
+    target, floor = ctx.settings.carer_target_floor(ctx.window.until)
+    ctx.log.use("rag")
+    out: list[CarerWave] = []
+    for wave in mod.list_waves(ctx.session):  # type: ignore[attr-defined]
+        opens, closes = _aware(wave.opens_at), _aware(wave.closes_at)
+        if opens is None or closes is None or opens >= end or closes < start:
+            continue
+        status = mod.wave_status(ctx.session, wave.id)  # type: ignore[attr-defined]
+        if status is None:
+            continue
+        keys = [d.district for d in status.districts]
+        counts = {}
+        for d in status.districts:
+            counts[(d.district, "invited")] = d.invited
+            counts[(d.district, "responded")] = d.completed
+        table = make_table(
+            ctx.log,
+            counts,
+            [(k, label(DISTRICT_LABELS, k)) for k in keys],
+            [("invited", "Invited"), ("responded", "Responded")],
+            row_head="Area",
+            row_totals=False,
+            col_totals=True,
+            grand_total=False,
+        )
+        rates = []
+        shown_rows = [*table.protected.cells, tuple(table.protected.col_totals or (None, None))]
+        for d, (invited_shown, done_shown) in zip([*status.districts, status.total], shown_rows, strict=True):
+            rate = d.completed / d.invited if d.invited else None
+            pct = percent(done_shown, invited_shown) or (
+                "no rate: fewer than 5 asked"
+                if d.invited < 5
+                else "fewer than 5 responded"
+                if d.completed < 5
+                else "not shown"
+            )
+            rag = rag_status(rate, target=target, floor=floor, denominator=d.invited)
+            rates.append((label(DISTRICT_LABELS, d.district), pct, rag))
+        out.append(
+            CarerWave(
+                name=wave.name,
+                dates=f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}",
+                table=table,
+                rates=rates,
+                target=f"{round(target * 100)}%",
+                floor=f"{round(floor * 100)}%",
+            )
+        )
+    return out
+
+
+def _said_did(ctx: Context) -> list[SaidDid]:
+    start, end = ctx.window.bounds(ctx.tz)
+    # Staff wrote these lines (and answer the cards): their words are not scrubbed; young people's are.
+    out = [
+        SaidDid(_short(a.said, 300), _short(a.did, 300))
+        for a in report_actions.between(ctx.session, since=start, until=end)
+    ]
+    mod = _optional("storage.challenges")
+    if mod is not None and hasattr(mod, "list_cards"):
+        for card in mod.list_cards(ctx.session):  # type: ignore[attr-defined]
+            answer = getattr(card, "answer", None)
+            updated = _aware(getattr(card, "updated_at", None))
+            if (
+                answer
+                and not getattr(card, "quarantined", False)
+                and not getattr(card, "personal", False)
+                and card.state in ("accepted", "progress_update", "closed")
+                and updated
+                and start <= updated < end
+            ):
+                out.append(SaidDid(_short(scrub(card.challenge), 300), _short(answer, 300)))
+    return out
+
+
+# --- young people's one-page version ----------------------------------------------------------------
+
+
+BAND_INTRO = {
+    "junior": "Thank you for telling us what you think! Here is what we heard, and what the grown-ups "
+    "are doing.",
+    "teen": "Thanks for having your say. Here's what young people told us, and what's happening because "
+    "of it.",
+    "young_adult": "Thanks for sharing your views. Here's a short summary of what we heard and what changed.",
+}
+PLAIN_TOPICS, PLAIN_QUESTIONS, PLAIN_ANSWERS = 3, 2, 2  # keeps each age group's update to one page
+FEELING_WORDS = (
+    (4.0, "Most of you said yes, a lot"),
+    (3.0, "Lots of you said yes, mostly"),
+    (2.0, "Many of you said not really"),
+    (0.0, "Many of you said no"),
+)
+
+
+@dataclass
+class PlainTopic:
+    title: str
+    questions: list[tuple[str, list[str]]]  # question wording, bullet lines
+    next_steps: list[str]
+
+
+@dataclass
+class PlainPage:
+    band: str
+    band_label: str
+    intro: str
+    heard: str
+    topics: list[PlainTopic]
+    feelings: list[str]
+    good_news: list[str]
+    said_did: list[SaidDid]
+    cards: str
+
+
+def _feeling(v: float | None) -> str | None:
+    if v is None:
+        return None
+    return next(words for floor, words in FEELING_WORDS if v >= floor)
+
+
+def plain_pages(
+    summary: OcypcSummary, library: Library, bands: Sequence[str] = YOUNG_BANDS
+) -> list[PlainPage]:
+    """One short page per age band, in plain words, reusing the already-protected numbers."""
+    pages = []
+    for band in bands:
+        heard = dict(
+            zip(
+                summary.headline.young_now.col_keys,
+                summary.headline.young_now.protected.col_totals or [],
+                strict=False,
+            )
+        ).get(band)
+        topics = []
+        for t in summary.topics:
+            if t.audience != "young_person" or band not in t.flow.bands or len(topics) == PLAIN_TOPICS:
+                continue
+            infos = {i.question_id: i for i in catalog.questions(t.flow, band=band)}
+            qs = []
+            for r in t.questions:
+                info = infos.get(r.info.question_id, r.info)
+                by_label = dict(zip(r.table.row_labels, r.table.row_keys, strict=False))
+                shown = sorted(
+                    ((lab, v) for lab, v in r.table.column(band) if v is not None), key=lambda x: -x[1]
+                )
+                if not shown or info.kind == "scale":
+                    continue  # nothing we can share for this age group, or a mood score (see feelings)
+                lines = [
+                    f"{info.label_of(by_label[lab])} \u2014 {v:,} of you" for lab, v in shown[:PLAIN_ANSWERS]
+                ]
+                qs.append((info.text, lines))
+                if len(qs) == PLAIN_QUESTIONS:
+                    break
+            if qs:
+                topics.append(PlainTopic(catalog.title(t.flow, band), qs, t.next_steps[:1]))
+        feelings = []
+        if summary.wellbeing:
+            for row in summary.wellbeing.rows:
+                v = row.by_band.get(band)
+                if v is None:
+                    continue
+                words = _feeling(v) if row.numeric else f"{round(v * 100)} in every 100 of you said yes"
+                feelings.append(f"\u201c{row.label}\u201d: {words}.")
+        open_cards = sum(1 for c in summary.cards or [] if c.is_open)
+        done_cards = sum(1 for c in summary.cards or [] if not c.is_open)
+        cards = (
+            f"{open_cards} challenge card{'s are' if open_cards != 1 else ' is'} being worked on"
+            + (f", and {done_cards} {'have' if done_cards != 1 else 'has'} finished." if done_cards else ".")
+            if summary.cards
+            else "No challenge cards yet \u2014 you can raise one in the chat!"
+        )
+        pages.append(
+            PlainPage(
+                band=band,
+                band_label=BAND_LABELS[band],
+                intro=BAND_INTRO[band],
+                heard=(
+                    f"We heard from {heard:,} young people {BAND_LABELS[band]}."
+                    if heard is not None
+                    else f"We heard from young people {BAND_LABELS[band]}, but too few to share the number."
+                ),
+                topics=topics,
+                feelings=feelings,
+                good_news=[g.text for g in summary.good_news[:3]],
+                said_did=summary.said_did[:2],
+                cards=cards,
+            )
+        )
+    return pages

@@ -1,0 +1,315 @@
+"""Scrub free text before it can become a quote: names, schools, places, contact details, dates, numbers.
+
+Errs on the side of removing too much; staff approval is the second check. Pure (no I/O), and never
+logs the text it is given.
+"""
+
+from __future__ import annotations
+
+import re
+
+NAME, SCHOOL, PLACE, DATE, NUMBER, PHONE, EMAIL, LINK = (
+    "[name]",
+    "[school]",
+    "[place]",
+    "[date]",
+    "[number]",
+    "[phone]",
+    "[email]",
+    "[link]",
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Common first names (UK children and young people, several heritages). Those that are also
+# ordinary words are matched only when capitalised (see _WORDLIKE_NAMES).
+_NAMES = _words(
+    """
+    aaliyah aaron abdul abdullah abigail adam adrian ahmad ahmed aidan aiden aisha alex alexander
+    alexandra alfie ali alice alicia amara amelia amir amira amy andrea andrew angela anna annabelle
+    archie aria arlo arthur ashley austin ava ayesha bailey beatrice bella ben benjamin beth bethany
+    billy blake bobby brandon brooke caleb callum cameron carl carly caroline casey charlie charlotte
+    chloe chris christopher ciara connor corey courtney daisy dan daniel danielle darcy darren david
+    dawid declan demi dexter dominic dylan eden edward eleanor elijah eliza elizabeth ella ellie elliot
+    elsie emilia emily emma eric erin ethan eva evelyn evie ewan faisal farah fatima finlay finley finn
+    florence francesca freddie freya gabriel gemma george georgia gracie hamza hannah harley harper
+    harriet harrison harvey hassan hayden heidi henry hollie hussain ibrahim imogen isaac isabel
+    isabella isabelle isla ismail isobel jacob jake james jamie jasmine jason jayden jenna jennifer
+    jessica jodie joe joel john jonathan jordan joseph joshua jude julia justin kacper kai kasia katie
+    kayden kayla kelly kerry kian kieran kyle lacey laura lauren layla leah leighton leo leon lewis liam
+    libby lily lincoln logan lola louie louis lucas lucy luke lydia maddison madison maisie maja maria
+    mariam marie martha mary maryam mason matilda matthew megan mia michael millie mohammad mohammed
+    molly muhammad musa nadia naomi nathan neil nicole niamh noah olivia oliver ollie omar oscar owen
+    paige patrick paul penelope phoebe rachel rebecca reece reuben rhys riley robert rory rosie ryan
+    sadie samantha samuel sara sarah scarlett sean sebastian shannon sienna simon sofia sophia sophie
+    stanley stephen steven summer susan szymon tariq taylor teddy theo theodore thomas tia tilly toby
+    tom tommy tyler usman victoria wiktoria william willow yasmin yusuf zac zach zachary zainab zara zoe
+    zofia
+    """
+)
+_WORDLIKE_NAMES = _words(
+    """
+    grace hope faith joy rose lily poppy ruby holly ivy jade amber violet autumn april may june will
+    mark jack bill frank max bob pat sue dawn sky river rocky sunny angel star reggie harry rob sam
+    """
+)
+
+# Kent towns, villages and districts, plus Medway and a few nearby cities.
+_PLACES = _words(
+    """
+    ashford aylesford birchington bluewater broadstairs canterbury chatham cliftonville cranbrook
+    dartford dover ebbsfleet edenbridge faversham folkestone gillingham gravesend gravesham greenhithe
+    hawkhurst headcorn hersden hythe iwade kingsnorth larkfield leysdown lydd maidstone margate medway
+    northfleet queenborough rainham ramsgate rochester sevenoaks sheerness sheppey sittingbourne
+    snodland staplehurst strood sturry swale swanley swanscombe tenterden thanet tonbridge walmer
+    westerham westgate whitstable teynham eastchurch seasalter reculver kent london croydon bromley
+    bexley dartmouth
+    """
+)
+_MULTI_PLACES = [
+    "tunbridge wells",
+    "royal tunbridge wells",
+    "herne bay",
+    "west malling",
+    "paddock wood",
+    "new romney",
+    "romney marsh",
+    "isle of sheppey",
+    "west farleigh",
+    "isle of thanet",
+    "st margaret's at cliffe",
+    "east malling",
+    "kings hill",
+    "high halstow",
+    "hoo peninsula",
+]
+_WORDLIKE_PLACES = {
+    "deal",
+    "sandwich",
+    "minster",
+    "wye",
+    "marden",
+    "herne",
+    "halfway",
+    "hoo",
+    "borough green",
+}
+
+# Capitalised words that are not names: sentence openers, family words, days, months, things.
+_COMMON = _words(
+    """
+    i i'm i've i'd i'll a an the and but or so if when then because my our your their his her its we you
+    they he she it this that these those there here what who why how where which everyone everybody
+    someone somebody nobody nothing something anything everything all some most many more no not yes
+    yeah ok okay please thanks thank hi hello dear mum mom dad nan nana nanny grandad grandma granny
+    auntie uncle carer carers foster social worker workers teacher teachers school home monday tuesday
+    wednesday thursday friday saturday sunday christmas easter eid diwali halloween birthday english
+    maths science council panel councillors ocypc yac mr mrs ms miss also just really very being having
+    sometimes always never often maybe because it's that's there's they're we're you're don't can't
+    won't didn't doesn't isn't wasn't people person kids children young adults life family friends
+    friend things stuff lots bit time day days week weeks month months year years good bad great nice
+    kind fun happy sad better best worse worst more less love like feel felt think thought know knew
+    want wanted need needed help helped make made let get got give gave go went come came see saw say
+    said tell told ask asked listen listened talk talked try tried keep kept look looked one two three
+    first last next new old other same different own only even still again after before during while
+    until since about above below over under between into through with without within for from of on in
+    at by to up down out off as is are was were be been am do does did have has had will would can could
+    should shall might must may wish hope north south east west
+    """
+)
+
+_TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Auntie|Aunty|Uncle|Nan|Nana)"
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+# Words that are ordinary lower-case but part of a school's name when capitalised ("Oak Primary School").
+_SCHOOL_KINDS = {
+    "primary",
+    "secondary",
+    "junior",
+    "infant",
+    "high",
+    "grammar",
+    "special",
+    "community",
+    "new",
+    "old",
+}
+_STOP_BEFORE = {
+    "my",
+    "the",
+    "a",
+    "an",
+    "our",
+    "their",
+    "his",
+    "her",
+    "your",
+    "new",
+    "old",
+    "at",
+    "to",
+    "in",
+    "from",
+    "this",
+    "that",
+    "big",
+    "local",
+    "secondary",
+    "primary",
+    "junior",
+    "infant",
+    "high",
+    "special",
+    "same",
+    "different",
+    "other",
+    "another",
+    "boarding",
+    "night",
+    "sixth",
+    "form",
+    "went",
+    "go",
+    "going",
+    "of",
+    "and",
+    "i",
+    "we",
+    "love",
+    "like",
+    "hate",
+    "nearest",
+    "down",
+    "up",
+    "whole",
+    "each",
+    "every",
+    "busy",
+    "main",
+}
+
+_RX = [
+    (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), EMAIL),
+    (re.compile(r"\b(?:https?://|www\.)\S+", re.I), LINK),
+    (re.compile(r"@\w{2,}"), NAME),
+    (re.compile(r"(?:\+\s?44\s?\(?0?\)?|\b0)(?:[\s-]?\d){9,10}\b"), PHONE),
+    (re.compile(r"\b\d{3,5}[\s-]\d{3,4}[\s-]?\d{0,4}\b"), PHONE),
+    (re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.I), PLACE),  # postcodes
+    (re.compile(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b"), DATE),
+    (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\b(?:,?\s+\d{{2,4}})?", re.I), DATE),
+    (re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{2,4}})?", re.I), DATE),
+    (re.compile(r"\b(?:19|20)\d{2}\b"), DATE),
+    (re.compile(r"\b\d{1,2}(?:st|nd|rd|th)\b", re.I), DATE),
+]
+
+_INSTITUTION = re.compile(
+    r"((?:[^\W\d_][\w'’.-]*\s+){1,4})(school|academy|college|university|uni|pru|nursery)\b", re.I
+)
+# Streets need a capitalised name before them ("Kings Road"), except words that are always streets.
+_STREET = re.compile(
+    r"((?:[A-Z][\w'’.-]*\s+){1,3})(Road|Rd|Street|Avenue|Ave|Lane|Close|Drive|Way|Crescent|Gardens|Place|"
+    r"Hill|Park|Estate|Green|Court|Square|Terrace|Grove|Rise|Row|Walk|Mews|Parade)\b"
+)
+_STREET_LOWER = re.compile(r"((?:[^\W\d_][\w'’.-]*\s+){1,3})(road|street|avenue|lane|crescent)\b", re.I)
+_SAINT = re.compile(r"\bSt\.?\s+[A-Z][\w'’]*(?:\s+(?:the\s+)?[A-Z][\w'’]*)?", re.U)
+_TITLE_NAME = re.compile(rf"\b{_TITLES}\.?\s+[A-Z][\w'’-]*", re.U)
+_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.U)
+_SENTENCE_END = re.compile(r"[.!?\n:;\"“”()]\s*$")
+
+
+def _keep_lead(words: str) -> tuple[str, str]:
+    """Split the words before 'school'/'road' into ordinary words and the proper-name part next to it."""
+    parts = words.split()
+    k = len(parts)
+    while k > 0:
+        word = parts[k - 1]
+        low = word.lower().strip("'’")
+        if low in _STOP_BEFORE | _COMMON and not (word[0].isupper() and low in _SCHOOL_KINDS):
+            break
+        k -= 1
+    lead = " ".join(parts[:k])
+    return (lead + " " if lead else ""), " ".join(parts[k:])
+
+
+def _institutions(text: str, rx: re.Pattern[str], label: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        lead, tail = _keep_lead(m.group(1))
+        if not tail:
+            return m.group(0)
+        return f"{lead}{label}"
+
+    return rx.sub(repl, text)
+
+
+def _places(text: str) -> str:
+    for place in sorted(_MULTI_PLACES, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(place)}\b", PLACE, text, flags=re.I)
+    text = re.sub(rf"\b(?:{'|'.join(map(re.escape, _PLACES))})\b", PLACE, text, flags=re.I)
+    wordlike = "|".join(p.title() for p in _WORDLIKE_PLACES)
+    return re.sub(rf"\b(?:{wordlike})\b", PLACE, text)
+
+
+def _names(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _WORD.finditer(text):
+        word = m.group(0)
+        low = word.lower()
+        before = text[: m.start()]
+        sentence_start = not before.strip() or bool(_SENTENCE_END.search(before))
+        capital = word[0].isupper()
+        is_name = (
+            low in _NAMES
+            or (capital and low in _WORDLIKE_NAMES)
+            or (capital and not sentence_start and low not in _COMMON and not word.isupper())
+            or (capital and sentence_start and low not in _COMMON and _followed_by_verb(text, m.end()))
+        )
+        if is_name and not _inside_placeholder(text, m.start()):
+            out.append(text[pos : m.start()])
+            out.append(NAME)
+            pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+_VERB_AFTER = re.compile(
+    r"\s+(?:is|was|said|says|told|tells|has|had|helps|helped|gave|gives|takes|took|does|did|always|never|"
+    r"makes|made|lets|let|came|comes|went|goes|listens|listened|cares|cared)\b",
+    re.I,
+)
+
+
+def _followed_by_verb(text: str, end: int) -> bool:
+    return bool(_VERB_AFTER.match(text, end))
+
+
+def _inside_placeholder(text: str, start: int) -> bool:
+    return start > 0 and text[start - 1] == "["
+
+
+def scrub(text: str) -> str:
+    """Return `text` with identifying details replaced by [name], [school], [place], [date], [number]..."""
+    s = text
+    for rx, label in _RX:
+        s = rx.sub(label, s)
+    s = _institutions(s, _INSTITUTION, SCHOOL)
+    s = _SAINT.sub(SCHOOL, s)
+    s = _institutions(s, _STREET, PLACE)
+    s = _institutions(s, _STREET_LOWER, PLACE)
+    s = _places(s)
+    s = _TITLE_NAME.sub(NAME, s)
+    s = _names(s)
+    s = re.sub(r"\d+(?:[.,]\d+)*", NUMBER, s)
+    # "[name] [name]" -> "[name]"; tidy spaces.
+    s = re.sub(r"(\[(\w+)\])(?:[\s,]*\[\2\])+", r"\1", s)
+    return re.sub(r"[ \t]{2,}", " ", s).strip()
+
+
+def has_identifiers(text: str) -> bool:
+    """True when scrubbing would change the text (used to flag quotes for a closer look)."""
+    return scrub(text) != text.strip()

@@ -1,0 +1,250 @@
+"""The staff admin web, mounted under /admin on the shared ASGI app: `mount(app, rt)`.
+
+Owns wiring only: the AdminWeb holder (engine, clock, templates, auth), the route modules, error pages and
+security headers. Pages live in admin/web/routes/, policies in policy.py, sessions in auth.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from admin.services import DISTRICTS, ROLES, password_hasher
+from admin.web.auth import AdminAuth
+from admin.web.policy import Ctx, LoginRequired, Policy, check_routes, policy_of
+from storage.db import session as db_session
+
+log = logging.getLogger("ourvoice.admin")
+HERE = Path(__file__).parent
+PREFIX = "/admin"
+
+# Route modules, in nav order. Each exposes `router` (an APIRouter of AdminRoute) and may expose
+# NAV = "Label" (its list page is PREFIX + path of its first GET route) and NEEDS = ("storage.x", ...):
+# a module whose storage feature is not installed is skipped, and its nav item hidden.
+ROUTE_MODULES: tuple[str, ...] = (
+    "admin.web.routes.login",
+    "admin.web.routes.dashboard",
+    "admin.web.routes.topics",
+    "admin.web.routes.cards",
+    "admin.web.routes.alerts",
+    "admin.web.routes.responses",
+    "admin.web.routes.approvals",
+    "admin.web.routes.invites",
+    "admin.web.routes.waves",
+    "admin.web.routes.reports",
+    "admin.web.routes.audit_log",
+    "admin.web.routes.staff",
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+# Messages shown after an action, by key (never echo free text from the query string).
+MESSAGES = {
+    "signed_out": "You have signed out.",
+    "expired": "Your session ended. Please sign in again.",
+    "published": "The topic is published.",
+    "closed": "Closed.",
+    "saved": "Saved.",
+    "acknowledged": "Alert acknowledged. Please record the outcome when you have acted on it.",
+    "alert_closed": "Alert closed with its outcome recorded.",
+    "approved": "Approved.",
+    "rejected": "Rejected.",
+    "created": "Created.",
+    "opened": "Opened.",
+    "entered": "Response entered. Thank you.",
+    "password_changed": "Your password is changed. Other sessions were signed out.",
+    "moved": "Card moved.",
+    "routed": "Card routed.",
+}
+
+
+def add_security_headers(response: Response) -> Response:
+    for k, v in SECURITY_HEADERS.items():
+        response.headers.setdefault(k, v)
+    return response
+
+
+class AdminRoute(APIRoute):
+    """Every admin response carries the security headers."""
+
+    def get_route_handler(self) -> Callable:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            return add_security_headers(await original(request))
+
+        return handler
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    policy: Policy
+
+
+class AdminWeb:
+    """Everything an admin handler needs, held on app.state.ourvoice_admin."""
+
+    def __init__(self, rt: Any) -> None:
+        self.rt = rt
+        self.engine = rt.engine
+        self.settings = rt.settings
+        self.library = rt.library
+        self.keyring = rt.keyring
+        self.hasher = rt.extras.get("password_hasher") or password_hasher()
+        self.auth = AdminAuth(rt.engine, secret=rt.settings.id_hash_key, public_url=rt.settings.public_url)
+        self.env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(ROLES=ROLES, DISTRICTS=DISTRICTS, district_name=lambda d: DISTRICTS.get(d, d))
+        self.env.filters["age"] = human_age
+        self.env.filters["district_name"] = lambda d: DISTRICTS.get(d, d or "unknown")
+        self.env.filters["when"] = lambda dt: dt.strftime("%d %b %Y %H:%M") if dt else ""
+        self.nav: list[NavItem] = []
+        self.modules: list[str] = []
+        self.cache: dict[str, Any] = {}  # small per-app caches (dashboard aggregates)
+
+    def now(self) -> datetime:
+        """The clock: rt.extras["clock"] when a test injects one, else the wall clock (UTC)."""
+        clock = self.rt.extras.get("clock")
+        return clock() if clock else datetime.now(UTC)
+
+    def db(self):  # noqa: ANN201 - context manager of one transaction
+        return db_session(self.engine)
+
+    def home_for(self, role: str) -> str:
+        """The first page in the nav this role may open (the dashboard for most)."""
+        return next((n.path for n in self.nav if role in n.policy.roles), f"{PREFIX}/account")
+
+    def nav_for(self, ctx: Ctx) -> list[NavItem]:
+        if ctx.actor is None:
+            return []
+        return [n for n in self.nav if ctx.actor.role in n.policy.roles]
+
+    def render(
+        self, request: Request, ctx: Ctx, template: str, *, status: int = 200, **values: Any
+    ) -> HTMLResponse:
+        """Render a page inside the base layout."""
+        msg = MESSAGES.get(request.query_params.get("msg", ""), "")
+        page = self.env.get_template(template).render(
+            request=request,
+            ctx=ctx,
+            user=ctx.actor,
+            csrf=ctx.csrf,
+            nav=self.nav_for(ctx),
+            msg=msg,
+            path=request.url.path,
+            **values,
+        )
+        return add_security_headers(HTMLResponse(page, status_code=status))  # type: ignore[return-value]
+
+
+def human_age(delta_or_dt: Any, now: datetime | None = None) -> str:
+    """'12 min', '3 h 5 min', '2 days' for a timedelta (or a datetime measured to `now`)."""
+    delta = (now - delta_or_dt) if now is not None else delta_or_dt
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // 1440} days"
+
+
+def redirect(path: str, msg: str = "") -> RedirectResponse:
+    """303 to an admin path, optionally with a message key from MESSAGES."""
+    target = path + (("&" if "?" in path else "?") + f"msg={msg}" if msg else "")
+    return add_security_headers(RedirectResponse(target, status_code=303))  # type: ignore[return-value]
+
+
+def _available(module: Any) -> bool:
+    for name in getattr(module, "NEEDS", ()):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return False
+    return True
+
+
+def mount(app: FastAPI, rt: Any) -> None:
+    """Add the admin web under /admin; refuses to start if any admin route lacks a policy."""
+    web = AdminWeb(rt)
+    app.state.ourvoice_admin = web
+    for name in ROUTE_MODULES:
+        module = importlib.import_module(name)
+        if not _available(module):
+            log.info("admin module skipped (feature not installed): %s", name)
+            continue
+        app.include_router(module.router, prefix=PREFIX)
+        web.modules.append(name)
+        label = getattr(module, "NAV", None)
+        if label:
+            first = next(r for r in module.router.routes if isinstance(r, APIRoute) and "GET" in r.methods)
+            pol = policy_of(first)
+            if pol is not None:  # a route without one stops the start just below
+                web.nav.append(NavItem(label, PREFIX + first.path, pol))
+    if check_routes(app, PREFIX) == 0:
+        raise RuntimeError("no admin routes found in the app's route table")
+
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith(PREFIX):
+            return await http_exception_handler(request, exc)
+        return _error_page(request, web, exc.status_code, str(exc.detail))
+
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if not request.url.path.startswith(PREFIX):
+            return await request_validation_exception_handler(request, exc)
+        fields = sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()})
+        return _error_page(
+            request, web, 400, "Some information was missing or not valid: " + ", ".join(fields)
+        )
+
+    async def on_login_required(request: Request, exc: LoginRequired) -> Response:
+        target = f"{PREFIX}/login"
+        if request.method == "GET" and request.url.path != f"{PREFIX}/login":
+            target += "?next=" + quote(request.url.path, safe="/")
+        resp = redirect(target)
+        web.auth.clear_cookie(resp)
+        return resp
+
+    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(LoginRequired, on_login_required)  # type: ignore[arg-type]
+
+
+def _error_page(request: Request, web: AdminWeb, status: int, detail: str) -> Response:
+    ctx = Ctx(web, None, "", web.now())
+    titles = {403: "Not allowed", 404: "Not found", 400: "Please check the form", 429: "Too many attempts"}
+    return web.render(
+        request,
+        ctx,
+        "error.html",
+        status=status,
+        title=titles.get(status, "Something went wrong"),
+        detail=detail,
+    )

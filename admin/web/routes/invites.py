@@ -1,0 +1,126 @@
+"""Invites: create a batch of one-time codes and print them as a QR sheet; list and revoke batches.
+
+Codes are stored only as keyed hashes, so the sheet is shown once, straight after creating the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
+
+from admin import services
+from admin.web.app import AdminRoute, redirect
+from admin.web.policy import ALL, Ctx, requires, resolver
+from storage import admin_views
+
+router = APIRouter(route_class=AdminRoute)
+NAV = "Invites"
+NEEDS = ("storage.invites", "bot.identity")
+INVITERS = requires("participation_worker", "participation_manager", "fostering_team", district_scoped=True)
+AGE_BANDS = {"7-11": "Children 7 to 11", "11-16": "Young people 11 to 16", "16-25": "Young adults 16 to 25"}
+COUNCILS = {
+    "": "Not set",
+    "super_council": "Super Council",
+    "ocypc": "OCYPC",
+    "ocypc_extra": "OCYPC Extra!",
+    "yac": "Young Adult Council",
+}
+
+
+@resolver("batch")
+def _batch_districts(web: Any, s: Any, batch: str) -> frozenset[str] | None:
+    found = admin_views.invite_batch_district(s, batch[:16])
+    if found is admin_views.MISSING:
+        return None
+    return frozenset({found}) if isinstance(found, str) and found else ALL
+
+
+def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
+    from storage import invites
+
+    user = ctx.user
+    with ctx.web.db() as s:
+        batches = [b for b in invites.invite_batches(s) if user.all_districts or b.district in user.districts]
+    return ctx.web.render(
+        request,
+        ctx,
+        "invites.html",
+        status=status,
+        title="Invites",
+        batches=batches,
+        audiences=services.INVITE_AUDIENCES[user.role],
+        age_bands=AGE_BANDS,
+        councils=COUNCILS,
+        error=error,
+    )
+
+
+@router.get("/invites")
+def invite_list(request: Request, *, ctx: Annotated[Ctx, Depends(INVITERS)]) -> Response:
+    return _page(request, ctx)
+
+
+def _qr_svg(target: str) -> str:
+    return segno.make(target, error="m").svg_data_uri(scale=4, border=2)
+
+
+@router.post("/invites")
+def invite_create(
+    request: Request,
+    *,
+    audience: Annotated[str, Form()],
+    age_band: Annotated[str, Form()] = "",
+    district: Annotated[str, Form()] = "",
+    council: Annotated[str, Form()] = "",
+    count: Annotated[int, Form()] = 10,
+    expires_days: Annotated[int, Form()] = 60,
+    ctx: Annotated[Ctx, Depends(INVITERS)],
+) -> Response:
+    from bot.identity import pretty
+
+    web = ctx.web
+    bot_username = str(web.rt.extras.get("telegram_bot_username", ""))
+    try:
+        with web.db() as s:
+            batch, created = services.create_invites(
+                web.rt,
+                s,
+                ctx.user,
+                audience=audience,
+                age_band=age_band or None,
+                district=district or None,
+                council=council or None,
+                count=count,
+                expires_days=expires_days,
+                now=ctx.now,
+                bot_username=bot_username,
+            )
+    except services.StaffError as exc:
+        return _page(request, ctx, error=str(exc), status=400)
+    cards = [
+        {"code": pretty(c.code), "qr": _qr_svg(c.telegram_link or c.web_link), "link": c.web_link}
+        for c in created
+    ]
+    return web.render(
+        request,
+        ctx,
+        "invite_sheet.html",
+        title=f"Invite sheet {batch}",
+        batch=batch,
+        cards=cards,
+        audience=audience,
+        district=district,
+        expires_days=expires_days,
+    )
+
+
+@router.post("/invites/{batch}/revoke")
+def invite_revoke(request: Request, batch: str, *, ctx: Annotated[Ctx, Depends(INVITERS)]) -> Response:
+    with ctx.web.db() as s:
+        n = services.revoke_invites(s, ctx.user, batch[:16], now=ctx.now)
+    if n == 0:
+        raise HTTPException(400, "No unused invites left in that batch.")
+    return redirect("/admin/invites", "saved")

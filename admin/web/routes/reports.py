@@ -1,0 +1,115 @@
+"""Reports: choose a report and a period, then download it as PDF, HTML or Markdown.
+
+Reports hold protected aggregates only (small counts hidden, approved quotes only). Every download is an
+export and writes one audit row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from admin.web.app import AdminRoute, add_security_headers
+from admin.web.policy import Ctx, requires
+
+router = APIRouter(route_class=AdminRoute)
+NAV = "Reports"
+NEEDS = ("admin.reports.registry",)
+READERS = requires("participation_worker", "participation_manager", "fostering_team", "panel_viewer")
+MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
+FORMAT_NAMES = {"pdf": "PDF (to print or send)", "html": "Web page (HTML)", "md": "Markdown (to edit)"}
+
+
+def report_settings(web: Any) -> Any:
+    """The report settings from rt.extras, else read once from the environment (OURVOICE_*)."""
+    from admin.reports.settings import ReportSettings
+
+    found = web.rt.extras.get("report_settings")
+    if found is None:
+        found = web.rt.extras["report_settings"] = ReportSettings()
+    return found
+
+
+def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
+    from admin.reports.registry import REPORTS
+
+    today = ctx.now.date()
+    return ctx.web.render(
+        request,
+        ctx,
+        "reports.html",
+        status=status,
+        title="Reports",
+        reports=REPORTS,
+        formats=FORMAT_NAMES,
+        since=(today - timedelta(days=90)).isoformat(),
+        until=today.isoformat(),
+        error=error,
+    )
+
+
+@router.get("/reports")
+def reports_page(request: Request, *, ctx: Annotated[Ctx, Depends(READERS)]) -> Response:
+    return _page(request, ctx)
+
+
+def _date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw.strip()) if raw.strip() else None
+    except ValueError:
+        return None
+
+
+@router.post("/reports/download")
+def download(
+    request: Request,
+    *,
+    report: Annotated[str, Form()],
+    fmt: Annotated[str, Form()] = "pdf",
+    since: Annotated[str, Form()],
+    until: Annotated[str, Form()],
+    meeting: Annotated[str, Form()] = "",
+    ctx: Annotated[Ctx, Depends(READERS)],
+) -> Response:
+    from admin import services
+    from admin.reports.registry import REPORTS, produce
+
+    start, end, meet = _date(since), _date(until), _date(meeting)
+    if report not in REPORTS or fmt not in REPORTS[report].formats:
+        return _page(request, ctx, error="Choose a report and a format from the lists.", status=400)
+    if start is None or end is None or end < start:
+        return _page(
+            request, ctx, error="Give a start and end date, with the end on or after the start.", status=400
+        )
+    web = ctx.web
+    with web.db() as s:
+        produced = produce(
+            report,
+            s,
+            web.library,
+            since=start,
+            until=end,
+            now=ctx.now,
+            settings=report_settings(web),
+            fmt=fmt,
+            meeting=meet,
+        )
+        services.record(
+            s,
+            ctx.user,
+            "report.export",
+            target=f"report:{report}",
+            detail=f"fmt={fmt} since={start} until={end}",
+            now=ctx.now,
+        )
+    name = re.sub(r"[^a-z0-9-]", "", report) + f"-{start}-{end}.{fmt}"
+    resp = Response(
+        produced.data,
+        media_type=MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+    return add_security_headers(resp)

@@ -1,0 +1,172 @@
+"""Responses: aggregates first (counts per flow and per question, small counts hidden); an individual
+response only where the young person (or carer) chose to share it with a worker, and every view is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from admin import services
+from admin.web.app import AdminRoute
+from admin.web.policy import ALL, Ctx, requires, resolver
+from content.schema import text_for
+from storage import admin_views
+
+router = APIRouter(route_class=AdminRoute)
+NAV = "Responses"
+THRESHOLD = 5
+AGGREGATES = requires(
+    "participation_worker", "participation_manager", "fostering_team", "panel_viewer", district_scoped=True
+)
+INDIVIDUAL = requires("participation_worker", "participation_manager", "fostering_team", district_scoped=True)
+# Which audiences' shared responses each role may open.
+AUDIENCES = {
+    "participation_worker": ("young_person",),
+    "participation_manager": ("young_person", "carer"),
+    "fostering_team": ("carer",),
+}
+
+
+@resolver("flow_id")
+def _flow_districts(web: Any, s: Any, flow_id: str) -> frozenset[str] | None:
+    return ALL if flow_id in web.library.flows else None
+
+
+@resolver("submission_id")
+def _submission_districts(web: Any, s: Any, raw: str) -> frozenset[str] | None:
+    if not raw.isdigit():
+        return None
+    found = admin_views.submission_district(s, int(raw))
+    if found is admin_views.MISSING:
+        return None
+    return frozenset({found}) if isinstance(found, str) and found else ALL
+
+
+def _label(flow: Any, question_id: str, choice: str, band: str) -> str:
+    node = flow.index.get(question_id) if flow else None
+    for c in getattr(node, "choices", None) or ():
+        if c.id == choice:
+            return text_for(c.label, band)
+    return choice.replace("_", " ")
+
+
+def _question(flow: Any, question_id: str, band: str) -> str:
+    node = flow.index.get(question_id) if flow else None
+    return text_for(node.text, band) if node is not None and getattr(node, "text", "") else question_id
+
+
+def _band_for(flow: Any) -> str:
+    return "carer" if flow is not None and "carer" in flow.bands else "teen"
+
+
+@router.get("/responses")
+def overview(request: Request, *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> Response:
+    web, user = ctx.web, ctx.user
+    with web.db() as s:
+        counts = admin_views.flow_counts(s, districts=user.scope())
+        shared = []
+        if user.role in AUDIENCES:
+            shared = admin_views.shared_submissions(s, districts=user.scope(), audiences=AUDIENCES[user.role])
+    rows = []
+    for c in counts:
+        flow = web.library.flows.get(c.flow_id)
+        if flow is None or flow.kind == "menu":
+            continue
+        rows.append(
+            {
+                "id": c.flow_id,
+                "title": text_for(flow.title, _band_for(flow)),
+                "kind": flow.kind,
+                "submissions": c.submissions if c.submissions >= THRESHOLD else None,
+                "completed": c.completed if c.completed >= THRESHOLD else None,
+            }
+        )
+    return web.render(
+        request,
+        ctx,
+        "responses.html",
+        title="Responses",
+        flows=rows,
+        shared=shared,
+        can_open=user.role in AUDIENCES,
+    )
+
+
+@router.get("/responses/flow/{flow_id}")
+def flow_summary(
+    request: Request, flow_id: str, band: str = "", *, ctx: Annotated[Ctx, Depends(AGGREGATES)]
+) -> Response:
+    web, user = ctx.web, ctx.user
+    flow = web.library.flows.get(flow_id)
+    if flow is None:
+        raise HTTPException(404, "No such flow.")
+    band = band if band in flow.bands else ""
+    with web.db() as s:
+        totals = admin_views.choice_totals(s, flow_id, districts=user.scope(), band=band or None)
+    word_band = band or _band_for(flow)
+    questions = []
+    for node in flow.nodes:
+        if node.id not in totals:
+            continue
+        choices = sorted(totals[node.id].items(), key=lambda kv: -kv[1])
+        questions.append(
+            {
+                "id": node.id,
+                "text": _question(flow, node.id, word_band),
+                "rows": [
+                    {"label": _label(flow, node.id, ch, word_band), "n": n if n >= THRESHOLD else None}
+                    for ch, n in choices
+                ],
+            }
+        )
+    return web.render(
+        request,
+        ctx,
+        "responses_flow.html",
+        title=f"Responses: {text_for(flow.title, word_band)}",
+        flow={"id": flow.id, "title": text_for(flow.title, word_band), "bands": flow.bands},
+        band=band,
+        questions=questions,
+    )
+
+
+@router.get("/responses/shared/{submission_id}")
+def shared_response(
+    request: Request, submission_id: int, *, ctx: Annotated[Ctx, Depends(INDIVIDUAL)]
+) -> Response:
+    web, user = ctx.web, ctx.user
+    with web.db() as s:
+        found = admin_views.shared_submission(s, submission_id)
+        if found is None or found[0].audience not in AUDIENCES[user.role]:
+            raise HTTPException(404, "Not found, or not shared with workers.")
+        sub, answers = found
+        services.record(s, user, "response.view", target=f"submission:{submission_id}", now=ctx.now)
+    flow = web.library.flows.get(sub.flow_id)
+    band = sub.band or _band_for(flow)
+    lines = []
+    for a in answers:
+        if a.quarantined:
+            shown = "(held back by the safeguarding check)"
+        elif a.skipped:
+            shown = "(skipped)"
+        elif a.text is not None:
+            shown = a.text
+        elif isinstance(a.value, list):
+            shown = ", ".join(_label(flow, a.question_id, str(v), band) for v in a.value)
+        elif a.value is None:
+            shown = ""
+        else:
+            shown = _label(flow, a.question_id, str(a.value), band)
+        lines.append({"question": _question(flow, a.question_id, band), "answer": shown})
+    return web.render(
+        request,
+        ctx,
+        "response.html",
+        title="Shared response",
+        sub=sub,
+        flow_title=text_for(flow.title, band) if flow else sub.flow_id,
+        lines=lines,
+    )

@@ -1,0 +1,238 @@
+"""Carer survey waves: open a wave, follow response rates per district, close it, and enter a response
+taken by phone or on paper. Uses the same functions as `ourvoice survey` (each writes one audit row).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from admin.web.app import AdminRoute, redirect
+from admin.web.policy import ALL, Ctx, requires, resolver
+from content.schema import text_for
+
+router = APIRouter(route_class=AdminRoute)
+NAV = "Carer surveys"
+NEEDS = ("storage.waves", "admin.commands.survey_cmd", "bot.features.carers")
+FOSTERING = requires("fostering_team", "participation_manager", district_scoped=True)
+ENTER = requires("fostering_team", "participation_manager", district_scoped=True, changes_object=False)
+
+
+@resolver("wave_id")
+def _wave_districts(web: Any, s: Any, raw: str) -> frozenset[str] | None:
+    from storage import waves
+
+    if not raw.isdigit():
+        return None
+    wave = waves.get_wave(s, int(raw))
+    if wave is None:
+        return None
+    return frozenset(wave.districts) if wave.districts else ALL
+
+
+def _surveys(library: Any) -> list[tuple[str, str]]:
+    return sorted(
+        (f.id, text_for(f.title, "carer"))
+        for f in library.flows.values()
+        if f.kind == "survey" and "carer" in f.audience
+    )
+
+
+def _list_page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
+    from storage import waves
+
+    user = ctx.user
+    with ctx.web.db() as s:
+        rows = [
+            w
+            for w in waves.list_waves(s)
+            if user.all_districts or not w.districts or set(w.districts) & set(user.districts)
+        ]
+    return ctx.web.render(
+        request,
+        ctx,
+        "waves.html",
+        status=status,
+        title="Carer surveys",
+        waves=rows,
+        surveys=_surveys(ctx.web.library),
+        now=ctx.now,
+        error=error,
+    )
+
+
+@router.get("/waves")
+def wave_list(request: Request, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
+    return _list_page(request, ctx)
+
+
+@router.post("/waves")
+async def wave_open(request: Request, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from admin.commands.survey_cmd import SurveyError, do_open
+
+    form = await request.form()
+    districts = [str(d) for d in form.getlist("districts")]
+    user = ctx.user
+    if not user.all_districts and (not districts or not set(districts) <= set(user.districts)):
+        return _list_page(request, ctx, error="Choose one or more of your own districts.", status=400)
+    try:
+        await run_in_threadpool(
+            do_open,
+            ctx.web.rt,
+            str(form.get("questionnaire", "")),
+            name=str(form.get("name", "")).strip()[:80],
+            opens=str(form.get("opens", "")),
+            closes=str(form.get("closes", "")),
+            districts=districts or None,
+            staff=user.username,
+            now=ctx.now,
+        )
+    except SurveyError as exc:
+        return _list_page(request, ctx, error=str(exc), status=400)
+    return redirect("/admin/waves", "opened")
+
+
+@router.get("/waves/{wave_id}")
+def wave_detail(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
+    from storage import waves
+
+    with ctx.web.db() as s:
+        st = waves.wave_status(s, wave_id)
+    if st is None:
+        raise HTTPException(404, "No such wave.")
+    user = ctx.user
+    rows = [d for d in st.districts if user.all_districts or d.district in user.districts]
+    return ctx.web.render(
+        request,
+        ctx,
+        "wave.html",
+        title=f"Wave: {st.wave.name}",
+        st=st,
+        rows=rows,
+        state=st.wave.state(ctx.now),
+    )
+
+
+@router.post("/waves/{wave_id}/close")
+def wave_close(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
+    from admin.commands.survey_cmd import SurveyError, do_close
+
+    try:
+        do_close(ctx.web.rt, wave_id, staff=ctx.user.username, now=ctx.now)
+    except SurveyError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return redirect(f"/admin/waves/{wave_id}", "closed")
+
+
+def entry_fields(flow: Any) -> list[dict]:
+    """The questionnaire as form fields: (id, kind, question text, options)."""
+    from bot.features.carers import SUBMIT_NODE
+    from content.schema import QUESTION_TYPES
+
+    out = []
+    for node in flow.nodes:
+        if not isinstance(node, QUESTION_TYPES) or node.id == SUBMIT_NODE:
+            continue
+        options: list[tuple[str, str]] = []
+        if node.type in ("choice", "multi"):
+            options = [(c.id, text_for(c.label, "carer")) for c in node.choices]
+        elif node.type == "yesno":
+            options = [("yes", "Yes"), ("no", "No")] + ([("not_sure", "Not sure")] if node.not_sure else [])
+        elif node.type == "scale":
+            options = [(str(i), str(i)) for i in range(1, 6)]
+        out.append(
+            {
+                "id": node.id,
+                "kind": node.type,
+                "text": text_for(node.text, "carer") if node.text else node.id,
+                "options": options,
+            }
+        )
+    return out
+
+
+def _enter_page(request: Request, ctx: Ctx, wave_id: int, *, error: str = "", status: int = 200) -> Response:
+    from storage import waves
+
+    with ctx.web.db() as s:
+        wave = waves.get_wave(s, wave_id)
+    if wave is None:
+        raise HTTPException(404, "No such wave.")
+    flow = ctx.web.library.flows.get(wave.questionnaire_id)
+    if flow is None:
+        raise HTTPException(404, "This questionnaire is no longer in the content.")
+    allowed = [
+        d
+        for d in (wave.districts or ctx.web.env.globals["DISTRICTS"])
+        if ctx.user.all_districts or d in ctx.user.districts
+    ]
+    return ctx.web.render(
+        request,
+        ctx,
+        "wave_entry.html",
+        status=status,
+        title=f"Enter a response: {wave.name}",
+        wave=wave,
+        fields=entry_fields(flow),
+        districts=allowed,
+        error=error,
+    )
+
+
+@router.get("/waves/{wave_id}/enter")
+def wave_enter_form(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(ENTER)]) -> Response:
+    return _enter_page(request, ctx, wave_id)
+
+
+@router.post("/waves/{wave_id}/enter")
+async def wave_enter(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(ENTER)]) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from admin.commands.survey_cmd import SurveyError, do_enter
+    from storage import waves
+
+    form = await request.form()
+    district = str(form.get("district", ""))
+    if not ctx.user.sees(district):
+        return await run_in_threadpool(
+            _enter_page, request, ctx, wave_id, error="Choose one of your own districts.", status=400
+        )
+    with ctx.web.db() as s:
+        wave = waves.get_wave(s, wave_id)
+    flow = ctx.web.library.flows.get(wave.questionnaire_id) if wave else None
+    if flow is None:
+        raise HTTPException(404, "No such wave.")
+    answers: dict[str, Any] = {}
+    for f in entry_fields(flow):
+        if f["kind"] == "multi":
+            picked = [str(v) for v in form.getlist(f["id"])]
+            if picked:
+                answers[f["id"]] = picked
+            continue
+        raw = str(form.get(f["id"], "")).strip()
+        if not raw:
+            continue
+        answers[f["id"]] = int(raw) if f["kind"] == "scale" and raw.isdigit() else raw
+    if not answers:
+        return await run_in_threadpool(
+            _enter_page, request, ctx, wave_id, error="Enter at least one answer before saving.", status=400
+        )
+    try:
+        await run_in_threadpool(
+            do_enter,
+            ctx.web.rt,
+            wave_id,
+            mode=str(form.get("mode", "")),
+            district=district or None,
+            answers=answers,
+            staff=ctx.user.username,
+            case_ref=str(form.get("case_ref", "")).strip() or None,
+            now=ctx.now,
+        )
+    except SurveyError as exc:
+        return await run_in_threadpool(_enter_page, request, ctx, wave_id, error=str(exc), status=400)
+    return redirect(f"/admin/waves/{wave_id}", "entered")

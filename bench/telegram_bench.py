@@ -1,0 +1,192 @@
+"""Updates/s end to end through python-telegram-bot and the loopback fake Bot API: ourvoice (durable commits,
+per-chat order, outbox delivery) next to a bare python-telegram-bot echo bot measured in the same run.
+
+Both get the same updates (typed answers through onboarding and the sample topic, chats interleaved) from
+the same fake server; the clock starts when the bot starts polling and stops when every update has been
+acknowledged and every reply delivered. Rate limits are lifted for ourvoice here (Telegram's real limits
+would cap any bot at 30 messages/s); the database is SQLite on disk with synchronous=FULL (one fsync per
+commit), or PostgreSQL when OURVOICE_BENCH_POSTGRES_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.channels.telegram import TelegramSettings
+from bot.messages import Inbound
+from bot.runtime import build_runtime
+from bot.settings import BotSettings
+from bot.telegram_service import TelegramService
+from storage.migrate import create_missing_tables, upgrade
+from tests.fakes.telegram_api import FakeBotAPI
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def chat_script(c: int) -> list[str]:
+    """One person's 20 messages: onboarding, the sample topic by typed answers, then a few commands."""
+    return ["/start", "3", "1", str(c % 5 + 1), "1", "2", "3", "done", "1", "2", "3", "4", "done",
+            str(c % 4 + 1), f"words from chat number {c}", "yes", "/help", "/menu", "hello", "/stop"]
+
+
+def _plan(n_updates: int, n_chats: int) -> list[tuple[int, str]]:
+    """(chat id, text) in arrival order: every chat's script in turn, chats interleaved."""
+    chats = [700_000 + c for c in range(n_chats)]
+    out: list[tuple[int, str]] = []
+    step = 0
+    while len(out) < n_updates:
+        for c in chats:
+            if len(out) >= n_updates:
+                break
+            script = chat_script(c)
+            out.append((c, script[step % len(script)]))
+        step += 1
+    return out
+
+
+def _push_all(tg: FakeBotAPI, n_updates: int, n_chats: int) -> None:
+    for chat, text in _plan(n_updates, n_chats):
+        if text.startswith("/"):
+            tg.push_update(tg.command_update(chat, text))
+        else:
+            tg.push_update(tg.text_update(chat, text))
+
+
+async def _wait(predicate: Any, timeout: float) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark did not finish")
+        await asyncio.sleep(0.005)
+
+
+async def _bare(n_updates: int, n_chats: int) -> float:
+    """A plain python-telegram-bot echo bot: Updater polling, one handler, sequential processing."""
+    async with FakeBotAPI() as tg:
+        _push_all(tg, n_updates, n_chats)
+        app = ApplicationBuilder().token(tg.token).base_url(tg.bot_base_url).build()
+
+        async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert update.effective_message is not None
+            await update.effective_message.reply_text(f"echo: {update.effective_message.text}")
+
+        app.add_handler(MessageHandler(filters.TEXT, echo))
+        async with app:
+            assert app.updater is not None
+            start = time.perf_counter()
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            await app.start()
+            await _wait(lambda: len(tg.sent_messages()) >= n_updates and not tg.pending_updates(), 300)
+            elapsed = time.perf_counter() - start
+            await app.updater.stop()
+            await app.stop()
+    return elapsed
+
+
+def _runtime(work: Path, name: str) -> Any:
+    url = os.environ.get("OURVOICE_BENCH_POSTGRES_URL") or f"sqlite:///{work / name}"
+    upgrade(url)
+    create_missing_tables(url)
+    settings = BotSettings(
+        _env_file=None, database_url=url, id_hash_key="bench", encryption_keys=Fernet.generate_key().decode(),
+        alert_spool_dir=str(work / "spool"), invite_only=False,
+    )  # type: ignore[call-arg]
+    return build_runtime(settings)
+
+
+def _dispatch_only(n_updates: int, n_chats: int, work: Path) -> float:
+    """The same messages straight into the dispatcher, no Telegram at all: the ceiling for any channel."""
+    rt = _runtime(work, "dispatch_only.db")
+    msgs = []
+    for i, (chat, text) in enumerate(_plan(n_updates, n_chats)):
+        if text.startswith("/"):
+            command, _, args = text[1:].partition(" ")
+            msgs.append(Inbound("telegram", str(chat), f"u{i}", "command", command=command, args=args,
+                                address=str(chat)))
+        else:
+            msgs.append(Inbound("telegram", str(chat), f"u{i}", "text", text=text, address=str(chat)))
+    start = time.perf_counter()
+    for msg in msgs:
+        rt.dispatcher.handle(msg, now=NOW)
+    elapsed = time.perf_counter() - start
+    rt.engine.dispose()
+    return elapsed
+
+
+async def _ours(n_updates: int, n_chats: int, work: Path) -> tuple[float, int]:
+    rt = _runtime(work, "telegram.db")
+    async with FakeBotAPI() as tg:
+        _push_all(tg, n_updates, n_chats)
+        tg_settings = TelegramSettings(
+            _env_file=None, token=tg.token, api_base_url=tg.bot_base_url, per_chat_interval=0.0,
+            global_per_second=1_000_000, poll_timeout=1,
+        )  # type: ignore[call-arg]
+        svc = TelegramService(rt, tg_settings, clock=lambda: NOW)
+        start = time.perf_counter()
+        await svc.start()
+        await _wait(lambda: not tg.pending_updates() and svc.runner.in_flight == 0 and svc.sender.idle, 600)
+        elapsed = time.perf_counter() - start
+        sent = len(tg.sent_messages())
+        await svc.stop()
+    rt.engine.dispose()
+    return elapsed, sent
+
+
+def _commit_floor(n: int, work: Path) -> float:
+    """The same number of one-row SQLite transactions with the same pragmas: the durability ceiling."""
+    conn = sqlite3.connect(work / "floor.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    start = time.perf_counter()
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES (?)", (f"u{i}",))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def run(n_updates: int = 2000, n_chats: int = 100) -> dict[str, Any]:
+    """Measure both bots on the same machine in the same run; returns updates/s and the ratio."""
+    with tempfile.TemporaryDirectory(dir=os.environ.get("OURVOICE_BENCH_DIR")) as tmp:
+        work = Path(tmp)
+        bare_s = asyncio.run(_bare(n_updates, n_chats))
+        ours_s, replies = asyncio.run(_ours(n_updates, n_chats, work))
+        dispatch_s = _dispatch_only(n_updates, n_chats, work)
+        floor_s = _commit_floor(n_updates, work)
+    bare_rate = n_updates / bare_s
+    ours_rate = n_updates / ours_s
+    return {
+        "updates": n_updates,
+        "chats": n_chats,
+        "ourvoice_updates_per_s": round(ours_rate, 1),
+        "ourvoice_replies_sent": replies,
+        "bare_ptb_echo_updates_per_s": round(bare_rate, 1),
+        "ratio_ourvoice_to_bare": round(ours_rate / bare_rate, 3),
+        "dispatcher_alone_updates_per_s": round(n_updates / dispatch_s, 1),
+        "ratio_ourvoice_to_dispatcher_alone": round(ours_s and dispatch_s / ours_s, 3),
+        "sqlite_one_row_commits_per_s": round(n_updates / floor_s, 1),
+    }
+
+
+if __name__ == "__main__":
+    import json
+    import logging
+    import sys
+
+    logging.disable(logging.WARNING)
+    args = [int(a) for a in sys.argv[1:3]]
+    print(json.dumps(run(*args)))

@@ -1,0 +1,562 @@
+"""Young people's voice: effect handlers (good news, review statements, challenge cards) and the card
+service shared by the CLI and the admin web (moves, notices to raisers and supporters, "you said, we did").
+
+Wording comes from content/strings (keys starting `yp_`); every query goes through storage. Nothing here
+sends anything except a review statement the young person explicitly chose to send, and only after the
+step that recorded that choice has committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.crypto import Keyring
+from bot.engine import Effect
+from bot.messages import Outbound
+from content.loader import Library
+from content.schema import ChoiceNode, MultiNode, text_for
+from storage import challenges, good_news, outbox, participants, reviews, submissions
+from storage.challenges import CardEventView, CardView
+from storage.db import Session
+from storage.models import Participant
+
+log = logging.getLogger("ourvoice.young_people")
+
+COUNCILS = ("super_council", "ocypc", "ocypc_extra", "yac")
+# Used when the invite did not set a council: the council a young person of that age normally joins.
+BAND_COUNCIL = {"junior": "super_council", "teen": "ocypc", "young_adult": "yac"}
+REVIEW_ROLES = {"send_iro": "iro", "send_social_worker": "social_worker"}
+CHALLENGE_SHORT = 90  # characters of a card's challenge quoted in notices
+
+EffectHandler = Callable[[Session, Participant, Effect, datetime], list[Outbound]]
+
+
+class ReviewSettings(BaseSettings):
+    """Where review statements go when a young person chooses to send one (OURVOICE_REVIEW_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="OURVOICE_REVIEW_", env_file=".env", extra="ignore")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_timeout: float = 10.0
+    mail_from: str = "ourvoice@localhost"
+    iro_to: str = ""  # e.g. iro@example.invalid in the demo
+    social_worker_to: str = ""
+
+    def address(self, role: str) -> str:
+        """The configured recipient for a role ('iro' or 'social_worker'); empty when not set up."""
+        return {"iro": self.iro_to, "social_worker": self.social_worker_to}.get(role, "").strip()
+
+
+class PanelSettings(BaseSettings):
+    """Corporate Parenting Panel dates, e.g. OURVOICE_PANEL_DATES=2027-01-14,2027-03-11 (you said, we did)."""
+
+    model_config = SettingsConfigDict(env_prefix="OURVOICE_", env_file=".env", extra="ignore")
+
+    panel_dates: str = ""
+    panel_catch_up_days: int = 14  # a digest missed for longer than this (e.g. new install) is not sent late
+
+    @field_validator("panel_dates")
+    @classmethod
+    def _iso_dates(cls, v: str) -> str:
+        for part in filter(None, (p.strip() for p in v.split(","))):
+            try:
+                date.fromisoformat(part)
+            except ValueError as exc:
+                raise ValueError(f"{part!r} is not an ISO date like 2027-01-14") from exc
+        return v
+
+    def dates(self) -> list[date]:
+        return sorted({date.fromisoformat(p.strip()) for p in self.panel_dates.split(",") if p.strip()})
+
+
+# -- small helpers -----------------------------------------------------------------------------------------
+
+
+def council_of(p: Participant) -> str:
+    """The participant's council: set at invite, otherwise the one their age band normally joins."""
+    return p.council or BAND_COUNCIL.get(p.band or "", "ocypc")
+
+
+def say(library: Library, key: str, band: str | None, **fmt: object) -> str:
+    """One string from content/strings for a band, with placeholders filled."""
+    text = text_for(library.string(key), band or "teen")
+    return text.format(**fmt) if fmt else text
+
+
+def short(text: str, limit: int = CHALLENGE_SHORT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def council_name(library: Library, council: str, band: str | None) -> str:
+    key = f"yp_council_{council}"
+    return say(library, key, band) if key in library.strings.messages else council
+
+
+def choice_label(library: Library, flow_id: str, node_id: str, choice_id: str, band: str | None) -> str:
+    """The label a band saw for a choice, for statements and previews."""
+    node = library.flows[flow_id].index.get(node_id)
+    if isinstance(node, ChoiceNode | MultiNode):
+        for c in node.choices:
+            if c.id == choice_id:
+                return text_for(c.label, band or "teen")
+    return choice_id
+
+
+def _labels(library: Library, flow_id: str, node_id: str, value: Any, band: str | None) -> list[str]:
+    values = value if isinstance(value, list) else ([value] if value else [])
+    return [choice_label(library, flow_id, node_id, str(v), band) for v in values]
+
+
+def queue_notice(session: Session, participant_id: int, text: str, *, now: datetime) -> int | None:
+    """Queue one message to a participant outside a conversation, on their newest channel identity."""
+    idents = participants.addresses(session, participant_id)
+    if not idents:
+        return None
+    ident = idents[0]
+    row = outbox.add(
+        session,
+        channel=ident.channel,
+        payload_json=json.dumps(Outbound(text=text).to_json(), ensure_ascii=False),
+        now=now,
+        participant_id=participant_id,
+        address_enc=ident.address_enc,
+        kind="notice",
+    )
+    session.flush()
+    return row.id
+
+
+def _submission_id(session: Session, p: Participant, eff: Effect, now: datetime) -> int:
+    return submissions.get_or_start(session, p, eff.flow_id, eff.run, now=now).id  # type: ignore[return-value]
+
+
+def _any_quarantined(session: Session, p: Participant, submission_id: int) -> bool:
+    return reviews.has_quarantined(session, submission_id)
+
+
+# -- review statements -------------------------------------------------------------------------------------
+
+
+def compose_statement(library: Library, answers: dict[str, Any], band: str | None) -> str:
+    """The statement as the young person sees it and their chosen adult would receive it ('' if empty)."""
+
+    def pick(qid: str) -> Any:
+        edit = f"edit_{qid}"
+        return answers[edit] if edit in answers else answers.get(qid)
+
+    parts: list[str] = []
+    for qid, key in (("going_well", "yp_review_going_well"), ("not_going_well", "yp_review_not_going_well")):
+        if pick(qid):
+            parts.append(f"{say(library, key, band)}\n{pick(qid)}")
+    who = _labels(library, "review_prep", "who_there", pick("who_there"), band)
+    if who:
+        parts.append(f"{say(library, 'yp_review_who', band)}\n" + ", ".join(who))
+    if pick("ask_change"):
+        parts.append(f"{say(library, 'yp_review_ask', band)}\n{pick('ask_change')}")
+    chair = _labels(library, "review_prep", "chair", pick("chair"), band)
+    if chair:
+        parts.append(f"{say(library, 'yp_review_chair', band)}\n{chair[0]}")
+    return "\n\n".join(parts)
+
+
+class ReviewMailer:
+    """Sends one statement by email to the address configured for the chosen role."""
+
+    def __init__(self, settings: ReviewSettings) -> None:
+        self.settings = settings
+
+    def send(self, *, to: str, subject: str, body: str) -> None:
+        msg = EmailMessage()
+        msg["From"] = self.settings.mail_from
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg.set_content(body)
+        s = self.settings
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
+            smtp.send_message(msg)
+
+
+def _review_email(library: Library, *, case_ref: str, role: str, statement: str) -> tuple[str, str]:
+    subject = say(library, "yp_review_email_subject", "default", ref=case_ref)
+    body = say(
+        library,
+        "yp_review_email_body",
+        "default",
+        ref=case_ref,
+        statement=statement,
+        role=say(library, f"yp_role_{role}", "young_adult"),
+    )
+    return subject, body
+
+
+# -- challenge cards: wording and the shared service -------------------------------------------------------
+
+
+def card_preview(library: Library, answers: dict[str, Any], council: str, band: str | None) -> str:
+    """The card as it will be sent, shown back before the young person decides."""
+    lines = [say(library, "yp_card_preview_title", band)]
+    lines.append(say(library, "yp_card_preview_what", band, text=answers.get("what_change") or "—"))
+    if answers.get("why"):
+        lines.append(say(library, "yp_card_preview_why", band, text=answers["why"]))
+    who = _labels(library, "challenge_card", "who_for", answers.get("who_for"), band)
+    if who:
+        lines.append(say(library, "yp_card_preview_who", band, text=", ".join(who)))
+    lines.append(say(library, "yp_card_preview_council", band, council=council_name(library, council, band)))
+    return "\n".join(lines)
+
+
+def _card_council(p: Participant, answers: dict[str, Any]) -> str:
+    chosen = answers.get("council")
+    return chosen if chosen in COUNCILS else council_of(p)
+
+
+def card_notice_text(
+    library: Library, card: CardView, event: CardEventView, *, band: str | None, role: str
+) -> str:
+    """The age-appropriate message telling a raiser or supporter that their card moved."""
+    ref = say(library, f"yp_card_ref_{role}", band, challenge=short(card.challenge))
+    return say(
+        library,
+        f"yp_card_notice_{event.to_state}",
+        band,
+        card=ref,
+        owner=event.owner_role or card.owner_role or say(library, "yp_card_owner_unknown", band),
+        note=event.note or "",
+        council=council_name(library, card.council, band),
+    ).strip()
+
+
+@dataclass(frozen=True)
+class MoveOutcome:
+    card: CardView
+    event: CardEventView
+    notices: int
+
+
+def notify_card_event(
+    session: Session, library: Library, card: CardView, event: CardEventView, *, now: datetime
+) -> int:
+    """Queue exactly one notice per active raiser/supporter for this event; returns how many were queued."""
+    queued = 0
+    for r in challenges.recipients(session, card.id):
+        if challenges.notice_sent(session, event_id=event.id, participant_id=r.participant_id):
+            continue
+        text = card_notice_text(library, card, event, band=r.band, role=r.role)
+        outbox_id = queue_notice(session, r.participant_id, text, now=now)
+        challenges.record_notice(
+            session, event_id=event.id, participant_id=r.participant_id, outbox_id=outbox_id
+        )
+        queued += outbox_id is not None
+    return queued
+
+
+def move_card(
+    session: Session,
+    library: Library,
+    card_id: int,
+    to_state: str,
+    *,
+    staff: str,
+    now: datetime,
+    owner: str | None = None,
+    note: str | None = None,
+) -> MoveOutcome:
+    """Validate and apply a state change, write the event and audit row, and tell everyone involved.
+
+    Raises storage.challenges.InvalidTransition with a one-line reason.
+    """
+    event = challenges.move(session, card_id, to_state, staff=staff, now=now, owner_role=owner, note=note)
+    card = challenges.get(session, card_id)
+    assert card is not None
+    return MoveOutcome(card, event, notify_card_event(session, library, card, event, now=now))
+
+
+def state_words(library: Library, card: CardView, state: str, band: str | None) -> str:
+    return say(library, f"yp_card_state_{state}", band, owner=card.owner_role or "")
+
+
+# -- "you said, we did" ------------------------------------------------------------------------------------
+
+
+TAKING_PART_FLOWS = ("good_news", "wellbeing", "challenge_card", "my_cards")
+
+
+def taking_part_flows(library: Library) -> tuple[str, ...]:
+    """Flows that count as taking part: every topic and survey plus the young people's own flows."""
+    return tuple(
+        sorted(
+            {f.id for f in library.flows.values() if f.kind in ("topic", "survey")} | set(TAKING_PART_FLOWS)
+        )
+    )
+
+
+def is_public(card: CardView) -> bool:
+    """Cards other young people may hear about: not held by safeguarding, never routed as personal."""
+    if card.quarantined:
+        return False
+    routed = [e.id for e in card.events if e.to_state == "routed_to_worker"]
+    # A personal card stays private unless staff later took it to the council after all.
+    return not routed or any(e.id > max(routed) and e.to_state == "discussed_at_council" for e in card.events)
+
+
+def _end_of_day(d: date, tz: str) -> datetime:
+    return datetime.combine(d + timedelta(days=1), time(0), ZoneInfo(tz))
+
+
+def you_said_we_did(
+    session: Session, library: Library, *, panel_date: date, previous: date | None, tz: str, now: datetime
+) -> dict[str, int]:
+    """Tell everyone in each council who took part what changed up to `panel_date`; once per date and council.
+
+    Covers card changes after the previous Panel date up to the end of this one.
+    Returns council -> how many people were told.
+    """
+    since = _end_of_day(previous, tz) if previous else None
+    until = _end_of_day(panel_date, tz)
+    latest: dict[str, dict[int, tuple[CardView, CardEventView]]] = {}
+    for card, event in challenges.events_between(session, since, until):
+        if is_public(card):
+            latest.setdefault(card.council, {})[card.id] = (card, event)
+    if not latest:
+        return {}
+    active = challenges.took_part(session, since, until, flow_ids=taking_part_flows(library))
+    told: dict[str, int] = {}
+    for council, items in sorted(latest.items()):
+        if challenges.digest_sent(session, panel_date, council):
+            continue
+        people = {p.id: p for p in active if council_of(p) == council}
+        for p in challenges.participants(session, challenges.card_people(session, items)):
+            people.setdefault(p.id, p)
+        count = 0
+        for pid, p in sorted(people.items()):
+            band = p.band
+            lines = [
+                say(
+                    library,
+                    "yp_ysdw_line",
+                    band,
+                    challenge=short(card.challenge),
+                    state=state_words(library, card, event.to_state, band),
+                    note=f" {event.note}" if event.note else "",
+                )
+                for card, event in items.values()
+            ]
+            text = "\n".join(
+                [
+                    say(
+                        library,
+                        "yp_ysdw_intro",
+                        band,
+                        date=f"{panel_date.day} {panel_date:%B %Y}",
+                        council=council_name(library, council, band),
+                    ),
+                    *lines,
+                    say(library, "yp_ysdw_outro", band),
+                ]
+            )
+            count += queue_notice(session, pid, text, now=now) is not None  # type: ignore[arg-type]
+        challenges.record_digest(session, panel_date, council, recipients=count, now=now)
+        told[council] = count
+    return told
+
+
+# -- effect handlers ---------------------------------------------------------------------------------------
+
+
+def effects(
+    keyring: Keyring,
+    library: Library,
+    settings: object,
+    *,
+    review: ReviewSettings | None = None,
+) -> dict[str, EffectHandler]:
+    """The handlers for this feature's `action:` nodes, keyed by action name."""
+    review = review or ReviewSettings()
+    mailer = ReviewMailer(review)
+
+    def good_news_save(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        text = eff.answers.get("news")
+        if not text:
+            return [Outbound(say(library, "yp_news_none", p.band))]
+        sub_id = _submission_id(s, p, eff, now)
+        consent = eff.answers.get("share") == "yes" and not _any_quarantined(s, p, sub_id)
+        good_news.add(
+            s,
+            participant_id=p.id,
+            submission_id=sub_id,
+            text=text,
+            category=eff.answers.get("category") or "",
+            consent=consent,
+            band=p.band,
+            district=p.district,
+            council=council_of(p),
+            now=now,
+        )
+        return [Outbound(say(library, "yp_news_shared" if consent else "yp_news_private", p.band))]
+
+    def review_show(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        statement = compose_statement(library, eff.answers, p.band)
+        sub_id = _submission_id(s, p, eff, now)
+        if not statement:
+            reviews.save_draft(s, participant_id=p.id, submission_id=sub_id, statement_enc=None, now=now)  # type: ignore[arg-type]
+            return [Outbound(say(library, "yp_review_empty", p.band))]
+        reviews.save_draft(
+            s,
+            participant_id=p.id,
+            submission_id=sub_id,
+            statement_enc=keyring.encrypt(statement),
+            now=now,  # type: ignore[arg-type]
+        )
+        return [Outbound(f"{say(library, 'yp_review_intro', p.band)}\n\n{statement}")]
+
+    def review_finish(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        sub_id = _submission_id(s, p, eff, now)
+        reply = _review_choice(s, p, str(eff.answers.get("decide")), sub_id, now)
+        # Whatever was chosen, the plain-text answers go: the (encrypted) statement is the only copy left,
+        # and a discarded one has no text at all.
+        reviews.delete_free_text(s, sub_id)
+        return [reply]
+
+    def _review_choice(s: Session, p: Participant, choice: str, sub_id: int, now: datetime) -> Outbound:
+        band = p.band
+        if choice == "discard":
+            reviews.discard(s, submission_id=sub_id, participant_id=p.id, now=now)  # type: ignore[arg-type]
+            return Outbound(say(library, "yp_review_discarded", band))
+        role = REVIEW_ROLES.get(choice)
+        enc = reviews.statement_enc(s, sub_id)
+        if role is None:  # "keep", or skipped: nothing is sent without an explicit choice
+            reviews.set_status(s, sub_id, "kept", now=now)
+            return Outbound(say(library, "yp_review_kept", band))
+        who = say(library, f"yp_role_{role}", band)
+        address = review.address(role)
+        if not enc:
+            reviews.set_status(s, sub_id, "kept", now=now)
+            return Outbound(say(library, "yp_review_nothing_to_send", band))
+        if not address:
+            reviews.set_status(s, sub_id, "kept", now=now)
+            return Outbound(say(library, "yp_review_no_address", band, who=who))
+        reviews.set_status(s, sub_id, "sending", now=now, role=role, address=address)
+        subject, body = _review_email(library, case_ref=p.case_ref, role=role, statement=keyring.decrypt(enc))
+        pid = p.id
+
+        def deliver(open_session: reviews.SessionFactory) -> None:
+            # Runs only after the choice is committed; the young person has been told it is on its way.
+            try:
+                mailer.send(to=address, subject=subject, body=body)
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("review.send_failed submission=%s error=%s", sub_id, type(exc).__name__)
+                with open_session() as s2:
+                    reviews.set_status(s2, sub_id, "failed", now=now)
+                    queue_notice(s2, pid, say(library, "yp_review_failed", band, who=who), now=now)  # type: ignore[arg-type]
+                return
+            with open_session() as s2:
+                reviews.set_status(s2, sub_id, "sent", now=now)
+            log.info("review.sent submission=%s role=%s", sub_id, role)
+
+        reviews.after_commit(s, deliver)
+        return Outbound(say(library, "yp_review_sending", band, who=who, address=address, ref=p.case_ref))
+
+    def card_preview_h(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        return [Outbound(card_preview(library, eff.answers, _card_council(p, eff.answers), p.band))]
+
+    def card_create(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        challenge = (eff.answers.get("what_change") or "").strip()
+        if not challenge:
+            return [Outbound(say(library, "yp_card_empty", p.band))]
+        sub_id = _submission_id(s, p, eff, now)
+        who_for = list(eff.answers.get("who_for") or [])
+        council = _card_council(p, eff.answers)
+        challenges.create(
+            s,
+            raised_by=p.id,
+            council=council,
+            challenge=challenge,
+            why=eff.answers.get("why") or None,
+            who_for=who_for,
+            personal="just_me" in who_for,
+            quarantined=_any_quarantined(s, p, sub_id),
+            submission_id=sub_id,
+            now=now,
+        )
+        text = say(library, "yp_card_created", p.band, council=council_name(library, council, p.band))
+        if "just_me" in who_for:
+            text += "\n\n" + say(library, "yp_card_personal", p.band)
+        return [Outbound(text)]
+
+    def card_discard(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        reviews.delete_free_text(s, _submission_id(s, p, eff, now))
+        return []
+
+    def cards_mine(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        mine = challenges.cards_of(s, p.id)  # type: ignore[arg-type]
+        if not mine:
+            return [Outbound(say(library, "yp_cards_none", p.band))]
+        lines = [say(library, "yp_cards_mine_title", p.band)]
+        for card, role in mine:
+            lines.append(
+                say(
+                    library,
+                    f"yp_cards_line_{role}",
+                    p.band,
+                    challenge=short(card.challenge),
+                    state=state_words(library, card, card.state, p.band),
+                    supporters=card.supporters,
+                )
+            )
+        return [Outbound("\n".join(lines))]
+
+    def cards_browse(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        council = council_of(p)
+        cards = challenges.supportable(s, council=council, participant_id=p.id, limit=5)  # type: ignore[arg-type]
+        challenges.save_listing(s, p.id, [c.id for c in cards], now=now)  # type: ignore[arg-type]
+        if not cards:
+            return [Outbound(say(library, "yp_cards_nothing_to_back", p.band))]
+        lines = [
+            say(library, "yp_cards_browse_title", p.band, council=council_name(library, council, p.band))
+        ]
+        for i, card in enumerate(cards, start=1):
+            lines.append(
+                say(
+                    library,
+                    "yp_cards_browse_line",
+                    p.band,
+                    n=i,
+                    challenge=short(card.challenge, 140),
+                    supporters=card.supporters,
+                )
+            )
+        return [Outbound("\n".join(lines))]
+
+    def card_support(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
+        pick = str(eff.answers.get("pick") or "")
+        shown = challenges.listing(s, p.id)  # type: ignore[arg-type]
+        index = int(pick[1:]) - 1 if pick[:1] == "c" and pick[1:].isdigit() else -1
+        if not 0 <= index < len(shown):
+            return [Outbound(say(library, "yp_card_support_missing", p.band))]
+        result = challenges.support(s, shown[index], p.id, council=council_of(p), now=now)  # type: ignore[arg-type]
+        return [Outbound(say(library, f"yp_card_support_{result}", p.band))]
+
+    return {
+        "good_news_save": good_news_save,
+        "review_show": review_show,
+        "review_finish": review_finish,
+        "card_preview": card_preview_h,
+        "card_create": card_create,
+        "card_discard": card_discard,
+        "cards_mine": cards_mine,
+        "cards_browse": cards_browse,
+        "card_support": card_support,
+    }

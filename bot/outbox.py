@@ -1,0 +1,377 @@
+"""The outbox sender: delivers a channel's pending outbox rows, in order per chat, within its limits.
+
+Owns pacing (a minimum interval per chat and a cap per second overall), waiting out 429 `retry_after`
+(never dropping a row), and marking rows sent or dead (permanent failures such as a blocked bot). It
+knows no SDK: it calls the channel's async `send` and reads `DeliveryError`. One sender per channel per
+process; row times come from the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.channels.base import Channel, DeliveryError
+from bot.crypto import Keyring
+from bot.messages import Outbound
+from storage import outbox
+from storage.db import session
+
+log = logging.getLogger("ourvoice.outbox")
+
+
+class RateLimiter:
+    """Minimum spacing between sends to one chat, at most `global_per_second` sends in any 1-second window
+    (spread out, not in bursts), and a global pause after a 429. Times are monotonic seconds.
+
+    `margin` widens both the window and the per-chat spacing: the service counts requests when they
+    arrive, and a busy event loop lets them leave a little unevenly (up to ~0.2 s measured on a loaded
+    2-core box), so we keep that much clear of the limit: in effect ~25/s overall and ~1 per 1.2 s per chat.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_chat_interval: float,
+        global_per_second: float,
+        margin: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_chat_interval = per_chat_interval + margin if per_chat_interval > 0 else 0.0
+        self.window = 1.0 + margin
+        self.capacity = max(1, int(global_per_second))
+        self.min_gap = 1.0 / global_per_second
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._recent: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every send for `seconds` (Telegram said retry_after)."""
+        self._paused_until = max(self._paused_until, self.clock() + max(0.0, seconds))
+
+    async def wait_chat(self, chat: str) -> None:
+        """Wait until this chat may get its next message (one worker per chat, so no lock)."""
+        last = self._last.get(chat)
+        if last is not None:
+            delay = last + self.per_chat_interval - self.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    async def wait_global(self, chat: str | None = None) -> None:
+        """Wait for a slot in the global window and any pause, then record the send (and its chat)."""
+        async with self._lock:
+            while True:
+                now = self.clock()
+                if self._paused_until > now:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                while self._recent and self._recent[0] <= now - self.window:
+                    self._recent.popleft()
+                if self._recent and now - self._recent[-1] < self.min_gap:
+                    await asyncio.sleep(self._recent[-1] + self.min_gap - now)
+                    continue
+                if len(self._recent) < self.capacity:
+                    break
+                await asyncio.sleep(self._recent[0] + self.window - now)
+            self._recent.append(now)
+            if chat is not None:
+                self._last[chat] = now
+                if len(self._last) > 50_000:
+                    cutoff = now - max(self.per_chat_interval, self.window)
+                    self._last = {k: v for k, v in self._last.items() if v > cutoff}
+
+
+@dataclass
+class _Item:
+    row_id: int | None  # None: a direct reply that was never stored (not retried after a restart)
+    message: Outbound
+    attempts: int = 0
+    done: asyncio.Future[bool] | None = field(default=None, repr=False)
+
+
+class OutboxSender:
+    """Sends a channel's outbox rows: one worker per chat (so each chat stays in order), chats in parallel."""
+
+    MAX_TRANSIENT_TRIES = 5
+
+    def __init__(
+        self,
+        *,
+        engine: Any,  # the storage engine from storage.db.make_engine
+        keyring: Keyring,
+        channel: Channel,
+        clock: Callable[[], datetime],
+        per_chat_interval: float = 1.0,
+        global_per_second: float = 30.0,
+        scan_interval: float = 2.0,
+        mark_interval: float = 0.1,
+        max_in_flight: int = 8,
+        batch: int = 200,
+        executor: Executor | None = None,
+    ) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.channel = channel
+        self.clock = clock
+        self.limiter = RateLimiter(per_chat_interval=per_chat_interval, global_per_second=global_per_second)
+        self.scan_interval = scan_interval
+        self.mark_interval = mark_interval
+        self.batch = batch
+        # Storage calls run here. Sharing the dispatcher's single thread on SQLite means our small writes
+        # queue behind its steps instead of both sides sleeping in SQLite's busy handler.
+        self.executor = executor
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._queues: dict[str, deque[_Item]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._known: set[int] = set()  # row ids queued, in flight, or sent but not yet marked
+        self._held: dict[str, float] = {}  # chats waiting after repeated network errors
+        self._to_mark: list[int] = []
+        self._kick = asyncio.Event()
+        self._marked = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.sent = 0
+        self.dead = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._scan_loop(), name=f"outbox-scan-{self.channel.name}"),
+            loop.create_task(self._mark_loop(), name=f"outbox-mark-{self.channel.name}"),
+        ]
+        self.kick()
+
+    async def stop(self, *, drain: float = 5.0) -> None:
+        """Give queued messages up to `drain` seconds, then stop; unsent rows stay pending for next time."""
+        try:
+            await self.wait_idle(timeout=drain)
+        except TimeoutError:
+            log.warning("outbox.stop_with_pending channel=%s", self.channel.name)
+        for task in [*self._tasks, *self._workers.values()]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._workers.values(), return_exceptions=True)
+        for queue in self._queues.values():
+            for item in queue:
+                if item.done is not None and not item.done.done():
+                    item.done.set_result(False)
+        self._tasks, self._workers, self._queues = [], {}, {}
+        await self._flush_marks()
+
+    @property
+    def idle(self) -> bool:
+        return not self._queues and not self._workers and not self._to_mark and not self._known
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait
+        """Wait until nothing is queued, in flight or waiting to be marked sent."""
+        deadline = time.monotonic() + timeout
+        while not self.idle:
+            if time.monotonic() >= deadline:
+                raise TimeoutError("outbox sender still busy")
+            await asyncio.sleep(0.01)
+
+    # -- intake ------------------------------------------------------------------------------------
+    def kick(self) -> None:
+        """Look for due rows now rather than at the next scan."""
+        self._kick.set()
+
+    def enqueue(self, address: str, items: Sequence[tuple[int, Outbound]]) -> None:
+        """Queue rows just committed for `address` (already in id order); rows already known are ignored."""
+        fresh = [_Item(rid, msg) for rid, msg in items if rid not in self._known]
+        if not fresh:
+            return
+        self._known.update(i.row_id for i in fresh if i.row_id is not None)
+        self._push(address, fresh)
+
+    def send_now(self, address: str, messages: Sequence[Outbound]) -> asyncio.Future[bool]:
+        """Send messages that have no outbox row (paced and retried like the rest, but not durable).
+
+        The future is True once all were delivered, False if one could not be."""
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in messages]
+        self._push(address, [_Item(None, m, done=f) for m, f in zip(messages, futures, strict=True)])
+
+        async def all_done() -> bool:
+            return all(await asyncio.gather(*futures)) if futures else True
+
+        return asyncio.ensure_future(all_done())
+
+    async def mark_delivered(self, ids: Sequence[int]) -> None:
+        """Mark rows sent without sending them (their message already went out another way)."""
+        if ids:
+            await self._db_safely(self._db_mark_sent, list(ids))
+
+    async def pace(self) -> None:
+        """Wait for a slot in the global budget (for edits and other calls that count against it)."""
+        await self.limiter.wait_global()
+
+    def _push(self, address: str, items: list[_Item]) -> None:
+        self._queues.setdefault(address, deque()).extend(items)
+        if address not in self._workers:
+            self._workers[address] = asyncio.get_running_loop().create_task(self._work(address))
+
+    # -- delivery ----------------------------------------------------------------------------------
+    async def _work(self, address: str) -> None:
+        queue = self._queues[address]
+        try:
+            while queue:
+                item = queue[0]
+                outcome = await self._attempt(address, item)
+                if outcome == "retry":
+                    continue
+                queue.popleft()
+                if outcome == "hold":
+                    self._hold(address, queue)
+                    break
+        finally:
+            self._workers.pop(address, None)
+            if not queue:
+                self._queues.pop(address, None)
+
+    async def _attempt(self, address: str, item: _Item) -> str:
+        await self.limiter.wait_chat(address)
+        async with self._slots:
+            await self.limiter.wait_global(address)
+            try:
+                await self.channel.send(address, item.message)
+            except DeliveryError as exc:
+                return await self._failed(address, item, exc)
+            except Exception as exc:  # noqa: BLE001 - a broken send must not kill the worker
+                return await self._failed(address, item, DeliveryError(type(exc).__name__))
+        self.sent += 1
+        if item.row_id is not None:
+            self._to_mark.append(item.row_id)
+            self._marked.set()
+        if item.done is not None and not item.done.done():
+            item.done.set_result(True)
+        return "sent"
+
+    async def _failed(self, address: str, item: _Item, exc: DeliveryError) -> str:
+        if exc.retry_after is not None:
+            # Flood control: every send waits, then this message goes again. Never dropped.
+            log.warning("outbox.rate_limited channel=%s retry_after=%.1f", self.channel.name, exc.retry_after)
+            self.limiter.pause(exc.retry_after)
+            return "retry"
+        if exc.permanent:
+            self.dead += 1
+            log.warning("outbox.undeliverable channel=%s row=%s", self.channel.name, item.row_id)
+            if item.row_id is not None:
+                await self._db_safely(self._db_mark_dead, item.row_id, str(exc))
+                self._known.discard(item.row_id)
+            if item.done is not None and not item.done.done():
+                item.done.set_result(False)
+            return "dead"
+        item.attempts += 1
+        log.warning("outbox.send_failed channel=%s row=%s try=%d", self.channel.name, item.row_id,
+                    item.attempts)
+        if item.attempts < self.MAX_TRANSIENT_TRIES:
+            await asyncio.sleep(min(30.0, 0.5 * 2**item.attempts))
+            return "retry"
+        if item.row_id is None:
+            if item.done is not None and not item.done.done():
+                item.done.set_result(False)
+            return "dead"
+        until = self.clock() + outbox.retry_delay(item.attempts)
+        await self._db_safely(self._db_postpone, item.row_id, until, str(exc))
+        self._known.discard(item.row_id)
+        return "hold"
+
+    def _hold(self, address: str, queue: deque[_Item]) -> None:
+        """Stop sending to a chat for a while; its rows stay pending and come back in order via the scan."""
+        self._held[address] = time.monotonic() + outbox.retry_delay(self.MAX_TRANSIENT_TRIES).total_seconds()
+        for item in queue:
+            if item.row_id is not None:
+                self._known.discard(item.row_id)
+            elif item.done is not None and not item.done.done():
+                item.done.set_result(False)
+        queue.clear()
+
+    # -- background loops --------------------------------------------------------------------------
+    async def _scan_loop(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), timeout=self.scan_interval)
+            self._kick.clear()
+            try:
+                rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch)
+            except Exception as exc:  # noqa: BLE001 - keep scanning whatever went wrong; the rows stay pending
+                log.warning("outbox.scan_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
+                continue
+            now = time.monotonic()
+            self._held = {a: t for a, t in self._held.items() if t > now}
+            for rid, address_enc, payload in rows:
+                if rid in self._known:
+                    continue
+                if address_enc is None:
+                    await self._db_safely(self._db_mark_dead, rid, "no address")
+                    continue
+                try:
+                    address = self.keyring.decrypt(address_enc)
+                    message = Outbound.from_json(json.loads(payload))
+                except (ValueError, KeyError) as exc:
+                    await self._db_safely(self._db_mark_dead, rid, f"unreadable: {type(exc).__name__}")
+                    continue
+                if address in self._held:
+                    continue
+                self.enqueue(address, [(rid, message)])
+
+    async def _mark_loop(self) -> None:
+        while True:
+            await self._marked.wait()
+            # Gather a batch: one commit per interval rather than one per message keeps the database
+            # free for the dispatcher. A crash in between re-sends at most this interval's messages.
+            await asyncio.sleep(self.mark_interval)
+            self._marked.clear()
+            await self._flush_marks()
+
+    async def _flush_marks(self) -> None:
+        ids, self._to_mark = self._to_mark, []
+        if not ids:
+            return
+        try:
+            await self._in_db_thread(self._db_mark_sent, ids)
+        except Exception as exc:  # noqa: BLE001 - retried; the ids stay known so nothing is sent twice
+            log.warning("outbox.mark_failed channel=%s count=%d error=%s", self.channel.name, len(ids),
+                        type(exc).__name__)
+            self._to_mark = ids + self._to_mark  # still known, so never sent twice by this process
+            await asyncio.sleep(1.0)
+            self._marked.set()
+            return
+        self._known.difference_update(ids)
+
+    # -- storage (run in threads) ------------------------------------------------------------------
+    async def _in_db_thread(self, fn: Callable[..., Any], *args: object) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def _db_safely(self, fn: Callable[..., None], *args: object) -> None:
+        try:
+            await self._in_db_thread(fn, *args)
+        except Exception as exc:  # noqa: BLE001 - the row stays pending and is looked at again later
+            log.warning("outbox.db_write_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
+
+    def _db_due(self, limit: int) -> list[tuple[int, bytes | None, str]]:
+        with session(self.engine) as s:
+            rows = outbox.due(s, self.channel.name, now=self.clock(), limit=limit)
+            return [(r.id, r.address_enc, r.payload_json) for r in rows if r.id is not None]
+
+    def _db_mark_sent(self, ids: list[int]) -> None:
+        with session(self.engine) as s:
+            outbox.mark_sent(s, ids, now=self.clock())
+
+    def _db_mark_dead(self, row_id: int, error: str) -> None:
+        with session(self.engine) as s:
+            outbox.mark_dead(s, row_id, error=error)
+
+    def _db_postpone(self, row_id: int, until: datetime, error: str) -> None:
+        with session(self.engine) as s:
+            outbox.postpone(s, row_id, until=until, error=error)

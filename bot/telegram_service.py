@@ -1,0 +1,149 @@
+"""Wires the Telegram channel to a Runtime: outbox sender, update runner, webhook route, start and stop
+inside the ASGI app's lifespan. Composition only (listed in bot.runtime.ROUTE_MODULES): the SDK stays in
+bot/channels/telegram.py, storage access in bot/outbox.py and the dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from bot.channels.telegram import TelegramChannel, TelegramRunner, TelegramSettings
+from bot.outbox import OutboxSender
+from content.schema import text_for
+
+PRIVATE_ONLY_FALLBACK = "Hi! I only work in private chats, so I'm leaving this group."
+
+
+def is_outage(result: Any, *, unavailable_text: str) -> bool:
+    """True when the dispatcher could not commit because storage was down (so the update must be retried).
+
+    Prefers an explicit `unavailable` flag on the result if the dispatcher has one. Otherwise: nothing was
+    stored and the answer is the "couldn't save" line, or, for a flagged message, the safe reply alone.
+    A refusal from onboarding (someone not invited) is also unstored but is a final answer, not an outage.
+    """
+    explicit = getattr(result, "unavailable", None)
+    if isinstance(explicit, bool):
+        return explicit
+    if result.stored or result.duplicate:
+        return False
+    if result.replies and result.replies[-1].text == unavailable_text:
+        return True
+    kinds = [r.meta.get("kind") for r in result.replies]
+    return bool(result.flagged) and result.participant_id is None and kinds == ["safe_reply"]
+
+
+class TelegramService:
+    """The running Telegram channel for one Runtime: polling or webhook, plus its outbox sender."""
+
+    def __init__(
+        self, rt: Any, settings: TelegramSettings, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        from bot.runtime import SetupError  # local: runtime imports this module by name only
+
+        problems = settings.problems()
+        if problems:
+            raise SetupError(problems[0])
+        self.rt = rt
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.channel = TelegramChannel(settings)
+        self.sender = OutboxSender(
+            engine=rt.engine,
+            keyring=rt.keyring,
+            channel=self.channel,
+            clock=self.clock,
+            per_chat_interval=settings.per_chat_interval,
+            global_per_second=settings.global_per_second,
+        )
+        library = rt.library
+        unavailable = text_for(library.string("db_unavailable"), "default")
+        private_only = (
+            text_for(library.string("private_chat_only"), "default")
+            if "private_chat_only" in library.strings.messages
+            else PRIVATE_ONLY_FALLBACK
+        )
+        dispatcher = rt.dispatcher
+        # The dispatcher is synchronous; SQLite takes one writer at a time, PostgreSQL several.
+        workers = settings.dispatch_workers or (1 if rt.settings.database_url.startswith("sqlite") else 4)
+
+        def handle(msg: Any, now: datetime) -> Any:
+            return dispatcher.handle(msg, now=now)
+
+        self.runner = TelegramRunner(
+            self.channel,
+            handle=handle,
+            sender=self.sender,
+            clock=self.clock,
+            private_only_text=private_only,
+            is_outage=lambda r: is_outage(r, unavailable_text=unavailable),
+            dispatch_workers=workers,
+        )
+        self.sender.executor = self.runner.executor  # one queue of database work (see OutboxSender)
+        self.started = False
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.settings.webhook_url)
+
+    async def start(self) -> None:
+        """Connect to the Bot API, register commands, set or delete the webhook, start sending and polling."""
+        await self.channel.start(webhook=self.webhook)
+        await self.sender.start()
+        self.runner.ready = True
+        if not self.webhook:
+            self.runner.start_polling()
+        self.started = True
+
+    async def stop(self) -> None:
+        """Stop taking updates, let queued replies go out (briefly), then disconnect."""
+        self.runner.ready = False
+        await self.runner.stop_polling()
+        await self.runner.drain(10)  # webhook requests still being handled
+        await self.sender.stop()
+        await self.channel.stop()
+        self.runner.close()
+        self.started = False
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait
+        """Wait until no update is being handled and no reply is waiting to be sent (tests and the bench)."""
+        deadline = time.monotonic() + timeout
+        while self.runner.in_flight or not self.sender.idle:
+            if time.monotonic() >= deadline:
+                raise TimeoutError("telegram channel still busy")
+            await asyncio.sleep(0.01)
+
+
+def mount(app: FastAPI, rt: Any) -> None:
+    """Add the Telegram channel to the ASGI app when `ourvoice run --channel telegram` asked for it.
+
+    Settings come from rt.extras["telegram_settings"] (tests) or the OURVOICE_TELEGRAM_* environment.
+    The webhook route exists only in webhook mode; polling runs as a task in the app's event loop.
+    """
+    if rt.extras.get("channel") != "telegram":
+        return
+    settings = rt.extras.get("telegram_settings") or TelegramSettings()
+    if not settings.configured:
+        return
+    service = TelegramService(rt, settings, clock=rt.extras.get("clock"))
+    rt.extras["telegram"] = service
+    if service.webhook:
+        app.include_router(service.runner.webhook_router(settings.webhook_secret.get_secret_value()))
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with inner(a) as state:
+            await service.start()
+            try:
+                yield state
+            finally:
+                await service.stop()
+
+    app.router.lifespan_context = lifespan

@@ -1,0 +1,87 @@
+"""Roll-up tables: materialise the aggregate counts of a period with INSERT ... SELECT in SQL.
+
+Recomputing a period deletes and re-inserts its rows inside the caller's transaction, so a crash
+leaves either the old rows or the new ones (idempotent, restart-safe). Never reads answers in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, delete, func, insert, literal, select
+from sqlmodel import Session
+
+from storage.db import utc
+from storage.models import RollupChoice, RollupPeriod, RollupReach
+from storage.reporting import choice_counts_query, reach_query
+
+
+@dataclass(frozen=True)
+class PeriodView:
+    period: str
+    since: datetime
+    until: datetime
+    computed_at: datetime
+    cells: int
+
+
+def _view(row: RollupPeriod) -> PeriodView:
+    return PeriodView(row.period, utc(row.since), utc(row.until), utc(row.computed_at), row.cells)  # type: ignore[arg-type]
+
+
+def refresh(
+    session: Session,
+    period: str,
+    *,
+    since: datetime,
+    until: datetime,
+    reach_flows: Sequence[str],
+    now: datetime,
+) -> PeriodView:
+    """(Re)compute one period's roll-up rows for [since, until); replaces whatever was there."""
+    session.execute(delete(RollupChoice).where(RollupChoice.period == period))
+    session.execute(delete(RollupReach).where(RollupReach.period == period))
+    key = literal(period, type_=String(40)).label("period")
+    cq = choice_counts_query(since, until)
+    cq = cq.with_only_columns(key, *cq.selected_columns)
+    cols = ["flow_id", "question_id", "choice", "council", "band", "district", "people", "answers"]
+    session.execute(insert(RollupChoice).from_select(["period", *cols], cq))
+    if reach_flows:
+        rq = reach_query(since, until, flow_ids=reach_flows)
+        rq = rq.with_only_columns(key, *rq.selected_columns)
+        session.execute(
+            insert(RollupReach).from_select(
+                ["period", "audience", "council", "band", "district", "people"], rq
+            )
+        )
+    cells = int(
+        session.execute(
+            select(func.count()).select_from(RollupChoice).where(RollupChoice.period == period)
+        ).scalar_one()
+    )
+    row = session.get(RollupPeriod, period)
+    if row is None:
+        row = RollupPeriod(period=period, since=utc(since), until=utc(until), computed_at=utc(now))
+    row.since, row.until, row.computed_at, row.cells = utc(since), utc(until), utc(now), cells
+    session.add(row)
+    session.flush()
+    return _view(row)
+
+
+def get(session: Session, period: str) -> PeriodView | None:
+    row = session.get(RollupPeriod, period)
+    return _view(row) if row else None
+
+
+def periods(session: Session) -> list[PeriodView]:
+    """Every rolled-up period, newest first."""
+    rows = session.execute(select(RollupPeriod).order_by(RollupPeriod.since.desc())).scalars()  # type: ignore[attr-defined]
+    return [_view(r) for r in rows]
+
+
+def drop(session: Session, period: str) -> None:
+    session.execute(delete(RollupChoice).where(RollupChoice.period == period))
+    session.execute(delete(RollupReach).where(RollupReach.period == period))
+    session.execute(delete(RollupPeriod).where(RollupPeriod.period == period))

@@ -1,0 +1,166 @@
+"""Fixtures for the staff admin: a runtime with an injectable clock, the ASGI app, staff of every role."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from admin import services
+from bot.runtime import build_app, build_runtime
+from content.loader import load_library
+from storage.db import session
+from storage.migrate import create_missing_tables, upgrade
+from tests.conftest import fixed_now, make_settings
+
+PASSWORD = "a long test password 42"
+
+
+@dataclass
+class Clock:
+    """A hand-moved clock injected through rt.extras["clock"]."""
+
+    now: datetime = field(default_factory=fixed_now)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@dataclass
+class Admin:
+    rt: Any
+    app: Any
+    clock: Clock
+    client: TestClient
+
+    @property
+    def web(self) -> Any:
+        return self.app.state.ourvoice_admin
+
+    def db(self) -> Any:
+        return session(self.rt.engine)
+
+    def add_staff(
+        self, username: str, role: str, districts: tuple[str, ...] = (), *, password: str = PASSWORD
+    ) -> Any:
+        with self.db() as s:
+            return services.add_staff(
+                s,
+                username=username,
+                role=role,
+                districts=districts,
+                password=password,
+                now=self.clock.now,
+                actor="test",
+                hasher=self.web.hasher,
+            )
+
+    def session_for(self, username: str) -> tuple[str, str]:
+        """(raw session id, csrf token) for a signed-in staff member, without going through the form."""
+        from storage import staff as staff_store
+
+        with self.db() as s:
+            view = staff_store.by_username(s, username)
+            assert view is not None
+            raw = self.web.auth.start(s, view.id, now=self.clock.now)
+        return raw, self.web.auth.csrf_for(raw)
+
+    def client_for(self, username: str) -> tuple[TestClient, str]:
+        """A new client signed in as `username`, and its CSRF token."""
+        raw, csrf = self.session_for(username)
+        c = TestClient(self.app, follow_redirects=False)
+        c.cookies.set("ov_admin", raw, domain="testserver.local", path="/admin")
+        return c, csrf
+
+    def login(self, username: str, password: str = PASSWORD, client: TestClient | None = None) -> Any:
+        """Sign in through the real form; returns the POST response."""
+        c = client or self.client
+        page = c.get("/admin/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        return c.post("/admin/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+class MemoHasher(PasswordHasher):
+    """The production Argon2id parameters, but each distinct password is hashed once per test run.
+
+    Verification stays real (and as slow as in production); only repeated account set-up gets cheaper.
+    """
+
+    _memo: dict[str, str] = {}
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        key = password if isinstance(password, str) else password.decode()
+        if key not in self._memo:
+            self._memo[key] = super().hash(password)
+        return self._memo[key]
+
+
+def memo_hasher() -> MemoHasher:
+    ph = services.password_hasher()
+    return MemoHasher(
+        time_cost=ph.time_cost,
+        memory_cost=ph.memory_cost,
+        parallelism=ph.parallelism,
+        hash_len=ph.hash_len,
+        salt_len=ph.salt_len,
+        type=ph.type,
+    )
+
+
+@pytest.fixture(scope="session")
+def _shared_content() -> Any:
+    """Content loaded once per run (the runtime caches the compiled lexicon itself)."""
+    return load_library()
+
+
+@pytest.fixture(scope="session")
+def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated empty SQLite file, copied for each test instead of migrating again."""
+    path = tmp_path_factory.mktemp("admin-template") / "ourvoice.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    create_missing_tables(url)
+    return path
+
+
+def fresh_db(template: Path, folder: Path) -> str:
+    target = folder / "ourvoice.db"
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(template) + suffix)
+        if src.exists():
+            shutil.copyfile(src, Path(str(target) + suffix))
+    return f"sqlite:///{target}"
+
+
+def make_admin(url: str, tmp_path: Path, library: Any, **settings: Any) -> Admin:
+    clock = Clock()
+    rt = build_runtime(make_settings(url, tmp_path, **settings), library=library)
+    rt.extras["clock"] = clock
+    rt.extras["password_hasher"] = memo_hasher()
+    app = build_app(rt)
+    return Admin(rt, app, clock, TestClient(app, follow_redirects=False))
+
+
+@pytest.fixture
+def admin(_template_db: Path, _shared_content: Any, tmp_path: Path) -> Iterator[Admin]:
+    a = make_admin(fresh_db(_template_db, tmp_path), tmp_path, _shared_content)
+    yield a
+    a.client.close()
+    a.rt.engine.dispose()

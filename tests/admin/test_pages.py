@@ -1,0 +1,433 @@
+"""What the pages show: small counts hidden, district scoping of lists, role-filtered navigation, previews
+per age band, shared-only individual responses, re-scrubbed quotes, invite sheets, headers and basics of
+accessibility (labels, language, skip link, help on every page)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from admin.jobs.dashboard import refresh
+from admin.web.policy import route_table
+from storage import challenges, quotes, submissions
+from storage import participants as people
+from storage.models import Invite, Quote, Submission
+from tests.admin.conftest import Admin
+
+STAFF = [
+    ("mgr", "participation_manager", ()),
+    ("worker", "participation_worker", ("east",)),
+    ("lead", "safeguarding_lead", ()),
+    ("foster", "fostering_team", ("east",)),
+    ("panel", "panel_viewer", ()),
+    ("aud", "auditor", ()),
+]
+
+
+@pytest.fixture
+def staffed(admin: Admin) -> Admin:
+    for username, role, districts in STAFF:
+        admin.add_staff(username, role, districts)
+    return admin
+
+
+def _people(admin: Admin, district: str, n: int, *, council: str = "ocypc", band: str = "teen") -> list[int]:
+    """n young people in a district, each with one answered wellbeing check-in; returns submission ids."""
+    ids = []
+    with admin.db() as s:
+        for i in range(n):
+            p, _ = people.create(
+                s,
+                key_hash=f"{district}-{council}-{i}",
+                channel="web",
+                address_enc=None,
+                now=admin.clock.now,
+                band=band,
+                district=district,
+                council=council,
+            )
+            sub = submissions.get_or_start(s, p, "wellbeing", 1, now=admin.clock.now)
+            submissions.put_answer(
+                s,
+                sub,
+                "feel_safe",
+                3 + i % 2,
+                skipped=False,
+                free_text=False,
+                quarantined=False,
+                now=admin.clock.now,
+            )
+            ids.append(sub.id)
+    return ids
+
+
+def _get(admin: Admin, user: str, path: str) -> Any:
+    c, _ = admin.client_for(user)
+    return c.get(path)
+
+
+def _cells(html: str, caption: str) -> dict[str, str]:
+    table = html.split(f"<caption>{caption}</caption>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td></tr>", table, re.S)
+    return {re.sub(r"<[^>]+>", "", k).strip(): re.sub(r"<[^>]+>", "", v).strip() for k, v in rows}
+
+
+def test_dashboard_hides_small_counts_and_scopes_districts(staffed: Admin) -> None:
+    _people(staffed, "east", 6)
+    _people(staffed, "west", 3, council="yac", band="young_adult")
+    mgr = _get(staffed, "mgr", "/admin/").text
+    by_district = _cells(mgr, "By district")
+    # West's 3 are hidden; East's 6 too, or the total (9) would give West away.
+    assert by_district == {"East Kent": "hidden", "West Kent": "fewer than 5"}
+    assert _cells(mgr, "By council") == {"OCYPC": "hidden", "Young Adult Council": "fewer than 5"}
+    assert '<p class="stat">9</p>' in mgr
+    _people(staffed, "thanet", 8, council="super_council")
+    assert _cells(_get(staffed, "mgr", "/admin/").text, "By district")["West Kent"] == "fewer than 5"
+    assert "Thanet" not in _get(staffed, "mgr", "/admin/").text  # the snapshot is not recounted per request
+    staffed.clock.advance(minutes=5)
+    assert refresh(staffed.rt, now=staffed.clock.now).startswith("cells 30d=")  # the scheduled job
+    mgr = _get(staffed, "mgr", "/admin/").text
+    assert _cells(mgr, "By district") == {"East Kent": "hidden", "Thanet": "8", "West Kent": "fewer than 5"}
+    worker = _get(staffed, "worker", "/admin/").text
+    assert _cells(worker, "By district") == {"East Kent": "6"}
+    assert "West Kent" not in worker
+    assert "Young Adult Council" not in worker
+    assert "Safeguarding alerts" not in worker  # not for workers
+
+
+def test_dashboard_recounts_itself_when_the_job_has_stopped(staffed: Admin) -> None:
+    _people(staffed, "east", 5)
+    assert '<p class="stat">5</p>' in _get(staffed, "mgr", "/admin/").text
+    _people(staffed, "north", 6)
+    staffed.clock.advance(minutes=14)
+    assert '<p class="stat">5</p>' in _get(staffed, "mgr", "/admin/").text
+    staffed.clock.advance(minutes=2)  # snapshot now 16 minutes old: stale
+    assert '<p class="stat">11</p>' in _get(staffed, "mgr", "/admin/").text
+
+
+def test_prune_job_ends_expired_sessions(staffed: Admin) -> None:
+    from admin.jobs.staff import prune
+
+    staffed.session_for("mgr")
+    staffed.login("worker", "wrong password!")
+    staffed.clock.advance(minutes=31)
+    staffed.session_for("aud")
+    assert prune(staffed.rt, now=staffed.clock.now) == "sessions_ended=1 attempts_removed=0"
+    staffed.clock.advance(days=1, minutes=1)
+    assert prune(staffed.rt, now=staffed.clock.now) == "sessions_ended=1 attempts_removed=1"
+
+
+def test_dashboard_shows_alert_age_cards_and_waves_by_role(staffed: Admin) -> None:
+    from storage import alerts as alert_store
+
+    now = staffed.clock.now
+    with staffed.db() as s:
+        alert_store.create(
+            s,
+            alert_ref="AL-OLD",
+            participant_id=None,
+            case_ref=None,
+            channel="web",
+            categories=["risk"],
+            text_enc=None,
+            now=now,
+            notified=True,
+        )
+        challenges.create(
+            s,
+            raised_by=None,
+            council="yac",
+            challenge="Guarantors",
+            why=None,
+            who_for=[],
+            personal=False,
+            quarantined=False,
+            submission_id=None,
+            now=now,
+        )
+    staffed.clock.advance(hours=3, minutes=5)
+    lead = _get(staffed, "lead", "/admin/").text
+    assert "AL-OLD" in lead
+    assert "3 h 5 min" in lead
+    assert "Challenge cards by state" not in lead
+    mgr = _get(staffed, "mgr", "/admin/").text
+    assert "Challenge cards by state" in mgr
+    assert "Carer survey waves" in mgr
+    assert re.search(r"<td>submitted</td><td class=\"num\">1</td>", mgr)
+    foster = _get(staffed, "foster", "/admin/").text
+    assert "Carer survey waves" in foster
+    assert "AL-OLD" not in foster
+
+
+def test_navigation_is_filtered_by_role(staffed: Admin) -> None:
+    def nav(user: str) -> list[str]:
+        page = _get(staffed, user, "/admin/account").text
+        block = page.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]
+        return re.findall(r">([^<]+)</a>", block)
+
+    assert nav("aud") == ["Audit log"]
+    assert nav("lead") == ["Dashboard", "Alerts"]
+    assert "Staff" in nav("mgr")
+    assert "Audit log" not in nav("mgr")
+    worker = nav("worker")
+    assert "Alerts" not in worker
+    assert "Staff" not in worker
+    assert "Topics" in worker
+    assert nav("panel") == ["Dashboard", "Responses", "Reports"]
+
+
+def test_topic_preview_in_each_age_band(staffed: Admin) -> None:
+    page = _get(staffed, "mgr", "/admin/topics/good_foster_carer").text
+    assert "Let&#39;s talk about foster carers!" in page  # junior wording
+    assert "This one is about foster carers" in page  # teen wording
+    assert "Quick one on foster carers" in page  # young adult wording
+    assert "They listen to me" in page
+    assert "They listen</span>" in page
+    for band in ("Junior", "Teen", "Young adult"):
+        assert f"<h3>{band}</h3>" in page
+
+
+def test_only_shared_responses_can_be_opened(staffed: Admin) -> None:
+    shared, private = _people(staffed, "east", 2)
+    west = _people(staffed, "west", 1)[0]
+    with staffed.db() as s:
+        s.execute(update(Submission).where(Submission.id.in_([shared, west])).values(shared_with_worker=True))
+    listing = _get(staffed, "worker", "/admin/responses").text
+    assert f"/admin/responses/shared/{shared}" in listing
+    assert f"/admin/responses/shared/{private}" not in listing
+    assert f"/admin/responses/shared/{west}" not in listing
+    assert _get(staffed, "worker", f"/admin/responses/shared/{shared}").status_code == 200
+    assert _get(staffed, "worker", f"/admin/responses/shared/{private}").status_code == 404
+    assert _get(staffed, "worker", f"/admin/responses/shared/{west}").status_code == 404
+    assert _get(staffed, "mgr", f"/admin/responses/shared/{west}").status_code == 200
+    assert _get(staffed, "panel", f"/admin/responses/shared/{shared}").status_code == 403
+
+
+def test_question_counts_hide_small_numbers(staffed: Admin) -> None:
+    _people(staffed, "east", 12)  # feel_safe: 6 x 3 and 6 x 4
+    _people(staffed, "west", 2)  # one 3, one 4
+    _people(staffed, "thanet", 3, band="junior")  # 3, 4, 3
+    page = _get(staffed, "mgr", "/admin/responses/flow/wellbeing").text
+    assert re.findall(r'<td class="num">([^<]+)</td>', page) == ["9", "8"]
+    juniors = _get(staffed, "mgr", "/admin/responses/flow/wellbeing?band=junior").text
+    assert re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', juniors) == ["fewer than 5", "fewer than 5"]
+    worker = _get(staffed, "worker", "/admin/responses/flow/wellbeing").text
+    assert re.findall(r'<td class="num">([^<]+)</td>', worker) == ["6", "6"]
+
+
+def test_edited_quote_is_scrubbed_again(staffed: Admin) -> None:
+    sub = _people(staffed, "east", 1)[0]
+    with staffed.db() as s:
+        ans = submissions.put_answer(
+            s,
+            s.get(Submission, sub),
+            "why",
+            "something",
+            skipped=False,
+            free_text=True,
+            quarantined=False,
+            now=staffed.clock.now,
+        )
+        q = quotes.add(
+            s,
+            answer_id=ans.id,
+            flow_id="wellbeing",
+            question_id="why",
+            band="teen",
+            scrubbed_text="My carer listens",
+            answered_at=staffed.clock.now,
+            now=staffed.clock.now,
+        )
+    c, csrf = staffed.client_for("mgr")
+    resp = c.post(
+        f"/admin/approvals/quotes/{q.id}",
+        data={
+            "decision": "approve",
+            "csrf_token": csrf,
+            "text": "My carer Jane in Margate listens",
+            "original": "My carer listens",
+        },
+    )
+    assert resp.status_code == 303
+    with staffed.db() as s:
+        row = s.get(Quote, q.id)
+    assert row.status == "approved"
+    assert row.scrubbed_text == "My carer [name] in [place] listens"
+
+
+def test_invite_sheet_prints_codes_once_and_stores_only_hashes(staffed: Admin) -> None:
+    c, csrf = staffed.client_for("worker")
+    resp = c.post(
+        "/admin/invites",
+        data={
+            "audience": "young_person",
+            "age_band": "7-11",
+            "district": "east",
+            "council": "super_council",
+            "count": "4",
+            "expires_days": "30",
+            "csrf_token": csrf,
+        },
+    )
+    assert resp.status_code == 200
+    codes = re.findall(r"<code>([A-Z0-9]{4}-[A-Z0-9]{4})</code>", resp.text)
+    assert len(codes) == 4
+    assert len(set(codes)) == 4
+    assert resp.text.count('src="data:image/svg+xml') == 4
+    with staffed.db() as s:
+        stored = list(s.execute(select(Invite)).scalars())
+    assert len(stored) == 4
+    assert all(i.district == "east" and i.band == "junior" for i in stored)
+    assert not any(code.replace("-", "") in i.code_hash for code in codes for i in stored)
+    listing = _get(staffed, "worker", "/admin/invites").text
+    assert not any(code in listing for code in codes)  # never shown again
+    # A worker cannot make invites for another district or for carers.
+    for bad in ({"district": "west"}, {"audience": "carer"}):
+        data = {
+            "audience": "young_person",
+            "age_band": "7-11",
+            "district": "east",
+            "council": "",
+            "count": "1",
+            "expires_days": "30",
+            "csrf_token": csrf,
+            **bad,
+        }
+        assert c.post("/admin/invites", data=data).status_code == 400
+
+
+def test_worker_publishes_only_to_own_districts(staffed: Admin) -> None:
+    mgr, mgr_csrf = staffed.client_for("mgr")
+    assert (
+        mgr.post(
+            "/admin/topics/good_foster_carer/publish", data={"districts": ["east"], "csrf_token": mgr_csrf}
+        ).status_code
+        == 303
+    )
+    c, csrf = staffed.client_for("worker")
+    ok = c.post(
+        "/admin/topics/good_foster_carer/publish",
+        data={"opens": "2026-12-01", "districts": ["east"], "csrf_token": csrf},
+    )
+    assert ok.status_code == 303
+    wider = c.post(
+        "/admin/topics/good_foster_carer/publish", data={"districts": ["east", "west"], "csrf_token": csrf}
+    )
+    assert wider.status_code == 400
+    assert "only to your own districts" in wider.text
+    assert (
+        mgr.post(
+            "/admin/topics/good_foster_carer/publish", data={"districts": [], "csrf_token": mgr_csrf}
+        ).status_code
+        == 303
+    )  # Kent-wide again
+    assert c.post("/admin/topics/good_foster_carer/close", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_card_page_shows_supporter_count_never_names(staffed: Admin) -> None:
+    now = staffed.clock.now
+    with staffed.db() as s:
+        raiser, _ = people.create(s, key_hash="r", channel="web", address_enc=None, now=now, council="ocypc")
+        card = challenges.create(
+            s,
+            raised_by=raiser.id,
+            council="ocypc",
+            challenge="Wifi in every home",
+            why="school",
+            who_for=[],
+            personal=False,
+            quarantined=False,
+            submission_id=None,
+            now=now,
+        )
+        refs = []
+        for i in range(3):
+            p, _ = people.create(
+                s, key_hash=f"sup{i}", channel="web", address_enc=None, now=now, council="ocypc"
+            )
+            assert challenges.support(s, card.id, p.id, council="ocypc", now=now) == "added"
+            refs.append(p.case_ref)
+        refs.append(raiser.case_ref)
+    page = _get(staffed, "worker", f"/admin/cards/{card.id}").text
+    assert re.search(r"<dt>Supporters</dt><dd>3</dd>", page)
+    assert not any(ref in page for ref in refs)
+
+
+def test_quarantined_card_text_is_hidden(staffed: Admin) -> None:
+    with staffed.db() as s:
+        card = challenges.create(
+            s,
+            raised_by=None,
+            council="ocypc",
+            challenge="flagged words here",
+            why=None,
+            who_for=[],
+            personal=True,
+            quarantined=True,
+            submission_id=None,
+            now=staffed.clock.now,
+        )
+    for path in ("/admin/cards", f"/admin/cards/{card.id}"):
+        page = _get(staffed, "mgr", path).text
+        assert "flagged words here" not in page
+        assert "held back by the safeguarding check" in page.lower()
+
+
+def _pages(admin: Admin) -> list[tuple[str, str]]:
+    """(user, path) for every parameter-free GET page, as someone allowed to see it."""
+    from admin.web import policy as pol
+
+    out = []
+    for info in route_table(admin.app):
+        if not info.path.startswith("/admin") or "{" in info.path or "GET" not in info.methods:
+            continue
+        p = pol.policy_of(info.route)
+        if p is None or p.public:
+            continue
+        user = next(u for u, role, _ in STAFF if role in p.roles)
+        out.append((user, info.path))
+    return out
+
+
+def test_every_page_has_help_headers_and_no_external_assets(staffed: Admin) -> None:
+    pages = _pages(staffed)
+    assert len(pages) >= 12
+    for user, path in pages:
+        resp = _get(staffed, user, path)
+        assert resp.status_code == 200, path
+        html = resp.text
+        assert '<html lang="en-GB">' in html, path
+        assert 'class="skip-link"' in html, path
+        assert 'class="help"' in html, f"{path} has no help text"
+        assert "<h1>" in html or "<h1 " in html, path
+        assert not re.search(r'(src|href)="(https?:)?//', html), f"{path} loads something from another site"
+        csp = resp.headers["content-security-policy"]
+        assert "default-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        assert resp.headers["cache-control"] == "no-store"
+
+
+def test_every_form_field_has_a_label(staffed: Admin) -> None:
+    for user, path in _pages(staffed) + [("mgr", "/admin/topics/good_foster_carer")]:
+        html = _get(staffed, user, path).text
+        labelled = set(re.findall(r'<label for="([^"]+)"', html))
+        for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+            if re.search(r'type="(hidden|submit|checkbox|radio)"', tag):
+                continue  # hidden fields need none; boxes sit inside their <label>
+            m = re.search(r'id="([^"]+)"', tag)
+            assert (m and m.group(1) in labelled) or "aria-label=" in tag, f"{path}: unlabelled {tag}"
+
+
+def test_login_page_is_plain_and_sets_no_session(admin: Admin) -> None:
+    resp = admin.client.get("/admin/login")
+    assert resp.status_code == 200
+    assert 'autocomplete="current-password"' in resp.text
+    assert "ov_admin=" not in resp.headers.get("set-cookie", "").replace("ov_admin_pre=", "")
+    css = admin.client.get("/admin/static/admin.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    assert admin.client.get("/admin/static/../../etc/passwd").status_code == 404

@@ -1,0 +1,230 @@
+"""The OCYPC update on seeded data: PDF pages have ink, Markdown golden file, nothing small or quarantined."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pypdfium2
+import pytest
+
+from admin.reports import ocypc, registry
+from storage import quotes as quote_store
+from storage import submissions
+from storage.db import make_engine, session
+from storage.models import Participant
+from tests.reports.conftest import FROM, NOW, TO, frozen_library, report_settings
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def db(seeded_db: str, tmp_path: Path) -> str:
+    """A private copy of the seeded database (reports write roll-ups and audit rows)."""
+    src = Path(seeded_db.split("///", 1)[1])
+    dst = tmp_path / "copy.db"
+    shutil.copy(src, dst)
+    return f"sqlite:///{dst}"
+
+
+def produce(url: str, tmp_path: Path, report: str, fmt: str, **kw: object) -> registry.Produced:
+    engine = make_engine(url)
+    try:
+        with session(engine) as s:
+            return registry.produce(
+                report,
+                s,
+                frozen_library(),
+                since=FROM,
+                until=TO,
+                now=NOW,
+                settings=report_settings(tmp_path),
+                fmt=fmt,
+                **kw,
+            )
+    finally:
+        engine.dispose()
+
+
+def test_pdf_renders_and_every_page_has_ink(db: str, tmp_path: Path) -> None:
+    out = produce(db, tmp_path, "ocypc", "pdf", meeting=TO + timedelta(days=10))
+    assert out.data.startswith(b"%PDF")
+    pdf = pypdfium2.PdfDocument(out.data)
+    assert len(pdf) >= 2
+    for i in range(len(pdf)):
+        image = pdf[i].render(scale=0.5).to_pil().convert("L")
+        lo, hi = image.getextrema()
+        assert lo < 128 < hi, f"page {i + 1} looks blank"
+        dark = sum(image.histogram()[:200])
+        assert dark > 200, f"page {i + 1} has almost no ink"
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "Corporate Parenting Panel update" in text
+    assert "How we kept everyone" in text
+
+
+def test_html_embeds_svg_charts(db: str, tmp_path: Path) -> None:
+    html = produce(db, tmp_path, "ocypc", "html").data.decode()
+    assert html.count('src="data:image/svg+xml;base64,') >= 3
+    assert "<script" not in html
+
+
+def test_markdown_matches_the_golden_file(db: str, tmp_path: Path) -> None:
+    md = produce(db, tmp_path, "ocypc", "md", meeting=TO + timedelta(days=10)).data.decode()
+    golden = GOLDEN / "ocypc.md"
+    if os.environ.get("UPDATE_GOLDEN") == "1" or not golden.exists():
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(md, encoding="utf-8")
+    assert md == golden.read_text(encoding="utf-8"), "report changed: review, then rerun with UPDATE_GOLDEN=1"
+
+
+def test_young_people_version_is_one_page_per_band(db: str, tmp_path: Path) -> None:
+    out = produce(db, tmp_path, "young-people", "pdf")
+    assert len(pypdfium2.PdfDocument(out.data)) == 3
+    md = produce(db, tmp_path, "young-people", "md", bands=["junior"]).data.decode()
+    assert "aged 7 to 11" in md
+    assert "aged 11 to 16" not in md
+
+
+def _numbers_in_tables(md: str) -> list[int]:
+    nums = []
+    for line in md.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            for cell in line.strip("|").split("|")[1:]:
+                cell = cell.strip().strip("*").replace(",", "")
+                if cell.isdigit():
+                    nums.append(int(cell))
+    return nums
+
+
+def test_no_published_count_is_under_five(db: str, tmp_path: Path) -> None:
+    md = produce(db, tmp_path, "ocypc", "md").data.decode()
+    nums = _numbers_in_tables(md)
+    assert nums, "expected some tables"
+    assert min(nums) >= 5
+    assert "fewer than 5" in md
+    for m in re.finditer(r"(\d+) of you", produce(db, tmp_path, "young-people", "md").data.decode()):
+        assert int(m.group(1)) >= 5
+
+
+def test_quarantined_text_never_appears(db: str, tmp_path: Path) -> None:
+    """A consented free-text answer later held back by safeguarding: not a quote, not in any output."""
+    secret = "Zebra-quarantine-marker said something worrying"
+    engine = make_engine(db)
+    with session(engine) as s:
+        person = s.get(Participant, 1)
+        assert person is not None
+        sub = submissions.get_or_start(s, person, "good_foster_carer", 99, now=NOW - timedelta(days=20))
+        submissions.put_answer(
+            s,
+            sub,
+            "share_words",
+            "yes",
+            skipped=False,
+            free_text=False,
+            quarantined=False,
+            now=NOW - timedelta(days=20),
+        )
+        ans = submissions.put_answer(
+            s,
+            sub,
+            "anything_else",
+            secret,
+            skipped=False,
+            free_text=True,
+            quarantined=False,
+            now=NOW - timedelta(days=20),
+        )
+        # Approved before the safeguarding flag arrived: the worst case.
+        q = quote_store.add(
+            s,
+            answer_id=ans.id,
+            flow_id="good_foster_carer",
+            question_id="anything_else",
+            band=person.band,
+            scrubbed_text=secret,
+            answered_at=NOW - timedelta(days=20),
+            now=NOW,
+        )
+        quote_store.decide(s, q.id, status="approved", by="tester", now=NOW)
+    with session(engine) as s:
+        assert any(v.id == q.id for v in quote_store.approved(s, since=NOW - timedelta(days=90), until=NOW))
+        ans.quarantined = True
+        s.add(ans)
+        submissions.put_answer(
+            s,
+            sub,
+            "qualities",
+            ["listens"],
+            skipped=False,
+            free_text=False,
+            quarantined=True,
+            now=NOW - timedelta(days=20),
+        )
+    engine.dispose()
+    for report, fmt in (("ocypc", "md"), ("ocypc", "html"), ("young-people", "md")):
+        data = produce(db, tmp_path, report, fmt).data.decode()
+        assert "Zebra" not in data, (report, fmt)
+    engine = make_engine(db)
+    with session(engine) as s:
+        assert all(v.id != q.id for v in quote_store.list_quotes(s, status=None, limit=10_000))
+    engine.dispose()
+
+
+def test_rules_applied_are_listed(db: str, tmp_path: Path) -> None:
+    md = produce(db, tmp_path, "ocypc", "md").data.decode()
+    rules = md.split("## How we kept everyone's information safe", 1)[1]
+    for phrase in (
+        "fewer than 5",
+        "worked out",
+        "safeguarding check",
+        "member of staff",
+        "ratings are not given",
+        "Averages are given only when 5 or more",
+    ):
+        assert phrase in rules, phrase
+
+
+def test_sections_degrade_when_features_are_missing(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocypc, "_optional", lambda name: None)
+    md = produce(db, tmp_path, "ocypc", "md").data.decode()
+    assert "No cards yet" in md
+    assert "## Good news" not in md
+
+
+@pytest.mark.parametrize(
+    ("rate", "denominator", "expected"),
+    [
+        (0.40, 20, "green"),
+        (0.55, 20, "green"),
+        (0.39, 20, "amber"),
+        (0.23, 20, "amber"),
+        (0.22, 20, "red"),
+        (0.9, 4, ""),
+        (None, 0, ""),
+    ],
+)
+def test_rag_follows_the_scorecard_rules(rate: float | None, denominator: int, expected: str) -> None:
+    assert ocypc.rag_status(rate, target=0.40, floor=0.23, denominator=denominator) == expected
+
+
+def test_carers_wave_shows_rates_by_area_with_rag(db: str, tmp_path: Path) -> None:
+    md = produce(db, tmp_path, "ocypc", "md").data.decode()
+    section = md.split("## Carers' voice", 1)[1]
+    assert "| Area | Response rate | Rating |" in section
+    assert re.search(r"\| (Green|Amber|Red) \|", section)
+    assert "target" in section
+    assert "floor" in section
+
+
+def test_window_bounds_use_london_midnight() -> None:
+    w = ocypc.Window(FROM, TO)
+    start, end = w.bounds("Europe/London")
+    assert start.isoformat() == "2026-08-31T23:00:00+00:00"  # BST
+    assert end.isoformat() == "2026-12-01T00:00:00+00:00"  # GMT
+    assert w.previous() == ocypc.Window(FROM - timedelta(days=91), FROM - timedelta(days=1))
+    assert w.between == "between 1 September and 30 November 2026"

@@ -1,0 +1,1 @@
+"""Tests for the safeguarding risk check and its lexicon."""

@@ -1,0 +1,105 @@
+"""Replays every dialog transcript in tests/transcripts/*.yaml through the real dispatcher (web channel).
+
+A transcript is a YAML list of steps, each doing one thing and optionally checking the replies:
+    - send: "hello"                 # free text          - command: "start"   # /start (args after a space)
+    - press: "I'm 11 to 16"         # button by label start (as tests.helpers.Person.press)
+    - now: "2027-04-13T10:00:00Z"   # move the clock (topics open and close by date)
+    - as: "friend"                  # later steps are sent by another young person (default: "me")
+    expect: "substring"             # or a list: every one must appear in the reply texts
+    expect_not: "substring"         # or a list: none may appear
+    buttons: ["Yes", "No"]          # each must start one of the offered buttons' labels
+The clock starts at tests.conftest.fixed_now(). Each transcript gets a fresh database and runtime.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.runtime import build_runtime
+from content.loader import Library, load_library
+from tests.conftest import fixed_now, make_settings
+from tests.helpers import Person
+
+TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
+ACTIONS = ("send", "press", "command", "now", "as")
+CHECKS = ("expect", "expect_not", "buttons")
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def _check_shape(steps: Any, name: str) -> None:
+    assert isinstance(steps, list), f"{name}: a transcript is a YAML list of steps"
+    assert steps, f"{name}: a transcript needs at least one step"
+    for i, step in enumerate(steps, start=1):
+        assert isinstance(step, dict), f"{name} step {i}: each step is a mapping"
+        actions = [k for k in step if k in ACTIONS]
+        unknown = [k for k in step if k not in ACTIONS + CHECKS]
+        assert not unknown, f"{name} step {i}: unknown keys {unknown}"
+        assert len(actions) == 1, f"{name} step {i}: exactly one of {ACTIONS}, got {actions}"
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return load_library()  # parsed once for every transcript: the content is read-only
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+def test_transcript(path: Path, sqlite_url: str, tmp_path: Path, library: Library) -> None:
+    steps = yaml.safe_load(path.read_text(encoding="utf-8"))
+    _check_shape(steps, path.name)
+    rt = build_runtime(make_settings(sqlite_url, tmp_path), library=library)
+    now = fixed_now()
+    people: dict[str, Person] = {}
+    who = "me"
+    try:
+        for i, step in enumerate(steps, start=1):
+            where = f"{path.name} step {i} {step!r}"
+            if "now" in step:
+                raw = str(step["now"]).replace("Z", "+00:00")
+                now = datetime.fromisoformat(raw)
+                assert now.tzinfo is not None, f"{where}: give a timezone (e.g. Z)"
+                for p in people.values():
+                    p.now = now
+                continue
+            if "as" in step:
+                who = str(step["as"])
+                continue
+            p = people.setdefault(who, Person(rt.dispatcher, f"{path.stem}-{who}", now=now))
+            if "send" in step:
+                p.text(str(step["send"]))
+            elif "press" in step:
+                try:
+                    p.press(str(step["press"]))
+                except AssertionError as exc:
+                    raise AssertionError(f"{where}: {exc}\nlast replies:\n{p.said}") from None
+            else:
+                name, _, args = str(step["command"]).partition(" ")
+                p.command(name, args)
+            said = p.said
+            for text in _as_list(step["expect"]) if "expect" in step else []:
+                assert text in said, f"{where}: expected {text!r} in:\n{said}"
+            for text in _as_list(step["expect_not"]) if "expect_not" in step else []:
+                assert text not in said, f"{where}: did not expect {text!r} in:\n{said}"
+            for label in _as_list(step["buttons"]) if "buttons" in step else []:
+                assert any(b.startswith(label) for b in p.buttons), (
+                    f"{where}: no button {label!r} in {p.buttons}"
+                )
+    finally:
+        rt.engine.dispose()
+
+
+def test_there_are_transcripts() -> None:
+    assert TRANSCRIPTS, "tests/transcripts/ should hold at least one transcript"
+
+
+@pytest.mark.parametrize("steps", [[], [{"send": "hi", "press": "Yes"}], [{"sned": "hi"}], ["hi"]])
+def test_malformed_transcripts_are_rejected(steps: list) -> None:
+    with pytest.raises(AssertionError):
+        _check_shape(steps, "bad.yaml")
