@@ -90,5 +90,7 @@ def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = "
             except Exception:  # noqa: BLE001 - one failing job must not stop the others
                 log.exception("job.failed name=%s", job.name)
 
-        sched.add_job(fire, trigger, id=job.name, max_instances=1, coalesce=True, misfire_grace_time=300)
+        sched.add_job(
+            fire, trigger, id=job.name, name=job.name, max_instances=1, coalesce=True, misfire_grace_time=300
+        )
     return sched

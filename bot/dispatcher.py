@@ -408,5 +408,6 @@ class Dispatcher:
         # leave any current flow (its answers so far are kept) and open just this one for this step.
         state.flow_id, state.node_id, state.paused = None, None, False
         token = f"t.{self.library.flow_tokens[detour.start_flow]}"
-        opened = replace(ctx, open_topics=(*ctx.open_topics, detour.start_flow))
+        flow_id = detour.start_flow
+        opened = StepContext(find_topics=lambda: (*ctx.open_topics, flow_id))  # still lazy
         return replace(msg, kind="button", payload=token, text="", command="", args=""), opened

@@ -158,9 +158,14 @@ class OutboxSender:
             await self.wait_idle(timeout=drain)
         except TimeoutError:
             log.warning("outbox.stop_with_pending channel=%s", self.channel.name)
-        for task in [*self._tasks, *self._workers.values()]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *self._workers.values(), return_exceptions=True)
+        tasks = [*self._tasks, *self._workers.values()]
+        pending = set(tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            # Cancel again if needed: Python 3.11's wait_for() can swallow a cancel that races with kick().
+            _, pending = await asyncio.wait(pending, timeout=0.2)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for queue in self._queues.values():
             for item in queue:
                 if item.done is not None and not item.done.done():

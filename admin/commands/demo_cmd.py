@@ -248,3 +248,28 @@ def setup(people: Annotated[int, typer.Option("--people", min=1)] = 300) -> None
             typer.echo("database already has data: not seeding")
     for line in _demo_invites(now):
         typer.echo(line)
+    typer.echo(_demo_staff(now))
+
+
+def _demo_staff(now: datetime) -> str:
+    """A demo manager account for the admin, created once; its password is kept in var/ (never committed)."""
+    import secrets
+    from pathlib import Path
+
+    from admin import services
+    from storage import staff as staff_store
+
+    note = Path("var/demo-staff.txt")
+    with wiring() as rt, session(rt.engine) as s:
+        if staff_store.list_all(s):
+            saved = note.read_text(encoding="utf-8").strip() if note.exists() else "see your staff accounts"
+            return f"admin: http://127.0.0.1:8000/admin/  ({saved})"
+        password = secrets.token_urlsafe(12)
+        services.add_staff(
+            s, username="demo.manager", role="participation_manager", districts=(), password=password,
+            now=now, actor="demo",
+        )
+    note.parent.mkdir(parents=True, exist_ok=True)
+    note.write_text(f"username demo.manager, password {password}\n", encoding="utf-8")
+    note.chmod(0o600)
+    return f"admin: http://127.0.0.1:8000/admin/  (username demo.manager, password {password})"

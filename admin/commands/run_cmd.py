@@ -31,6 +31,30 @@ def _telegram_settings() -> Any:
     return ts
 
 
+def _slack_settings(channel: str, socket_mode: bool) -> Any:
+    """OURVOICE_SLACK_* settings (also read for the staff channel when another channel runs), or exit with
+    one line naming what to fix."""
+    from pydantic import ValidationError
+
+    from bot.channels.slack import SlackSettings
+
+    if socket_mode and channel != "slack":
+        typer.echo("--socket-mode is for --channel slack", err=True)
+        raise typer.Exit(2)
+    try:
+        ss = SlackSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "OURVOICE_SLACK_" + str((first.get("loc") or ("setting",))[0]).upper()
+        typer.echo(f"invalid setting {name}: {first['msg']}", err=True)
+        raise typer.Exit(2) from None
+    problems = ss.problems(socket_mode=socket_mode) if channel == "slack" else []
+    if problems:
+        typer.echo(problems[0], err=True)
+        raise typer.Exit(2)
+    return ss
+
+
 def run(
     channel: str = typer.Option("web", help="web | telegram | slack"),
     host: str = typer.Option(None, help="listen address (default from OURVOICE_HOST)"),
@@ -53,6 +77,7 @@ def run(
         raise typer.Exit(2)
     settings = load_settings()
     telegram = _telegram_settings() if channel == "telegram" else None
+    slack = _slack_settings(channel, socket_mode)  # Slack channel or staff notifications (issue 10)
     try:
         upgrade(settings.database_url, "head")
         rt = build_runtime(settings)
@@ -69,6 +94,7 @@ def run(
     rt.extras["socket_mode"] = socket_mode
     if telegram is not None:
         rt.extras["telegram_settings"] = telegram
+    rt.extras["slack_settings"] = slack
     try:
         app = build_app(rt)
     except SetupError as exc:
@@ -79,6 +105,9 @@ def run(
     if telegram is not None:
         mode = f"webhook at {telegram.webhook_target()}" if telegram.webhook_url else "long polling"
         typer.echo(f"telegram: {mode}")
+    if channel == "slack":
+        where = "Socket Mode" if socket_mode else f"events at {settings.public_url}/slack/events"
+        typer.echo(f"slack: {where}")
     sched = None
     if scheduler:
         from admin.scheduler import build_scheduler
