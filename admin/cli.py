@@ -15,6 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from admin.commands import content_cmd, db_cmd, run_cmd
+from admin.commands.auth_helper import guard
 from bot.crypto import Keyring
 from bot.settings import BotSettings, settings_error_line
 
@@ -39,6 +40,27 @@ app.add_typer(importlib.import_module("admin.commands.report_cmd").quote_app, na
 app.add_typer(importlib.import_module("admin.commands.demo_cmd").app, name="demo")  # issue 8
 app.add_typer(importlib.import_module("admin.commands.jobs_cmd").app, name="jobs")
 app.command("run")(run_cmd.run)
+
+# Commands that change things, export data or show an individual's words need a signed-in staff member
+# (after the first staff account exists). Listed here, in one place, so the rule is easy to review.
+_WORKERS = ("participation_worker", "participation_manager")
+_PROTECTED: dict[str, dict[str, tuple[str, ...] | None]] = {
+    "alerts": {"ack": ("safeguarding_lead", "participation_manager"), "close": ("safeguarding_lead",
+               "participation_manager"), "show": ("safeguarding_lead", "participation_manager")},
+    "survey": {n: ("fostering_team", "participation_manager") for n in ("open", "close", "enter")},
+    "topic": {n: _WORKERS for n in ("publish", "close")},
+    "card": {n: _WORKERS for n in ("move", "show")},
+    "goodnews": {n: _WORKERS for n in ("approve", "reject")},
+    "report": {n: _WORKERS + ("fostering_team", "safeguarding_lead", "panel_viewer")
+               for n in ("ocypc", "young-people", "panel")},
+    "quote": {n: _WORKERS for n in ("list", "approve", "reject")},
+    "invite": {n: _WORKERS + ("fostering_team",) for n in ("create", "revoke")},
+    "keys": {"rotate": ("participation_manager",)},
+    "participant": {n: ("participation_manager",) for n in ("export", "delete")},
+}
+for _group in app.registered_groups:
+    for _command, _roles in _PROTECTED.get(_group.name or "", {}).items():
+        guard(_group.typer_instance, _command, roles=_roles)  # type: ignore[arg-type]
 
 
 def load_settings() -> BotSettings:

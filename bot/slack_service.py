@@ -143,6 +143,7 @@ class SlackService:
 
     async def start(self) -> None:
         """Start sending; then take requests (HTTP) or open the Socket Mode connection."""
+        await self.channel.open()
         await self.sender.start()
         self.runner.ready = True
         if self.socket_mode:
@@ -155,6 +156,7 @@ class SlackService:
         await self.runner.stop_socket_mode()
         await self.runner.drain()
         await self.sender.stop()
+        await self.channel.close()
         self.started = False
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait

@@ -21,22 +21,14 @@ from content.schema import text_for
 PRIVATE_ONLY_FALLBACK = "Hi! I only work in private chats, so I'm leaving this group."
 
 
-def is_outage(result: Any, *, unavailable_text: str) -> bool:
+def is_outage(result: Any, *, unavailable_text: str = "") -> bool:
     """True when the dispatcher could not commit because storage was down (so the update must be retried).
 
-    Prefers an explicit `unavailable` flag on the result if the dispatcher has one. Otherwise: nothing was
-    stored and the answer is the "couldn't save" line, or, for a flagged message, the safe reply alone.
-    A refusal from onboarding (someone not invited) is also unstored but is a final answer, not an outage.
+    The dispatcher says so explicitly; a refusal from onboarding (someone not invited) is also unstored
+    but is a final answer, not an outage.
     """
-    explicit = getattr(result, "unavailable", None)
-    if isinstance(explicit, bool):
-        return explicit
-    if result.stored or result.duplicate:
-        return False
-    if result.replies and result.replies[-1].text == unavailable_text:
-        return True
-    kinds = [r.meta.get("kind") for r in result.replies]
-    return bool(result.flagged) and result.participant_id is None and kinds == ["safe_reply"]
+    del unavailable_text  # kept for callers; the flag is authoritative
+    return bool(getattr(result, "unavailable", False))
 
 
 class TelegramService:

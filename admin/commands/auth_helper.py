@@ -83,3 +83,71 @@ def authenticate(
     if wanted and actor.role not in wanted:
         raise refuse(f"a {actor.role} cannot do this (needs: {', '.join(sorted(wanted))})")
     return actor
+
+
+def staff_accounts_exist(engine: Any = None) -> bool:
+    """True once any staff account exists (before that, the CLI runs in set-up mode)."""
+    from storage import staff as staff_store
+    from storage.db import DatabaseUnavailable, make_engine, session
+
+    own = engine is None
+    if own:
+        from admin.cli import load_settings
+
+        engine = make_engine(load_settings().database_url)
+    try:
+        with session(engine) as s:
+            return bool(staff_store.list_all(s))
+    except DatabaseUnavailable:
+        # Not migrated yet (or unreachable): no accounts can exist, and the command itself will
+        # report any database problem in its own words.
+        return False
+    finally:
+        if own:
+            engine.dispose()
+
+
+def require_staff(staff: str, *, roles: Iterable[str] | None = None) -> str:
+    """Sign in a staff member for a protected command and return their username.
+
+    Set-up mode: until the first staff account exists (`ourvoice staff add` needs no sign-in for the
+    first one), commands run with the name given, and say so. After that, a password is required.
+    """
+    if not staff_accounts_exist():
+        return staff
+    return authenticate(staff, roles=roles).username
+
+
+def guarded(fn: Any, roles: Iterable[str] | None = None) -> Any:
+    """Wrap a command function so it signs in `--staff` first (adding that option if missing)."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn, eval_str=True)  # evaluated: Typer reads the annotations from here
+    has_staff = "staff" in sig.parameters
+    wanted = frozenset(roles) if roles else None
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = kwargs.get("staff") if has_staff else kwargs.pop("staff", "")
+        who = require_staff(given or "", roles=wanted)
+        if has_staff:
+            kwargs["staff"] = who
+        return fn(*args, **kwargs)
+
+    params = list(sig.parameters.values())
+    if not has_staff:
+        kw = inspect.Parameter.KEYWORD_ONLY
+        params.append(inspect.Parameter("staff", kw, default="", annotation=StaffOpt))
+        wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "staff": StaffOpt}
+    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    return wrapper
+
+
+def guard(app: typer.Typer, name: str, *, roles: Iterable[str] | None = None) -> None:
+    """Make an already-registered command require staff sign-in."""
+    for info in app.registered_commands:
+        if (info.name or info.callback.__name__.replace("_", "-")) == name:  # type: ignore[union-attr]
+            info.callback = guarded(info.callback, roles)
+            return
+    raise ValueError(f"no command called {name!r} to protect")

@@ -658,6 +658,18 @@ class SlackChannel:
         self.settings = settings
         self.client = _async_client(settings)
 
+    async def open(self) -> None:
+        """One HTTP connection pool for the channel's life (the SDK opens one per call otherwise)."""
+        import aiohttp  # the async SDK's own transport
+
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        session, self.client.session = self.client.session, None
+        if session is not None and not session.closed:
+            await session.close()
+
     def to_inbound(self, payload: dict[str, Any]) -> Inbound | DmOnly | AlertAck | None:
         return to_inbound(payload)
 

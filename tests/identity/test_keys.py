@@ -212,3 +212,46 @@ def test_invite_cli_refuses_bad_options(sqlite_url: str, tmp_path: Path) -> None
         assert message in r.output, args
     assert count(rt, Invite) == 0
     rt.engine.dispose()
+
+
+def test_telegram_updates_with_names_and_usernames_leave_none_of_them(rt) -> None:
+    """Drive a journey with real Telegram update JSON carrying names, usernames and extra fields."""
+    from bot.channels.telegram import to_inbound
+
+    user = {"id": 6660042, "is_bot": False, "first_name": "Zebedee", "last_name": "Quillfeather",
+            "username": "zq_secret_handle", "language_code": "en-GB", "is_premium": True}
+    chat = {"id": 6660042, "first_name": "Zebedee", "last_name": "Quillfeather",
+            "username": "zq_secret_handle", "type": "private"}
+    seq = iter(range(900000, 999999))
+    last: list = []
+
+    def send(text: str | None = None, press: str | None = None) -> None:
+        nonlocal last
+        n = next(seq)
+        if press is not None:
+            token = next(c.token for r in last for c in r.choices if c.label.startswith(press))
+            update = {"update_id": n, "callback_query": {
+                "id": str(n), "from": user, "chat_instance": "-1234", "data": token,
+                "message": {"message_id": n, "date": 1763884800, "chat": chat, "text": "(earlier)"}}}
+        else:
+            update = {"update_id": n, "message": {
+                "message_id": n, "from": user, "chat": chat, "date": 1763884800, "text": text,
+                "entities": [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
+                if text.startswith("/") else []}}
+        msg = to_inbound(update)
+        last = rt.dispatcher.handle(msg, now=fixed_now()).replies
+
+    code = invite(rt, fixed_now())[0]
+    send(f"/start {code}")
+    send(press="Tell me more")
+    send(press="OK, let's go")
+    send("/mystuff")
+    send(press="📍")
+    send(press="Thanet")
+    send("/mystuff")
+    send(press="📋")
+    send(press="Yes, send me a copy")
+    assert count(rt, Participant) == 1
+    blob = text_of(dump(rt))
+    for secret in ("Zebedee", "Quillfeather", "zq_secret_handle", "6660042", "en-GB", code):
+        assert secret not in blob, secret

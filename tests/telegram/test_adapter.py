@@ -223,8 +223,8 @@ SAFE = Outbound("Thank you for telling me.", meta={"kind": "safe_reply"})
     [
         (DispatchResult(replies=[Outbound("hi")], outbox_ids=[1]), False),
         (DispatchResult(replies=[Outbound("hi")], duplicate=True), False),
-        (DispatchResult(replies=[Outbound(UNAVAILABLE)], stored=False), True),
-        (DispatchResult(replies=[SAFE], stored=False, flagged=True), True),
+        (DispatchResult(replies=[Outbound(UNAVAILABLE)], stored=False, unavailable=True), True),
+        (DispatchResult(replies=[SAFE], stored=False, flagged=True, unavailable=True), True),
         (DispatchResult(replies=[Outbound("Please send your invite code")], stored=False), False),
         (
             DispatchResult(

@@ -77,6 +77,8 @@ def cli_for(url: str):  # noqa: ANN201 - returns an invoke function
     def invoke(*args: str, ok: bool = True) -> str:
         result = runner.invoke(app, list(args), env=env)
         output = result.output  # stdout and stderr, interleaved as a person would see them
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
         if ok:
             assert result.exit_code == 0, f"`ourvoice {' '.join(args)}` failed: {output}"
         else:
