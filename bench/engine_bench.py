@@ -39,8 +39,12 @@ def _dispatch_all(people: int, workdir: Path) -> tuple[int, float]:
     url = f"sqlite:///{workdir / 'engine.db'}"
     upgrade(url)
     settings = BotSettings(
-        _env_file=None, database_url=url, id_hash_key="bench", encryption_keys=Fernet.generate_key().decode(),
-        alert_spool_dir=str(workdir / "spool"), invite_only=False,
+        _env_file=None,
+        database_url=url,
+        id_hash_key="bench",
+        encryption_keys=Fernet.generate_key().decode(),
+        alert_spool_dir=str(workdir / "spool"),
+        invite_only=False,
     )  # type: ignore[call-arg]
     rt = build_runtime(settings)
     from datetime import UTC, datetime
@@ -75,7 +79,9 @@ def _floor(events: int, workdir: Path) -> float:
     for line in raw:
         ev = json.loads(line)
         conn.execute("BEGIN")
-        conn.execute("INSERT INTO answer (sender, msg, value) VALUES (?, ?, ?)", (ev["sender"], ev["message_id"], ev["text"]))
+        conn.execute(
+            "INSERT INTO answer (sender, msg, value) VALUES (?, ?, ?)", (ev["sender"], ev["message_id"], ev["text"])
+        )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()

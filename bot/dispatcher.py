@@ -10,9 +10,9 @@ import json
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.alerts import AlertNotice, AlertNotifier, AlertSpool, new_alert_ref
@@ -231,8 +231,9 @@ class Dispatcher:
                 # A disclosure is never left unanswered, even on a bug: spool the record, give the safe
                 # reply, log where it failed (code locations only: exception messages may quote input).
                 where = "".join(traceback.format_tb(exc.__traceback__)[-3:]).replace("\n", " | ")
-                log.error("dispatch.failed_flagged ref=%s error=%s at=%s", alert_rec["alert_ref"],
-                          type(exc).__name__, where)
+                log.error(
+                    "dispatch.failed_flagged ref=%s error=%s at=%s", alert_rec["alert_ref"], type(exc).__name__, where
+                )
                 return self._unavailable(msg, alert_rec, now)
         raise RuntimeError("conversation kept changing under us; giving up after retries")
 
@@ -247,7 +248,9 @@ class Dispatcher:
         replies.append(Outbound(text=text_for(self.library.string("db_unavailable"), "default")))
         return DispatchResult(replies=replies, stored=False, unavailable=True)
 
-    def _transaction(self, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime) -> DispatchResult:
+    def _transaction(
+        self, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime
+    ) -> DispatchResult:
         with session(self.engine) as s:
             earlier = inbound.find(s, msg.channel, msg.message_id)
             if earlier is not None:
@@ -380,8 +383,7 @@ class Dispatcher:
             # the conversation state, nor in effects that could publish or forward them.
             for qid in held:
                 result.state.answers[qid] = None
-            effects = [replace(e, answers={k: None if k in held else v for k, v in e.answers.items()})
-                       for e in effects]
+            effects = [replace(e, answers={k: None if k in held else v for k, v in e.answers.items()}) for e in effects]
         replies = list(result.replies)
         # Effect replies (e.g. "your card is in") go where the action sat in the flow; insert from
         # the last so earlier positions stay valid.
@@ -390,7 +392,7 @@ class Dispatcher:
             if handler is None:
                 log.error("dispatch.unknown_effect action=%s", eff.action)
                 continue
-            replies[eff.at_reply:eff.at_reply] = handler(s, participant, eff, now)
+            replies[eff.at_reply : eff.at_reply] = handler(s, participant, eff, now)
         if detour is not None:
             replies[0:0] = detour.replies
         conversations.save(s, participant.id, result.state.to_json(), version=version, now=now)  # type: ignore[arg-type]

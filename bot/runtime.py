@@ -19,7 +19,7 @@ from bot import identity
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
 from bot.crypto import Keyring
-from bot.dispatcher import DispatchResult, Dispatcher, EffectHandler, Onboarding
+from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
 from bot.engine import StepContext
 from bot.messages import Inbound
 from bot.safeguarding import Lexicon, default_lexicon_path

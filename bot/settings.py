@@ -49,8 +49,9 @@ class BotSettings(BaseSettings):
             start, end = v.split("-")
             for part in (start, end):
                 h, m = part.split(":")
-                assert 0 <= int(h) < 24 and 0 <= int(m) < 60
-        except (ValueError, AssertionError) as exc:
+                if not (0 <= int(h) < 24 and 0 <= int(m) < 60):
+                    raise ValueError(part)
+        except ValueError as exc:
             raise ValueError("must look like 08:30-17:00") from exc
         return v
 

@@ -220,7 +220,9 @@ def load_library(root: Path | None = None) -> Library:
                     errors.append(ContentError(rel, _line_for(raw, err["loc"]), f"{loc}: {err['msg']}"))
                 continue
             if flow.id in flows:
-                errors.append(ContentError(rel, raw.line_of("id"), f"flow id '{flow.id}' also in {flow_files[flow.id]}"))
+                errors.append(
+                    ContentError(rel, raw.line_of("id"), f"flow id '{flow.id}' also in {flow_files[flow.id]}")
+                )
                 continue
             errors.extend(_check_flow(flow, raw, rel))
             flows[flow.id] = flow
@@ -230,7 +232,9 @@ def load_library(root: Path | None = None) -> Library:
             if isinstance(n, MenuNode):
                 for opt in n.options:
                     if opt.flow and opt.flow not in flows:
-                        errors.append(ContentError(flow_files[fid], 1, f"menu option '{opt.id}' names unknown flow '{opt.flow}'"))
+                        errors.append(
+                            ContentError(flow_files[fid], 1, f"menu option '{opt.id}' names unknown flow '{opt.flow}'")
+                        )
     for needed in ("menu_young_person", "menu_carer", "welcome"):
         if needed not in flows:
             errors.append(ContentError(str(root), 1, f"required flow '{needed}' is missing"))

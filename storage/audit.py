@@ -22,13 +22,20 @@ def _digest(prev: str, at: datetime, actor: str, action: str, target: str, detai
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def record(session: Session, *, actor: str, action: str, target: str = "", detail: str = "", now: datetime) -> AuditEntry:
+def record(
+    session: Session, *, actor: str, action: str, target: str = "", detail: str = "", now: datetime
+) -> AuditEntry:
     """Append one audit row chained to the last one (never free text from participants in `detail`)."""
     last = session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()  # type: ignore[union-attr]
     prev = last.row_hash if last else GENESIS
     at = naive_utc(now).replace(microsecond=0)
     entry = AuditEntry(
-        at=utc(at), actor=actor[:80], action=action[:60], target=target[:120], detail=detail[:500], prev_hash=prev,
+        at=utc(at),
+        actor=actor[:80],
+        action=action[:60],
+        target=target[:120],
+        detail=detail[:500],
+        prev_hash=prev,
         row_hash=_digest(prev, at, actor[:80], action[:60], target[:120], detail[:500]),
     )
     session.add(entry)

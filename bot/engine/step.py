@@ -163,11 +163,15 @@ class _Run:
                 Choice(self.token(node.id, i), ("✅ " if c.id in picked else "") + text_for(c.label, band))
                 for i, c in enumerate(node.choices)
             )
-            self.say(text + "\n" + self.s("multi_hint"), (*choices, Choice(DONE, self.s("done_label")), *extra), "multi")
+            self.say(
+                text + "\n" + self.s("multi_hint"), (*choices, Choice(DONE, self.s("done_label")), *extra), "multi"
+            )
         elif isinstance(node, ScaleNode):
             self.say(text, tuple(self._scale_choice(node, v) for v in range(1, 6)) + tuple(extra), "scale")
         elif isinstance(node, YesNoNode):
-            opts = [("yes", "yes_label"), ("no", "no_label")] + ([("not_sure", "not_sure_label")] if node.not_sure else [])
+            opts = [("yes", "yes_label"), ("no", "no_label")] + (
+                [("not_sure", "not_sure_label")] if node.not_sure else []
+            )
             choices = tuple(Choice(self.token(node.id, i), self.s(key)) for i, (_, key) in enumerate(opts))
             self.say(text, choices + tuple(extra), "buttons")
         elif isinstance(node, TextNode):
