@@ -179,6 +179,10 @@ def _check_flow(flow: Flow, raw: LineDict, rel: str) -> list[ContentError]:
                 continue
             for band in missing_bands(text, bands):
                 errors.append(ContentError(rel, line, f"node '{n.id}' {what} has no text for age band '{band}'"))
+        private = getattr(n, "private_choice", None)
+        allowed_ids = _answer_ids(n)
+        if private is not None and (allowed_ids is None or private not in allowed_ids):
+            errors.append(ContentError(rel, line, f"node '{n.id}' private_choice '{private}' is not one of its answers"))
         if isinstance(n, ChoiceNode | MultiNode):
             cids = [c.id for c in n.choices]
             if len(set(cids)) != len(cids):
