@@ -6,14 +6,13 @@ there, not here); reading an alert's text writes an audit row first. Never logs 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 
+from admin.commands.wiring import runtime
 from storage import alerts as alert_store
 from storage import audit
 from storage.alerts import AlertCloseRefused
@@ -22,21 +21,6 @@ from storage.db import session, utc
 app = typer.Typer(help="Safeguarding alerts: list, acknowledge, close, read (audited).", no_args_is_help=True)
 
 
-@contextmanager
-def runtime() -> Iterator[Any]:
-    """The wired runtime from settings (database, keys, content); exits 2 on a setup problem."""
-    from admin.cli import load_settings
-    from bot.runtime import SetupError, build_runtime
-
-    try:
-        rt = build_runtime(load_settings())
-    except SetupError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-    try:
-        yield rt
-    finally:
-        rt.engine.dispose()
 
 
 def _now() -> datetime:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from admin.commands.wiring import runtime
 from bot.features.carers import WaveSettings, check_answers, local_midnight
 from bot.safeguarding import assess
 from storage import audit, submissions, waves
@@ -32,21 +31,6 @@ class SurveyError(Exception):
     """A refused command; the message is one line a person can act on."""
 
 
-@contextmanager
-def runtime() -> Iterator[Any]:
-    """The wired runtime from settings; exits 2 on a setup problem."""
-    from admin.cli import load_settings
-    from bot.runtime import SetupError, build_runtime
-
-    try:
-        rt = build_runtime(load_settings())
-    except SetupError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-    try:
-        yield rt
-    finally:
-        rt.engine.dispose()
 
 
 def _wave_settings(rt: Any) -> WaveSettings:

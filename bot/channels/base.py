@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from bot.messages import Inbound, Outbound
@@ -42,3 +45,44 @@ def split_command(text: str) -> tuple[str, str] | None:
     if not name.isascii() or not name.replace("_", "").isalnum():
         return None
     return name, args.strip()
+
+
+class Sender(Protocol):
+    """What a channel shell needs from the outbox sender (bot/outbox.py)."""
+
+    def enqueue(self, address: str, items: Sequence[tuple[int, Outbound]]) -> None: ...
+
+    def send_now(self, address: str, messages: Sequence[Outbound]) -> asyncio.Future[bool]: ...
+
+    async def mark_delivered(self, ids: Sequence[int]) -> None: ...
+
+    async def pace(self) -> None: ...
+
+    def kick(self) -> None: ...
+
+
+class KeyedLocks:
+    """One FIFO asyncio.Lock per key (a chat, a person), dropped when nobody holds or waits for it.
+
+    Keeps each conversation strictly in order while different conversations run in parallel.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)

@@ -17,12 +17,12 @@ import html
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import Field, SecretStr, field_validator
@@ -31,7 +31,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import WebClient
 
 from bot.alerts import AlertNotice, Recipient
-from bot.channels.base import DeliveryError, split_command
+from bot.channels.base import DeliveryError, KeyedLocks, Sender, split_command
 from bot.messages import Choice, Inbound, Outbound
 
 if TYPE_CHECKING:  # the async half of the SDK pulls in aiohttp (~0.7 s): imported only when a shell is built
@@ -717,41 +717,6 @@ class SlackChannel:
             log.warning("slack.ephemeral_failed error=%s", type(exc).__name__)
 
 
-class Sender(Protocol):
-    """What the shell needs from the outbox sender (bot/outbox.py)."""
-
-    def enqueue(self, address: str, items: Sequence[tuple[int, Outbound]]) -> None: ...
-
-    def send_now(self, address: str, messages: Sequence[Outbound]) -> asyncio.Future[bool]: ...
-
-    async def mark_delivered(self, ids: Sequence[int]) -> None: ...
-
-    async def pace(self) -> None: ...
-
-    def kick(self) -> None: ...
-
-
-class PersonLocks:
-    """One FIFO asyncio.Lock per person, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class NotCommitted(Exception):
     """The event could not be stored (storage down): Bolt answers 500, so Slack delivers it again."""
 
@@ -794,7 +759,7 @@ class SlackRunner:
         self.is_outage = is_outage
         self.wall = wall
         self.socket_mode = socket_mode
-        self.locks = PersonLocks()
+        self.locks = KeyedLocks()
         # The dispatcher is synchronous; SQLite takes one writer at a time, so one thread there.
         self._executor = ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="slack-dispatch")
         self._tasks: set[asyncio.Task[Any]] = set()

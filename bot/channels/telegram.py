@@ -17,11 +17,11 @@ import os
 import re
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request, Response
@@ -31,7 +31,7 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.channels.base import DeliveryError, split_command
+from bot.channels.base import DeliveryError, KeyedLocks, Sender, split_command
 from bot.messages import Choice, Inbound, Outbound
 
 log = logging.getLogger("ourvoice.telegram")
@@ -349,44 +349,6 @@ class TelegramChannel:
         )
 
 
-class Sender(Protocol):
-    """What the shell needs from the outbox sender (bot/outbox.py)."""
-
-    def enqueue(self, address: str, items: Sequence[tuple[int, Outbound]]) -> None: ...
-
-    def send_now(self, address: str, messages: Sequence[Outbound]) -> asyncio.Future[bool]: ...
-
-    async def mark_delivered(self, ids: Sequence[int]) -> None: ...
-
-    async def pace(self) -> None: ...
-
-    def kick(self) -> None: ...
-
-
-class ChatLocks:
-    """One FIFO asyncio.Lock per chat, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
 class TelegramRunner:
     """Feeds updates to the dispatcher: chats in parallel, each chat in order, commit before acknowledge.
 
@@ -415,7 +377,7 @@ class TelegramRunner:
         self.clock = clock
         self.private_only_text = private_only_text
         self.is_outage = is_outage
-        self.locks = ChatLocks()
+        self.locks = KeyedLocks()
         # The dispatcher is synchronous. SQLite takes one writer at a time, so one thread there; more
         # threads only pay off on PostgreSQL.
         self.executor = ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="tg-dispatch")
