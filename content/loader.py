@@ -182,7 +182,8 @@ def _check_flow(flow: Flow, raw: LineDict, rel: str) -> list[ContentError]:
         private = getattr(n, "private_choice", None)
         allowed_ids = _answer_ids(n)
         if private is not None and (allowed_ids is None or private not in allowed_ids):
-            errors.append(ContentError(rel, line, f"node '{n.id}' private_choice '{private}' is not one of its answers"))
+            reason = f"node '{n.id}' private_choice '{private}' is not one of its answers"
+            errors.append(ContentError(rel, line, reason))
         if isinstance(n, ChoiceNode | MultiNode):
             cids = [c.id for c in n.choices]
             if len(set(cids)) != len(cids):

@@ -43,9 +43,9 @@ def taps_to_finish(flow: Flow, start: str, answer: dict[str, str]) -> int:
             return walk(node.next, depth + 1)  # type: ignore[arg-type]
         if isinstance(node, BranchNode):
             for rule in node.rules:
-                if all(answer.get(q) in allowed for q, allowed in rule.when.items() if q in answer):
-                    if any(q in answer for q in rule.when):
-                        return walk(rule.goto, depth + 1)
+                decided = [q for q in rule.when if q in answer]
+                if decided and all(answer[q] in rule.when[q] for q in decided):
+                    return walk(rule.goto, depth + 1)
             # Branches on other answers: the person could take any of them; count the shortest.
             targets = [r.goto for r in node.rules if not any(q in answer for q in r.when)] + [node.otherwise]
             return min(walk(t, depth + 1) for t in targets)
