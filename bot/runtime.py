@@ -59,6 +59,8 @@ class Runtime:
     notifier: AlertNotifier
     dispatcher: Dispatcher
     extras: dict = field(default_factory=dict)
+    # True when nothing was injected: a worker process can rebuild the same runtime from `settings`.
+    from_settings: bool = False
 
 
 @functools.lru_cache(maxsize=4)
@@ -123,6 +125,7 @@ def build_runtime(
     lexicon: Lexicon | None = None,
 ) -> Runtime:
     """Wire every part from settings; raises SetupError or ContentInvalid with a clear message."""
+    injected = (library, notifier, onboarding, effects, help_numbers, lexicon)
     keyring = build_keyring(settings)
     library = library or load_library(Path(settings.content_dir) if settings.content_dir else None)
     lexicon = lexicon or cached_lexicon(default_lexicon_path())
@@ -147,7 +150,10 @@ def build_runtime(
         context=topic_context(library, settings.timezone),
         commands=identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
     )
-    return Runtime(settings, engine, library, keyring, lexicon, notifier, dispatcher)
+    return Runtime(
+        settings, engine, library, keyring, lexicon, notifier, dispatcher,
+        from_settings=all(part is None for part in injected),
+    )
 
 
 def build_app(rt: Runtime) -> FastAPI:

@@ -14,7 +14,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from bot import dispatch_worker
 from bot.channels.telegram import TelegramChannel, TelegramRunner, TelegramSettings
+from bot.dispatch_worker import DispatchProcesses
 from bot.outbox import OutboxSender
 from content.schema import text_for
 
@@ -64,20 +66,25 @@ class TelegramService:
         dispatcher = rt.dispatcher
         # The dispatcher is synchronous; SQLite takes one writer at a time, PostgreSQL several.
         workers = settings.dispatch_workers or (1 if rt.settings.database_url.startswith("sqlite") else 4)
+        # Worker processes when the runtime can be rebuilt from settings (always so under `ourvoice run`).
+        use_processes = settings.dispatch_process and rt.from_settings
+        self.processes = DispatchProcesses(rt.settings, workers) if use_processes else None
 
-        def handle(msg: Any, now: datetime) -> Any:
+        def handle_here(msg: Any, now: datetime) -> Any:
             return dispatcher.handle(msg, now=now)
 
         self.runner = TelegramRunner(
             self.channel,
-            handle=handle,
+            handle=dispatch_worker.handle if self.processes else handle_here,
             sender=self.sender,
             clock=self.clock,
             private_only_text=private_only,
             is_outage=lambda r: is_outage(r, unavailable_text=unavailable),
             dispatch_workers=workers,
+            executor=self.processes,
         )
-        self.sender.executor = self.runner.executor  # one queue of database work (see OutboxSender)
+        if self.processes is None:
+            self.sender.executor = self.runner.executor  # one queue of database work (see OutboxSender)
         self.started = False
 
     @property
@@ -86,6 +93,8 @@ class TelegramService:
 
     async def start(self) -> None:
         """Connect to the Bot API, register commands, set or delete the webhook, start sending and polling."""
+        if self.processes is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.processes.start)
         await self.channel.start(webhook=self.webhook)
         await self.sender.start()
         self.runner.ready = True
@@ -100,7 +109,10 @@ class TelegramService:
         await self.runner.drain(10)  # webhook requests still being handled
         await self.sender.stop()
         await self.channel.stop()
-        self.runner.close()
+        if self.processes is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.processes.shutdown)
+        else:
+            self.runner.close()
         self.started = False
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait

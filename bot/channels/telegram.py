@@ -18,7 +18,7 @@ import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +80,9 @@ class TelegramSettings(BaseSettings):
     poll_timeout: int = Field(default=25, ge=0, le=50, description="getUpdates long-poll seconds")
     webhook_max_connections: int = Field(default=8, ge=1, le=100)
     dispatch_workers: int = Field(default=0, ge=0, le=32, description="0: 1 on SQLite, 4 on PostgreSQL")
+    dispatch_process: bool = Field(
+        default=True, description="steps run in worker processes, leaving this process's core to Telegram I/O"
+    )
 
     @field_validator("api_base_url", "webhook_url")
     @classmethod
@@ -370,6 +373,7 @@ class TelegramRunner:
         private_only_text: str,
         is_outage: Callable[[Any], bool],
         dispatch_workers: int = 1,
+        executor: Executor | None = None,
     ) -> None:
         self.channel = channel
         self.handle = handle
@@ -380,7 +384,8 @@ class TelegramRunner:
         self.locks = KeyedLocks()
         # The dispatcher is synchronous. SQLite takes one writer at a time, so one thread there; more
         # threads only pay off on PostgreSQL.
-        self.executor = ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="tg-dispatch")
+        # `executor` may be worker processes (bot.dispatch_worker), then `handle` must be picklable.
+        self.executor = executor or ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="tg-dispatch")
         self.ready = False
         self.in_flight = 0
         self._idle = asyncio.Event()

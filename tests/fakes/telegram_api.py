@@ -157,6 +157,7 @@ class FakeBotAPI:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self.delivered = 0  # sendMessage calls that succeeded (cheap to read, unlike sent_messages())
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -164,6 +165,7 @@ class FakeBotAPI:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        app.router.add_get("/_fake/stats", self._handle_stats)  # for a driver in another process (bench)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -520,6 +522,9 @@ class FakeBotAPI:
             return web.json_response(body, status=err.status)
         return web.json_response({"ok": True, "result": result})
 
+    async def _handle_stats(self, request: web.Request) -> web.Response:
+        return web.json_response({"delivered": self.delivered, "pending": len(self._updates)})
+
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
@@ -649,6 +654,7 @@ class FakeBotAPI:
         }
         self._set_markup(message, params.get("reply_markup"))
         self._messages[(chat_id, message["message_id"])] = message
+        self.delivered += 1
         return message
 
     async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any] | bool:

@@ -1,0 +1,95 @@
+"""Steps in a worker process (the default under `ourvoice run`): same answers, same order, nothing lost when
+a worker dies."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+from pathlib import Path
+
+import pytest
+
+from bot.runtime import Runtime, build_runtime
+from storage import inbound
+from storage.db import session
+from tests.conftest import make_settings
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.telegram.conftest import Factory, TgUser, answers, settle
+from tests.telegram.test_polling import EXPECTED_ANSWERS, TYPED, outbox_rows
+
+
+@pytest.fixture
+def rt_from_settings(sqlite_url: str, tmp_path: Path) -> Runtime:
+    """A runtime built from settings alone, as `ourvoice run` builds it: a worker can rebuild it."""
+    return build_runtime(make_settings(sqlite_url, tmp_path))
+
+
+def worker_pid(svc) -> int:  # noqa: ANN001
+    assert svc.processes is not None
+    return int(svc.processes.submit(os.getpid).result(timeout=30))
+
+
+async def test_runtime_wired_by_hand_keeps_the_thread(rt, services: Factory) -> None:  # noqa: ANN001
+    assert services(rt).processes is None  # an injected library cannot be rebuilt in another process
+
+
+async def test_typed_journey_is_stepped_in_a_worker_process(
+    tg: FakeBotAPI, rt_from_settings: Runtime, services: Factory
+) -> None:
+    svc = services(rt_from_settings)
+    await svc.start()
+    assert worker_pid(svc) != os.getpid()
+    u = TgUser(tg, 8181)
+    for text in TYPED:
+        u.say(text)
+    await settle(tg, svc, timeout=60)
+    assert answers(rt_from_settings, 8181, "good_foster_carer") == EXPECTED_ANSWERS
+    assert u.texts()[-1] == "What would you like to do today?"
+
+
+async def test_many_chats_at_once_keep_their_order_through_the_worker(
+    tg: FakeBotAPI, rt_from_settings: Runtime, services: Factory
+) -> None:
+    chats = [810_000 + c for c in range(30)]
+    todo = {c: list(TYPED) for c in chats}
+    rng = random.Random(5)
+    while todo:
+        c = rng.choice(sorted(todo))
+        for _ in range(rng.randint(1, 4)):
+            if todo[c]:
+                TgUser(tg, c).say(todo[c].pop(0))
+        if not todo[c]:
+            del todo[c]
+    svc = services(rt_from_settings)
+    await svc.start()
+    await settle(tg, svc, timeout=120)
+    with session(rt_from_settings.engine) as s:
+        assert inbound.count(s) == len(chats) * len(TYPED)
+    for c in chats:
+        assert answers(rt_from_settings, c, "good_foster_carer") == EXPECTED_ANSWERS, c
+    rows = outbox_rows(rt_from_settings)
+    assert all(r.status == "sent" for r in rows)
+    assert len(tg.sent_messages()) == len(rows)  # every reply delivered, none twice
+
+
+async def test_a_killed_worker_is_replaced_and_nothing_is_lost(
+    tg: FakeBotAPI, rt_from_settings: Runtime, services: Factory
+) -> None:
+    svc = services(rt_from_settings)
+    await svc.start()
+    u = TgUser(tg, 8282)
+    half = len(TYPED) // 2
+    for text in TYPED[:half]:
+        u.say(text)
+    await settle(tg, svc, timeout=60)
+    first = worker_pid(svc)
+    os.kill(first, signal.SIGKILL)
+    for text in TYPED[half:]:
+        u.say(text)
+    await settle(tg, svc, timeout=60)
+    assert worker_pid(svc) != first
+    assert answers(rt_from_settings, 8282, "good_foster_carer") == EXPECTED_ANSWERS
+    with session(rt_from_settings.engine) as s:
+        assert inbound.count(s) == len(TYPED)  # each update stored once
+    assert len(u.texts()) == len(outbox_rows(rt_from_settings))  # each reply sent once
