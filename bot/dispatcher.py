@@ -263,7 +263,7 @@ class Dispatcher:
                     participant_id=earlier.participant_id,
                 )
             key_hash = self.keyring.identity_hash(msg.channel, msg.sender)
-            found = participants.find_by_key(s, key_hash)
+            found = participants.find_with_address(s, key_hash)
             detour: Detour | None = None
             if found is None:
                 who = self.onboarding(s, msg, key_hash, now)
@@ -277,8 +277,7 @@ class Dispatcher:
                 participant = who
                 address_enc = self.keyring.encrypt(msg.address) if msg.address else None
             else:
-                participant, ident = found
-                address_enc = ident.address_enc
+                participant, address_enc = found
                 hook = self.commands.get(msg.command) if msg.kind == "command" else None
                 detour = hook(s, participant, msg, now) if hook else None
                 if detour is not None and detour.participant is not None:
@@ -289,7 +288,7 @@ class Dispatcher:
                 notices = outbox.take_notices(s, participant.id, msg.channel, now=now)  # type: ignore[arg-type]
                 at = 1 if assessment.flagged else 0  # the safe reply always stays first
                 replies[at:at] = [Outbound.from_json(json.loads(n.payload_json)) for n in notices]
-            ev = inbound.record(
+            inbound_id = inbound.record(
                 s,
                 msg.channel,
                 msg.message_id,
@@ -300,14 +299,14 @@ class Dispatcher:
             if alert_rec is not None:
                 self._store_alert(s, alert_rec, participant, now)
             immediate = msg.channel in self.immediate_channels
-            rows = [
+            outbox_ids = [
                 outbox.add(
                     s,
                     channel=msg.channel,
                     payload_json=json.dumps(r.to_json(), ensure_ascii=False),
                     now=now,
                     participant_id=participant.id,
-                    inbound_id=ev.id,
+                    inbound_id=inbound_id,
                     address_enc=None if immediate else address_enc,
                     kind=r.meta.get("kind", "reply"),
                     status="sent" if immediate else "pending",
@@ -319,7 +318,7 @@ class Dispatcher:
                 replies=replies,
                 flagged=assessment.flagged,
                 participant_id=participant.id,
-                outbox_ids=[r.id for r in rows if r.id is not None],
+                outbox_ids=outbox_ids,
             )
 
     def _step(
@@ -356,14 +355,14 @@ class Dispatcher:
         def submission(flow_id: str, run: int) -> Any:
             # One lookup per run per step: a step often starts, answers and completes the same run.
             if (flow_id, run) not in subs:
-                subs[(flow_id, run)] = submissions.get_or_start(s, participant, flow_id, run, now=now)
+                subs[(flow_id, run)] = submissions.start_run(s, participant, flow_id, run, now=now)
             return subs[(flow_id, run)]
 
         for flow_id, run in result.started:
             submission(flow_id, run)
         for ans in result.answers:
             sub = submission(ans.flow_id, ans.run)
-            submissions.put_answer(
+            submissions.write_answer(
                 s,
                 sub,
                 ans.question_id,

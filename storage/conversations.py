@@ -6,10 +6,23 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from storage.models import Conversation
+
+# Core statements on the table, built once: every inbound message loads and saves one state row, and
+# no caller needs an ORM object for it.
+_T = Conversation.__table__  # type: ignore[attr-defined]
+# FOR UPDATE serialises steps of one person on PostgreSQL (SQLite already holds the write lock).
+_LOAD = select(_T.c.state_json, _T.c.version).where(_T.c.participant_id == bindparam("pid")).with_for_update()
+_EXISTS = select(_T.c.version).where(_T.c.participant_id == bindparam("pid"))
+_INSERT = insert(_T)
+_UPDATE = (
+    update(_T)
+    .where(_T.c.participant_id == bindparam("pid"), _T.c.version == bindparam("old_version"))
+    .values(state_json=bindparam("new_state"), version=bindparam("new_version"), updated_at=bindparam("now"))
+)
 
 
 class StaleState(Exception):
@@ -18,8 +31,7 @@ class StaleState(Exception):
 
 def load(session: Session, participant_id: int) -> tuple[dict[str, Any] | None, int]:
     """Return the stored state and its version (None, 0 when there is none yet)."""
-    # FOR UPDATE serialises steps of one person on PostgreSQL (SQLite already holds the write lock).
-    row = session.get(Conversation, participant_id, with_for_update=True)
+    row = session.execute(_LOAD, {"pid": participant_id}).first()
     if row is None:
         return None, 0
     return json.loads(row.state_json), row.version
@@ -29,17 +41,16 @@ def save(session: Session, participant_id: int, state: dict[str, Any], *, versio
     """Write the new state only if nobody else did since `version` was read; return the new version."""
     payload = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
     if version == 0:
-        if session.get(Conversation, participant_id) is not None:
+        if session.execute(_EXISTS, {"pid": participant_id}).first() is not None:
             raise StaleState(participant_id)
-        session.add(Conversation(participant_id=participant_id, state_json=payload, version=1, updated_at=now))
-        session.flush()
+        # A concurrent first insert still fails on the primary key (IntegrityError): the step is retried.
+        session.execute(
+            _INSERT, {"participant_id": participant_id, "state_json": payload, "version": 1, "updated_at": now}
+        )
         return 1
     result = session.execute(
-        update(Conversation)
-        .where(Conversation.participant_id == participant_id, Conversation.version == version)
-        .values(state_json=payload, version=version + 1, updated_at=now)
-        # No ORM objects to keep in step with: skipping the sync saves most of this statement's cost.
-        .execution_options(synchronize_session=False)
+        _UPDATE,
+        {"pid": participant_id, "old_version": version, "new_state": payload, "new_version": version + 1, "now": now},
     )
     if result.rowcount != 1:
         raise StaleState(participant_id)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlmodel import Session
 
 from storage.models import OutboxMessage
+
+_ADD = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]
 
 
 def add(
@@ -21,21 +23,25 @@ def add(
     address_enc: bytes | None = None,
     kind: str = "reply",
     status: str = "pending",
-) -> OutboxMessage:
-    row = OutboxMessage(
-        channel=channel,
-        payload_json=payload_json,
-        participant_id=participant_id,
-        inbound_id=inbound_id,
-        address_enc=address_enc,
-        kind=kind,
-        status=status,
-        not_before=now,
-        created_at=now,
-        sent_at=now if status == "sent" else None,
-    )
-    session.add(row)
-    return row
+) -> int:
+    """Queue one message and return its id (ids grow in the order rows are added)."""
+    # A Core insert: every reply of every inbound message comes through here, and no caller needs an ORM row.
+    return session.execute(
+        _ADD,
+        {
+            "channel": channel,
+            "payload_json": payload_json,
+            "participant_id": participant_id,
+            "inbound_id": inbound_id,
+            "address_enc": address_enc,
+            "kind": kind,
+            "status": status,
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+            "sent_at": now if status == "sent" else None,
+        },
+    ).inserted_primary_key[0]
 
 
 def for_inbound(session: Session, inbound_id: int) -> list[OutboxMessage]:

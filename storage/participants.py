@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from storage.models import ChannelIdentity, Participant
@@ -17,13 +18,28 @@ def new_case_ref() -> str:
     return "P-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(7))
 
 
+# Built once: the lookup runs for every inbound message (only the key hash changes).
+_BY_KEY = (
+    select(Participant, ChannelIdentity)
+    .join(ChannelIdentity, ChannelIdentity.participant_id == Participant.id)
+    .where(ChannelIdentity.key_hash == bindparam("key_hash"))
+)
+_BY_KEY_WITH_ADDRESS = (
+    select(Participant, ChannelIdentity.address_enc)
+    .join(ChannelIdentity, ChannelIdentity.participant_id == Participant.id)
+    .where(ChannelIdentity.key_hash == bindparam("key_hash"))
+)
+
+
 def find_by_key(session: Session, key_hash: str) -> tuple[Participant, ChannelIdentity] | None:
     """Look up a participant by the keyed hash of their channel user id."""
-    row = session.exec(
-        select(Participant, ChannelIdentity)
-        .join(ChannelIdentity, ChannelIdentity.participant_id == Participant.id)
-        .where(ChannelIdentity.key_hash == key_hash)
-    ).first()
+    row = session.execute(_BY_KEY, {"key_hash": key_hash}).first()
+    return (row[0], row[1]) if row else None
+
+
+def find_with_address(session: Session, key_hash: str) -> tuple[Participant, bytes | None] | None:
+    """`find_by_key` with just the identity's encrypted address: the dispatcher's lookup, cheaper per message."""
+    row = session.execute(_BY_KEY_WITH_ADDRESS, {"key_hash": key_hash}).first()
     return (row[0], row[1]) if row else None
 
 

@@ -4,43 +4,133 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
 from storage.models import Answer, AnswerChoice, Participant, Submission
 
 
+class Run(NamedTuple):
+    """A submission as answers need it: its id and the snapshot (flow, band, district) choices are counted under."""
+
+    id: int
+    flow_id: str
+    band: str | None
+    district: str | None
+
+
+# Core statements on the tables, built once: the dispatcher starts runs and stores answers on most messages,
+# and plain statements skip the ORM's statement building, entity loading and unit-of-work flushes.
+_SUB = Submission.__table__  # type: ignore[attr-defined]
+_ANS = Answer.__table__  # type: ignore[attr-defined]
+_CHOICE = AnswerChoice.__table__  # type: ignore[attr-defined]
+_FIND_RUN = select(_SUB.c.id, _SUB.c.flow_id, _SUB.c.band, _SUB.c.district).where(
+    _SUB.c.participant_id == bindparam("pid"), _SUB.c.flow_id == bindparam("flow"), _SUB.c.run == bindparam("run")
+)
+_START_RUN = insert(_SUB)
+_COMPLETE = (
+    update(_SUB).where(_SUB.c.id == bindparam("sub_id")).values(status="completed", completed_at=bindparam("now"))
+)
+_FIND_ANSWER = select(_ANS.c.id).where(
+    _ANS.c.submission_id == bindparam("sub_id"), _ANS.c.question_id == bindparam("qid")
+)
+_DROP_CHOICES = delete(_CHOICE).where(_CHOICE.c.answer_id == bindparam("answer_id"))
+_ANSWER_VALUES = {
+    "value_json": bindparam("new_value_json"),
+    "text_value": bindparam("new_text_value"),
+    "skipped": bindparam("new_skipped"),
+    "quarantined": bindparam("new_quarantined"),
+    "answered_at": bindparam("now"),
+}
+_REPLACE_ANSWER = update(_ANS).where(_ANS.c.id == bindparam("answer_id")).values(_ANSWER_VALUES)
+_ADD_ANSWER = insert(_ANS).values(submission_id=bindparam("sub_id"), question_id=bindparam("qid"), **_ANSWER_VALUES)
+_ADD_CHOICE = insert(_CHOICE)
+
+
+def start_run(
+    session: Session, participant: Participant, flow_id: str, run: int, *, now: datetime, mode: str = "chat"
+) -> Run:
+    """The submission for this run, created on first use with a snapshot of band and district."""
+    row = session.execute(_FIND_RUN, {"pid": participant.id, "flow": flow_id, "run": run}).first()
+    if row is not None:
+        return Run(*row)
+    sub_id = session.execute(
+        _START_RUN,
+        {
+            "participant_id": participant.id,
+            "flow_id": flow_id,
+            "run": run,
+            "mode": mode,
+            "audience": participant.audience,
+            "band": participant.band,
+            "district": participant.district,
+            "council": participant.council,
+            "started_at": now,
+        },
+    ).inserted_primary_key[0]
+    return Run(sub_id, flow_id, participant.band, participant.district)
+
+
 def get_or_start(
     session: Session, participant: Participant, flow_id: str, run: int, *, now: datetime, mode: str = "chat"
 ) -> Submission:
-    """The submission for this run, created on first use with a snapshot of band and district."""
-    sub = session.execute(
-        select(Submission).where(
-            Submission.participant_id == participant.id, Submission.flow_id == flow_id, Submission.run == run
+    """`start_run` as an ORM object, for callers that change the submission afterwards."""
+    session.flush()  # the Core statements below don't autoflush: let them see pending ORM changes
+    return session.get_one(Submission, start_run(session, participant, flow_id, run, now=now, mode=mode).id)
+
+
+def write_answer(
+    session: Session,
+    sub: Submission | Run,
+    question_id: str,
+    value: Any,
+    *,
+    skipped: bool,
+    free_text: bool,
+    quarantined: bool,
+    now: datetime,
+) -> int:
+    """Store an answer, replacing an earlier answer to the same question (after /back); returns its id."""
+    values = {
+        "new_value_json": json.dumps(None if free_text else value, ensure_ascii=False),
+        "new_text_value": value if free_text else None,
+        "new_skipped": skipped,
+        "new_quarantined": quarantined,
+        "now": now,
+    }
+    answer_id = session.execute(_FIND_ANSWER, {"sub_id": sub.id, "qid": question_id}).scalar_one_or_none()
+    if answer_id is not None:
+        session.execute(_DROP_CHOICES, {"answer_id": answer_id})
+        session.execute(_REPLACE_ANSWER, {"answer_id": answer_id, **values})
+    else:
+        added = session.execute(_ADD_ANSWER, {"sub_id": sub.id, "qid": question_id, **values})
+        answer_id = added.inserted_primary_key[0]
+    if not skipped and not free_text and value is not None:
+        picks = value if isinstance(value, list) else [value]
+        session.execute(
+            _ADD_CHOICE,
+            [
+                {
+                    "answer_id": answer_id,
+                    "submission_id": sub.id,
+                    "flow_id": sub.flow_id,
+                    "question_id": question_id,
+                    "choice": str(p),
+                    "band": sub.band,
+                    "district": sub.district,
+                    "answered_at": now,
+                }
+                for p in picks
+            ],
         )
-    ).scalar_one_or_none()
-    if sub is None:
-        sub = Submission(
-            participant_id=participant.id,
-            flow_id=flow_id,
-            run=run,
-            mode=mode,
-            audience=participant.audience,
-            band=participant.band,
-            district=participant.district,
-            council=participant.council,
-            started_at=now,
-        )
-        session.add(sub)
-        session.flush()
-    return sub
+    return answer_id
 
 
 def put_answer(
     session: Session,
-    sub: Submission,
+    sub: Submission | Run,
     question_id: str,
     value: Any,
     *,
@@ -49,44 +139,22 @@ def put_answer(
     quarantined: bool,
     now: datetime,
 ) -> Answer:
-    """Store an answer, replacing an earlier answer to the same question (after /back)."""
-    existing = session.execute(
-        select(Answer).where(Answer.submission_id == sub.id, Answer.question_id == question_id)
-    ).scalar_one_or_none()
-    if existing is not None:
-        session.execute(delete(AnswerChoice).where(AnswerChoice.answer_id == existing.id))
-        answer = existing
+    """`write_answer` returning the ORM row, for callers that read or change it afterwards."""
+    session.flush()  # the Core statements don't autoflush: let them see pending ORM changes
+    answer_id = write_answer(
+        session, sub, question_id, value, skipped=skipped, free_text=free_text, quarantined=quarantined, now=now
+    )
+    # Reloaded even if already in the session: the Core update above bypassed any object held there.
+    return session.get_one(Answer, answer_id, populate_existing=True)
+
+
+def complete(session: Session, sub: Submission | Run, *, now: datetime) -> None:
+    if isinstance(sub, Submission):
+        sub.status = "completed"
+        sub.completed_at = now
+        session.add(sub)
     else:
-        answer = Answer(submission_id=sub.id, question_id=question_id, value_json="null", answered_at=now)
-    answer.value_json = json.dumps(None if free_text else value, ensure_ascii=False)
-    answer.text_value = value if free_text else None
-    answer.skipped = skipped
-    answer.quarantined = quarantined
-    answer.answered_at = now
-    session.add(answer)
-    session.flush()
-    if not skipped and not free_text and value is not None:
-        picks = value if isinstance(value, list) else [value]
-        session.add_all(
-            AnswerChoice(
-                answer_id=answer.id,
-                submission_id=sub.id,
-                flow_id=sub.flow_id,
-                question_id=question_id,
-                choice=str(p),
-                band=sub.band,
-                district=sub.district,
-                answered_at=now,
-            )
-            for p in picks
-        )
-    return answer
-
-
-def complete(session: Session, sub: Submission, *, now: datetime) -> None:
-    sub.status = "completed"
-    sub.completed_at = now
-    session.add(sub)
+        session.execute(_COMPLETE, {"sub_id": sub.id, "now": now})
 
 
 def answers_of(session: Session, participant_id: int, flow_id: str | None = None) -> list[tuple[Submission, Answer]]:

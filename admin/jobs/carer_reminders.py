@@ -72,7 +72,7 @@ def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidat
     if notice is None:
         return None  # another process (or an earlier run) already sent this one
     ident = idents[0]
-    row = outbox.add(
+    outbox_id = outbox.add(
         s,
         channel=ident.channel,
         payload_json=json.dumps(message.to_json(), ensure_ascii=False),
@@ -81,8 +81,7 @@ def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidat
         address_enc=ident.address_enc,
         kind="notice",
     )
-    s.flush()
-    waves.attach_outbox(s, notice, row.id)
+    waves.attach_outbox(s, notice, outbox_id)
     return kind
 
 

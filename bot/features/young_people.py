@@ -126,7 +126,7 @@ def queue_notice(session: Session, participant_id: int, text: str, *, now: datet
     if not idents:
         return None
     ident = idents[0]
-    row = outbox.add(
+    return outbox.add(
         session,
         channel=ident.channel,
         payload_json=json.dumps(Outbound(text=text).to_json(), ensure_ascii=False),
@@ -135,12 +135,10 @@ def queue_notice(session: Session, participant_id: int, text: str, *, now: datet
         address_enc=ident.address_enc,
         kind="notice",
     )
-    session.flush()
-    return row.id
 
 
 def _submission_id(session: Session, p: Participant, eff: Effect, now: datetime) -> int:
-    return submissions.get_or_start(session, p, eff.flow_id, eff.run, now=now).id  # type: ignore[return-value]
+    return submissions.start_run(session, p, eff.flow_id, eff.run, now=now).id
 
 
 def _any_quarantined(session: Session, p: Participant, submission_id: int) -> bool:
