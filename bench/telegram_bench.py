@@ -84,36 +84,37 @@ def _echo_app(token: str, base_url: str) -> Any:
     return app
 
 
-async def _bare(n_updates: int, n_chats: int) -> float:
-    """The echo bot against the fake served from the bot's own event loop."""
-    async with FakeBotAPI() as tg:
-        _push_all(tg, n_updates, n_chats)
-        app = _echo_app(tg.token, tg.bot_base_url)
-        async with app:
-            assert app.updater is not None
-            start = time.perf_counter()
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            await app.start()
-            await _wait(lambda: tg.delivered >= n_updates and not tg.pending_updates(), 300)
-            elapsed = time.perf_counter() - start
-            await app.updater.stop()
-            await app.stop()
-    return elapsed
-
-
-async def _bare_remote(server: FakeBotAPIProcess, n_updates: int) -> float:
-    """The echo bot against the fake in its own process (as Telegram is on other machines)."""
-    app = _echo_app(server.token, server.bot_base_url)
+async def _time_echo(token: str, base_url: str, finished: Any) -> float:
+    """Seconds from starting the echo bot until `finished()` (an awaitable check) says all is answered."""
+    app = _echo_app(token, base_url)
     async with app:
         assert app.updater is not None
         start = time.perf_counter()
         await app.updater.start_polling(poll_interval=0, timeout=1)
         await app.start()
-        await server.wait_until(lambda st: st["delivered"] >= n_updates and not st["pending"])
+        await finished()
         elapsed = time.perf_counter() - start
         await app.updater.stop()
         await app.stop()
     return elapsed
+
+
+async def _bare(n_updates: int, n_chats: int) -> float:
+    """The echo bot against the fake served from the bot's own event loop."""
+    async with FakeBotAPI() as tg:
+        _push_all(tg, n_updates, n_chats)
+        return await _time_echo(
+            tg.token, tg.bot_base_url,
+            lambda: _wait(lambda: tg.delivered >= n_updates and not tg.pending_updates(), 300),
+        )
+
+
+async def _bare_remote(server: FakeBotAPIProcess, n_updates: int) -> float:
+    """The echo bot against the fake in its own process (as Telegram is on other machines)."""
+    return await _time_echo(
+        server.token, server.bot_base_url,
+        lambda: server.wait_until(lambda st: st["delivered"] >= n_updates and not st["pending"]),
+    )
 
 
 def _runtime(work: Path, name: str) -> Any:
