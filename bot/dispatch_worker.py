@@ -48,6 +48,11 @@ def handle(msg: Inbound, now: datetime) -> Any:
     return _dispatcher.handle(msg, now=now)
 
 
+def handle_many(batch: list[tuple[Inbound, datetime]]) -> list[Any]:
+    """Runs in a worker: several steps in one transaction (group commit), one result each, in order."""
+    return _dispatcher.handle_many(batch)
+
+
 def warm_up() -> bool:
     """Runs in a worker: proves the runtime was built (so start-up errors show at start, not on a message)."""
     return _dispatcher is not None

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.alerts import AlertNotice, AlertNotifier, AlertSpool, new_alert_ref
+from bot.channels.base import StepError
 from bot.crypto import Keyring
 from bot.engine import ConversationState, Effect, StepContext, step
 from bot.messages import Inbound, Outbound
@@ -210,6 +211,12 @@ class Dispatcher:
         """Process one inbound event and return the replies to show now."""
         assessment = self.check(msg)
         alert_rec = self._raise_alert(msg, assessment, now) if assessment.flagged else None
+        return self._handle_checked(msg, assessment, alert_rec, now)
+
+    def _handle_checked(
+        self, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime
+    ) -> DispatchResult:
+        """`handle` after the risk check (and any alert) already happened."""
         if alert_rec is not None or self.spool.path.exists():
             self.drain_spool(now=now)
         for attempt in range(self.MAX_RETRIES):
@@ -248,78 +255,145 @@ class Dispatcher:
         replies.append(Outbound(text=text_for(self.library.string("db_unavailable"), "default")))
         return DispatchResult(replies=replies, stored=False, unavailable=True)
 
+    def handle_many(self, batch: Sequence[tuple[Inbound, datetime]]) -> list[DispatchResult | StepError]:
+        """Process several inbound events in ONE transaction (group commit): one result per event, in order.
+
+        Each event runs in a savepoint, so one that fails is rolled back alone and then retried by itself
+        through `handle` after the commit, as are any later events from the same sender (their order
+        holds). If the database is down, nothing is committed and every event gets its own outage
+        answer (a flagged one its safe reply, its alert spooled). A bug in one non-flagged event comes back as
+        StepError rather than raising, so the rest of the batch still gets its answers.
+        """
+        if len(batch) == 1:
+            return [self._one(*batch[0])]
+        checked = []
+        for msg, now in batch:
+            assessment = self.check(msg)
+            alert_rec = self._raise_alert(msg, assessment, now) if assessment.flagged else None
+            checked.append((msg, now, assessment, alert_rec))
+        if self.spool.path.exists():
+            self.drain_spool(now=batch[0][1])
+        results: list[DispatchResult | StepError | None] = [None] * len(batch)
+        deferred: set[tuple[str, str]] = set()  # senders whose later events must wait for a retry
+        try:
+            with session(self.engine) as s:
+                for i, (msg, now, assessment, alert_rec) in enumerate(checked):
+                    who = (msg.channel, msg.sender)
+                    if who in deferred:
+                        continue
+                    try:
+                        with s.begin_nested():
+                            results[i] = self._transaction_in(s, msg, assessment, alert_rec, now)
+                    except DatabaseUnavailable:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - this event alone is rolled back and retried
+                        log.info("dispatch.batch_retry_single error=%s", type(exc).__name__)
+                        deferred.add(who)
+        except DatabaseUnavailable:
+            # Nothing was committed: every event gets its outage answer now and is redelivered later.
+            log.error("dispatch.database_unavailable batch=%d", len(batch))
+            return [self._unavailable(msg, alert_rec, now) for msg, now, _a, alert_rec in checked]
+        except Exception as exc:  # noqa: BLE001 - e.g. the commit itself failed: try each event alone
+            log.error("dispatch.batch_failed size=%d error=%s", len(batch), type(exc).__name__)
+            results = [None] * len(batch)
+        out: list[DispatchResult | StepError] = []
+        for i, (msg, now, assessment, alert_rec) in enumerate(checked):
+            done = results[i]
+            out.append(done if done is not None else self._one(msg, now, assessment, alert_rec))
+        return out
+
+    def _one(
+        self,
+        msg: Inbound,
+        now: datetime,
+        assessment: Assessment | None = None,
+        alert_rec: dict | None = None,
+    ) -> DispatchResult | StepError:
+        """`handle` for one event of a batch; a bug becomes StepError (names the error type only)."""
+        try:
+            if assessment is None:
+                return self.handle(msg, now=now)
+            return self._handle_checked(msg, assessment, alert_rec, now)
+        except Exception as exc:  # noqa: BLE001 - reported per event; its message may quote the input
+            return StepError(type(exc).__name__)
+
     def _transaction(
         self, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime
     ) -> DispatchResult:
         with session(self.engine) as s:
-            earlier = inbound.find(s, msg.channel, msg.message_id)
-            if earlier is not None:
-                if alert_rec is not None:
-                    self._store_alert(s, alert_rec, None, now)  # same ref as the first time: no-op if stored
-                rows = outbox.for_inbound(s, earlier.id)  # type: ignore[arg-type]
-                return DispatchResult(
-                    replies=[Outbound.from_json(json.loads(r.payload_json)) for r in rows],
-                    duplicate=True,
-                    participant_id=earlier.participant_id,
-                )
-            key_hash = self.keyring.identity_hash(msg.channel, msg.sender)
-            found = participants.find_with_address(s, key_hash)
-            detour: Detour | None = None
-            if found is None:
-                who = self.onboarding(s, msg, key_hash, now)
-                if isinstance(who, Detour):
-                    detour, who = who, who.participant
-                if isinstance(who, list):
-                    replies = ([self.safe_reply("default", now)] if alert_rec else []) + who
-                    if alert_rec:
-                        self._store_alert(s, alert_rec, None, now)
-                    return DispatchResult(replies=replies, stored=False, flagged=alert_rec is not None)
-                participant = who
-                address_enc = self.keyring.encrypt(msg.address) if msg.address else None
-            else:
-                participant, address_enc = found
-                hook = self.commands.get(msg.command) if msg.kind == "command" else None
-                detour = hook(s, participant, msg, now) if hook else None
-                if detour is not None and detour.participant is not None:
-                    participant = detour.participant
-            result, replies = self._step(s, participant, msg, assessment, now, detour)  # type: ignore[arg-type]
-            if msg.channel in self.immediate_channels:
-                # Pull-only channels get notices (card updates, follow-ups) the next time the person writes.
-                notices = outbox.take_notices(s, participant.id, msg.channel, now=now)  # type: ignore[arg-type]
-                at = 1 if assessment.flagged else 0  # the safe reply always stays first
-                replies[at:at] = [Outbound.from_json(json.loads(n.payload_json)) for n in notices]
-            inbound_id = inbound.record(
-                s,
-                msg.channel,
-                msg.message_id,
-                participant_id=participant.id,
-                outcome="flagged" if assessment.flagged else ("unsupported" if msg.kind == "unsupported" else "ok"),
-                now=now,
-            )
+            return self._transaction_in(s, msg, assessment, alert_rec, now)
+
+    def _transaction_in(
+        self, s: Session, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime
+    ) -> DispatchResult:
+        earlier = inbound.find(s, msg.channel, msg.message_id)
+        if earlier is not None:
             if alert_rec is not None:
-                self._store_alert(s, alert_rec, participant, now)
-            immediate = msg.channel in self.immediate_channels
-            outbox_ids = [
-                outbox.add(
-                    s,
-                    channel=msg.channel,
-                    payload_json=json.dumps(r.to_json(), ensure_ascii=False),
-                    now=now,
-                    participant_id=participant.id,
-                    inbound_id=inbound_id,
-                    address_enc=None if immediate else address_enc,
-                    kind=r.meta.get("kind", "reply"),
-                    status="sent" if immediate else "pending",
-                )
-                for r in replies
-            ]
-            s.flush()
+                self._store_alert(s, alert_rec, None, now)  # same ref as the first time: no-op if stored
+            rows = outbox.for_inbound(s, earlier.id)  # type: ignore[arg-type]
             return DispatchResult(
-                replies=replies,
-                flagged=assessment.flagged,
-                participant_id=participant.id,
-                outbox_ids=outbox_ids,
+                replies=[Outbound.from_json(json.loads(r.payload_json)) for r in rows],
+                duplicate=True,
+                participant_id=earlier.participant_id,
             )
+        key_hash = self.keyring.identity_hash(msg.channel, msg.sender)
+        found = participants.find_with_address(s, key_hash)
+        detour: Detour | None = None
+        if found is None:
+            who = self.onboarding(s, msg, key_hash, now)
+            if isinstance(who, Detour):
+                detour, who = who, who.participant
+            if isinstance(who, list):
+                replies = ([self.safe_reply("default", now)] if alert_rec else []) + who
+                if alert_rec:
+                    self._store_alert(s, alert_rec, None, now)
+                return DispatchResult(replies=replies, stored=False, flagged=alert_rec is not None)
+            participant = who
+            address_enc = self.keyring.encrypt(msg.address) if msg.address else None
+        else:
+            participant, address_enc = found
+            hook = self.commands.get(msg.command) if msg.kind == "command" else None
+            detour = hook(s, participant, msg, now) if hook else None
+            if detour is not None and detour.participant is not None:
+                participant = detour.participant
+        result, replies = self._step(s, participant, msg, assessment, now, detour)  # type: ignore[arg-type]
+        if msg.channel in self.immediate_channels:
+            # Pull-only channels get notices (card updates, follow-ups) the next time the person writes.
+            notices = outbox.take_notices(s, participant.id, msg.channel, now=now)  # type: ignore[arg-type]
+            at = 1 if assessment.flagged else 0  # the safe reply always stays first
+            replies[at:at] = [Outbound.from_json(json.loads(n.payload_json)) for n in notices]
+        inbound_id = inbound.record(
+            s,
+            msg.channel,
+            msg.message_id,
+            participant_id=participant.id,
+            outcome="flagged" if assessment.flagged else ("unsupported" if msg.kind == "unsupported" else "ok"),
+            now=now,
+        )
+        if alert_rec is not None:
+            self._store_alert(s, alert_rec, participant, now)
+        immediate = msg.channel in self.immediate_channels
+        outbox_ids = [
+            outbox.add(
+                s,
+                channel=msg.channel,
+                payload_json=json.dumps(r.to_json(), ensure_ascii=False),
+                now=now,
+                participant_id=participant.id,
+                inbound_id=inbound_id,
+                address_enc=None if immediate else address_enc,
+                kind=r.meta.get("kind", "reply"),
+                status="sent" if immediate else "pending",
+            )
+            for r in replies
+        ]
+        s.flush()
+        return DispatchResult(
+            replies=replies,
+            flagged=assessment.flagged,
+            participant_id=participant.id,
+            outbox_ids=outbox_ids,
+        )
 
     def _step(
         self,

@@ -70,12 +70,10 @@ class TelegramService:
         use_processes = settings.dispatch_process and rt.from_settings
         self.processes = DispatchProcesses(rt.settings, workers) if use_processes else None
 
-        def handle_here(msg: Any, now: datetime) -> Any:
-            return dispatcher.handle(msg, now=now)
 
         self.runner = TelegramRunner(
             self.channel,
-            handle=dispatch_worker.handle if self.processes else handle_here,
+            handle_many=dispatch_worker.handle_many if self.processes else dispatcher.handle_many,
             sender=self.sender,
             clock=self.clock,
             private_only_text=private_only,

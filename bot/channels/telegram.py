@@ -31,7 +31,7 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.channels.base import DeliveryError, KeyedLocks, Sender, split_command
+from bot.channels.base import DeliveryError, KeyedLocks, Sender, StepBatcher, split_command
 from bot.messages import Choice, Inbound, Outbound
 
 log = logging.getLogger("ourvoice.telegram")
@@ -355,7 +355,9 @@ class TelegramChannel:
 class TelegramRunner:
     """Feeds updates to the dispatcher: chats in parallel, each chat in order, commit before acknowledge.
 
-    `handle(inbound, now)` is the synchronous dispatcher (run in a thread); it returns a DispatchResult.
+    `handle_many([(inbound, now), ...])` is the synchronous dispatcher's group commit (run on `executor`):
+    events from different chats that arrive together share one transaction (StepBatcher); it returns
+    one DispatchResult per event.
     `is_outage(result)` says the step was not committed because storage is down, so the update must be
     tried again (polling: the offset stays; webhook: 503 so Telegram redelivers).
     """
@@ -367,7 +369,7 @@ class TelegramRunner:
         self,
         channel: TelegramChannel,
         *,
-        handle: Callable[[Inbound, dt.datetime], Any],
+        handle_many: Callable[[list[tuple[Inbound, Any]]], Sequence[Any]],
         sender: Sender,
         clock: Callable[[], dt.datetime],
         private_only_text: str,
@@ -376,7 +378,6 @@ class TelegramRunner:
         executor: Executor | None = None,
     ) -> None:
         self.channel = channel
-        self.handle = handle
         self.sender = sender
         self.clock = clock
         self.private_only_text = private_only_text
@@ -384,8 +385,9 @@ class TelegramRunner:
         self.locks = KeyedLocks()
         # The dispatcher is synchronous. SQLite takes one writer at a time, so one thread there; more
         # threads only pay off on PostgreSQL.
-        # `executor` may be worker processes (bot.dispatch_worker), then `handle` must be picklable.
+        # `executor` may be worker processes (bot.dispatch_worker), then `handle_many` must be picklable.
         self.executor = executor or ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="tg-dispatch")
+        self.batcher = StepBatcher(handle_many, self.executor, max_in_flight=dispatch_workers)
         self.ready = False
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -456,8 +458,7 @@ class TelegramRunner:
             return True
         msg = res
         try:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.executor, self.handle, msg, self.clock())
+            result = await self.batcher.submit(msg, self.clock())
         except Exception as exc:  # noqa: BLE001 - handled like any failure of this one update
             return self._failed(uid, exc)
         if self.is_outage(result):
