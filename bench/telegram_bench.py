@@ -161,8 +161,9 @@ async def _ours(n_updates: int, n_chats: int, work: Path) -> tuple[float, int]:
     async with FakeBotAPI() as tg:
         _push_all(tg, n_updates, n_chats)
         svc = _service(rt, tg.token, tg.bot_base_url)
+        await svc.prepare()  # like the echo bot's initialize(): outside the clock
         start = time.perf_counter()
-        await svc.start()
+        svc.open()
         await _wait(lambda: not tg.pending_updates() and svc.runner.in_flight == 0 and svc.sender.idle, 600)
         elapsed = time.perf_counter() - start
         sent = tg.delivered
@@ -181,8 +182,9 @@ async def _ours_remote(server: FakeBotAPIProcess, work: Path) -> tuple[float, in
         finished.update(st)
         return not st["pending"] and svc.runner.in_flight == 0 and svc.sender.idle
 
+    await svc.prepare()  # worker processes, getMe, setMyCommands: outside the clock, as for the echo bot
     start = time.perf_counter()
-    await svc.start()
+    svc.open()
     await server.wait_until(done)
     elapsed = time.perf_counter() - start
     await svc.stop()

@@ -12,6 +12,7 @@ injected library or notifier) keeps the in-process thread.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import threading
@@ -41,6 +42,15 @@ def _start_worker(settings: BotSettings, log_level: int) -> None:
     _dispatcher = rt.dispatcher
     # Alert notices still queued when the pool shuts down go out first (workers skip atexit handlers).
     mp_util.Finalize(None, rt.notifier.stop, exitpriority=10)
+    settle_heap()
+
+
+def settle_heap() -> None:
+    """Once start-up is over, move what lives for the whole process (content, lexicon, ORM metadata,
+    SDK classes) out of the garbage collector's sight: otherwise every older-generation collection walks
+    those objects again, which measured as a quarter of a busy channel process's time."""
+    gc.collect()
+    gc.freeze()
 
 
 def handle(msg: Inbound, now: datetime) -> Any:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from bot import dispatch_worker
 from bot.channels.telegram import TelegramChannel, TelegramRunner, TelegramSettings
-from bot.dispatch_worker import DispatchProcesses
+from bot.dispatch_worker import DispatchProcesses, settle_heap
 from bot.outbox import OutboxSender
 from content.schema import text_for
 
@@ -55,6 +55,7 @@ class TelegramService:
             clock=self.clock,
             per_chat_interval=settings.per_chat_interval,
             global_per_second=settings.global_per_second,
+            max_in_flight=settings.send_concurrency,
         )
         library = rt.library
         unavailable = text_for(library.string("db_unavailable"), "default")
@@ -91,14 +92,23 @@ class TelegramService:
 
     async def start(self) -> None:
         """Connect to the Bot API, register commands, set or delete the webhook, start sending and polling."""
+        await self.prepare()
+        self.open()
+
+    async def prepare(self) -> None:
+        """Everything `start` does before taking updates: workers up, Bot API connected, sender running."""
         if self.processes is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.processes.start)
+            settle_heap()  # a real service process (not a test wiring its own runtime)
         await self.channel.start(webhook=self.webhook)
         await self.sender.start()
+        self.started = True
+
+    def open(self) -> None:
+        """Start taking updates: the webhook route answers, or the polling loop starts."""
         self.runner.ready = True
         if not self.webhook:
             self.runner.start_polling()
-        self.started = True
 
     async def stop(self) -> None:
         """Stop taking updates, let queued replies go out (briefly), then disconnect."""

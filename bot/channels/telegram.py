@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hmac
 import json
 import logging
@@ -80,6 +81,9 @@ class TelegramSettings(BaseSettings):
     poll_timeout: int = Field(default=25, ge=0, le=50, description="getUpdates long-poll seconds")
     webhook_max_connections: int = Field(default=8, ge=1, le=100)
     dispatch_workers: int = Field(default=0, ge=0, le=32, description="0: 1 on SQLite, 4 on PostgreSQL")
+    send_concurrency: int = Field(
+        default=2, ge=1, le=16, description="sends in flight at once (more only adds HTTP connection overhead)"
+    )
     dispatch_process: bool = Field(
         default=True, description="steps run in worker processes, leaving this process's core to Telegram I/O"
     )
@@ -222,18 +226,25 @@ def render(message: Outbound) -> tuple[str, InlineKeyboardMarkup | None]:
     text = message.text or "⬇"
     if not message.choices:
         return text, None
-    main = [c for c in message.choices if c.token not in NAV_TOKENS and c.token != "done"]
-    done = [c for c in message.choices if c.token == "done"]
-    nav = [c for c in message.choices if c.token in NAV_TOKENS]
+    return text, keyboard(message.choices, message.layout)
+
+
+@functools.lru_cache(maxsize=2048)
+def keyboard(choices: tuple[Choice, ...], layout: str) -> InlineKeyboardMarkup:
+    """The inline keyboard for a set of choices. Cached: the same questions and menus are sent over and
+    over, and PTB keyboards are immutable, so one instance serves every message that shows them."""
+    main = [c for c in choices if c.token not in NAV_TOKENS and c.token != "done"]
+    done = [c for c in choices if c.token == "done"]
+    nav = [c for c in choices if c.token in NAV_TOKENS]
     rows: list[list[InlineKeyboardButton]] = []
-    if message.layout == "scale":
+    if layout == "scale":
         rows.append([_button(c) for c in main[:5]])
         rows += [[_button(c)] for c in main[5:]]
     else:
         rows += _grid(main)
     rows += [[_button(c)] for c in done]
     rows += _grid(nav)
-    return text, InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup(rows)
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
