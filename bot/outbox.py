@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -98,6 +98,34 @@ class _Item:
     message: Outbound
     attempts: int = 0
     done: asyncio.Future[bool] | None = field(default=None, repr=False)
+    parts: tuple[_Item, ...] = ()  # set when several queued messages go out as this one
+
+    def each(self) -> tuple[_Item, ...]:
+        """The queued messages this send stands for (itself, unless it was merged)."""
+        return self.parts or (self,)
+
+    def resolve(self, ok: bool) -> None:
+        for part in self.each():
+            if part.done is not None and not part.done.done():
+                part.done.set_result(ok)
+
+
+MERGE_SEPARATOR = "\n\n"
+MAX_MERGED = 4  # queued messages joined into one send, at most
+
+
+def mergeable(first: Outbound, then: Outbound, *, limit: int) -> bool:
+    """Whether `then` may be joined onto `first` in one message: only the last part may carry buttons, a
+    safe reply always stands alone (so it is never lost above other text), and the result must fit."""
+    if first.choices or "safe_reply" in (first.meta.get("kind"), then.meta.get("kind")):
+        return False
+    return len(first.text) + len(MERGE_SEPARATOR) + len(then.text) <= limit
+
+
+def merged(first: Outbound, then: Outbound) -> Outbound:
+    """`first`'s text above `then`'s, with `then`'s buttons."""
+    text = MERGE_SEPARATOR.join(t for t in (first.text, then.text) if t)
+    return Outbound(text=text, choices=then.choices, layout=then.layout, meta=then.meta)
 
 
 class OutboxSender:
@@ -132,6 +160,10 @@ class OutboxSender:
         # queue behind its steps instead of both sides sleeping in SQLite's busy handler.
         self.executor = executor
         self._slots = asyncio.Semaphore(max_in_flight)
+        # A channel may take several queued messages for one chat as one (`merge_limit`: its longest text):
+        # the person reads one message instead of several, and under a per-chat limit of about one
+        # message a second the question arrives without waiting behind the "thanks" before it.
+        self.merge_limit: int | None = getattr(channel, "merge_limit", None)
         self._queues: dict[str, deque[_Item]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._known: set[int] = set()  # row ids queued, in flight, or sent but not yet marked
@@ -228,20 +260,40 @@ class OutboxSender:
     # -- delivery ----------------------------------------------------------------------------------
     async def _work(self, address: str) -> None:
         queue = self._queues[address]
+        item: _Item | None = None
         try:
             while queue:
-                item = queue[0]
+                item = self._take(queue)
                 outcome = await self._attempt(address, item)
-                if outcome == "retry":
-                    continue
-                queue.popleft()
+                while outcome == "retry":
+                    outcome = await self._attempt(address, item)
+                item = None
                 if outcome == "hold":
                     self._hold(address, queue)
                     break
+        except asyncio.CancelledError:
+            if item is not None:  # stopped mid-send: a direct reply's waiter learns it may not have gone
+                item.resolve(False)
+            raise
         finally:
             self._workers.pop(address, None)
             if not queue:
                 self._queues.pop(address, None)
+
+    def _take(self, queue: deque[_Item]) -> _Item:
+        """The next send: the head of the queue, joined with the messages behind it when the channel allows."""
+        item = queue.popleft()
+        if self.merge_limit is None:
+            return item
+        parts = [item]
+        message = item.message
+        while queue and len(parts) < MAX_MERGED and mergeable(message, queue[0].message, limit=self.merge_limit):
+            nxt = queue.popleft()
+            message = merged(message, nxt.message)
+            parts.append(nxt)
+        if len(parts) == 1:
+            return item
+        return _Item(None, message, parts=tuple(parts))
 
     async def _attempt(self, address: str, item: _Item) -> str:
         await self.limiter.wait_chat(address)
@@ -254,11 +306,11 @@ class OutboxSender:
             except Exception as exc:  # noqa: BLE001 - a broken send must not kill the worker
                 return await self._failed(address, item, DeliveryError(type(exc).__name__))
         self.sent += 1
-        if item.row_id is not None:
-            self._to_mark.append(item.row_id)
+        rows = [p.row_id for p in item.each() if p.row_id is not None]
+        if rows:
+            self._to_mark.extend(rows)
             self._marked.set()
-        if item.done is not None and not item.done.done():
-            item.done.set_result(True)
+        item.resolve(True)
         return "sent"
 
     async def _failed(self, address: str, item: _Item, exc: DeliveryError) -> str:
@@ -268,13 +320,13 @@ class OutboxSender:
             self.limiter.pause(exc.retry_after)
             return "retry"
         if exc.permanent:
-            self.dead += 1
-            log.warning("outbox.undeliverable channel=%s row=%s", self.channel.name, item.row_id)
-            if item.row_id is not None:
-                await self._db_safely(self._db_mark_dead, item.row_id, str(exc))
-                self._known.discard(item.row_id)
-            if item.done is not None and not item.done.done():
-                item.done.set_result(False)
+            for part in item.each():
+                self.dead += 1
+                log.warning("outbox.undeliverable channel=%s row=%s", self.channel.name, part.row_id)
+                if part.row_id is not None:
+                    await self._db_safely(self._db_mark_dead, part.row_id, str(exc))
+                    self._known.discard(part.row_id)
+            item.resolve(False)
             return "dead"
         item.attempts += 1
         log.warning("outbox.send_failed channel=%s row=%s try=%d", self.channel.name, item.row_id,
@@ -282,13 +334,14 @@ class OutboxSender:
         if item.attempts < self.MAX_TRANSIENT_TRIES:
             await asyncio.sleep(min(30.0, 0.5 * 2**item.attempts))
             return "retry"
-        if item.row_id is None:
-            if item.done is not None and not item.done.done():
-                item.done.set_result(False)
+        stored = [p for p in item.each() if p.row_id is not None]
+        item.resolve(False)  # direct replies are not retried after this
+        if not stored:
             return "dead"
         until = self.clock() + outbox.retry_delay(item.attempts)
-        await self._db_safely(self._db_postpone, item.row_id, until, str(exc))
-        self._known.discard(item.row_id)
+        for part in stored:
+            await self._db_safely(self._db_postpone, part.row_id, until, str(exc))
+            self._known.discard(part.row_id)
         return "hold"
 
     def _hold(self, address: str, queue: deque[_Item]) -> None:
@@ -314,7 +367,7 @@ class OutboxSender:
                 continue
             now = time.monotonic()
             self._held = {a: t for a, t in self._held.items() if t > now}
-            for rid, address_enc, payload in rows:
+            for rid, address_enc, payload, kind in rows:
                 if rid in self._known:
                     continue
                 if address_enc is None:
@@ -322,7 +375,7 @@ class OutboxSender:
                     continue
                 try:
                     address = self.keyring.decrypt(address_enc)
-                    message = Outbound.from_json(json.loads(payload))
+                    message = replace(Outbound.from_json(json.loads(payload)), meta={"kind": kind})
                 except (ValueError, KeyError) as exc:
                     await self._db_safely(self._db_mark_dead, rid, f"unreadable: {type(exc).__name__}")
                     continue
@@ -364,10 +417,10 @@ class OutboxSender:
         except Exception as exc:  # noqa: BLE001 - the row stays pending and is looked at again later
             log.warning("outbox.db_write_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
 
-    def _db_due(self, limit: int) -> list[tuple[int, bytes | None, str]]:
+    def _db_due(self, limit: int) -> list[tuple[int, bytes | None, str, str]]:
         with session(self.engine) as s:
             rows = outbox.due(s, self.channel.name, now=self.clock(), limit=limit)
-            return [(r.id, r.address_enc, r.payload_json) for r in rows if r.id is not None]
+            return [(r.id, r.address_enc, r.payload_json, r.kind) for r in rows if r.id is not None]
 
     def _db_mark_sent(self, ids: list[int]) -> None:
         with session(self.engine) as s:

@@ -274,6 +274,7 @@ class TelegramChannel:
     """The Bot API side: builds the real PTB Application and turns SDK errors into DeliveryError."""
 
     name = CHANNEL
+    merge_limit = MAX_TEXT  # the outbox sender may join queued messages for a chat up to this length
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings

@@ -176,3 +176,26 @@ def completed(rt: Runtime, chat_id: int, flow_id: str) -> bool:
         assert found is not None
         rows = submissions.answers_of(s, found[0].id, flow_id)  # type: ignore[arg-type]
         return bool(rows) and all(sub.status == "completed" for sub, _ in rows)
+
+
+def said(rt: Runtime, chat_id: int) -> str:
+    """Everything the bot committed to say in a chat (its outbox rows' texts, in order, one paragraph each)."""
+    import json
+
+    from sqlmodel import select
+
+    from storage.models import OutboxMessage
+
+    with session(rt.engine) as s:
+        found = participants.find_by_key(s, rt.keyring.identity_hash("telegram", str(chat_id)))
+        assert found is not None, f"no participant for chat {chat_id}"
+        rows = s.exec(
+            select(OutboxMessage).where(OutboxMessage.participant_id == found[0].id).order_by(OutboxMessage.id)  # type: ignore[arg-type]
+        ).all()
+        return "\n\n".join(json.loads(r.payload_json)["text"] for r in rows)
+
+
+def delivered(tg: FakeBotAPI, chat_id: int) -> str:
+    """Everything Telegram delivered to a chat, in order. The sender may join queued replies into one
+    message (blank line between), so this equals `said` exactly when every reply arrived once, in order."""
+    return "\n\n".join(m["text"] for m in tg.sent_messages(chat_id))

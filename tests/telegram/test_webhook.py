@@ -68,7 +68,7 @@ async def test_missing_wrong_and_right_secret(tg: FakeBotAPI, rt: Runtime, hook:
     assert await post(client, update) == 200
     assert count_inbound(rt) == 1  # committed before the 200
     await svc.wait_idle()
-    assert [m["text"] for m in tg.sent_messages(2020)][-1] == "Which of these is you?"
+    assert [m["text"] for m in tg.sent_messages(2020)][-1].endswith("Which of these is you?")
 
 
 async def test_secret_is_checked_before_the_body_is_read(rt: Runtime, hook: Any) -> None:
@@ -91,7 +91,7 @@ async def test_redelivery_is_stored_and_answered_once(tg: FakeBotAPI, rt: Runtim
     assert await post(client, update) == 200
     await svc.wait_idle()
     sent = len(tg.sent_messages(2121))
-    assert sent == 2
+    assert sent == 1  # welcome and first question in one message
     assert await post(client, update) == 200  # Telegram did not see our 200 and sends it again
     await svc.wait_idle()
     assert len(tg.sent_messages(2121)) == sent
@@ -110,7 +110,7 @@ async def test_failed_commit_answers_503_so_telegram_redelivers(
     rt.dispatcher.engine = real
     assert await post(client, update) == 200
     await svc.wait_idle()
-    assert len(tg.sent_messages(2222)) == 2
+    assert len(tg.sent_messages(2222)) == 1  # welcome and first question in one message
 
 
 async def test_journey_over_the_webhook_with_buttons(tg: FakeBotAPI, rt: Runtime, hook: Any) -> None:
