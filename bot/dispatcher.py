@@ -30,6 +30,8 @@ from storage.db import DatabaseUnavailable, Engine, IntegrityError, Session, ses
 from storage.models import Participant
 
 log = logging.getLogger("ourvoice.dispatcher")
+# Reply payloads for the outbox: json.dumps with options builds a new encoder per call; this one is built once.
+_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 EffectHandler = Callable[[Session, Participant, Effect, datetime], list[Outbound]]
 ContextProvider = Callable[[Session, Participant, datetime], StepContext]
@@ -377,7 +379,7 @@ class Dispatcher:
             outbox.add(
                 s,
                 channel=msg.channel,
-                payload_json=json.dumps(r.to_json(), ensure_ascii=False),
+                payload_json=_PAYLOAD_JSON(r.to_json()),
                 now=now,
                 participant_id=participant.id,
                 inbound_id=inbound_id,

@@ -100,13 +100,12 @@ def topic_context(library: Library, tz: str):  # noqa: ANN201 - returns a Contex
     from storage import topics as topic_store  # local: storage module owned by the topics feature
 
     def provide(s: Session, p: Participant, now: datetime) -> StepContext:
-        today = now.astimezone(ZoneInfo(tz)).date()
-
         def find() -> tuple[str, ...]:
-            # Runs inside the step's transaction, only when the engine shows a menu or topic list.
+            # Runs inside the step's transaction, only when the engine shows a menu or topic list (so the
+            # local date is worked out here too, not on every step).
             return open_topics(
-                library, audience=p.audience, band=p.band or "teen", district=p.district, today=today,
-                windows=topic_store.windows(s),
+                library, audience=p.audience, band=p.band or "teen", district=p.district,
+                today=now.astimezone(ZoneInfo(tz)).date(), windows=topic_store.windows(s),
             )
 
         return StepContext(find_topics=find)

@@ -9,11 +9,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
-__all__ = ["DatabaseUnavailable", "Engine", "IntegrityError", "Session", "make_engine", "naive_utc", "session", "utc"]
+__all__ = [
+    "DatabaseUnavailable",
+    "Engine",
+    "IntegrityError",
+    "Session",
+    "core",
+    "make_engine",
+    "naive_utc",
+    "session",
+    "utc",
+]
 
 # Raised when the database cannot be reached; callers catch this one name.
 DatabaseUnavailable = (OperationalError, DBAPIError)
@@ -51,18 +61,43 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
-            # Let SQLAlchemy, not the driver, decide when transactions begin (see _begin below).
+            # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_transactions).
             dbapi_conn.isolation_level = None
 
-        @event.listens_for(engine, "begin")
-        def _begin(conn) -> None:  # noqa: ANN001 - SQLAlchemy connection
-            # Take the write lock up front: two readers upgrading to writers would otherwise
-            # fail with "database is locked" instead of waiting their turn.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        _sqlite_transactions(engine)
         return engine
     return create_engine(
         url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20
+    )
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """BEGIN IMMEDIATE and savepoints as plain SQL, set on this engine's own dialect object.
+
+    Not an engine "begin" listener: any connection event listener makes SQLAlchemy dispatch events around
+    every statement. And the stock savepoint methods compile a new statement for every savepoint (names never
+    repeat, so the statement cache can't help), while group commit takes one per inbound event.
+    """
+    dialect = engine.dialect
+
+    def begin(dbapi_conn) -> None:  # noqa: ANN001 - DB-API connection
+        # Take the write lock up front: two readers upgrading to writers would otherwise
+        # fail with "database is locked" instead of waiting their turn.
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+        finally:
+            cur.close()
+
+    # The same SQL the compiler renders for SQLAlchemy's own names (sa_savepoint_N), through the
+    # connection, so a failure is still wrapped (OperationalError -> DatabaseUnavailable).
+    dialect.do_begin = begin  # type: ignore[method-assign]
+    dialect.do_savepoint = lambda conn, name: conn.exec_driver_sql(f"SAVEPOINT {name}")  # type: ignore[method-assign]
+    dialect.do_release_savepoint = (  # type: ignore[method-assign]
+        lambda conn, name: conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+    )
+    dialect.do_rollback_to_savepoint = (  # type: ignore[method-assign]
+        lambda conn, name: conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
     )
 
 
@@ -76,6 +111,18 @@ def session(engine: Engine) -> Iterator[Session]:
         except BaseException:
             s.rollback()
             raise
+
+
+def core(session: Session) -> Connection:
+    """The session's connection, for prebuilt Core statements on the per-message path.
+
+    `session.execute` adds a few microseconds per statement (option merging, ORM event dispatch, bind
+    lookup) that plain table statements don't need; its autoflush is kept, so they still see pending
+    ORM changes exactly as before.
+    """
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def is_postgres(engine: Engine) -> bool:

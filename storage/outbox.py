@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlmodel import Session
 
+from storage.db import core
 from storage.models import OutboxMessage
 
 _ADD = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]
@@ -25,8 +26,9 @@ def add(
     status: str = "pending",
 ) -> int:
     """Queue one message and return its id (ids grow in the order rows are added)."""
-    # A Core insert: every reply of every inbound message comes through here, and no caller needs an ORM row.
-    return session.execute(
+    # A Core insert on the session's connection: every reply of every inbound message comes through here, and no
+    # caller needs an ORM row.
+    return core(session).execute(
         _ADD,
         {
             "channel": channel,
@@ -121,3 +123,11 @@ def take_notices(session: Session, participant_id: int, channel: str, *, now: da
     )
     mark_sent(session, [r.id for r in rows if r.id is not None], now=now)
     return rows
+
+
+def sent_count(session: Session, channel: str) -> int:
+    """How many of a channel's rows have been delivered (the benchmark's check that nothing was lost)."""
+    q = select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.channel == channel, OutboxMessage.status == "sent"
+    )
+    return int(session.execute(q).scalar_one())

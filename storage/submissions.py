@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
+from storage.db import core
 from storage.models import Answer, AnswerChoice, Participant, Submission
 
 
@@ -22,7 +23,8 @@ class Run(NamedTuple):
 
 
 # Core statements on the tables, built once: the dispatcher starts runs and stores answers on most messages,
-# and plain statements skip the ORM's statement building, entity loading and unit-of-work flushes.
+# and plain statements skip the ORM's statement building, entity loading and unit-of-work flushes. They run on the
+# session's connection (`core`), past the ORM's per-call execution machinery.
 _SUB = Submission.__table__  # type: ignore[attr-defined]
 _ANS = Answer.__table__  # type: ignore[attr-defined]
 _CHOICE = AnswerChoice.__table__  # type: ignore[attr-defined]
@@ -47,16 +49,19 @@ _ANSWER_VALUES = {
 _REPLACE_ANSWER = update(_ANS).where(_ANS.c.id == bindparam("answer_id")).values(_ANSWER_VALUES)
 _ADD_ANSWER = insert(_ANS).values(submission_id=bindparam("sub_id"), question_id=bindparam("qid"), **_ANSWER_VALUES)
 _ADD_CHOICE = insert(_CHOICE)
+# json.dumps with options builds a new encoder per call; this one is built once (same output).
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def start_run(
     session: Session, participant: Participant, flow_id: str, run: int, *, now: datetime, mode: str = "chat"
 ) -> Run:
     """The submission for this run, created on first use with a snapshot of band and district."""
-    row = session.execute(_FIND_RUN, {"pid": participant.id, "flow": flow_id, "run": run}).first()
+    conn = core(session)
+    row = conn.execute(_FIND_RUN, {"pid": participant.id, "flow": flow_id, "run": run}).first()
     if row is not None:
         return Run(*row)
-    sub_id = session.execute(
+    sub_id = conn.execute(
         _START_RUN,
         {
             "participant_id": participant.id,
@@ -94,22 +99,23 @@ def write_answer(
 ) -> int:
     """Store an answer, replacing an earlier answer to the same question (after /back); returns its id."""
     values = {
-        "new_value_json": json.dumps(None if free_text else value, ensure_ascii=False),
+        "new_value_json": _ENCODE(None if free_text else value),
         "new_text_value": value if free_text else None,
         "new_skipped": skipped,
         "new_quarantined": quarantined,
         "now": now,
     }
-    answer_id = session.execute(_FIND_ANSWER, {"sub_id": sub.id, "qid": question_id}).scalar_one_or_none()
+    conn = core(session)
+    answer_id = conn.execute(_FIND_ANSWER, {"sub_id": sub.id, "qid": question_id}).scalar_one_or_none()
     if answer_id is not None:
-        session.execute(_DROP_CHOICES, {"answer_id": answer_id})
-        session.execute(_REPLACE_ANSWER, {"answer_id": answer_id, **values})
+        conn.execute(_DROP_CHOICES, {"answer_id": answer_id})
+        conn.execute(_REPLACE_ANSWER, {"answer_id": answer_id, **values})
     else:
-        added = session.execute(_ADD_ANSWER, {"sub_id": sub.id, "qid": question_id, **values})
+        added = conn.execute(_ADD_ANSWER, {"sub_id": sub.id, "qid": question_id, **values})
         answer_id = added.inserted_primary_key[0]
     if not skipped and not free_text and value is not None:
         picks = value if isinstance(value, list) else [value]
-        session.execute(
+        conn.execute(
             _ADD_CHOICE,
             [
                 {
@@ -154,7 +160,7 @@ def complete(session: Session, sub: Submission | Run, *, now: datetime) -> None:
         sub.completed_at = now
         session.add(sub)
     else:
-        session.execute(_COMPLETE, {"sub_id": sub.id, "now": now})
+        core(session).execute(_COMPLETE, {"sub_id": sub.id, "now": now})
 
 
 def answers_of(session: Session, participant_id: int, flow_id: str | None = None) -> list[tuple[Submission, Answer]]:

@@ -7,7 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from storage.db import core
 from storage.models import TopicPublication
+
+_T = TopicPublication.__table__  # type: ignore[attr-defined]
+# Built once, plain columns on the session's connection: read whenever a step shows the menu or topic list.
+_WINDOWS = select(_T.c.topic_id, _T.c.status, _T.c.opens, _T.c.closes, _T.c.districts)
 
 
 def windows(session: Session) -> dict:
@@ -15,7 +20,7 @@ def windows(session: Session) -> dict:
     from bot.topics import TopicWindow  # noqa: PLC0415
 
     out = {}
-    for row in session.execute(select(TopicPublication)).scalars():
+    for row in core(session).execute(_WINDOWS):
         out[row.topic_id] = TopicWindow(
             status=row.status,
             opens=row.opens,

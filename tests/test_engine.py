@@ -325,3 +325,43 @@ def test_multi_requires_a_pick_before_done(lib) -> None:
     chat.press("🙂")
     chat.press("Done")
     assert "haven't picked anything" in chat.said
+
+
+def test_state_to_json_has_every_field_and_copy_shares_nothing() -> None:
+    # to_json is written by hand for speed: it must stay what dataclasses.asdict gives, field for field.
+    import dataclasses
+
+    state = ConversationState(
+        flow_id="f", node_id="n", run=2, history=["a"], answers={"q": ["x", {"k": [1]}], "t": "words", "s": None},
+        picks=["p"], paused=True, profile={"band": "teen"},
+    )
+    data = state.to_json()
+    assert data == dataclasses.asdict(state)
+    assert list(data) == [f.name for f in dataclasses.fields(ConversationState)]
+    twin = state.copy()
+    assert twin == state
+    twin.answers["q"][1]["k"].append(2)
+    twin.answers["q"].append("y")
+    twin.history.append("b")
+    twin.picks.append("r")
+    twin.profile["band"] = "junior"
+    assert state.to_json() == data, "a copy must share no list or dict with the original"
+
+
+@pytest.mark.parametrize(
+    "text", ["  Yes please ", "3", "a\tb\nc", "caf\u0065\u0301", "hi\u200bthere\x07", "🙂 ok", "\x7fdel", ""]
+)
+def test_clean_ascii_fast_path_matches_the_full_rules(text: str) -> None:
+    from bot.engine import text as text_mod
+
+    def slow(t: str) -> str:  # the rules without the shortcut
+        import unicodedata
+
+        kept = [
+            ch for ch in unicodedata.normalize("NFC", t)
+            if ch in "\n\t" or not (unicodedata.category(ch) in ("Cc", "Cs", "Co")
+                                    or unicodedata.category(ch) == "Cf" and ch not in text_mod._KEEP_FORMAT)
+        ]
+        return "".join(kept).strip()
+
+    assert text_mod.clean(text) == slow(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.messages import Outbound
@@ -23,7 +23,18 @@ class ConversationState:
     profile: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not dataclasses.asdict (several times slower, and it runs twice per step): every list and
+        # dict is new, so the result shares nothing mutable with the state. Keys in field order.
+        return {
+            "flow_id": self.flow_id,
+            "node_id": self.node_id,
+            "run": self.run,
+            "history": list(self.history),
+            "answers": _copied(self.answers),
+            "picks": list(self.picks),
+            "paused": self.paused,
+            "profile": _copied(self.profile),  # values come from content (`set:`), so copied like answers
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
@@ -33,7 +44,7 @@ class ConversationState:
         return cls(**known)
 
     def copy(self) -> ConversationState:
-        return ConversationState.from_json(self.to_json())
+        return ConversationState(**self.to_json())
 
     @property
     def band(self) -> str:
@@ -42,6 +53,19 @@ class ConversationState:
     @property
     def audience(self) -> str:
         return self.profile.get("audience", "young_person")
+
+
+_CONTAINERS = (dict, list)
+
+
+def _copied(value: Any) -> Any:
+    """A JSON value with every list and dict in it new (strings, numbers, booleans and None are immutable)."""
+    # Recurse only into containers: most answers are plain strings and numbers.
+    if isinstance(value, dict):
+        return {k: _copied(v) if isinstance(v, _CONTAINERS) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) if isinstance(v, _CONTAINERS) else v for v in value]
+    return value
 
 
 @dataclass(frozen=True)

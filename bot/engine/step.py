@@ -7,6 +7,7 @@ the answers to store and any effects for the dispatcher. Never touches storage o
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from bot.engine.state import AnswerEvent, ConversationState, Effect, StepContext, StepResult
 from bot.engine.text import clean, fold, has_words, label_key
@@ -34,6 +35,16 @@ YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "ok", "sure"}
 NO_WORDS = {"no", "n", "nope", "nah"}
 NOT_SURE_WORDS = {"not sure", "dunno", "idk", "maybe", "don't know", "dont know"}
 MAX_AUTO_STEPS = 200  # guards against a loop of say/branch nodes in content
+
+
+@lru_cache(maxsize=4096)
+def _label_forms(label: str) -> tuple[str, str]:
+    """`fold` and then `label_key` of a button label: labels are content, so each is worked out once, not per step.
+
+    Only content goes in here, never what a participant typed (a process-wide cache must not hold their words).
+    """
+    folded = fold(label)
+    return folded, label_key(folded)
 
 
 class _Run:
@@ -304,14 +315,15 @@ class _Run:
                 if folded in words and (i < 2 or node.not_sure):
                     return i
             return None
-        labels: list[str] = []
+        forms: list[tuple[str, str]] = []
         if isinstance(node, MenuNode):
-            labels = [fold(text_for(o.label, band)) for o in node.options]
+            forms = [_label_forms(text_for(o.label, band)) for o in node.options]
         elif isinstance(node, ChoiceNode | MultiNode):
-            labels = [fold(text_for(c.label, band)) for c in node.choices]
+            forms = [_label_forms(text_for(c.label, band)) for c in node.choices]
+        labels = [lbl for lbl, _ in forms]
         if folded in labels:
             return labels.index(folded)
-        loose = [label_key(lbl) for lbl in labels]
+        loose = [key for _, key in forms]
         key = label_key(folded)
         if key and key in loose:
             return loose.index(key)

@@ -9,6 +9,8 @@ _KEEP_FORMAT = {"\u200d"}  # zero-width joiner keeps multi-part emoji (family, f
 
 def clean(text: str) -> str:
     """Drop control and invisible format characters (except ZWJ inside emoji); keep everything else."""
+    if text.isascii() and text.isprintable():
+        return text.strip()  # most input: NFC already, and nothing in it to drop
     out = []
     for ch in unicodedata.normalize("NFC", text):
         cat = unicodedata.category(ch)
