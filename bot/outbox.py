@@ -172,6 +172,7 @@ class OutboxSender:
         self._kick = asyncio.Event()
         self._marked = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._calls: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.dead = 0
 
@@ -190,7 +191,7 @@ class OutboxSender:
             await self.wait_idle(timeout=drain)
         except TimeoutError:
             log.warning("outbox.stop_with_pending channel=%s", self.channel.name)
-        tasks = [*self._tasks, *self._workers.values()]
+        tasks = [*self._tasks, *self._workers.values(), *self._calls]
         pending = set(tasks)
         while pending:
             for task in pending:
@@ -207,7 +208,7 @@ class OutboxSender:
 
     @property
     def idle(self) -> bool:
-        return not self._queues and not self._workers and not self._to_mark and not self._known
+        return not self._queues and not self._workers and not self._to_mark and not self._known and not self._calls
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait
         """Wait until nothing is queued, in flight or waiting to be marked sent."""
@@ -251,6 +252,22 @@ class OutboxSender:
     async def pace(self) -> None:
         """Wait for a slot in the global budget (for edits and other calls that count against it)."""
         await self.limiter.wait_global()
+
+    def call(self, method: str, *args: Any) -> None:
+        """Run one of the channel's own methods (e.g. remove_keyboard) in the background, within the global
+        budget; the sender is not idle until it has finished."""
+
+        async def paced() -> None:
+            await self.pace()
+            try:
+                await getattr(self.channel, method)(*args)
+            except Exception as exc:  # noqa: BLE001 - a failed edit must not break sending
+                log.warning("outbox.call_failed channel=%s method=%s error=%s", self.channel.name, method,
+                            type(exc).__name__)
+
+        task = asyncio.get_running_loop().create_task(paced())
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
 
     def _push(self, address: str, items: list[_Item]) -> None:
         self._queues.setdefault(address, deque()).extend(items)
@@ -360,28 +377,32 @@ class OutboxSender:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), timeout=self.scan_interval)
             self._kick.clear()
-            try:
-                rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch)
-            except Exception as exc:  # noqa: BLE001 - keep scanning whatever went wrong; the rows stay pending
-                log.warning("outbox.scan_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
+            await self.rescan()
+
+    async def rescan(self) -> None:
+        """Queue every due row not already known (the scan loop does this every few seconds, and on a kick)."""
+        try:
+            rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch)
+        except Exception as exc:  # noqa: BLE001 - keep scanning whatever went wrong; the rows stay pending
+            log.warning("outbox.scan_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
+            return
+        now = time.monotonic()
+        self._held = {a: t for a, t in self._held.items() if t > now}
+        for rid, address_enc, payload, kind in rows:
+            if rid in self._known:
                 continue
-            now = time.monotonic()
-            self._held = {a: t for a, t in self._held.items() if t > now}
-            for rid, address_enc, payload, kind in rows:
-                if rid in self._known:
-                    continue
-                if address_enc is None:
-                    await self._db_safely(self._db_mark_dead, rid, "no address")
-                    continue
-                try:
-                    address = self.keyring.decrypt(address_enc)
-                    message = replace(Outbound.from_json(json.loads(payload)), meta={"kind": kind})
-                except (ValueError, KeyError) as exc:
-                    await self._db_safely(self._db_mark_dead, rid, f"unreadable: {type(exc).__name__}")
-                    continue
-                if address in self._held:
-                    continue
-                self.enqueue(address, [(rid, message)])
+            if address_enc is None:
+                await self._db_safely(self._db_mark_dead, rid, "no address")
+                continue
+            try:
+                address = self.keyring.decrypt(address_enc)
+                message = replace(Outbound.from_json(json.loads(payload)), meta={"kind": kind})
+            except (ValueError, KeyError) as exc:
+                await self._db_safely(self._db_mark_dead, rid, f"unreadable: {type(exc).__name__}")
+                continue
+            if address in self._held:
+                continue
+            self.enqueue(address, [(rid, message)])
 
     async def _mark_loop(self) -> None:
         while True:

@@ -18,9 +18,17 @@ from bot import dispatch_worker
 from bot.channels.telegram import TelegramChannel, TelegramRunner, TelegramSettings
 from bot.dispatch_worker import DispatchProcesses, settle_heap
 from bot.outbox import OutboxSender
+from bot.send_worker import SenderProcess
 from content.schema import text_for
 
 PRIVATE_ONLY_FALLBACK = "Hi! I only work in private chats, so I'm leaving this group."
+
+
+async def sender_channel(settings: TelegramSettings) -> TelegramChannel:
+    """The send worker's own Bot API client (bot.send_worker): connected with getMe, nothing registered."""
+    channel = TelegramChannel(settings)
+    await channel.application.initialize()
+    return channel
 
 
 def is_outage(result: Any, *, unavailable_text: str = "") -> bool:
@@ -48,15 +56,20 @@ class TelegramService:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.channel = TelegramChannel(settings)
-        self.sender = OutboxSender(
-            engine=rt.engine,
-            keyring=rt.keyring,
-            channel=self.channel,
-            clock=self.clock,
-            per_chat_interval=settings.per_chat_interval,
-            global_per_second=settings.global_per_second,
-            max_in_flight=settings.send_concurrency,
-        )
+        # Worker processes when the runtime can be rebuilt from settings (always so under `ourvoice run`).
+        use_processes = settings.dispatch_process and rt.from_settings
+        limits = {
+            "per_chat_interval": settings.per_chat_interval,
+            "global_per_second": settings.global_per_second,
+            "max_in_flight": settings.send_concurrency,
+        }
+        self.sender: OutboxSender | SenderProcess
+        if use_processes and settings.send_process:
+            self.sender = SenderProcess(rt.settings, sender_channel, settings, **limits)
+        else:
+            self.sender = OutboxSender(
+                engine=rt.engine, keyring=rt.keyring, channel=self.channel, clock=self.clock, **limits
+            )
         library = rt.library
         unavailable = text_for(library.string("db_unavailable"), "default")
         private_only = (
@@ -67,8 +80,6 @@ class TelegramService:
         dispatcher = rt.dispatcher
         # The dispatcher is synchronous; SQLite takes one writer at a time, PostgreSQL several.
         workers = settings.dispatch_workers or (1 if rt.settings.database_url.startswith("sqlite") else 4)
-        # Worker processes when the runtime can be rebuilt from settings (always so under `ourvoice run`).
-        use_processes = settings.dispatch_process and rt.from_settings
         self.processes = DispatchProcesses(rt.settings, workers) if use_processes else None
 
 
@@ -82,7 +93,7 @@ class TelegramService:
             dispatch_workers=workers,
             executor=self.processes,
         )
-        if self.processes is None:
+        if isinstance(self.sender, OutboxSender) and self.processes is None:
             self.sender.executor = self.runner.executor  # one queue of database work (see OutboxSender)
         self.started = False
 

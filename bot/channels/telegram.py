@@ -84,6 +84,9 @@ class TelegramSettings(BaseSettings):
     send_concurrency: int = Field(
         default=2, ge=1, le=16, description="sends in flight at once (more only adds HTTP connection overhead)"
     )
+    send_process: bool = Field(
+        default=True, description="with dispatch_process: replies are sent from a process of their own"
+    )
     dispatch_process: bool = Field(
         default=True, description="steps run in worker processes, leaving this process's core to Telegram I/O"
     )
@@ -507,9 +510,8 @@ class TelegramRunner:
         log.info("telegram.handled update=%d kind=%s", uid, msg.kind)
         if query is not None:
             await self.channel.answer_button(query.id)
-            if query.message is not None:
-                await self.sender.pace()
-                await self.channel.remove_keyboard(query.message.chat.id, query.message.message_id)
+            if query.message is not None:  # within the sender's budget, in the background
+                self.sender.call("remove_keyboard", query.message.chat.id, query.message.message_id)
         return True
 
     async def drain(self, seconds: float = 10.0) -> None:

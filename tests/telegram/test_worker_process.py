@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.runtime import Runtime, build_runtime
+from bot.send_worker import SenderProcess
 from storage import inbound
 from storage.db import session
 from tests.conftest import make_settings
@@ -96,3 +97,42 @@ async def test_a_killed_worker_is_replaced_and_nothing_is_lost(
         assert inbound.count(s) == len(TYPED)  # each update stored once
     assert all(r.status == "sent" for r in outbox_rows(rt_from_settings))
     assert delivered(tg, 8282) == said(rt_from_settings, 8282)  # each reply sent once, in order
+
+
+async def test_replies_leave_from_a_sender_process_of_their_own(
+    tg: FakeBotAPI, rt_from_settings: Runtime, services: Factory
+) -> None:
+    svc = services(rt_from_settings)
+    assert isinstance(svc.sender, SenderProcess)
+    await svc.start()
+    assert svc.sender.pid not in (None, os.getpid(), worker_pid(svc))
+    u = TgUser(tg, 8383)
+    u.say("/start")
+    await settle(tg, svc, timeout=60)
+    u.press("I'm 16 to 25")  # a button: its keyboard is taken off through the sender process too
+    await settle(tg, svc, timeout=60)
+    first = tg.bot_messages(8383)[0]
+    assert "reply_markup" not in first or not first["reply_markup"]
+    assert delivered(tg, 8383) == said(rt_from_settings, 8383)
+
+
+async def test_a_killed_sender_process_is_replaced_and_no_reply_is_lost(
+    tg: FakeBotAPI, rt_from_settings: Runtime, services: Factory
+) -> None:
+    svc = services(rt_from_settings)
+    await svc.start()
+    u = TgUser(tg, 8484)
+    half = len(TYPED) // 2
+    for text in TYPED[:half]:
+        u.say(text)
+    await settle(tg, svc, timeout=60)
+    first = svc.sender.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    for text in TYPED[half:]:
+        u.say(text)
+    await settle(tg, svc, timeout=60)
+    assert svc.sender.pid not in (None, first)
+    assert answers(rt_from_settings, 8484, "good_foster_carer") == EXPECTED_ANSWERS
+    assert all(r.status == "sent" for r in outbox_rows(rt_from_settings))  # every committed reply went out
+    assert u.texts()[-1].endswith("What would you like to do today?")
