@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
-import time
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
@@ -38,7 +36,7 @@ def _serve(plan: Plan, conn: Connection) -> None:
 
 
 class FakeBotAPIProcess:
-    """Context manager: a FakeBotAPI child process holding `plan`'s updates; read progress with `stats()`."""
+    """Context manager: a FakeBotAPI child process holding `plan`'s updates; `wait_done()` says when all is done."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
@@ -70,16 +68,13 @@ class FakeBotAPIProcess:
             if self._proc.is_alive():
                 self._proc.kill()
 
-    async def stats(self, client: httpx.AsyncClient) -> dict[str, int]:
-        """{"delivered": sendMessage calls answered 200, "pending": updates not yet confirmed}."""
-        resp = await client.get(f"{self.base_url}/_fake/stats")
-        return dict(resp.json())
+    async def wait_done(self, *, delivered: int = 0, timeout: float = 600) -> dict[str, int]:  # noqa: ASYNC109
+        """One long request that returns as soon as nothing is pending and `delivered` messages went out.
 
-    async def wait_until(self, done: Callable[[dict[str, int]], bool], timeout: float = 600) -> None:  # noqa: ASYNC109
-        """Poll the stats every 10 ms until `done(stats)` holds (the cost lands on the fake, not the bot)."""
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while not done(await self.stats(client)):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("benchmark did not finish")
-                await asyncio.sleep(0.01)
+        It costs the bot under test nothing while it works: no polling from its process.
+        """
+        async with httpx.AsyncClient(timeout=timeout + 5) as client:
+            resp = await client.get(
+                f"{self.base_url}/_fake/wait", params={"delivered": delivered, "timeout": timeout}
+            )
+            return dict(resp.json())

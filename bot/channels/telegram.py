@@ -232,8 +232,25 @@ def render(message: Outbound) -> tuple[str, InlineKeyboardMarkup | None]:
     return text, keyboard(message.choices, message.layout)
 
 
+class WireKeyboard(InlineKeyboardMarkup):
+    """An inline keyboard that works out its wire form (the dict PTB JSON-encodes) once, not per send: the
+    cached keyboards below go out thousands of times, and rebuilding the dict was ~6% of a send's CPU."""
+
+    __slots__ = ("_wire",)
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        if not recursive:
+            return super().to_dict(recursive)
+        try:
+            return self._wire  # type: ignore[no-any-return]
+        except AttributeError:
+            wire = super().to_dict(recursive)
+            object.__setattr__(self, "_wire", wire)  # PTB objects are frozen; this cache is ours
+            return wire
+
+
 @functools.lru_cache(maxsize=2048)
-def keyboard(choices: tuple[Choice, ...], layout: str) -> InlineKeyboardMarkup:
+def keyboard(choices: tuple[Choice, ...], layout: str) -> WireKeyboard:
     """The inline keyboard for a set of choices. Cached: the same questions and menus are sent over and
     over, and PTB keyboards are immutable, so one instance serves every message that shows them."""
     main = [c for c in choices if c.token not in NAV_TOKENS and c.token != "done"]
@@ -247,7 +264,7 @@ def keyboard(choices: tuple[Choice, ...], layout: str) -> InlineKeyboardMarkup:
         rows += _grid(main)
     rows += [[_button(c)] for c in done]
     rows += _grid(nav)
-    return InlineKeyboardMarkup(rows)
+    return WireKeyboard(rows)
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:

@@ -158,6 +158,7 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self.delivered = 0  # sendMessage calls that succeeded (cheap to read, unlike sent_messages())
+        self._changed = asyncio.Event()  # set after every answered request (for /_fake/wait)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -166,6 +167,7 @@ class FakeBotAPI:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         app.router.add_get("/_fake/stats", self._handle_stats)  # for a driver in another process (bench)
+        app.router.add_get("/_fake/wait", self._handle_wait)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -514,6 +516,7 @@ class FakeBotAPI:
             if request.match_info["token"] != self.token:
                 raise _ApiError(401, "Unauthorized")
             result = await self._dispatch(method, call.params)
+            self._changed.set()
         except _ApiError as err:
             call.status = err.status
             body: dict[str, Any] = {"ok": False, "error_code": err.status, "description": err.description}
@@ -522,8 +525,25 @@ class FakeBotAPI:
             return web.json_response(body, status=err.status)
         return web.json_response({"ok": True, "result": result})
 
+    def _stats(self) -> dict[str, int]:
+        return {"delivered": self.delivered, "pending": len(self._updates)}
+
     async def _handle_stats(self, request: web.Request) -> web.Response:
-        return web.json_response({"delivered": self.delivered, "pending": len(self._updates)})
+        return web.json_response(self._stats())
+
+    async def _handle_wait(self, request: web.Request) -> web.Response:
+        """Answer once no update is pending and at least `delivered` messages went out (or after `timeout`
+        seconds): a driver in another process learns the moment the bot finished without polling for it."""
+        wanted = int(request.query.get("delivered", "0"))
+        deadline = time.monotonic() + float(request.query.get("timeout", "60"))
+        while self._updates or self.delivered < wanted:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+        return web.json_response(self._stats())
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
