@@ -48,14 +48,13 @@ def _start_worker(settings: BotSettings, log_level: int) -> None:
 def settle_heap() -> None:
     """Once start-up is over, move what lives for the whole process (content, lexicon, ORM metadata,
     SDK classes) out of the garbage collector's sight: otherwise every older-generation collection walks
-    those objects again, which measured as a quarter of a busy channel process's time."""
+    those objects again (freezing measured about +25% updates/s for the Telegram channel)."""
     gc.collect()
     gc.freeze()
-
-
-def handle(msg: Inbound, now: datetime) -> Any:
-    """Runs in a worker: one step, committed before the result goes back to the channel process."""
-    return _dispatcher.handle(msg, now=now)
+    # Each step or send allocates thousands of short-lived objects that reference counting frees anyway;
+    # collecting the young generation every 10,000 allocations instead of 700 keeps the collector's share
+    # small (a few per cent in the Telegram benchmark) at the cost of a little garbage held a little longer.
+    gc.set_threshold(10_000, 10, 10)
 
 
 def handle_many(batch: list[tuple[Inbound, datetime]]) -> list[Any]:
@@ -69,7 +68,7 @@ def warm_up() -> bool:
 
 
 class DispatchProcesses(Executor):
-    """A process pool for `handle`, replaced by a fresh one if a worker dies (the update is then retried
+    """A process pool for `handle_many`, replaced by a fresh one if a worker dies (the update is then retried
     by the channel: it was not acknowledged, and a step that did commit is found by the dedupe ledger)."""
 
     def __init__(self, settings: BotSettings, workers: int = 1) -> None:

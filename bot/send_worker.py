@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from bot.crypto import Keyring
+from bot.dispatch_worker import settle_heap
 from bot.messages import Outbound
 from bot.outbox import OutboxSender
 from bot.settings import BotSettings
@@ -51,8 +52,6 @@ def _serve(
 async def _child(
     settings: BotSettings, factory: ChannelFactory, channel_settings: Any, limits: dict[str, Any], conn: Connection
 ) -> None:
-    import gc
-
     loop = asyncio.get_running_loop()
     engine = make_engine(settings.database_url)
     keyring = Keyring(settings.id_hash_key, settings.fernet_keys())
@@ -75,8 +74,7 @@ async def _child(
 
     threading.Thread(target=read, name="send-worker-read", daemon=True).start()
     await sender.rescan()  # rows left unsent by an earlier sender are queued before we say we're ready
-    gc.collect()
-    gc.freeze()  # see bot.dispatch_worker.settle_heap
+    settle_heap()
     conn.send(("ready", sender.idle))
     seen = 0
     reported = (0, True)
