@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import random
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,21 +78,28 @@ async def test_many_chats_at_once_keep_their_order_through_the_worker(
     assert len(chats) * len(TYPED) <= len(tg.sent_messages()) <= len(rows)
 
 
+async def kill_midway(tg: FakeBotAPI, svc: Any, chat: int, pid_of: Callable[[], int | None]) -> int:
+    """Type half the journey, SIGKILL the process `pid_of` names, type the rest; returns the killed pid."""
+    u = TgUser(tg, chat)
+    half = len(TYPED) // 2
+    for text in TYPED[:half]:
+        u.say(text)
+    await settle(tg, svc, timeout=60)
+    first = pid_of()
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    for text in TYPED[half:]:
+        u.say(text)
+    await settle(tg, svc, timeout=60)
+    return first
+
+
 async def test_a_killed_worker_is_replaced_and_nothing_is_lost(
     tg: FakeBotAPI, rt_from_settings: Runtime, services: Factory
 ) -> None:
     svc = services(rt_from_settings)
     await svc.start()
-    u = TgUser(tg, 8282)
-    half = len(TYPED) // 2
-    for text in TYPED[:half]:
-        u.say(text)
-    await settle(tg, svc, timeout=60)
-    first = worker_pid(svc)
-    os.kill(first, signal.SIGKILL)
-    for text in TYPED[half:]:
-        u.say(text)
-    await settle(tg, svc, timeout=60)
+    first = await kill_midway(tg, svc, 8282, lambda: worker_pid(svc))
     assert worker_pid(svc) != first
     assert answers(rt_from_settings, 8282, "good_foster_carer") == EXPECTED_ANSWERS
     with session(rt_from_settings.engine) as s:
@@ -121,18 +130,8 @@ async def test_a_killed_sender_process_is_replaced_and_no_reply_is_lost(
 ) -> None:
     svc = services(rt_from_settings)
     await svc.start()
-    u = TgUser(tg, 8484)
-    half = len(TYPED) // 2
-    for text in TYPED[:half]:
-        u.say(text)
-    await settle(tg, svc, timeout=60)
-    first = svc.sender.pid
-    assert first is not None
-    os.kill(first, signal.SIGKILL)
-    for text in TYPED[half:]:
-        u.say(text)
-    await settle(tg, svc, timeout=60)
+    first = await kill_midway(tg, svc, 8484, lambda: svc.sender.pid)
     assert svc.sender.pid not in (None, first)
     assert answers(rt_from_settings, 8484, "good_foster_carer") == EXPECTED_ANSWERS
     assert all(r.status == "sent" for r in outbox_rows(rt_from_settings))  # every committed reply went out
-    assert u.texts()[-1].endswith("What would you like to do today?")
+    assert TgUser(tg, 8484).texts()[-1].endswith("What would you like to do today?")
