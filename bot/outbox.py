@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot.channels.base import Channel, DeliveryError
+from bot.channels.base import Channel, DeliveryError, wait_until
 from bot.crypto import Keyring
 from bot.messages import Outbound
 from storage import outbox
@@ -212,11 +212,7 @@ class OutboxSender:
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait
         """Wait until nothing is queued, in flight or waiting to be marked sent."""
-        deadline = time.monotonic() + timeout
-        while not self.idle:
-            if time.monotonic() >= deadline:
-                raise TimeoutError("outbox sender still busy")
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: self.idle, timeout, "outbox sender")
 
     # -- intake ------------------------------------------------------------------------------------
     def kick(self) -> None:

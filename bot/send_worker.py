@@ -18,12 +18,12 @@ import itertools
 import logging
 import multiprocessing as mp
 import threading
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from bot.channels.base import wait_until
 from bot.crypto import Keyring
 from bot.dispatch_worker import settle_heap
 from bot.messages import Outbound
@@ -230,11 +230,7 @@ class SenderProcess:
         return self._seen >= self._seq and self._child_idle and not self._waiting
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait
-        deadline = time.monotonic() + timeout
-        while not self.idle:
-            if time.monotonic() >= deadline:
-                raise TimeoutError("send worker still busy")
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: self.idle, timeout, "send worker")
 
     # -- the Sender protocol -----------------------------------------------------------------------
     def enqueue(self, address: str, items: Sequence[tuple[int, Outbound]]) -> None:

@@ -6,7 +6,6 @@ bot/channels/slack.py, queries in storage modules.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from bot.channels.base import wait_until
 from bot.channels.slack import DM_ONLY_FALLBACK, AckOutcome, SlackChannel, SlackRunner, SlackSettings
 from bot.outbox import OutboxSender
 from content.schema import text_for
@@ -161,11 +161,7 @@ class SlackService:
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait
         """Wait until no event is being handled and nothing is waiting to be sent (tests and the bench)."""
-        deadline = time.monotonic() + timeout
-        while self.runner.busy or not self.sender.idle:
-            if time.monotonic() >= deadline:
-                raise TimeoutError("slack channel still busy")
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: not self.runner.busy and self.sender.idle, timeout, "slack channel")
 
 
 def mount(app: FastAPI, rt: Any) -> None:

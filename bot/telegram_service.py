@@ -6,7 +6,6 @@ bot/channels/telegram.py, storage access in bot/outbox.py and the dispatcher.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from bot import dispatch_worker
+from bot.channels.base import wait_until
 from bot.channels.telegram import TelegramChannel, TelegramRunner, TelegramSettings
 from bot.dispatch_worker import DispatchProcesses, settle_heap
 from bot.outbox import OutboxSender
@@ -81,8 +81,6 @@ class TelegramService:
         # The dispatcher is synchronous; SQLite takes one writer at a time, PostgreSQL several.
         workers = settings.dispatch_workers or (1 if rt.settings.database_url.startswith("sqlite") else 4)
         self.processes = DispatchProcesses(rt.settings, workers) if use_processes else None
-
-
         self.runner = TelegramRunner(
             self.channel,
             handle_many=dispatch_worker.handle_many if self.processes else dispatcher.handle_many,
@@ -136,11 +134,7 @@ class TelegramService:
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait
         """Wait until no update is being handled and no reply is waiting to be sent (tests and the bench)."""
-        deadline = time.monotonic() + timeout
-        while self.runner.in_flight or not self.sender.idle:
-            if time.monotonic() >= deadline:
-                raise TimeoutError("telegram channel still busy")
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: not self.runner.in_flight and self.sender.idle, timeout, "telegram channel")
 
 
 def mount(app: FastAPI, rt: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
@@ -10,6 +11,15 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from bot.messages import Inbound, Outbound
+
+
+async def wait_until(done: Callable[[], bool], timeout: float, what: str) -> None:  # noqa: ASYNC109
+    """Check `done()` every 10 ms until it holds; TimeoutError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} still busy")
+        await asyncio.sleep(0.01)
 
 
 class DeliveryError(Exception):
