@@ -6,6 +6,7 @@ import asyncio
 import random
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.runtime import build_app, build_runtime
@@ -31,14 +32,19 @@ TYPED = ("/start", "3", "1", "4", "1", "5", "done", "5", "done", "2",
          EXPECTED_ANSWERS["anything_else"], "yes")
 
 
+# The same journeys through both of PTB's network backends: ours on aiohttp (the default) and PTB's httpx.
+BOTH_BACKENDS = pytest.mark.parametrize("http_client", ["aiohttp", "httpx"])
+
+
 def outbox_rows(rt) -> list[OutboxMessage]:  # noqa: ANN001
     with session(rt.engine) as s:
         return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())  # type: ignore[call-overload]
 
 
-async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+@BOTH_BACKENDS
+async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, services: Factory, http_client: str) -> None:  # noqa: ANN001
     tg.webhook_url = "https://old.example.org/hook"
-    svc = services(rt)
+    svc = services(rt, http_client=http_client)
     await svc.start()
     assert [c["command"] for c in tg.commands] == ["start", "menu", "help", "back", "skip", "stop"]
     assert all(c["description"] for c in tg.commands)
@@ -46,8 +52,9 @@ async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, servi
     assert tg.calls_to("getMe")
 
 
-async def test_young_person_journey_by_buttons(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
-    svc = services(rt)
+@BOTH_BACKENDS
+async def test_young_person_journey_by_buttons(tg: FakeBotAPI, rt, services: Factory, http_client: str) -> None:  # noqa: ANN001
+    svc = services(rt, http_client=http_client)
     await svc.start()
     u = TgUser(tg, 4242)
     u.say("/start")
@@ -261,8 +268,9 @@ async def test_restart_mid_conversation_carries_on(
     assert answers(rt2, 6161, "good_foster_carer") == {"feeling": 4, "qualities": ["listens"]}
 
 
-async def test_blocked_person_is_not_retried_forever(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
-    svc = services(rt)
+@BOTH_BACKENDS
+async def test_blocked_person_is_not_retried_forever(tg: FakeBotAPI, rt, services: Factory, http_client: str) -> None:  # noqa: ANN001
+    svc = services(rt, http_client=http_client)
     await svc.start()
     tg.block_chat(8181)
     TgUser(tg, 8181).say("/start")
