@@ -54,6 +54,7 @@ class AiohttpRequest(BaseRequest):
                 headers={"User-Agent": USER_AGENT},
                 # Bot API replies are JSON from one host: no cookies to keep, nothing to follow.
                 cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY from the environment, as PTB's httpx client reads them
             )
 
     async def shutdown(self) -> None:
