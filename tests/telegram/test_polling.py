@@ -124,7 +124,10 @@ def chat_script(c: int) -> list[str]:
 FIRST_DAY = ["my_room_ready", "meal_i_like", "quiet_time", "meet_everyone"]
 
 
-async def test_2000_updates_over_100_chats_keep_order(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+@BOTH_BACKENDS
+async def test_2000_updates_over_100_chats_keep_order(
+    tg: FakeBotAPI, rt, services: Factory, http_client: str  # noqa: ANN001
+) -> None:
     chats = [900_000 + c for c in range(100)]
     todo = {c: chat_script(c) for c in chats}
     rng = random.Random(3)
@@ -137,7 +140,7 @@ async def test_2000_updates_over_100_chats_keep_order(tg: FakeBotAPI, rt, servic
             del todo[c]
     assert len(tg.pending_updates()) == 2000
     # Two dispatch threads (not SQLite's default one), so only the per-chat locks keep each chat in order.
-    svc = services(rt, dispatch_workers=2)
+    svc = services(rt, dispatch_workers=2, http_client=http_client)
     await svc.start()
     await settle(tg, svc, timeout=180)
 
@@ -241,11 +244,12 @@ async def test_redelivered_update_is_answered_once(
         assert inbound.count(s) == 1
 
 
+@BOTH_BACKENDS
 async def test_restart_mid_conversation_carries_on(
-    tg: FakeBotAPI, rt, services: Factory, new_runtime  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory, new_runtime, http_client: str  # noqa: ANN001
 ) -> None:
     u = TgUser(tg, 6161)
-    first = services(rt)
+    first = services(rt, http_client=http_client)
     await first.start()
     u.say("/start")
     await settle(tg, first)
@@ -256,7 +260,7 @@ async def test_restart_mid_conversation_carries_on(
     rt.engine.dispose()
 
     rt2 = new_runtime()
-    second = services(rt2)
+    second = services(rt2, http_client=http_client)
     await second.start()
     assert u.texts()[-1].startswith("What makes a really good foster carer?")
     u.press("They listen")  # a button on a message the first process sent
