@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, event, select
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from storage.db import session as new_session
@@ -159,18 +160,37 @@ def has_quarantined(session: Session, submission_id: int) -> bool:
 def after_commit(session: Session, callback: Callable[[SessionFactory], None]) -> None:
     """Run `callback(open_session)` once, after this transaction commits; never if it rolls back.
 
+    Savepoints count: asked from inside one (group commit steps each event of a batch in its own), the
+    callback runs only when the whole transaction commits, and never if that savepoint or one around it
+    was rolled back, even though the transaction itself then commits.
+
     The callback gets a factory for fresh transactions (the committed one is finished). It must not
     raise: anything it does not handle is swallowed so a committed step never looks failed.
     """
     engine = session.get_bind()
+    owner = session.get_nested_transaction() or session.get_transaction()
+    state = {"cancelled": False, "fired": False}
 
     def factory() -> AbstractContextManager[Session]:
         return new_session(engine)  # type: ignore[arg-type]
 
-    def fire(_session: Session) -> None:
+    def rolled_back(_session: Session, ended: SessionTransaction) -> None:
+        txn = owner
+        while txn is not None:
+            if txn is ended:
+                state["cancelled"] = True
+                return
+            txn = txn.parent
+
+    def committed(sess: Session) -> None:
+        # SQLAlchemy also announces a savepoint's release as a commit: wait for the real one.
+        if sess.get_nested_transaction() is not None or state["cancelled"] or state["fired"]:
+            return
+        state["fired"] = True
         try:
             callback(factory)
         except Exception:  # noqa: BLE001 - the step is committed; the callback reports its own failures
             log.exception("review.after_commit_failed")
 
-    event.listen(session, "after_commit", fire, once=True)
+    event.listen(session, "after_soft_rollback", rolled_back)
+    event.listen(session, "after_commit", committed)

@@ -190,6 +190,30 @@ def test_after_commit_never_runs_when_the_transaction_rolls_back(sqlite_url: str
     engine.dispose()
 
 
+def test_after_commit_from_a_rolled_back_savepoint_never_runs(sqlite_url: str) -> None:
+    # Group commit steps each event of a batch in a savepoint: an event that fails is rolled back alone
+    # while the others commit, and what it asked to run after commit (say, emailing a review) must go too.
+    engine = make_engine(sqlite_url)
+    calls: list[str] = []
+    with session(engine) as s:
+        with s.begin_nested():
+            reviews.after_commit(s, lambda _open: calls.append("kept event"))
+
+        def failed_event() -> None:
+            with s.begin_nested():
+                reviews.after_commit(s, lambda _open: calls.append("failed event"))
+                raise RuntimeError("step failed")
+
+        with pytest.raises(RuntimeError):
+            failed_event()
+        with s.begin_nested(), s.begin_nested():  # an inner savepoint kept, its outer one rolled back
+            reviews.after_commit(s, lambda _open: calls.append("inside a failed savepoint"))
+            s.get_nested_transaction().parent.rollback()  # type: ignore[union-attr]
+        assert calls == []  # nothing runs before the real commit
+    assert calls == ["kept event"]
+    engine.dispose()
+
+
 def test_a_successful_send_queues_no_follow_up_notice(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
     p = join(rt, "r9", "teen")
     prepare(p)
