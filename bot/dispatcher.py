@@ -465,6 +465,8 @@ class Dispatcher:
             submission(flow_id, run)
         for ans in result.answers:
             sub = submission(ans.flow_id, ans.run)
+            # Flagged words are kept only encrypted (the alert holds its own encrypted copy for staff).
+            seal = assessment.flagged and ans.free_text and isinstance(ans.value, str)
             submissions.write_answer(
                 s,
                 sub,
@@ -474,6 +476,7 @@ class Dispatcher:
                 free_text=ans.free_text,
                 quarantined=assessment.flagged,  # every answer given in a flagged message, typed choices too
                 now=now,
+                sealed=self.keyring.encrypt(ans.value) if seal else None,
             )
         for flow_id, run in result.completed:
             sub = submission(flow_id, run)
@@ -481,7 +484,7 @@ class Dispatcher:
         held = {a.question_id for a in result.answers if a.free_text} if assessment.flagged else set()
         effects = list(result.effects)
         if held:
-            # Quarantined words stay only in the (quarantined) answer row and the encrypted alert: never in
+            # Quarantined words stay only encrypted, in the answer row and the alert: never in
             # the conversation state, nor in effects that could publish or forward them.
             for qid in held:
                 result.state.answers[qid] = None

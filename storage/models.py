@@ -83,6 +83,8 @@ class Answer(SQLModel, table=True):
     question_id: str = Field(max_length=48)
     value_json: str = Field(sa_column=Column(Text, nullable=False))
     text_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Free text that safeguarding flagged is kept only here, encrypted (text_value stays empty).
+    text_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     skipped: bool = False
     quarantined: bool = False
     answered_at: datetime

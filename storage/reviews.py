@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, or_, select
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
@@ -143,7 +143,10 @@ def discard(session: Session, *, submission_id: int, participant_id: int, now: d
 def delete_free_text(session: Session, submission_id: int) -> int:
     """Delete the free-text answers of one submission (used when a young person throws a draft away)."""
     result = session.execute(
-        delete(Answer).where(Answer.submission_id == submission_id, Answer.text_value.is_not(None))  # type: ignore[union-attr]
+        delete(Answer).where(
+            Answer.submission_id == submission_id,
+            or_(Answer.text_value.is_not(None), Answer.text_enc.is_not(None)),  # type: ignore[union-attr]
+        )
     )
     session.flush()
     return int(result.rowcount or 0)

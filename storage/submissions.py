@@ -42,6 +42,7 @@ _DROP_CHOICES = delete(_CHOICE).where(_CHOICE.c.answer_id == bindparam("answer_i
 _ANSWER_VALUES = {
     "value_json": bindparam("new_value_json"),
     "text_value": bindparam("new_text_value"),
+    "text_enc": bindparam("new_text_enc"),
     "skipped": bindparam("new_skipped"),
     "quarantined": bindparam("new_quarantined"),
     "answered_at": bindparam("now"),
@@ -96,11 +97,16 @@ def write_answer(
     free_text: bool,
     quarantined: bool,
     now: datetime,
+    sealed: bytes | None = None,
 ) -> int:
-    """Store an answer, replacing an earlier answer to the same question (after /back); returns its id."""
+    """Store an answer, replacing an earlier answer to the same question (after /back); returns its id.
+
+    `sealed` is flagged free text already encrypted by the caller: it is stored instead of the words.
+    """
     values = {
         "new_value_json": _ENCODE(None if free_text else value),
-        "new_text_value": value if free_text else None,
+        "new_text_value": value if free_text and sealed is None else None,
+        "new_text_enc": sealed,
         "new_skipped": skipped,
         "new_quarantined": quarantined,
         "now": now,
@@ -144,11 +150,13 @@ def put_answer(
     free_text: bool,
     quarantined: bool,
     now: datetime,
+    sealed: bytes | None = None,
 ) -> Answer:
     """`write_answer` returning the ORM row, for callers that read or change it afterwards."""
     session.flush()  # the Core statements don't autoflush: let them see pending ORM changes
     answer_id = write_answer(
-        session, sub, question_id, value, skipped=skipped, free_text=free_text, quarantined=quarantined, now=now
+        session, sub, question_id, value, skipped=skipped, free_text=free_text, quarantined=quarantined, now=now,
+        sealed=sealed,
     )
     # Reloaded even if already in the session: the Core update above bypassed any object held there.
     return session.get_one(Answer, answer_id, populate_existing=True)

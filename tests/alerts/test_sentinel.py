@@ -76,13 +76,14 @@ def test_sentinel_never_leaves(
         alerts = list(s.execute(select(Alert)).scalars())
         outbox = [r.payload_json for r in s.execute(select(OutboxMessage)).scalars()]
         states = [c.state_json for c in s.execute(select(Conversation)).scalars()]
-        answers = list(s.execute(select(Answer).where(Answer.text_value.is_not(None))).scalars())  # type: ignore[union-attr]
+        answers = list(s.execute(select(Answer)).scalars())
     mails = [m.as_string() for m in sink.messages]
 
     # The test is only meaningful if the sentinel really went through every path.
     assert len(alerts) == 5  # 4 messages + the one during the outage (redelivery is not a new alert)
     assert all(SENTINEL in rt.keyring.decrypt(al.text_enc) for al in alerts)  # type: ignore[arg-type]
-    assert any(SENTINEL in (x.text_value or "") and x.quarantined for x in answers)
+    # The flagged answer is kept, quarantined and only encrypted.
+    assert any(x.quarantined and x.text_enc and SENTINEL in rt.keyring.decrypt(x.text_enc) for x in answers)
     assert len(mails) >= 5 + 5 * 2
     assert any("ESCALATED" in m for m in mails)
     assert sum("has now read your message" in o for o in outbox) >= 3  # follow-ups queued
@@ -91,6 +92,7 @@ def test_sentinel_never_leaves(
 
     leaks = {
         "http": [x for x in a.bodies + b.bodies if SENTINEL in x],
+        "answers in plain": [x.id for x in answers if SENTINEL in (x.text_value or "") + x.value_json],
         "outbox": [x for x in outbox if SENTINEL in x],
         "email": [x for x in mails if SENTINEL in x],
         "state": [x for x in states if SENTINEL in x],

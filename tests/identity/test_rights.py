@@ -106,8 +106,9 @@ def _sentinel_answer(rt, participant_id: int, text: str, *, question: str = "why
     with session(rt.engine) as s:
         p = s.get(Participant, participant_id)
         sub = submissions.get_or_start(s, p, "wellbeing", 99, now=fixed_now())
+        # Flagged words are stored as the dispatcher stores them: encrypted only.
         submissions.put_answer(s, sub, question, text, skipped=False, free_text=True, quarantined=held,
-                               now=fixed_now())
+                               now=fixed_now(), sealed=rt.keyring.encrypt(text) if held else None)
 
 
 def _pid(rt, sender: str, channel: str = "web") -> int:
@@ -134,6 +135,8 @@ def test_summary_shows_my_answers_and_never_other_peoples(shared_rt) -> None:
     assert json.loads(export)["participant"][0]["id"] == _pid(rt, "me-1")
     assert "MINE-penguins" in export
     assert "THEIRS-giraffes" not in export
+    assert "HELD-words" not in export  # kept, but only encrypted: the copy says so without the words
+    assert "stored encrypted" in export
     other.command("mystuff")
     other.press("📋")
     assert "THEIRS-giraffes" in other.said
