@@ -124,11 +124,71 @@ class EmailRoute:
             smtp.send_message(msg)
 
 
+@dataclass(frozen=True)
+class StaffNotice:
+    """A staff notification that is not a safeguarding alert: a challenge card awaiting triage, a weekly
+    digest, a report ready. Same shape as AlertNotice where the AlertNotifier and EmailRoute look
+    (alert_ref, kind, level, subject(), body()), so `rt.notifier.notify(StaffNotice(...))` reaches every route
+    without the database. Lines carry counts and references only, never anything a participant wrote.
+    """
+
+    kind: str  # card | digest | report
+    title: str
+    lines: tuple[str, ...] = ()
+    link: str = ""
+    ref: str = ""
+    level: int = 0
+
+    @property
+    def alert_ref(self) -> str:
+        return self.ref or self.kind
+
+    def subject(self) -> str:
+        return f"[ourvoice] {self.title}"
+
+    def body(self) -> str:
+        return "\n".join([*self.lines, *([f"Open: {self.link}"] if self.link else [])])
+
+    for_staff_channel = True  # never to the safeguarding inboxes: only routes that take staff notices
+
+    @classmethod
+    def card_awaiting_triage(
+        cls, card_ref: str, council: str, link: str, *, personal: bool = False, held: bool = False
+    ) -> StaffNotice:
+        lines = [f"Council: {council or 'not given'}"]
+        if personal:
+            lines.append("The young person said it is about their own situation: it may go to their worker.")
+        if held:
+            lines.append("Held back from other young people: safeguarding flagged something in it.")
+        return cls("card", f"New challenge card {card_ref} is waiting for triage", tuple(lines), link, card_ref)
+
+    @classmethod
+    def weekly_digest(cls, week: str, counts: dict[str, int] | dict[str, str], link: str) -> StaffNotice:
+        return cls(
+            "digest",
+            f"Weekly digest, week of {week}",
+            tuple(f"{k}: {v}" for k, v in counts.items()),
+            link,
+            f"digest-{week}",
+        )
+
+    @classmethod
+    def report_ready(cls, name: str, link: str) -> StaffNotice:
+        return cls(
+            "report",
+            f"Report ready: {name}",
+            ("The report is ready to check in the admin.",),
+            link,
+            f"report-{name}",
+        )
+
+
 @dataclass
 class Recipient:
     route: NoticeRoute
     address: str
     level: int = 0  # 0 = first contact; 1+ = escalation contacts
+    staff_notices: bool = False  # also takes StaffNotices (new cards, digests, reports): the staff channel
 
 
 class AlertNotifier:
@@ -161,7 +221,12 @@ class AlertNotifier:
             self._thread.join(timeout)
             self._thread = None
 
-    def notify(self, notice: AlertNotice) -> int:
+    @property
+    def has_staff_channel(self) -> bool:
+        """Whether any route takes StaffNotices (jobs that post them wait until one does)."""
+        return any(r.staff_notices for r in self.recipients)
+
+    def notify(self, notice: AlertNotice | StaffNotice) -> int:
         """Queue a notice for every recipient at or below its escalation level; returns how many.
 
         A new-alert notice for a reference already sent by this process (a redelivered message) is
@@ -176,6 +241,15 @@ class AlertNotifier:
                 self._seen[key] = None
                 while len(self._seen) > self._SEEN_LIMIT:
                     self._seen.popitem(last=False)
+        if getattr(notice, "for_staff_channel", False):
+            staff = [r for r in self.recipients if r.staff_notices]
+            if not staff:
+                log.info("staff_notice.no_staff_channel kind=%s", notice.kind)
+                return 0
+            self.start()
+            for r in staff:
+                self._queue.put((notice, r, 0))  # type: ignore[arg-type]
+            return len(staff)
         targets = [r for r in self.recipients if r.level <= notice.level]
         if not targets:
             # Nobody configured: shout in the logs so monitoring catches it (the record still exists).

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from storage import audit
@@ -480,3 +480,38 @@ def record_digest(
     session.add(PanelDigest(panel_date=panel_date, council=council, recipients=recipients, sent_at=utc(now)))
     session.flush()
     return True
+
+
+# -- staff channel ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CardToTell:
+    """A new card the staff channel has not been told about: references only, never its words."""
+
+    id: int
+    council: str
+    personal: bool
+    held: bool
+
+
+def awaiting_staff_notice(session: Session, *, limit: int = 50) -> list[CardToTell]:
+    """Cards not yet announced to the staff channel, oldest first."""
+    rows = session.execute(
+        select(ChallengeCard.id, ChallengeCard.council, ChallengeCard.personal, ChallengeCard.quarantined)
+        .where(ChallengeCard.staff_notified_at.is_(None))  # type: ignore[union-attr]
+        .order_by(ChallengeCard.id)  # type: ignore[arg-type]
+        .limit(limit)
+    ).all()
+    return [CardToTell(int(r[0]), r[1], bool(r[2]), bool(r[3])) for r in rows]
+
+
+def mark_staff_notified(session: Session, card_ids: Iterable[int], *, now: datetime) -> int:
+    """Record that the staff channel was told about these cards (so each is announced once)."""
+    ids = list(card_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        update(ChallengeCard)
+        .where(ChallengeCard.id.in_(ids), ChallengeCard.staff_notified_at.is_(None))  # type: ignore[union-attr]
+        .values(staff_notified_at=utc(now))
+    )
+    return int(result.rowcount or 0)

@@ -360,6 +360,7 @@ class ChallengeCard(SQLModel, table=True):
     answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime
     updated_at: datetime
+    staff_notified_at: datetime | None = None  # when the staff channel was told it waits for triage
 
 
 class CardEvent(SQLModel, table=True):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from admin.jobs import staff_notices
 from admin.reports import catalog, ocypc, quoting, registry
 from admin.reports.ocypc import Window
 from admin.reports.settings import ReportSettings
@@ -170,5 +171,6 @@ def panel_summary(rt: Any, *, now: datetime) -> str:
         if run.run_on <= today < run.panel and not is_done(settings, run):
             write_panel_update(rt, run, now=now)
             made.append(run.panel.isoformat())
+            staff_notices.report_ready(rt, f"update for the Panel on {run.panel:%d %B %Y}")
     log.info("panel_summary.done made=%d", len(made))
     return f"panel updates: {','.join(made) or 'none due'}"

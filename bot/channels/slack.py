@@ -30,7 +30,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import WebClient
 
-from bot.alerts import AlertNotice, Recipient
+from bot.alerts import AlertNotice, Recipient, StaffNotice
 from bot.channels.base import DeliveryError, KeyedLocks, Sender, split_command
 from bot.messages import Choice, Inbound, Outbound
 
@@ -387,62 +387,6 @@ def answered_blocks(blocks: Sequence[dict[str, Any]], label: str, *, text: str =
 # ------------------------------------------------------------------------------------------ staff notices
 
 
-@dataclass(frozen=True)
-class StaffNotice:
-    """A staff notification that is not a safeguarding alert: a challenge card awaiting triage, a weekly
-    digest, a report ready. Same shape as AlertNotice where the AlertNotifier and EmailRoute look
-    (alert_ref, kind, level, subject(), body()), so `rt.notifier.notify(StaffNotice(...))` reaches every route
-    without the database. Lines carry counts and references only, never anything a participant wrote.
-    """
-
-    kind: str  # card | digest | report
-    title: str
-    lines: tuple[str, ...] = ()
-    link: str = ""
-    ref: str = ""
-    level: int = 0
-
-    @property
-    def alert_ref(self) -> str:
-        return self.ref or self.kind
-
-    def subject(self) -> str:
-        return f"[ourvoice] {self.title}"
-
-    def body(self) -> str:
-        return "\n".join([*self.lines, *([f"Open: {self.link}"] if self.link else [])])
-
-    @classmethod
-    def card_awaiting_triage(cls, card_ref: str, district: str, link: str) -> StaffNotice:
-        return cls(
-            "card",
-            f"New challenge card {card_ref} is waiting for triage",
-            (f"District: {district or 'not given'}",),
-            link,
-            card_ref,
-        )
-
-    @classmethod
-    def weekly_digest(cls, week: str, counts: dict[str, int], link: str) -> StaffNotice:
-        return cls(
-            "digest",
-            f"Weekly digest, week of {week}",
-            tuple(f"{k}: {v}" for k, v in counts.items()),
-            link,
-            f"digest-{week}",
-        )
-
-    @classmethod
-    def report_ready(cls, name: str, link: str) -> StaffNotice:
-        return cls(
-            "report",
-            f"Report ready: {name}",
-            ("The report is ready to check in the admin.",),
-            link,
-            f"report-{name}",
-        )
-
-
 _ALERT_TITLES = {
     "new": "🚨 Safeguarding alert",
     "reminder": "⏰ Reminder: alert not acknowledged yet",
@@ -629,11 +573,12 @@ class SlackNoticeRoute:
 
 
 def staff_recipients(settings: SlackSettings | None = None) -> list[Recipient]:
-    """The Slack staff channel as an alert recipient when OURVOICE_SLACK_STAFF_CHANNEL and a token are set."""
+    """The Slack staff channel as an alert recipient (and the one place staff notices go) when
+    OURVOICE_SLACK_STAFF_CHANNEL and a token are set."""
     settings = settings or SlackSettings()
     if not settings.staff_channel or not settings.configured:
         return []
-    return [Recipient(SlackNoticeRoute(settings), settings.staff_channel, level=0)]
+    return [Recipient(SlackNoticeRoute(settings), settings.staff_channel, level=0, staff_notices=True)]
 
 
 # ------------------------------------------------------------------------------------------ the SDK shell

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from admin.reports.settings import ReportSettings
+from bot.alerts import AlertNotifier
 from content.loader import Library
 from content.schema import Flow, Strings
 from storage.db import make_engine
@@ -33,13 +34,15 @@ def report_settings(tmp_path: Path, **overrides: object) -> ReportSettings:
     return ReportSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def runtime(url: str, tmp_path: Path, **overrides: object) -> SimpleNamespace:
-    """What report jobs and commands need from the runtime: engine, content, settings."""
+def runtime(url: str, tmp_path: Path, *, notifier: AlertNotifier | None = None, **overrides: object) -> SimpleNamespace:
+    """What report jobs and commands need from the runtime: engine, content, settings, a notifier (none
+    of whose routes takes staff notices unless one is given)."""
     return SimpleNamespace(
         engine=make_engine(url),
         library=frozen_library(),
         extras={"report_settings": report_settings(tmp_path, **overrides)},
-        settings=None,
+        settings=SimpleNamespace(public_url="https://ov.example"),
+        notifier=notifier or AlertNotifier([]),
     )
 
 

@@ -58,8 +58,23 @@ def test_panel_runs_cover_contiguous_periods(tmp_path: Path) -> None:
     assert runs[0].window.until == date(2026, 11, 29)
 
 
+class _StaffChannel:
+    name = "staff"
+
+    def __init__(self) -> None:
+        self.got: list[str] = []
+
+    def send(self, notice, recipient: str) -> None:  # noqa: ANN001
+        self.got.append(f"{notice.subject()} | {notice.body()}")
+
+
 def test_panel_summary_writes_once_when_due(db: str, tmp_path: Path) -> None:
-    rt = runtime(db, tmp_path, panel_dates="2026-12-10", summary_days_before=10, report_formats="md")
+    from bot.alerts import AlertNotifier, Recipient
+
+    channel = _StaffChannel()
+    notifier = AlertNotifier([Recipient(channel, "C0STAFF", staff_notices=True)])
+    rt = runtime(db, tmp_path, notifier=notifier, panel_dates="2026-12-10", summary_days_before=10,
+                 report_formats="md")
     early = datetime(2026, 11, 29, 7, tzinfo=UTC)
     assert rollup.panel_summary(rt, now=early) == "panel updates: none due"
     due = datetime(2026, 11, 30, 7, tzinfo=UTC)
@@ -68,6 +83,13 @@ def test_panel_summary_writes_once_when_due(db: str, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["ocypc-2026-12-10.md", "young-people-2026-12-10.md"]
     assert "10 December 2026" in (out / "ocypc-2026-12-10.md").read_text(encoding="utf-8")
     assert rollup.panel_summary(rt, now=due) == "panel updates: none due"  # restart-safe: already written
+    assert notifier.wait_idle()
+    notifier.stop()
+    # The staff channel heard once that the draft is ready to check, with a link to the reports page.
+    assert channel.got == [
+        "[ourvoice] Report ready: update for the Panel on 10 December 2026 | The report is ready to check in the "
+        "admin.\nOpen: https://ov.example/admin/reports"
+    ]
     with session(rt.engine) as s:
         exports = audit.entries(s, action="report.export")
         assert len(exports) == 2

@@ -203,3 +203,76 @@ async def test_staff_notices_and_429s_reach_the_channel(staff_rt: Runtime, fake:
     report, esc = staff_messages(fake)
     assert "Report ready: OCYPC November" in report["text"] and "/admin/reports/ocypc" in strings(report)
     assert "ESCALATED" in esc["text"] and "30 minutes" in strings(esc) and "self_harm" not in strings(esc)
+
+
+# -- staff notices that are not alerts (admin/jobs/staff_notices.py) --------------------------------
+
+CARD_WORDS = "the bus to school is always late"
+
+
+def add_card(rt: Runtime, council: str = "ocypc", *, personal: bool = False, held: bool = False) -> int:
+    from storage import challenges
+
+    with session(rt.engine) as s:
+        return challenges.create(s, raised_by=None, council=council, challenge=CARD_WORDS, why="PRIVATE-WHY",
+                                 who_for=["just_me"] if personal else ["everyone"], personal=personal,
+                                 quarantined=held, submission_id=None, now=fixed_now()).id
+
+
+async def test_each_new_card_is_announced_once_with_references_only(staff_rt: Runtime, fake: SlackFake) -> None:
+    from admin.jobs import staff_notices
+
+    first, second = add_card(staff_rt), add_card(staff_rt, "yac", personal=True, held=True)
+    assert staff_notices.new_cards(staff_rt, now=fixed_now()) == "cards=2"
+    await fake.wait_for(lambda: len(staff_messages(fake)) == 2)
+    one, two = staff_messages(fake)
+    assert f"#{first}" in one["text"] and f"https://ov.example/admin/cards/{first}" in strings(one)
+    assert f"#{second}" in two["text"] and "own situation" in strings(two) and "Held back" in strings(two)
+    for m in (one, two):
+        assert CARD_WORDS not in strings(m) and "PRIVATE-WHY" not in strings(m)
+    # The next run finds nothing new; a card raised later is announced on its own.
+    assert staff_notices.new_cards(staff_rt, now=fixed_now()) == "cards=0"
+    third = add_card(staff_rt)
+    assert staff_notices.new_cards(staff_rt, now=fixed_now()) == "cards=1"
+    await fake.wait_for(lambda: len(staff_messages(fake)) == 3)
+    assert f"#{third}" in staff_messages(fake)[2]["text"]
+
+
+async def test_weekly_digest_counts_work_and_hides_small_counts_of_people(
+    staff_rt: Runtime, fake: SlackFake
+) -> None:
+    from admin.jobs import staff_notices
+
+    for _ in range(3):
+        add_card(staff_rt)
+    staff_notices.weekly_digest(staff_rt, now=fixed_now())
+    await fake.wait_for(lambda: len(staff_messages(fake)) == 1)
+    text = strings(staff_messages(fake)[0])
+    assert "Weekly digest" in text
+    assert "Challenge cards waiting for triage: 3" in text  # work for staff: exact, as in the admin
+    assert "Challenge cards raised this week: fewer than 5" in text  # young people's contributions: < 5 hidden
+    assert "Conversations and surveys finished this week: fewer than 5" in text
+    assert CARD_WORDS not in text
+
+
+async def test_report_ready_links_to_the_reports_page(staff_rt: Runtime, fake: SlackFake) -> None:
+    from admin.jobs import staff_notices
+
+    staff_notices.report_ready(staff_rt, "update for the Panel on 14 January 2027")
+    await fake.wait_for(lambda: len(staff_messages(fake)) == 1)
+    message = staff_messages(fake)[0]
+    assert "Report ready: update for the Panel on 14 January 2027" in message["text"]
+    assert "https://ov.example/admin/reports" in strings(message)
+
+
+def test_without_a_staff_channel_cards_wait_to_be_announced(sqlite_url: str, tmp_path: Path, library: Library) -> None:
+    from admin.jobs import staff_notices
+    from storage import challenges
+
+    rt = build_runtime(make_settings(sqlite_url, tmp_path), library=library)
+    assert not rt.notifier.has_staff_channel
+    add_card(rt)
+    assert staff_notices.new_cards(rt, now=fixed_now()) == "no staff channel"
+    assert staff_notices.weekly_digest(rt, now=fixed_now()) == "no staff channel"
+    with session(rt.engine) as s:
+        assert len(challenges.awaiting_staff_notice(s)) == 1  # still there for when a channel is set up

@@ -1,0 +1,33 @@
+"""Counts for the staff channel's weekly digest: work waiting and responses received. Counts only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from storage.db import utc
+from storage.models import Alert, ChallengeCard, GoodNews, Quote, Submission
+
+
+def week_counts(session: Session, *, since: datetime, until: datetime) -> dict[str, int]:
+    """What waits for staff now, and what came in during [since, until)."""
+    start, end = utc(since), utc(until)
+
+    def count(model: type, *where: object) -> int:
+        return int(session.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
+
+    return {
+        "alerts_open": count(Alert, Alert.status == "open"),
+        "cards_awaiting_triage": count(ChallengeCard, ChallengeCard.state == "submitted"),
+        "cards_raised": count(ChallengeCard, ChallengeCard.created_at >= start, ChallengeCard.created_at < end),
+        "good_news_waiting": count(GoodNews, GoodNews.status == "pending"),
+        "quotes_waiting": count(Quote, Quote.status == "pending"),
+        "responses_completed": count(
+            Submission,
+            Submission.status == "completed",
+            Submission.completed_at >= start,  # type: ignore[operator]
+            Submission.completed_at < end,  # type: ignore[operator]
+        ),
+    }
