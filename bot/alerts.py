@@ -127,9 +127,10 @@ class EmailRoute:
 @dataclass(frozen=True)
 class StaffNotice:
     """A staff notification that is not a safeguarding alert: a challenge card awaiting triage, a weekly
-    digest, a report ready. Same shape as AlertNotice where the AlertNotifier and EmailRoute look
-    (alert_ref, kind, level, subject(), body()), so `rt.notifier.notify(StaffNotice(...))` reaches every route
-    without the database. Lines carry counts and references only, never anything a participant wrote.
+    digest, a report ready. Same shape as AlertNotice where routes look (alert_ref, kind, level, subject(),
+    body()); `rt.notifier.notify(StaffNotice(...))` hands it only to recipients that take staff notices (the
+    Slack staff channel), never to the safeguarding inboxes. Lines carry counts and references only, never
+    anything a participant wrote.
     """
 
     kind: str  # card | digest | report
@@ -148,8 +149,6 @@ class StaffNotice:
 
     def body(self) -> str:
         return "\n".join([*self.lines, *([f"Open: {self.link}"] if self.link else [])])
-
-    for_staff_channel = True  # never to the safeguarding inboxes: only routes that take staff notices
 
     @classmethod
     def card_awaiting_triage(
@@ -241,7 +240,7 @@ class AlertNotifier:
                 self._seen[key] = None
                 while len(self._seen) > self._SEEN_LIMIT:
                     self._seen.popitem(last=False)
-        if getattr(notice, "for_staff_channel", False):
+        if isinstance(notice, StaffNotice):
             staff = [r for r in self.recipients if r.staff_notices]
             if not staff:
                 log.info("staff_notice.no_staff_channel kind=%s", notice.kind)
