@@ -4,6 +4,10 @@ Owns pacing (a minimum interval per chat and a cap per second overall), waiting 
 (never dropping a row), and marking rows sent or dead (permanent failures such as a blocked bot). It
 knows no SDK: it calls the channel's async `send` and reads `DeliveryError`. One sender per channel per
 process; row times come from the injected clock.
+
+Across processes, a lease in the database (storage.leases) lets one sender at a time deliver a channel's
+stored rows; the others stand by, still sending their direct replies, and take over when the holder
+stops or its lease runs out.
 """
 
 from __future__ import annotations
@@ -11,19 +15,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.base import Channel, DeliveryError, wait_until
 from bot.crypto import Keyring
 from bot.messages import Outbound
-from storage import outbox
+from storage import leases, outbox
 from storage.db import session
 
 log = logging.getLogger("ourvoice.outbox")
@@ -147,6 +154,9 @@ class OutboxSender:
         max_in_flight: int = 8,
         batch: int = 200,
         executor: Executor | None = None,
+        lease_holder: str | None = None,
+        lease_ttl: float = 30.0,
+        lease_renew: float = 10.0,
     ) -> None:
         self.engine = engine
         self.keyring = keyring
@@ -175,13 +185,22 @@ class OutboxSender:
         self._calls: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.dead = 0
+        # Who we are to other processes: a restarted send worker passes the same holder, so it takes its
+        # own lease back at once instead of waiting for it to run out.
+        self.lease_holder = lease_holder or new_holder()
+        self.lease_ttl = lease_ttl
+        self.lease_renew = lease_renew
+        self.active = False  # holding the lease: only then are stored rows sent
+        self._lease_until = 0.0  # monotonic time our last renewal is good until
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        await self._renew_lease()
         self._tasks = [
             loop.create_task(self._scan_loop(), name=f"outbox-scan-{self.channel.name}"),
             loop.create_task(self._mark_loop(), name=f"outbox-mark-{self.channel.name}"),
+            loop.create_task(self._lease_loop(), name=f"outbox-lease-{self.channel.name}"),
         ]
         self.kick()
 
@@ -205,6 +224,9 @@ class OutboxSender:
                     item.done.set_result(False)
         self._tasks, self._workers, self._queues = [], {}, {}
         await self._flush_marks()
+        if self.active:
+            self.active = False
+            await self._db_safely(self._db_release_lease)
 
     @property
     def idle(self) -> bool:
@@ -220,7 +242,11 @@ class OutboxSender:
         self._kick.set()
 
     def enqueue(self, address: str, items: Sequence[tuple[int, Outbound]]) -> None:
-        """Queue rows just committed for `address` (already in id order); rows already known are ignored."""
+        """Queue rows just committed for `address` (already in id order); rows already known are ignored.
+
+        On standby the rows are left pending: the lease holder's scan sends them."""
+        if not self.active:
+            return
         fresh = [_Item(rid, msg) for rid, msg in items if rid not in self._known]
         if not fresh:
             return
@@ -377,6 +403,8 @@ class OutboxSender:
 
     async def rescan(self) -> None:
         """Queue every due row not already known (the scan loop does this every few seconds, and on a kick)."""
+        if not self.active:
+            return
         try:
             rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch)
         except Exception as exc:  # noqa: BLE001 - keep scanning whatever went wrong; the rows stay pending
@@ -399,6 +427,39 @@ class OutboxSender:
             if address in self._held:
                 continue
             self.enqueue(address, [(rid, message)])
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_renew)
+            await self._renew_lease()
+
+    async def _renew_lease(self) -> None:
+        """Take or keep the lease; hand the work over when another process has it."""
+        try:
+            held = await self._in_db_thread(self._db_acquire_lease)
+        except Exception as exc:  # noqa: BLE001 - keep sending while our last renewal is still good
+            log.warning("outbox.lease_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
+            held = self.active and time.monotonic() < self._lease_until
+        else:
+            if held:
+                # Stop a little before the stored expiry, so two holders never overlap on a slow renewal.
+                self._lease_until = time.monotonic() + self.lease_ttl - self.lease_renew
+        if held and not self.active:
+            self.active = True
+            log.info("outbox.lease_taken channel=%s holder=%s", self.channel.name, self.lease_holder)
+            self.kick()
+        elif not held and self.active:
+            self.active = False
+            log.warning("outbox.lease_lost channel=%s holder=%s", self.channel.name, self.lease_holder)
+            self._stand_by()
+
+    def _stand_by(self) -> None:
+        """Leave queued stored rows to the new holder (they stay pending); direct replies still go."""
+        for queue in self._queues.values():
+            kept = [item for item in queue if item.row_id is None]
+            self._known.difference_update(item.row_id for item in queue if item.row_id is not None)
+            queue.clear()
+            queue.extend(kept)
 
     async def _mark_loop(self) -> None:
         while True:
@@ -439,6 +500,16 @@ class OutboxSender:
             rows = outbox.due(s, self.channel.name, now=self.clock(), limit=limit)
             return [(r.id, r.address_enc, r.payload_json, r.kind) for r in rows if r.id is not None]
 
+    def _db_acquire_lease(self) -> bool:
+        with session(self.engine) as s:
+            return leases.acquire(
+                s, self.channel.name, self.lease_holder, now=self.clock(), ttl=timedelta(seconds=self.lease_ttl)
+            )
+
+    def _db_release_lease(self) -> None:
+        with session(self.engine) as s:
+            leases.release(s, self.channel.name, self.lease_holder)
+
     def _db_mark_sent(self, ids: list[int]) -> None:
         with session(self.engine) as s:
             outbox.mark_sent(s, ids, now=self.clock())
@@ -450,3 +521,8 @@ class OutboxSender:
     def _db_postpone(self, row_id: int, until: datetime, error: str) -> None:
         with session(self.engine) as s:
             outbox.postpone(s, row_id, until=until, error=error)
+
+
+def new_holder() -> str:
+    """A lease holder name an operator can read: host, process id and a random part."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

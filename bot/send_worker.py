@@ -27,7 +27,7 @@ from bot.channels.base import wait_until
 from bot.crypto import Keyring
 from bot.dispatch_worker import settle_heap
 from bot.messages import Outbound
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, new_holder
 from bot.settings import BotSettings
 from storage.db import make_engine
 
@@ -147,6 +147,8 @@ class SenderProcess:
             "per_chat_interval": per_chat_interval,
             "global_per_second": global_per_second,
             "max_in_flight": max_in_flight,
+            # One holder for every child this handle starts: a replacement takes the lease back at once.
+            "lease_holder": new_holder(),
         }
         self._proc: Any = None
         self._conn: Connection | None = None

@@ -149,6 +149,18 @@ class Alert(SQLModel, table=True):
     followup_sent: bool = False
 
 
+class SenderLease(SQLModel, table=True):
+    """Which process may send a channel's outbox rows: one holder at a time, renewed while it runs.
+
+    Without it, two processes sending for one channel would each find the other's unsent rows.
+    """
+
+    __tablename__ = "sender_lease"
+    channel: str = Field(primary_key=True, max_length=20)
+    holder: str = Field(max_length=64)
+    expires_at: datetime
+
+
 class JobRun(SQLModel, table=True):
     """Claim row per scheduled occurrence: inserting it is what lets exactly one process run the job."""
 
