@@ -72,6 +72,12 @@ class DispatchResult:
     unavailable: bool = False  # the database could not be reached: the channel must redeliver later
 
 
+def words_of(msg: Inbound) -> str:
+    """Everything the person wrote in this event, for the risk check: text, a command's name and
+    arguments (someone may type "/kill myself"), and words we will not keep (captions, edits)."""
+    return " ".join(t for t in (msg.text, msg.command, msg.args, msg.said) if t)
+
+
 def open_onboarding(keyring: Keyring) -> Onboarding:
     """Anyone who messages becomes a participant (demo mode; the identity layer replaces this)."""
 
@@ -122,7 +128,7 @@ class Dispatcher:
     # -- safeguarding --------------------------------------------------------------------------
     def check(self, msg: Inbound) -> Assessment:
         """The risk check, run on every piece of free text before anything else."""
-        text = " ".join(t for t in (msg.text, msg.args) if t)
+        text = words_of(msg)
         if not text:
             return Assessment(flagged=False, categories=())
         return assess(text, self.lexicon)
@@ -168,7 +174,7 @@ class Dispatcher:
             )
         )
         log.warning("safeguarding.flagged ref=%s channel=%s", ref, msg.channel)
-        text = " ".join(t for t in (msg.text, msg.args) if t)
+        text = words_of(msg)
         return {
             "alert_ref": ref,
             "channel": msg.channel,
@@ -365,6 +371,8 @@ class Dispatcher:
                 duplicate=True,
                 participant_id=earlier.participant_id,
             )
+        if msg.check_only:
+            return self._check_only(s, msg, alert_rec, now)
         key_hash = self.keyring.identity_hash(msg.channel, msg.sender)
         found = participants.find_with_address(s, key_hash)
         detour: Detour | None = None
@@ -422,6 +430,27 @@ class Dispatcher:
             flagged=assessment.flagged,
             participant_id=participant.id,
             outbox_ids=outbox_ids,
+        )
+
+    def _check_only(self, s: Session, msg: Inbound, alert_rec: dict | None, now: datetime) -> DispatchResult:
+        """A message we do not take answers from (a group chat): nothing, unless it worried the risk check.
+
+        Then the alert is stored (linked to the person if we know them) and the safe reply handed back
+        for the channel to send privately; the conversation is left as it was.
+        """
+        if alert_rec is None:
+            return DispatchResult(replies=[], stored=False)
+        found = participants.find_by_key(s, alert_rec["sender_hash"])
+        participant = found[0] if found else None
+        inbound.record(
+            s, msg.channel, msg.message_id, participant_id=participant.id if participant else None,
+            outcome="flagged", now=now,
+        )
+        self._store_alert(s, alert_rec, participant, now)
+        band = (participant.band if participant else None) or "default"
+        return DispatchResult(
+            replies=[self.safe_reply(band, now)], stored=False, flagged=True,
+            participant_id=participant.id if participant else None,
         )
 
     def _step(

@@ -26,6 +26,9 @@ class Inbound:
 
     `sender` is the channel's stable user id (hashed before storage); `address` is where a
     reply goes (a chat id), needed only to message the person later and stored encrypted.
+    `said` holds words the bot will not store or act on (a photo's caption, an edited message, a group
+    message): only the risk check reads them. `check_only` events (from a group chat) do nothing
+    unless that check flags them; then they raise an alert and get the safe reply, nothing else.
     """
 
     channel: str
@@ -38,6 +41,8 @@ class Inbound:
     args: str = ""
     unsupported: str = ""
     address: str = ""
+    said: str = ""
+    check_only: bool = False
 
     @property
     def ref(self) -> ChannelRef:

@@ -75,7 +75,29 @@ def test_retry_with_same_id_is_processed_once(client: TestClient) -> None:
         assert n.scalar_one() == 1
 
 
-def test_oversized_body_is_rejected_cleanly(client: TestClient) -> None:
+def test_a_very_long_message_is_checked_then_answered_too_long(client: TestClient) -> None:
     client.get("/")
-    r = client.post("/api/chat", json={"message_id": "big", "text": "x" * 200_000})
-    assert r.status_code == 422
+    post(client, text="/start")
+    data = post(client, message_id="big", text="x" * 200_000)  # at a question with buttons
+    assert "tap one of the buttons" in data["replies"][0]["text"]
+    assert "x" * 50 not in str(data)
+    # Words that worry us are read whatever the length: the safe reply comes first.
+    data = post(client, message_id="big-worry", text="y " * 60_000 + "my dad hits me with a belt")
+    assert "0800 1111" in data["replies"][0]["text"]
+    from storage.models import Alert
+
+    with session(client.rt.engine) as s:  # type: ignore[attr-defined]
+        assert s.execute(select(func.count()).select_from(Alert)).scalar_one() == 1
+
+
+def test_bodies_we_cannot_read_get_a_kind_answer_and_are_never_echoed(client: TestClient) -> None:
+    client.get("/")
+    words = "zqxsentinel " * 200_000  # about 2.4 MB
+    r = client.post("/api/chat", json={"message_id": "huge", "text": words})
+    assert r.status_code == 413 and "shorter" in r.json()["error"] and "zqxsentinel" not in r.text
+    for raw in (b'{"message_id": "m", "text": "zqxsentinel', b'{"text": "zqxsentinel"}', b"\xff\xfe zqxsentinel"):
+        r = client.post("/api/chat", content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "try sending it again" in r.json()["error"]
+        assert "zqxsentinel" not in r.text
+    with session(client.rt.engine) as s:  # type: ignore[attr-defined]
+        assert s.execute(select(func.count()).select_from(InboundEvent)).scalar_one() == 0

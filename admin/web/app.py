@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -218,7 +218,9 @@ def mount(app: FastAPI, rt: Any) -> None:
 
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
         if not request.url.path.startswith(PREFIX):
-            return await request_validation_exception_handler(request, exc)
+            # FastAPI's own answer quotes the input back; what was sent may be someone's words.
+            errors = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in exc.errors()]
+            return JSONResponse({"detail": errors}, status_code=422)
         fields = sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()})
         return _error_page(
             request, web, 400, "Some information was missing or not valid: " + ", ".join(fields)

@@ -167,10 +167,13 @@ def verify_signature(
 
 @dataclass(frozen=True)
 class DmOnly:
-    """A message or mention outside a direct message: tell that one person (ephemeral) where the bot works."""
+    """A message or mention outside a direct message: tell that one person (ephemeral) where the bot works.
+
+    `check` carries what they wrote, for the risk check alone (see Inbound.check_only)."""
 
     channel: str
     user: str
+    check: Inbound | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,20 @@ def _is_dm(channel: str, channel_type: str | None = None) -> bool:
 def _files_kind(files: Sequence[dict[str, Any]]) -> str:
     mimes = [str(f.get("mimetype") or "") for f in files if isinstance(f, dict)]
     return "image" if mimes and all(m.startswith("image/") for m in mimes) else "file"
+
+
+def _words(ev: dict[str, Any]) -> str:
+    return html.unescape(str(ev.get("text") or ""))
+
+
+def _dm_only(body: dict[str, Any], channel: str, user: str, text: str) -> DmOnly:
+    """Where the bot does not take answers; the words still go to the risk check."""
+    words = html.unescape(text)
+    event_id = str(body.get("event_id") or "")
+    if not words.strip() or not event_id:
+        return DmOnly(channel, user)
+    worry = Inbound(CHANNEL, user, event_id, "unsupported", unsupported="not_direct", said=words, check_only=True)
+    return DmOnly(channel, user, check=worry)
 
 
 def _from_message(body: dict[str, Any], ev: dict[str, Any]) -> Inbound | DmOnly | None:
@@ -212,7 +229,7 @@ def _from_message(body: dict[str, Any], ev: dict[str, Any]) -> Inbound | DmOnly 
     if not user or not channel:
         return None
     if not _is_dm(channel, ev.get("channel_type")):
-        return DmOnly(channel, user)
+        return _dm_only(body, channel, user, str(inner.get("text") or ""))
     base: dict[str, Any] = {
         "channel": CHANNEL,
         "sender": user,
@@ -221,11 +238,11 @@ def _from_message(body: dict[str, Any], ev: dict[str, Any]) -> Inbound | DmOnly 
     }
     if not base["message_id"]:
         return None
-    if edited:
-        return Inbound(kind="unsupported", unsupported="edited_message", **base)
+    if edited:  # the new words are read by the risk check only
+        return Inbound(kind="unsupported", unsupported="edited_message", said=_words(inner), **base)
     files = ev.get("files")
     if files or subtype == "file_share":
-        return Inbound(kind="unsupported", unsupported=_files_kind(files or []), **base)
+        return Inbound(kind="unsupported", unsupported=_files_kind(files or []), said=_words(ev), **base)
     if subtype not in (None, "thread_broadcast", "me_message"):
         return None
     text = html.unescape(str(ev.get("text") or ""))  # Slack escapes &, < and > in message text
@@ -243,7 +260,7 @@ def _from_event(body: dict[str, Any]) -> Inbound | DmOnly | None:
     if etype == "message":
         return _from_message(body, ev)
     if etype == "app_mention" and ev.get("user") and ev.get("channel") and not ev.get("bot_id"):
-        return DmOnly(str(ev["channel"]), str(ev["user"]))
+        return _dm_only(body, str(ev["channel"]), str(ev["user"]), str(ev.get("text") or ""))
     if etype == "reaction_added":
         item = ev.get("item") if isinstance(ev.get("item"), dict) else {}
         channel, user, mid = (
@@ -734,10 +751,25 @@ class SlackRunner:
             return
         if isinstance(res, DmOnly):
             if res.channel != self.settings.staff_channel:
-                self._later(self.channel.ephemeral(res.channel, res.user, self.dm_only_text))
+                self._later(self._dm_only(res))
             return
         if not await self.process(res, retried_by_slack=True):
             raise NotCommitted(res.message_id)
+
+    async def _dm_only(self, res: DmOnly) -> None:
+        """Tell the person (only they see it) that the bot works in direct messages; if what they wrote
+        worried the risk check, they get the safe reply there instead, and the alert is raised."""
+        text = self.dm_only_text
+        if res.check is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                result = await loop.run_in_executor(self._executor, self.handle, res.check, self.clock())
+            except Exception as exc:  # noqa: BLE001 - the person still hears where the bot works
+                log.error("slack.check_failed event=%s error=%s", res.check.message_id, type(exc).__name__)
+            else:
+                if result.flagged and result.replies:
+                    text = "\n\n".join(r.text for r in result.replies)
+        await self.channel.ephemeral(res.channel, res.user, text)
 
     async def _on_action(self, body: dict[str, Any], ack: Callable[..., Awaitable[Any]]) -> None:
         res = self._translate(body)

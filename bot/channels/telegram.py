@@ -146,9 +146,12 @@ class TelegramSettings(BaseSettings):
 
 @dataclass(frozen=True)
 class PrivateOnly:
-    """`to_inbound` result for a group, supergroup or channel: say it works in private chats, then leave."""
+    """`to_inbound` result for a group, supergroup or channel: say it works in private chats, then leave.
+
+    `check` carries what someone wrote there, for the risk check alone (see Inbound.check_only)."""
 
     chat_id: int
+    check: Inbound | None = None
 
 
 def as_update(update: Update | dict[str, Any]) -> Update:
@@ -162,7 +165,8 @@ def to_inbound(update: Update | dict[str, Any]) -> Inbound | PrivateOnly | None:
     """Translate one update. None means nothing to do (service messages, updates we don't subscribe to).
 
     Only ids cross over: the sender's user id, the chat id (the reply address) and the update id (the
-    dedupe key, so a redelivered update is a duplicate). Media, captions and names are never copied.
+    dedupe key, so a redelivered update is a duplicate). Media and names are never copied; captions,
+    edits and group messages travel in `said`, for the risk check alone.
     """
     u = as_update(update)
     mid = f"u{u.update_id}"
@@ -183,14 +187,22 @@ def to_inbound(update: Update | dict[str, Any]) -> Inbound | PrivateOnly | None:
     msg = u.message or u.edited_message or u.channel_post or u.edited_channel_post
     if msg is None:
         return None
-    if msg.chat.type != "private":
-        return PrivateOnly(msg.chat.id)
+    words = msg.text or msg.caption or ""  # read by the risk check only, unless it is a private text
     sender = msg.from_user
+    if msg.chat.type != "private":
+        if not words or sender is None or sender.is_bot:
+            return PrivateOnly(msg.chat.id)
+        # Someone may still tell us something worrying here: checked, and if flagged answered privately.
+        worry = Inbound(
+            CHANNEL, str(sender.id), mid, "unsupported", unsupported="group_chat", address=str(sender.id),
+            said=words, check_only=True,
+        )
+        return PrivateOnly(msg.chat.id, check=worry)
     if sender is None or sender.is_bot:
         return None
     base = {"channel": CHANNEL, "sender": str(sender.id), "message_id": mid, "address": str(msg.chat.id)}
     if u.edited_message is not None:
-        return Inbound(kind="unsupported", unsupported="edited_message", **base)  # type: ignore[arg-type]
+        return Inbound(kind="unsupported", unsupported="edited_message", said=words, **base)  # type: ignore[arg-type]
     if msg.text is not None:
         cmd = split_command(msg.text.strip())
         if cmd is not None:
@@ -198,7 +210,7 @@ def to_inbound(update: Update | dict[str, Any]) -> Inbound | PrivateOnly | None:
         return Inbound(kind="text", text=msg.text, **base)  # type: ignore[arg-type]
     for kind in UNSUPPORTED_KINDS:
         if getattr(msg, kind, None):
-            return Inbound(kind="unsupported", unsupported=kind, **base)  # type: ignore[arg-type]
+            return Inbound(kind="unsupported", unsupported=kind, said=words, **base)  # type: ignore[arg-type]
     return None
 
 
@@ -498,7 +510,9 @@ class TelegramRunner:
             with suppress(TimeoutError):
                 await asyncio.wait_for(notice, 30)
             await self.channel.leave(res.chat_id)
-            return True
+            if res.check is None:
+                return True
+            res = res.check  # nothing happens unless the risk check flags it; then the safe reply goes privately
         msg = res
         try:
             result = await self.batcher.submit(msg, self.clock())

@@ -14,19 +14,24 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from bot.channels.base import split_command
 from bot.messages import Inbound, Outbound
 
 STATIC = Path(__file__).parent / "web_static"
 COOKIE = "ov_chat"
-MAX_BODY_TEXT = 100_000  # far above any question's limit; longer still gets a clear "too long"
+# Text of any length within this body reaches the risk check and then the question's own "too long"
+# reply; only a body beyond it (about 170,000 characters even if every one is escaped) is refused unread.
+MAX_BODY_BYTES = 2_000_000
+UNREADABLE = "Sorry, I couldn't read that message. Could you try sending it again?"
+TOO_BIG = "That's far longer than I can read in one go. Could you send a shorter message?"
 
 
 class ChatIn(BaseModel):
     message_id: str = Field(min_length=1, max_length=100)
-    text: str = Field(default="", max_length=MAX_BODY_TEXT)
+    text: str = ""
     payload: str = Field(default="", max_length=64)
 
 
@@ -76,11 +81,23 @@ def router(handle: Callable[[Inbound, datetime], Any], *, secure_cookie: bool = 
         return Response((STATIC / name).read_bytes(), media_type=files[name])
 
     @api.post("/api/chat")
-    def chat(body: ChatIn, request: Request) -> Response:
+    async def chat(request: Request) -> Response:
         sender = request.cookies.get(COOKIE)
         if not sender:
             return JSONResponse({"error": "Please reload the page to start a chat."}, status_code=400)
-        result = handle(chan.to_inbound(body, sender), datetime.now(UTC))
+        # Parsed here rather than by FastAPI, whose validation error would echo the message back unchecked.
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            return JSONResponse({"error": TOO_BIG}, status_code=413)
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY_BYTES:
+                return JSONResponse({"error": TOO_BIG}, status_code=413)
+        try:
+            body = ChatIn.model_validate_json(raw)
+        except ValidationError:
+            return JSONResponse({"error": UNREADABLE}, status_code=422)
+        result = await run_in_threadpool(handle, chan.to_inbound(body, sender), datetime.now(UTC))
         return JSONResponse(
             {
                 "replies": [chan.render(r) for r in result.replies],

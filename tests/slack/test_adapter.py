@@ -98,16 +98,29 @@ def test_files_images_edits_and_reactions_carry_no_content(name: str) -> None:
     assert (msg.kind, msg.unsupported) == ("unsupported", UNSUPPORTED[name])
     assert (msg.sender, msg.address, msg.message_id) == (USER, DM, raw["event_id"])
     assert msg.text == msg.args == msg.payload == msg.command == ""
-    # Nothing the person wrote or sent (words, file names, urls) crosses into the Inbound.
-    carried = " ".join(str(v) for v in vars(msg).values())
+    # Words that came with a file, or an edit's new words, travel only in `said`, for the risk check.
+    ev = raw["event"]
+    assert msg.said == ((ev.get("message") or {}).get("text") if ev.get("subtype") == "message_changed"
+                        else ev.get("text") if ev.get("type") == "message" else "") or ""
+    # Nothing else the person wrote or sent (words, file names, urls) crosses into the Inbound.
+    carried = " ".join(str(v) for k, v in vars(msg).items() if k != "said")
     for secret in ("letter", "placement_letter", "IMG_2231", "edited words", "original", "thumbsup", "files.slack.com"):
         assert secret not in carried
 
 
 @pytest.mark.parametrize("name", sorted(DM_ONLY))
 def test_messages_outside_a_dm_get_a_private_pointer(name: str) -> None:
-    res = to_inbound(load(name))
-    assert res == DmOnly(DM_ONLY[name], USER)
+    raw = load(name)
+    res = to_inbound(raw)
+    assert isinstance(res, DmOnly)
+    assert (res.channel, res.user) == (DM_ONLY[name], USER)
+    words = raw["event"].get("text")
+    if words:  # checked for risk; nothing else happens unless that flags it
+        assert res.check is not None
+        assert (res.check.check_only, res.check.said, res.check.sender) == (True, words, USER)
+        assert (res.check.text, res.check.address) == ("", "")
+    else:
+        assert res.check is None
 
 
 @pytest.mark.parametrize("name", sorted(IGNORED))

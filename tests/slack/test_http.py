@@ -324,3 +324,38 @@ async def test_a_button_payload_without_a_dm_is_ignored(rt: Runtime, slack: Slac
     assert row_counts(rt) == before
     assert not fake.calls_to("chat.update")
     assert json.loads(json.dumps(payload))["channel"]["id"] == "C0GENERAL"
+
+
+async def test_worrying_words_we_do_not_keep_still_get_the_safe_reply(
+    rt: Runtime, slack: Slack, fake: SlackFake
+) -> None:
+    from sqlmodel import select
+
+    from storage.models import Alert
+
+    client, service = slack
+    user = "U0CARER05"
+    dm = f"D{user}"
+    carer = SlackUser(client, service, fake, user)
+    await carer.say("hello")
+    worry = "zqxsentinel77 my dad hits me"
+    events = [
+        {**dm_message_event(user, worry), "subtype": "file_share",
+         "files": [{"id": "F9", "name": "a.png", "mimetype": "image/png"}]},
+        {"type": "message", "subtype": "message_changed", "channel": dm, "channel_type": "im", "ts": "2.2",
+         "message": {"type": "message", "user": user, "text": worry, "ts": "2.1", "edited": {"user": user}}},
+        {**dm_message_event(user, worry), "channel": "C0GENERAL", "channel_type": "channel"},
+    ]
+    base = len(fake.posted_messages(dm))
+    for ev in events:
+        assert (await post_event(client, event_callback(ev))).status_code == 200
+        await service.wait_idle()
+    texts = [m["text"] for m in fake.posted_messages(dm)[base:]]
+    assert sum("999" in t and "0800 1111" in t for t in texts) == 2  # the file comment and the edit
+    (pointer,) = fake.calls_to("chat.postEphemeral")  # the channel message: only they see the safe reply
+    assert pointer.params["channel"] == "C0GENERAL" and "0800 1111" in pointer.params["text"]
+    assert not fake.posted_messages("C0GENERAL")
+    with session(rt.engine) as s:
+        assert len(s.exec(select(Alert)).all()) == 3
+    assert "zqxsentinel77" not in all_text(rt)
+    assert "zqxsentinel77" not in " ".join(texts) + pointer.params["text"]

@@ -217,6 +217,7 @@ async def test_group_chat_is_told_and_left(tg: FakeBotAPI, rt, services: Factory
     with session(rt.engine) as s:
         assert inbound.count(s) == 0
         assert participants.find_by_key(s, rt.keyring.identity_hash("telegram", "77")) is None
+    assert tg.sent_messages(77) == []  # an ordinary group message sends nothing privately
 
 
 async def test_redelivered_update_is_answered_once(

@@ -62,6 +62,15 @@
         body: JSON.stringify(item.body),
       });
       const data = await res.json();
+      if (!res.ok && res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+        // Sending it again would get the same answer: say why, and move on to the next message.
+        bubble(data.error || "Sorry, I couldn't read that message.", "bot");
+        queue.shift();
+        statusBox.textContent = "";
+        busy = false;
+        pump();
+        return;
+      }
       if (!res.ok) throw new Error(data.error || "server error");
       if (!(data.retry && item.tries > 0)) render(data.replies);  // say "couldn't save" once, not every retry
       if (data.retry) throw new Error("not stored yet");
