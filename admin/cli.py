@@ -49,8 +49,8 @@ _PROTECTED: dict[str, dict[str, tuple[str, ...] | None]] = {
                "participation_manager"), "show": ("safeguarding_lead", "participation_manager")},
     "survey": {n: ("fostering_team", "participation_manager") for n in ("open", "close", "enter")},
     "topic": {n: _WORKERS for n in ("publish", "close")},
-    "card": {n: _WORKERS for n in ("move", "show")},
-    "goodnews": {n: _WORKERS for n in ("approve", "reject")},
+    "card": {n: _WORKERS for n in ("list", "move", "show")},
+    "goodnews": {n: _WORKERS for n in ("list", "approve", "reject")},
     "report": {n: _WORKERS + ("fostering_team", "safeguarding_lead", "panel_viewer")
                for n in ("ocypc", "young-people", "panel")},
     "quote": {n: _WORKERS for n in ("list", "approve", "reject")},

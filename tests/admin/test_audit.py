@@ -274,8 +274,6 @@ def test_reading_aggregates_and_queues_writes_no_audit_row(admin: Admin, scene: 
         ("mgr", "/admin/responses/flow/wellbeing"),
         ("lead", "/admin/alerts"),
         ("lead", "/admin/alerts/AL-1"),
-        ("worker", "/admin/cards"),
-        ("mgr", "/admin/approvals"),
         ("foster", "/admin/waves"),
         ("mgr", "/admin/topics"),
         ("mgr", "/admin/topics/good_foster_carer"),
@@ -283,6 +281,23 @@ def test_reading_aggregates_and_queues_writes_no_audit_row(admin: Admin, scene: 
     ]:
         assert _get(admin, user, path).status_code == 200, path
     assert len(audit_rows(admin)) == before
+
+
+@pytest.mark.parametrize(
+    ("user", "path", "action"),
+    [
+        ("worker", "/admin/cards", "card.list"),
+        ("worker", "/admin/cards/{card}", "card.view"),
+        ("mgr", "/admin/approvals", "approvals.view"),
+    ],
+)
+def test_pages_showing_young_peoples_own_words_write_one_row(
+    admin: Admin, scene: dict, user: str, path: str, action: str
+) -> None:
+    before = len(audit_rows(admin))
+    assert _get(admin, user, path.format(**scene)).status_code == 200
+    rows = audit_rows(admin)
+    assert [(r.actor, r.action) for r in rows[before:]] == [(user, action)]
 
 
 def test_alert_words_need_the_password_and_each_read_is_one_row(admin: Admin, scene: dict) -> None:

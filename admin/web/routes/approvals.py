@@ -41,6 +41,11 @@ def approvals(request: Request, *, ctx: Annotated[Ctx, Depends(QUEUE)]) -> Respo
         pending_quotes = (
             quotes.list_quotes(s, status="pending") if user.role == "participation_manager" else []
         )
+        # The queue shows young people's own words: audited like the CLI's `goodnews list`/`quote list`.
+        services.record(
+            s, user, "approvals.view", target="approvals",
+            detail=f"goodnews={len(news)} quotes={len(pending_quotes)}", now=ctx.now,
+        )
     return ctx.web.render(
         request,
         ctx,

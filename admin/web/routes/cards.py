@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
+from admin import services
 from admin.web.app import AdminRoute, redirect
 from admin.web.policy import Ctx, requires
 from storage import challenges
@@ -40,6 +41,11 @@ def card_list(
     council = council if council in COUNCILS else ""
     with ctx.web.db() as s:
         cards = challenges.list_cards(s, state=state or None, council=council or None)
+        # The list shows young people's own words: audited like the CLI's `card list`.
+        services.record(
+            s, ctx.user, "card.list", target="cards",
+            detail=f"state={state or 'any'} council={council or 'any'} n={len(cards)}", now=ctx.now,
+        )
     triage = [c for c in cards if c.state == "submitted"]
     return ctx.web.render(
         request,
@@ -59,6 +65,8 @@ def card_list(
 def _card_page(request: Request, ctx: Ctx, card_id: int, *, error: str = "", status: int = 200) -> Response:
     with ctx.web.db() as s:
         card = challenges.get(s, card_id)
+        if card is not None:
+            services.record(s, ctx.user, "card.view", target=f"card:{card_id}", now=ctx.now)
     if card is None:
         raise HTTPException(404, "No such card.")
     nxt = challenges.allowed_next(card.state)
