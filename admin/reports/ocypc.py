@@ -309,6 +309,14 @@ def rag_status(rate: float | None, *, target: float, floor: float, denominator: 
     return "red"
 
 
+def published_rating(done: int | None, invited: int | None, *, target: float, floor: float) -> str:
+    """The rating worked out from the published figures only ("" when either is hidden): a colour from a
+    hidden count would narrow it down (6 asked and amber would mean exactly 2 replied)."""
+    if done is None or not invited:
+        return ""
+    return rag_status(done / invited, target=target, floor=floor, denominator=invited)
+
+
 def _optional(module: str) -> object | None:
     """A storage module another feature owns, or None when that feature is not installed yet."""
     try:
@@ -728,7 +736,6 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
         rates = []
         shown_rows = [*table.protected.cells, tuple(table.protected.col_totals or (None, None))]
         for d, (invited_shown, done_shown) in zip([*status.districts, status.total], shown_rows, strict=True):
-            rate = d.completed / d.invited if d.invited else None
             pct = percent(done_shown, invited_shown) or (
                 "no rate: fewer than 5 asked"
                 if d.invited < 5
@@ -736,7 +743,7 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
                 if d.completed < 5
                 else "not shown"
             )
-            rag = rag_status(rate, target=target, floor=floor, denominator=d.invited)
+            rag = published_rating(done_shown, invited_shown, target=target, floor=floor)
             rates.append((label(DISTRICT_LABELS, d.district), pct, rag))
         out.append(
             CarerWave(

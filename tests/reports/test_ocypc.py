@@ -212,6 +212,15 @@ def test_rag_follows_the_scorecard_rules(rate: float | None, denominator: int, e
     assert ocypc.rag_status(rate, target=0.40, floor=0.23, denominator=denominator) == expected
 
 
+@pytest.mark.parametrize(
+    ("done", "invited", "expected"),
+    [(None, 6, ""), (None, 5, ""), (5, None, ""), (5, 10, "green"), (5, 15, "amber"), (5, 30, "red")],
+)
+def test_rating_uses_only_published_figures(done: int | None, invited: int | None, expected: str) -> None:
+    # With 2 of 6 replying, the count is hidden; a colour would tell a reader it was exactly 2.
+    assert ocypc.published_rating(done, invited, target=0.40, floor=0.23) == expected
+
+
 def test_carers_wave_shows_rates_by_area_with_rag(db: str, tmp_path: Path) -> None:
     md = produce(db, tmp_path, "ocypc", "md").data.decode()
     section = md.split("## Carers' voice", 1)[1]
