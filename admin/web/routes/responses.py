@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from admin import services
+from admin.reports.disclosure import protect, protect_list
 from admin.web.app import AdminRoute
 from admin.web.policy import ALL, Ctx, requires, resolver
 from content.schema import text_for
@@ -17,7 +18,6 @@ from storage import admin_views
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Responses"
-THRESHOLD = 5
 AGGREGATES = requires(
     "participation_worker", "participation_manager", "fostering_team", "panel_viewer", district_scoped=True
 )
@@ -75,13 +75,15 @@ def overview(request: Request, *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> R
         flow = web.library.flows.get(c.flow_id)
         if flow is None or flow.kind == "menu":
             continue
+        # Finished and not finished add up to started: protected together, so neither gives the other away.
+        pair = protect_list([c.completed, c.submissions - c.completed])
         rows.append(
             {
                 "id": c.flow_id,
                 "title": text_for(flow.title, _band_for(flow)),
                 "kind": flow.kind,
-                "submissions": c.submissions if c.submissions >= THRESHOLD else None,
-                "completed": c.completed if c.completed >= THRESHOLD else None,
+                "submissions": pair.row_totals[0] if pair.row_totals else None,
+                "completed": pair.cells[0][0],
             }
         )
     return web.render(
@@ -95,6 +97,26 @@ def overview(request: Request, *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> R
     )
 
 
+def band_tables(
+    s: Any, flow_id: str, bands: list[str], *, districts: Any
+) -> dict[str, tuple[list[tuple[str, list[int]]], Any]]:
+    """Per question: each choice's counts by age band (plus any answers without one) protected as one
+    table whose row totals are the "All" view, so comparing "All" with one band reveals nothing hidden."""
+    everyone = admin_views.choice_totals(s, flow_id, districts=districts)
+    per_band = [admin_views.choice_totals(s, flow_id, districts=districts, band=b) for b in bands]
+    out = {}
+    for qid, counts in everyone.items():
+        choices = []
+        for ch, n in counts.items():
+            cells = [pb.get(qid, {}).get(ch, 0) for pb in per_band]
+            choices.append((ch, [*cells, n - sum(cells)]))
+        if not any(c[-1] for _, c in choices):  # every answer has a band: no "without a band" column
+            choices = [(ch, c[:-1]) for ch, c in choices]
+        table = protect([c for _, c in choices], row_totals=True, col_totals=False, grand_total=False)
+        out[qid] = (choices, table)
+    return out
+
+
 @router.get("/responses/flow/{flow_id}")
 def flow_summary(
     request: Request, flow_id: str, band: str = "", *, ctx: Annotated[Ctx, Depends(AGGREGATES)]
@@ -105,20 +127,25 @@ def flow_summary(
         raise HTTPException(404, "No such flow.")
     band = band if band in flow.bands else ""
     with web.db() as s:
-        totals = admin_views.choice_totals(s, flow_id, districts=user.scope(), band=band or None)
+        totals = band_tables(s, flow_id, list(flow.bands), districts=user.scope())
     word_band = band or _band_for(flow)
+    column = None if not band else list(flow.bands).index(band)
     questions = []
     for node in flow.nodes:
         if node.id not in totals:
             continue
-        choices = sorted(totals[node.id].items(), key=lambda kv: -kv[1])
+        choices, table = totals[node.id]
+        shown = [
+            (ch, table.row_totals[i] if column is None and table.row_totals else table.cells[i][column], raw)
+            for i, (ch, raw) in enumerate(choices)  # every choice, even at 0: a missing row would say "none"
+        ]
         questions.append(
             {
                 "id": node.id,
                 "text": _question(flow, node.id, word_band),
                 "rows": [
-                    {"label": _label(flow, node.id, ch, word_band), "n": n if n >= THRESHOLD else None}
-                    for ch, n in choices
+                    {"label": _label(flow, node.id, ch, word_band), "n": n}
+                    for ch, n, _ in sorted(shown, key=lambda r: -sum(r[2]) if column is None else -r[2][column])
                 ],
             }
         )

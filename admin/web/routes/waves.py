@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
+from admin.reports.disclosure import THRESHOLD
 from admin.web.app import AdminRoute, redirect
 from admin.web.policy import ALL, Ctx, requires, resolver
 from content.schema import text_for
@@ -105,7 +106,8 @@ def wave_detail(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(F
     if st is None:
         raise HTTPException(404, "No such wave.")
     user = ctx.user
-    rows = [d for d in st.districts if user.all_districts or d.district in user.districts]
+    shown = [d for d in st.districts if user.all_districts or d.district in user.districts]
+    rows, total = protected_wave_rows(shown, st.total)
     return ctx.web.render(
         request,
         ctx,
@@ -113,8 +115,32 @@ def wave_detail(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(F
         title=f"Wave: {st.wave.name}",
         st=st,
         rows=rows,
+        total=total if user.all_districts else None,
         state=st.wave.state(ctx.now),
     )
+
+
+def protected_wave_rows(districts: list[Any], total: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The wave's counts of carers as published: any under 5 hidden, with enough others that none can be
+    worked out (completed + part done = started, districts add up to All). Invited is the team's own list."""
+    from admin.reports.disclosure import protect, safe_count
+
+    table = protect([[d.completed, d.partial] for d in districts] or [[0, 0]], grand_total=True)
+
+    def row(d: Any, cells: tuple[int | None, ...], started: int | None) -> dict[str, Any]:
+        done = cells[0]
+        rate = f"{round(100 * done / d.invited)}%" if done is not None and d.invited >= THRESHOLD else None
+        return {
+            "district": d.district, "invited": d.invited, "started": started, "completed": done,
+            "partial": cells[1], "opted_out": safe_count(d.opted_out),
+            "staff_entered": safe_count(d.staff_entered), "rate": rate,
+        }
+
+    rows = [
+        row(d, table.cells[i], table.row_totals[i] if table.row_totals else None) for i, d in enumerate(districts)
+    ]
+    cols = table.col_totals or (None, None)
+    return rows, row(total, cols, table.grand_total)
 
 
 @router.post("/waves/{wave_id}/close")
