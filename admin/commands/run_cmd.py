@@ -115,9 +115,20 @@ def run(
         sched = build_scheduler(rt, timezone=settings.timezone)
         sched.start()
         typer.echo(f"scheduler: {len(sched.get_jobs())} jobs (see `ourvoice jobs list`)")
+    logging.getLogger("uvicorn.access").addFilter(NoQueryStrings())
     try:
         uvicorn.run(app, host=h, port=p, log_level="info")
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
         rt.notifier.stop()
+
+
+class NoQueryStrings(logging.Filter):
+    """Access log lines keep the path but not the query: `/?start=CODE` carries a one-use invite code."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?…", *args[3:])
+        return True
