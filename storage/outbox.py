@@ -131,3 +131,21 @@ def sent_count(session: Session, channel: str) -> int:
         OutboxMessage.channel == channel, OutboxMessage.status == "sent"
     )
     return int(session.execute(q).scalar_one())
+
+
+_BLANK = '{"text": "(removed: kept only in locked form)", "layout": "none", "choices": []}'
+
+
+def blank_sent(session: Session, participant_id: int, kind: str) -> int:
+    """Replace the words of someone's delivered rows of one kind (e.g. a statement read back to them)
+    once they are no longer needed; rows still waiting to go are left alone. Returns how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.participant_id == participant_id,
+            OutboxMessage.kind == kind,
+            OutboxMessage.status.in_(("sent", "dead")),  # type: ignore[attr-defined]
+        )
+        .values(payload_json=_BLANK)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

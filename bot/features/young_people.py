@@ -36,6 +36,7 @@ log = logging.getLogger("ourvoice.young_people")
 COUNCILS = ("super_council", "ocypc", "ocypc_extra", "yac")
 # Used when the invite did not set a council: the council a young person of that age normally joins.
 BAND_COUNCIL = {"junior": "super_council", "teen": "ocypc", "young_adult": "yac"}
+REVIEW_PREVIEW = "review_preview"  # outbox kind of the reply that reads a review statement back
 REVIEW_ROLES = {"send_iro": "iro", "send_social_worker": "social_worker"}
 CHALLENGE_SHORT = 90  # characters of a card's challenge quoted in notices
 
@@ -418,7 +419,9 @@ def effects(
             statement_enc=keyring.encrypt(statement),
             now=now,  # type: ignore[arg-type]
         )
-        return [Outbound(f"{say(library, 'yp_review_intro', p.band)}\n\n{statement}")]
+        # Tagged so its copy in the outbox can be blanked once the young person has decided (review_finish).
+        preview = f"{say(library, 'yp_review_intro', p.band)}\n\n{statement}"
+        return [Outbound(preview, meta={"kind": REVIEW_PREVIEW})]
 
     def review_finish(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
         sub_id = _submission_id(s, p, eff, now)
@@ -426,6 +429,7 @@ def effects(
         # Whatever was chosen, the plain-text answers go: the (encrypted) statement is the only copy left,
         # and a discarded one has no text at all.
         reviews.delete_free_text(s, sub_id)
+        outbox.blank_sent(s, p.id, REVIEW_PREVIEW)  # type: ignore[arg-type]
         return [reply]
 
     def _review_choice(s: Session, p: Participant, choice: str, sub_id: int, now: datetime) -> Outbound:

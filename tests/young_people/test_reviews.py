@@ -51,6 +51,11 @@ def review_texts(rt) -> list[str]:  # noqa: ANN001
         ]
 
 
+def outbox_words(rt) -> str:  # noqa: ANN001
+    with session(rt.engine) as s:
+        return " ".join(p for (p,) in s.execute(select(OutboxMessage.payload_json)).all())
+
+
 def test_statement_is_shown_back_and_nothing_sent_before_the_choice(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
     p = join(rt, "r1", "teen")
     prepare(p)
@@ -108,6 +113,8 @@ def test_keep_or_skip_sends_nothing(rt, review_env: SmtpSink, choice: str) -> No
     assert row.status == "kept"
     assert row.statement_enc is not None
     assert row.sent_to_role is None
+    # The copy read back to them in the chat is blanked too: the locked statement is the only one left.
+    assert GOING_WELL not in outbox_words(rt) and ASK not in outbox_words(rt)
 
 
 def test_discard_sends_nothing_and_deletes_the_text(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
@@ -120,6 +127,7 @@ def test_discard_sends_nothing_and_deletes_the_text(rt, review_env: SmtpSink) ->
     row = statement_row(rt)
     assert (row.status, row.statement_enc) == ("discarded", None)
     assert review_texts(rt) == []
+    assert GOING_WELL not in outbox_words(rt)
     with session(rt.engine) as s:  # the choices (not text) stay for counting
         kept = {
             q
