@@ -54,3 +54,20 @@ def test_complete_sample_flow_in_chromium(sqlite_url: str, tmp_path: Path) -> No
         texts = [a.text_value for a in s.execute(select(Answer).where(Answer.submission_id == sub.id)).scalars()]
     assert "Someone who is patient 🐢" in texts
     rt.engine.dispose()
+
+
+def test_a_message_too_big_to_read_is_explained_and_the_chat_carries_on(sqlite_url: str, tmp_path: Path) -> None:
+    require_chromium()
+    rt = build_runtime(make_settings(sqlite_url, tmp_path))
+    with serve(build_app(rt)) as base, browser_page() as page:
+        page.goto(base + "/")
+        choices = page.locator("#choices")
+        choices.get_by_role("button", name="I'm 11 to 16").wait_for()
+        # Pasted text far beyond anything the bot reads: refused once, with a reason, not retried forever.
+        page.evaluate("document.querySelector('#composer-text').value = 'z'.repeat(2100000)")
+        page.locator("#composer-text").press("Enter")
+        page.get_by_text("far longer than I can read").wait_for()
+        assert "Trying again" not in page.locator("body").inner_text()
+        choices.get_by_role("button", name="I'm 11 to 16").first.click()  # the next message still goes
+        choices.get_by_role("button", name="Have your say", exact=False).first.wait_for()
+    rt.engine.dispose()
