@@ -82,14 +82,21 @@ def pending(engine) -> int:  # noqa: ANN001
         return outbox.pending_count(s, "slack")
 
 
+async def two_started(engine) -> list[tuple[RecordingChannel, OutboxSender]]:  # noqa: ANN001
+    """Two senders for one channel, as two processes would run them; the first to start holds the lease."""
+    clock = Clock()
+    pairs = []
+    for _ in range(2):
+        channel = RecordingChannel()
+        sender = make_sender(engine, channel, clock)
+        await sender.start()
+        pairs.append((channel, sender))
+    return pairs
+
+
 def test_two_senders_deliver_each_row_once(engine) -> None:  # noqa: ANN001
     async def scenario() -> tuple[RecordingChannel, RecordingChannel, OutboxSender, OutboxSender]:
-        clock = Clock()
-        first_channel, second_channel = RecordingChannel(), RecordingChannel()
-        first = make_sender(engine, first_channel, clock)
-        second = make_sender(engine, second_channel, clock)
-        await first.start()
-        await second.start()
+        (first_channel, first), (second_channel, second) = await two_started(engine)
         texts = [f"message {n}" for n in range(40)]
         ids = add_rows(engine, texts)
         # Each process queues what its own dispatcher committed; the standby leaves its share pending.
@@ -113,12 +120,7 @@ def test_two_senders_deliver_each_row_once(engine) -> None:  # noqa: ANN001
 
 def test_standby_takes_over_when_the_holder_stops(engine) -> None:  # noqa: ANN001
     async def scenario() -> tuple[RecordingChannel, RecordingChannel]:
-        clock = Clock()
-        first_channel, second_channel = RecordingChannel(), RecordingChannel()
-        first = make_sender(engine, first_channel, clock)
-        second = make_sender(engine, second_channel, clock)
-        await first.start()
-        await second.start()
+        (first_channel, first), (second_channel, second) = await two_started(engine)
         assert (first.active, second.active) == (True, False)
         await first.stop()  # a clean stop gives the lease up at once
         add_rows(engine, ["after the first stopped"])
