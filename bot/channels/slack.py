@@ -196,12 +196,12 @@ def _files_kind(files: Sequence[dict[str, Any]]) -> str:
 
 
 def _words(ev: dict[str, Any]) -> str:
+    """A message's text as typed (Slack escapes &, < and >)."""
     return html.unescape(str(ev.get("text") or ""))
 
 
-def _dm_only(body: dict[str, Any], channel: str, user: str, text: str) -> DmOnly:
+def _dm_only(body: dict[str, Any], channel: str, user: str, words: str) -> DmOnly:
     """Where the bot does not take answers; the words still go to the risk check."""
-    words = html.unescape(text)
     event_id = str(body.get("event_id") or "")
     if not words.strip() or not event_id:
         return DmOnly(channel, user)
@@ -229,7 +229,7 @@ def _from_message(body: dict[str, Any], ev: dict[str, Any]) -> Inbound | DmOnly 
     if not user or not channel:
         return None
     if not _is_dm(channel, ev.get("channel_type")):
-        return _dm_only(body, channel, user, str(inner.get("text") or ""))
+        return _dm_only(body, channel, user, _words(inner))
     base: dict[str, Any] = {
         "channel": CHANNEL,
         "sender": user,
@@ -245,7 +245,7 @@ def _from_message(body: dict[str, Any], ev: dict[str, Any]) -> Inbound | DmOnly 
         return Inbound(kind="unsupported", unsupported=_files_kind(files or []), said=_words(ev), **base)
     if subtype not in (None, "thread_broadcast", "me_message"):
         return None
-    text = html.unescape(str(ev.get("text") or ""))  # Slack escapes &, < and > in message text
+    text = _words(ev)
     cmd = split_command(text.strip())
     if cmd is not None:
         return Inbound(kind="command", command=cmd[0], args=cmd[1], **base)
@@ -260,7 +260,7 @@ def _from_event(body: dict[str, Any]) -> Inbound | DmOnly | None:
     if etype == "message":
         return _from_message(body, ev)
     if etype == "app_mention" and ev.get("user") and ev.get("channel") and not ev.get("bot_id"):
-        return _dm_only(body, str(ev["channel"]), str(ev["user"]), str(ev.get("text") or ""))
+        return _dm_only(body, str(ev["channel"]), str(ev["user"]), _words(ev))
     if etype == "reaction_added":
         item = ev.get("item") if isinstance(ev.get("item"), dict) else {}
         channel, user, mid = (

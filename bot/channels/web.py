@@ -88,13 +88,13 @@ def router(handle: Callable[[Inbound, datetime], Any], *, secure_cookie: bool = 
         # Parsed here rather than by FastAPI, whose validation error would echo the message back unchecked.
         if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
             return JSONResponse({"error": TOO_BIG}, status_code=413)
-        raw = b""
+        raw = bytearray()
         async for chunk in request.stream():
             raw += chunk
             if len(raw) > MAX_BODY_BYTES:
                 return JSONResponse({"error": TOO_BIG}, status_code=413)
         try:
-            body = ChatIn.model_validate_json(raw)
+            body = ChatIn.model_validate_json(bytes(raw))
         except ValidationError:
             return JSONResponse({"error": UNREADABLE}, status_code=422)
         result = await run_in_threadpool(handle, chan.to_inbound(body, sender), datetime.now(UTC))

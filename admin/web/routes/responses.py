@@ -136,8 +136,8 @@ def flow_summary(
             continue
         choices, table = totals[node.id]
         shown = [
-            (ch, table.row_totals[i] if column is None and table.row_totals else table.cells[i][column], raw)
-            for i, (ch, raw) in enumerate(choices)  # every choice, even at 0: a missing row would say "none"
+            (ch, table.row_totals[i] if column is None and table.row_totals else table.cells[i][column])
+            for i, (ch, _) in enumerate(choices)  # every choice, even at 0: a missing row would say "none"
         ]
         questions.append(
             {
@@ -145,7 +145,8 @@ def flow_summary(
                 "text": _question(flow, node.id, word_band),
                 "rows": [
                     {"label": _label(flow, node.id, ch, word_band), "n": n}
-                    for ch, n, _ in sorted(shown, key=lambda r: -sum(r[2]) if column is None else -r[2][column])
+                    # Ordered by what is published: hidden ones last, so their order says nothing either.
+                    for ch, n in sorted(shown, key=lambda r: (r[1] is None, -(r[1] or 0)))
                 ],
             }
         )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from admin.reports.disclosure import THRESHOLD
+from admin.reports.disclosure import THRESHOLD, protect, safe_count
 from admin.web.app import AdminRoute, redirect
 from admin.web.policy import ALL, Ctx, requires, resolver
 from content.schema import text_for
@@ -123,8 +123,6 @@ def wave_detail(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(F
 def protected_wave_rows(districts: list[Any], total: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The wave's counts of carers as published: any under 5 hidden, with enough others that none can be
     worked out (completed + part done = started, districts add up to All). Invited is the team's own list."""
-    from admin.reports.disclosure import protect, safe_count
-
     table = protect([[d.completed, d.partial] for d in districts] or [[0, 0]], grand_total=True)
 
     def row(d: Any, cells: tuple[int | None, ...], started: int | None) -> dict[str, Any]:
