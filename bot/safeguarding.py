@@ -55,6 +55,10 @@ class Assessment:
 
     flagged: bool
     categories: tuple[str, ...]
+    score: float = 0.0
+    """How likely the statistical model thinks a disclosure is (0-1); orders the "To read" queue."""
+    detectors: tuple[str, ...] = ()
+    """Which detectors fired: "lexicon", "model", or both; empty when neither did."""
 
 
 class _Strict(BaseModel):
