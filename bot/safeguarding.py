@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 import content
+from bot.risk_model import RiskModel, cached_model
 
 ANY_WORD = "*"
 GAP = "..."
@@ -644,14 +645,31 @@ def normalise(text: str, lexicon: Lexicon) -> str:
     return " ".join(_matcher_of(lexicon).analyse(text)[0])
 
 
-def assess(text: str, lexicon: Lexicon) -> Assessment:
+def assess_lexicon(text: str, lexicon: Lexicon) -> Assessment:
+    """The lexicon alone: for trying a draft lexicon and measuring each detector on its own. Raises on error."""
+    return _matcher_of(lexicon).assess(text)
+
+
+def assess(text: str, lexicon: Lexicon, model: RiskModel | None = None) -> Assessment:
     """Decide whether a message needs a human to look at it. Used live and by the staff CLI alike.
 
+    Two detectors read every message: the lexicon (phrases the safeguarding lead wrote down) and the
+    statistical model (`bot/risk_model.py`, the stored one unless `model` is given), which generalises to
+    wording nobody wrote down. Either one firing flags the message; categories come from both.
     Negation does not un-flag: "i'm not going to kill myself" still flags, because a person should check.
-    The whole message is read however long it is, in time linear in its length. Never raises: if something
-    unexpected goes wrong the message is flagged `unassessed`, failing towards a human, not away from one.
+    The lexicon reads the whole message however long, in time linear in its length; the model reads a bounded
+    prefix. Never raises: if something unexpected goes wrong the message is flagged `unassessed`, failing
+    towards a human, not away from one.
     """
     try:
-        return _matcher_of(lexicon).assess(text)
+        lex = _matcher_of(lexicon).assess(text)
+        verdict = (model or cached_model()).assess(text)
     except Exception:  # noqa: BLE001 - failing open could hide a disclosure; nothing about the text is logged
-        return Assessment(flagged=True, categories=(UNASSESSED,))
+        return Assessment(flagged=True, categories=(UNASSESSED,), score=1.0)
+    detectors = tuple(name for name, fired in (("lexicon", lex.flagged), ("model", verdict.fired)) if fired)
+    categories = set(lex.categories)
+    if verdict.fired and verdict.category:
+        categories.add(verdict.category)
+    return Assessment(
+        flagged=bool(detectors), categories=tuple(sorted(categories)), score=verdict.score, detectors=detectors
+    )

@@ -21,6 +21,18 @@ def check(root: Path = typer.Option(None, help="content folder (default: the ins
             typer.echo(str(err), err=True)
         typer.echo(f"{len(exc.errors)} problem(s) found", err=True)
         raise typer.Exit(1) from None
+    from admin.risk_training import stale_reason
+    from bot.risk_model import default_model_path
+
+    # A content folder of its own (a second council's, say) may rely on the shipped model.
+    own = root is not None and (root / "safeguarding" / "labelled").is_dir()
+    stale = stale_reason(root / "safeguarding" / "model.json", root / "safeguarding" / "labelled") if own else (
+        stale_reason(default_model_path())
+    )
+    if stale:
+        typer.echo(stale, err=True)
+        typer.echo("1 problem(s) found", err=True)
+        raise typer.Exit(1)
     kinds: dict[str, int] = {}
     for f in lib.flows.values():
         kinds[f.kind] = kinds.get(f.kind, 0) + 1

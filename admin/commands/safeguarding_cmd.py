@@ -1,6 +1,7 @@
 """`ourvoice safeguarding`: let staff try phrases against the live risk check, and test the alert routes.
 
-`check` runs exactly what the live pipeline runs (`assess` with the live lexicon); it stores nothing.
+`check` runs exactly what the live pipeline runs (`assess` with the live lexicon and model); it stores nothing.
+`train` rebuilds the stored model from the labelled data, deterministically.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from bot.risk_model import RiskModel, default_model_path
 from bot.safeguarding import Lexicon, assess, default_lexicon_path
 
 app = typer.Typer(help="Safeguarding: try phrases against the risk check; test alert routes.",
@@ -35,9 +37,15 @@ def check(
         list[str] | None, typer.Argument(help="messages to check; when none, one per line from stdin")
     ] = None,
     lexicon: Annotated[Path | None, typer.Option(help="try a draft lexicon file instead")] = None,
+    model: Annotated[Path | None, typer.Option(help="try a draft model file instead")] = None,
 ) -> None:
-    """Print one JSON line per message: {"text", "flagged", "categories"}."""
+    """Print one JSON line per message: {"text", "flagged", "categories", "detectors", "score"}."""
     lx = load_lexicon(lexicon)
+    try:
+        rm = RiskModel.from_file(model or default_model_path())
+    except (OSError, ValueError, KeyError) as exc:
+        typer.echo(f"{model or default_model_path()}: {exc}", err=True)
+        raise typer.Exit(1) from None
     texts: Iterable[str]
     if messages:
         texts = messages
@@ -48,13 +56,38 @@ def check(
     for text in texts:
         if not text.strip():
             continue
-        verdict = assess(text, lx)
-        typer.echo(
-            json.dumps(
-                {"text": text, "flagged": verdict.flagged, "categories": list(verdict.categories)},
-                ensure_ascii=False,
-            )
-        )
+        verdict = assess(text, lx, rm)
+        row = {
+            "text": text,
+            "flagged": verdict.flagged,
+            "categories": list(verdict.categories),
+            "detectors": list(verdict.detectors),
+            "score": verdict.score,
+        }
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+@app.command("train")
+def train(
+    out: Annotated[Path | None, typer.Option(help="where to write the model (default: the live model file)")] = None,
+    labelled: Annotated[Path | None, typer.Option(help="folder of labelled messages (default: the live one)")] = None,
+) -> None:
+    """Rebuild the risk model from content/safeguarding/labelled/ (same data, same bytes, every time)."""
+    from admin.risk_training import dumps, train_model
+
+    try:
+        data = train_model(labelled)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"cannot train: {exc}", err=True)
+        raise typer.Exit(1) from None
+    target = out or default_model_path()
+    target.write_text(dumps(data), encoding="utf-8")
+    seen = data["trained_on"]
+    typer.echo(
+        f"{target}: {len(data['features'])} features from {seen['flag']} disclosures and {seen['not_flag']} "
+        f"everyday messages; threshold {data['threshold']} (cross-validated recall {seen['cv_recall']}, "
+        f"false alarms {seen['cv_false_positive_rate']} for the model alone)"
+    )
 
 
 @app.command("test-alert")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.safeguarding import UNASSESSED, Assessment, Lexicon, assess, default_lexicon_path, normalise
+from bot.safeguarding import UNASSESSED, Assessment, Lexicon, assess, assess_lexicon, default_lexicon_path, normalise
 
 EXPECTED_CATEGORIES = {
     "suicide_self_harm", "physical_abuse", "sexual_abuse", "neglect", "exploitation_grooming",
@@ -138,7 +138,7 @@ def test_long_message_is_read_to_the_end(lexicon: Lexicon) -> None:
 
 def test_failure_flags_rather_than_passes(lexicon: Lexicon) -> None:
     result = assess(None, lexicon)  # type: ignore[arg-type]  # simulates an internal error
-    assert result == Assessment(flagged=True, categories=(UNASSESSED,))
+    assert result == Assessment(flagged=True, categories=(UNASSESSED,), score=1.0)
 
 
 def test_assessment_is_frozen() -> None:
@@ -202,7 +202,7 @@ def test_everyday_phrases_do_not_flag(lexicon: Lexicon, text: str) -> None:
 def test_every_plain_not_risk_phrase_is_itself_safe(lexicon: Lexicon) -> None:
     plain = [p for p in lexicon.not_risk if not any(mark in p for mark in ("*", "...", "<"))]
     assert len(plain) >= 20
-    flagged = [p for p in plain if assess(p, lexicon).flagged]
+    flagged = [p for p in plain if assess_lexicon(p, lexicon).flagged]
     assert flagged == []
 
 
@@ -222,8 +222,10 @@ def test_staff_can_add_a_pattern_without_code() -> None:
             "categories": {"custom": {"label": "Custom", "patterns": ["purple elephant"]}},
         }
     )
-    assert assess("I saw a PURPLE   elephant!!", custom) == Assessment(flagged=True, categories=("custom",))
-    assert not assess("an elephant", custom).flagged
+    assert assess_lexicon("I saw a PURPLE   elephant!!", custom) == Assessment(flagged=True, categories=("custom",))
+    assert not assess_lexicon("an elephant", custom).flagged
+    # Live, the statistical model reads the message too: the new pattern still flags, and says which fired.
+    assert assess("I saw a PURPLE   elephant!!", custom).detectors[0] == "lexicon"
 
 
 def test_wildcards_groups_and_exclusions_in_custom_data() -> None:
@@ -242,10 +244,10 @@ def test_wildcards_groups_and_exclusions_in_custom_data() -> None:
             "not_risk": ["vitamin pills"],
         }
     )
-    assert assess("my stepdad always shouts at me", custom).flagged
-    assert not assess("he shouted at me in the game", custom).flagged
-    assert assess("i took ten pills", custom).flagged
-    assert not assess("someone shouts at me", custom).flagged
+    assert assess_lexicon("my stepdad always shouts at me", custom).flagged
+    assert not assess_lexicon("he shouted at me in the game", custom).flagged
+    assert assess_lexicon("i took ten pills", custom).flagged
+    assert not assess_lexicon("someone shouts at me", custom).flagged
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,188 @@
+"""The statistical half of the risk check: a linear model over word and character n-grams.
+
+The lexicon catches the phrases it knows; this model generalises to wording nobody wrote down. It is stored as
+reviewable data (`content/safeguarding/model.json`: vocabulary, weights, threshold), never as a pickle, and is
+scored here in plain Python so the live check needs no machine-learning library. `admin/risk_training.py`
+builds the file from the labelled data with scikit-learn, using `features()` below, so training and live
+scoring cannot disagree about what a message looks like. Nothing here logs or keeps the text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import content
+
+FEATURIZER = "ourvoice-risk-features-1"
+"""Names the feature recipe below; a stored model made with another recipe is refused."""
+
+CHAR_NGRAMS = (2, 3, 4, 5)
+WINDOW = 48
+"""Long messages are scored in overlapping windows of this many words, so a disclosure inside a long
+message is not diluted by everything around it; the message scores as its most worrying window."""
+STRIDE = 24
+MAX_CHARS = 40_000
+"""The model reads this much of a message (the lexicon reads all of it): cost stays bounded per message."""
+
+# Lookalike letters from other scripts used to dodge filters (after casefold), and digits standing for letters.
+_CONFUSABLES = str.maketrans({
+    "\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0443": "y",
+    "\u0445": "x", "\u0456": "i", "\u0458": "j", "\u0455": "s", "\u0501": "d", "\u0261": "g",
+    "\u03bf": "o", "\u03b9": "i", "\u03ba": "k", "\u03bd": "v", "\u03c1": "p", "\u0131": "i",
+    "\u0442": "t", "\u043a": "k", "\u043c": "m", "\u043d": "h", "\u0432": "b",
+})  # fmt: skip
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s", "7": "t"})
+_LEETY = re.compile(r"[\w@$]+")
+_LETTER = re.compile(r"[^\W\d_]")
+_BANG_IN_WORD = re.compile(r"(?<=[^\W\d_])[!|](?=[^\W\d_])")
+_RUN = re.compile(r"([^\W\d_])\1{2,}")
+_TOKEN = re.compile(r"[^\W_]+|[^\w\s]")
+
+
+def _is_symbol(ch: str) -> bool:
+    return unicodedata.category(ch) in ("So", "Sk")
+
+
+def _unleet(m: re.Match[str]) -> str:
+    """"d1e" -> "die", "$h1t" -> "shit"; a plain number ("14", "2nd") is left as it is."""
+    word = m.group(0)
+    return word.translate(_LEET) if _LETTER.search(word) else word
+
+
+def tokens(text: str) -> list[str]:
+    """Words as the model sees them: folded, de-obfuscated, apostrophes dropped; emoji kept as words."""
+    t = unicodedata.normalize("NFKD", text[:MAX_CHARS]).casefold()
+    t = "".join(c for c in t if unicodedata.category(c) not in ("Mn", "Cf"))
+    t = t.translate(_CONFUSABLES)
+    t = re.sub(r"['\u2018\u2019\u02bc`]", "", t)
+    t = _BANG_IN_WORD.sub("i", t)
+    t = _LEETY.sub(_unleet, t)
+    t = _RUN.sub(r"\1\1", t)
+    out: list[str] = []
+    for tok in _TOKEN.findall(t):
+        if tok.isalnum() or _is_symbol(tok):
+            out.append(tok)
+    return out
+
+
+def features(words: list[str]) -> Counter[str]:
+    """Counts of word unigrams and bigrams and of character n-grams within each padded word."""
+    counts: Counter[str] = Counter()
+    for i, w in enumerate(words):
+        counts["w:" + w] += 1
+        if i:
+            counts["b:" + words[i - 1] + " " + w] += 1
+        padded = f" {w} "
+        for n in CHAR_NGRAMS:
+            for j in range(len(padded) - n + 1):
+                counts["c:" + padded[j : j + n]] += 1
+    return counts
+
+
+def windows(words: list[str]) -> Iterator[list[str]]:
+    """The whole message when short; overlapping word windows when long (linear in its length)."""
+    if len(words) <= WINDOW:
+        yield words
+        return
+    for start in range(0, len(words) - STRIDE, STRIDE):
+        yield words[start : start + WINDOW]
+
+
+def vector(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
+    """Sublinear tf-idf over the known vocabulary, scaled to unit length (the same recipe training uses)."""
+    raw = {f: (1.0 + math.log(c)) * idf[f] for f, c in counts.items() if f in idf}
+    norm = math.sqrt(sum(v * v for v in raw.values()))
+    if not norm:
+        return {}
+    return {f: v / norm for f, v in raw.items()}
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    """The model's view of one message: probability of a disclosure, whether it crosses the threshold,
+    and the category it thinks most likely (only meaningful when it fires)."""
+
+    score: float
+    fired: bool
+    category: str | None
+
+
+class RiskModel:
+    """A trained model read from its stored file; `score` is pure and safe to share between threads."""
+
+    def __init__(self, data: dict) -> None:
+        if data.get("featurizer") != FEATURIZER:
+            raise ValueError(f"model was built with {data.get('featurizer')!r}, this code reads {FEATURIZER!r}")
+        self.data_digest: str = data["data_digest"]
+        self.threshold: float = float(data["threshold"])
+        self.bias: float = float(data["bias"])
+        self.idf: dict[str, float] = {}
+        self.weight: dict[str, float] = {}
+        for name, (idf, w) in data["features"].items():
+            self.idf[name] = float(idf)
+            if w:
+                self.weight[name] = float(w)
+        cats = data["categories"]
+        self.category_names: list[str] = list(cats["names"])
+        self.category_bias: list[float] = [float(b) for b in cats["bias"]]
+        self.category_weight: dict[str, list[float]] = {k: [float(x) for x in v] for k, v in cats["weights"].items()}
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RiskModel:
+        return cls(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def margin(self, words: list[str]) -> float:
+        """The linear score of one window (log-odds of a disclosure)."""
+        vec = vector(features(words), self.idf)
+        w = self.weight
+        return self.bias + sum(v * w[f] for f, v in vec.items() if f in w)
+
+    def _category(self, words: list[str]) -> str | None:
+        if not self.category_names:
+            return None
+        vec = vector(features(words), self.idf)
+        totals = list(self.category_bias)
+        for f, v in vec.items():
+            row = self.category_weight.get(f)
+            if row:
+                for k, x in enumerate(row):
+                    totals[k] += v * x
+        return self.category_names[max(range(len(totals)), key=totals.__getitem__)]
+
+    def assess(self, text: str) -> ModelVerdict:
+        """Score a message as its most worrying window."""
+        words = tokens(text)
+        if not words:
+            return ModelVerdict(0.0, False, None)
+        best, best_words = -math.inf, words
+        for part in windows(words):
+            m = self.margin(part)
+            if m > best:
+                best, best_words = m, part
+        p = 1.0 / (1.0 + math.exp(-best)) if best > -700 else 0.0
+        fired = p >= self.threshold
+        return ModelVerdict(round(p, 4), fired, self._category(best_words) if fired else None)
+
+
+def default_model_path() -> Path:
+    """Where the live model lives, found through the `content` package so it works when installed."""
+    return Path(content.__file__).parent / "safeguarding" / "model.json"
+
+
+@functools.lru_cache(maxsize=4)
+def _model_at(path: str, mtime_ns: int) -> RiskModel:
+    return RiskModel.from_file(path)
+
+
+def cached_model(path: Path | None = None) -> RiskModel:
+    """The stored model, read once per file version (a retrained file is picked up on its next use)."""
+    p = path or default_model_path()
+    return _model_at(str(p), p.stat().st_mtime_ns)

@@ -1,0 +1,89 @@
+"""Scores each detector (lexicon, model, both) on a labelled set; shared by the quality test and the README table.
+
+Sets: the tuning set (everything in content/safeguarding/labelled/, which both detectors learned from), the
+team's older hold-out (tests/safeguarding/holdout_*.txt, never tuned on) and the frozen blind set
+(tests/safeguarding/fresh/), written by someone who never saw the lexicon, the labelled data or the model.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from admin.risk_training import load_labelled
+from bot.risk_model import RiskModel
+from bot.safeguarding import Lexicon, assess_lexicon
+
+HERE = Path(__file__).parent
+FRESH = HERE / "fresh" / "fresh_2026-12-04.yaml"
+
+Row = tuple[str, bool, str | None]  # text, must flag, category
+
+
+@dataclass
+class Score:
+    n_flag: int = 0
+    n_not: int = 0
+    caught: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    alarms: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_category: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    missed: list[str] = field(default_factory=list)
+    false_alarms: list[str] = field(default_factory=list)
+
+    def recall(self, detector: str) -> float:
+        return self.caught[detector] / self.n_flag
+
+    def fpr(self, detector: str) -> float:
+        return self.alarms[detector] / self.n_not
+
+
+def _lines(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip() and not line.startswith("#")]
+
+
+def tuning_rows() -> list[Row]:
+    return [(ex.text, ex.flag, ex.category) for ex in load_labelled()]
+
+
+def team_holdout_rows() -> list[Row]:
+    return [(t, True, None) for t in _lines(HERE / "holdout_flag.txt")] + [
+        (t, False, None) for t in _lines(HERE / "holdout_not_flag.txt")
+    ]
+
+
+def fresh_rows() -> list[Row]:
+    data = yaml.safe_load(FRESH.read_text(encoding="utf-8"))
+    return [(r["text"], True, r["category"]) for r in data["flag"]] + [(r["text"], False, None) for r in data["not_flag"]]
+
+
+def fresh_meta() -> dict[str, str]:
+    data = yaml.safe_load(FRESH.read_text(encoding="utf-8"))
+    return {"written": str(data["written"]), "author_role": str(data["author_role"])}
+
+
+def score(rows: list[Row], lexicon: Lexicon, model: RiskModel) -> Score:
+    s = Score()
+    for text, must, category in rows:
+        lex = assess_lexicon(text, lexicon).flagged
+        mod = model.assess(text).fired
+        fired = {"lexicon": lex, "model": mod, "combined": lex or mod}
+        if must:
+            s.n_flag += 1
+            for name, hit in fired.items():
+                s.caught[name] += hit
+            if category:
+                s.by_category[category][0] += lex or mod
+                s.by_category[category][1] += 1
+            if not (lex or mod):
+                s.missed.append(text)
+        else:
+            s.n_not += 1
+            for name, hit in fired.items():
+                s.alarms[name] += hit
+            if lex or mod:
+                s.false_alarms.append(text)
+    return s
