@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
@@ -70,6 +72,31 @@ class DispatchResult:
     participant_id: int | None = None
     outbox_ids: list[int] = field(default_factory=list)
     unavailable: bool = False  # the database could not be reached: the channel must redeliver later
+    # The safe reply was handed back before the database answered; the step goes on in the background and
+    # writes its record once (its other replies reach the person through the outbox, or as web notices).
+    deferred: bool = False
+
+
+class _Handoff:
+    """Who answers a flagged message: the transaction (claims in time) or the safe reply sent first."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._claimed = False
+        self._deferred = False
+
+    def claim(self) -> bool:
+        """The transaction's turn: True if its replies are still the answer (nothing was sent ahead)."""
+        with self._lock:
+            self._claimed = not self._deferred
+            return self._claimed
+
+    def defer(self) -> bool:
+        """The waiter's turn: True if the safe reply goes ahead alone (the transaction had not claimed)."""
+        with self._lock:
+            self._deferred = not self._claimed
+            return self._deferred
 
 
 def words_of(msg: Inbound) -> str:
@@ -124,6 +151,12 @@ class Dispatcher:
         # Channels whose replies go back in the HTTP response (web chat) rather than via the outbox sender.
         self.immediate_channels = immediate_channels
         self.commands = commands or {}
+        # Channels where the client picks the message id (web chat): the ledger key includes the sender, so
+        # one person's id never answers another person's message.
+        self.sender_keyed_channels = frozenset({"web"})
+        self._bands: OrderedDict[str, str] = OrderedDict()  # sender hash -> age band, for a safe reply first
+        self._flagged_lock = threading.Lock()
+        self._flagged_running: set[tuple[str, str, str]] = set()
 
     # -- safeguarding --------------------------------------------------------------------------
     def check(self, msg: Inbound) -> Assessment:
@@ -221,18 +254,82 @@ class Dispatcher:
     def handle(self, msg: Inbound, *, now: datetime) -> DispatchResult:
         """Process one inbound event and return the replies to show now."""
         assessment = self.check(msg)
-        alert_rec = self._raise_alert(msg, assessment, now) if assessment.flagged else None
-        return self._handle_checked(msg, assessment, alert_rec, now)
+        if not assessment.flagged:
+            return self._handle_checked(msg, assessment, None, now)
+        return self._flagged(msg, assessment, self._raise_alert(msg, assessment, now), now)
+
+    def _flagged(self, msg: Inbound, assessment: Assessment, alert_rec: dict, now: datetime) -> DispatchResult:
+        """A flagged message: the safe reply never waits for the database.
+
+        The step runs on its own thread; if it has not answered within `safe_reply_within` seconds (the
+        database is locked or slow) the safe reply is handed back alone, the alert record is spooled, and the
+        step carries on and writes its record once when the database returns.
+        """
+        key = (msg.channel, msg.sender, msg.message_id)
+        with self._flagged_lock:
+            running = key in self._flagged_running
+            self._flagged_running.add(key)
+        if running:  # a redelivery while the first delivery still waits for the database
+            return self._safe_reply_first(msg, alert_rec, now)
+        handoff = _Handoff()
+        box: list[DispatchResult | BaseException] = []
+
+        def work() -> None:
+            try:
+                box.append(self._handle_checked(msg, assessment, alert_rec, now, handoff))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller if it still waits
+                box.append(exc)
+                log.error("dispatch.flagged_step_failed ref=%s error=%s", alert_rec["alert_ref"], type(exc).__name__)
+            finally:
+                with self._flagged_lock:
+                    self._flagged_running.discard(key)
+                handoff.done.set()
+
+        threading.Thread(target=work, name="dispatch-flagged", daemon=True).start()
+        if handoff.done.wait(self.settings.safe_reply_within) or not handoff.defer():
+            handoff.done.wait()
+            out = box[0]
+            if isinstance(out, BaseException):
+                raise out
+            return out
+        return self._safe_reply_first(msg, alert_rec, now)
+
+    def _safe_reply_first(self, msg: Inbound, alert_rec: dict, now: datetime) -> DispatchResult:
+        self.spool.put(alert_rec)  # written once whichever gets there first: the step or a spool drain
+        band = self._bands.get(alert_rec["sender_hash"], "default")
+        log.warning("dispatch.safe_reply_first ref=%s channel=%s", alert_rec["alert_ref"], msg.channel)
+        return DispatchResult(
+            replies=[self.safe_reply(band, now)], stored=False, flagged=True, unavailable=True, deferred=True
+        )
+
+    def _remember_band(self, key_hash: str, band: str | None) -> None:
+        if band and self._bands.get(key_hash) != band:
+            with self._flagged_lock:
+                self._bands[key_hash] = band
+                while len(self._bands) > 10_000:
+                    self._bands.popitem(last=False)
+
+    def ledger_id(self, msg: Inbound) -> str:
+        """The dedupe ledger's key for a message: channel-assigned ids as they are; ids the client chose
+        (web chat) prefixed with a keyed hash of the sender."""
+        if msg.channel not in self.sender_keyed_channels:
+            return msg.message_id
+        return f"{self.keyring.identity_hash(msg.channel, msg.sender)[:24]}:{msg.message_id}"
 
     def _handle_checked(
-        self, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime
+        self,
+        msg: Inbound,
+        assessment: Assessment,
+        alert_rec: dict | None,
+        now: datetime,
+        handoff: _Handoff | None = None,
     ) -> DispatchResult:
         """`handle` after the risk check (and any alert) already happened."""
         if alert_rec is not None or self.spool.path.exists():
             self.drain_spool(now=now)
         for attempt in range(self.MAX_RETRIES):
             try:
-                return self._transaction(msg, assessment, alert_rec, now)
+                return self._transaction(msg, assessment, alert_rec, now, handoff)
             except conversations.StaleState:
                 log.info("dispatch.retry_stale attempt=%d", attempt)
                 continue
@@ -353,22 +450,40 @@ class Dispatcher:
             return StepError(type(exc).__name__)
 
     def _transaction(
-        self, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime
+        self,
+        msg: Inbound,
+        assessment: Assessment,
+        alert_rec: dict | None,
+        now: datetime,
+        handoff: _Handoff | None = None,
     ) -> DispatchResult:
         with session(self.engine) as s:
-            return self._transaction_in(s, msg, assessment, alert_rec, now)
+            return self._transaction_in(s, msg, assessment, alert_rec, now, handoff)
 
     def _transaction_in(
-        self, s: Session, msg: Inbound, assessment: Assessment, alert_rec: dict | None, now: datetime
+        self,
+        s: Session,
+        msg: Inbound,
+        assessment: Assessment,
+        alert_rec: dict | None,
+        now: datetime,
+        handoff: _Handoff | None = None,
     ) -> DispatchResult:
-        earlier = inbound.find(s, msg.channel, msg.message_id)
+        ledger_id = self.ledger_id(msg)
+        earlier = inbound.find(s, msg.channel, ledger_id)
         if earlier is not None:
             if alert_rec is not None:
                 self._store_alert(s, alert_rec, None, now)  # same ref as the first time: no-op if stored
             rows = outbox.for_inbound(s, earlier.id)  # type: ignore[arg-type]
+            replies = [Outbound.from_json(json.loads(r.payload_json)) for r in rows]
+            if alert_rec is not None and earlier.outcome != "flagged":
+                # New words under an old id worried the risk check: they get the safe reply all the same. A
+                # replay of a flagged message was answered the first time (once is enough).
+                replies.insert(0, self.safe_reply(self._bands.get(alert_rec["sender_hash"], "default"), now))
             return DispatchResult(
-                replies=[Outbound.from_json(json.loads(r.payload_json)) for r in rows],
+                replies=replies,
                 duplicate=True,
+                flagged=alert_rec is not None,
                 participant_id=earlier.participant_id,
             )
         if msg.check_only:
@@ -384,6 +499,8 @@ class Dispatcher:
                 replies = ([self.safe_reply("default", now)] if alert_rec else []) + who
                 if alert_rec:
                     self._store_alert(s, alert_rec, None, now)
+                    # In the ledger, so a replayed delivery is not answered (and alerted) again.
+                    inbound.record(s, msg.channel, ledger_id, participant_id=None, outcome="flagged", now=now)
                 return DispatchResult(replies=replies, stored=False, flagged=alert_rec is not None)
             participant = who
             address_enc = self.keyring.encrypt(msg.address) if msg.address else None
@@ -402,7 +519,7 @@ class Dispatcher:
         inbound_id = inbound.record(
             s,
             msg.channel,
-            msg.message_id,
+            ledger_id,
             participant_id=participant.id,
             outcome="flagged" if assessment.flagged else ("unsupported" if msg.kind == "unsupported" else "ok"),
             now=now,
@@ -410,20 +527,27 @@ class Dispatcher:
         if alert_rec is not None:
             self._store_alert(s, alert_rec, participant, now)
         immediate = msg.channel in self.immediate_channels
-        outbox_ids = [
-            outbox.add(
-                s,
-                channel=msg.channel,
-                payload_json=_PAYLOAD_JSON(r.to_json()),
-                now=now,
-                participant_id=participant.id,
-                inbound_id=inbound_id,
-                address_enc=None if immediate else address_enc,
-                kind=r.meta.get("kind", "reply"),
-                status="sent" if immediate else "pending",
+        self._remember_band(key_hash, getattr(result.state, "band", None))
+        # Too late (the safe reply already went ahead alone): it is recorded as sent; the rest are queued for
+        # the sender, or on the web kept as notices for the next time the page asks.
+        late = handoff is not None and not handoff.claim()
+        outbox_ids = []
+        for r in replies:
+            kind = r.meta.get("kind", "reply")
+            notice = late and immediate and kind != "safe_reply"
+            outbox_ids.append(
+                outbox.add(
+                    s,
+                    channel=msg.channel,
+                    payload_json=_PAYLOAD_JSON(r.to_json()),
+                    now=now,
+                    participant_id=participant.id,
+                    inbound_id=None if notice else inbound_id,
+                    address_enc=None if immediate else address_enc,
+                    kind=kind,
+                    status="sent" if (kind == "safe_reply" and late) or (immediate and not late) else "pending",
+                )
             )
-            for r in replies
-        ]
         s.flush()
         return DispatchResult(
             replies=replies,
@@ -443,7 +567,7 @@ class Dispatcher:
         found = participants.find_by_key(s, alert_rec["sender_hash"])
         participant = found[0] if found else None
         inbound.record(
-            s, msg.channel, msg.message_id, participant_id=participant.id if participant else None,
+            s, msg.channel, self.ledger_id(msg), participant_id=participant.id if participant else None,
             outcome="flagged", now=now,
         )
         self._store_alert(s, alert_rec, participant, now)

@@ -128,7 +128,7 @@ def build_runtime(
     keyring = build_keyring(settings)
     library = library or load_library(Path(settings.content_dir) if settings.content_dir else None)
     lexicon = lexicon or cached_lexicon(default_lexicon_path())
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
     notifier = notifier or build_notifier(settings)
     if effects is None:
         effects = {}

@@ -34,6 +34,10 @@ class BotSettings(BaseSettings):
     alert_ack_minutes_office: int = Field(default=30, ge=1)
     alert_ack_minutes_out_of_hours: int = Field(default=10, ge=1)
     alert_spool_dir: str = "var/spool"
+    # A flagged message's safe reply is handed back after at most this long, whatever the database is doing.
+    safe_reply_within: float = Field(default=0.8, gt=0, le=5)
+    # How long a write waits for a locked SQLite database before giving up (the record is then spooled).
+    db_busy_timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

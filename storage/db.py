@@ -36,7 +36,7 @@ class _NoRowLogging(logging.Filter):
         return record.levelno > logging.DEBUG
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> Engine:
     """Create an engine with the pragmas our durability rules need.
 
     Statement parameters and result rows are kept out of logs (they may contain free text), whatever
@@ -50,7 +50,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
+            url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": busy_timeout}
         )
 
         @event.listens_for(engine, "connect")
@@ -59,7 +59,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")  # SQLite: how long a writer waits
             cur.close()
             # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_transactions).
             dbapi_conn.isolation_level = None

@@ -14,14 +14,14 @@ from storage.models import InboundEvent
 # plain statements skip the ORM's per-call statement building, entity loading and unit-of-work flush; they run
 # on the session's connection (`core`), past the ORM's per-call execution machinery.
 _T = InboundEvent.__table__  # type: ignore[attr-defined]
-_FIND = select(_T.c.id, _T.c.participant_id).where(
+_FIND = select(_T.c.id, _T.c.participant_id, _T.c.outcome).where(
     _T.c.channel == bindparam("channel"), _T.c.message_id == bindparam("message_id")
 )
 _RECORD = insert(_T)
 
 
 def find(session: Session, channel: str, message_id: str) -> Row | None:
-    """The earlier record of this message (its `id` and `participant_id`), if it was already handled."""
+    """The earlier record of this message (its `id`, `participant_id` and `outcome`), if it was already handled."""
     return core(session).execute(_FIND, {"channel": channel, "message_id": message_id}).first()
 
 

@@ -147,4 +147,4 @@ def test_database_down_gives_a_kind_reply_and_loses_nothing(tmp_path: Path, sqli
     res2 = rt.dispatcher.handle(Inbound("web", "erin", "outage-1", "command", command="help"), now=fixed_now())
     assert res2.stored and not res2.duplicate  # the retry with the same id is processed exactly once
     with session(rt.engine) as s:
-        assert s.execute(text("select count(*) from inbound_event where message_id='outage-1'")).scalar_one() == 1
+        assert s.execute(text("select count(*) from inbound_event where message_id like '%outage-1'")).scalar_one() == 1

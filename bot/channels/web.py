@@ -40,8 +40,8 @@ class WebChannel:
 
     def to_inbound(self, body: ChatIn, sender: str) -> Inbound:
         """Translate one browser request into an Inbound."""
-        if body.payload:
-            return Inbound("web", sender, body.message_id, "button", payload=body.payload)
+        if body.payload:  # any words sent along with a button still reach the risk check
+            return Inbound("web", sender, body.message_id, "button", payload=body.payload, said=body.text)
         cmd = split_command(body.text.strip())
         if cmd:
             return Inbound("web", sender, body.message_id, "command", command=cmd[0], args=cmd[1])
@@ -103,8 +103,9 @@ def router(handle: Callable[[Inbound, datetime], Any], *, secure_cookie: bool = 
                 "replies": [chan.render(r) for r in result.replies],
                 "stored": result.stored,
                 "duplicate": result.duplicate,
-                # Only a database outage is worth resending (with the same message id); a refusal is final.
-                "retry": bool(getattr(result, "unavailable", False)),
+                # Only a database outage is worth resending (with the same message id); a refusal is final, and
+                # a safe reply sent ahead of a slow database is not repeated (the rest follows as notices).
+                "retry": bool(getattr(result, "unavailable", False)) and not getattr(result, "deferred", False),
             }
         )
 
