@@ -35,6 +35,13 @@ _KINDS = {
     "test": "Test notice (no action needed)",
 }
 
+# What an alert notice says about the council case-system reference: that one exists, never what it is.
+_COUNCIL_REF = {
+    True: "on record; a safeguarding lead can reveal it on the alert page (audited)",
+    False: "none on record; you can still reply to the young person from the alert page",
+    None: "if the young person has one, a safeguarding lead can reveal it on the alert page (audited)",
+}
+
 
 def new_alert_ref(now: datetime, key: str | None = None) -> str:
     """A staff-quotable alert reference such as ``A-261124-K7QM3XPD``.
@@ -57,6 +64,9 @@ class AlertNotice:
     case_ref: str = ""
     admin_url: str = ""
     overdue_minutes: int = 0  # for escalations: how long it has waited for an acknowledgement
+    # Whether the young person has a council case-system reference on record: True, False, or None when
+    # not looked up (the first notice leaves before the database is read). Never the reference itself.
+    council_ref: bool | None = None
 
     def subject(self) -> str:
         return f"[ourvoice] {_KINDS.get(self.kind, 'Safeguarding alert')} {self.alert_ref}"
@@ -65,7 +75,8 @@ class AlertNotice:
         """Plain text for email and staff chat: references, times and categories only."""
         lines = [
             f"Alert reference: {self.alert_ref}",
-            f"Case reference: {self.case_ref or 'not yet known'}",
+            f"ourvoice reference: {self.case_ref or 'shown on the alert page'}",
+            f"Council case reference: {_COUNCIL_REF[self.council_ref]}",
             f"Raised at: {self.at}",
             f"Categories: {', '.join(self.categories) or 'unspecified'}",
             f"Escalation level: {self.level}",
@@ -76,7 +87,7 @@ class AlertNotice:
             "",
             "A young person's message suggested a risk of harm. They have been given help numbers.",
             "Read the message and record what you did in the ourvoice admin (reading it is audited).",
-            f"Acknowledge: ourvoice alerts ack {self.alert_ref} --staff YOUR-NAME",
+            f"Acknowledge: ourvoice alerts ack {self.alert_ref} --staff YOUR-USERNAME",
         ]
         if self.admin_url:
             lines.append(f"Open: {self.admin_url}")
@@ -249,7 +260,14 @@ class AlertNotifier:
             for r in staff:
                 self._queue.put((notice, r, 0))  # type: ignore[arg-type]
             return len(staff)
-        targets = [r for r in self.recipients if r.level <= notice.level]
+        # A notice may name the routes it suits and the lowest rota level it is for (the "To read"
+        # escalation goes only to the escalation inbox, by email).
+        routes = getattr(notice, "routes", None)
+        lowest = getattr(notice, "min_level", 0)
+        targets = [
+            r for r in self.recipients
+            if lowest <= r.level <= notice.level and (routes is None or r.route.name in routes)
+        ]
         if not targets:
             # Nobody configured: shout in the logs so monitoring catches it (the record still exists).
             log.critical("alert.no_recipients ref=%s level=%d", notice.alert_ref, notice.level)

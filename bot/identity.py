@@ -137,8 +137,19 @@ def create_invites(
     bot_username: str,
     created_by: str,
     now: datetime,
+    council_ref: str | None = None,
 ) -> tuple[str, list[CreatedInvite]]:
-    """Create `count` one-time invites; returns (batch id, codes with links). Storage gets hashes only."""
+    """Create `count` one-time invites; returns (batch id, codes with links). Storage gets hashes only.
+
+    `council_ref` (the young person's reference in the council's case system) is stored only encrypted
+    and needs a single young person's invite.
+    """
+    council_ref = (council_ref or "").strip() or None
+    if council_ref is not None:
+        if role != "young_person" or count != 1:
+            raise ValueError("a case reference belongs to one young person: use it with --count 1")
+        if len(council_ref) > 64 or not council_ref.isprintable():
+            raise ValueError("a case reference is at most 64 printable characters")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     band = band_for(role, age_band)
@@ -158,6 +169,7 @@ def create_invites(
             s, code_hash=keyring.identity_hash("invite", code), batch=batch, audience=role, band=band,
             district=district, council=council, expires_at=now + timedelta(days=expires_days),
             created_by=created_by, now=now,
+            council_ref_enc=keyring.encrypt(council_ref) if council_ref else None,
         )
         tg, web = invite_links(code, public_url=public_url, bot_username=bot_username)
         out.append(CreatedInvite(code, tg, web))
@@ -292,6 +304,7 @@ class CodeGate:
             s, key_hash=key_hash, channel=msg.channel, address_enc=address, now=now,
             audience=invite.audience, band=invite.band, district=invite.district, council=invite.council,
         )
+        store.carry_to_participant(s, invite, p)  # which invite, and its encrypted case reference
         store.clear_failures(s, self._counter_keys(key_hash, msg.channel)[0])
         log.info("invite.redeemed participant=%s batch=%s", p.id, invite.batch)
         return Detour(participant=p, start_flow=PRIVACY_FLOW)

@@ -5,8 +5,13 @@ Instantiated only in entry points and passed down; invalid values stop the start
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# OURVOICE_REVIEW_WITHIN: "<n> working day(s)" or "<n>h"; the escalation job reads it with this pattern.
+REVIEW_WITHIN = re.compile(r"(\d+) ?(working days?|h)")
 
 
 class BotSettings(BaseSettings):
@@ -20,6 +25,8 @@ class BotSettings(BaseSettings):
     encryption_keys: str = Field(default="", description="comma-separated Fernet keys, newest first")
     content_dir: str = ""
     invite_only: bool = True
+    # Demo on one machine (`make demo`): may start without an alert inbox; alerts show in the admin and on the console.
+    demo: bool = False
     # Safeguarding: every number in one place, reviewed by the council's safeguarding lead.
     duty_team_name: str = "the council's children's duty team"
     duty_number: str = "03000 41 11 11"
@@ -38,6 +45,9 @@ class BotSettings(BaseSettings):
     safe_reply_within: float = Field(default=0.8, gt=0, le=5)
     # How long a write waits for a locked SQLite database before giving up (the record is then spooled).
     db_busy_timeout: float = Field(default=30.0, gt=0)
+    # "To read" queue: how long a free-text message may wait unread before the participation manager is
+    # told, e.g. "1 working day" (Mon-Fri in `timezone`), "2 working days" or "4h" (clock hours).
+    review_within: str = "1 working day"
 
     @field_validator("database_url")
     @classmethod
@@ -57,6 +67,13 @@ class BotSettings(BaseSettings):
                     raise ValueError(part)
         except ValueError as exc:
             raise ValueError("must look like 08:30-17:00") from exc
+        return v
+
+    @field_validator("review_within")
+    @classmethod
+    def _review_within(cls, v: str) -> str:
+        if not REVIEW_WITHIN.fullmatch(v.strip().lower()) or int(v.strip().split()[0].rstrip("h")) < 1:
+            raise ValueError('must look like "1 working day", "2 working days" or "4h"')
         return v
 
     def fernet_keys(self) -> list[str]:

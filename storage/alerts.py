@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from storage.db import utc
-from storage.models import Alert
+from storage.models import Alert, Invite, Participant
 
 
 class AlertCloseRefused(ValueError):
@@ -129,3 +130,34 @@ def followups_due(session: Session) -> list[Alert]:
 def mark_followup_sent(session: Session, alert: Alert) -> None:
     alert.followup_sent = True
     session.add(alert)
+
+
+@dataclass(frozen=True)
+class AlertSubject:
+    """Who an alert is about, as far as staff may see without breaking glass: never the reference itself."""
+
+    participant_id: int | None
+    district: str | None
+    band: str | None
+    status: str | None
+    has_council_ref: bool
+    invited_by: str | None
+    invited_at: datetime | None
+
+
+def subject(session: Session, alert: Alert) -> AlertSubject:
+    """The young person behind an alert: district, band, whether a council reference exists, the invite."""
+    p = session.get(Participant, alert.participant_id) if alert.participant_id else None
+    if p is None:
+        return AlertSubject(None, None, None, None, False, None, None)
+    inv = session.get(Invite, p.invite_id) if p.invite_id else None
+    return AlertSubject(
+        p.id, p.district, p.band, p.status, p.council_ref_enc is not None,
+        inv.created_by if inv else None, utc(inv.created_at) if inv else None,
+    )
+
+
+def council_ref_enc(session: Session, alert: Alert) -> bytes | None:
+    """The encrypted council case-system reference of the alert's young person (for audited reveal only)."""
+    p = session.get(Participant, alert.participant_id) if alert.participant_id else None
+    return p.council_ref_enc if p is not None else None

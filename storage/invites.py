@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from storage.db import utc
-from storage.models import AttemptCounter, ChannelIdentity, Invite, LinkCode
+from storage.models import AttemptCounter, ChannelIdentity, Invite, LinkCode, Participant
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,12 @@ def add_invite(
     expires_at: datetime,
     created_by: str,
     now: datetime,
+    council_ref_enc: bytes | None = None,
 ) -> Invite:
-    """Store one invite by the keyed hash of its code."""
+    """Store one invite by the keyed hash of its code (and any council case reference, encrypted)."""
     row = Invite(
         code_hash=code_hash, batch=batch, audience=audience, band=band, district=district, council=council,
-        created_by=created_by, created_at=utc(now), expires_at=utc(expires_at),
+        created_by=created_by, created_at=utc(now), expires_at=utc(expires_at), council_ref_enc=council_ref_enc,
     )
     session.add(row)
     session.flush()
@@ -79,6 +80,13 @@ def claim_invite(session: Session, invite_id: int, *, now: datetime) -> bool:
         .values(used_at=utc(now))
     )
     return result.rowcount == 1
+
+
+def carry_to_participant(session: Session, invite: Invite, participant: Participant) -> None:
+    """On joining: the participant keeps which invite let them in and its encrypted council reference."""
+    participant.invite_id = invite.id
+    participant.council_ref_enc = invite.council_ref_enc
+    session.add(participant)
 
 
 def revoke_invite(session: Session, code_hash: str, *, now: datetime) -> bool:

@@ -21,6 +21,10 @@ class Participant(SQLModel, table=True):
     council: str | None = Field(default=None, max_length=40)
     status: str = Field(default="active", max_length=20)  # active | opted_out | deleted
     created_at: datetime
+    # The young person's reference in the council's case system, copied from their invite: encrypted,
+    # never listed; revealed only by a safeguarding lead's audited "break glass" on an alert.
+    council_ref_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    invite_id: int | None = Field(default=None)  # the invite they joined with: who issued it and when
 
 
 class ChannelIdentity(SQLModel, table=True):
@@ -533,6 +537,8 @@ class Invite(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # `invite create --case-ref`: the council case-system reference, encrypted, copied to the participant.
+    council_ref_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class LinkCode(SQLModel, table=True):
@@ -557,3 +563,29 @@ class AttemptCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=72)
     window_start: datetime
     failures: int = 0
+
+
+# --- a person reads every free-text message (issue 18) ---
+
+
+class ToRead(SQLModel, table=True):
+    """One free-text answer (or challenge card text) waiting for a member of staff to read it.
+
+    Holds no words: they stay in the answer row (encrypted when flagged). Ordered risk-first by `score`.
+    """
+
+    __tablename__ = "to_read"
+    __table_args__ = (Index("ix_to_read_queue", "read_at", "score", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    answer_id: int = Field(foreign_key="answer.id", unique=True)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    flow_id: str = Field(max_length=48)
+    question_id: str = Field(max_length=48)
+    district: str | None = Field(default=None, max_length=40)
+    score: float = 0.0
+    flagged: bool = False
+    created_at: datetime
+    read_at: datetime | None = None
+    read_by: str | None = Field(default=None, max_length=80)
+    alert_ref: str | None = Field(default=None, max_length=24)
+    escalated_at: datetime | None = None

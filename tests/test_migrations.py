@@ -54,3 +54,30 @@ def test_upgrade_clears_flagged_words_kept_in_plain_text(tmp_path) -> None:
     conn.close()
     assert rows == {"worried": None, "ordinary": "a meal I like"}
     assert "text_enc" in columns
+
+
+def test_upgrade_queues_existing_free_text_for_reading(tmp_path) -> None:
+    # 0005: free text stored before the "To read" queue existed was never read by anyone: it is queued.
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "2f9a6c3d7b15")
+    conn = sqlite3.connect(tmp_path / "old.db")
+    conn.execute(
+        "INSERT INTO submission (id, participant_id, flow_id, run, status, mode, audience, district,"
+        " shared_with_worker, started_at) VALUES (1, NULL, 'good_news', 0, 'started', 'chat', 'young_person',"
+        " 'east', 0, '2026-11-30 10:00:00')"
+    )
+    conn.executemany(
+        "INSERT INTO answer (submission_id, question_id, value_json, text_value, text_enc, skipped, quarantined,"
+        " answered_at) VALUES (1, ?, ?, ?, ?, 0, ?, '2026-11-30 10:00:00')",
+        [("news", "null", "I passed", None, 0), ("worried", "null", None, b"token", 1), ("feeling", "4", None, None, 0)],
+    )
+    conn.commit()
+    upgrade(url)
+    rows = conn.execute(
+        "SELECT a.question_id, t.district, t.flagged, t.read_at FROM to_read t JOIN answer a ON a.id = t.answer_id"
+        " ORDER BY a.question_id"
+    ).fetchall()
+    conn.close()
+    assert rows == [("news", "east", 0, None), ("worried", "east", 1, None)]

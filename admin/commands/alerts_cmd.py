@@ -1,7 +1,8 @@
-"""`ourvoice alerts`: list, acknowledge, close and read safeguarding alerts from the command line.
+"""`ourvoice alerts`: list, acknowledge, close, read, break glass and reply to safeguarding alerts.
 
-Uses the same storage functions as the admin web (closing without name, outcome and time is refused
-there, not here); reading an alert's text writes an audit row first. Never logs the text.
+Every command signs the staff member in (`--staff USERNAME`, password from a prompt or
+$OURVOICE_STAFF_PASSWORD) and calls the same actions as the admin web (admin/actions/alerts.py), so the
+role and district rules and the audit rows are the same. Never logs a young person's words.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from admin.actions import alerts as actions
+from admin.commands.auth_helper import StaffOpt, authenticate, read_password, refuse
 from admin.commands.wiring import runtime
-from storage import alerts as alert_store
-from storage import audit
-from storage.alerts import AlertCloseRefused
+from admin.services import StaffError
 from storage.db import session, utc
 
 app = typer.Typer(help="Safeguarding alerts: list, acknowledge, close, read (audited).", no_args_is_help=True)
 
-
+QUEUE = tuple(sorted(actions.QUEUE_ROLES))
+LEAD = tuple(sorted(actions.LEAD_ROLES))
 
 
 def _now() -> datetime:
@@ -32,17 +34,12 @@ def _local(rt: Any, dt: datetime | None) -> str:
     return value.astimezone(ZoneInfo(rt.settings.timezone)).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
-def _find(s: Any, ref: str) -> Any:
-    alert = alert_store.get(s, ref.strip().upper())
-    if alert is None:
-        typer.echo(f"no alert {ref}", err=True)
-        raise typer.Exit(1)
-    return alert
-
-
-def _refused(exc: AlertCloseRefused) -> typer.Exit:
-    typer.echo(f"refused: {exc}", err=True)
-    return typer.Exit(2)
+def _refused(exc: Exception) -> typer.Exit:
+    message = str(exc)
+    if message.startswith("no alert"):
+        typer.echo(message, err=True)
+        return typer.Exit(1)
+    return refuse(message)
 
 
 def parse_at(value: str, tz: str, now: datetime) -> datetime | None:
@@ -62,11 +59,15 @@ def parse_at(value: str, tz: str, now: datetime) -> datetime | None:
 
 @app.command("list")
 def list_alerts(
+    staff: StaffOpt = "",
     show_all: Annotated[bool, typer.Option("--all", help="include closed alerts")] = False,
 ) -> None:
-    """Open and acknowledged alerts (with --all, closed ones too), newest first. Never shows the text."""
+    """Open and acknowledged alerts in your districts (with --all, closed ones too), newest first.
+
+    Never shows the words, nor any council case reference."""
+    who = authenticate(staff, roles=QUEUE)
     with runtime() as rt, session(rt.engine) as s:
-        rows = [a for a in alert_store.all_alerts(s) if show_all or a.status != "closed"]
+        rows = actions.list_alerts(s, who, include_closed=show_all)
         if not rows:
             typer.echo("no alerts" if show_all else "no open or acknowledged alerts")
             return
@@ -74,84 +75,131 @@ def list_alerts(
         for a in rows:
             by = a.closed_by or a.acknowledged_by or "-"
             typer.echo(
-                f"{a.alert_ref:<18} {a.status:<13} {_local(rt, a.created_at):<17} {a.escalation_level:>3} "
+                f"{a.ref:<18} {a.status:<13} {_local(rt, a.created_at):<17} {a.level:>3} "
                 f"{a.case_ref or '-':<10} {by[:16]:<16} {a.categories}"
             )
 
 
 @app.command("ack")
-def ack(ref: str, staff: Annotated[str, typer.Option(help="your name (required)")] = "") -> None:
+def ack(ref: str, staff: StaffOpt = "") -> None:
     """Acknowledge an alert: stops escalation and queues the follow-up to the young person."""
-    from admin.jobs.alerts import queue_followups
-
+    who = authenticate(staff, roles=QUEUE)
     now = _now()
     with runtime() as rt:
         try:
             with session(rt.engine) as s:
-                alert = _find(s, ref)
-                changed = alert_store.acknowledge(s, alert, staff=staff, now=now)
-                if changed:
-                    audit.record(s, actor=staff.strip(), action="alert.ack", target=alert.alert_ref, now=now)
-                queue_followups(rt, s, now=now)
-                status = alert.status
-        except AlertCloseRefused as exc:
+                changed = actions.acknowledge_alert(rt, s, who, ref, now=now)
+                status = actions.alert_facts(s, who, ref).status
+        except StaffError as exc:
             raise _refused(exc) from None
-    typer.echo(f"{ref}: acknowledged by {staff.strip()}" if changed else f"{ref}: already {status}")
+    typer.echo(f"{ref}: acknowledged by {who.username}" if changed else f"{ref}: already {status}")
 
 
 @app.command("close")
 def close(
     ref: str,
-    staff: Annotated[str, typer.Option(help="your name (required)")] = "",
+    staff: StaffOpt = "",
+    handled_by: Annotated[str, typer.Option("--by", help="who dealt with it (default: you)")] = "",
     outcome: Annotated[str, typer.Option(help="what was done (required)")] = "",
     at: Annotated[str, typer.Option(help="when it was dealt with (ISO; council local if no offset)")] = "now",
 ) -> None:
-    """Close an alert with a named staff member, an outcome and a time (all required)."""
-    from admin.jobs.alerts import queue_followups
-
+    """Close an alert with who dealt with it, an outcome and a time (all required)."""
+    who = authenticate(staff, roles=QUEUE)
     now = _now()
     with runtime() as rt:
         closed_at = parse_at(at, rt.settings.timezone, now)
+        by = handled_by.strip() or who.username
         try:
             with session(rt.engine) as s:
-                alert = _find(s, ref)
-                alert_store.close(s, alert, staff=staff, outcome=outcome, closed_at=closed_at)
-                audit.record(
-                    s, actor=staff.strip(), action="alert.close", target=alert.alert_ref,
-                    detail=f"closed_at={closed_at.isoformat() if closed_at else ''}", now=now,
-                )
-                queue_followups(rt, s, now=now)
-        except AlertCloseRefused as exc:
+                actions.close_alert(rt, s, who, ref, handled_by=by, outcome=outcome, closed_at=closed_at, now=now)
+        except StaffError as exc:
             raise _refused(exc) from None
-    typer.echo(f"{ref}: closed by {staff.strip()}")
+    typer.echo(f"{ref}: closed by {by}")
 
 
 @app.command("show")
-def show(
-    ref: str, staff: Annotated[str, typer.Option(help="your name (required: the read is audited)")] = ""
-) -> None:
-    """Show an alert with the young person's words; writes an audit row before showing them."""
-    if not staff.strip():
-        typer.echo("refused: reading an alert needs your name (--staff); the read is audited", err=True)
-        raise typer.Exit(2)
+def show(ref: str, staff: StaffOpt = "") -> None:
+    """Show an alert with the young person's words (safeguarding leads only, as on the web); audited first."""
+    who = authenticate(staff, roles=LEAD)
     now = _now()
     with runtime() as rt:
-        with session(rt.engine) as s:
-            alert = _find(s, ref)
-            audit.record(s, actor=staff.strip(), action="alert.read_text", target=alert.alert_ref, now=now)
-            text = rt.keyring.decrypt(alert.text_enc) if alert.text_enc else "(no text kept)"
+        try:
+            with session(rt.engine) as s:
+                a = actions.alert_facts(s, who, ref)
+                text = actions.read_alert_text(rt.keyring, s, who, ref, now=now)
+        except StaffError as exc:
+            raise _refused(exc) from None
         # Shown only after the audit row has committed.
-        typer.echo(f"Alert {alert.alert_ref} ({alert.status}), case {alert.case_ref or 'unknown'}")
-        typer.echo(f"Raised {_local(rt, alert.created_at)} on {alert.channel}")
-        typer.echo(f"Categories: {alert.categories}")
-        typer.echo(f"Escalation level {alert.escalation_level}, notified {alert.notified_count} time(s)")
-        if alert.acknowledged_by:
-            typer.echo(f"Acknowledged by {alert.acknowledged_by} at {_local(rt, alert.acknowledged_at)}")
-        if alert.closed_by:
-            typer.echo(f"Closed by {alert.closed_by} at {_local(rt, alert.closed_at)}: {alert.outcome}")
+        typer.echo(f"Alert {a.ref} ({a.status}), ourvoice reference {a.case_ref or 'unknown'}")
+        typer.echo(f"Raised {_local(rt, a.created_at)} on {a.channel}")
+        typer.echo(f"Categories: {a.categories}")
+        typer.echo(f"Escalation level {a.level}, notified {a.notified} time(s)")
+        typer.echo(_invite_line(rt, a))
+        typer.echo(
+            "Council case reference: "
+            + ("on record (reveal: ourvoice alerts reveal REF --reason ...)" if a.has_council_ref else "none on record")
+        )
+        if a.acknowledged_by:
+            typer.echo(f"Acknowledged by {a.acknowledged_by} at {_local(rt, a.acknowledged_at)}")
+        if a.closed_by:
+            typer.echo(f"Closed by {a.closed_by} at {_local(rt, a.closed_at)}: {a.outcome}")
         typer.echo("")
         typer.echo("Message:")
         typer.echo(text)
+
+
+def _invite_line(rt: Any, a: actions.AlertFacts) -> str:
+    if a.invited_by is None:
+        return "Invite: not known (joined before invites were recorded, or not a participant)"
+    return f"Invite issued by {a.invited_by} on {_local(rt, a.invited_at)}"
+
+
+@app.command("reveal")
+def reveal(
+    ref: str,
+    staff: StaffOpt = "",
+    reason: Annotated[str, typer.Option(help="why you need the case reference (kept in the audit log)")] = "",
+) -> None:
+    """Break glass: show the young person's council case reference (safeguarding leads; password again)."""
+    who = authenticate(staff, roles=LEAD)
+    now = _now()
+    password = read_password(f"Password for {who.username} again, to reveal the case reference")
+    with runtime() as rt:
+        try:
+            with session(rt.engine) as s:
+                result = actions.reveal_council_ref(
+                    rt.keyring, s, who, ref, password=password, reason=reason, ip="cli", now=now
+                )
+        except StaffError as exc:
+            raise _refused(exc) from None
+    if result.reason in ("invalid", "locked"):
+        raise refuse(
+            "that password did not match" if result.reason == "invalid" else "too many attempts: wait 15 minutes"
+        )
+    if not result.ok:
+        typer.echo(f"{ref}: no council case reference was given with this young person's invite")
+        return
+    typer.echo(f"{ref}: council case reference {result.value}")
+    typer.echo("Your reveal and reason were recorded in the audit log.")
+
+
+@app.command("reply")
+def reply(
+    ref: str,
+    staff: StaffOpt = "",
+    message: Annotated[str, typer.Option(help="what to say (else read from stdin)")] = "",
+) -> None:
+    """Write back to the young person through the bot, one to one (safeguarding leads; audited)."""
+    who = authenticate(staff, roles=LEAD)
+    text = message or typer.get_text_stream("stdin").read()
+    now = _now()
+    with runtime() as rt:
+        try:
+            with session(rt.engine) as s:
+                row = actions.reply(rt, s, who, ref, message=text, now=now)
+        except StaffError as exc:
+            raise _refused(exc) from None
+    typer.echo(f"{ref}: message queued for the young person (outbox {row}); the reply was recorded in the audit log")
 
 
 @app.command("escalate")

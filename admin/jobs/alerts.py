@@ -72,7 +72,7 @@ def queue_followups(rt: Any, s: Session, *, now: datetime) -> int:
     return queued
 
 
-def escalation_notice(rt: Any, alert: Any, *, now: datetime) -> AlertNotice:
+def escalation_notice(rt: Any, alert: Any, *, now: datetime, s: Session | None = None) -> AlertNotice:
     """The notice for an alert that has waited too long, one level further up the rota."""
     created = utc(alert.created_at)
     assert created is not None
@@ -85,6 +85,7 @@ def escalation_notice(rt: Any, alert: Any, *, now: datetime) -> AlertNotice:
         case_ref=alert.case_ref or "",
         admin_url=f"{rt.settings.public_url}/admin/alerts/{alert.alert_ref}",
         overdue_minutes=int((now - created).total_seconds() // 60),
+        council_ref=alert_store.subject(s, alert).has_council_ref if s is not None else None,
     )
 
 
@@ -102,7 +103,7 @@ def escalate(rt: Any, *, now: datetime) -> str:
                 alert_store.mark_notified(s, alert, now=now, escalate=True)
                 # Sent before the commit on purpose: if the commit fails the next tick sends it again
                 # (a duplicate email is better than a missed one).
-                rt.notifier.notify(escalation_notice(rt, alert, now=now))
+                rt.notifier.notify(escalation_notice(rt, alert, now=now, s=s))
                 log.warning("alert.escalated ref=%s level=%d", alert.alert_ref, alert.escalation_level)
                 escalated += 1
             followups = queue_followups(rt, s, now=now)

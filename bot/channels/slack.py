@@ -431,7 +431,7 @@ def render_notice(notice: AlertNotice | StaffNotice) -> dict[str, Any]:
     title = _ALERT_TITLES.get(notice.kind, _ALERT_TITLES["new"])
     facts = [
         ("Alert", notice.alert_ref),
-        ("Case", notice.case_ref or "not yet known"),
+        ("Case", notice.case_ref or "on the alert page"),
         ("Raised", notice.at),
         ("Escalation level", str(notice.level)),
     ]

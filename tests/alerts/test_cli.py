@@ -1,5 +1,6 @@
 """`ourvoice safeguarding check` (arguments and stdin, same verdicts as the live pipeline) and
-`ourvoice alerts list|ack|close|show` (refusals, audit of every read, follow-up on ack)."""
+`ourvoice alerts list|ack|close|show|reveal|reply` (signed-in staff, the web's role and district rules,
+refusals, audit of every read, follow-up on ack)."""
 
 from __future__ import annotations
 
@@ -102,8 +103,10 @@ def raise_alert(rt: Runtime, words: str = "my uncle touches me and says its a se
     p.text("hello")
     p.press("I'm 11 to 16")
     assert p.text(words).flagged
-    with session(rt.engine) as s:
-        return alert_store.open_alerts(s)[0].alert_ref
+    with session(rt.engine) as s:  # the alert for these words (not one an earlier message may have raised)
+        return next(
+            a.alert_ref for a in alert_store.open_alerts(s) if a.text_enc and rt.keyring.decrypt(a.text_enc) == words
+        )
 
 
 def status(rt: Runtime, ref: str) -> Alert:
@@ -113,95 +116,139 @@ def status(rt: Runtime, ref: str) -> Alert:
         return alert
 
 
-def test_list_shows_references_not_words(cli_env: Runtime, sink: Any) -> None:
-    ref = raise_alert(cli_env)
-    result = runner.invoke(app, ["alerts", "list"])
+STAFF_PW = "a long staff password 42"
+
+
+@pytest.fixture
+def staff(cli_env: Runtime, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    """A safeguarding lead (sam), a participation manager (mia) and an east-only lead (eve); password in env."""
+    from admin.services import password_hasher
+    from storage import staff as staff_store
+
+    hashed = password_hasher().hash(STAFF_PW)
+    with session(cli_env.engine) as s:
+        for name, role, districts in (
+            ("sam", "safeguarding_lead", ()),
+            ("mia", "participation_manager", ()),
+            ("eve", "safeguarding_lead", ("east",)),
+        ):
+            staff_store.create(s, username=name, role=role, districts=districts, password_hash=hashed, now=fixed_now())
+    monkeypatch.setenv("OURVOICE_STAFF_PASSWORD", STAFF_PW)
+    return cli_env
+
+
+def test_list_shows_references_not_words(staff: Runtime, sink: Any) -> None:
+    ref = raise_alert(staff)
+    result = runner.invoke(app, ["alerts", "list", "--staff", "mia"])
     assert result.exit_code == 0, result.output
     assert ref in result.stdout
     assert "open" in result.stdout
     assert "touches" not in result.stdout
+    assert runner.invoke(app, ["alerts", "list"]).exit_code == 2  # nobody signed in
 
 
 @pytest.mark.parametrize(
     "args",
     [
+        ["--outcome", "  "],
+        ["--outcome", "Rang police", "--at", ""],
         [],
-        ["--staff", ""],
-        ["--staff", "Sam Duty"],
-        ["--staff", "Sam Duty", "--outcome", "  "],
-        ["--staff", "Sam Duty", "--outcome", "Rang police", "--at", ""],
     ],
-    ids=["nothing", "blank-name", "no-outcome", "blank-outcome", "blank-time"],
+    ids=["blank-outcome", "blank-time", "nothing"],
 )
-def test_close_is_refused_without_name_outcome_or_time(cli_env: Runtime, sink: Any, args: list[str]) -> None:
-    ref = raise_alert(cli_env)
-    result = runner.invoke(app, ["alerts", "close", ref, *args])
+def test_close_is_refused_without_outcome_or_time(staff: Runtime, sink: Any, args: list[str]) -> None:
+    ref = raise_alert(staff)
+    result = runner.invoke(app, ["alerts", "close", ref, "--staff", "sam", *args])
     assert result.exit_code == 2
     assert "refused" in result.output
-    assert status(cli_env, ref).status == "open"
+    assert status(staff, ref).status == "open"
 
 
-def test_close_with_everything_records_it_and_audits(cli_env: Runtime, sink: Any) -> None:
-    ref = raise_alert(cli_env)
+def test_close_with_everything_records_it_and_audits(staff: Runtime, sink: Any) -> None:
+    ref = raise_alert(staff)
     result = runner.invoke(
         app,
-        [
-            "alerts",
-            "close",
-            ref,
-            "--staff",
-            "Sam Duty",
-            "--outcome",
-            "Strategy meeting held",
-            "--at",
-            "2026-11-24T11:15",
-        ],
+        ["alerts", "close", ref, "--staff", "sam", "--by", "Sam Duty", "--outcome", "Strategy meeting held",
+         "--at", "2026-11-24T11:15"],
     )
     assert result.exit_code == 0, result.output
-    alert = status(cli_env, ref)
+    alert = status(staff, ref)
     assert (alert.status, alert.closed_by, alert.outcome) == ("closed", "Sam Duty", "Strategy meeting held")
     assert alert.closed_at is not None
     assert alert.closed_at.isoformat() == "2026-11-24T11:15:00+00:00"
     assert alert.followup_sent
-    with session(cli_env.engine) as s:
-        assert [e.action for e in audit.entries(s)] == ["alert.close"]
-    again = runner.invoke(app, ["alerts", "close", ref, "--staff", "X", "--outcome", "Y"])
+    with session(staff.engine) as s:
+        assert [(e.actor, e.action) for e in audit.entries(s) if e.action.startswith("alert")] == [
+            ("sam", "alert.close")
+        ]
+    again = runner.invoke(app, ["alerts", "close", ref, "--staff", "sam", "--outcome", "Y"])
     assert again.exit_code == 2
     assert "already closed" in again.output
 
 
-def test_ack_stops_escalation_and_queues_the_followup(cli_env: Runtime, sink: Any) -> None:
-    ref = raise_alert(cli_env)
-    assert runner.invoke(app, ["alerts", "ack", ref]).exit_code == 2  # no name
-    result = runner.invoke(app, ["alerts", "ack", ref.lower(), "--staff", "Sam Duty"])
+def test_ack_stops_escalation_and_queues_the_followup(staff: Runtime, sink: Any) -> None:
+    ref = raise_alert(staff)
+    assert runner.invoke(app, ["alerts", "ack", ref]).exit_code == 2  # nobody signed in
+    result = runner.invoke(app, ["alerts", "ack", ref.lower(), "--staff", "mia"])
     assert result.exit_code == 0, result.output
-    alert = status(cli_env, ref)
+    alert = status(staff, ref)
     assert alert.status == "acknowledged"
-    assert alert.acknowledged_by == "Sam Duty"
+    assert alert.acknowledged_by == "mia"
     assert alert.followup_sent
-    with session(cli_env.engine) as s:
+    with session(staff.engine) as s:
         notices = list(s.execute(select(OutboxMessage).where(OutboxMessage.kind == "notice")).scalars())
     assert len(notices) == 1
     assert notices[0].channel == "telegram"
-    assert "already acknowledged" in runner.invoke(app, ["alerts", "ack", ref, "--staff", "Sam Duty"]).output
-    assert runner.invoke(app, ["alerts", "ack", "A-000000-NOPE", "--staff", "Sam"]).exit_code == 1
+    assert "already acknowledged" in runner.invoke(app, ["alerts", "ack", ref, "--staff", "mia"]).output
+    assert runner.invoke(app, ["alerts", "ack", "A-000000-NOPE", "--staff", "mia"]).exit_code == 1
 
 
-def test_show_decrypts_only_with_a_name_and_audits_the_read(cli_env: Runtime, sink: Any) -> None:
+def test_show_follows_the_web_rules_and_audits_the_read(staff: Runtime, sink: Any) -> None:
     words = "my uncle touches me and says its a secret"
-    ref = raise_alert(cli_env, words)
+    ref = raise_alert(staff, words)
     refused = runner.invoke(app, ["alerts", "show", ref])
     assert refused.exit_code == 2
     assert words not in refused.output
-    result = runner.invoke(app, ["alerts", "show", ref, "--staff", "Sam Duty"])
+    manager = runner.invoke(app, ["alerts", "show", ref, "--staff", "mia"])  # the web refuses them too
+    assert manager.exit_code == 2
+    assert words not in manager.output
+    # The alert's young person has no district: an east-only lead cannot see it (as on the web).
+    east = runner.invoke(app, ["alerts", "show", ref, "--staff", "eve"])
+    assert east.exit_code == 1
+    assert words not in east.output
+    result = runner.invoke(app, ["alerts", "show", ref, "--staff", "sam"])
     assert result.exit_code == 0, result.output
     assert words in result.stdout
     assert ref in result.stdout
-    with session(cli_env.engine) as s:
+    with session(staff.engine) as s:
         rows = audit.entries(s, action="alert.read_text")
-        assert [(e.actor, e.target) for e in rows] == [("Sam Duty", ref)]
+        assert [(e.actor, e.target) for e in rows] == [("sam", ref)]
         assert words not in rows[0].detail
         assert audit.verify(s) == []
+
+
+def test_reveal_and_reply_from_the_cli(staff: Runtime, sink: Any) -> None:
+    ref = raise_alert(staff)
+    none = runner.invoke(app, ["alerts", "reveal", ref, "--staff", "sam", "--reason", "strategy meeting now"])
+    assert none.exit_code == 0, none.output
+    assert "no council case reference" in none.output
+    short = runner.invoke(app, ["alerts", "reveal", ref, "--staff", "sam", "--reason", "why"])
+    assert short.exit_code == 2
+    mgr = runner.invoke(app, ["alerts", "reveal", ref, "--staff", "mia", "--reason", "strategy meeting now"])
+    assert mgr.exit_code == 2
+    sent = runner.invoke(app, ["alerts", "reply", ref, "--staff", "sam"], input="We have read your message.\n")
+    assert sent.exit_code == 0, sent.output
+    with session(staff.engine) as s:
+        rows = list(s.execute(select(OutboxMessage).where(OutboxMessage.kind == "notice")).scalars())
+        reveals = audit.entries(s, action="alert.reveal_case_ref")
+        replies = audit.entries(s, action="alert.reply")
+    assert len(rows) == 1 and rows[0].channel == "telegram"
+    assert "A message from the safeguarding team:" in rows[0].payload_json
+    assert "We have read your message." in rows[0].payload_json
+    assert [(e.actor, e.target) for e in reveals] == [("sam", ref)]
+    assert "strategy meeting now" in reveals[0].detail
+    assert [(e.actor, e.target) for e in replies] == [("sam", ref)]
+    assert "read your message" not in replies[0].detail
 
 
 def test_escalate_command_runs_one_claimed_tick(cli_env: Runtime) -> None:

@@ -1,7 +1,9 @@
-"""The safeguarding alerts queue: acknowledge, record the outcome and close, see escalation status.
+"""The safeguarding alerts queue: acknowledge, record the outcome and close, see escalation status; for a
+safeguarding lead, read the words, reveal the council case reference ("break glass") and reply.
 
-The young person's words are shown only after the safeguarding lead re-enters their password, and each
-read writes one audit row. The words are never stored in a page cache or logged.
+Thin: parses forms and calls admin/actions/alerts.py, which applies the role and district rules and audits.
+The young person's words and case reference are shown only after the lead re-enters their password; they
+are never stored in a page cache or logged.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from admin import services
+from admin.actions import alerts as actions
 from admin.web.app import AdminRoute, redirect
 from admin.web.policy import ALL, Ctx, requires, resolver
 from storage import admin_views
-from storage import alerts as alert_store
-from storage.db import utc
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Alerts"
@@ -34,39 +35,17 @@ def _alert_districts(web: Any, s: Any, ref: str) -> frozenset[str] | None:
     return frozenset({found}) if isinstance(found, str) and found else ALL
 
 
-def _view(a: Any, now: datetime) -> dict:
-    created = utc(a.created_at)
-    return {
-        "ref": a.alert_ref,
-        "status": a.status,
-        "categories": a.categories.replace(",", ", "),
-        "created_at": created,
-        "age": now - created if created else None,
-        "level": a.escalation_level,
-        "notified": a.notified_count,
-        "last_notified": utc(a.last_notified_at),
-        "case_ref": a.case_ref,
-        "channel": a.channel,
-        "acknowledged_by": a.acknowledged_by,
-        "acknowledged_at": utc(a.acknowledged_at),
-        "closed_by": a.closed_by,
-        "closed_at": utc(a.closed_at),
-        "outcome": a.outcome,
-    }
+def _view(a: actions.AlertFacts, now: datetime) -> dict:
+    view = dict(a.__dict__)
+    view["age"] = now - a.created_at
+    return view
 
 
 @router.get("/alerts")
 def queue(request: Request, *, ctx: Annotated[Ctx, Depends(QUEUE)]) -> Response:
     web, user = ctx.web, ctx.user
     with web.db() as s:
-        rows = alert_store.all_alerts(s, limit=300)
-        views = []
-        for a in rows:
-            if not user.all_districts:
-                d = admin_views.alert_district(s, a.alert_ref)
-                if not (isinstance(d, str) and d in user.districts):
-                    continue
-            views.append(_view(a, ctx.now))
+        views = [_view(a, ctx.now) for a in actions.list_alerts(s, user)]
     waiting = [v for v in views if v["status"] != "closed"]
     closed = [v for v in views if v["status"] == "closed"][:50]
     return web.render(
@@ -79,14 +58,21 @@ def _local_now(web: Any, now: datetime) -> str:
 
 
 def _detail(
-    request: Request, ctx: Ctx, ref: str, *, words: str | None = None, error: str = "", status: int = 200
+    request: Request,
+    ctx: Ctx,
+    ref: str,
+    *,
+    words: str | None = None,
+    council_ref: str | None = None,
+    error: str = "",
+    status: int = 200,
 ) -> Response:
     web = ctx.web
-    with web.db() as s:
-        a = alert_store.get(s, ref.strip().upper())
-        if a is None:
-            raise HTTPException(404, "No such alert.")
-        view = _view(a, ctx.now)
+    try:
+        with web.db() as s:
+            view = _view(actions.alert_facts(s, ctx.user, ref), ctx.now)
+    except services.StaffError:
+        raise HTTPException(404, "No such alert.") from None
     return web.render(
         request,
         ctx,
@@ -95,6 +81,7 @@ def _detail(
         title=f"Alert {view['ref']}",
         a=view,
         words=words,
+        council_ref=council_ref,
         error=error,
         now_local=_local_now(web, ctx.now),
         tz=web.settings.timezone,
@@ -111,7 +98,7 @@ def acknowledge(request: Request, alert_ref: str, *, ctx: Annotated[Ctx, Depends
     web = ctx.web
     try:
         with web.db() as s:
-            services.acknowledge_alert(web.rt, s, ctx.user, alert_ref, now=ctx.now)
+            actions.acknowledge_alert(web.rt, s, ctx.user, alert_ref, now=ctx.now)
     except (services.StaffError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
     return redirect(f"/admin/alerts/{alert_ref}", "acknowledged")
@@ -147,7 +134,7 @@ def close(
         )
     try:
         with web.db() as s:
-            services.close_alert(
+            actions.close_alert(
                 web.rt,
                 s,
                 ctx.user,
@@ -187,5 +174,58 @@ def read_words(
             else "Too many attempts. Please wait 15 minutes.",
         )
     with web.db() as s:
-        words = services.read_alert_text(web.keyring, s, user, alert_ref, now=ctx.now)
+        words = actions.read_alert_text(web.keyring, s, user, alert_ref, now=ctx.now)
     return _detail(request, ctx, alert_ref, words=words)
+
+
+@router.post("/alerts/{alert_ref}/reveal")
+def reveal_case_ref(
+    request: Request,
+    alert_ref: str,
+    *,
+    password: Annotated[str, Form(max_length=1000)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    ctx: Annotated[Ctx, Depends(READ_WORDS)],
+) -> Response:
+    """Break glass: the council case reference, after the lead's password and a reason (audited)."""
+    web = ctx.web
+    ip = request.client.host if request.client else "unknown"
+    try:
+        with web.db() as s:
+            result = actions.reveal_council_ref(
+                web.keyring, s, ctx.user, alert_ref, password=password, reason=reason, ip=ip,
+                now=ctx.now, hasher=web.hasher,
+            )
+    except services.StaffError as exc:
+        return _detail(request, ctx, alert_ref, error=f"Not shown: {exc}.", status=400)
+    if result.reason in ("invalid", "locked"):
+        return _detail(
+            request,
+            ctx,
+            alert_ref,
+            status=403,
+            error="Your password was not right, so the case reference stays hidden."
+            if result.reason == "invalid"
+            else "Too many attempts. Please wait 15 minutes.",
+        )
+    if not result.ok:
+        return _detail(request, ctx, alert_ref, error="No case reference was given with this young person's invite.")
+    return _detail(request, ctx, alert_ref, council_ref=result.value)
+
+
+@router.post("/alerts/{alert_ref}/reply")
+def reply(
+    request: Request,
+    alert_ref: str,
+    *,
+    message: Annotated[str, Form(max_length=4000)] = "",
+    ctx: Annotated[Ctx, Depends(READ_WORDS)],
+) -> Response:
+    """Write back to the young person through the bot (queued in the outbox; audited, never the words)."""
+    web = ctx.web
+    try:
+        with web.db() as s:
+            actions.reply(web.rt, s, ctx.user, alert_ref, message=message, now=ctx.now)
+    except services.StaffError as exc:
+        return _detail(request, ctx, alert_ref, error=f"Not sent: {exc}.", status=400)
+    return redirect(f"/admin/alerts/{alert_ref}", "reply_queued")

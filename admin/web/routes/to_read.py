@@ -1,0 +1,87 @@
+"""The "To read" queue page: every free-text message no member of staff has read yet, risk-first.
+
+Thin: calls admin/actions/reading.py, which applies the role and district rules and writes one audit row per
+view of an entry's words. The list shows no words; an entry's page shows them once, never cached or logged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from admin import services
+from admin.actions import reading as actions
+from admin.actions.alerts import QUEUE_ROLES
+from admin.web.app import AdminRoute, redirect
+from admin.web.policy import ALL, Ctx, requires, resolver
+from storage import reading as reading_store
+
+router = APIRouter(route_class=AdminRoute)
+NAV = "To read"
+READERS = requires(*sorted(actions.READER_ROLES), district_scoped=True)
+
+
+@resolver("entry_id")
+def _entry_districts(web: Any, s: Any, raw: str) -> frozenset[str] | None:
+    try:
+        item = reading_store.get(s, int(raw))
+    except ValueError:
+        return None
+    if item is None:
+        return None
+    return frozenset({item.district}) if item.district else ALL
+
+
+def _window(ctx: Ctx) -> dict[str, str]:
+    return {"within": ctx.web.settings.review_within, "tz": ctx.web.settings.timezone}
+
+
+@router.get("/to-read")
+def queue(request: Request, *, ctx: Annotated[Ctx, Depends(READERS)]) -> Response:
+    web = ctx.web
+    with web.db() as s:
+        waiting = actions.queue(s, ctx.user, now=ctx.now, **_window(ctx))
+        done = actions.recently_read(s, ctx.user, now=ctx.now, **_window(ctx))
+    return web.render(
+        request, ctx, "to_read.html", title="To read", waiting=waiting, done=done,
+        within=web.settings.review_within,
+    )
+
+
+@router.get("/to-read/{entry_id}")
+def entry(request: Request, entry_id: int, *, ctx: Annotated[Ctx, Depends(READERS)]) -> Response:
+    """One entry with its words: each view writes one audit row (toread.view)."""
+    web = ctx.web
+    try:
+        with web.db() as s:
+            found, words = actions.show(web.keyring, s, ctx.user, entry_id, now=ctx.now, **_window(ctx))
+    except services.StaffError:
+        raise HTTPException(404, "Not found.") from None
+    return web.render(request, ctx, "to_read_entry.html", title=f"Message {entry_id}", e=found, words=words)
+
+
+@router.post("/to-read/{entry_id}/read")
+def mark_read(request: Request, entry_id: int, *, ctx: Annotated[Ctx, Depends(READERS)]) -> Response:
+    web = ctx.web
+    try:
+        with web.db() as s:
+            actions.mark_read(s, ctx.user, entry_id, now=ctx.now)
+    except services.StaffError:
+        raise HTTPException(404, "Not found.") from None
+    return redirect("/admin/to-read", "marked_read")
+
+
+@router.post("/to-read/{entry_id}/alert")
+def to_alert(request: Request, entry_id: int, *, ctx: Annotated[Ctx, Depends(READERS)]) -> Response:
+    """Turn the entry into a safeguarding alert in one step (the duty rota is emailed, without the words)."""
+    web = ctx.web
+    try:
+        with web.db() as s:
+            ref = actions.to_alert(web.rt, s, ctx.user, entry_id, now=ctx.now)
+    except services.StaffError as exc:
+        raise HTTPException(400 if "someone else" in str(exc) else 404, str(exc)) from None
+    if ctx.user.role in QUEUE_ROLES:  # who can open the alert page; others go back to the queue
+        return redirect(f"/admin/alerts/{ref}", "alert_raised")
+    return redirect("/admin/to-read", "alert_raised")

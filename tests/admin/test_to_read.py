@@ -1,0 +1,244 @@
+"""The "To read" queue (issue 18): every free-text answer queued in the dispatcher's transaction, risk-first
+order, mark read, turn into an alert, escalation on an injected clock, district scoping, one audit row per
+view; the admin pages and the shared actions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from admin.actions import reading as actions
+from admin.jobs import to_read as job
+from admin.services import Actor, StaffError
+from storage import audit
+from storage import reading as store
+from storage import staff as staff_store
+from storage.models import Alert, Participant, ToRead
+from tests.admin.conftest import PASSWORD, Admin, csrf_of
+from tests.fakes.smtp_sink import SmtpSink
+from tests.helpers import Person
+
+WORDS = "The bus to college never comes on time so I miss the first lesson"
+WINDOW = {"within": "1 working day", "tz": "Europe/London"}
+EAST = Actor("wendy", "participation_worker", ("east",))
+WEST = Actor("wes", "participation_worker", ("west",))
+MANAGER = Actor("mia", "participation_manager", ())
+
+
+def add_staff(admin: Admin, username: str, role: str, districts: tuple[str, ...] = ()) -> None:
+    with admin.db() as s:
+        staff_store.create(
+            s, username=username, role=role, districts=districts,
+            password_hash=admin.web.hasher.hash(PASSWORD), now=admin.clock.now,
+        )
+
+
+def young_person(admin: Admin, sender: str, district: str | None, *, now: datetime | None = None) -> Person:
+    """A teen on web chat, at the main menu, living in `district`."""
+    p = Person(admin.rt.dispatcher, sender, now=now or admin.clock.now)
+    p.text("hi")
+    joined = p.press("I'm 11 to 16")
+    with admin.db() as s:
+        s.execute(update(Participant).values(district=district).where(Participant.id == joined.participant_id))
+    return p
+
+
+def good_news(p: Person, words: str) -> Any:
+    """Share good news through the chat: one free-text answer."""
+    if not any(b.startswith("🎉") for b in p.buttons):
+        p.command("menu")
+    p.press("🎉")
+    p.press("😀")
+    return p.text(words)
+
+
+def entries(admin: Admin) -> list[ToRead]:
+    with admin.db() as s:
+        return list(s.execute(select(ToRead).order_by(ToRead.id)).scalars())
+
+
+def test_every_free_text_answer_is_queued_in_the_same_transaction(admin: Admin) -> None:
+    p = young_person(admin, "yp-1", "east")
+    good_news(p, WORDS)
+    rows = entries(admin)
+    assert len(rows) == 1
+    assert (rows[0].district, rows[0].read_at, rows[0].flagged) == ("east", None, False)
+    with admin.db() as s:
+        assert store.words(s, rows[0].id) == (WORDS, None)
+    # Button presses and choices are not free text: nothing else was queued on the way.
+    p.command("menu")
+    assert len(entries(admin)) == 1
+
+
+def test_flagged_words_are_queued_first_and_read_back_decrypted(admin: Admin) -> None:
+    calm = young_person(admin, "yp-calm", "east")
+    good_news(calm, WORDS)
+    admin.clock.advance(minutes=5)
+    worried = young_person(admin, "yp-worried", "east", now=admin.clock.now)
+    result = good_news(worried, "my stepdad hits me when mum is at work")
+    assert result.flagged
+    with admin.db() as s:
+        queue = actions.queue(s, MANAGER, now=admin.clock.now, **WINDOW)
+        assert [e.item.flagged for e in queue] == [True, False]  # risk first, although it came later
+        flagged_id = queue[0].item.id
+        plain, sealed = store.words(s, flagged_id)
+        assert plain is None and sealed is not None  # flagged words are kept only encrypted
+        _, words = actions.show(admin.rt.keyring, s, MANAGER, flagged_id, now=admin.clock.now, **WINDOW)
+    assert words == "my stepdad hits me when mum is at work"
+
+
+def test_risk_score_orders_the_queue_then_age(admin: Admin) -> None:
+    now = admin.clock.now
+    p = young_person(admin, "yp-order", "east")
+    ids = []
+    for q in ["a", "b", "c"]:
+        good_news(p, f"{WORDS} {q}")
+        ids.append(entries(admin)[-1].id)
+    with admin.db() as s:
+        s.execute(update(ToRead).where(ToRead.id == ids[0]).values(score=0.1, created_at=now - timedelta(hours=3)))
+        s.execute(update(ToRead).where(ToRead.id == ids[1]).values(score=0.9, created_at=now - timedelta(hours=1)))
+        s.execute(update(ToRead).where(ToRead.id == ids[2]).values(score=0.1, created_at=now - timedelta(hours=5)))
+        order = [e.item.id for e in actions.queue(s, MANAGER, now=now, **WINDOW)]
+    assert order == [ids[1], ids[2], ids[0]]
+
+
+def test_mark_read_once_with_one_audit_row_per_view(admin: Admin) -> None:
+    good_news(young_person(admin, "yp-read", "east"), WORDS)
+    entry_id = entries(admin)[0].id
+    with admin.db() as s:
+        for _ in range(2):
+            actions.show(admin.rt.keyring, s, EAST, entry_id, now=admin.clock.now, **WINDOW)
+        assert actions.mark_read(s, EAST, entry_id, now=admin.clock.now) is True
+        assert actions.mark_read(s, EAST, entry_id, now=admin.clock.now) is False
+        assert actions.queue(s, EAST, now=admin.clock.now, **WINDOW) == []
+        views = audit.entries(s, action="toread.view")
+        reads = audit.entries(s, action="toread.read")
+    assert [(e.actor, e.target) for e in views] == [("wendy", f"toread:{entry_id}")] * 2
+    assert len(reads) == 1
+    assert all(WORDS not in e.detail for e in views + reads)
+    assert entries(admin)[0].read_by == "wendy"
+
+
+def test_district_staff_see_only_their_districts(admin: Admin) -> None:
+    good_news(young_person(admin, "yp-east", "east"), WORDS)
+    good_news(young_person(admin, "yp-nowhere", None), WORDS + " too")
+    east_id, none_id = (e.id for e in entries(admin))
+    with admin.db() as s:
+        assert [e.item.id for e in actions.queue(s, EAST, now=admin.clock.now, **WINDOW)] == [east_id]
+        assert actions.queue(s, WEST, now=admin.clock.now, **WINDOW) == []
+        assert len(actions.queue(s, MANAGER, now=admin.clock.now, **WINDOW)) == 2
+        for who, entry in ((WEST, east_id), (EAST, none_id)):
+            with pytest.raises(StaffError, match="no entry"):
+                actions.show(admin.rt.keyring, s, who, entry, now=admin.clock.now, **WINDOW)
+            with pytest.raises(StaffError, match="no entry"):
+                actions.mark_read(s, who, entry, now=admin.clock.now)
+        with pytest.raises(StaffError, match="cannot"):
+            actions.queue(s, Actor("pam", "panel_viewer"), now=admin.clock.now, **WINDOW)
+        assert audit.entries(s, action="toread.view") == []
+
+
+def test_turning_an_entry_into_an_alert_emails_without_the_words(admin: Admin) -> None:
+    with SmtpSink() as sink:
+        from bot.alerts import EmailRoute, Recipient
+
+        admin.rt.notifier.recipients.append(Recipient(EmailRoute(sink.host, sink.port, "ov@test"), "duty@test"))
+        good_news(young_person(admin, "yp-alert", "east"), WORDS)
+        entry_id = entries(admin)[0].id
+        with admin.db() as s:
+            ref = actions.to_alert(admin.rt, s, EAST, entry_id, now=admin.clock.now)
+        assert admin.rt.notifier.wait_idle(10)
+        mails = sink.messages
+    with admin.db() as s:
+        alert = s.execute(select(Alert).where(Alert.alert_ref == ref)).scalar_one()
+        assert admin.rt.keyring.decrypt(alert.text_enc) == WORDS
+        assert alert.categories == actions.STAFF_CATEGORY
+        assert [e.action for e in audit.entries(s) if e.action.startswith("toread")] == ["toread.alert"]
+    row = entries(admin)[0]
+    assert (row.alert_ref, row.read_by) == (ref, "wendy")
+    assert len(mails) == 1
+    body = mails[0].get_content() if hasattr(mails[0], "get_content") else str(mails[0])
+    assert ref in str(body)
+    assert "college" not in str(body)
+    assert "not yet known" not in str(body)
+
+
+def test_due_dates_count_working_days_in_the_council_timezone() -> None:
+    london = "Europe/London"
+    fri = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # Friday 15:00 GMT
+    assert actions.due_at(fri, "1 working day", london) == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday
+    sat = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
+    assert actions.due_at(sat, "1 working day", london) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # Tue 00:00
+    tue = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    assert actions.due_at(tue, "2 working days", london) == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    assert actions.due_at(tue, "4h", london) == tue + timedelta(hours=4)
+    # Across the clock change (last Sunday of March): the same local time on Monday, an hour earlier in UTC.
+    fri_march = datetime(2027, 3, 26, 10, 0, tzinfo=UTC)  # 10:00 GMT
+    assert actions.due_at(fri_march, "1 working day", london) == datetime(2027, 3, 29, 9, 0, tzinfo=UTC)
+
+
+def test_unread_entries_escalate_once_after_the_service_level(admin: Admin) -> None:
+    from bot.alerts import EmailRoute, Recipient
+
+    with SmtpSink() as sink:
+        route = EmailRoute(sink.host, sink.port, "ov@test")
+        admin.rt.notifier.recipients += [Recipient(route, "duty@test", level=0), Recipient(route, "boss@test", level=1)]
+        tuesday = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+        good_news(young_person(admin, "yp-late", "east", now=tuesday), WORDS)
+        good_news(young_person(admin, "yp-read-in-time", "east", now=tuesday), WORDS + "!")
+        late_id, read_id = (e.id for e in entries(admin))
+        with admin.db() as s:
+            actions.mark_read(s, EAST, read_id, now=tuesday + timedelta(hours=2))
+        assert job.escalate(admin.rt, now=tuesday + timedelta(hours=23, minutes=59)) == "escalated=0"
+        assert job.escalate(admin.rt, now=tuesday + timedelta(days=1)) == "escalated=1"
+        assert job.escalate(admin.rt, now=tuesday + timedelta(days=2)) == "escalated=0"  # once per entry
+        assert admin.rt.notifier.wait_idle(10)
+        mails = list(sink.messages)
+    assert [m["To"] for m in mails] == ["boss@test"]  # the escalation address only, not the duty inbox
+    assert f"Entries: {late_id}" in str(mails[0])
+    assert "college" not in str(mails[0])
+    with admin.db() as s:
+        queue = actions.queue(s, MANAGER, now=tuesday + timedelta(days=2), **WINDOW)
+    assert [(e.item.id, e.overdue, e.item.escalated_at is not None) for e in queue] == [(late_id, True, True)]
+
+
+def test_escalation_job_is_registered_with_the_scheduler() -> None:
+    from admin.scheduler import JOBS
+
+    assert any(j.func == "admin.jobs.to_read:escalate" for j in JOBS)
+
+
+# -- the admin pages -----------------------------------------------------------------------------
+
+
+def test_queue_page_entry_page_mark_read_and_alert(admin: Admin) -> None:
+    add_staff(admin, "wendy", "participation_worker", ("east",))
+    add_staff(admin, "wes", "participation_worker", ("west",))
+    add_staff(admin, "pam", "panel_viewer")
+    good_news(young_person(admin, "yp-web", "east"), WORDS)
+    good_news(young_person(admin, "yp-web2", "east"), WORDS + " again")
+    first, second = (e.id for e in entries(admin))
+    c, csrf = admin.client_for("wendy")
+    page = c.get("/admin/to-read")
+    assert page.status_code == 200
+    assert f"/admin/to-read/{first}" in page.text
+    assert "college" not in page.text  # the list never shows words
+    assert 'href="/admin/to-read"' in c.get("/admin/").text  # in the navigation
+    entry = c.get(f"/admin/to-read/{first}")
+    assert WORDS in entry.text
+    done = c.post(f"/admin/to-read/{first}/read", data={"csrf_token": csrf_of(entry.text)})
+    assert done.status_code == 303
+    raised = c.post(f"/admin/to-read/{second}/alert", data={"csrf_token": csrf})
+    assert raised.status_code == 303
+    assert f"/admin/to-read/{second}" not in c.get("/admin/to-read").text
+    alerted = entries(admin)[1].alert_ref
+    with admin.db() as s:
+        assert len(audit.entries(s, action="toread.view")) == 1
+        assert s.execute(select(Alert)).scalar_one().alert_ref == alerted
+    west, _ = admin.client_for("wes")
+    assert west.get(f"/admin/to-read/{first}").status_code == 404
+    assert WORDS not in west.get("/admin/to-read").text
+    panel, _ = admin.client_for("pam")
+    assert panel.get("/admin/to-read").status_code == 403
