@@ -27,7 +27,7 @@ from bot.settings import BotSettings, HelpNumbers
 from content.loader import Library
 from content.schema import text_for
 from storage import alerts as alert_store
-from storage import conversations, inbound, outbox, participants, submissions
+from storage import conversations, inbound, outbox, participants, reading, submissions
 from storage.db import DatabaseUnavailable, Engine, IntegrityError, Session, session
 from storage.models import Participant
 
@@ -269,8 +269,8 @@ class Dispatcher:
         with self._flagged_lock:
             running = key in self._flagged_running
             self._flagged_running.add(key)
-        if running:  # a redelivery while the first delivery still waits for the database (already spooled)
-            return self._safe_reply_first(msg, alert_rec, now, spool=False)
+        if running:  # a redelivery while the first delivery still waits for the database
+            return self._safe_reply_first(msg, alert_rec, now)
         handoff = _Handoff()
         box: list[DispatchResult | BaseException] = []
 
@@ -294,9 +294,8 @@ class Dispatcher:
             return out
         return self._safe_reply_first(msg, alert_rec, now)
 
-    def _safe_reply_first(self, msg: Inbound, alert_rec: dict, now: datetime, *, spool: bool = True) -> DispatchResult:
-        if spool:  # survives a crash; written once whichever gets there first (the step or a spool drain)
-            self.spool.put(alert_rec)
+    def _safe_reply_first(self, msg: Inbound, alert_rec: dict, now: datetime) -> DispatchResult:
+        self.spool.put(alert_rec)  # written once whichever gets there first: the step or a spool drain
         band = self._bands.get(alert_rec["sender_hash"], "default")
         log.warning("dispatch.safe_reply_first ref=%s channel=%s", alert_rec["alert_ref"], msg.channel)
         return DispatchResult(
@@ -621,7 +620,7 @@ class Dispatcher:
             sub = submission(ans.flow_id, ans.run)
             # Flagged words are kept only encrypted (the alert holds its own encrypted copy for staff).
             seal = assessment.flagged and ans.free_text and isinstance(ans.value, str)
-            submissions.write_answer(
+            answer_id = submissions.write_answer(
                 s,
                 sub,
                 ans.question_id,
@@ -632,6 +631,13 @@ class Dispatcher:
                 now=now,
                 sealed=self.keyring.encrypt(ans.value) if seal else None,
             )
+            if ans.free_text and not ans.skipped and isinstance(ans.value, str) and ans.value.strip():
+                # A person reads every free-text answer: queued in this same transaction, risk-first.
+                reading.add(
+                    s, answer_id=answer_id, participant_id=participant.id, flow_id=ans.flow_id,
+                    question_id=ans.question_id, district=participant.district, score=assessment.score,
+                    flagged=assessment.flagged, now=now,
+                )
         for flow_id, run in result.completed:
             sub = submission(flow_id, run)
             submissions.complete(s, sub, now=now)

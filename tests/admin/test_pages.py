@@ -169,7 +169,7 @@ def test_navigation_is_filtered_by_role(staffed: Admin) -> None:
         return re.findall(r">([^<]+)</a>", block)
 
     assert nav("aud") == ["Audit log"]
-    assert nav("lead") == ["Dashboard", "Alerts"]
+    assert nav("lead") == ["Dashboard", "Alerts", "To read"]
     assert "Staff" in nav("mgr")
     assert "Audit log" not in nav("mgr")
     worker = nav("worker")
