@@ -20,7 +20,7 @@ setup: $(STAMP)
 demo: setup .env
 	$(BIN)/ourvoice db upgrade
 	$(BIN)/ourvoice demo setup
-	$(BIN)/ourvoice run
+	OURVOICE_DEMO=true $(BIN)/ourvoice run
 
 test: setup
 	$(BIN)/python -m pytest; rc=$$?; \

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from bot import identity
+from bot.alert_routes import demo_recipients
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
 from bot.crypto import Keyring
@@ -92,7 +93,10 @@ def build_notifier(settings: BotSettings, extra: list[Recipient] | None = None) 
     for addr in filter(None, (a.strip() for a in settings.alert_email_escalate_to.split(","))):
         recipients.append(Recipient(email, addr, level=1))
     recipients += importlib.import_module("bot.channels.slack").staff_recipients()  # Slack staff (issue 10)
-    return AlertNotifier(recipients + (extra or []))
+    recipients += extra or []
+    if settings.demo:  # no inbox in a demo: alerts are shown in the admin and said on the console
+        recipients += demo_recipients(recipients)
+    return AlertNotifier(recipients)
 
 
 def topic_context(library: Library, tz: str):  # noqa: ANN201 - returns a ContextProvider

@@ -27,6 +27,8 @@ class BotSettings(BaseSettings):
     invite_only: bool = True
     # Demo on one machine (`make demo`): may start without an alert inbox; alerts show in the admin and on the console.
     demo: bool = False
+    # Demo on one machine (`make demo`): may start without an alert inbox; alerts show in the admin and on the console.
+    demo: bool = False
     # Safeguarding: every number in one place, reviewed by the council's safeguarding lead.
     duty_team_name: str = "the council's children's duty team"
     duty_number: str = "03000 41 11 11"

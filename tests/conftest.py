@@ -41,6 +41,9 @@ def _postgres_url() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("OURVOICE_ID_HASH_KEY", TEST_HASH_KEY)
     os.environ.setdefault("OURVOICE_ENCRYPTION_KEYS", TEST_FERNET_KEY)
+    # `ourvoice run` refuses to start without an alert route outside demo mode: runs the suite starts are demos
+    # unless a test configures a route (the loopback SMTP sink) or says otherwise.
+    os.environ.setdefault("OURVOICE_DEMO", "true")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

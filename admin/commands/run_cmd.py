@@ -89,6 +89,14 @@ def run(
     except SetupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    from bot.alert_routes import alert_route_problem
+
+    problem = alert_route_problem(rt.notifier, demo=settings.demo)  # a disclosure must reach a person
+    if problem:
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
+    if settings.demo:
+        typer.echo(f"demo mode: safeguarding alerts are listed at {settings.public_url}/admin/alerts", err=True)
     # Route modules read these while the app is built (e.g. Telegram mounts its webhook and lifecycle).
     rt.extras["channel"] = channel
     rt.extras["socket_mode"] = socket_mode
