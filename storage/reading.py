@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from storage.db import core, utc
@@ -146,6 +146,19 @@ def mark_read(session: Session, entry_id: int, *, by: str, now: datetime, alert_
     """Record that a member of staff read it (and any alert raised from it); False if already read."""
     q = update(ToRead).where(ToRead.id == entry_id, ToRead.read_at.is_(None))  # type: ignore[union-attr]
     result = session.execute(q.values(read_at=utc(now), read_by=by[:80], alert_ref=alert_ref))
+    return result.rowcount == 1
+
+
+def mark_alerted(session: Session, entry_id: int, *, by: str, now: datetime, alert_ref: str) -> bool:
+    """Record the alert raised from an entry (read now, unless it was read before); False if one already was."""
+    q = update(ToRead).where(ToRead.id == entry_id, ToRead.alert_ref.is_(None))  # type: ignore[union-attr]
+    result = session.execute(
+        q.values(
+            alert_ref=alert_ref,
+            read_at=func.coalesce(ToRead.read_at, utc(now)),
+            read_by=func.coalesce(ToRead.read_by, by[:80]),
+        )
+    )
     return result.rowcount == 1
 
 

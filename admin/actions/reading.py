@@ -137,8 +137,8 @@ def to_alert(rt: Any, s: Any, actor: Actor, entry_id: int, *, now: datetime) -> 
         now=now,
         notified=True,
     )
-    if not store.mark_read(s, item.id, by=actor.username, now=now, alert_ref=ref):
-        raise StaffError(f"entry {entry_id} was dealt with by someone else a moment ago")
+    if not store.mark_alerted(s, item.id, by=actor.username, now=now, alert_ref=ref):
+        raise StaffError(f"an alert was raised from entry {entry_id} by someone else a moment ago")
     record(s, actor, "toread.alert", target=f"toread:{entry_id}", detail=f"alert={ref}", now=now)
     # Sent before the commit on purpose, like the escalation job: a duplicate email beats a missed one.
     rt.notifier.notify(

@@ -81,7 +81,9 @@ def to_alert(request: Request, entry_id: int, *, ctx: Annotated[Ctx, Depends(REA
         with web.db() as s:
             ref = actions.to_alert(web.rt, s, ctx.user, entry_id, now=ctx.now)
     except services.StaffError as exc:
-        raise HTTPException(400 if "someone else" in str(exc) else 404, str(exc)) from None
+        if "no entry" in str(exc):
+            raise HTTPException(404, "Not found.") from None
+        raise HTTPException(400, str(exc)) from None
     if ctx.user.role in QUEUE_ROLES:  # who can open the alert page; others go back to the queue
         return redirect(f"/admin/alerts/{ref}", "alert_raised")
     return redirect("/admin/to-read", "alert_raised")
