@@ -27,7 +27,7 @@ from admin.web import policy as pol
 from admin.web.policy import ALL, route_table
 from bot.runtime import build_app, build_runtime
 from storage import alerts as alert_store
-from storage import challenges, good_news, participants, quotes, submissions, waves
+from storage import challenges, good_news, participants, quotes, reading, submissions, waves
 from storage import topics as topic_store
 from storage.db import session
 from storage.models import Submission
@@ -113,6 +113,15 @@ def build_world(url: str, tmp: Path, library: Any) -> World:
             )
             s.execute(update(Submission).where(Submission.id == sub.id).values(shared_with_worker=True))
             put("submission_id", where, sub.id, frozenset({where}))
+            said = submissions.put_answer(
+                s, sub, "anything_else", "A free-text answer", skipped=False, free_text=True, quarantined=False,
+                now=_now(),
+            )
+            entry = reading.add(
+                s, answer_id=said.id, participant_id=yp.id, flow_id="wellbeing", question_id="anything_else",
+                district=where, score=0.0, flagged=False, now=_now(),
+            )
+            put("entry_id", where, entry, frozenset({where}))
             item = good_news.add(
                 s,
                 participant_id=yp.id,
@@ -224,6 +233,10 @@ def form_for(path: str, role: str, where: str = ME) -> dict[str, Any]:
             "closed_at": "2026-11-24T10:00",
         },
         "/admin/alerts/{alert_ref}/read": {"password": PASSWORD},
+        "/admin/alerts/{alert_ref}/reveal": {"password": PASSWORD, "reason": "Strategy meeting this afternoon"},
+        "/admin/alerts/{alert_ref}/reply": {"message": "We have read your message and will call you today."},
+        "/admin/to-read/{entry_id}/read": {},
+        "/admin/to-read/{entry_id}/alert": {},
         "/admin/approvals/quotes/{quote_id}": {"decision": "approve", "text": "", "original": ""},
         "/admin/approvals/goodnews/{news_id}": {"decision": "approve"},
         "/admin/invites": {
