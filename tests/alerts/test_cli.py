@@ -255,3 +255,59 @@ def test_escalate_command_runs_one_claimed_tick(cli_env: Runtime) -> None:
     result = runner.invoke(app, ["alerts", "escalate"])
     assert result.exit_code == 0, result.output
     assert "spool_written=0 escalated=0 followups=0" in result.stdout
+
+
+# -- ourvoice toread ------------------------------------------------------------------------------------
+
+
+def share_good_news(rt: Runtime, sender: str, words: str, district: str | None) -> int:
+    """A teen shares good news (one free-text answer); returns its "To read" entry id."""
+    from sqlalchemy import update
+
+    from storage.models import Participant, ToRead
+
+    p = Person(rt.dispatcher, sender, channel="telegram", now=fixed_now())
+    p.text("hello")
+    joined = p.press("I'm 11 to 16")
+    with session(rt.engine) as s:
+        s.execute(update(Participant).where(Participant.id == joined.participant_id).values(district=district))
+    p.press("🎉")
+    p.press("😀")
+    p.text(words)
+    with session(rt.engine) as s:
+        return int(s.execute(select(ToRead.id).order_by(ToRead.id.desc())).scalars().first())
+
+
+def test_toread_list_show_read_and_alert(staff: Runtime, sink: Any) -> None:
+    from storage import staff as staff_store
+
+    with session(staff.engine) as s:
+        hashed = staff_store.credentials(s, "sam")[1]  # type: ignore[index]
+        staff_store.create(s, username="wes", role="participation_worker", districts=("west",),
+                           password_hash=hashed, now=fixed_now())
+    east = share_good_news(staff, "tr-east", "I got a part in the school play", "east")
+    other = share_good_news(staff, "tr-east-2", "We went to the seaside at the weekend", "east")
+    listed = runner.invoke(app, ["toread", "list", "--staff", "mia"])
+    assert listed.exit_code == 0, listed.output
+    assert f"{east:>6}" in listed.stdout and "school play" not in listed.stdout
+    assert "nothing to read" in runner.invoke(app, ["toread", "list", "--staff", "wes"]).stdout  # west only
+    assert runner.invoke(app, ["toread", "show", str(east), "--staff", "wes"]).exit_code == 1
+    shown = runner.invoke(app, ["toread", "show", str(east), "--staff", "mia"])
+    assert shown.exit_code == 0, shown.output
+    assert "I got a part in the school play" in shown.stdout
+    assert runner.invoke(app, ["toread", "read", str(east), "--staff", "mia"]).exit_code == 0
+    assert "already read" in runner.invoke(app, ["toread", "read", str(east), "--staff", "mia"]).stdout
+    raised = runner.invoke(app, ["toread", "alert", str(other), "--staff", "sam"])
+    assert raised.exit_code == 0, raised.output
+    assert "nothing to read" in runner.invoke(app, ["toread", "list", "--staff", "mia"]).stdout
+    assert runner.invoke(app, ["toread", "list"]).exit_code == 2  # nobody signed in
+    with session(staff.engine) as s:
+        rows = sorted(audit.entries(s), key=lambda e: e.id)
+        actions = [(e.actor, e.action, e.target) for e in rows if e.action.startswith("toread")]
+        alerts = list(s.execute(select(Alert).where(Alert.categories == "raised_by_staff")).scalars())
+    assert actions == [
+        ("mia", "toread.view", f"toread:{east}"),
+        ("mia", "toread.read", f"toread:{east}"),
+        ("sam", "toread.alert", f"toread:{other}"),
+    ]
+    assert len(alerts) == 1
