@@ -17,7 +17,7 @@ def main() -> int:
     logging.disable(logging.WARNING)
     plan = {
         "engine": ("bench.engine_bench", {"people": 40} if args.quick else {}),
-        "telegram": ("bench.telegram_bench", {"n_updates": 200, "n_chats": 20} if args.quick else {}),
+        "telegram": ("bench.telegram_bench", {"participants": 300} if args.quick else {}),
         "summary": ("bench.summary_bench", {"sizes": (20_000, 100_000)} if args.quick else {}),
         "admin": ("bench.admin_bench", {"responses": 100_000} if args.quick else {}),
     }

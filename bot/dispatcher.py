@@ -11,14 +11,13 @@ import logging
 import threading
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.alerts import AlertNotice, AlertNotifier, AlertSpool, new_alert_ref
-from bot.channels.base import StepError
 from bot.crypto import Keyring
 from bot.engine import ConversationState, Effect, StepContext, step
 from bot.messages import Inbound, Outbound
@@ -54,9 +53,6 @@ class Detour:
     replies: list[Outbound] = field(default_factory=list)
     start_flow: str | None = None
 
-
-# An event of a batch after its risk check: (inbound, now, assessment, alert record or None).
-_Checked = tuple[Inbound, datetime, Assessment, "dict | None"]
 
 # Commands handled before the engine for known participants (/privacy, /link ...): a Detour, or None
 # to let the engine handle the command as usual.
@@ -362,92 +358,6 @@ class Dispatcher:
             )
         replies.append(Outbound(text=text_for(self.library.string("db_unavailable"), "default")))
         return DispatchResult(replies=replies, stored=False, unavailable=True)
-
-    def handle_many(self, batch: Sequence[tuple[Inbound, datetime]]) -> list[DispatchResult | StepError]:
-        """Process several inbound events in ONE transaction (group commit): one result per event, in order.
-
-        The batch first runs as one plain transaction. Only if something in it fails is it run again with
-        a savepoint per event, so the event that fails is rolled back alone and then retried by itself
-        through `handle` after the commit, as are any later events from the same sender (their order
-        holds). If the database is down, nothing is committed and every event gets its own outage
-        answer (a flagged one its safe reply, its alert spooled). A bug in one non-flagged event comes back
-        as StepError rather than raising, so the rest of the batch still gets its answers.
-        """
-        if len(batch) == 1:
-            return [self._one(*batch[0])]
-        checked = []
-        for msg, now in batch:
-            assessment = self.check(msg)
-            alert_rec = self._raise_alert(msg, assessment, now) if assessment.flagged else None
-            checked.append((msg, now, assessment, alert_rec))
-        if self.spool.path.exists():
-            self.drain_spool(now=batch[0][1])
-        try:
-            results = self._batch_plain(checked)
-            if results is None:
-                results = self._batch_isolated(checked)
-        except DatabaseUnavailable:
-            # Nothing was committed: every event gets its outage answer now and is redelivered later.
-            log.error("dispatch.database_unavailable batch=%d", len(batch))
-            return [self._unavailable(msg, alert_rec, now) for msg, now, _a, alert_rec in checked]
-        out: list[DispatchResult | StepError] = []
-        for i, (msg, now, assessment, alert_rec) in enumerate(checked):
-            done = results[i]
-            out.append(done if done is not None else self._one(msg, now, assessment, alert_rec))
-        return out
-
-    def _batch_plain(self, checked: list[_Checked]) -> list[DispatchResult | None] | None:
-        """Every event of the batch in one transaction with no savepoints (two statements fewer per event);
-        None if anything failed, in which case nothing of it was committed."""
-        try:
-            with session(self.engine) as s:
-                return [self._transaction_in(s, msg, a, rec, now) for msg, now, a, rec in checked]
-        except DatabaseUnavailable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - run again, one savepoint per event, to find the one
-            log.info("dispatch.batch_isolate size=%d error=%s", len(checked), type(exc).__name__)
-            return None
-
-    def _batch_isolated(self, checked: list[_Checked]) -> list[DispatchResult | None]:
-        """The batch with a savepoint per event: one that fails is rolled back alone (None in its place, and
-        in place of every later event from the same sender, for `_one` to retry after the commit)."""
-        results: list[DispatchResult | None] = [None] * len(checked)
-        deferred: set[tuple[str, str]] = set()  # senders whose later events must wait for a retry
-        try:
-            with session(self.engine) as s:
-                for i, (msg, now, assessment, alert_rec) in enumerate(checked):
-                    who = (msg.channel, msg.sender)
-                    if who in deferred:
-                        continue
-                    try:
-                        with s.begin_nested():
-                            results[i] = self._transaction_in(s, msg, assessment, alert_rec, now)
-                    except DatabaseUnavailable:
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - this event alone is rolled back and retried
-                        log.info("dispatch.batch_retry_single error=%s", type(exc).__name__)
-                        deferred.add(who)
-        except DatabaseUnavailable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - e.g. the commit itself failed: try each event alone
-            log.error("dispatch.batch_failed size=%d error=%s", len(checked), type(exc).__name__)
-            return [None] * len(checked)
-        return results
-
-    def _one(
-        self,
-        msg: Inbound,
-        now: datetime,
-        assessment: Assessment | None = None,
-        alert_rec: dict | None = None,
-    ) -> DispatchResult | StepError:
-        """`handle` for one event of a batch; a bug becomes StepError (names the error type only)."""
-        try:
-            if assessment is None:
-                return self.handle(msg, now=now)
-            return self._handle_checked(msg, assessment, alert_rec, now)
-        except Exception as exc:  # noqa: BLE001 - reported per event; its message may quote the input
-            return StepError(type(exc).__name__)
 
     def _transaction(
         self,

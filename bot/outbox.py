@@ -7,7 +7,7 @@ process; row times come from the injected clock.
 
 Across processes, a lease in the database (storage.leases) lets one sender at a time deliver a channel's
 stored rows; the others stand by, still sending their direct replies, and take over when the holder
-stops or its lease runs out.
+stops or its lease runs out, or at once when the holder is provably gone (`holder_gone`).
 """
 
 from __future__ import annotations
@@ -154,7 +154,6 @@ class OutboxSender:
         max_in_flight: int = 8,
         batch: int = 200,
         executor: Executor | None = None,
-        lease_holder: str | None = None,
         lease_ttl: float = 30.0,
         lease_renew: float = 10.0,
     ) -> None:
@@ -185,9 +184,7 @@ class OutboxSender:
         self._calls: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.dead = 0
-        # Who we are to other processes: a restarted send worker passes the same holder, so it takes its
-        # own lease back at once instead of waiting for it to run out.
-        self.lease_holder = lease_holder or new_holder()
+        self.lease_holder = new_holder()  # who we are to other processes (host:pid:random)
         self.lease_ttl = lease_ttl
         self.lease_renew = lease_renew
         self.active = False  # holding the lease: only then are stored rows sent
@@ -501,10 +498,17 @@ class OutboxSender:
             return [(r.id, r.address_enc, r.payload_json, r.kind) for r in rows if r.id is not None]
 
     def _db_acquire_lease(self) -> bool:
+        now, ttl, name = self.clock(), timedelta(seconds=self.lease_ttl), self.channel.name
         with session(self.engine) as s:
-            return leases.acquire(
-                s, self.channel.name, self.lease_holder, now=self.clock(), ttl=timedelta(seconds=self.lease_ttl)
-            )
+            if leases.acquire(s, name, self.lease_holder, now=now, ttl=ttl):
+                return True
+            current = leases.holder(s, name, now=now)
+            if current is None or not holder_gone(current):
+                return False
+            taken = leases.take_over(s, name, current, self.lease_holder, now=now, ttl=ttl)
+            if taken:
+                log.info("outbox.lease_taken_over channel=%s", name)  # from a process that died holding it
+            return taken
 
     def _db_release_lease(self) -> None:
         with session(self.engine) as s:
@@ -523,6 +527,31 @@ class OutboxSender:
             outbox.postpone(s, row_id, until=until, error=error)
 
 
+_OURS: set[str] = set()  # holder names made in this process (several senders may run in one process)
+
+
 def new_holder() -> str:
     """A lease holder name an operator can read: host, process id and a random part."""
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    name = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _OURS.add(name)
+    return name
+
+
+def holder_gone(name: str) -> bool:
+    """True only when the holder provably no longer runs: it was on this host and its process id is free, or
+    is this process's own id while the name is none of ours (a restarted container gets the same id back).
+    Anything else (another host, an id now in use) is left to the lease running out."""
+    host, _, rest = name.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:30] or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return name not in _OURS
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (perhaps as another user)
+    return False

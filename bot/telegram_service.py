@@ -5,7 +5,6 @@ bot/channels/telegram.py, storage access in bot/outbox.py and the dispatcher.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,22 +12,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from bot import dispatch_worker
 from bot.channels.base import wait_until
 from bot.channels.telegram import TelegramChannel, TelegramRunner, TelegramSettings
-from bot.dispatch_worker import DispatchProcesses, settle_heap
+from bot.dispatcher import DispatchResult
+from bot.messages import Inbound
 from bot.outbox import OutboxSender
-from bot.send_worker import SenderProcess
 from content.schema import text_for
 
 PRIVATE_ONLY_FALLBACK = "Hi! I only work in private chats, so I'm leaving this group."
-
-
-async def sender_channel(settings: TelegramSettings) -> TelegramChannel:
-    """The send worker's own Bot API client (bot.send_worker): connected with getMe, nothing registered."""
-    channel = TelegramChannel(settings)
-    await channel.application.initialize()
-    return channel
 
 
 def is_outage(result: Any, *, unavailable_text: str = "") -> bool:
@@ -56,20 +47,15 @@ class TelegramService:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.channel = TelegramChannel(settings)
-        # Worker processes when the runtime can be rebuilt from settings (always so under `ourvoice run`).
-        use_processes = settings.dispatch_process and rt.from_settings
-        limits = {
-            "per_chat_interval": settings.per_chat_interval,
-            "global_per_second": settings.global_per_second,
-            "max_in_flight": settings.send_concurrency,
-        }
-        self.sender: OutboxSender | SenderProcess
-        if use_processes and settings.send_process:
-            self.sender = SenderProcess(rt.settings, sender_channel, settings, **limits)
-        else:
-            self.sender = OutboxSender(
-                engine=rt.engine, keyring=rt.keyring, channel=self.channel, clock=self.clock, **limits
-            )
+        self.sender = OutboxSender(
+            engine=rt.engine,
+            keyring=rt.keyring,
+            channel=self.channel,
+            clock=self.clock,
+            per_chat_interval=settings.per_chat_interval,
+            global_per_second=settings.global_per_second,
+            max_in_flight=settings.send_concurrency,
+        )
         library = rt.library
         unavailable = text_for(library.string("db_unavailable"), "default")
         private_only = (
@@ -78,21 +64,22 @@ class TelegramService:
             else PRIVATE_ONLY_FALLBACK
         )
         dispatcher = rt.dispatcher
+
+        def handle(msg: Inbound, now: datetime) -> DispatchResult:
+            return dispatcher.handle(msg, now=now)
+
         # The dispatcher is synchronous; SQLite takes one writer at a time, PostgreSQL several.
         workers = settings.dispatch_workers or (1 if rt.settings.database_url.startswith("sqlite") else 4)
-        self.processes = DispatchProcesses(rt.settings, workers) if use_processes else None
         self.runner = TelegramRunner(
             self.channel,
-            handle_many=dispatch_worker.handle_many if self.processes else dispatcher.handle_many,
+            handle=handle,
             sender=self.sender,
             clock=self.clock,
             private_only_text=private_only,
             is_outage=lambda r: is_outage(r, unavailable_text=unavailable),
             dispatch_workers=workers,
-            executor=self.processes,
         )
-        if isinstance(self.sender, OutboxSender) and self.processes is None:
-            self.sender.executor = self.runner.executor  # one queue of database work (see OutboxSender)
+        self.sender.executor = self.runner.executor  # one queue of database work (see OutboxSender)
         self.started = False
 
     @property
@@ -105,10 +92,7 @@ class TelegramService:
         self.open()
 
     async def prepare(self) -> None:
-        """Everything `start` does before taking updates: workers up, Bot API connected, sender running."""
-        if self.processes is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.processes.start)
-            settle_heap()  # a real service process (not a test wiring its own runtime)
+        """Everything `start` does before taking updates: Bot API connected, sender running."""
         await self.channel.start(webhook=self.webhook)
         await self.sender.start()
         self.started = True
@@ -126,10 +110,7 @@ class TelegramService:
         await self.runner.drain(10)  # webhook requests still being handled
         await self.sender.stop()
         await self.channel.stop()
-        if self.processes is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.processes.shutdown)
-        else:
-            self.runner.close()
+        self.runner.close()
         self.started = False
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait

@@ -21,9 +21,12 @@ __all__ = [
     "core",
     "make_engine",
     "naive_utc",
+    "read_session",
     "session",
     "utc",
 ]
+
+_READ = "ourvoice_read_only"  # execution option marking a read session's connection (see read_session)
 
 # Raised when the database cannot be reached; callers catch this one name.
 DatabaseUnavailable = (OperationalError, DBAPIError)
@@ -61,43 +64,19 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> 
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")  # SQLite: how long a writer waits
             cur.close()
-            # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_transactions).
+            # Let SQLAlchemy, not the driver, decide when transactions begin (see _begin below).
             dbapi_conn.isolation_level = None
 
-        _sqlite_transactions(engine)
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # Writers take the write lock up front: two readers upgrading to writers would otherwise fail with
+            # "database is locked" instead of waiting their turn. A read session (read_session) begins a plain
+            # deferred transaction: under WAL it reads a snapshot and never blocks a writer.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ) else "BEGIN IMMEDIATE")
+
         return engine
     return create_engine(
         url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20
-    )
-
-
-def _sqlite_transactions(engine: Engine) -> None:
-    """BEGIN IMMEDIATE and savepoints as plain SQL, set on this engine's own dialect object.
-
-    Not an engine "begin" listener: any connection event listener makes SQLAlchemy dispatch events around
-    every statement. And the stock savepoint methods compile a new statement for every savepoint (names never
-    repeat, so the statement cache can't help), while group commit takes one per inbound event.
-    """
-    dialect = engine.dialect
-
-    def begin(dbapi_conn) -> None:  # noqa: ANN001 - DB-API connection
-        # Take the write lock up front: two readers upgrading to writers would otherwise
-        # fail with "database is locked" instead of waiting their turn.
-        cur = dbapi_conn.cursor()
-        try:
-            cur.execute("BEGIN IMMEDIATE")
-        finally:
-            cur.close()
-
-    # The same SQL the compiler renders for SQLAlchemy's own names (sa_savepoint_N), through the
-    # connection, so a failure is still wrapped (OperationalError -> DatabaseUnavailable).
-    dialect.do_begin = begin  # type: ignore[method-assign]
-    dialect.do_savepoint = lambda conn, name: conn.exec_driver_sql(f"SAVEPOINT {name}")  # type: ignore[method-assign]
-    dialect.do_release_savepoint = (  # type: ignore[method-assign]
-        lambda conn, name: conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
-    )
-    dialect.do_rollback_to_savepoint = (  # type: ignore[method-assign]
-        lambda conn, name: conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
     )
 
 
@@ -111,6 +90,17 @@ def session(engine: Engine) -> Iterator[Session]:
         except BaseException:
             s.rollback()
             raise
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """One read-only transaction (a consistent snapshot) that never holds the write lock: for reports and
+    other long reads, so conversations keep committing meanwhile. Always rolled back; never write in it."""
+    with Session(engine.execution_options(**{_READ: True}), expire_on_commit=False) as s:
+        try:
+            yield s
+        finally:
+            s.rollback()
 
 
 def core(session: Session) -> Connection:

@@ -1,7 +1,8 @@
 """Sender leases: at most one process at a time delivers a channel's outbox rows.
 
 A holder renews its lease while it runs; when it stops it releases it, and when it dies the lease runs
-out, so a standby process takes over.
+out, so a standby process takes over; a successor that can prove the holder is gone takes it over at once
+(`take_over`; the proof is the caller's, this module knows no processes).
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ def acquire(session: Session, channel: str, holder: str, *, now: datetime, ttl: 
     except IntegrityError:
         return False  # someone else holds it and their time has not run out
     return True
+
+
+def take_over(session: Session, channel: str, gone: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+    """Take the lease from `gone`, a holder the caller knows is no longer running, without waiting for it to
+    run out; False when someone else took or renewed it meanwhile."""
+    taken = session.execute(
+        update(SenderLease)
+        .where(SenderLease.channel == channel, SenderLease.holder == gone)  # type: ignore[arg-type]
+        .values(holder=holder, expires_at=now.astimezone(UTC) + ttl)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
 
 
 def release(session: Session, channel: str, holder: str) -> None:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +20,7 @@ import pytest
 
 from bot.crypto import Keyring
 from bot.messages import Outbound
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, holder_gone, new_holder
 from storage import leases, outbox
 from storage.db import make_engine, session
 from storage.migrate import upgrade
@@ -153,21 +157,55 @@ def test_a_dead_holders_lease_runs_out(engine) -> None:  # noqa: ANN001
     assert [text for _, text in channel.sent] == ["waiting for a sender"]
 
 
-def test_a_restarted_sender_takes_its_own_lease_back_at_once(engine) -> None:  # noqa: ANN001
-    with session(engine) as s:  # the send worker's previous child held it and was killed
-        assert leases.acquire(s, "slack", "host:7:abc", now=NOW, ttl=timedelta(seconds=30))
-    add_rows(engine, ["left by the old child"])
+def test_a_restarted_process_takes_over_from_a_killed_holder_at_once(engine, tmp_path: Path) -> None:  # noqa: ANN001
+    """A real process takes the lease and is killed (kill -9, no release): its successor on this machine
+    does not wait the 30 s for the lease to run out, because the holder's process id provably no longer runs."""
+    url = str(engine.url)
+    code = (
+        "import sys, time\n"
+        "from datetime import UTC, datetime, timedelta\n"
+        "from bot.outbox import new_holder\n"
+        "from storage import leases\n"
+        "from storage.db import make_engine, session\n"
+        "with session(make_engine(sys.argv[1])) as s:\n"
+        "    assert leases.acquire(s, 'slack', new_holder(), now=datetime.now(UTC), ttl=timedelta(seconds=30))\n"
+        "print('held', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-c", code, url], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    finally:
+        proc.kill()
+        proc.wait()
+    add_rows(engine, ["left by the killed process"])
+    with session(engine) as s:
+        dead = leases.holder(s, "slack", now=datetime.now(UTC))
+    assert dead is not None and dead.split(":")[1] == str(proc.pid)
 
-    async def scenario() -> RecordingChannel:
+    async def scenario() -> tuple[RecordingChannel, bool]:
         channel = RecordingChannel()
-        sender = make_sender(engine, channel, Clock(), lease_holder="host:7:abc")
+        clock = Clock()
+        clock.now = datetime.now(UTC)  # well within the killed holder's 30 s
+        sender = make_sender(engine, channel, clock)
         await sender.start()
-        assert sender.active
+        active_at_start = sender.active
         await until(lambda: pending(engine) == 0)
         await sender.stop()
-        return channel
+        return channel, active_at_start
 
-    assert [text for _, text in asyncio.run(scenario()).sent] == ["left by the old child"]
+    channel, active_at_start = asyncio.run(scenario())
+    assert active_at_start  # taken over in start(), not after the lease ran out
+    assert [text for _, text in channel.sent] == ["left by the killed process"]
+
+
+def test_a_live_or_remote_holder_is_never_taken_over() -> None:
+    me = new_holder()
+    assert not holder_gone(me)  # this sender's own name: alive
+    assert not holder_gone(f"{socket.gethostname()[:30]}:1:abc") or os.getpid() == 1  # pid 1 always runs
+    assert not holder_gone(f"another-host:{os.getpid()}:abc")  # can't see other machines' processes
+    assert holder_gone(f"{socket.gethostname()[:30]}:{os.getpid()}:not-ours")  # same id, not us: restarted
 
 
 def test_lease_rules(engine) -> None:  # noqa: ANN001

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -100,73 +98,3 @@ class KeyedLocks:
 
     def __len__(self) -> int:
         return len(self._locks)
-
-
-class StepError(Exception):
-    """One event of a batch failed with a bug (not an outage); carries the error's type name only."""
-
-
-class StepBatcher:
-    """Group commit for a channel: events submitted while a batch is being stepped wait, then go together.
-
-    `run_batch([(inbound, now), ...])` is the synchronous dispatcher's `handle_many` (one transaction per
-    batch), run on `executor`; it returns one result per event, a StepError for an event that failed.
-    An idle channel sends each event on at once (a batch of one); under load one commit serves many
-    chats. Callers keep each conversation to one event in flight (KeyedLocks), so order holds.
-    """
-
-    def __init__(
-        self,
-        run_batch: Callable[[list[tuple[Inbound, Any]]], Sequence[Any]],
-        executor: Executor | None,
-        *,
-        max_batch: int = 100,
-        max_in_flight: int = 1,
-    ) -> None:
-        self.run_batch = run_batch
-        self.executor = executor
-        self.max_batch = max_batch
-        self.max_in_flight = max_in_flight
-        self._pending: deque[tuple[Inbound, Any, asyncio.Future[Any]]] = deque()
-        self._running = 0
-        self.batches = 0  # how many batches ran (for tests and the benchmark)
-
-    async def submit(self, msg: Inbound, now: Any) -> Any:
-        """Step one event; returns its result once its batch has committed (raises its StepError)."""
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((msg, now, fut))
-        if self._running < self.max_in_flight:
-            self._next()
-        return await fut
-
-    def _next(self) -> None:
-        take: list[tuple[Inbound, Any, asyncio.Future[Any]]] = []
-        while self._pending and len(take) < self.max_batch:
-            item = self._pending.popleft()
-            if not item[2].cancelled():
-                take.append(item)
-        if take:
-            self._running += 1
-            self.batches += 1
-            asyncio.get_running_loop().create_task(self._run(take))
-
-    async def _run(self, take: list[tuple[Inbound, Any, asyncio.Future[Any]]]) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            results = await loop.run_in_executor(self.executor, self.run_batch, [(m, n) for m, n, _ in take])
-        except Exception as exc:  # noqa: BLE001 - the whole batch failed (a dead worker): each caller retries
-            for _, _, fut in take:
-                if not fut.done():
-                    fut.set_exception(exc)
-        else:
-            for (_, _, fut), result in zip(take, results, strict=True):
-                if fut.done():
-                    continue
-                if isinstance(result, BaseException):
-                    fut.set_exception(result)
-                else:
-                    fut.set_result(result)
-        finally:
-            self._running -= 1
-            if self._pending:
-                self._next()

@@ -1,17 +1,15 @@
 """Telegram channel: pure translators (update -> Inbound, Outbound -> text + inline keyboard) and a small
 async shell on the real python-telegram-bot Application (polling loop, webhook route, per-chat order).
 
-With bot/channels/telegram_http.py (PTB's network backend on aiohttp), the only module that imports
-python-telegram-bot. It never stores or logs names, usernames, media or
-message text (logs carry update ids and event names), and knows nothing of storage or the engine: the
-dispatcher and the outbox sender are handed in by the composition root (bot/telegram_service.py).
+The only module that imports python-telegram-bot (with its stock httpx request class). It never stores or
+logs names, usernames, media or message text (logs carry update ids and event names), and knows nothing of
+storage or the engine: the dispatcher and the outbox sender are handed in by bot/telegram_service.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import hmac
 import json
 import logging
@@ -20,10 +18,10 @@ import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request, Response
@@ -33,8 +31,7 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.channels.base import DeliveryError, KeyedLocks, Sender, StepBatcher, split_command
-from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.base import DeliveryError, KeyedLocks, Sender, split_command
 from bot.messages import Choice, Inbound, Outbound
 
 log = logging.getLogger("ourvoice.telegram")
@@ -83,20 +80,7 @@ class TelegramSettings(BaseSettings):
     poll_timeout: int = Field(default=25, ge=0, le=50, description="getUpdates long-poll seconds")
     webhook_max_connections: int = Field(default=8, ge=1, le=100)
     dispatch_workers: int = Field(default=0, ge=0, le=32, description="0: 1 on SQLite, 4 on PostgreSQL")
-    send_concurrency: int = Field(
-        default=2, ge=1, le=16, description="sends in flight at once (more only adds HTTP connection overhead)"
-    )
-    http_client: Literal["aiohttp", "httpx"] = Field(
-        default="aiohttp",
-        description="PTB's network backend: aiohttp (bot.channels.telegram_http, about half the CPU per "
-        "request) or PTB's stock httpx",
-    )
-    send_process: bool = Field(
-        default=True, description="with dispatch_process: replies are sent from a process of their own"
-    )
-    dispatch_process: bool = Field(
-        default=True, description="steps run in worker processes, leaving this process's core to Telegram I/O"
-    )
+    send_concurrency: int = Field(default=8, ge=1, le=64, description="sends in flight at once")
 
     @field_validator("api_base_url", "webhook_url")
     @classmethod
@@ -251,27 +235,8 @@ def render(message: Outbound) -> tuple[str, InlineKeyboardMarkup | None]:
     return text, keyboard(message.choices, message.layout)
 
 
-class WireKeyboard(InlineKeyboardMarkup):
-    """An inline keyboard that works out its wire form (the dict PTB JSON-encodes) once, not per send: the
-    cached keyboards below go out thousands of times, and rebuilding the dict was ~6% of a send's CPU."""
-
-    __slots__ = ("_wire",)
-
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        if not recursive:
-            return super().to_dict(recursive)
-        try:
-            return self._wire  # type: ignore[no-any-return]
-        except AttributeError:
-            wire = super().to_dict(recursive)
-            object.__setattr__(self, "_wire", wire)  # PTB objects are frozen; this cache is ours
-            return wire
-
-
-@functools.lru_cache(maxsize=2048)
-def keyboard(choices: tuple[Choice, ...], layout: str) -> WireKeyboard:
-    """The inline keyboard for a set of choices. Cached: the same questions and menus are sent over and
-    over, and PTB keyboards are immutable, so one instance serves every message that shows them."""
+def keyboard(choices: Sequence[Choice], layout: str) -> InlineKeyboardMarkup:
+    """The inline keyboard for a set of choices: the main choices, then "done", then back/skip."""
     main = [c for c in choices if c.token not in NAV_TOKENS and c.token != "done"]
     done = [c for c in choices if c.token == "done"]
     nav = [c for c in choices if c.token in NAV_TOKENS]
@@ -283,7 +248,7 @@ def keyboard(choices: tuple[Choice, ...], layout: str) -> WireKeyboard:
         rows += _grid(main)
     rows += [[_button(c)] for c in done]
     rows += _grid(nav)
-    return WireKeyboard(rows)
+    return InlineKeyboardMarkup(rows)
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -322,10 +287,6 @@ class TelegramChannel:
         builder = ApplicationBuilder().token(settings.token.get_secret_value()).updater(None)
         if settings.api_base_url:
             builder = builder.base_url(settings.api_base_url)
-        if settings.http_client == "aiohttp":
-            # Sends in flight plus the odd callback answer or edit; getUpdates has a connection of its own.
-            builder = builder.request(AiohttpRequest(connection_pool_size=settings.send_concurrency + 8))
-            builder = builder.get_updates_request(AiohttpRequest(connection_pool_size=1))
         self.application: Application = builder.build()  # type: ignore[type-arg]
 
     @property
@@ -410,9 +371,8 @@ class TelegramChannel:
 class TelegramRunner:
     """Feeds updates to the dispatcher: chats in parallel, each chat in order, commit before acknowledge.
 
-    `handle_many([(inbound, now), ...])` is the synchronous dispatcher's group commit (run on `executor`):
-    events from different chats that arrive together share one transaction (StepBatcher); it returns
-    one DispatchResult per event.
+    `handle(inbound, now)` is the synchronous dispatcher (one transaction per event), run on a small
+    thread pool so the event loop keeps polling and sending meanwhile.
     `is_outage(result)` says the step was not committed because storage is down, so the update must be
     tried again (polling: the offset stays; webhook: 503 so Telegram redelivers).
     """
@@ -424,25 +384,22 @@ class TelegramRunner:
         self,
         channel: TelegramChannel,
         *,
-        handle_many: Callable[[list[tuple[Inbound, Any]]], Sequence[Any]],
+        handle: Callable[[Inbound, dt.datetime], Any],
         sender: Sender,
         clock: Callable[[], dt.datetime],
         private_only_text: str,
         is_outage: Callable[[Any], bool],
         dispatch_workers: int = 1,
-        executor: Executor | None = None,
     ) -> None:
         self.channel = channel
+        self.handle = handle
         self.sender = sender
         self.clock = clock
         self.private_only_text = private_only_text
         self.is_outage = is_outage
         self.locks = KeyedLocks()
-        # The dispatcher is synchronous. SQLite takes one writer at a time, so one thread there; more
-        # threads only pay off on PostgreSQL.
-        # `executor` may be worker processes (bot.dispatch_worker), then `handle_many` must be picklable.
-        self.executor = executor or ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="tg-dispatch")
-        self.batcher = StepBatcher(handle_many, self.executor, max_in_flight=dispatch_workers)
+        # SQLite takes one writer at a time, so one thread there; more threads only pay off on PostgreSQL.
+        self.executor = ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="tg-dispatch")
         self.ready = False
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -515,7 +472,8 @@ class TelegramRunner:
             res = res.check  # nothing happens unless the risk check flags it; then the safe reply goes privately
         msg = res
         try:
-            result = await self.batcher.submit(msg, self.clock())
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self.executor, self.handle, msg, self.clock())
         except Exception as exc:  # noqa: BLE001 - handled like any failure of this one update
             return self._failed(uid, exc)
         if self.is_outage(result):

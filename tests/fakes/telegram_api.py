@@ -1,7 +1,9 @@
 """A loopback fake of the Telegram Bot API for driving the real python-telegram-bot stack in tests.
 
-Owns request recording, the getUpdates queue and long-poll, fault injection (429s, blocked chats)
-and builders for raw update dicts shaped like Telegram's JSON.
+Owns request recording, the getUpdates queue and long-poll, fault injection (429s, blocked chats),
+Telegram's real send limits when asked (`enforce_limits`: 30 messages a second overall, one a second per
+chat, answered with 429 and retry_after like Telegram) and builders for raw update dicts shaped like
+Telegram's JSON.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import inspect
 import itertools
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
@@ -158,6 +161,14 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self.delivered = 0  # sendMessage calls that succeeded (cheap to read, unlike sent_messages())
+        # Telegram's limits, off unless enforce_limits() is called; over_limit counts the 429s they caused.
+        self._limit_per_second: int | None = None
+        self._limit_per_chat = 0.0
+        self._recent_sends: deque[float] = deque()
+        self._last_send: dict[int, float] = {}
+        self.over_limit = 0
+        # Called with (chat id, message) after each delivered sendMessage (a benchmark's simulated people).
+        self.on_delivered: Callable[[int, dict[str, Any]], None] | None = None
         self._changed = asyncio.Event()  # set after every answered request (for /_fake/wait)
 
     # ------------------------------------------------------------------ lifecycle
@@ -248,6 +259,28 @@ class FakeBotAPI:
         self, times: int, retry_after: int = 1, methods: tuple[str, ...] = ("sendMessage",)
     ) -> None:
         self._rate_limits.append(_RateLimit(times, retry_after, frozenset(m.lower() for m in methods)))
+
+    def enforce_limits(self, *, per_second: int = 30, per_chat_interval: float = 1.0) -> None:
+        """From now on refuse a sendMessage that would go over Telegram's limits, as Telegram does: 429 with
+        retry_after 1 when `per_second` messages were already delivered in the last second, or when the same
+        chat got one less than `per_chat_interval` seconds ago. Refused sends deliver nothing."""
+        self._limit_per_second = per_second
+        self._limit_per_chat = per_chat_interval
+
+    def _check_limits(self, chat_id: int) -> None:
+        if self._limit_per_second is None:
+            return
+        now = time.monotonic()
+        while self._recent_sends and self._recent_sends[0] <= now - 1.0:
+            self._recent_sends.popleft()
+        last = self._last_send.get(chat_id)
+        if len(self._recent_sends) >= self._limit_per_second or (
+            last is not None and now - last < self._limit_per_chat
+        ):
+            self.over_limit += 1
+            raise _ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        self._recent_sends.append(now)
+        self._last_send[chat_id] = now
 
     def block_chat(self, chat_id: int) -> None:
         self._blocked.add(int(chat_id))
@@ -526,7 +559,7 @@ class FakeBotAPI:
         return web.json_response({"ok": True, "result": result})
 
     def _stats(self) -> dict[str, int]:
-        return {"delivered": self.delivered, "pending": len(self._updates)}
+        return {"delivered": self.delivered, "pending": len(self._updates), "over_limit": self.over_limit}
 
     async def _handle_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self._stats())
@@ -665,6 +698,7 @@ class FakeBotAPI:
         text = params.get("text")
         if not text:
             raise _ApiError(400, "Bad Request: message text is empty")
+        self._check_limits(chat_id)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -675,6 +709,8 @@ class FakeBotAPI:
         self._set_markup(message, params.get("reply_markup"))
         self._messages[(chat_id, message["message_id"])] = message
         self.delivered += 1
+        if self.on_delivered is not None:
+            self.on_delivered(chat_id, message)
         return message
 
     async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any] | bool:

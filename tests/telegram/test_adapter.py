@@ -253,19 +253,3 @@ SAFE = Outbound("Thank you for telling me.", meta={"kind": "safe_reply"})
 )
 def test_outage_is_told_apart_from_a_refusal(result: DispatchResult, outage: bool) -> None:
     assert is_outage(result, unavailable_text=UNAVAILABLE) is outage
-
-
-def test_a_cached_keyboard_goes_on_the_wire_exactly_like_a_plain_one() -> None:
-    from telegram import InlineKeyboardMarkup
-
-    message = Outbound("Pick one", (Choice("a.1", "Yes"), Choice("a.2", "No"), Choice("back", "Back")), "buttons")
-    _, markup = render(message)
-    assert markup is not None
-    plain = InlineKeyboardMarkup(markup.inline_keyboard)
-    assert markup.to_json() == plain.to_json()
-    assert markup.to_dict() == plain.to_dict()
-    assert markup.to_dict(recursive=False) == plain.to_dict(recursive=False)
-    # The same choices give the same keyboard object, whose wire form is worked out once.
-    _, again = render(Outbound("Another question", message.choices, "buttons"))
-    assert again is markup
-    assert again.to_dict() is markup.to_dict()

@@ -6,8 +6,6 @@ import asyncio
 import time
 from collections import defaultdict
 
-import pytest
-
 from bot.outbox import RateLimiter
 from tests.fakes.telegram_api import Call, FakeBotAPI
 from tests.telegram.conftest import Factory, TgUser, delivered, said, settle
@@ -27,11 +25,10 @@ def max_in_window(times: list[float], window: float) -> int:
     return best
 
 
-@pytest.mark.parametrize("http_client", ["aiohttp", "httpx"])  # ours on aiohttp (default) and PTB's httpx
 async def test_429_storm_delivers_everything_within_limits(
-    tg: FakeBotAPI, rt, services: Factory, http_client: str  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory  # noqa: ANN001
 ) -> None:
-    svc = services(rt, per_chat_interval=1.0, global_per_second=30, http_client=http_client)  # real limits
+    svc = services(rt, per_chat_interval=1.0, global_per_second=30)  # real limits
     await svc.start()
     # Eight 429s in a row: each one pauses all sending for its retry_after before anything is sent again.
     tg.rate_limit(STORM, retry_after=1)

@@ -6,7 +6,6 @@ import asyncio
 import random
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from bot.runtime import build_app, build_runtime
@@ -32,19 +31,14 @@ TYPED = ("/start", "3", "1", "4", "1", "5", "done", "5", "done", "2",
          EXPECTED_ANSWERS["anything_else"], "yes")
 
 
-# The same journeys through both of PTB's network backends: ours on aiohttp (the default) and PTB's httpx.
-BOTH_BACKENDS = pytest.mark.parametrize("http_client", ["aiohttp", "httpx"])
-
-
 def outbox_rows(rt) -> list[OutboxMessage]:  # noqa: ANN001
     with session(rt.engine) as s:
         return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())  # type: ignore[call-overload]
 
 
-@BOTH_BACKENDS
-async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, services: Factory, http_client: str) -> None:  # noqa: ANN001
+async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
     tg.webhook_url = "https://old.example.org/hook"
-    svc = services(rt, http_client=http_client)
+    svc = services(rt)
     await svc.start()
     assert [c["command"] for c in tg.commands] == ["start", "menu", "help", "back", "skip", "stop"]
     assert all(c["description"] for c in tg.commands)
@@ -52,9 +46,8 @@ async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, servi
     assert tg.calls_to("getMe")
 
 
-@BOTH_BACKENDS
-async def test_young_person_journey_by_buttons(tg: FakeBotAPI, rt, services: Factory, http_client: str) -> None:  # noqa: ANN001
-    svc = services(rt, http_client=http_client)
+async def test_young_person_journey_by_buttons(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+    svc = services(rt)
     await svc.start()
     u = TgUser(tg, 4242)
     u.say("/start")
@@ -124,9 +117,8 @@ def chat_script(c: int) -> list[str]:
 FIRST_DAY = ["my_room_ready", "meal_i_like", "quiet_time", "meet_everyone"]
 
 
-@BOTH_BACKENDS
 async def test_2000_updates_over_100_chats_keep_order(
-    tg: FakeBotAPI, rt, services: Factory, http_client: str  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory  # noqa: ANN001
 ) -> None:
     chats = [900_000 + c for c in range(100)]
     todo = {c: chat_script(c) for c in chats}
@@ -140,7 +132,7 @@ async def test_2000_updates_over_100_chats_keep_order(
             del todo[c]
     assert len(tg.pending_updates()) == 2000
     # Two dispatch threads (not SQLite's default one), so only the per-chat locks keep each chat in order.
-    svc = services(rt, dispatch_workers=2, http_client=http_client)
+    svc = services(rt, dispatch_workers=2)
     await svc.start()
     await settle(tg, svc, timeout=180)
 
@@ -245,12 +237,11 @@ async def test_redelivered_update_is_answered_once(
         assert inbound.count(s) == 1
 
 
-@BOTH_BACKENDS
 async def test_restart_mid_conversation_carries_on(
-    tg: FakeBotAPI, rt, services: Factory, new_runtime, http_client: str  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory, new_runtime  # noqa: ANN001
 ) -> None:
     u = TgUser(tg, 6161)
-    first = services(rt, http_client=http_client)
+    first = services(rt)
     await first.start()
     u.say("/start")
     await settle(tg, first)
@@ -261,7 +252,7 @@ async def test_restart_mid_conversation_carries_on(
     rt.engine.dispose()
 
     rt2 = new_runtime()
-    second = services(rt2, http_client=http_client)
+    second = services(rt2)
     await second.start()
     assert u.texts()[-1].startswith("What makes a really good foster carer?")
     u.press("They listen")  # a button on a message the first process sent
@@ -273,9 +264,8 @@ async def test_restart_mid_conversation_carries_on(
     assert answers(rt2, 6161, "good_foster_carer") == {"feeling": 4, "qualities": ["listens"]}
 
 
-@BOTH_BACKENDS
-async def test_blocked_person_is_not_retried_forever(tg: FakeBotAPI, rt, services: Factory, http_client: str) -> None:  # noqa: ANN001
-    svc = services(rt, http_client=http_client)
+async def test_blocked_person_is_not_retried_forever(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+    svc = services(rt)
     await svc.start()
     tg.block_chat(8181)
     TgUser(tg, 8181).say("/start")
