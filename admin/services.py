@@ -355,11 +355,14 @@ def close_topic(s, library, actor: Actor, topic_id: str, *, now: datetime) -> No
 # --- quotes and good news ---
 
 
-def decide_quote(s, actor: Actor, quote_id: int, *, approve: bool, text: str | None, now: datetime):  # noqa: ANN001, ANN201
+def decide_quote(s, actor: Actor, quote_id: int, *, approve: bool, text: str | None, now: datetime, guard=None):  # noqa: ANN001, ANN201
     """Approve or reject a scrubbed quote, optionally with edited text (audited as quote.approve/reject).
 
-    Edited text is scrubbed again, so an edit cannot put a name or place back in.
+    Edited text is scrubbed again, so an edit cannot put a name or place back in. Wording to be approved is
+    risk-checked first (original and edit): if it worries the check the quote is withdrawn instead, kept out
+    of every report, and raised as an alert (audited as quote.withdraw; the view's status is "withdrawn").
     """
+    from admin.quote_safety import QuoteGuard, screen
     from admin.reports.scrub import scrub
     from storage import quotes
 
@@ -367,6 +370,11 @@ def decide_quote(s, actor: Actor, quote_id: int, *, approve: bool, text: str | N
         text = scrub(text.strip())
         if not text:
             raise StaffError("the quote is empty")
+    if approve:
+        ref = screen(s, guard or QuoteGuard.record_only(), quote_id, text, by=actor.username, now=now)
+        if ref is not None:
+            record(s, actor, "quote.withdraw", target=f"quote:{quote_id}", detail=f"alert={ref}", now=now)
+            return quotes.withdraw(s, quote_id, by=actor.username, now=now)
     status = "approved" if approve else "rejected"
     view = quotes.decide(s, quote_id, status=status, by=actor.username, now=now, text=text)
     if view is None:

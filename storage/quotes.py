@@ -187,3 +187,27 @@ def approved(
     if flow_ids is not None:
         q = q.where(Quote.flow_id.in_(list(flow_ids)))
     return [_view(r) for r in session.execute(q).scalars()]
+
+
+def screening(session: Session, quote_id: int) -> tuple[str, int | None] | None:
+    """The wording a quote approval must risk-check (its scrubbed text, as it would be published) and whose
+    answer it is (participant id); None when no such quote."""
+    row = session.get(Quote, quote_id)
+    if row is None:
+        return None
+    answer = session.get(Answer, row.answer_id)
+    sub = session.get(Submission, answer.submission_id) if answer is not None else None
+    return row.scrubbed_text, sub.participant_id if sub is not None else None
+
+
+def withdraw(session: Session, quote_id: int, *, by: str, now: datetime) -> QuoteView | None:
+    """Take a quote out of every report for good (the risk check flagged its wording): status "withdrawn"."""
+    row = session.get(Quote, quote_id)
+    if row is None:
+        return None
+    row.status = "withdrawn"
+    row.decided_by = by[:80]
+    row.decided_at = utc(now)
+    session.add(row)
+    session.flush()
+    return _view(row)

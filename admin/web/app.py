@@ -75,6 +75,8 @@ MESSAGES = {
     "alert_raised": "Safeguarding alert raised: the duty rota has been emailed.",
     "approved": "Approved.",
     "rejected": "Rejected.",
+    "quote_withdrawn": "Not approved: the risk check flagged this quote's wording, so it was withdrawn from "
+    "reports and a safeguarding alert was raised.",
     "created": "Created.",
     "opened": "Opened.",
     "entered": "Response entered. Thank you.",

@@ -57,6 +57,19 @@ def approvals(request: Request, *, ctx: Annotated[Ctx, Depends(QUEUE)]) -> Respo
     )
 
 
+def _guard(ctx: Ctx) -> object:
+    """The risk check on approval, with the running server's alert routes."""
+    from admin.quote_safety import QuoteGuard
+
+    return QuoteGuard.from_runtime(ctx.web.rt)
+
+
+def _outcome(view: object, approve: bool) -> str:
+    if getattr(view, "status", "") == "withdrawn":
+        return "quote_withdrawn"  # the risk check flagged its wording: withdrawn and alerted, not approved
+    return "approved" if approve else "rejected"
+
+
 def _decision(raw: str) -> bool:
     if raw not in ("approve", "reject"):
         raise HTTPException(400, "Choose approve or reject.")
@@ -77,10 +90,12 @@ def decide_quote(
     edited = text.strip() if text.strip() and text.strip() != original.strip() else None
     try:
         with ctx.web.db() as s:
-            services.decide_quote(s, ctx.user, quote_id, approve=approve, text=edited, now=ctx.now)
+            view = services.decide_quote(
+                s, ctx.user, quote_id, approve=approve, text=edited, now=ctx.now, guard=_guard(ctx)
+            )
     except services.StaffError as exc:
         raise HTTPException(404 if "no quote" in str(exc) else 400, str(exc)) from None
-    return redirect("/admin/approvals", "approved" if approve else "rejected")
+    return redirect("/admin/approvals", _outcome(view, approve))
 
 
 @router.post("/approvals/goodnews/{news_id}")
