@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from bot.risk_model import FEATURIZER, features, tokens
+from bot.risk_model import FEATURIZER, Concepts, features, tokens
+from bot.safeguarding import Lexicon, default_lexicon_path
 
 TARGET_FPR = 0.05
 """The threshold is the lowest one whose cross-validated false-alarm rate on everyday messages stays within
@@ -107,10 +108,42 @@ def load_labelled(root: Path | None = None) -> list[Example]:
     return examples
 
 
-def data_digest(examples: list[Example]) -> str:
-    """What the stored model must have been trained on: the examples and the training recipe."""
+def concepts_of(lexicon: Lexicon) -> Concepts:
+    """The lexicon's one-word group members, text-speak and spellings, as the model's word classes."""
+    words: dict[str, list[str]] = {}
+    prefixes: dict[str, list[str]] = {}
+    for group, members in sorted(lexicon.groups.items()):
+        for member in members:
+            if " " in member:
+                continue
+            if member.endswith("*"):
+                stem = member[:-1]
+                if len(stem) >= 3:
+                    prefixes.setdefault(stem, []).append(group)
+            else:
+                words.setdefault(member, []).append(group)
+    expand: dict[str, tuple[str, ...]] = {}
+    for source in (lexicon.text_speak, lexicon.spelling):
+        for short, long in sorted(source.items()):
+            if long != short:
+                expand[short] = tuple(long.split())
+    return Concepts(
+        {k: tuple(sorted(set(v))) for k, v in words.items()},
+        {k: tuple(sorted(set(v))) for k, v in prefixes.items()},
+        expand,
+    )
+
+
+def live_concepts() -> Concepts:
+    return concepts_of(Lexicon.from_file(default_lexicon_path()))
+
+
+def data_digest(examples: list[Example], concepts: Concepts | None = None) -> str:
+    """What the stored model must have been trained on: the examples, the lexicon's word classes and the
+    training recipe."""
     h = hashlib.sha256()
     h.update(json.dumps([FEATURIZER, TARGET_FPR, MIN_DF, C, FOLDS, DIGITS]).encode())
+    h.update(json.dumps((concepts or live_concepts()).as_data(), sort_keys=True).encode())
     for ex in examples:
         h.update(json.dumps([ex.text, ex.flag, ex.category], ensure_ascii=False).encode("utf-8"))
     return h.hexdigest()
@@ -178,9 +211,13 @@ def _threshold(examples: list[Example], counts: list[Counter[str]]) -> tuple[flo
 
 
 def train_model(root: Path | None = None) -> dict[str, Any]:
-    """Train on every labelled message and return the model as plain data (see `write_model`)."""
-    examples = load_labelled(root)
-    counts = [features(tokens(ex.text)) for ex in examples]
+    """Train on every labelled message and return the model as plain data (see `dumps`)."""
+    return train_examples(load_labelled(root), live_concepts())
+
+
+def train_examples(examples: list[Example], concepts: Concepts) -> dict[str, Any]:
+    """Train on these examples (in this order) and return the model as plain data."""
+    counts = [features(tokens(ex.text), concepts) for ex in examples]
     threshold, cv = _threshold(examples, counts)
     names, idf = _vocabulary(counts)
     x = _matrix(counts, names, idf)
@@ -204,7 +241,7 @@ def train_model(root: Path | None = None) -> dict[str, Any]:
         "schema_version": 1,
         "id": "safeguarding_model",
         "featurizer": FEATURIZER,
-        "data_digest": data_digest(examples),
+        "data_digest": data_digest(examples, concepts),
         "trained_on": {
             "flag": sum(ex.flag for ex in examples),
             "not_flag": sum(not ex.flag for ex in examples),
@@ -212,6 +249,7 @@ def train_model(root: Path | None = None) -> dict[str, Any]:
         },
         "threshold": threshold,
         "bias": round(float(model.intercept_[0]), DIGITS),
+        "concepts": concepts.as_data(),
         "features": feats,
         "categories": {
             "names": cat_names,
@@ -223,10 +261,18 @@ def train_model(root: Path | None = None) -> dict[str, Any]:
 
 def dumps(model: dict[str, Any]) -> str:
     """The model as JSON with one feature per line, so a change to it reads well in a diff."""
-    head = {k: v for k, v in model.items() if k not in ("features", "categories")}
+    head = {k: v for k, v in model.items() if k not in ("features", "categories", "concepts")}
     lines = ["{"]
     for k, v in head.items():
         lines.append(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False, sort_keys=True)},")
+    concepts = model["concepts"]
+    lines.append('  "concepts": {')
+    parts = []
+    for part in ("words", "prefixes", "expand"):
+        rows = [f"      {json.dumps(k, ensure_ascii=False)}: {json.dumps(v)}" for k, v in concepts[part].items()]
+        parts.append(f'    "{part}": {{\n' + ",\n".join(rows) + "\n    }")
+    lines.append(",\n".join(parts))
+    lines.append("  },")
     cats = model["categories"]
     lines.append('  "categories": {')
     lines.append(f'    "names": {json.dumps(cats["names"])},')
@@ -244,6 +290,9 @@ def dumps(model: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+RETRAIN = "run `ourvoice safeguarding train`"
+
+
 def stale_reason(model_path: Path, root: Path | None = None) -> str | None:
     """Why the stored model does not match the labelled data (None when it does)."""
     try:
@@ -251,8 +300,8 @@ def stale_reason(model_path: Path, root: Path | None = None) -> str | None:
     except (OSError, ValueError) as exc:
         return f"{model_path}: cannot be read ({exc.__class__.__name__})"
     if stored.get("featurizer") != FEATURIZER:
-        return f"{model_path}: built with another feature recipe; run `ourvoice safeguarding train`"
+        return f"{model_path}: built with another feature recipe; " + RETRAIN
     if stored.get("data_digest") != data_digest(load_labelled(root)):
-        return f"{model_path}: stale (the labelled data changed since it was trained); run `ourvoice safeguarding train`"
+        return f"{model_path}: stale (the labelled data changed since it was trained); " + RETRAIN
     return None
 

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import content
 
-FEATURIZER = "ourvoice-risk-features-1"
+FEATURIZER = "ourvoice-risk-features-2"
 """Names the feature recipe below; a stored model made with another recipe is refused."""
 
 CHAR_NGRAMS = (2, 3, 4, 5)
-WINDOW = 48
+WINDOW = 20
 """Long messages are scored in overlapping windows of this many words, so a disclosure inside a long
 message is not diluted by everything around it; the message scores as its most worrying window."""
-STRIDE = 24
+STRIDE = 10
 MAX_CHARS = 40_000
 """The model reads this much of a message (the lexicon reads all of it): cost stays bounded per message."""
 
@@ -73,9 +73,50 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-def features(words: list[str]) -> Counter[str]:
-    """Counts of word unigrams and bigrams and of character n-grams within each padded word."""
+@dataclass(frozen=True)
+class Concepts:
+    """Word classes the model generalises over, copied from the lexicon when it is trained: its groups
+    ("hit", "thump", "batter" are all `hurt_verb`), text-speak and spellings ("kms" -> "kill myself"). A word
+    the training data never used still lands on a weight through its class. Stored inside the model file, so
+    the live model does not depend on the lexicon's current state."""
+
+    words: dict[str, tuple[str, ...]]
+    prefixes: dict[str, tuple[str, ...]]
+    expand: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def empty(cls) -> Concepts:
+        return cls({}, {}, {})
+
+    def classes(self, word: str) -> tuple[str, ...]:
+        found = self.words.get(word, ())
+        for n in range(3, min(len(word), 9) + 1):
+            more = self.prefixes.get(word[:n])
+            if more:
+                found = found + more
+        return found
+
+    def as_data(self) -> dict[str, dict[str, list[str]]]:
+        return {
+            "words": {k: list(v) for k, v in sorted(self.words.items())},
+            "prefixes": {k: list(v) for k, v in sorted(self.prefixes.items())},
+            "expand": {k: list(v) for k, v in sorted(self.expand.items())},
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> Concepts:
+        return cls(
+            {k: tuple(v) for k, v in data.get("words", {}).items()},
+            {k: tuple(v) for k, v in data.get("prefixes", {}).items()},
+            {k: tuple(v) for k, v in data.get("expand", {}).items()},
+        )
+
+
+def features(words: list[str], concepts: Concepts | None = None) -> Counter[str]:
+    """Counts of word unigrams and bigrams, character n-grams within each padded word, and (with concepts)
+    word classes, pairs of neighbouring classes and text-speak expansions."""
     counts: Counter[str] = Counter()
+    prev_classes: tuple[str, ...] = ()
     for i, w in enumerate(words):
         counts["w:" + w] += 1
         if i:
@@ -84,6 +125,16 @@ def features(words: list[str]) -> Counter[str]:
         for n in CHAR_NGRAMS:
             for j in range(len(padded) - n + 1):
                 counts["c:" + padded[j : j + n]] += 1
+        if concepts is None:
+            continue
+        for e in concepts.expand.get(w, ()):
+            counts["w:" + e] += 1
+        classes = concepts.classes(w)
+        for g in classes:
+            counts["g:" + g] += 1
+            for pg in prev_classes:
+                counts["gg:" + pg + " " + g] += 1
+        prev_classes = classes
     return counts
 
 
@@ -123,6 +174,7 @@ class RiskModel:
             raise ValueError(f"model was built with {data.get('featurizer')!r}, this code reads {FEATURIZER!r}")
         self.data_digest: str = data["data_digest"]
         self.threshold: float = float(data["threshold"])
+        self.concepts = Concepts.from_data(data.get("concepts") or {})
         self.bias: float = float(data["bias"])
         self.idf: dict[str, float] = {}
         self.weight: dict[str, float] = {}
@@ -141,14 +193,14 @@ class RiskModel:
 
     def margin(self, words: list[str]) -> float:
         """The linear score of one window (log-odds of a disclosure)."""
-        vec = vector(features(words), self.idf)
+        vec = vector(features(words, self.concepts), self.idf)
         w = self.weight
         return self.bias + sum(v * w[f] for f, v in vec.items() if f in w)
 
     def _category(self, words: list[str]) -> str | None:
         if not self.category_names:
             return None
-        vec = vector(features(words), self.idf)
+        vec = vector(features(words, self.concepts), self.idf)
         totals = list(self.category_bias)
         for f, v in vec.items():
             row = self.category_weight.get(f)
