@@ -93,6 +93,12 @@ def insert_many(session: Session, table: str, rows: Iterable[dict[str, Any]], *,
         else:
             session.execute(insert(tbl), part)
         n += len(part)
+    if n and conn.dialect.name == "postgresql":
+        # Explicit ids do not move PostgreSQL's sequence: without this the next ordinary insert (someone
+        # joining after `ourvoice demo setup`) would collide with a seeded row.
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{tbl.name}', 'id'), (SELECT max(id) FROM {tbl.name}))"
+        )
     return n
 
 
