@@ -242,3 +242,41 @@ def test_queue_page_entry_page_mark_read_and_alert(admin: Admin) -> None:
     assert WORDS not in west.get("/admin/to-read").text
     panel, _ = admin.client_for("pam")
     assert panel.get("/admin/to-read").status_code == 403
+
+
+def test_queue_end_to_end_on_each_database(db_url: str, tmp_path: Any) -> None:
+    """Dispatcher -> queue -> read / alert -> escalation, on SQLite and (when configured) PostgreSQL."""
+    from bot.runtime import build_runtime
+    from storage.db import session
+    from tests.conftest import fixed_now, make_settings
+
+    rt = build_runtime(make_settings(db_url, tmp_path))
+    try:
+        now = fixed_now()
+        ids = []
+        for i in range(3):
+            p = Person(rt.dispatcher, f"db-{i}", now=now + timedelta(minutes=i))
+            p.text("hi")
+            joined = p.press("I'm 11 to 16")
+            with session(rt.engine) as s:
+                s.execute(update(Participant).where(Participant.id == joined.participant_id).values(district="east"))
+            good_news(p, f"{WORDS} {i}")
+        with session(rt.engine) as s:
+            ids = list(s.execute(select(ToRead.id).order_by(ToRead.id)).scalars())
+            s.execute(update(ToRead).values(score=0.1))  # the same score: then the oldest first
+            s.execute(update(ToRead).where(ToRead.id == ids[2]).values(score=0.8))
+        with session(rt.engine) as s:
+            order = [e.item.id for e in actions.queue(s, EAST, now=now, **WINDOW)]
+            assert order == [ids[2], ids[0], ids[1]]
+            assert actions.mark_read(s, EAST, ids[0], now=now)
+            ref = actions.to_alert(rt, s, EAST, ids[0], now=now)  # already read: the alert is still recorded
+        assert ref.startswith("A-")
+        assert job.escalate(rt, now=now + timedelta(days=1, minutes=5)) == "escalated=2"
+        assert job.escalate(rt, now=now + timedelta(days=3)) == "escalated=0"
+        with session(rt.engine) as s:
+            rows = {r.id: r for r in s.execute(select(ToRead)).scalars()}
+        assert rows[ids[0]].alert_ref == ref and rows[ids[0]].escalated_at is None
+        assert all(rows[i].escalated_at is not None for i in ids[1:])
+    finally:
+        rt.notifier.stop()
+        rt.engine.dispose()
