@@ -31,6 +31,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from bench.fake_telegram_process import FakeBotAPIProcess
+from tests.fakes.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 # /start, then ten answers: age band, menu choice, how they feel, two picks + done, one pick + done, a choice,
@@ -97,7 +98,7 @@ def _pct(values: list[float], q: float) -> float:
 async def _burst(participants: int, work: Path) -> dict[str, Any]:
     chats = [800_000 + i for i in range(participants)]
     expected = participants * len(SCRIPT)
-    with FakeBotAPIProcess(chats, SCRIPT) as fake:
+    with FakeBotAPIProcess(chats, SCRIPT) as fake, SmtpSink() as smtp:
         env = {
             **os.environ,
             "OURVOICE_TELEGRAM_TOKEN": fake.token,
@@ -108,6 +109,10 @@ async def _burst(participants: int, work: Path) -> dict[str, Any]:
             "OURVOICE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "OURVOICE_INVITE_ONLY": "false",
             "OURVOICE_ALERT_SPOOL_DIR": str(work / "spool"),
+            # The bot starts only with a working alert route: a loopback mail sink in this (driver) process.
+            "OURVOICE_ALERT_EMAIL_TO": "safeguarding@example.org",
+            "OURVOICE_SMTP_HOST": smtp.host,
+            "OURVOICE_SMTP_PORT": str(smtp.port),
             "PYTHONPATH": str(ROOT),
         }
         cmd = [sys.executable, "-m", "bot", "run", "--channel", "telegram", "--port", str(_free_port())]
@@ -119,7 +124,8 @@ async def _burst(participants: int, work: Path) -> dict[str, Any]:
                 started = time.monotonic()
                 while "telegram.started" not in (work / "bot.log").read_text(errors="replace"):
                     if proc.returncode is not None or time.monotonic() - started > 120:
-                        raise RuntimeError("the bot did not start; see " + str(work / "bot.log"))
+                        tail = (work / "bot.log").read_text(errors="replace")[-3000:]
+                        raise RuntimeError("the bot did not start:\n" + tail)
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(1.0)  # polling has begun
                 t0 = time.monotonic()
@@ -132,14 +138,16 @@ async def _burst(participants: int, work: Path) -> dict[str, Any]:
                     if report["left"] == 0:
                         break
                     if proc.returncode is not None:
-                        raise RuntimeError("the bot stopped during the burst; see " + str(work / "bot.log"))
+                        tail = (work / "bot.log").read_text(errors="replace")[-3000:]
+                        raise RuntimeError("the bot stopped during the burst:\n" + tail)
                 took = time.monotonic() - t0
             finally:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 60)
-                except TimeoutError:
-                    proc.kill()
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGINT)
+                    try:
+                        await asyncio.wait_for(proc.wait(), 60)
+                    except TimeoutError:
+                        proc.kill()
     lat = report["latencies"]
     ideal, shortest = floor(participants, len(SCRIPT))
     return {

@@ -1,5 +1,6 @@
 """Acceptance: `ourvoice run --channel telegram` in its own process, pointed at the loopback fake Bot API by
-settings alone, and the sample flow completed by a client that only speaks the Bot API."""
+settings alone, and the sample flow completed by a client that only speaks the Bot API. It is one process:
+it starts no child processes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.telegram_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +26,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def children(pid: int) -> list[str]:
+    """The process ids of `pid`'s children right now (Linux /proc)."""
+    found: list[str] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += (task / "children").read_text().split()
+        except OSError:
+            continue
+    return found
+
+
 async def test_ourvoice_run_channel_telegram(tg: FakeBotAPI, tmp_path: Path) -> None:
+    with SmtpSink() as smtp:
+        await run_and_chat(tg, tmp_path, smtp)
+
+
+async def run_and_chat(tg: FakeBotAPI, tmp_path: Path, smtp: SmtpSink) -> None:
     env = {
         **os.environ,
         "OURVOICE_TELEGRAM_TOKEN": tg.token,
@@ -36,6 +54,9 @@ async def test_ourvoice_run_channel_telegram(tg: FakeBotAPI, tmp_path: Path) -> 
         "OURVOICE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "OURVOICE_INVITE_ONLY": "false",
         "OURVOICE_ALERT_SPOOL_DIR": str(tmp_path / "spool"),
+        "OURVOICE_ALERT_EMAIL_TO": "safeguarding@example.org",  # the start check wants a working alert route
+        "OURVOICE_SMTP_HOST": smtp.host,
+        "OURVOICE_SMTP_PORT": str(smtp.port),
         "PYTHONPATH": str(ROOT),
     }
     cmd = [sys.executable, "-m", "bot", "run", "--channel", "telegram", "--port", str(free_port())]
@@ -56,6 +77,7 @@ async def test_ourvoice_run_channel_telegram(tg: FakeBotAPI, tmp_path: Path) -> 
             timeout=60,
         )
         await tg.wait_for(lambda: tg.sent_messages(chat)[-1]["text"].endswith("What would you like to do today?"))
+        assert children(proc.pid) == []  # dispatcher and sender run inside this one process
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)

@@ -43,14 +43,11 @@ async def test_429_storm_delivers_everything_within_limits(
     ok = [c for c in sends if c.status == 200]
     limited = [c for c in sends if c.status == 429]
     assert len(limited) == STORM
-    # Nothing dropped: every reply arrived, each chat's in order (the welcome and first question,
-    # queued together, share one message; the help comes after).
-    assert len(ok) == 80
+    # Nothing dropped: every reply arrived once, each chat's in order (replies queued together may share
+    # one message, so compare the words: what was delivered is exactly what was committed).
+    assert len(ok) == sum(len(u.texts()) for u in users)
     for u in users:
-        texts = u.texts()
-        assert len(texts) == 2
-        assert texts[0].startswith("Hi, and welcome")
-        assert texts[0].endswith("Which of these is you?")
+        assert u.texts()[0].startswith("Hi, and welcome")
         assert delivered(tg, u.chat_id) == said(rt, u.chat_id)
     # Never more than 30 in any second overall, nor more than one per second in a chat.
     assert max_in_window([c.at for c in ok], 1.0 - JITTER) <= 30
