@@ -311,3 +311,20 @@ def test_toread_list_show_read_and_alert(staff: Runtime, sink: Any) -> None:
         ("sam", "toread.alert", f"toread:{other}"),
     ]
     assert len(alerts) == 1
+
+
+def test_invite_with_a_case_reference_keeps_it_only_encrypted(staff: Runtime) -> None:
+    from storage.models import Invite
+
+    args = ["invite", "create", "--role", "young_person", "--age-band", "11-16", "--district", "east"]
+    made = runner.invoke(app, [*args, "--case-ref", "LCS-5550123", "--staff", "mia"])
+    assert made.exit_code == 0, made.output
+    assert "LCS-5550123" not in made.output
+    two = runner.invoke(app, [*args, "--count", "2", "--case-ref", "LCS-5550124", "--staff", "mia"])
+    assert two.exit_code == 2  # a case reference belongs to one young person
+    listed = runner.invoke(app, ["invite", "list", "--staff", "mia"])
+    assert "LCS-5550123" not in listed.output
+    with session(staff.engine) as s:
+        rows = list(s.execute(select(Invite)).scalars())
+    assert len(rows) == 1
+    assert staff.keyring.decrypt(rows[0].council_ref_enc) == "LCS-5550123"
