@@ -44,6 +44,9 @@ def create(
     count: int = typer.Option(1, "--count", help="how many codes"),
     qr_dir: str = typer.Option(None, "--qr-dir", help="write a PNG and an SVG QR code per invite here"),
     by: str = typer.Option("cli", "--by", help="staff name for the audit log"),
+    case_ref: str = typer.Option(
+        None, "--case-ref", help="the young person's council case reference (one code; stored encrypted)"
+    ),
 ) -> None:
     """Create one-time invite codes and print each with its Telegram and web chat links."""
     from bot.identity import create_invites, pretty, write_qr
@@ -59,11 +62,12 @@ def create(
             batch, created = create_invites(
                 s, keyring, role=role, age_band=age_band, district=district, council=council,
                 expires_days=expires_days, count=count, public_url=settings.public_url,
-                bot_username=identity.telegram_bot_username, created_by=by, now=now,
+                bot_username=identity.telegram_bot_username, created_by=by, now=now, council_ref=case_ref,
             )
             audit.record(s, actor=by, action="invite.create", target=batch,
                          detail=f"count={count} role={role} age={age_band or '-'} district={district or '-'} "
-                                f"council={council or '-'} days={expires_days}", now=now)
+                                f"council={council or '-'} days={expires_days}"
+                                + (" case_ref=yes" if case_ref else ""), now=now)
     except ValueError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from None
