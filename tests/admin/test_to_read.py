@@ -280,3 +280,25 @@ def test_queue_end_to_end_on_each_database(db_url: str, tmp_path: Any) -> None:
     finally:
         rt.notifier.stop()
         rt.engine.dispose()
+
+
+def test_challenge_card_text_is_queued_and_named_as_the_card(admin: Admin) -> None:
+    from storage.models import ChallengeCard
+
+    p = young_person(admin, "yp-card", "east")
+    p.press("✊")
+    p.press("🙂")
+    p.text("Every young person in care should be able to see their brothers and sisters")
+    p.text("Because family matters and some of us never get to see them")
+    p.press("Children and young people in care")
+    p.press("Done")
+    p.press("Not sure")
+    p.press("✅ Send it")
+    with admin.db() as s:
+        card = s.execute(select(ChallengeCard)).scalar_one()
+        queue = actions.queue(s, MANAGER, now=admin.clock.now, **WINDOW)
+    assert sorted(e.item.question_id for e in queue) == ["what_change", "why"]
+    assert {e.card_id for e in queue} == {card.id}
+    add_staff(admin, "mia", "participation_manager")
+    c, _ = admin.client_for("mia")
+    assert f"challenge card {card.id}" in c.get("/admin/to-read").text
