@@ -17,6 +17,7 @@ from admin.services import Actor, StaffError, record
 from bot.alerts import AlertNotice, new_alert_ref
 from bot.settings import REVIEW_WITHIN
 from storage import alerts as alert_store
+from storage import participants
 from storage import reading as store
 from storage.reading import ReadingView
 
@@ -156,7 +157,5 @@ def to_alert(rt: Any, s: Any, actor: Actor, entry_id: int, *, now: datetime) -> 
 
 
 def _channel_of(s: Any, person: Any) -> str:
-    from storage import participants
-
     idents = participants.addresses(s, person.id) if person is not None else []
     return idents[0].channel if idents else "unknown"
