@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.alerts import AlertNotice, AlertNotifier, AlertSpool, new_alert_ref
 from bot.crypto import Keyring
 from bot.engine import ConversationState, Effect, StepContext, step
-from bot.messages import Inbound, Outbound
+from bot.messages import Choice, Inbound, Outbound
 from bot.safeguarding import Assessment, Lexicon, assess
 from bot.settings import BotSettings, HelpNumbers
 from content.loader import Library
@@ -31,6 +31,11 @@ from storage.db import DatabaseUnavailable, Engine, IntegrityError, Session, ses
 from storage.models import Participant
 
 log = logging.getLogger("ourvoice.dispatcher")
+# The "I need help now" button (every young person's menu, and /help): no typing, an immediate safe reply and
+# an alert. Not an engine token: the dispatcher answers it before the engine sees it.
+HELP_NOW = "!help"
+HELP_NOW_CATEGORIES = ("not_safe", "help_request")
+HELP_NOW_NOTE = "(No words: the young person pressed \"I need help now\".)"
 # Reply payloads for the outbox: json.dumps with options builds a new encoder per call; this one is built once.
 _PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -249,10 +254,37 @@ class Dispatcher:
     # -- the pipeline --------------------------------------------------------------------------
     def handle(self, msg: Inbound, *, now: datetime) -> DispatchResult:
         """Process one inbound event and return the replies to show now."""
+        if msg.kind == "button" and msg.payload == HELP_NOW:
+            return self._help_now(msg, now)
         assessment = self.check(msg)
         if not assessment.flagged:
             return self._handle_checked(msg, assessment, None, now)
         return self._flagged(msg, assessment, self._raise_alert(msg, assessment, now), now)
+
+    def _help_now(self, msg: Inbound, now: datetime) -> DispatchResult:
+        """"I need help now": the safe reply at once and an alert (not_safe, marked as a help request), like a
+        disclosure; then the person carries on where they were (the engine sees /start)."""
+        words = self.check(msg)
+        categories = tuple(dict.fromkeys((*HELP_NOW_CATEGORIES, *words.categories)))
+        assessment = Assessment(flagged=True, categories=categories, score=1.0, detectors=words.detectors)
+        alert_rec = self._raise_alert(msg, assessment, now)
+        said = words_of(msg)
+        alert_rec["text_enc"] = self.keyring.encrypt(f"{HELP_NOW_NOTE} {said}".strip()).decode()
+        log.warning("safeguarding.help_now ref=%s channel=%s", alert_rec["alert_ref"], msg.channel)
+        carry_on = replace(msg, kind="command", command="start", args="", payload="", text="")
+        return self._flagged(carry_on, assessment, alert_rec, now)
+
+    def _with_help_now(self, replies: list[Outbound], band: str, *, help_asked: bool) -> list[Outbound]:
+        """A young person's menus carry the "I need help now" button; /help adds a line with it."""
+        button = Choice(HELP_NOW, text_for(self.library.string("help_now_label"), band))
+        out = [
+            replace(r, choices=(*r.choices, button)) if r.layout == "menu" and button not in r.choices else r
+            for r in replies
+        ]
+        if help_asked:
+            line = text_for(self.library.string("help_now_line"), band)
+            out.insert(0, Outbound(text=line, choices=(button,), layout="buttons"))
+        return out
 
     def _flagged(self, msg: Inbound, assessment: Assessment, alert_rec: dict, now: datetime) -> DispatchResult:
         """A flagged message: the safe reply never waits for the database.
@@ -570,6 +602,9 @@ class Dispatcher:
             replies[eff.at_reply : eff.at_reply] = handler(s, participant, eff, now)
         if detour is not None:
             replies[0:0] = detour.replies
+        if participant.audience == "young_person":
+            help_asked = msg.kind == "command" and msg.command == "help"
+            replies = self._with_help_now(replies, result.state.band, help_asked=help_asked)
         conversations.save(s, participant.id, result.state.to_json(), version=version, now=now)  # type: ignore[arg-type]
         if assessment.flagged:
             replies.insert(0, self.safe_reply(result.state.band, now))
