@@ -621,11 +621,22 @@ class TelegramRunner:
             if not self.ready:
                 return Response(status_code=503)
             if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BODY:
+                log.warning("telegram.webhook_too_large")
                 return Response(status_code=413)
+            # Content-Length does not bound a chunked body: read it in pieces and stop at the cap.
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_WEBHOOK_BODY:
+                    log.warning("telegram.webhook_too_large")
+                    return Response(status_code=413)
             try:
-                update = Update.de_json(json.loads(await request.body()), self.channel.bot)
-            except (ValueError, TypeError, KeyError):
-                log.warning("telegram.webhook_bad_body")
+                data = json.loads(body)
+                if not isinstance(data, dict):  # an array, string or number is not an Update
+                    raise TypeError("not an object")
+                update = Update.de_json(data, self.channel.bot)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                log.warning("telegram.webhook_bad_body")  # the body itself is never logged
                 return Response(status_code=400)
             committed = await self.process_update(update)
             return Response(status_code=200 if committed else 503)

@@ -24,16 +24,13 @@ URL = "/telegram/webhook"
 
 @pytest.fixture
 async def hook(tg: FakeBotAPI, rt: Runtime) -> AsyncIterator[tuple[httpx.AsyncClient, TelegramService]]:
-    rt.extras.update(
-        channel="telegram",
-        clock=fixed_now,
-        telegram_settings=tg_settings(tg, webhook_url="https://bot.example.org", webhook_secret=SECRET),
-    )
+    rt.channel, rt.clock = "telegram", fixed_now
+    rt.telegram_settings = tg_settings(tg, webhook_url="https://bot.example.org", webhook_secret=SECRET)
     app = build_app(rt)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client, rt.extras["telegram"]
+            yield client, rt.running["telegram"]
 
 
 def count_inbound(rt: Runtime) -> int:
@@ -138,3 +135,41 @@ async def test_bad_body_with_the_right_secret_is_400(rt: Runtime, hook: Any) -> 
     resp = await client.post(URL, content=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
     assert resp.status_code == 400
     assert count_inbound(rt) == 0
+
+
+@pytest.mark.parametrize("body", [b"[1, 2, 3]", b'"just a string"', b"42", b"null", b"{}"])
+async def test_json_that_is_not_an_update_is_400_and_logged_without_the_body(
+    rt: Runtime, hook: Any, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = hook
+    caplog.set_level("WARNING", logger="ourvoice.telegram")
+    resp = await client.post(URL, content=body, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert resp.status_code == 400
+    assert count_inbound(rt) == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "ourvoice.telegram"]
+    assert lines == ["telegram.webhook_bad_body"]  # an event name; the body is not in the log
+
+
+async def test_chunked_body_is_capped_while_it_is_read(tg: FakeBotAPI, rt: Runtime, hook: Any) -> None:
+    from bot.channels.telegram import MAX_WEBHOOK_BODY
+
+    client, _ = hook
+    update = tg.command_update(2424, "start")
+    head = json.dumps(update)[:-1].encode() + b', "pad": "'
+    chunk = b"x" * 65_536
+    chunks = 10_000_000 // len(chunk)
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:  # no Content-Length: httpx sends it chunked
+        nonlocal sent
+        sent += len(head)
+        yield head
+        for _ in range(chunks):
+            sent += len(chunk)
+            yield chunk
+        yield b'"}'
+
+    resp = await client.post(URL, content=body(), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert resp.status_code == 413
+    assert count_inbound(rt) == 0
+    assert sent <= MAX_WEBHOOK_BODY + 2 * len(chunk)  # reading stopped at the cap, not at 10 MB
