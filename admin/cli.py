@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
+from admin.actions.policy import roles_for
 from admin.commands import content_cmd, db_cmd, run_cmd
 from admin.commands.auth_helper import guard
 from bot.crypto import Keyring
@@ -43,17 +44,20 @@ app.add_typer(importlib.import_module("admin.commands.jobs_cmd").app, name="jobs
 app.command("run")(run_cmd.run)
 
 # Commands that change things, export data or show an individual's words need a signed-in staff member
-# (after the first staff account exists). Listed here, in one place, so the rule is easy to review.
+# (after the first staff account exists). Listed here, in one place, so the rule is easy to review. Commands
+# backed by a staff action take their roles from that action's rule (admin/actions/policy.py RULES).
 _WORKERS = ("participation_worker", "participation_manager")
 _PROTECTED: dict[str, dict[str, tuple[str, ...] | None]] = {
-    "survey": {n: ("fostering_team", "participation_manager") for n in ("open", "close", "enter")},
-    "topic": {n: _WORKERS for n in ("publish", "close")},
-    "card": {n: _WORKERS for n in ("list", "move", "show")},
-    "goodnews": {n: _WORKERS for n in ("list", "approve", "reject")},
-    "report": {n: _WORKERS + ("fostering_team", "safeguarding_lead", "panel_viewer")
-               for n in ("ocypc", "young-people", "panel")},
-    "quote": {n: _WORKERS for n in ("list", "approve", "reject")},
-    "invite": {n: _WORKERS + ("fostering_team",) for n in ("create", "revoke")},
+    "survey": {"open": roles_for("wave.open"), "close": roles_for("wave.close"), "enter": roles_for("wave.enter")},
+    "topic": {"publish": roles_for("topic.publish"), "close": roles_for("topic.close")},
+    "card": {"list": roles_for("card.list"), "show": roles_for("card.view"), "move": roles_for("card.move")},
+    "goodnews": {"list": roles_for("goodnews.list"), "approve": roles_for("goodnews.decide"),
+                 "reject": roles_for("goodnews.decide")},
+    "report": {n: roles_for("report.export") for n in ("ocypc", "young-people", "panel")},
+    "quote": {"list": roles_for("quote.list"), "approve": roles_for("quote.decide"),
+              "reject": roles_for("quote.decide")},
+    "invite": {"create": roles_for("invite.create"), "list": roles_for("invite.create"),
+               "revoke": roles_for("invite.revoke")},
     "keys": {"rotate": ("participation_manager",)},
     "participant": {n: ("participation_manager",) for n in ("export", "delete")},
 }

@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
-from admin import services
+from admin.actions.staff import add_first_account
 from admin.reports import synthetic
 from bot.runtime import build_app, build_runtime
 from bot.settings import BotSettings
@@ -78,14 +78,13 @@ def run(responses: int = 1_000_000, requests: int = 50) -> dict:
                 now=NOW,
                 max_answers=responses,
             )
-            services.add_staff(
+            add_first_account(
                 s,
                 username="bench",
                 role="participation_manager",
                 districts=(),
                 password=PASSWORD,
                 now=NOW,
-                actor="bench",
             )
         seed_s = time.perf_counter() - t
         with sqlite3.connect(path) as con:

@@ -20,6 +20,7 @@ from storage.models import (
     Alert,
     Answer,
     AnswerChoice,
+    ChallengeCard,
     DashboardReach,
     DashboardSnapshot,
     GoodNews,
@@ -69,6 +70,19 @@ def alert_district(session: Session, alert_ref: str) -> str | None | object:
         .where(Alert.alert_ref == alert_ref)
     ).first()
     return MISSING if row is None else row[1]
+
+
+def card_districts(session: Session, card_ids: Sequence[int] | None = None) -> dict[int, str | None]:
+    """{card id: district of the young person who raised it (None = unknown or raised by nobody)}.
+
+    Cards that do not exist are left out, so a missing key means "no such card".
+    """
+    q = select(ChallengeCard.id, Participant.district).outerjoin(
+        Participant, Participant.id == ChallengeCard.raised_by
+    )
+    if card_ids is not None:
+        q = q.where(ChallengeCard.id.in_(list(card_ids)))  # type: ignore[union-attr]
+    return {int(i): d for i, d in session.execute(q)}
 
 
 def submission_district(session: Session, submission_id: int) -> str | None | object:

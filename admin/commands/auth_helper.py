@@ -22,8 +22,8 @@ from typing import Annotated, Any
 
 import typer
 
-from admin import services
-from admin.services import Actor
+from admin.actions import staff as staff_actions
+from admin.actions.policy import Actor
 
 PASSWORD_ENV = "OURVOICE_STAFF_PASSWORD"
 StaffOpt = Annotated[
@@ -68,7 +68,7 @@ def authenticate(
     try:
         secret = password if password is not None else read_password(f"Password for {staff.strip()}")
         with session(engine) as s:
-            result = services.check_credentials(s, staff, secret, ip="cli", now=now or datetime.now(UTC))
+            result = staff_actions.check_credentials(s, staff, secret, ip="cli", now=now or datetime.now(UTC))
     finally:
         if own_engine:
             engine.dispose()
@@ -113,33 +113,54 @@ def require_staff(staff: str, *, roles: Iterable[str] | None = None) -> str:
     Set-up mode: until the first staff account exists (`ourvoice staff add` needs no sign-in for the
     first one), commands run with the name given, and say so. After that, a password is required.
     """
+    return sign_in(staff, roles=roles).username
+
+
+SETUP_PREFIX = "setup:"  # audit actors in set-up mode, so they can never be mistaken for an account
+
+
+def sign_in(staff: str, *, roles: Iterable[str] | None = None) -> Actor:
+    """The signed-in Actor for a protected command: the same object the web builds from a session.
+
+    In set-up mode (no staff account exists yet, so there is nobody to impersonate) the command runs as
+    a set-up actor covering every district, named `setup:<name given>` (or `setup:cli`) in the audit log.
+    """
     if not staff_accounts_exist():
-        return staff
-    return authenticate(staff, roles=roles).username
+        return Actor(f"{SETUP_PREFIX}{staff.strip() or 'cli'}", "participation_manager")
+    return authenticate(staff, roles=roles)
 
 
 def guarded(fn: Any, roles: Iterable[str] | None = None) -> Any:
-    """Wrap a command function so it signs in `--staff` first (adding that option if missing)."""
+    """Wrap a command function so it signs in `--staff` first (adding that option if missing).
+
+    A command that declares an `actor` parameter receives the signed-in Actor there (hidden from the
+    command line); otherwise a `staff` parameter receives the username.
+    """
     import functools
     import inspect
 
     sig = inspect.signature(fn, eval_str=True)  # evaluated: Typer reads the annotations from here
+    wants_actor = "actor" in sig.parameters
     has_staff = "staff" in sig.parameters
     wanted = frozenset(roles) if roles else None
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         given = kwargs.get("staff") if has_staff else kwargs.pop("staff", "")
-        who = require_staff(given or "", roles=wanted)
+        who = sign_in(given or "", roles=wanted)
+        if wants_actor:
+            kwargs["actor"] = who
         if has_staff:
-            kwargs["staff"] = who
+            kwargs["staff"] = who.username
         return fn(*args, **kwargs)
 
-    params = list(sig.parameters.values())
+    params = [p for p in sig.parameters.values() if p.name != "actor"]
+    annotations = {k: v for k, v in getattr(fn, "__annotations__", {}).items() if k != "actor"}
     if not has_staff:
         kw = inspect.Parameter.KEYWORD_ONLY
         params.append(inspect.Parameter("staff", kw, default="", annotation=StaffOpt))
-        wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "staff": StaffOpt}
+        annotations["staff"] = StaffOpt
+    wrapper.__annotations__ = annotations
     wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     return wrapper
 

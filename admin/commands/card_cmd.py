@@ -1,17 +1,21 @@
 """`ourvoice card`: list, show and move challenge cards through their lifecycle.
 
-Moves go through bot.features.young_people.move_card (the same service the admin web uses): it checks the
-transition, writes the card event and audit row, and queues one notice per raiser and supporter. Viewing
-cards is audited too. Never shows who raised or backed a card.
+Each command signs in and calls the same action as the admin web (admin/actions/cards.py): cards in the
+staff member's own districts only, every view and move audited once. Never shows who raised or backed a card.
 """
 
 from __future__ import annotations
 
-import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from admin.actions import cards as card_actions
+from admin.actions.policy import ActionError, Actor
 
 app = typer.Typer(help="Challenge cards: triage, move through the lifecycle, show.", no_args_is_help=True)
 
@@ -26,6 +30,23 @@ def _context():  # noqa: ANN202 - (engine, library)
     return make_engine(settings.database_url), library
 
 
+@contextmanager
+def _action() -> Iterator[tuple[Any, Any]]:
+    """(session, library) for one card action in one transaction; a refusal exits 2 (1 when not found)."""
+    from admin.actions.policy import NotFound
+    from storage.db import session
+
+    engine, library = _context()
+    try:
+        with session(engine) as s:
+            yield s, library
+    except ActionError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(1 if isinstance(exc, NotFound) else 2) from None
+    finally:
+        engine.dispose()
+
+
 def _short(text: str, limit: int = 70) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -35,23 +56,12 @@ def _short(text: str, limit: int = 70) -> str:
 def list_cards(
     state: str = typer.Option(None, "--state", help="only cards in this state"),
     council: str = typer.Option(None, "--council", help="super_council | ocypc | ocypc_extra | yac"),
-    staff: str = typer.Option(None, "--staff", help="who is looking (for the audit log)"),
+    *,
+    actor: Actor,
 ) -> None:
-    """One line per card: id, state, council, supporters, personal/held flags and the challenge."""
-    from storage import audit, challenges
-    from storage.db import session
-
-    engine, _ = _context()
-    now = datetime.now(UTC)
-    with session(engine) as s:
-        cards = challenges.list_cards(s, state=state, council=council)
-        audit.record(
-            s,
-            actor=staff or getpass.getuser(),
-            action="card.list",
-            detail=f"state={state or 'any'} council={council or 'any'} n={len(cards)}",
-            now=now,
-        )
+    """One line per card in your districts: id, state, council, supporters, personal/held flags."""
+    with _action() as (s, _library):
+        cards = card_actions.list_cards(s, actor, state=state, council=council, now=datetime.now(UTC))
     if not cards:
         typer.echo("no cards")
     for c in cards:
@@ -65,24 +75,12 @@ def list_cards(
 
 
 @app.command("show")
-def show(
-    card_id: int,
-    staff: str = typer.Option(None, "--staff", help="who is looking (for the audit log)"),
-) -> None:
+def show(card_id: int, *, actor: Actor) -> None:
     """The whole card with its history and the states it can move to next."""
-    from storage import audit, challenges
-    from storage.db import session
+    from storage import challenges
 
-    engine, _ = _context()
-    now = datetime.now(UTC)
-    with session(engine) as s:
-        card = challenges.get(s, card_id)
-        if card is None:
-            typer.echo(f"no card {card_id}", err=True)
-            raise typer.Exit(1)
-        audit.record(
-            s, actor=staff or getpass.getuser(), action="card.view", target=f"card:{card_id}", now=now
-        )
+    with _action() as (s, _library):
+        card = card_actions.view_card(s, actor, card_id, now=datetime.now(UTC))
     typer.echo(f"Card #{card.id} ({card.council}) is {card.state}; {card.supporters} young people backing it")
     typer.echo(f"What should change: {card.challenge}")
     typer.echo(f"Why it matters: {card.why or '-'}")
@@ -115,24 +113,14 @@ def move(
     note: str = typer.Option(
         None, "--note", help="the answer (accepted), the update, or the reason (declined)"
     ),
-    staff: str = typer.Option(
-        ..., "--staff", help="who is making the change (for the card history and audit)"
-    ),
+    *,
+    actor: Actor,
 ) -> None:
     """Move a card to its next state and tell everyone who raised or backed it."""
-    from bot.features.young_people import move_card
-    from storage.challenges import InvalidTransition
-    from storage.db import session
-
-    engine, library = _context()
-    try:
-        with session(engine) as s:
-            out = move_card(
-                s, library, card_id, state, staff=staff, owner=owner, note=note, now=datetime.now(UTC)
-            )
-    except InvalidTransition as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    with _action() as (s, library):
+        out = card_actions.move_card(
+            s, library, actor, card_id, state, owner=owner, note=note, now=datetime.now(UTC)
+        )
     typer.echo(
         f"card #{card_id}: {out.event.from_state} -> {out.event.to_state}; {out.notices} young people told"
     )

@@ -256,7 +256,7 @@ def _demo_staff(now: datetime) -> str:
     import secrets
     from pathlib import Path
 
-    from admin import services
+    from admin.actions.staff import add_first_account
     from storage import staff as staff_store
 
     note = Path("var/demo-staff.txt")
@@ -265,9 +265,8 @@ def _demo_staff(now: datetime) -> str:
             saved = note.read_text(encoding="utf-8").strip() if note.exists() else "see your staff accounts"
             return f"admin: http://127.0.0.1:8000/admin/  ({saved})"
         password = secrets.token_urlsafe(12)
-        services.add_staff(
-            s, username="demo.manager", role="participation_manager", districts=(), password=password,
-            now=now, actor="demo",
+        add_first_account(
+            s, username="demo.manager", role="participation_manager", districts=(), password=password, now=now
         )
     note.parent.mkdir(parents=True, exist_ok=True)
     note.write_text(f"username demo.manager, password {password}\n", encoding="utf-8")

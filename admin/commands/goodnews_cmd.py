@@ -1,47 +1,50 @@
 """`ourvoice goodnews`: the approval queue for good news young people agreed to share (no names, ever).
 
-Listing shows individual items, so it is audited; approving or rejecting writes an audit row too.
+Each command signs in and calls the same action as the admin web (admin/actions/approvals.py): items in the
+staff member's own districts only; listing and every decision are audited once.
 """
 
 from __future__ import annotations
 
-import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import typer
+
+from admin.actions import approvals
+from admin.actions.policy import ActionError, Actor, NotFound
 
 app = typer.Typer(help="Approve good news for the 'celebrating achievements' section.", no_args_is_help=True)
 
 
-def _engine():  # noqa: ANN202
+@contextmanager
+def _action() -> Iterator[Any]:
+    """A session for one action in one transaction; a refusal exits 2 (1 when not found) with one line."""
     from admin.cli import load_settings
-    from storage.db import make_engine
+    from storage.db import make_engine, session
 
-    return make_engine(load_settings().database_url)
+    engine = make_engine(load_settings().database_url)
+    try:
+        with session(engine) as s:
+            yield s
+    except ActionError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(1 if isinstance(exc, NotFound) else 2) from None
+    finally:
+        engine.dispose()
 
 
 @app.command("list")
 def list_items(
     status: str = typer.Option("pending", "--status", help="pending | approved | rejected | all"),
-    staff: str = typer.Option(None, "--staff", help="who is looking (for the audit log)"),
+    *,
+    actor: Actor,
 ) -> None:
-    """Items shared with consent, in one status (default: waiting for approval)."""
-    from storage import audit, good_news
-    from storage.db import session
-
-    if status not in ("pending", "approved", "rejected", "all"):
-        typer.echo("--status must be pending, approved, rejected or all", err=True)
-        raise typer.Exit(2)
-    now = datetime.now(UTC)
-    with session(_engine()) as s:
-        items = good_news.list_items(s, status=None if status == "all" else status)
-        audit.record(
-            s,
-            actor=staff or getpass.getuser(),
-            action="goodnews.list",
-            detail=f"status={status} n={len(items)}",
-            now=now,
-        )
+    """Items shared with consent in your districts, in one status (default: waiting for approval)."""
+    with _action() as s:
+        items = approvals.list_good_news(s, actor, status=status, now=datetime.now(UTC))
     if not items:
         typer.echo(f"no {status} good news")
     for g in items:
@@ -50,32 +53,19 @@ def list_items(
         )
 
 
-def _decide(item_id: int, approve: bool, staff: str | None) -> None:
-    from storage import good_news
-    from storage.db import session
-
-    try:
-        with session(_engine()) as s:
-            item = good_news.decide(
-                s, item_id, approve=approve, staff=staff or getpass.getuser(), now=datetime.now(UTC)
-            )
-    except good_news.GoodNewsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+def _decide(item_id: int, approve: bool, actor: Actor) -> None:
+    with _action() as s:
+        item = approvals.decide_good_news(s, actor, item_id, approve=approve, now=datetime.now(UTC))
     typer.echo(f"good news #{item.id} {item.status}")
 
 
 @app.command("approve")
-def approve(
-    item_id: int, staff: str = typer.Option(None, "--staff", help="who is approving (for the audit log)")
-) -> None:
+def approve(item_id: int, *, actor: Actor) -> None:
     """Approve an item for the celebrations section (check it has no names or places first)."""
-    _decide(item_id, True, staff)
+    _decide(item_id, True, actor)
 
 
 @app.command("reject")
-def reject(
-    item_id: int, staff: str = typer.Option(None, "--staff", help="who is rejecting (for the audit log)")
-) -> None:
+def reject(item_id: int, *, actor: Actor) -> None:
     """Keep an item out of every report."""
-    _decide(item_id, False, staff)
+    _decide(item_id, False, actor)

@@ -1,6 +1,8 @@
 """`ourvoice invite`: create one-time invite codes (with links and QR codes), list batches, revoke.
 
-Codes are printed once and stored only as keyed hashes: staff cannot look a code up later.
+Codes are printed once and stored only as keyed hashes: staff cannot look a code up later. Each command
+signs in and calls the same action as the admin web (admin/actions/invites.py): own districts only, and only
+the audiences the staff member's role may invite.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from datetime import UTC, datetime
 
 import typer
 
-from storage import audit
-from storage import invites as store
+from admin.actions import invites as invite_actions
+from admin.actions.policy import ActionError, Actor
 from storage.db import make_engine, session
 
 app = typer.Typer(help="Invite codes for young people and foster carers.", no_args_is_help=True)
@@ -34,6 +36,11 @@ def _wiring():  # noqa: ANN202 - (settings, identity settings, keyring)
     return settings, IdentitySettings(), keyring
 
 
+def _refuse(exc: Exception) -> typer.Exit:
+    typer.echo(f"refused: {exc}", err=True)
+    return typer.Exit(2)
+
+
 @app.command("create")
 def create(
     role: str = typer.Option(..., help="young_person | carer"),
@@ -43,34 +50,29 @@ def create(
     expires_days: int = typer.Option(30, "--expires-days", help="days until unused codes stop working"),
     count: int = typer.Option(1, "--count", help="how many codes"),
     qr_dir: str = typer.Option(None, "--qr-dir", help="write a PNG and an SVG QR code per invite here"),
-    by: str = typer.Option("cli", "--by", help="staff name for the audit log"),
     case_ref: str = typer.Option(
         None, "--case-ref", help="the young person's council case reference (one code; stored encrypted)"
     ),
+    *,
+    actor: Actor,
 ) -> None:
     """Create one-time invite codes and print each with its Telegram and web chat links."""
-    from bot.identity import create_invites, pretty, write_qr
+    from bot.identity import pretty, write_qr
 
     settings, identity, keyring = _wiring()
     if role == "young_person" and not age_band:
         typer.echo("young people need --age-band 7-11, 11-16 or 16-25", err=True)
         raise typer.Exit(2)
     engine = make_engine(settings.database_url)
-    now = _now()
     try:
         with session(engine) as s:
-            batch, created = create_invites(
-                s, keyring, role=role, age_band=age_band, district=district, council=council,
+            batch, created = invite_actions.create_invites(
+                s, keyring, actor, audience=role, age_band=age_band, district=district, council=council,
                 expires_days=expires_days, count=count, public_url=settings.public_url,
-                bot_username=identity.telegram_bot_username, created_by=by, now=now, council_ref=case_ref,
+                bot_username=identity.telegram_bot_username, council_ref=case_ref, now=_now(),
             )
-            audit.record(s, actor=by, action="invite.create", target=batch,
-                         detail=f"count={count} role={role} age={age_band or '-'} district={district or '-'} "
-                                f"council={council or '-'} days={expires_days}"
-                                + (" case_ref=yes" if case_ref else ""), now=now)
-    except ValueError as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except ActionError as exc:
+        raise _refuse(exc) from None
     finally:
         engine.dispose()
     typer.echo(f"batch {batch}: {len(created)} code(s), valid for {expires_days} days, each works once")
@@ -85,14 +87,16 @@ def create(
 
 
 @app.command("list")
-def list_batches() -> None:
-    """Invite batches, newest first: what they grant and how many were used or revoked."""
+def list_batches(*, actor: Actor) -> None:
+    """Invite batches in your districts, newest first: what they grant and how many were used or revoked."""
     from admin.cli import load_settings
 
     engine = make_engine(load_settings().database_url)
     try:
         with session(engine) as s:
-            rows = store.invite_batches(s)
+            rows = invite_actions.visible_batches(s, actor)
+    except ActionError as exc:
+        raise _refuse(exc) from None
     finally:
         engine.dispose()
     if not rows:
@@ -109,26 +113,23 @@ def list_batches() -> None:
 def revoke(
     code: str = typer.Argument(None, help="one code to cancel"),
     batch: str = typer.Option(None, "--batch", help="cancel every unused code of this batch"),
-    by: str = typer.Option("cli", "--by", help="staff name for the audit log"),
+    *,
+    actor: Actor,
 ) -> None:
     """Cancel an unused code (or a whole batch), e.g. when a printed sheet is lost."""
-    from bot.identity import normalise
-
     settings, _identity, keyring = _wiring()
     if not code and not batch:
         typer.echo("give a CODE or --batch", err=True)
         raise typer.Exit(2)
     engine = make_engine(settings.database_url)
-    now = _now()
     try:
         with session(engine) as s:
             if batch:
-                n = store.revoke_batch(s, batch.strip().upper(), now=now)
-                target = batch
+                n = invite_actions.revoke_batch(s, actor, batch, now=_now())
             else:
-                n = int(store.revoke_invite(s, keyring.identity_hash("invite", normalise(code)), now=now))
-                target = "one code"
-            audit.record(s, actor=by, action="invite.revoke", target=target, detail=f"revoked={n}", now=now)
+                n = invite_actions.revoke_code(s, keyring, actor, code, now=_now())
+    except ActionError as exc:
+        raise _refuse(exc) from None
     finally:
         engine.dispose()
     typer.echo(f"revoked {n} unused code(s)")

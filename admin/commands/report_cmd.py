@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
+from admin.actions.policy import ActionError, Actor, NotFound
 from storage import audit, report_actions
-from storage import quotes as quote_store
 from storage.db import make_engine, session
 
 app = typer.Typer(help="Participation summaries for the Corporate Parenting Panel.", no_args_is_help=True)
@@ -85,12 +85,12 @@ def _export(
     until: date,
     fmt: str,
     out: Path,
-    staff: str,
+    actor: Actor,
     *,
     meeting: date | None = None,
     bands: list[str] | None = None,
 ) -> None:
-    from admin.reports import registry
+    from admin.actions.reports import export_report
     from admin.reports.render import FORMATS
 
     if fmt not in FORMATS:
@@ -100,29 +100,17 @@ def _export(
         typer.echo("--to is before --from", err=True)
         raise typer.Exit(2)
     now = _now()
-    with wiring() as rt, session(rt.engine) as s:
-        produced = registry.produce(
-            report,
-            s,
-            rt.library,
-            since=since,
-            until=until,
-            now=now,
-            settings=rt.extras["report_settings"],
-            fmt=fmt,
-            meeting=meeting,
-            bands=bands,
-        )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(produced.data)
-        audit.record(
-            s,
-            actor=_actor(staff),
-            action="report.export",
-            target=f"{report}:{since}..{until}",
-            detail=f"format={fmt} file={out.name}",
-            now=now,
-        )
+    try:
+        with wiring() as rt, session(rt.engine) as s:
+            produced = export_report(
+                s, rt.library, actor, report, since=since, until=until, fmt=fmt, now=now,
+                settings=rt.extras["report_settings"], meeting=meeting, bands=bands,
+            )
+    except ActionError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(produced.data)  # drawn here, after the transaction: chats never wait for a PDF
     log = produced.summary.log
     typer.echo(
         f"wrote {out} ({len(produced.data):,} bytes; {log.tables} tables checked, "
@@ -137,7 +125,8 @@ def ocypc(
     fmt: Annotated[str, typer.Option("--format", help="pdf | html | md")] = "pdf",
     out: Annotated[Path, typer.Option("--out", help="file to write")] = Path("update.pdf"),
     meeting: Annotated[str, typer.Option("--meeting", help="Panel date shown in the header")] = "",
-    staff: STAFF = "",
+    *,
+    actor: Actor,
 ) -> None:
     """The OCYPC update for the Corporate Parenting Panel (audited as report.export)."""
     _export(
@@ -146,7 +135,7 @@ def ocypc(
         _day(to, "--to"),
         fmt,
         out,
-        staff,
+        actor,
         meeting=_day(meeting, "--meeting") if meeting else None,
     )
 
@@ -160,7 +149,8 @@ def young_people(
     band: Annotated[
         list[str], typer.Option("--band", help="junior | teen | young_adult (repeat; default all)")
     ] = [],  # noqa: B006 - typer needs a literal default
-    staff: STAFF = "",
+    *,
+    actor: Actor,
 ) -> None:
     """The one-page plain-language version for young people, one page per age band."""
     from admin.reports.catalog import YOUNG_BANDS
@@ -169,7 +159,7 @@ def young_people(
     if bad:
         typer.echo(f"--band must be one of {', '.join(YOUNG_BANDS)}", err=True)
         raise typer.Exit(2)
-    _export("young-people", _day(from_, "--from"), _day(to, "--to"), fmt, out, staff, bands=band or None)
+    _export("young-people", _day(from_, "--from"), _day(to, "--to"), fmt, out, actor, bands=band or None)
 
 
 @app.command("schedule")
@@ -283,65 +273,60 @@ def action_list(from_: FROM = "2000-01-01", to: TO = "2100-01-01") -> None:
 @quote_app.command("list")
 def quote_list(
     status: Annotated[str, typer.Option(help="pending | approved | rejected | all")] = "pending",
-    staff: STAFF = "",
+    *,
+    actor: Actor,
 ) -> None:
     """Show scrubbed quotes waiting for a decision (the view is audited)."""
-    now = _now()
-    with wiring() as rt, session(rt.engine) as s:
-        rows = quote_store.list_quotes(s, status=None if status == "all" else status)
-        audit.record(
-            s,
-            actor=_actor(staff),
-            action="quote.view",
-            target=f"quotes:{status}",
-            detail=f"count={len(rows)}",
-            now=now,
-        )
+    from admin.actions.approvals import list_quotes
+
+    try:
+        with wiring() as rt, session(rt.engine) as s:
+            rows = list_quotes(s, actor, status=status, now=_now())
+    except ActionError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
     if not rows:
         typer.echo(f"no {status} quotes")
     for q in rows:
         typer.echo(f"#{q.id} [{q.status}] {q.flow_id}/{q.question_id} ({q.band or '-'}): {q.text}")
 
 
-def _decide(quote_id: int, status: str, staff: str, text: str | None = None) -> None:
-    from admin.reports.scrub import scrub
+def _decide(quote_id: int, approve: bool, actor: Actor, text: str | None = None) -> None:
+    from admin.actions.approvals import decide_quote
+    from admin.quote_safety import QuoteGuard
 
-    if not staff.strip():
-        typer.echo("refused: a decision needs your name (--staff); it is audited", err=True)
-        raise typer.Exit(2)
-    now = _now()
-    with wiring() as rt, session(rt.engine) as s:
-        q = quote_store.decide(
-            s, quote_id, status=status, by=staff.strip(), now=now, text=scrub(text) if text else None
-        )
-        if q is None:
-            typer.echo(f"no quote #{quote_id}", err=True)
-            raise typer.Exit(1)
-        audit.record(
-            s,
-            actor=staff.strip(),
-            action=f"quote.{'approve' if status == 'approved' else 'reject'}",
-            target=f"quote:{quote_id}",
-            detail="edited" if text else "",
-            now=now,
-        )
-    typer.echo(f"#{quote_id} {status}")
+    try:
+        with wiring() as rt, session(rt.engine) as s:
+            view = decide_quote(
+                s, actor, quote_id, approve=approve, text=text, now=_now(), guard=QuoteGuard.from_settings(rt.settings)
+            )
+    except NotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except ActionError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if getattr(view, "status", "") == "withdrawn":
+        typer.echo(f"#{quote_id} withdrawn, not approved: the risk check flagged its wording and raised an alert")
+        raise typer.Exit(3)
+    typer.echo(f"#{quote_id} {'approved' if approve else 'rejected'}")
 
 
 @quote_app.command("approve")
 def quote_approve(
     quote_id: int,
-    staff: STAFF = "",
     text: Annotated[str, typer.Option("--text", help="shortened wording (scrubbed again)")] = "",
+    *,
+    actor: Actor,
 ) -> None:
     """Approve a quote for reports (optionally with shortened wording)."""
-    _decide(quote_id, "approved", staff, text or None)
+    _decide(quote_id, True, actor, text or None)
 
 
 @quote_app.command("reject")
-def quote_reject(quote_id: int, staff: STAFF = "") -> None:
+def quote_reject(quote_id: int, *, actor: Actor) -> None:
     """Reject a quote: it will never appear in a report."""
-    _decide(quote_id, "rejected", staff)
+    _decide(quote_id, False, actor)
 
 
 @quote_app.command("collect")

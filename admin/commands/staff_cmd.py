@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from admin import services
+from admin.actions import staff as staff_actions
+from admin.actions.policy import ROLES, ActionError, parse_districts
 from admin.commands.auth_helper import StaffOpt, authenticate, refuse
 from storage import staff as staff_store
 
@@ -55,7 +56,7 @@ def _new_password(from_stdin: bool) -> str:
 @app.command("add")
 def add(
     username: Annotated[str, typer.Option("--username", help="login name (letters, digits, . _ -)")],
-    role: Annotated[str, typer.Option("--role", help=" | ".join(services.ROLES))],
+    role: Annotated[str, typer.Option("--role", help=" | ".join(ROLES))],
     districts: Annotated[
         str, typer.Option("--districts", help="e.g. east,west; empty or 'all' = every district")
     ] = "",
@@ -70,21 +71,20 @@ def add(
 
         with session(engine) as s:
             first = not staff_store.list_all(s)
-        actor = "cli:bootstrap" if first else authenticate(staff, roles=MANAGER, engine=engine).username
+        actor = None if first else authenticate(staff, roles=MANAGER, engine=engine)
         try:
-            wanted = services.parse_districts(districts)
+            wanted = parse_districts(districts)
             password = _new_password(password_stdin)
             with session(engine) as s:
-                view = services.add_staff(
-                    s,
-                    username=username,
-                    role=role,
-                    districts=wanted,
-                    password=password,
-                    now=_now(),
-                    actor=actor,
-                )
-        except services.StaffError as exc:
+                if actor is None:
+                    view = staff_actions.add_first_account(
+                        s, username=username, role=role, districts=wanted, password=password, now=_now()
+                    )
+                else:
+                    view = staff_actions.add_staff(
+                        s, actor, username=username, role=role, districts=wanted, password=password, now=_now()
+                    )
+        except ActionError as exc:
             raise refuse(str(exc)) from None
     where = ", ".join(view.districts) or "all districts"
     typer.echo(f"added {view.username}: {view.role} ({where})")
@@ -132,15 +132,15 @@ def set_cmd(
         actor = authenticate(staff, roles=MANAGER, engine=engine)
         try:
             with session(engine) as s:
-                view = services.change_staff(
+                view = staff_actions.change_staff(
                     s,
+                    actor,
                     _target(s, username).id,
-                    actor=actor.username,
                     now=_now(),
                     role=role or None,
-                    districts=services.parse_districts(districts) if districts else None,
+                    districts=parse_districts(districts) if districts else None,
                 )
-        except services.StaffError as exc:
+        except ActionError as exc:
             raise refuse(str(exc)) from None
     typer.echo(f"{view.username}: {view.role} ({', '.join(view.districts) or 'all districts'})")
 
@@ -150,12 +150,11 @@ def _set_active(username: str, active: bool, staff: str) -> None:
 
     with _engine() as engine:
         actor = authenticate(staff, roles=MANAGER, engine=engine)
-        if actor.username == username.strip().lower() and not active:
-            raise refuse("you cannot pause your own account")
-        with session(engine) as s:
-            view = services.change_staff(
-                s, _target(s, username).id, actor=actor.username, now=_now(), active=active
-            )
+        try:
+            with session(engine) as s:
+                view = staff_actions.change_staff(s, actor, _target(s, username).id, now=_now(), active=active)
+        except ActionError as exc:
+            raise refuse(str(exc)) from None
     typer.echo(f"{view.username}: {'can sign in' if view.active else 'paused (signed out everywhere)'}")
 
 
@@ -189,7 +188,7 @@ def passwd(
         try:
             new = _new_password(password_stdin)
             with session(engine) as s:
-                services.set_password(s, _target(s, username).id, new, actor=actor.username, now=_now())
-        except services.StaffError as exc:
+                staff_actions.set_password(s, actor, _target(s, username).id, new, now=_now())
+        except ActionError as exc:
             raise refuse(str(exc)) from None
     typer.echo(f"password changed for {username.strip().lower()}; their sessions were ended")

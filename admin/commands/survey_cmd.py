@@ -1,35 +1,33 @@
 """`ourvoice survey`: open, list, close and follow carer survey waves, and enter phone or paper responses.
 
-Each command is a thin Typer shell over a `do_*` function taking the runtime and `now`, so tests drive
-them with an injected clock. Every staff change (open, close, enter) writes an audit row.
+Each command is a thin Typer shell over a `do_*` function taking the runtime, the signed-in Actor and `now`,
+so tests drive them with an injected clock. Open, close and enter are the actions in admin/actions/waves.py
+(the same ones the admin web calls): own districts only, one audit row each.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from admin.actions import waves as wave_actions
+from admin.actions.policy import ActionError, Actor
 from admin.commands.wiring import runtime
-from bot.features.carers import WaveSettings, check_answers, local_midnight
-from bot.safeguarding import assess
-from storage import audit, submissions, waves
+from bot.features.carers import WaveSettings
+from storage import waves
 from storage.db import session
 
 app = typer.Typer(help="Carer survey waves: open, list, close, status, and staff-entered responses.",
                   no_args_is_help=True)
 
-KNOWN_DISTRICTS = ("north", "south", "east", "thanet", "west", "out_of_county")
 BUSY_MONTHS = (1, 2)  # January-February: the 2016 survey's busy season for carers
 
 
-class SurveyError(Exception):
-    """A refused command; the message is one line a person can act on."""
-
+SurveyError = ActionError  # a refused command; the message is one line a person can act on
 
 
 
@@ -38,32 +36,6 @@ def _wave_settings(rt: Any) -> WaveSettings:
     if ws is None:
         ws = rt.extras["wave_settings"] = WaveSettings()
     return ws
-
-
-def _actor(staff: str) -> str:
-    if staff.strip():
-        return staff.strip()
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-def _districts(values: list[str] | None) -> list[str] | None:
-    if not values:
-        return None
-    found = [d.strip().lower() for v in values for d in v.split(",") if d.strip()]
-    bad = [d for d in found if d not in KNOWN_DISTRICTS]
-    if bad:
-        raise SurveyError(f"unknown district(s) {', '.join(bad)}: use {', '.join(KNOWN_DISTRICTS)}")
-    return found
-
-
-def _date(value: str, what: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise SurveyError(f"{what} {value!r} is not a date like 2026-12-01") from None
 
 
 def _wave(s: Any, wave_id: int) -> waves.WaveView:
@@ -84,37 +56,18 @@ def do_open(
     opens: str,
     closes: str,
     districts: list[str] | None,
-    staff: str,
+    actor: Actor,
     now: datetime,
 ) -> str:
     """Create a wave and its members; returns the lines to print."""
-    flows = rt.library.flows
-    flow = flows.get(questionnaire_id)
-    if flow is None or flow.kind != "survey" or "carer" not in flow.audience:
-        known = sorted(f.id for f in flows.values() if f.kind == "survey" and "carer" in f.audience)
-        raise SurveyError(f"{questionnaire_id!r} is not a carer survey; choose one of {', '.join(known)}")
-    opens_on, closes_on = _date(opens, "--opens"), _date(closes, "--closes")
-    if closes_on < opens_on:
-        raise SurveyError("--closes is before --opens")
-    tz = _wave_settings(rt).timezone
-    wanted = _districts(districts)
-    actor = _actor(staff)
     with session(rt.engine) as s:
-        try:
-            wave = waves.open_wave(
-                s, name=name, questionnaire_id=questionnaire_id, opens_on=opens_on, closes_on=closes_on,
-                opens_at=local_midnight(opens_on, tz),
-                closes_at=local_midnight(closes_on + timedelta(days=1), tz),
-                districts=wanted, created_by=actor, now=now,
-            )
-        except waves.WaveConflict as exc:
-            raise SurveyError(str(exc)) from None
-        audit.record(s, actor=actor, action="survey.open", target=f"wave:{wave.id}",
-                     detail=f"questionnaire={questionnaire_id} members={wave.invited} "
-                            f"districts={','.join(wanted or ['all'])} {opens_on}..{closes_on}", now=now)
-    lines = [f"opened wave {wave.id} '{name}' ({questionnaire_id}) {opens_on} to {closes_on}: "
+        wave = wave_actions.open_wave(
+            s, rt.library, actor, questionnaire_id, name=name, opens=opens, closes=closes, districts=districts,
+            timezone=_wave_settings(rt).timezone, now=now,
+        )
+    lines = [f"opened wave {wave.id} '{name}' ({questionnaire_id}) {wave.opens_on} to {wave.closes_on}: "
              f"{wave.invited} carer(s) invited"]
-    busy = {d.month for d in (opens_on, closes_on)} & set(BUSY_MONTHS)
+    busy = {d.month for d in (wave.opens_on, wave.closes_on)} & set(BUSY_MONTHS)
     if busy:
         lines.append("note: January-February is a busy time for carers; response rates were lowest then.")
     return "\n".join(lines)
@@ -133,13 +86,10 @@ def do_list(rt: Any, *, now: datetime) -> str:
     return "\n".join(out)
 
 
-def do_close(rt: Any, wave_id: int, *, staff: str, now: datetime) -> str:
-    actor = _actor(staff)
+def do_close(rt: Any, wave_id: int, *, actor: Actor, now: datetime) -> str:
     with session(rt.engine) as s:
-        _wave(s, wave_id)
-        if not waves.close_wave(s, wave_id, now=now):
+        if not wave_actions.close_wave(s, actor, wave_id, now=now):
             return f"wave {wave_id} was already closed"
-        audit.record(s, actor=actor, action="survey.close", target=f"wave:{wave_id}", now=now)
     return f"closed wave {wave_id}: no more reminders, and answers from now on are not counted in it"
 
 
@@ -168,46 +118,15 @@ def do_status(rt: Any, wave_id: int, *, now: datetime) -> str:
     return format_status(st, now)
 
 
-def do_enter(rt: Any, wave_id: int, *, mode: str, district: str | None, answers: dict[str, Any], staff: str,
+def do_enter(rt: Any, wave_id: int, *, mode: str, district: str | None, answers: dict[str, Any], actor: Actor,
              case_ref: str | None, now: datetime) -> str:
     """Record a response taken by phone or on paper as a completed submission in the wave."""
-    if mode not in waves.STAFF_MODES:
-        raise SurveyError(f"--mode must be one of {', '.join(waves.STAFF_MODES)}")
-    if not staff.strip():
-        raise SurveyError("--staff NAME is required: it goes in the audit log")
-    wanted = _districts([district] if district else None)
     with session(rt.engine) as s:
-        wave = _wave(s, wave_id)
-        flow = rt.library.flows.get(wave.questionnaire_id)
-        if flow is None:
-            raise SurveyError(f"questionnaire {wave.questionnaire_id} is no longer in the content")
-        try:
-            checked = check_answers(flow, answers)
-        except ValueError as exc:
-            raise SurveyError(f"answers refused: {exc}") from None
-        member = None
-        if case_ref:
-            member = waves.member_by_case_ref(s, wave_id, case_ref.strip().upper())
-            if member is None:
-                raise SurveyError(f"{case_ref} is not a member of wave {wave_id}")
-        where = wanted[0] if wanted else (member.district if member else None)
-        if where is None:
-            raise SurveyError("--district is required (so the response counts in the right area)")
-        if wave.districts and where not in wave.districts:
-            raise SurveyError(f"wave {wave_id} covers {', '.join(wave.districts)}, not {where}")
-        sub = waves.start_staff_entry(s, wave_id=wave_id, mode=mode, district=where,
-                                      participant_id=member.participant_id if member else None, now=now)
-        flagged = 0
-        for a in checked:
-            quarantined = a.free_text and assess(a.value, rt.lexicon).flagged
-            flagged += int(quarantined)
-            submissions.put_answer(s, sub, a.question_id, a.value, skipped=a.skipped, free_text=a.free_text,
-                                   quarantined=quarantined, now=now)
-        submissions.complete(s, sub, now=now)
-        audit.record(s, actor=staff.strip(), action="survey.enter", target=f"wave:{wave_id}",
-                     detail=f"submission={sub.id} mode={mode} district={where} answers={len(checked)}"
-                            + (f" member={case_ref.strip().upper()}" if case_ref else ""), now=now)
-    msg = f"recorded {mode} response: submission {sub.id}, wave {wave_id}, {len(checked)} answers, {where}"
+        sub_id, kept, where, flagged = wave_actions.enter_response(
+            s, rt.library, rt.lexicon, actor, wave_id, mode=mode, district=district, answers=answers,
+            case_ref=case_ref, now=now,
+        )
+    msg = f"recorded {mode} response: submission {sub_id}, wave {wave_id}, {kept} answers, {where}"
     if flagged:
         msg += f"\nwarning: {flagged} comment(s) need a safeguarding check and are held back from reports"
     return msg
@@ -235,10 +154,11 @@ def open_cmd(
     opens: Annotated[str, Opt("--opens", help="first day, YYYY-MM-DD")],
     closes: Annotated[str, Opt("--closes", help="last day, YYYY-MM-DD (inclusive)")],
     district: Annotated[list[str] | None, Opt("--district", help="repeat for several; default: all")] = None,
-    staff: Annotated[str, Opt("--staff", help="who is opening it (audit log)")] = "",
+    *,
+    actor: Actor,
 ) -> None:
     """Open a wave: every active carer (in the districts given) is invited when it opens."""
-    _run(do_open, questionnaire_id, name=name, opens=opens, closes=closes, districts=district, staff=staff)
+    _run(do_open, questionnaire_id, name=name, opens=opens, closes=closes, districts=district, actor=actor)
 
 
 @app.command("list")
@@ -248,9 +168,9 @@ def list_cmd() -> None:
 
 
 @app.command("close")
-def close_cmd(wave: int, staff: Annotated[str, Opt("--staff", help="who closes it (audit)")] = "") -> None:
+def close_cmd(wave: int, *, actor: Actor) -> None:
     """Close a wave early: no more reminders, later answers not counted."""
-    _run(do_close, wave, staff=staff)
+    _run(do_close, wave, actor=actor)
 
 
 @app.command("status")
@@ -264,9 +184,10 @@ def enter_cmd(
     wave: int,
     mode: Annotated[str, Opt("--mode", help="phone | paper")],
     answers: Annotated[Path, Opt("--answers", help='JSON file: {"question_id": value, ...}')],
-    staff: Annotated[str, Opt("--staff", help="who took the response (audit log)")],
     district: Annotated[str | None, Opt("--district", help="the carer's district")] = None,
     case_ref: Annotated[str | None, Opt("--case-ref", help="a member who answered offline instead")] = None,
+    *,
+    actor: Actor,
 ) -> None:
     """Record a response taken by phone or on paper.
 
@@ -280,4 +201,4 @@ def enter_cmd(
     if not isinstance(data, dict):
         typer.echo("refused: the answers file must hold one JSON object", err=True)
         raise typer.Exit(2)
-    _run(do_enter, wave, mode=mode, district=district, answers=data, staff=staff, case_ref=case_ref)
+    _run(do_enter, wave, mode=mode, district=district, answers=data, actor=actor, case_ref=case_ref)

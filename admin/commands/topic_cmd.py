@@ -6,13 +6,15 @@ writes an audit row. Must not edit content files.
 
 from __future__ import annotations
 
-import getpass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
 
+from admin.actions import topics
+from admin.actions.policy import DISTRICTS, ActionError, Actor
 from content.loader import Library, load_library
 from content.schema import (
     BranchNode,
@@ -29,8 +31,7 @@ from content.schema import (
 
 app = typer.Typer(help="Publish, close and preview topics (consultations).", no_args_is_help=True)
 
-DISTRICTS = ("north", "south", "east", "thanet", "west", "out_of_county")
-FACES = ("😢", "🙁", "😐", "🙂", "😀")
+FACES = topics.FACES
 
 
 def _context() -> tuple[object, Library, str]:
@@ -50,17 +51,6 @@ def _topic(library: Library, topic_id: str) -> Flow:
         typer.echo(f"no topic {topic_id!r}; topics are: {known}", err=True)
         raise typer.Exit(1)
     return flow
-
-
-def _districts(raw: str | None) -> list[str] | None:
-    if raw is None:
-        return None
-    items = [d.strip() for d in raw.split(",") if d.strip()]
-    bad = [d for d in items if d not in DISTRICTS]
-    if bad:
-        typer.echo(f"unknown district(s) {', '.join(bad)}; use: {', '.join(DISTRICTS)}", err=True)
-        raise typer.Exit(2)
-    return items or None
 
 
 def _date(raw: str | None, what: str) -> date | None:
@@ -110,67 +100,41 @@ def list_topics() -> None:
         )
 
 
+def _act(fn: Any, *args: Any, **kwargs: Any) -> None:
+    """Run one topic action in its own transaction; a refusal exits 2 with its one line."""
+    from storage.db import session
+
+    engine, library, _ = _context()
+    try:
+        with session(engine) as s:  # type: ignore[arg-type]
+            fn(s, library, *args, now=datetime.now(UTC), **kwargs)
+    except ActionError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()  # type: ignore[attr-defined]
+
+
 @app.command("publish")
 def publish(
     topic_id: str,
     opens: str = typer.Option(None, "--opens", help="first day it is offered (default: the content file's)"),
     closes: str = typer.Option(None, "--closes", help="last day it is offered (default: the content file's)"),
     districts: str = typer.Option(None, "--districts", help=f"comma-separated: {', '.join(DISTRICTS)}"),
-    staff: str = typer.Option(None, "--staff", help="who is publishing (for the audit log)"),
+    *,
+    actor: Actor,
 ) -> None:
     """Publish a topic, optionally overriding its dates and districts."""
-    from storage import audit
-    from storage import topics as topic_store
-    from storage.db import session
-
-    engine, library, _ = _context()
-    _topic(library, topic_id)
-    o, c, d = _date(opens, "--opens"), _date(closes, "--closes"), _districts(districts)
-    if o and c and c < o:
-        typer.echo("--closes is before --opens", err=True)
-        raise typer.Exit(2)
-    actor = staff or getpass.getuser()
-    now = datetime.now(UTC)
-    with session(engine) as s:  # type: ignore[arg-type]
-        topic_store.publish(s, topic_id, now=now, opens=o, closes=c, districts=d)
-        audit.record(
-            s,
-            actor=actor,
-            action="topic.publish",
-            target=f"topic:{topic_id}",
-            detail=f"opens={o or '-'} closes={c or '-'} districts={','.join(d) if d else 'all'}",
-            now=now,
-        )
+    o, c = _date(opens, "--opens"), _date(closes, "--closes")
+    wanted = tuple(d.strip() for d in (districts or "").split(",") if d.strip())
+    _act(topics.publish_topic, actor, topic_id, opens=o, closes=c, districts=wanted)
     typer.echo(f"published {topic_id}")
 
 
 @app.command("close")
-def close(
-    topic_id: str,
-    staff: str = typer.Option(None, "--staff", help="who is closing it (for the audit log)"),
-) -> None:
+def close(topic_id: str, *, actor: Actor) -> None:
     """Stop offering a topic now (its answers are kept)."""
-    from storage import audit
-    from storage import topics as topic_store
-    from storage.db import session
-
-    engine, library, _ = _context()
-    _topic(library, topic_id)
-    now = datetime.now(UTC)
-    with session(engine) as s:  # type: ignore[arg-type]
-        current = topic_store.windows(s).get(topic_id)
-        topic_store.publish(
-            s,
-            topic_id,
-            now=now,
-            status="closed",
-            opens=current.opens if current else None,
-            closes=current.closes if current else None,
-            districts=list(current.districts) if current and current.districts else None,
-        )
-        audit.record(
-            s, actor=staff or getpass.getuser(), action="topic.close", target=f"topic:{topic_id}", now=now
-        )
+    _act(topics.close_topic, actor, topic_id)
     typer.echo(f"closed {topic_id}")
 
 

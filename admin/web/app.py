@@ -23,7 +23,8 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from admin.services import DISTRICTS, ROLES, password_hasher
+from admin.actions.policy import DISTRICTS, ROLES
+from admin.actions.staff import password_hasher
 from admin.web.auth import AdminAuth
 from admin.web.policy import Ctx, LoginRequired, Policy, check_routes, policy_of
 from storage.db import session as db_session

@@ -1,7 +1,7 @@
 """Staff sessions for the admin web: cookie handling, idle and absolute timeouts, CSRF tokens, Origin checks.
 
 The raw session id lives only in the browser's HttpOnly cookie; the database holds its SHA-256.
-Does not hash passwords (admin.services does) and never logs ids or tokens.
+Does not hash passwords (admin.actions.staff does) and never logs ids or tokens.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from admin.services import Actor
+from admin.actions.policy import Actor
 from storage import staff as staff_store
 from storage.db import session as db_session
 

@@ -18,7 +18,7 @@ from fastapi import HTTPException, Request
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from admin.services import ROLES, Actor
+from admin.actions.policy import ROLES, RULES, ActionError, Actor, Forbidden, NotFound, roles_for
 
 ALL_ROLES = frozenset(ROLES)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -122,6 +122,22 @@ class Policy:
                 mine = set(actor.districts)
                 if (unsafe and not districts <= mine) or not districts & mine:
                     raise HTTPException(404, "Not found.")
+
+
+def refusal(exc: ActionError) -> HTTPException:
+    """The HTTP answer to an action's refusal: 403 for a role, 404 for a missing or out-of-district object,
+    400 for a bad request."""
+    if isinstance(exc, Forbidden):
+        return HTTPException(403, "Your role does not include this page.")
+    if isinstance(exc, NotFound):
+        return HTTPException(404, "Not found.")
+    return HTTPException(400, str(exc))
+
+
+def for_action(action: str, *, changes_object: bool = True) -> Policy:
+    """The web policy of a route that calls `action`: the same roles and district scoping as its rule."""
+    rule = RULES[action]
+    return requires(*roles_for(action), district_scoped=rule.district_scoped, changes_object=changes_object)
 
 
 def requires(*roles: str, district_scoped: bool = False, changes_object: bool = True) -> Policy:

@@ -14,7 +14,8 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from admin import services
+from admin.actions import staff as staff_actions
+from admin.actions.policy import Actor
 from bot.runtime import build_app, build_runtime
 from content.loader import load_library
 from storage.db import session
@@ -22,6 +23,7 @@ from storage.migrate import create_missing_tables, upgrade
 from tests.conftest import fixed_now, make_settings
 
 PASSWORD = "a long test password 42"
+SETUP = Actor("test", "participation_manager")  # creates the test accounts
 
 
 @dataclass
@@ -55,14 +57,14 @@ class Admin:
         self, username: str, role: str, districts: tuple[str, ...] = (), *, password: str = PASSWORD
     ) -> Any:
         with self.db() as s:
-            return services.add_staff(
+            return staff_actions.add_staff(
                 s,
+                SETUP,
                 username=username,
                 role=role,
                 districts=districts,
                 password=password,
                 now=self.clock.now,
-                actor="test",
                 hasher=self.web.hasher,
             )
 
@@ -113,7 +115,7 @@ class MemoHasher(PasswordHasher):
 
 
 def memo_hasher() -> MemoHasher:
-    ph = services.password_hasher()
+    ph = staff_actions.password_hasher()
     return MemoHasher(
         time_cost=ph.time_cost,
         memory_cost=ph.memory_cost,

@@ -144,7 +144,7 @@ ACTIONS: dict[str, Callable[[Admin, dict], Any]] = {
         a,
         "mgr",
         "/admin/reports/download",
-        {"report": "ocypc", "fmt": "md", "since": "2026-09-01", "until": "2026-11-24"},
+        {"report": "ocypc", "fmt": "md", "since": "2026-10-01", "until": "2026-10-31"},
     ),
     "quote.approve": lambda a, sc: _post(
         a,

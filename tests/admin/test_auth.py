@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from admin import services
+from admin.actions import staff as staff_actions
+from admin.actions.policy import Actor
 from admin.web.auth import hash_id
 from bot.runtime import build_app, build_runtime
 from storage import staff as staff_store
@@ -184,7 +186,7 @@ def test_paused_account_is_signed_out_and_cannot_sign_in(admin: Admin) -> None:
     c, _ = admin.client_for("w")
     assert c.get("/admin/").status_code == 200
     with admin.db() as s:
-        services.change_staff(s, w.id, actor="mgr", now=admin.clock.now, active=False)
+        staff_actions.change_staff(s, Actor("mgr", "participation_manager"), w.id, now=admin.clock.now, active=False)
     assert c.get("/admin/").status_code == 303
     assert admin.login("w").status_code == 401
 

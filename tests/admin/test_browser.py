@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from admin import services
+from admin.actions.staff import add_first_account
 from bot.runtime import build_app, build_runtime
 from storage import alerts as alert_store
 from storage import challenges, submissions
@@ -33,14 +33,13 @@ def _seed(rt: Any) -> dict[str, int]:
 
     now = datetime.now(UTC)
     with session(rt.engine) as s:
-        services.add_staff(
+        add_first_account(
             s,
             username="mgr",
             role="participation_manager",
             districts=(),
             password=PASSWORD,
             now=now,
-            actor="test",
         )
         for i, (district, council, band) in enumerate(
             [("east", "ocypc", "teen")] * 7

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from admin import services
+from admin.actions.policy import Actor
+from admin.actions.staff import add_staff
 from admin.cli import _PROTECTED, app
 from storage.db import make_engine, session
 from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY
@@ -25,8 +26,8 @@ def env(sqlite_url: str) -> dict[str, str]:
 def add(url: str, username: str, role: str) -> None:
     engine = make_engine(url)
     with session(engine) as s:
-        services.add_staff(s, username=username, role=role, districts=("east",) if role == "participation_worker"
-                           else (), password=PASSWORD, now=datetime.now(UTC), actor="test")
+        add_staff(s, Actor("test.setup", "participation_manager"), username=username, role=role, districts=("east",) if role == "participation_worker"
+                           else (), password=PASSWORD, now=datetime.now(UTC))
     engine.dispose()
 
 
@@ -46,7 +47,7 @@ def test_every_protected_command_exists_and_takes_staff() -> None:
 
 
 def test_set_up_mode_then_sign_in_required(env: dict[str, str], sqlite_url: str, tmp_path: Path) -> None:
-    first = run(env, "topic", "publish", "good_foster_carer")
+    first = run(env, "topic", "publish", "good_foster_carer", "--districts", "east", "--staff", "setter")
     assert first.exit_code == 0, first.output  # no accounts yet: set-up mode
     add(sqlite_url, "pat", "participation_worker")
     add(sqlite_url, "aud", "auditor")

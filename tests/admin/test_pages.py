@@ -323,7 +323,7 @@ def test_worker_publishes_only_to_own_districts(staffed: Admin) -> None:
         "/admin/topics/good_foster_carer/publish", data={"districts": ["east", "west"], "csrf_token": csrf}
     )
     assert wider.status_code == 400
-    assert "only to your own districts" in wider.text
+    assert "only your own districts" in wider.text
     assert (
         mgr.post(
             "/admin/topics/good_foster_carer/publish", data={"districts": [], "csrf_token": mgr_csrf}

@@ -21,8 +21,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from admin import services
-from admin.services import ROLES, SCOPED_ROLES, Actor
+from admin.actions import invites as invite_actions
+from admin.actions.policy import ROLES, SCOPED_ROLES, Actor
 from admin.web import policy as pol
 from admin.web.policy import ALL, route_table
 from bot.runtime import build_app, build_runtime
@@ -135,9 +135,9 @@ def build_world(url: str, tmp: Path, library: Any) -> World:
                 now=_now(),
             )
             put("news_id", where, item.id, frozenset({where}))
-            batch, _ = services.create_invites(
-                rt,
+            batch, _ = invite_actions.create_invites(
                 s,
+                rt.keyring,
                 Actor("setup", "participation_manager"),
                 audience="young_person",
                 age_band="11-16",
@@ -146,6 +146,7 @@ def build_world(url: str, tmp: Path, library: Any) -> World:
                 count=1,
                 expires_days=30,
                 now=_now(),
+                public_url=rt.settings.public_url,
             )
             put("batch", where, batch, frozenset({where}))
             opens = date(2026, 11, 20) + timedelta(days=40 * i)
@@ -277,6 +278,7 @@ HANDLER_404 = {
     ("GET", "/admin/responses/shared/{submission_id}"): {
         "fostering_team"
     },  # young people's answers: not theirs
+    ("GET", "/admin/responses/flow/{flow_id}"): {"fostering_team"},  # wellbeing is a young people's flow
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from admin.actions.policy import Actor
 from admin.commands import survey_cmd
 from bot.features.carers import WaveSettings
 from bot.runtime import Runtime, build_runtime
@@ -60,7 +61,7 @@ def make_carers(rt: Runtime, n: int, *, start: int = 0, status: str = "active") 
 def open_wave(rt: Runtime, questionnaire: str = "carer_annual", *, opens: str = "2026-12-01",
               closes: str = "2027-01-15", districts: list[str] | None = None) -> int:
     out = survey_cmd.do_open(rt, questionnaire, name="Annual 2026", opens=opens, closes=closes,
-                             districts=districts, staff="fostering.lead", now=OPENED)
+                             districts=districts, actor=Actor("fostering.lead", "participation_manager"), now=OPENED)
     return int(out.split()[2])
 
 

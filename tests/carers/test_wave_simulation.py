@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from admin.actions.policy import Actor
 from admin.commands import survey_cmd
 from admin.jobs.carer_reminders import send_notices
 from bot.engine import ConversationState
@@ -178,13 +179,13 @@ def test_wave_of_500_carers(rt) -> None:  # noqa: ANN001
     assert len(quiet_runs) == sum(1 for t in results if not 8 <= t.astimezone(LONDON).hour < 21)
 
     # -- staff entries, then status against direct SQL --------------------------------------------
-    survey_cmd.do_enter(rt, wave_id, mode="phone", district="east", answers={"informed": 3}, staff="j.smith",
+    survey_cmd.do_enter(rt, wave_id, mode="phone", district="east", answers={"informed": 3}, actor=Actor("j.smith", "participation_manager"),
                         case_ref=None, now=END)
-    survey_cmd.do_enter(rt, wave_id, mode="paper", district="north", answers={"informed": 5}, staff="j.smith",
+    survey_cmd.do_enter(rt, wave_id, mode="paper", district="north", answers={"informed": 5}, actor=Actor("j.smith", "participation_manager"),
                         case_ref=None, now=END)
     with session(rt.engine) as s:
         case_ref = participants.get(s, _pid(rt, groups["silent"][0])).case_ref  # type: ignore[union-attr]
-    survey_cmd.do_enter(rt, wave_id, mode="phone", district=None, answers={"informed": 2}, staff="j.smith",
+    survey_cmd.do_enter(rt, wave_id, mode="phone", district=None, answers={"informed": 2}, actor=Actor("j.smith", "participation_manager"),
                         case_ref=case_ref, now=END)
     out = survey_cmd.do_status(rt, wave_id, now=END)
     with session(rt.engine) as s:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from admin.actions.policy import Actor
 from admin.cli import app
 from admin.commands import survey_cmd
 from admin.commands.survey_cmd import SurveyError
@@ -56,7 +57,7 @@ def test_status_counts_chat_and_staff_entries_and_close_stops_reminders(rt) -> N
     send_notices(rt, now=DAY0)
     answers = {"informed": 2, "care_types": ["respite"], "change_first": "More notice",
                "support_comment": None}
-    out = survey_cmd.do_enter(rt, wave_id, mode="paper", district="thanet", staff="a.clerk", case_ref=None,
+    out = survey_cmd.do_enter(rt, wave_id, mode="paper", district="thanet", actor=Actor("a.clerk", "participation_manager"), case_ref=None,
                               answers=answers, now=DAY0)
     assert "recorded paper response" in out
     with session(rt.engine) as s:
@@ -79,13 +80,13 @@ def test_status_counts_chat_and_staff_entries_and_close_stops_reminders(rt) -> N
     assert (last.actor, last.action) == ("a.clerk", "survey.enter")
     assert "More notice" not in last.detail
     with pytest.raises(SurveyError, match="answers refused"):
-        survey_cmd.do_enter(rt, wave_id, mode="phone", district="east", staff="a", case_ref=None,
+        survey_cmd.do_enter(rt, wave_id, mode="phone", district="east", actor=Actor("a", "participation_manager"), case_ref=None,
                             answers={"informed": 9}, now=DAY0)
     with pytest.raises(SurveyError, match="--mode"):
-        survey_cmd.do_enter(rt, wave_id, mode="email", district="east", staff="a", case_ref=None, answers={},
+        survey_cmd.do_enter(rt, wave_id, mode="email", district="east", actor=Actor("a", "participation_manager"), case_ref=None, answers={},
                             now=DAY0)
-    assert "closed wave" in survey_cmd.do_close(rt, wave_id, staff="lead", now=DAY0)
-    assert "already closed" in survey_cmd.do_close(rt, wave_id, staff="lead", now=DAY0)
+    assert "closed wave" in survey_cmd.do_close(rt, wave_id, actor=Actor("lead", "participation_manager"), now=DAY0)
+    assert "already closed" in survey_cmd.do_close(rt, wave_id, actor=Actor("lead", "participation_manager"), now=DAY0)
     assert send_notices(rt, now=DAY0 + timedelta(days=3, hours=1)) == "waves=0 sent=0"
     assert "closed" in survey_cmd.do_list(rt, now=DAY0)
 
@@ -120,7 +121,7 @@ def test_weekly_digest_sends_aggregate_rates_only(sqlite_url: str, tmp_path: Pat
         rt.settings = rt.settings.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
         make_carers(rt, 12)
         wave_id = open_wave(rt)
-        survey_cmd.do_enter(rt, wave_id, mode="phone", district="east", staff="a", case_ref=None,
+        survey_cmd.do_enter(rt, wave_id, mode="phone", district="east", actor=Actor("a", "participation_manager"), case_ref=None,
                             answers={"change_first": "Mrs Example never calls back"}, now=DAY0)
         assert weekly_digest(rt, now=DAY0 + timedelta(days=6)) == "digest_sent waves=1"
         (mail,) = sink.wait_for(1)

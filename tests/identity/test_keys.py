@@ -164,7 +164,7 @@ def test_invite_cli_prints_codes_links_and_writes_qr_files(sqlite_url: str, tmp_
     qr = tmp_path / "qr"
     r = CliRunner().invoke(app, [
         "invite", "create", "--role", "young_person", "--age-band", "11-16", "--district", "east",
-        "--council", "ocypc", "--expires-days", "30", "--count", "3", "--qr-dir", str(qr), "--by", "worker1",
+        "--council", "ocypc", "--expires-days", "30", "--count", "3", "--qr-dir", str(qr), "--staff", "worker1",
     ], env=_env(rt))
     assert r.exit_code == 0, r.output
     codes = re.findall(r"^([2-9A-Z]{4})-([2-9A-Z]{4})\s", r.output, flags=re.M)
@@ -186,7 +186,7 @@ def test_invite_cli_prints_codes_links_and_writes_qr_files(sqlite_url: str, tmp_
     r = CliRunner().invoke(app, ["invite", "list"], env=_env(rt))
     assert "used 1/3" in r.output
     batch = re.search(r"^(B-[2-9A-Z]{6})  young_person/teen", r.output, flags=re.M).group(1)
-    r = CliRunner().invoke(app, ["invite", "revoke", "--batch", batch, "--by", "worker1"], env=_env(rt))
+    r = CliRunner().invoke(app, ["invite", "revoke", "--batch", batch, "--staff", "worker1"], env=_env(rt))
     assert "revoked 2" in r.output
     late = Who(rt.dispatcher, "late-qr", now=fixed_now())
     late.command("start", codes[1][0] + codes[1][1])

@@ -9,16 +9,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from admin import services
+from admin.actions import approvals as approval_actions
+from admin.actions.policy import ActionError, districts_of
 from admin.web.app import AdminRoute, redirect
-from admin.web.policy import ALL, Ctx, requires, resolver
+from admin.web.policy import Ctx, for_action, refusal, resolver
 from storage import admin_views
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Approvals"
 NEEDS = ("storage.quotes", "storage.good_news", "admin.reports.scrub")
-QUEUE = requires("participation_worker", "participation_manager", district_scoped=True)
-QUOTES = requires("participation_manager")
+QUEUE = for_action("goodnews.list")
+NEWS = for_action("goodnews.decide")
+QUOTES = for_action("quote.decide")
 
 
 @resolver("news_id")
@@ -28,24 +30,15 @@ def _news_districts(web: Any, s: Any, raw: str) -> frozenset[str] | None:
     found = admin_views.good_news_district(s, int(raw))
     if found is admin_views.MISSING:
         return None
-    return frozenset({found}) if isinstance(found, str) and found else ALL
+    return districts_of(found if isinstance(found, str) else None)
 
 
 @router.get("/approvals")
 def approvals(request: Request, *, ctx: Annotated[Ctx, Depends(QUEUE)]) -> Response:
-    from storage import good_news, quotes
-
     user = ctx.user
     with ctx.web.db() as s:
-        news = [n for n in good_news.list_items(s, status="pending") if user.sees(n.district)]
-        pending_quotes = (
-            quotes.list_quotes(s, status="pending") if user.role == "participation_manager" else []
-        )
         # The queue shows young people's own words: audited like the CLI's `goodnews list`/`quote list`.
-        services.record(
-            s, user, "approvals.view", target="approvals",
-            detail=f"goodnews={len(news)} quotes={len(pending_quotes)}", now=ctx.now,
-        )
+        news, pending_quotes = approval_actions.approval_queue(s, user, now=ctx.now)
     return ctx.web.render(
         request,
         ctx,
@@ -53,7 +46,7 @@ def approvals(request: Request, *, ctx: Annotated[Ctx, Depends(QUEUE)]) -> Respo
         title="Approvals",
         news=news,
         quotes=pending_quotes,
-        can_quote=user.role == "participation_manager",
+        can_quote=approval_actions.can_decide_quotes(user),
     )
 
 
@@ -90,22 +83,22 @@ def decide_quote(
     edited = text.strip() if text.strip() and text.strip() != original.strip() else None
     try:
         with ctx.web.db() as s:
-            view = services.decide_quote(
+            view = approval_actions.decide_quote(
                 s, ctx.user, quote_id, approve=approve, text=edited, now=ctx.now, guard=_guard(ctx)
             )
-    except services.StaffError as exc:
-        raise HTTPException(404 if "no quote" in str(exc) else 400, str(exc)) from None
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect("/admin/approvals", _outcome(view, approve))
 
 
 @router.post("/approvals/goodnews/{news_id}")
 def decide_news(
-    request: Request, news_id: int, *, decision: Annotated[str, Form()], ctx: Annotated[Ctx, Depends(QUEUE)]
+    request: Request, news_id: int, *, decision: Annotated[str, Form()], ctx: Annotated[Ctx, Depends(NEWS)]
 ) -> Response:
     approve = _decision(decision)
     try:
         with ctx.web.db() as s:
-            services.decide_good_news(s, ctx.user, news_id, approve=approve, now=ctx.now)
-    except services.StaffError as exc:
-        raise HTTPException(400, str(exc)) from None
+            approval_actions.decide_good_news(s, ctx.user, news_id, approve=approve, now=ctx.now)
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect("/admin/approvals", "approved" if approve else "rejected")

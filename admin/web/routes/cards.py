@@ -1,32 +1,35 @@
 """Challenge cards: triage new cards, route personal ones to a worker, move a card through its states with
 an owner and a note (supporters are told automatically), and see how many support it, never who.
 
-Cards belong to a council, not a district, so they are not district-scoped. Moves are audited by the
-card service (one row per move).
+A card belongs to the district of the young person who raised it: workers see and move only cards in
+their own districts. Every list, view and move goes through admin/actions/cards.py (one audit row each).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from admin import services
+from admin.actions import cards as card_actions
+from admin.actions.policy import ActionError, Invalid
 from admin.web.app import AdminRoute, redirect
-from admin.web.policy import Ctx, requires
+from admin.web.policy import Ctx, for_action, refusal, resolver
 from storage import challenges
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Challenge cards"
 NEEDS = ("storage.challenges", "bot.features.young_people")
-WORKERS = requires("participation_worker", "participation_manager")
-COUNCILS = {
-    "super_council": "Super Council",
-    "ocypc": "OCYPC",
-    "ocypc_extra": "OCYPC Extra!",
-    "yac": "Young Adult Council",
-}
+LIST = for_action("card.list")
+VIEW = for_action("card.view")
+MOVE = for_action("card.move")
+COUNCILS = card_actions.COUNCILS
+
+
+@resolver("card_id")
+def _card_districts(web: Any, s: Any, raw: str) -> frozenset[str] | None:
+    return card_actions.card_districts(s, int(raw)) if raw.isdigit() else None
 
 
 def _label(state: str) -> str:
@@ -35,17 +38,15 @@ def _label(state: str) -> str:
 
 @router.get("/cards")
 def card_list(
-    request: Request, state: str = "", council: str = "", *, ctx: Annotated[Ctx, Depends(WORKERS)]
+    request: Request, state: str = "", council: str = "", *, ctx: Annotated[Ctx, Depends(LIST)]
 ) -> Response:
     state = state if state in challenges.STATES else ""
     council = council if council in COUNCILS else ""
-    with ctx.web.db() as s:
-        cards = challenges.list_cards(s, state=state or None, council=council or None)
-        # The list shows young people's own words: audited like the CLI's `card list`.
-        services.record(
-            s, ctx.user, "card.list", target="cards",
-            detail=f"state={state or 'any'} council={council or 'any'} n={len(cards)}", now=ctx.now,
-        )
+    try:
+        with ctx.web.db() as s:
+            cards = card_actions.list_cards(s, ctx.user, state=state, council=council, now=ctx.now)
+    except ActionError as exc:
+        raise refusal(exc) from None
     triage = [c for c in cards if c.state == "submitted"]
     return ctx.web.render(
         request,
@@ -63,12 +64,11 @@ def card_list(
 
 
 def _card_page(request: Request, ctx: Ctx, card_id: int, *, error: str = "", status: int = 200) -> Response:
-    with ctx.web.db() as s:
-        card = challenges.get(s, card_id)
-        if card is not None:
-            services.record(s, ctx.user, "card.view", target=f"card:{card_id}", now=ctx.now)
-    if card is None:
-        raise HTTPException(404, "No such card.")
+    try:
+        with ctx.web.db() as s:
+            card = card_actions.view_card(s, ctx.user, card_id, now=ctx.now)
+    except ActionError as exc:
+        raise refusal(exc) from None
     nxt = challenges.allowed_next(card.state)
     return ctx.web.render(
         request,
@@ -87,7 +87,7 @@ def _card_page(request: Request, ctx: Ctx, card_id: int, *, error: str = "", sta
 
 
 @router.get("/cards/{card_id}")
-def card_detail(request: Request, card_id: int, *, ctx: Annotated[Ctx, Depends(WORKERS)]) -> Response:
+def card_detail(request: Request, card_id: int, *, ctx: Annotated[Ctx, Depends(VIEW)]) -> Response:
     return _card_page(request, ctx, card_id)
 
 
@@ -99,26 +99,17 @@ def card_move(
     to_state: Annotated[str, Form(max_length=40)],
     owner: Annotated[str, Form(max_length=120)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
-    ctx: Annotated[Ctx, Depends(WORKERS)],
+    ctx: Annotated[Ctx, Depends(MOVE)],
 ) -> Response:
-    from bot.features.young_people import move_card
-
     web = ctx.web
     try:
         with web.db() as s:
-            if challenges.get(s, card_id) is None:
-                raise HTTPException(404, "No such card.")
-            move_card(
-                s,
-                web.library,
-                card_id,
-                to_state,
-                staff=ctx.user.username,
-                now=ctx.now,
-                owner=owner or None,
-                note=note or None,
+            card_actions.move_card(
+                s, web.library, ctx.user, card_id, to_state, owner=owner or None, note=note or None, now=ctx.now
             )
-    except challenges.InvalidTransition as exc:
+    except Invalid as exc:
         return _card_page(request, ctx, card_id, error=f"Not moved: {exc}.", status=400)
+    except ActionError as exc:
+        raise refusal(exc) from None
     msg: Any = "routed" if to_state == "routed_to_worker" else "moved"
     return redirect(f"/admin/cards/{card_id}", msg)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from admin.actions.policy import Actor, districts_of, may_read
 from admin.web.app import AdminRoute
 from admin.web.policy import Ctx, requires
 from storage import admin_views
@@ -122,12 +123,17 @@ def heard(web: Any, period: str, now: datetime, scope: tuple[str, ...] | None) -
     return summarise(snap[1], districts=scope), snap[0]
 
 
-def cards_by_state(s: Any) -> list[tuple[str, int]] | None:
+def cards_by_state(s: Any, user: Actor) -> list[tuple[str, int]] | None:
+    """Cards per state, counting only cards in the viewer's districts (Kent-wide cards count for all)."""
     try:
         from storage import challenges
     except ImportError:
         return None
-    counts = Counter(c.state for c in challenges.list_cards(s))
+    cards = challenges.list_cards(s)
+    if not user.all_districts:
+        where = admin_views.card_districts(s, [c.id for c in cards])
+        cards = [c for c in cards if may_read(user, districts_of(where.get(c.id)))]
+    counts = Counter(c.state for c in cards)
     return [(st, counts.get(st, 0)) for st in challenges.STATES]
 
 
@@ -140,6 +146,8 @@ def wave_rates(s: Any, now: datetime, scope: tuple[str, ...] | None) -> list[dic
     for w in waves.list_waves(s):
         if w.state(now) not in ("open", "scheduled", "ended"):
             continue
+        if scope is not None and w.districts and not set(w.districts) & set(scope):
+            continue  # another district's wave: its page answers 404 to this viewer, so it is not listed
         st = waves.wave_status(s, w.id)
         if st is None:
             continue
@@ -162,6 +170,16 @@ def wave_rates(s: Any, now: datetime, scope: tuple[str, ...] | None) -> list[dic
     return out
 
 
+def _alert_visible(s: Any, user: Actor, alert_ref: str) -> bool:
+    """Whether the viewer's alert page for this alert would open (same rule as the alerts resolver)."""
+    if user.all_districts:
+        return True
+    found = admin_views.alert_district(s, alert_ref)
+    return found is not admin_views.MISSING and may_read(
+        user, districts_of(found if isinstance(found, str) else None)
+    )
+
+
 @router.get("/")
 def dashboard(request: Request, period: str = "90", *, ctx: Annotated[Ctx, Depends(POLICY)]) -> Response:
     web, user = ctx.web, ctx.user
@@ -180,9 +198,9 @@ def dashboard(request: Request, period: str = "90", *, ctx: Annotated[Ctx, Depen
                     "categories": a.categories,
                 }
                 for a in alert_store.all_alerts(s)
-                if a.status != "closed"
+                if a.status != "closed" and _alert_visible(s, user, a.alert_ref)
             ]
-        cards = cards_by_state(s) if user.role in CARD_ROLES else None
+        cards = cards_by_state(s, user) if user.role in CARD_ROLES else None
         waves = wave_rates(s, ctx.now, scope) if user.role in WAVE_ROLES else None
     return web.render(
         request,

@@ -11,15 +11,16 @@ import segno
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from admin import services
+from admin.actions import invites as invite_actions
+from admin.actions.policy import INVITE_AUDIENCES, ActionError, Forbidden, Invalid
 from admin.web.app import AdminRoute, redirect
-from admin.web.policy import ALL, Ctx, requires, resolver
-from storage import admin_views
+from admin.web.policy import Ctx, for_action, refusal, resolver
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Invites"
 NEEDS = ("storage.invites", "bot.identity")
-INVITERS = requires("participation_worker", "participation_manager", "fostering_team", district_scoped=True)
+INVITERS = for_action("invite.create")
+REVOKERS = for_action("invite.revoke")
 AGE_BANDS = {"7-11": "Children 7 to 11", "11-16": "Young people 11 to 16", "16-25": "Young adults 16 to 25"}
 COUNCILS = {
     "": "Not set",
@@ -32,18 +33,13 @@ COUNCILS = {
 
 @resolver("batch")
 def _batch_districts(web: Any, s: Any, batch: str) -> frozenset[str] | None:
-    found = admin_views.invite_batch_district(s, batch[:16])
-    if found is admin_views.MISSING:
-        return None
-    return frozenset({found}) if isinstance(found, str) and found else ALL
+    return invite_actions.batch_districts(s, batch)
 
 
 def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
-    from storage import invites
-
     user = ctx.user
     with ctx.web.db() as s:
-        batches = [b for b in invites.invite_batches(s) if user.all_districts or b.district in user.districts]
+        batches = invite_actions.visible_batches(s, user)
     return ctx.web.render(
         request,
         ctx,
@@ -51,7 +47,7 @@ def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> 
         status=status,
         title="Invites",
         batches=batches,
-        audiences=services.INVITE_AUDIENCES[user.role],
+        audiences=INVITE_AUDIENCES[user.role],
         age_bands=AGE_BANDS,
         councils=COUNCILS,
         error=error,
@@ -85,9 +81,9 @@ def invite_create(
     bot_username = str(web.rt.extras.get("telegram_bot_username", ""))
     try:
         with web.db() as s:
-            batch, created = services.create_invites(
-                web.rt,
+            batch, created = invite_actions.create_invites(
                 s,
+                web.keyring,
                 ctx.user,
                 audience=audience,
                 age_band=age_band or None,
@@ -96,9 +92,10 @@ def invite_create(
                 count=count,
                 expires_days=expires_days,
                 now=ctx.now,
+                public_url=web.rt.settings.public_url,
                 bot_username=bot_username,
             )
-    except services.StaffError as exc:
+    except (Invalid, Forbidden) as exc:
         return _page(request, ctx, error=str(exc), status=400)
     cards = [
         {"code": pretty(c.code), "qr": _qr_svg(c.telegram_link or c.web_link), "link": c.web_link}
@@ -118,9 +115,12 @@ def invite_create(
 
 
 @router.post("/invites/{batch}/revoke")
-def invite_revoke(request: Request, batch: str, *, ctx: Annotated[Ctx, Depends(INVITERS)]) -> Response:
-    with ctx.web.db() as s:
-        n = services.revoke_invites(s, ctx.user, batch[:16], now=ctx.now)
+def invite_revoke(request: Request, batch: str, *, ctx: Annotated[Ctx, Depends(REVOKERS)]) -> Response:
+    try:
+        with ctx.web.db() as s:
+            n = invite_actions.revoke_batch(s, ctx.user, batch, now=ctx.now)
+    except ActionError as exc:
+        raise refusal(exc) from None
     if n == 0:
         raise HTTPException(400, "No unused invites left in that batch.")
     return redirect("/admin/invites", "saved")

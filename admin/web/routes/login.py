@@ -11,10 +11,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from admin import services
+from admin.actions import staff as staff_actions
+from admin.actions.policy import ActionError, record
 from admin.web.app import HERE, AdminRoute, redirect
 from admin.web.auth import SESSION_COOKIE, hash_id
 from admin.web.policy import ALL_ROLES, Ctx, Policy, public
+from storage import staff as staff_store
 
 router = APIRouter(route_class=AdminRoute)
 STATIC = HERE / "static"
@@ -61,7 +63,7 @@ def login(
 ) -> Response:
     web = ctx.web
     with web.db() as s:
-        result = services.check_credentials(
+        result = staff_actions.check_credentials(
             s, username, password, ip=_client_ip(request), now=ctx.now, hasher=web.hasher
         )
         raw = None
@@ -70,8 +72,8 @@ def login(
             if old:  # never reuse a session id across a sign-in
                 web.auth.end(s, hash_id(old))
             raw = web.auth.start(s, result.staff.id, now=ctx.now)
-            services.staff_store.mark_login(s, result.staff.id, now=ctx.now)
-            services.record(
+            staff_store.mark_login(s, result.staff.id, now=ctx.now)
+            record(
                 s,
                 result.staff.username,
                 "login",
@@ -126,7 +128,7 @@ def change_password(
     web, user = ctx.web, ctx.user
     error, raw = "", None
     with web.db() as s:
-        check = services.check_credentials(
+        check = staff_actions.check_credentials(
             s,
             user.username,
             current,
@@ -143,13 +145,11 @@ def change_password(
             )
         else:
             try:
-                services.set_password(
-                    s, user.staff_id, new, actor=user.username, now=ctx.now, hasher=web.hasher
-                )
+                staff_actions.set_password(s, user, user.staff_id, new, now=ctx.now, hasher=web.hasher)
                 raw = web.auth.start(
                     s, user.staff_id, now=ctx.now
                 )  # other sessions ended; keep this browser in
-            except services.StaffError as exc:
+            except ActionError as exc:
                 error = str(exc)
     if raw is None:
         return web.render(request, ctx, "account.html", status=400, title="Your account", error=error)

@@ -13,13 +13,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from admin.actions.policy import ActionError, Invalid
+from admin.actions.reports import export_report
 from admin.web.app import AdminRoute, add_security_headers
-from admin.web.policy import Ctx, requires
+from admin.web.policy import Ctx, for_action, refusal
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Reports"
 NEEDS = ("admin.reports.registry",)
-READERS = requires("participation_worker", "participation_manager", "fostering_team", "panel_viewer")
+READERS = for_action("report.export")
 MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 FORMAT_NAMES = {"pdf": "PDF (to print or send)", "html": "Web page (HTML)", "md": "Markdown (to edit)"}
 
@@ -75,37 +77,22 @@ def download(
     meeting: Annotated[str, Form()] = "",
     ctx: Annotated[Ctx, Depends(READERS)],
 ) -> Response:
-    from admin import services
-    from admin.reports.registry import REPORTS, produce
-
     start, end, meet = _date(since), _date(until), _date(meeting)
-    if report not in REPORTS or fmt not in REPORTS[report].formats:
-        return _page(request, ctx, error="Choose a report and a format from the lists.", status=400)
     if start is None or end is None or end < start:
         return _page(
             request, ctx, error="Give a start and end date, with the end on or after the start.", status=400
         )
     web = ctx.web
-    with web.db() as s:
-        produced = produce(
-            report,
-            s,
-            web.library,
-            since=start,
-            until=end,
-            now=ctx.now,
-            settings=report_settings(web),
-            fmt=fmt,
-            meeting=meet,
-        )
-        services.record(
-            s,
-            ctx.user,
-            "report.export",
-            target=f"report:{report}",
-            detail=f"fmt={fmt} since={start} until={end}",
-            now=ctx.now,
-        )
+    try:
+        with web.db() as s:
+            produced = export_report(
+                s, web.library, ctx.user, report, since=start, until=end, fmt=fmt, now=ctx.now,
+                settings=report_settings(web), meeting=meet,
+            )
+    except Invalid:
+        return _page(request, ctx, error="Choose a report and a format from the lists.", status=400)
+    except ActionError as exc:
+        raise refusal(exc) from None
     name = re.sub(r"[^a-z0-9-]", "", report) + f"-{start}-{end}.{fmt}"
     resp = Response(
         produced.data,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from admin import services
+from admin.actions.policy import AGGREGATE_AUDIENCES, SHARED_AUDIENCES, record, sees_flow
 from admin.reports.disclosure import protect, protect_list
 from admin.web.app import AdminRoute
 from admin.web.policy import ALL, Ctx, requires, resolver
@@ -18,16 +18,9 @@ from storage import admin_views
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Responses"
-AGGREGATES = requires(
-    "participation_worker", "participation_manager", "fostering_team", "panel_viewer", district_scoped=True
-)
-INDIVIDUAL = requires("participation_worker", "participation_manager", "fostering_team", district_scoped=True)
-# Which audiences' shared responses each role may open.
-AUDIENCES = {
-    "participation_worker": ("young_person",),
-    "participation_manager": ("young_person", "carer"),
-    "fostering_team": ("carer",),
-}
+AGGREGATES = requires(*AGGREGATE_AUDIENCES, district_scoped=True)
+INDIVIDUAL = requires(*SHARED_AUDIENCES, district_scoped=True)
+AUDIENCES = SHARED_AUDIENCES  # which audiences' shared responses each role may open
 
 
 @resolver("flow_id")
@@ -73,7 +66,7 @@ def overview(request: Request, *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> R
     rows = []
     for c in counts:
         flow = web.library.flows.get(c.flow_id)
-        if flow is None or flow.kind == "menu":
+        if flow is None or flow.kind == "menu" or not sees_flow(user, flow):
             continue
         # Finished and not finished add up to started: protected together, so neither gives the other away.
         pair = protect_list([c.completed, c.submissions - c.completed])
@@ -123,7 +116,7 @@ def flow_summary(
 ) -> Response:
     web, user = ctx.web, ctx.user
     flow = web.library.flows.get(flow_id)
-    if flow is None:
+    if flow is None or not sees_flow(user, flow):
         raise HTTPException(404, "No such flow.")
     band = band if band in flow.bands else ""
     with web.db() as s:
@@ -171,7 +164,7 @@ def shared_response(
         if found is None or found[0].audience not in AUDIENCES[user.role]:
             raise HTTPException(404, "Not found, or not shared with workers.")
         sub, answers = found
-        services.record(s, user, "response.view", target=f"submission:{submission_id}", now=ctx.now)
+        record(s, user, "response.view", target=f"submission:{submission_id}", now=ctx.now)
     flow = web.library.flows.get(sub.flow_id)
     band = sub.band or _band_for(flow)
     lines = []

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from admin import services
+from admin.actions import staff as staff_actions
+from admin.actions.policy import ActionError, Invalid, parse_districts
 from admin.web.app import AdminRoute, redirect
-from admin.web.policy import Ctx, requires
+from admin.web.policy import Ctx, for_action, refusal
 from storage import staff as staff_store
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Staff"
-MANAGERS = requires("participation_manager")
+MANAGERS = for_action("staff.change")
+ADD = for_action("staff.add")
+PASSWORD = for_action("staff.password")
 
 
 def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
@@ -40,22 +43,24 @@ def staff_add(
     role: Annotated[str, Form(max_length=40)],
     districts: Annotated[list[str] | None, Form()] = None,
     password: Annotated[str, Form(max_length=1000)],
-    ctx: Annotated[Ctx, Depends(MANAGERS)],
+    ctx: Annotated[Ctx, Depends(ADD)],
 ) -> Response:
     try:
         with ctx.web.db() as s:
-            services.add_staff(
+            staff_actions.add_staff(
                 s,
+                ctx.user,
                 username=username,
                 role=role,
-                districts=services.parse_districts(districts),
+                districts=parse_districts(districts),
                 password=password,
                 now=ctx.now,
-                actor=ctx.user.username,
                 hasher=ctx.web.hasher,
             )
-    except services.StaffError as exc:
+    except Invalid as exc:
         return _page(request, ctx, error=str(exc), status=400)
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect("/admin/staff", "created")
 
 
@@ -69,25 +74,21 @@ def staff_change(
     active: Annotated[str, Form()] = "",
     ctx: Annotated[Ctx, Depends(MANAGERS)],
 ) -> Response:
-    if staff_id == ctx.user.staff_id and (not active or role != ctx.user.role):
-        return _page(
-            request, ctx, error="You cannot pause your own account or change your own role.", status=400
-        )
     try:
         with ctx.web.db() as s:
-            services.change_staff(
+            staff_actions.change_staff(
                 s,
+                ctx.user,
                 staff_id,
-                actor=ctx.user.username,
                 now=ctx.now,
                 role=role,
-                districts=services.parse_districts(districts),
+                districts=parse_districts(districts),
                 active=bool(active),
             )
-    except services.StaffError as exc:
-        if "no such" in str(exc):
-            raise HTTPException(404, "No such staff account.") from None
+    except Invalid as exc:
         return _page(request, ctx, error=str(exc), status=400)
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect("/admin/staff", "saved")
 
 
@@ -97,15 +98,13 @@ def staff_password(
     staff_id: int,
     *,
     password: Annotated[str, Form(max_length=1000)],
-    ctx: Annotated[Ctx, Depends(MANAGERS)],
+    ctx: Annotated[Ctx, Depends(PASSWORD)],
 ) -> Response:
     try:
         with ctx.web.db() as s:
-            services.set_password(
-                s, staff_id, password, actor=ctx.user.username, now=ctx.now, hasher=ctx.web.hasher
-            )
-    except services.StaffError as exc:
-        if "no such" in str(exc):
-            raise HTTPException(404, "No such staff account.") from None
+            staff_actions.set_password(s, ctx.user, staff_id, password, now=ctx.now, hasher=ctx.web.hasher)
+    except Invalid as exc:
         return _page(request, ctx, error=str(exc), status=400)
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect("/admin/staff", "saved")

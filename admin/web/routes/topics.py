@@ -11,28 +11,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from admin import services
+from admin.actions import topics as topic_actions
+from admin.actions.policy import ActionError, Invalid
 from admin.web.app import AdminRoute, redirect
-from admin.web.policy import ALL, Ctx, requires, resolver
+from admin.web.policy import Ctx, for_action, refusal, resolver
 from content.schema import text_for
 from storage import topics as topic_store
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Topics"
-READ = requires("participation_worker", "participation_manager", district_scoped=True)
-WRITE = requires("participation_worker", "participation_manager", district_scoped=True)
+READ = for_action("topic.publish")  # whoever may publish a topic may read the list and previews
+PUBLISH = for_action("topic.publish")
+CLOSE = for_action("topic.close")
 
 
 @resolver("topic_id")
 def _topic_districts(web: Any, s: Any, topic_id: str) -> frozenset[str] | None:
-    flow = web.library.flows.get(topic_id)
-    if flow is None or flow.kind != "topic":
-        return None
-    window = topic_store.windows(s).get(topic_id)
-    districts = (
-        window.districts if window and window.districts is not None else (flow.topic.districts or None)
-    )
-    return frozenset(districts) if districts else ALL
+    return topic_actions.topic_districts(s, web.library, topic_id)
 
 
 def _row(flow: Any, window: Any) -> dict:
@@ -72,7 +67,7 @@ def preview_lines(flow: Any, band: str) -> list[dict]:
         elif kind == "yesno":
             item["choices"] = ["Yes", "No"] + (["Not sure"] if node.not_sure else [])
         elif kind == "scale":
-            item["choices"] = ["😞", "🙁", "😐", "🙂", "😄"]
+            item["choices"] = list(topic_actions.FACES)
             item["note"] = " → ".join(
                 x
                 for x in (
@@ -127,7 +122,7 @@ def _parse_date(raw: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise services.StaffError(f"{raw!r} is not a date like 2026-12-01") from None
+        raise Invalid(f"{raw!r} is not a date like 2026-12-01") from None
 
 
 @router.post("/topics/{topic_id}/publish")
@@ -138,12 +133,12 @@ def publish(
     opens: Annotated[str, Form()] = "",
     closes: Annotated[str, Form()] = "",
     districts: Annotated[list[str] | None, Form()] = None,
-    ctx: Annotated[Ctx, Depends(WRITE)],
+    ctx: Annotated[Ctx, Depends(PUBLISH)],
 ) -> Response:
     web = ctx.web
     try:
         with web.db() as s:
-            services.publish_topic(
+            topic_actions.publish_topic(
                 s,
                 web.library,
                 ctx.user,
@@ -153,17 +148,17 @@ def publish(
                 districts=tuple(districts or ()),
                 now=ctx.now,
             )
-    except services.StaffError as exc:
-        raise HTTPException(400, str(exc)) from None
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect(f"/admin/topics/{topic_id}", "published")
 
 
 @router.post("/topics/{topic_id}/close")
-def close(request: Request, topic_id: str, *, ctx: Annotated[Ctx, Depends(WRITE)]) -> Response:
+def close(request: Request, topic_id: str, *, ctx: Annotated[Ctx, Depends(CLOSE)]) -> Response:
     web = ctx.web
     try:
         with web.db() as s:
-            services.close_topic(s, web.library, ctx.user, topic_id, now=ctx.now)
-    except services.StaffError as exc:
-        raise HTTPException(400, str(exc)) from None
+            topic_actions.close_topic(s, web.library, ctx.user, topic_id, now=ctx.now)
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect(f"/admin/topics/{topic_id}", "closed")

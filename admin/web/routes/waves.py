@@ -9,28 +9,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
+from admin.actions import waves as wave_actions
+from admin.actions.policy import ActionError, Invalid
 from admin.reports.disclosure import THRESHOLD, protect, safe_count
 from admin.web.app import AdminRoute, redirect
-from admin.web.policy import ALL, Ctx, requires, resolver
+from admin.web.policy import Ctx, for_action, refusal, resolver
 from content.schema import text_for
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Carer surveys"
 NEEDS = ("storage.waves", "admin.commands.survey_cmd", "bot.features.carers")
-FOSTERING = requires("fostering_team", "participation_manager", district_scoped=True)
-ENTER = requires("fostering_team", "participation_manager", district_scoped=True, changes_object=False)
+FOSTERING = for_action("wave.open")  # whoever may open a wave may follow the waves
+CLOSE = for_action("wave.close")
+ENTER = for_action("wave.enter", changes_object=False)
 
 
 @resolver("wave_id")
 def _wave_districts(web: Any, s: Any, raw: str) -> frozenset[str] | None:
-    from storage import waves
-
-    if not raw.isdigit():
-        return None
-    wave = waves.get_wave(s, int(raw))
-    if wave is None:
-        return None
-    return frozenset(wave.districts) if wave.districts else ALL
+    return wave_actions.wave_districts(s, int(raw)) if raw.isdigit() else None
 
 
 def _surveys(library: Any) -> list[tuple[str, str]]:
@@ -73,13 +69,11 @@ def wave_list(request: Request, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> R
 async def wave_open(request: Request, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    from admin.commands.survey_cmd import SurveyError, do_open
+    from admin.commands.survey_cmd import do_open
 
     form = await request.form()
     districts = [str(d) for d in form.getlist("districts")]
     user = ctx.user
-    if not user.all_districts and (not districts or not set(districts) <= set(user.districts)):
-        return _list_page(request, ctx, error="Choose one or more of your own districts.", status=400)
     try:
         await run_in_threadpool(
             do_open,
@@ -89,11 +83,13 @@ async def wave_open(request: Request, *, ctx: Annotated[Ctx, Depends(FOSTERING)]
             opens=str(form.get("opens", "")),
             closes=str(form.get("closes", "")),
             districts=districts or None,
-            staff=user.username,
+            actor=user,
             now=ctx.now,
         )
-    except SurveyError as exc:
+    except Invalid as exc:
         return _list_page(request, ctx, error=str(exc), status=400)
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect("/admin/waves", "opened")
 
 
@@ -142,13 +138,13 @@ def protected_wave_rows(districts: list[Any], total: Any) -> tuple[list[dict[str
 
 
 @router.post("/waves/{wave_id}/close")
-def wave_close(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
-    from admin.commands.survey_cmd import SurveyError, do_close
+def wave_close(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(CLOSE)]) -> Response:
+    from admin.commands.survey_cmd import do_close
 
     try:
-        do_close(ctx.web.rt, wave_id, staff=ctx.user.username, now=ctx.now)
-    except SurveyError as exc:
-        raise HTTPException(400, str(exc)) from None
+        do_close(ctx.web.rt, wave_id, actor=ctx.user, now=ctx.now)
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect(f"/admin/waves/{wave_id}", "closed")
 
 
@@ -216,7 +212,7 @@ def wave_enter_form(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depen
 async def wave_enter(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(ENTER)]) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    from admin.commands.survey_cmd import SurveyError, do_enter
+    from admin.commands.survey_cmd import do_enter
     from storage import waves
 
     form = await request.form()
@@ -253,10 +249,12 @@ async def wave_enter(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depe
             mode=str(form.get("mode", "")),
             district=district or None,
             answers=answers,
-            staff=ctx.user.username,
+            actor=ctx.user,
             case_ref=str(form.get("case_ref", "")).strip() or None,
             now=ctx.now,
         )
-    except SurveyError as exc:
+    except Invalid as exc:
         return await run_in_threadpool(_enter_page, request, ctx, wave_id, error=str(exc), status=400)
+    except ActionError as exc:
+        raise refusal(exc) from None
     return redirect(f"/admin/waves/{wave_id}", "entered")
