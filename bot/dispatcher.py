@@ -26,7 +26,7 @@ from bot.settings import BotSettings, HelpNumbers
 from content.loader import Library
 from content.schema import text_for
 from storage import alerts as alert_store
-from storage import conversations, inbound, outbox, participants, reading, submissions
+from storage import conversations, inbound, integrity, outbox, participants, reading, submissions
 from storage.db import DatabaseUnavailable, Engine, IntegrityError, Session, session
 from storage.models import Participant
 
@@ -361,10 +361,17 @@ class Dispatcher:
             except conversations.StaleState:
                 log.info("dispatch.retry_stale attempt=%d", attempt)
                 continue
-            except IntegrityError:
-                # A concurrent delivery of the same message won the insert: answer as a duplicate.
-                log.info("dispatch.retry_integrity attempt=%d", attempt)
-                continue
+            except IntegrityError as exc:
+                if integrity.is_ledger_duplicate(exc):
+                    # A concurrent delivery of the same message won the insert: the next attempt answers as a
+                    # duplicate.
+                    log.info("dispatch.retry_integrity attempt=%d", attempt)
+                    continue
+                # Anything else (a sequence left behind, a broken reference) fails the same way every time:
+                # answer "couldn't save, nothing lost" once. The constraint's name only; never the values.
+                name = integrity.constraint_of(exc)
+                log.error("dispatch.integrity_error constraint=%s channel=%s", name, msg.channel)
+                return self._unavailable(msg, alert_rec, now)
             except DatabaseUnavailable:
                 log.error("dispatch.database_unavailable channel=%s", msg.channel)
                 return self._unavailable(msg, alert_rec, now)
