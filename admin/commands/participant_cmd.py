@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from admin.actions.policy import Actor
 from storage import audit, privacy
 from storage.db import make_engine, session
 
@@ -28,7 +29,8 @@ def _engine():  # noqa: ANN202 - a database engine from settings
 def export(
     case_ref: str = typer.Argument(..., help="the participant's case reference, e.g. P-ABCDEFG"),
     out: Annotated[Path | None, typer.Option("--out", help="write the JSON here (default: print it)")] = None,
-    by: str = typer.Option(..., "--by", help="staff name for the audit log"),
+    *,
+    actor: Actor,
 ) -> None:
     """Everything held about one participant, as JSON (hashes and encrypted values described, not shown)."""
     engine = _engine()
@@ -40,7 +42,7 @@ def export(
                 typer.echo(f"no participant {case_ref}", err=True)
                 raise typer.Exit(1)
             data = privacy.export_json(s, p.id)  # type: ignore[arg-type]
-            audit.record(s, actor=by, action="participant.export", target=p.case_ref, now=now)
+            audit.record(s, actor=actor.username, action="participant.export", target=p.case_ref, now=now)
     finally:
         engine.dispose()
     if out:
@@ -54,8 +56,9 @@ def export(
 @app.command("delete")
 def delete(
     case_ref: str = typer.Argument(..., help="the participant's case reference"),
-    by: str = typer.Option(..., "--by", help="staff name for the audit log"),
     yes: bool = typer.Option(False, "--yes", help="confirm: this cannot be undone"),
+    *,
+    actor: Actor,
 ) -> None:
     """Erase a participant: answers, conversation, identities, messages. Alerts stay, unlinked."""
     if not yes:
@@ -72,7 +75,7 @@ def delete(
             ref = p.case_ref
             report = privacy.erase(s, p.id)  # type: ignore[arg-type]
             detail = " ".join(f"{k}={v}" for k, v in sorted(report.deleted.items()))
-            audit.record(s, actor=by, action="participant.erase", target=ref, detail=detail[:500], now=now)
+            audit.record(s, actor=actor.username, action="participant.erase", target=ref, detail=detail[:500], now=now)
     finally:
         engine.dispose()
     typer.echo(f"erased {ref}: deleted " + ", ".join(f"{v} {k}" for k, v in sorted(report.deleted.items())))

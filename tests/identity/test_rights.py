@@ -290,12 +290,12 @@ def test_staff_can_export_and_erase_from_the_cli(sqlite_url: str, tmp_path: Path
     env = {"OURVOICE_DATABASE_URL": rt.settings.database_url, "OURVOICE_ID_HASH_KEY": rt.settings.id_hash_key,
            "OURVOICE_ENCRYPTION_KEYS": rt.settings.encryption_keys}
     out = tmp_path / "export.json"
-    r = CliRunner().invoke(app, ["participant", "export", ref, "--out", str(out), "--by", "dpo"], env=env)
+    r = CliRunner().invoke(app, ["participant", "export", ref, "--out", str(out), "--staff", "dpo"], env=env)
     assert r.exit_code == 0, r.output
     assert "by-letter words" in out.read_text()
-    r = CliRunner().invoke(app, ["participant", "delete", ref, "--by", "dpo"], env=env)
+    r = CliRunner().invoke(app, ["participant", "delete", ref, "--staff", "dpo"], env=env)
     assert r.exit_code == 2  # needs --yes
-    r = CliRunner().invoke(app, ["participant", "delete", ref, "--by", "dpo", "--yes"], env=env)
+    r = CliRunner().invoke(app, ["participant", "delete", ref, "--staff", "dpo", "--yes"], env=env)
     assert r.exit_code == 0, r.output
     assert count(rt, Participant) == 0
     assert count(rt, Answer) == 0
