@@ -84,8 +84,10 @@ def test_a_disclosure_in_a_quote_is_withdrawn_and_alerted_not_approved(admin: Ad
 
 
 def test_edited_wording_is_checked_too(admin: Admin, sink: Any) -> None:
-    qid = quote(admin, "My carer listens to me", 2)
-    resp = approve(admin, qid, text="My carer listens to me but hits me", original="My carer listens to me")
+    original = "My carer hits the ball to me at football"  # fine as it stands; cut down, it is not
+    qid = quote(admin, original, 2)
+    resp = approve(admin, qid, text="My carer hits me", original=original)
+    assert resp.status_code == 303
     assert "quote_withdrawn" in resp.headers["location"]
     with admin.db() as s:
         assert s.get(Quote, qid).status == "withdrawn"
