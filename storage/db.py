@@ -1,8 +1,10 @@
-"""Database engine and transactions: SQLite by default (WAL, FULL sync, FKs on), PostgreSQL by URL."""
+"""Database engine and transactions: SQLite by default (WAL, FULL sync, FKs on, secure delete, owner-only
+files), PostgreSQL by URL."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ __all__ = [
     "Engine",
     "IntegrityError",
     "Session",
+    "checkpoint",
     "core",
     "make_engine",
     "naive_utc",
@@ -51,7 +54,7 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> 
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         engine = create_engine(
             url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": busy_timeout}
         )
@@ -62,6 +65,8 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> 
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
+            # Deleted rows are overwritten with zeros, not left readable in free pages (erasure, issue 22).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")  # SQLite: how long a writer waits
             cur.close()
             # Let SQLAlchemy, not the driver, decide when transactions begin (see _begin below).
@@ -78,6 +83,33 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> 
     return create_engine(
         url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20
     )
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file owner-only (0600) before SQLite opens it; SQLite gives its -wal and -shm files
+    the database file's mode. An existing file is tightened to 0600 too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for extra in ("", "-wal", "-shm"):
+        f = Path(f"{path}{extra}")
+        if f.exists() and f.stat().st_mode & 0o077:
+            f.chmod(0o600)
+
+
+def checkpoint(engine: Engine) -> bool:
+    """SQLite: copy the write-ahead log into the database file and truncate the log to nothing, so words deleted
+    from the database are not left readable in old log frames. True when the log was fully emptied."""
+    if engine.dialect.name != "sqlite":
+        return True
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        busy, _frames, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cur.close()
+        return not busy
+    finally:
+        raw.close()
 
 
 @contextmanager

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, LargeBinary, Table, case, delete, event, func, select, update
+from sqlalchemy import Column, Connection, LargeBinary, Table, case, delete, event, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
 import storage.models  # noqa: F401 - registers every table on the metadata
-from storage.db import utc
+from storage.db import checkpoint, utc
 from storage.models import Alert, Answer, OutboxMessage, Participant, Submission
+
+log = logging.getLogger("ourvoice.privacy")
 
 # Rows in these tables outlive an erasure with the link to the person removed (nullable columns set
 # to NULL): a safeguarding alert must stay on record for the duty team; the inbound ledger only
@@ -166,7 +169,21 @@ def erase(session: Session, participant_id: int) -> ErasureReport:
 
     cascade(tables["participant"], tables["participant"].c.id == participant_id, 0)
     session.expunge_all()  # ORM copies of deleted rows must not be written back by a later flush
+    _scrub_after_commit(session)
     return ErasureReport(deleted, unlinked)
+
+
+def _scrub_after_commit(session: Session) -> None:
+    """Once the erasure has committed, empty SQLite's write-ahead log into the file: secure_delete has zeroed the
+    deleted rows there, and the log's older frames (which still hold the words) are truncated away."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+
+    def _after_commit(_s: Session) -> None:
+        if not checkpoint(engine):
+            log.warning("erasure.checkpoint_busy")  # a long reader held the log; the next erasure retries
+
+    event.listen(session, "after_commit", _after_commit, once=True)
 
 
 def erase_at_commit(session: Session, participant_id: int) -> None:
