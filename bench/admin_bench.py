@@ -64,7 +64,7 @@ def run(responses: int = 1_000_000, requests: int = 50) -> dict:
             alert_spool_dir=f"{tmp}/spool",
         )
         rt = build_runtime(settings)
-        rt.extras["clock"] = lambda: NOW
+        rt.clock = lambda: NOW
         specs = synthetic.specs_from_library(rt.library)
         t = time.perf_counter()
         with session(rt.engine) as s:
@@ -103,7 +103,7 @@ def run(responses: int = 1_000_000, requests: int = 50) -> dict:
         first = _timed(client, 1)[0]
         warm = _timed(client, requests)
         clock = {"now": NOW}
-        rt.extras["clock"] = lambda: clock["now"]
+        rt.clock = lambda: clock["now"]
 
         def stale() -> None:  # 16 minutes later each time: the snapshot is too old, the request recounts
             clock["now"] += timedelta(minutes=16)

@@ -116,7 +116,7 @@ def one_size(n: int, workdir: Path, library, settings: ReportSettings) -> dict:
     with sqlite3.connect(path) as con:
         con.execute("ANALYZE")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    rt = SimpleNamespace(engine=engine, library=library, extras={"report_settings": settings})
+    rt = SimpleNamespace(engine=engine, library=library, report_settings=settings)
     nightly_s = _timed(lambda: nightly(rt, now=NOW))
     full_sql = raw_sql(catalog.reach_flows(library))
     params = _params(settings)

@@ -148,6 +148,7 @@ async def _burst(participants: int, work: Path) -> dict[str, Any]:
                         await asyncio.wait_for(proc.wait(), 60)
                     except TimeoutError:
                         proc.kill()
+        alerts = len(smtp.messages)  # a message the risk check flags gets a safe reply and an alert email
     lat = report["latencies"]
     ideal, shortest = floor(participants, len(SCRIPT))
     return {
@@ -157,6 +158,7 @@ async def _burst(participants: int, work: Path) -> dict[str, Any]:
         "replies_sent": report["delivered"],
         "extra_replies": report["extra"],
         "over_limit_429s": report["over_limit"],
+        "alerts_emailed": alerts,
         "bot_processes": processes,
         "seconds": round(took, 1),
         "floor_seconds": round(shortest, 1),

@@ -1,67 +1,59 @@
-"""Composition root for the runtime: settings -> database, content, keys, dispatcher, ASGI app.
+"""Composition root: settings -> database, content, keys, dispatcher (`Services`), then the one ASGI app.
 
-Only entry points (the CLI, `python -m bot`) and tests import this module.
+Only entry points (the CLI, `python -m bot`) and tests import this module. Every part is wired here by
+direct reference: feature effects, channel services and the admin web.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from bot import identity
+from admin.reports.settings import ReportSettings
+from admin.web import app as admin_web
+from bot import identity, slack_service, telegram_service
 from bot.alert_routes import demo_recipients
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
-from bot.crypto import Keyring
+from bot.channels.slack import staff_recipients
+from bot.crypto import Keyring, configure_audit
 from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
 from bot.engine import StepContext
+from bot.features import carers, young_people
+from bot.features.carers import WaveSettings
+from bot.features.young_people import PanelSettings
 from bot.messages import Inbound
 from bot.safeguarding import Lexicon, default_lexicon_path
+from bot.services import Services, SetupError
 from bot.settings import BotSettings, HelpNumbers
 from bot.topics import open_topics
 from content.loader import Library, load_library
-from storage.db import Engine, Session, make_engine
+from storage import topics as topic_store
+from storage.db import Session, make_engine
 from storage.models import Participant
 
 log = logging.getLogger("ourvoice.runtime")
 
-# Feature modules that contribute effect handlers: each exposes `effects(keyring, library, settings)`
-# returning {action_name: handler}. Features add one line here.
-EFFECT_MODULES: tuple[str, ...] = ()
-EFFECT_MODULES += ("bot.features.carers",)  # carer survey waves: "stop reminders"
-EFFECT_MODULES += ("bot.identity",)  # My stuff: summary, copy, pause, link code, delete (issue 5)
-EFFECT_MODULES += ("bot.features.young_people",)  # good news, review statements, challenge cards (issue 6)
+__all__ = [
+    "EFFECTS", "Runtime", "Services", "SetupError", "build_app", "build_keyring", "build_notifier",
+    "build_runtime", "cached_lexicon", "topic_context",
+]
 
-# Feature modules that add routes to the shared ASGI app: each exposes `mount(app, rt)`.
-ROUTE_MODULES: tuple[str, ...] = ()
-ROUTE_MODULES += ("bot.telegram_service",)  # Telegram: webhook route and channel start/stop
-ROUTE_MODULES += ("bot.slack_service",)  # Slack: /slack/events or Socket Mode, alert acks (issue 10)
-ROUTE_MODULES += ("admin.web.app",)  # staff admin web under /admin (issue 9)
+Runtime = Services  # the name tests and older callers use
 
-
-class SetupError(Exception):
-    """Something the operator must fix before start; the message is one clear line."""
-
-
-@dataclass
-class Runtime:
-    settings: BotSettings
-    engine: Engine
-    library: Library
-    keyring: Keyring
-    lexicon: Lexicon
-    notifier: AlertNotifier
-    dispatcher: Dispatcher
-    extras: dict = field(default_factory=dict)
-    # True when nothing was injected: a worker process can rebuild the same runtime from `settings`.
-    from_settings: bool = False
+# Features that contribute effect handlers, each `effects(keyring, library, settings)` returning
+# {action_name: handler}. Features add one line here.
+EFFECTS: tuple[Callable[[Keyring, Library, BotSettings], dict[str, EffectHandler]], ...] = (
+    carers.effects,  # carer survey waves: "stop reminders"
+    identity.effects,  # My stuff: summary, copy, pause, link code, delete (issue 5)
+    young_people.effects,  # good news, review statements, challenge cards (issue 6)
+)
 
 
 @functools.lru_cache(maxsize=4)
@@ -92,16 +84,15 @@ def build_notifier(settings: BotSettings, extra: list[Recipient] | None = None) 
         recipients.append(Recipient(email, addr, level=0))
     for addr in filter(None, (a.strip() for a in settings.alert_email_escalate_to.split(","))):
         recipients.append(Recipient(email, addr, level=1))
-    recipients += importlib.import_module("bot.channels.slack").staff_recipients()  # Slack staff (issue 10)
+    recipients += staff_recipients()  # Slack staff (issue 10)
     recipients += extra or []
     if settings.demo:  # no inbox in a demo: alerts are shown in the admin and said on the console
         recipients += demo_recipients(recipients)
     return AlertNotifier(recipients)
 
 
-def topic_context(library: Library, tz: str):  # noqa: ANN201 - returns a ContextProvider
+def topic_context(library: Library, tz: str) -> Callable[[Session, Participant, datetime], StepContext]:
     """Open topics for a participant today, honouring staff publication overrides."""
-    from storage import topics as topic_store  # local: storage module owned by the topics feature
 
     def provide(s: Session, p: Participant, now: datetime) -> StepContext:
         def find() -> tuple[str, ...]:
@@ -126,18 +117,23 @@ def build_runtime(
     effects: dict[str, EffectHandler] | None = None,
     help_numbers: HelpNumbers | None = None,
     lexicon: Lexicon | None = None,
-) -> Runtime:
-    """Wire every part from settings; raises SetupError or ContentInvalid with a clear message."""
-    injected = (library, notifier, onboarding, effects, help_numbers, lexicon)
+    report_settings: ReportSettings | None = None,
+    wave_settings: WaveSettings | None = None,
+    panel_settings: PanelSettings | None = None,
+) -> Services:
+    """Wire every part from settings; raises SetupError or ContentInvalid with a clear message.
+
+    Feature settings not passed in are read from the environment (OURVOICE_*) here, once."""
     keyring = build_keyring(settings)
     library = library or load_library(Path(settings.content_dir) if settings.content_dir else None)
     lexicon = lexicon or cached_lexicon(default_lexicon_path())
     engine = make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
+    configure_audit(settings)  # the audit chain's key and anchor file for this database (issue 22)
     notifier = notifier or build_notifier(settings)
     if effects is None:
         effects = {}
-        for name in EFFECT_MODULES:
-            effects.update(importlib.import_module(name).effects(keyring, library, settings))
+        for contribute in EFFECTS:
+            effects.update(contribute(keyring, library, settings))
     if onboarding is None and settings.invite_only:
         onboarding = identity.invite_onboarding(keyring, settings, library)  # invite codes (issue 5)
     dispatcher = Dispatcher(
@@ -153,14 +149,17 @@ def build_runtime(
         context=topic_context(library, settings.timezone),
         commands=identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
     )
-    return Runtime(
+    return Services(
         settings, engine, library, keyring, lexicon, notifier, dispatcher,
-        from_settings=all(part is None for part in injected),
+        report_settings=report_settings or ReportSettings(),
+        wave_settings=wave_settings or WaveSettings(),
+        panel_settings=panel_settings or PanelSettings(),
     )
 
 
-def build_app(rt: Runtime) -> FastAPI:
-    """The one ASGI app: web chat now; admin and webhooks mount here too."""
+def build_app(rt: Services) -> FastAPI:
+    """The one ASGI app: web chat; the channel `rt.channel` names (its webhook, and its start and stop in the
+    app's lifespan); Slack for staff when configured; the admin under /admin."""
     app = FastAPI(title="ourvoice", docs_url=None, redoc_url=None, openapi_url=None)
 
     def handle(msg: Inbound, now: datetime) -> DispatchResult:
@@ -169,8 +168,9 @@ def build_app(rt: Runtime) -> FastAPI:
     secure = rt.settings.public_url.startswith("https://")
     app.include_router(web.router(handle, secure_cookie=secure))
 
-    for name in ROUTE_MODULES:
-        importlib.import_module(name).mount(app, rt)
+    telegram_service.mount(app, rt)
+    slack_service.mount(app, rt)
+    admin_web.mount(app, rt)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,6 +1,6 @@
-"""Wires the Slack channel to a Runtime: outbox sender, Bolt runner, /slack/events route or Socket Mode,
+"""Wires the Slack channel to the Services: outbox sender, Bolt runner, /slack/events route or Socket Mode,
 start and stop inside the ASGI app's lifespan, and the audited alert acknowledgement behind the staff
-channel's Acknowledge button. Composition only (listed in bot.runtime.ROUTE_MODULES): the SDK stays in
+channel's Acknowledge button. Composition only (mounted by bot.runtime.build_app): the SDK stays in
 bot/channels/slack.py, queries in storage modules.
 """
 
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from bot.channels.base import wait_until
 from bot.channels.slack import DM_ONLY_FALLBACK, AckOutcome, SlackChannel, SlackRunner, SlackSettings
 from bot.outbox import OutboxSender
+from bot.services import Services, SetupError
 from content.schema import text_for
 from storage import admin_views, audit
 from storage import alerts as alert_store
@@ -46,7 +47,7 @@ def is_outage(result: Any, *, unavailable_text: str) -> bool:
     return bool(result.flagged) and result.participant_id is None and kinds == ["safe_reply"]
 
 
-def acknowledger(rt: Any) -> Callable[[str, str, str, datetime], AckOutcome]:
+def acknowledger(rt: Services) -> Callable[[str, str, str, datetime], AckOutcome]:
     """The Acknowledge button's work: one transaction that checks the staff account's role and district,
     acknowledges the alert, writes the audit row (alert.ack, like the admin and the CLI) and queues the
     young person's follow-up."""
@@ -90,15 +91,13 @@ class SlackService:
 
     def __init__(
         self,
-        rt: Any,
+        rt: Services,
         settings: SlackSettings,
         *,
         clock: Callable[[], datetime] | None = None,
         socket_mode: bool = False,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        from bot.runtime import SetupError  # local: runtime imports this module by name only
-
         problems = settings.problems(socket_mode=socket_mode)
         if problems:
             raise SetupError(problems[0])
@@ -164,28 +163,30 @@ class SlackService:
         await wait_until(lambda: not self.runner.busy and self.sender.idle, timeout, "slack channel")
 
 
-def mount(app: FastAPI, rt: Any) -> None:
+def mount(app: FastAPI, rt: Services) -> None:
     """Add Slack to the ASGI app for `ourvoice run --channel slack [--socket-mode]`.
 
-    Settings come from rt.extras["slack_settings"] (tests) or the OURVOICE_SLACK_* environment. With another
-    channel, Slack is still mounted when a staff channel is configured, so Acknowledge buttons work.
+    Settings are the ones the entry point read (rt.slack_settings). With another channel, Slack is still
+    mounted when a staff channel is configured, so Acknowledge buttons work.
     HTTP mode adds POST /slack/events; Socket Mode connects in the app's lifespan instead.
     """
-    settings: SlackSettings = rt.extras.get("slack_settings") or SlackSettings()
-    socket_mode = bool(rt.extras.get("socket_mode"))
+    settings = rt.slack_settings
+    if settings is None:
+        return
+    socket_mode = rt.socket_mode
     staff_only = bool(settings.staff_channel and settings.configured) and not settings.problems(
         socket_mode=socket_mode
     )
-    if rt.extras.get("channel") != "slack" and not staff_only:
+    if rt.channel != "slack" and not staff_only:
         return
     service = SlackService(
         rt,
         settings,
-        clock=rt.extras.get("clock"),
+        clock=rt.clock,
         socket_mode=socket_mode,
-        wall=rt.extras.get("wall_clock") or time.time,
+        wall=rt.wall_clock or time.time,
     )
-    rt.extras["slack"] = service
+    rt.running["slack"] = service
     if not socket_mode:
         app.include_router(service.runner.router())
     inner = app.router.lifespan_context

@@ -1,6 +1,6 @@
-"""Wires the Telegram channel to a Runtime: outbox sender, update runner, webhook route, start and stop
-inside the ASGI app's lifespan. Composition only (listed in bot.runtime.ROUTE_MODULES): the SDK stays in
-bot/channels/telegram.py, storage access in bot/outbox.py and the dispatcher.
+"""Wires the Telegram channel to the Services: outbox sender, update runner, webhook route, start and stop
+inside the ASGI app's lifespan, all in this one process. Composition only (mounted by bot.runtime.build_app):
+the SDK stays in bot/channels/telegram.py, storage access in bot/outbox.py and the dispatcher.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bot.channels.telegram import TelegramChannel, TelegramRunner, TelegramSetti
 from bot.dispatcher import DispatchResult
 from bot.messages import Inbound
 from bot.outbox import OutboxSender
+from bot.services import Services, SetupError
 from content.schema import text_for
 
 PRIVATE_ONLY_FALLBACK = "Hi! I only work in private chats, so I'm leaving this group."
@@ -33,13 +34,11 @@ def is_outage(result: Any, *, unavailable_text: str = "") -> bool:
 
 
 class TelegramService:
-    """The running Telegram channel for one Runtime: polling or webhook, plus its outbox sender."""
+    """The running Telegram channel: polling or webhook, plus its outbox sender."""
 
     def __init__(
-        self, rt: Any, settings: TelegramSettings, *, clock: Callable[[], datetime] | None = None
+        self, rt: Services, settings: TelegramSettings, *, clock: Callable[[], datetime] | None = None
     ) -> None:
-        from bot.runtime import SetupError  # local: runtime imports this module by name only
-
         problems = settings.problems()
         if problems:
             raise SetupError(problems[0])
@@ -118,19 +117,15 @@ class TelegramService:
         await wait_until(lambda: not self.runner.in_flight and self.sender.idle, timeout, "telegram channel")
 
 
-def mount(app: FastAPI, rt: Any) -> None:
-    """Add the Telegram channel to the ASGI app when `ourvoice run --channel telegram` asked for it.
-
-    Settings come from rt.extras["telegram_settings"] (tests) or the OURVOICE_TELEGRAM_* environment.
-    The webhook route exists only in webhook mode; polling runs as a task in the app's event loop.
-    """
-    if rt.extras.get("channel") != "telegram":
+def mount(app: FastAPI, rt: Services) -> None:
+    """Add the Telegram channel to the ASGI app when `ourvoice run --channel telegram` asked for it, with the
+    settings its entry point read (rt.telegram_settings). The webhook route exists only in webhook mode;
+    polling runs as a task in the app's event loop."""
+    settings = rt.telegram_settings
+    if rt.channel != "telegram" or settings is None or not settings.configured:
         return
-    settings = rt.extras.get("telegram_settings") or TelegramSettings()
-    if not settings.configured:
-        return
-    service = TelegramService(rt, settings, clock=rt.extras.get("clock"))
-    rt.extras["telegram"] = service
+    service = TelegramService(rt, settings, clock=rt.clock)
+    rt.running["telegram"] = service
     if service.webhook:
         app.include_router(service.runner.webhook_router(settings.webhook_secret.get_secret_value()))
     inner = app.router.lifespan_context

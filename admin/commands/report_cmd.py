@@ -73,7 +73,7 @@ def wiring() -> Iterator[SimpleNamespace]:
     engine = make_engine(settings.database_url)
     try:
         yield SimpleNamespace(
-            settings=settings, engine=engine, library=library, extras={"report_settings": report_settings}
+            settings=settings, engine=engine, library=library, report_settings=report_settings
         )
     finally:
         engine.dispose()
@@ -104,7 +104,7 @@ def _export(
         with wiring() as rt, session(rt.engine) as s:
             produced = export_report(
                 s, rt.library, actor, report, since=since, until=until, fmt=fmt, now=now,
-                settings=rt.extras["report_settings"], meeting=meeting, bands=bands,
+                settings=rt.report_settings, meeting=meeting, bands=bands,
             )
     except ActionError as exc:
         typer.echo(f"refused: {exc}", err=True)
@@ -171,7 +171,7 @@ def schedule() -> None:
     from admin.scheduler import JOBS
 
     with wiring() as rt:
-        rs = rt.extras["report_settings"]
+        rs = rt.report_settings
         tz = ZoneInfo(rs.timezone)
         now = _now().astimezone(tz)
         typer.echo(f"Report jobs ({rs.timezone}):")
@@ -220,7 +220,7 @@ def panel(
 
     day = _day(panel_date, "PANEL_DATE")
     with wiring() as rt:
-        rs = rt.extras["report_settings"]
+        rs = rt.report_settings
         run = next((r for r in panel_runs(rs) if r.panel == day), None)
         if run is None:
             typer.echo(f"{day} is not in OURVOICE_PANEL_DATES", err=True)
@@ -261,7 +261,7 @@ def action_list(from_: FROM = "2000-01-01", to: TO = "2100-01-01") -> None:
 
     with wiring() as rt, session(rt.engine) as s:
         start, end = Window(_day(from_, "--from"), _day(to, "--to")).bounds(
-            rt.extras["report_settings"].timezone
+            rt.report_settings.timezone
         )
         for a in report_actions.between(s, since=start, until=end):
             typer.echo(f"#{a.id} {a.recorded_at:%Y-%m-%d} [{a.flow_id or '-'}] said: {a.said} | did: {a.did}")
@@ -337,7 +337,7 @@ def quote_collect(from_: FROM, to: TO) -> None:
 
     with wiring() as rt, session(rt.engine) as s:
         start, end = Window(_day(from_, "--from"), _day(to, "--to")).bounds(
-            rt.extras["report_settings"].timezone
+            rt.report_settings.timezone
         )
         n = collect(s, since=start, until=end, now=_now())
     typer.echo(f"{n} new pending quotes")

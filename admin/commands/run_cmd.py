@@ -66,9 +66,11 @@ def run(
 ) -> None:
     """Run ourvoice: the ASGI app with web chat and admin, plus the chosen channel."""
     import uvicorn
+    from pydantic import ValidationError
 
     from admin.cli import load_settings
     from bot.runtime import SetupError, build_app, build_runtime
+    from bot.settings import settings_error_line
     from storage.migrate import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -89,6 +91,9 @@ def run(
     except SetupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    except ValidationError as exc:  # a feature's OURVOICE_* setting (reports, waves, panel dates)
+        typer.echo(settings_error_line(exc), err=True)
+        raise typer.Exit(2) from None
     from bot.alert_routes import alert_route_problem
 
     problem = alert_route_problem(rt.notifier, demo=settings.demo)  # a disclosure must reach a person
@@ -97,12 +102,11 @@ def run(
         raise typer.Exit(2)
     if settings.demo:
         typer.echo(f"demo mode: safeguarding alerts are listed at {settings.public_url}/admin/alerts", err=True)
-    # Route modules read these while the app is built (e.g. Telegram mounts its webhook and lifecycle).
-    rt.extras["channel"] = channel
-    rt.extras["socket_mode"] = socket_mode
-    if telegram is not None:
-        rt.extras["telegram_settings"] = telegram
-    rt.extras["slack_settings"] = slack
+    # build_app mounts what these name (e.g. Telegram's webhook and its start and stop in the lifespan).
+    rt.channel = channel
+    rt.socket_mode = socket_mode
+    rt.telegram_settings = telegram
+    rt.slack_settings = slack
     try:
         app = build_app(rt)
     except SetupError as exc:

@@ -32,10 +32,7 @@ SurveyError = ActionError  # a refused command; the message is one line a person
 
 
 def _wave_settings(rt: Any) -> WaveSettings:
-    ws = rt.extras.get("wave_settings")
-    if ws is None:
-        ws = rt.extras["wave_settings"] = WaveSettings()
-    return ws
+    return rt.wave_settings  # read by the composition root (bot.runtime.build_runtime)
 
 
 def _wave(s: Any, wave_id: int) -> waves.WaveView:

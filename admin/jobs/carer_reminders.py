@@ -23,11 +23,8 @@ log = logging.getLogger("ourvoice.jobs.carers")
 
 
 def wave_settings(rt: Any) -> WaveSettings:
-    """The settings the entry point put on the runtime, else read from OURVOICE_SURVEY_* once."""
-    ws = rt.extras.get("wave_settings")
-    if ws is None:
-        ws = rt.extras["wave_settings"] = WaveSettings()
-    return ws
+    """The wave settings the composition root read (bot.runtime.build_runtime)."""
+    return rt.wave_settings
 
 
 BATCH = 50  # notices per transaction: short enough not to hold up conversations, few enough commits

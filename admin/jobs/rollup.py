@@ -28,11 +28,8 @@ BACKFILL_MONTHS = 24
 
 
 def report_settings(rt: Any) -> ReportSettings:
-    """Settings the entry point put on the runtime, else read from OURVOICE_* once."""
-    rs = rt.extras.get("report_settings")
-    if rs is None:
-        rs = rt.extras["report_settings"] = ReportSettings()
-    return rs
+    """The report settings the composition root read (bot.runtime.build_runtime)."""
+    return rt.report_settings
 
 
 def month_window(year: int, month: int) -> Window:
@@ -147,9 +144,10 @@ def write_panel_update(rt: Any, run: PanelRun, *, now: datetime, actor: str = "s
                     fmt=fmt,
                     meeting=run.panel,
                 )
-                tmp = target.with_suffix(target.suffix + ".part")
-                tmp.write_bytes(produced.data)
-                os.replace(tmp, target)
+            tmp = target.with_suffix(target.suffix + ".part")
+            tmp.write_bytes(produced.data)  # drawn after the read: chats never wait for a PDF
+            os.replace(tmp, target)
+            with session(rt.engine) as s:
                 audit.record(
                     s,
                     actor=actor,

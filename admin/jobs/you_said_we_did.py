@@ -17,7 +17,7 @@ from storage.db import session
 
 def run(rt: Any, *, now: datetime) -> str:
     """Send any due digests; returns e.g. 'panel=2027-01-14 ocypc=12 yac=4' or 'nothing due'."""
-    panel: PanelSettings = rt.extras.get("panel_settings") or PanelSettings()
+    panel: PanelSettings = rt.panel_settings
     tz = rt.settings.timezone
     today = now.astimezone(ZoneInfo(tz)).date()
     dates = panel.dates()

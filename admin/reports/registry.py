@@ -1,13 +1,18 @@
 """The reports ourvoice can produce: one entry per report (template + builder), used by CLI, jobs and web.
 
 Adding a report: a template pair in templates/, a builder, one entry in REPORTS, one golden-file test.
+
+A builder reads the database; the document (PDF through WeasyPrint, HTML, Markdown) is drawn only when
+`Produced.data` is first read, which callers do after their transaction has ended, so a slow PDF never holds
+the database while conversations wait to commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 from admin.reports import ocypc
 from admin.reports.render import FORMATS, render
@@ -20,8 +25,13 @@ from storage.db import Session
 class Produced:
     report: str
     fmt: str
-    data: bytes
+    draw: Callable[[], bytes] = field(repr=False)  # renders the document from `summary`; no database
     summary: ocypc.OcypcSummary
+
+    @cached_property
+    def data(self) -> bytes:
+        """The document, drawn on first use (read it after the transaction that built the summary)."""
+        return self.draw()
 
 
 Builder = Callable[..., Produced]
@@ -49,7 +59,7 @@ def _ocypc(
         meeting=meeting,
         charts_on=fmt != "md",
     )
-    return Produced("ocypc", fmt, render("ocypc", fmt, s=summary), summary)
+    return Produced("ocypc", fmt, lambda: render("ocypc", fmt, s=summary), summary)
 
 
 def _young_people(
@@ -75,7 +85,7 @@ def _young_people(
         charts_on=False,
     )
     pages = ocypc.plain_pages(summary, library, bands or ocypc.YOUNG_BANDS)
-    return Produced("young-people", fmt, render("young_people", fmt, s=summary, pages=pages), summary)
+    return Produced("young-people", fmt, lambda: render("young_people", fmt, s=summary, pages=pages), summary)
 
 
 @dataclass(frozen=True)

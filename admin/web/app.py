@@ -121,7 +121,7 @@ class AdminWeb:
         self.settings = rt.settings
         self.library = rt.library
         self.keyring = rt.keyring
-        self.hasher = rt.extras.get("password_hasher") or password_hasher()
+        self.hasher = rt.password_hasher or password_hasher()
         self.auth = AdminAuth(rt.engine, secret=rt.settings.id_hash_key, public_url=rt.settings.public_url)
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
@@ -138,8 +138,8 @@ class AdminWeb:
         self.cache: dict[str, Any] = {}  # small per-app caches (dashboard aggregates)
 
     def now(self) -> datetime:
-        """The clock: rt.extras["clock"] when a test injects one, else the wall clock (UTC)."""
-        clock = self.rt.extras.get("clock")
+        """The clock: rt.clock when a test injects one, else the wall clock (UTC)."""
+        clock = self.rt.clock
         return clock() if clock else datetime.now(UTC)
 
     def db(self):  # noqa: ANN201 - context manager of one transaction

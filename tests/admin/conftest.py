@@ -28,7 +28,7 @@ SETUP = Actor("test", "participation_manager")  # creates the test accounts
 
 @dataclass
 class Clock:
-    """A hand-moved clock injected through rt.extras["clock"]."""
+    """A hand-moved clock injected through rt.clock."""
 
     now: datetime = field(default_factory=fixed_now)
 
@@ -154,8 +154,8 @@ def fresh_db(template: Path, folder: Path) -> str:
 def make_admin(url: str, tmp_path: Path, library: Any, **settings: Any) -> Admin:
     clock = Clock()
     rt = build_runtime(make_settings(url, tmp_path, **settings), library=library)
-    rt.extras["clock"] = clock
-    rt.extras["password_hasher"] = memo_hasher()
+    rt.clock = clock
+    rt.password_hasher = memo_hasher()
     app = build_app(rt)
     return Admin(rt, app, clock, TestClient(app, follow_redirects=False))
 

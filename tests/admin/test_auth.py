@@ -125,12 +125,12 @@ def test_session_cookie_flags_and_new_id_on_sign_in(admin: Admin) -> None:
 
 def test_cookie_is_secure_when_public_url_is_https(sqlite_url: str, tmp_path: Path) -> None:
     rt = build_runtime(make_settings(sqlite_url, tmp_path, public_url="https://voice.example.org"))
-    rt.extras["clock"] = Clock()
+    rt.clock = Clock()
     app = build_app(rt)
     a = Admin(
         rt,
         app,
-        rt.extras["clock"],
+        rt.clock,
         TestClient(app, base_url="https://voice.example.org", follow_redirects=False),
     )
     a.add_staff("mgr", "participation_manager")

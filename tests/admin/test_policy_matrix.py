@@ -503,7 +503,7 @@ def test_policy_objects_are_the_enforcement(sqlite_url: str, tmp_path: Path) -> 
     """A Policy on a plain route refuses a signed-out request by itself (no other middleware needed)."""
     clock = Clock()
     rt = build_runtime(make_settings(sqlite_url, tmp_path))
-    rt.extras["clock"] = clock
+    rt.clock = clock
     app = build_app(rt)
     extra = FastAPI()
     extra.state.ourvoice_admin = app.state.ourvoice_admin

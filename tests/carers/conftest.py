@@ -24,7 +24,7 @@ OPENED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # when staff ran `survey open
 
 def runtime_for(url: str, tmp_path: Path, **survey: object) -> Runtime:
     rt = build_runtime(make_settings(url, tmp_path))
-    rt.extras["wave_settings"] = WaveSettings(_env_file=None, **survey)  # type: ignore[call-arg]
+    rt.wave_settings = WaveSettings(_env_file=None, **survey)  # type: ignore[call-arg]
     return rt
 
 

@@ -40,7 +40,7 @@ def runtime(url: str, tmp_path: Path, *, notifier: AlertNotifier | None = None, 
     return SimpleNamespace(
         engine=make_engine(url),
         library=frozen_library(),
-        extras={"report_settings": report_settings(tmp_path, **overrides)},
+        report_settings=report_settings(tmp_path, **overrides),
         settings=SimpleNamespace(public_url="https://ov.example"),
         notifier=notifier or AlertNotifier([]),
     )

@@ -178,12 +178,12 @@ def slack_settings(fake: FakeSlackAPI, **overrides: Any) -> SlackSettings:
 @asynccontextmanager
 async def running(rt: Runtime, fake: FakeSlackAPI, **overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, SlackService]]:
     """The shared ASGI app with Slack mounted (HTTP mode), its lifespan running, and an HTTP client for it."""
-    rt.extras.update(channel="slack", clock=fixed_now, slack_settings=slack_settings(fake, **overrides))
+    rt.channel, rt.clock, rt.slack_settings = "slack", fixed_now, slack_settings(fake, **overrides)
     app = build_app(rt)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client, rt.extras["slack"]
+            yield client, rt.running["slack"]
 
 
 @pytest.fixture

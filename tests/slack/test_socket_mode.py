@@ -37,13 +37,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 async def socket_service(rt: Runtime, fake: SlackFake) -> AsyncIterator[SlackService]:
-    rt.extras.update(channel="slack", socket_mode=True, clock=fixed_now,
-                     slack_settings=slack_settings(fake, signing_secret=""))
+    rt.channel, rt.socket_mode, rt.clock = "slack", True, fixed_now
+    rt.slack_settings = slack_settings(fake, signing_secret="")
     app = build_app(rt)
     assert "/slack/events" not in {getattr(r, "path", "") for r in app.routes}  # nothing to expose
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(fake.connected.wait(), timeout=10)
-        yield rt.extras["slack"]
+        yield rt.running["slack"]
 
 
 async def test_socket_mode_events_are_stored_then_acknowledged(rt: Runtime, fake: SlackFake,

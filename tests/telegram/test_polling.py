@@ -304,11 +304,11 @@ async def test_outage_keeps_the_update_and_sends_the_safe_reply_once(
 
 
 async def test_run_mounts_polling_in_the_app_lifespan(tg: FakeBotAPI, rt) -> None:  # noqa: ANN001
-    rt.extras.update(channel="telegram", telegram_settings=tg_settings(tg), clock=fixed_now)
+    rt.channel, rt.telegram_settings, rt.clock = "telegram", tg_settings(tg), fixed_now
     app = build_app(rt)
     assert not any(getattr(r, "path", "") == "/telegram/webhook" for r in app.routes)  # polling: no route
     async with app.router.lifespan_context(app):
-        svc = rt.extras["telegram"]
+        svc = rt.running["telegram"]
         TgUser(tg, 1212).say("/start")
         await settle(tg, svc)
         assert TgUser(tg, 1212).texts()[-1].endswith("Which of these is you?")
@@ -316,6 +316,6 @@ async def test_run_mounts_polling_in_the_app_lifespan(tg: FakeBotAPI, rt) -> Non
 
 
 def test_web_only_run_does_not_mount_telegram(tg: FakeBotAPI, rt) -> None:  # noqa: ANN001
-    rt.extras.update(channel="web", telegram_settings=tg_settings(tg))
+    rt.channel, rt.telegram_settings = "web", tg_settings(tg)
     build_app(rt)
-    assert "telegram" not in rt.extras
+    assert "telegram" not in rt.running

@@ -37,7 +37,7 @@ def pid(rt, p) -> int:  # noqa: ANN001
 
 
 def test_digest_goes_to_everyone_in_the_council_who_took_part_once(rt) -> None:  # noqa: ANN001
-    rt.extras["panel_settings"] = PanelSettings(
+    rt.panel_settings = PanelSettings(
         panel_dates="2026-11-10,2026-12-03,2027-01-14", _env_file=None
     )
     raiser = join(rt, "y-raiser", "teen")
@@ -96,7 +96,7 @@ def test_digest_goes_to_everyone_in_the_council_who_took_part_once(rt) -> None: 
 
 
 def test_late_or_empty_panels_send_nothing(rt) -> None:  # noqa: ANN001
-    rt.extras["panel_settings"] = PanelSettings(panel_dates="2026-11-10,2026-12-03", _env_file=None)
+    rt.panel_settings = PanelSettings(panel_dates="2026-11-10,2026-12-03", _env_file=None)
     raiser = join(rt, "z-raiser", "teen")
     raise_card(raiser)
     assert run(rt, now=at("2026-12-04")) == "nothing due"  # no card moved since the last Panel

@@ -78,7 +78,7 @@ def invite_create(
     from bot.identity import pretty
 
     web = ctx.web
-    bot_username = str(web.rt.extras.get("telegram_bot_username", ""))
+    bot_username = web.rt.telegram_bot_username
     try:
         with web.db() as s:
             batch, created = invite_actions.create_invites(

@@ -27,13 +27,8 @@ FORMAT_NAMES = {"pdf": "PDF (to print or send)", "html": "Web page (HTML)", "md"
 
 
 def report_settings(web: Any) -> Any:
-    """The report settings from rt.extras, else read once from the environment (OURVOICE_*)."""
-    from admin.reports.settings import ReportSettings
-
-    found = web.rt.extras.get("report_settings")
-    if found is None:
-        found = web.rt.extras["report_settings"] = ReportSettings()
-    return found
+    """The report settings the composition root read (bot.runtime.build_runtime)."""
+    return web.rt.report_settings
 
 
 def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
