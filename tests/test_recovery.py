@@ -12,12 +12,15 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.messages import Inbound
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime, build_app, build_runtime
 from content.schema import text_for
 from storage.db import session
 from storage.models import InboundEvent, Participant
+from tests.browser import browser_page, require_chromium, serve
 from tests.conftest import fixed_now, make_settings
 from tests.helpers import Person
+
+CHAT_JS = Path(__file__).parent.parent / "bot" / "channels" / "web_static" / "chat.js"
 
 
 @pytest.fixture
@@ -83,3 +86,43 @@ def test_concurrent_deliveries_of_one_message_still_answer_as_a_duplicate(rt: Ru
     with session(rt.engine) as s:
         n = s.execute(select(func.count()).select_from(InboundEvent).where(InboundEvent.message_id.like("%same-id"))).scalar_one()
     assert n == 1
+
+
+def chat_js_setting(name: str) -> int:
+    """A number the chat page is configured with (chat.js), so the test follows the configuration."""
+    import re
+
+    found = re.search(rf"const {name} = (\d+);", CHAT_JS.read_text(encoding="utf-8"))
+    assert found, name
+    return int(found.group(1))
+
+
+@pytest.mark.browser
+def test_chat_page_stops_after_bounded_tries_and_says_nothing_was_saved(sqlite_url: str, tmp_path: Path) -> None:
+    """A fault that answers "couldn't save" every time: the page tries MAX_TRIES times with growing waits,
+    then stops and says the message was not saved (the old page retried forever, saying nothing was lost);
+    "Try again" sends the same message again once the fault is gone."""
+    require_chromium()
+    max_tries, first_wait = chat_js_setting("MAX_TRIES"), chat_js_setting("FIRST_WAIT_MS")
+    rt = build_runtime(make_settings(sqlite_url, tmp_path))
+    block_new_participants(rt)
+    posts: list[str] = []
+    with serve(build_app(rt)) as base, browser_page() as page:
+        page.on("request", lambda r: posts.append(r.post_data or "") if r.url.endswith("/api/chat") else None)
+        page.goto(base + "/")
+        page.get_by_text("stopped trying").wait_for(timeout=first_wait * 2 ** max_tries + 10_000)
+        assert len(posts) == max_tries
+        assert len(set(posts)) == 1  # the same message (same id) each time
+        body = page.locator("body").inner_text()
+        assert body.count("nothing has been lost") == 1  # the server's "couldn't save" shown once, not per try
+        assert "Trying again" not in page.locator("#status").inner_text()
+        page.wait_for_timeout(first_wait * 4)  # no try is left scheduled after the page stops
+        assert len(posts) == max_tries  # stopped: no more tries on its own
+        with session(rt.engine) as s:
+            s.execute(text("DROP TRIGGER block_join"))
+        page.locator("#choices").get_by_role("button", name="Try again").click()
+        page.locator("#choices").get_by_role("button", name="I'm 11 to 16").wait_for()
+        assert len(set(posts)) == 1  # still the same message id
+    with session(rt.engine) as s:
+        assert s.execute(select(func.count()).select_from(InboundEvent)).scalar_one() == 1
+    rt.engine.dispose()

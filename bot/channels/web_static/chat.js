@@ -1,7 +1,12 @@
-// Web chat client: sends each message with its own id and retries with the SAME id until the
-// server confirms it was stored, so a flaky connection or a database blip never loses an answer.
+// Web chat client: sends each message with its own id and retries with the SAME id (so nothing is stored
+// twice) until the server confirms it was stored. Retries are bounded: after MAX_TRIES tries with growing
+// waits the page stops, says the message was NOT saved, and offers a "Try again" button (same id again).
 (function () {
   "use strict";
+  const MAX_TRIES = 5;          // tries per message before the page stops and explains
+  const FIRST_WAIT_MS = 1000;   // wait before the 2nd try; doubled before each later one (1, 2, 4, 8 s)
+  const GAVE_UP = "I still couldn't save that message, so I've stopped trying. It has NOT been saved yet. " +
+    "Press \u201cTry again\u201d when you're ready, or come back later.";
   const log = document.getElementById("log");
   const choicesBox = document.getElementById("choices");
   const statusBox = document.getElementById("status");
@@ -9,6 +14,7 @@
   const input = document.getElementById("composer-text");
   const queue = [];
   let busy = false;
+  let stopped = false;  // gave up on the first queued message until the person presses "Try again"
 
   function newId() {
     const bytes = new Uint8Array(12);
@@ -50,8 +56,29 @@
     pump();
   }
 
+  // Stop retrying: say plainly that the message was not saved, and offer to try it again (same id, so a
+  // late success is still stored once). Messages typed after it wait behind it.
+  function giveUp(item) {
+    stopped = true;
+    statusBox.textContent = "";
+    bubble(GAVE_UP, "bot");
+    choicesBox.replaceChildren();
+    choicesBox.className = "choices";
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = "Try again";
+    b.addEventListener("click", () => {
+      item.tries = 0;
+      item.retried = true;
+      stopped = false;
+      choicesBox.replaceChildren();
+      pump();
+    });
+    choicesBox.appendChild(b);
+  }
+
   async function pump() {
-    if (busy || !queue.length) return;
+    if (busy || stopped || !queue.length) return;
     busy = true;
     const item = queue[0];
     try {
@@ -72,15 +99,17 @@
         return;
       }
       if (!res.ok) throw new Error(data.error || "server error");
-      if (!(data.retry && item.tries > 0)) render(data.replies);  // say "couldn't save" once, not every retry
+      // Say "couldn't save" once, not on every retry (nor again after "Try again").
+      if (!(data.retry && (item.tries > 0 || item.retried))) render(data.replies);
       if (data.retry) throw new Error("not stored yet");
       queue.shift();
       statusBox.textContent = "";
     } catch (err) {
       item.tries += 1;
-      statusBox.textContent = "Couldn't reach ourvoice. Trying again… (nothing you've said is lost)";
       busy = false;
-      setTimeout(pump, Math.min(30000, 1000 * 2 ** Math.min(item.tries, 5)));
+      if (item.tries >= MAX_TRIES) { giveUp(item); return; }
+      statusBox.textContent = "Couldn't save that yet. Trying again… (" + item.tries + " of " + MAX_TRIES + ")";
+      setTimeout(pump, FIRST_WAIT_MS * 2 ** (item.tries - 1));
       return;
     }
     busy = false;
