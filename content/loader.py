@@ -17,6 +17,7 @@ from content.schema import (
     QUESTION_TYPES,
     BranchNode,
     ChoiceNode,
+    Council,
     EndNode,
     Flow,
     MenuNode,
@@ -253,3 +254,18 @@ def load_library(root: Path | None = None) -> Library:
         raise ContentInvalid(errors)
     assert strings is not None
     return Library(flows=flows, strings=strings, root=root)
+
+
+COUNCIL_FILE = "council.yaml"
+
+
+def load_council(path: Path | None = None) -> Council:
+    """The council file (default: content/council.yaml), validated; ContentInvalid lists every problem."""
+    path = path or CONTENT_DIR / COUNCIL_FILE
+    raw = read_yaml(path)
+    try:
+        return Council.model_validate(raw)
+    except ValidationError as exc:
+        raise ContentInvalid(
+            [ContentError(path.name, _line_for(raw, tuple(e["loc"])), e["msg"]) for e in exc.errors()]
+        ) from None

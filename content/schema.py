@@ -193,3 +193,41 @@ class Strings(Strict):
     id: Ident
     locale: str = "en"
     messages: dict[Ident, Text]
+
+
+class CouncilGroup(Strict):
+    """One children-in-care council: its name, the ages it is for and the age bands those make."""
+
+    label: str
+    ages: tuple[int, int]
+    bands: tuple[Band, ...]
+
+    @model_validator(mode="after")
+    def _ages_in_order(self) -> CouncilGroup:
+        if not 0 < self.ages[0] <= self.ages[1] <= 30:
+            raise ValueError(f"ages must be [youngest, oldest], got {list(self.ages)}")
+        return self
+
+
+class Council(Strict):
+    """The council a deployment serves (content/council.yaml): districts, councils, staff roles, help
+    numbers and duty contacts. Everything else reads these from here, never from code."""
+
+    schema_version: int
+    id: Ident
+    name: str
+    districts: dict[Ident, str]
+    councils: dict[Ident, CouncilGroup]
+    roles: dict[Ident, str]
+    scoped_roles: tuple[Ident, ...] = ()
+    help_numbers: dict[Ident, str]
+    duty_contacts: dict[Ident, str]
+
+    @model_validator(mode="after")
+    def _references(self) -> Council:
+        unknown = [r for r in self.scoped_roles if r not in self.roles]
+        if unknown:
+            raise ValueError(f"scoped_roles names unknown roles: {', '.join(unknown)}")
+        if not self.districts:
+            raise ValueError("a council needs at least one district")
+        return self

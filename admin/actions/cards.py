@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from admin.actions import policy
 from admin.actions.policy import (
     Actor,
     Invalid,
@@ -22,12 +23,7 @@ from admin.actions.policy import (
 )
 from storage import admin_views, challenges
 
-COUNCILS = {
-    "super_council": "Super Council",
-    "ocypc": "OCYPC",
-    "ocypc_extra": "OCYPC Extra!",
-    "yac": "Young Adult Council",
-}
+COUNCILS = policy.COUNCILS  # from content/council.yaml
 
 
 def card_districts(s: Any, card_id: int) -> frozenset[str] | None:

@@ -12,31 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from content.loader import load_council
 from storage import audit
 from storage.staff import StaffView
 
-ROLES: dict[str, str] = {
-    "participation_worker": "Participation worker or apprentice: topics, challenge cards, good news, invites "
-    "and aggregates for their own districts.",
-    "participation_manager": "Participation lead: everything the workers do, in every district, plus staff "
-    "accounts, approvals, reports and the alerts queue.",
-    "fostering_team": "Fostering team: carer survey waves, carer invites and carer aggregates "
-    "for their districts.",
-    "safeguarding_lead": "Safeguarding lead: the alerts queue, including reading a flagged message after "
-    "re-entering their password.",
-    "panel_viewer": "Panel-facing read-only: summaries and reports, never individual answers.",
-    "auditor": "Auditor: the audit log only.",
-}
+# The council as data (content/council.yaml): its districts, roles and councils come from there, not code.
+COUNCIL = load_council()
+ROLES: dict[str, str] = dict(COUNCIL.roles)
 # Roles that only make sense for named districts: adding one insists on districts.
-SCOPED_ROLES = frozenset({"participation_worker", "fostering_team"})
-DISTRICTS: dict[str, str] = {
-    "north": "North Kent",
-    "south": "South Kent",
-    "east": "East Kent",
-    "thanet": "Thanet",
-    "west": "West Kent",
-    "out_of_county": "Outside Kent",
-}
+SCOPED_ROLES = frozenset(COUNCIL.scoped_roles)
+DISTRICTS: dict[str, str] = dict(COUNCIL.districts)
+COUNCILS: dict[str, str] = {cid: group.label for cid, group in COUNCIL.councils.items()}
 
 # The districts of an object not tied to one district (Kent-wide): anyone in the role may read it, only
 # staff who cover every district may change it.

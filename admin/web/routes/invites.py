@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from admin.actions import invites as invite_actions
+from admin.actions.policy import COUNCILS as COUNCIL_LABELS
 from admin.actions.policy import INVITE_AUDIENCES, ActionError, Forbidden, Invalid
 from admin.web.app import AdminRoute, redirect
 from admin.web.policy import Ctx, for_action, refusal, resolver
@@ -22,13 +23,7 @@ NEEDS = ("storage.invites", "bot.identity")
 INVITERS = for_action("invite.create")
 REVOKERS = for_action("invite.revoke")
 AGE_BANDS = {"7-11": "Children 7 to 11", "11-16": "Young people 11 to 16", "16-25": "Young adults 16 to 25"}
-COUNCILS = {
-    "": "Not set",
-    "super_council": "Super Council",
-    "ocypc": "OCYPC",
-    "ocypc_extra": "OCYPC Extra!",
-    "yac": "Young Adult Council",
-}
+COUNCILS = {"": "Not set", **COUNCIL_LABELS}  # from content/council.yaml
 
 
 @resolver("batch")
