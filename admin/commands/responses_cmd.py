@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from admin import services
+from admin.actions.policy import AGGREGATE_AUDIENCES, SHARED_AUDIENCES, record, sees_flow
 from admin.commands.auth_helper import StaffOpt, authenticate, refuse
 from storage import admin_views
 
@@ -21,11 +21,7 @@ app = typer.Typer(
     help="Responses: counts per flow and question; shared responses (audited).", no_args_is_help=True
 )
 THRESHOLD = 5
-AUDIENCES = {
-    "participation_worker": ("young_person",),
-    "participation_manager": ("young_person", "carer"),
-    "fostering_team": ("carer",),
-}
+AUDIENCES = SHARED_AUDIENCES
 
 
 @contextmanager
@@ -44,6 +40,22 @@ def _n(value: int) -> str:
     return str(value) if value >= THRESHOLD else "<5"
 
 
+def _library() -> Any:
+    from pathlib import Path
+
+    from admin.cli import load_settings
+    from content.loader import load_library
+
+    settings = load_settings()
+    return load_library(Path(settings.content_dir) if settings.content_dir else None)
+
+
+def sees_flow_id(library: Any, flow_id: str, actor: Any) -> bool:
+    """True when the flow exists and the actor's role may see its aggregates."""
+    flow = library.flows.get(flow_id)
+    return flow is not None and (actor is None or sees_flow(actor, flow))
+
+
 @app.command("summary")
 def summary(
     flow: Annotated[str, typer.Option(help="one flow id: per-question counts")] = "",
@@ -52,11 +64,16 @@ def summary(
     """Started and finished per flow, or answers per question and choice for one flow (under 5 hidden)."""
     from storage.db import session
 
+    library = _library()
     with _engine() as engine:
-        actor = authenticate(staff, roles=set(AUDIENCES) | {"panel_viewer"}, engine=engine)
+        actor = authenticate(staff, roles=set(AGGREGATE_AUDIENCES), engine=engine)
+        if flow and not sees_flow_id(library, flow, actor):
+            raise refuse(f"no flow {flow} whose answers you may see", 1)
         with session(engine) as s:
             if not flow:
                 for c in admin_views.flow_counts(s, districts=actor.scope()):
+                    if not sees_flow_id(library, c.flow_id, actor):
+                        continue
                     typer.echo(
                         f"{c.flow_id:<28} started {_n(c.submissions):>6}  finished {_n(c.completed):>6}"
                     )
@@ -104,7 +121,7 @@ def show(submission_id: int, staff: StaffOpt = "") -> None:
                 or not actor.sees(found[0].district)
             ):
                 raise refuse(f"no shared response {submission_id} that you may open", 1)
-            services.record(
+            record(
                 s,
                 actor,
                 "response.view",

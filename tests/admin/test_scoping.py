@@ -124,3 +124,27 @@ def _get(admin: Admin, user: str, path: str) -> Any:
     resp = c.get(path)
     assert resp.status_code == 200, (path, resp.status_code)
     return resp.text
+
+
+def test_the_fostering_team_cannot_count_young_peoples_answers_from_the_cli(
+    scoped: Admin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with scoped.db() as s:
+        p, _ = participants.create(
+            s, key_hash="yp-cli", channel="web", address_enc=None, now=scoped.clock.now, band="teen",
+            district="east", council="ocypc",
+        )
+        submissions.get_or_start(s, p, "wellbeing", 1, now=scoped.clock.now)
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "OURVOICE_DATABASE_URL": scoped.rt.settings.database_url, "OURVOICE_ID_HASH_KEY": TEST_HASH_KEY,
+        "OURVOICE_ENCRYPTION_KEYS": TEST_FERNET_KEY, "OURVOICE_STAFF_PASSWORD": PASSWORD,
+    }
+    runner = CliRunner()
+    one = runner.invoke(cli, ["responses", "summary", "--flow", "wellbeing", "--staff", "foster"], env=env)
+    assert one.exit_code == 1
+    every = runner.invoke(cli, ["responses", "summary", "--staff", "foster"], env=env)
+    assert every.exit_code == 0, every.output
+    assert "wellbeing" not in every.output
+    worker = runner.invoke(cli, ["responses", "summary", "--staff", "worker"], env=env)
+    assert "wellbeing" in worker.output
