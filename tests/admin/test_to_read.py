@@ -302,3 +302,16 @@ def test_challenge_card_text_is_queued_and_named_as_the_card(admin: Admin) -> No
     add_staff(admin, "mia", "participation_manager")
     c, _ = admin.client_for("mia")
     assert f"challenge card {card.id}" in c.get("/admin/to-read").text
+
+
+def test_words_a_young_person_throws_away_leave_the_queue_with_them(admin: Admin) -> None:
+    # A discarded review draft deletes its free-text answers (storage.reviews); the queue entry must not block
+    # that (a foreign key error there once lost the whole step) and goes with them.
+    from storage import reviews
+    from storage.models import Answer
+
+    good_news(young_person(admin, "yp-discard", "east"), WORDS)
+    with admin.db() as s:
+        sub_id = s.execute(select(Answer.submission_id).where(Answer.text_value == WORDS)).scalar_one()
+        assert reviews.delete_free_text(s, sub_id) == 1
+    assert entries(admin) == []

@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("read_by", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column("alert_ref", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
         sa.Column("escalated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["answer_id"], ["answer.id"]),
+        sa.ForeignKeyConstraint(["answer_id"], ["answer.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["participant_id"], ["participant.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("answer_id"),
