@@ -577,7 +577,8 @@ class ToRead(SQLModel, table=True):
     __tablename__ = "to_read"
     __table_args__ = (Index("ix_to_read_queue", "read_at", "score", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
-    answer_id: int = Field(foreign_key="answer.id", unique=True)
+    # A young person who throws a draft away deletes its answers: the entry goes with them.
+    answer_id: int = Field(foreign_key="answer.id", unique=True, ondelete="CASCADE")
     participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
     flow_id: str = Field(max_length=48)
     question_id: str = Field(max_length=48)
