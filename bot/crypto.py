@@ -1,4 +1,4 @@
-"""Keyed hashing of channel ids and encryption of addresses and quarantined text.
+"""Keyed hashing of channel ids, encryption of addresses and free text, and the audit chain's key.
 
 Keys come from settings (the environment), never from the database or the repository.
 """
@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+if TYPE_CHECKING:
+    from bot.settings import BotSettings
+    from storage.audit import AuditSeal
 
 
 class Keyring:
@@ -40,3 +45,21 @@ class Keyring:
     @staticmethod
     def new_fernet_key() -> str:
         return Fernet.generate_key().decode()
+
+
+def audit_seal(settings: BotSettings) -> AuditSeal:
+    """The audit chain's key and anchor file from settings (OURVOICE_AUDIT_KEY, OURVOICE_AUDIT_ANCHOR_FILE)."""
+    from pathlib import Path
+
+    from storage.audit import AuditSeal, derive_key
+
+    key = derive_key(settings.audit_key, settings.id_hash_key)
+    anchor = settings.audit_anchor_file
+    return AuditSeal(key, Path(anchor) if anchor else None)
+
+
+def configure_audit(settings: BotSettings) -> None:
+    """Entry points: sign and anchor audit rows on `settings.database_url` with the configured key."""
+    from storage.audit import configure
+
+    configure(settings.database_url, audit_seal(settings))

@@ -22,7 +22,7 @@ from bot.alert_routes import demo_recipients
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
 from bot.channels.slack import staff_recipients
-from bot.crypto import Keyring
+from bot.crypto import Keyring, configure_audit
 from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
 from bot.engine import StepContext
 from bot.features import carers, young_people
@@ -128,6 +128,7 @@ def build_runtime(
     library = library or load_library(Path(settings.content_dir) if settings.content_dir else None)
     lexicon = lexicon or cached_lexicon(default_lexicon_path())
     engine = make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
+    configure_audit(settings)  # the audit chain's key and anchor file for this database (issue 22)
     notifier = notifier or build_notifier(settings)
     if effects is None:
         effects = {}

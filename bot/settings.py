@@ -23,10 +23,12 @@ class BotSettings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     id_hash_key: str = Field(default="", description="secret for keyed hashes of channel ids")
     encryption_keys: str = Field(default="", description="comma-separated Fernet keys, newest first")
+    # Audit chain (issue 22): HMAC key kept outside the database (else derived from id_hash_key under its own
+    # label), and the append-only file each append's anchor line goes to ("" = system log only).
+    audit_key: str = Field(default="", description="secret key for the audit log's HMAC chain")
+    audit_anchor_file: str = "var/audit-anchors.log"
     content_dir: str = ""
     invite_only: bool = True
-    # Demo on one machine (`make demo`): may start without an alert inbox; alerts show in the admin and on the console.
-    demo: bool = False
     # Demo on one machine (`make demo`): may start without an alert inbox; alerts show in the admin and on the console.
     demo: bool = False
     # Safeguarding: every number in one place, reviewed by the council's safeguarding lead.

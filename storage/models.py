@@ -177,7 +177,7 @@ class JobRun(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Append-only and hash-chained: each row's hash covers the previous row's hash."""
+    """Append-only (UPDATE and DELETE refused by triggers) and HMAC-chained: each row's hash covers the previous."""
 
     __tablename__ = "audit_entry"
     id: int | None = Field(default=None, primary_key=True)
@@ -188,6 +188,19 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="", max_length=500)
     prev_hash: str = Field(max_length=64)
     row_hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The audit chain's one-row head (id 1): locked by every append so appends never chain to the same row,
+    and holding the count and last hash under an HMAC the database alone cannot forge."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    count: int = 0
+    last_id: int = 0
+    last_hash: str = Field(max_length=64)
+    keyed_from: int = 0  # first id written with the key; earlier rows are legacy unkeyed SHA-256
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class TopicPublication(SQLModel, table=True):

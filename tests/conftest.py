@@ -76,6 +76,7 @@ def make_settings(url: str, tmp_path: Path, **overrides: object) -> BotSettings:
         "id_hash_key": TEST_HASH_KEY,
         "encryption_keys": TEST_FERNET_KEY,
         "alert_spool_dir": str(tmp_path / "spool"),
+        "audit_anchor_file": str(tmp_path / "audit-anchors.log"),
         "invite_only": False,
     }
     values.update(overrides)

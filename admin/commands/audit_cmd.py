@@ -1,6 +1,8 @@
-"""`ourvoice audit`: check the hash chain (`verify`) and read the log (`list`, auditors only).
+"""`ourvoice audit`: check the HMAC chain against its head and anchors (`verify`) and read the log (`list`,
+auditors only).
 
-`verify` exits 1 and names the entries that were changed or removed; it shows no log contents.
+`verify` exits 1 and names the entries that were changed or removed (or the end that was cut off); it shows no
+log contents. It needs the audit key (OURVOICE_AUDIT_KEY, or the identity key it is derived from).
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ def verify() -> None:
     from storage.db import session
 
     with _engine() as engine, session(engine) as s:
-        problems = audit.verify(s)
+        try:
+            problems = audit.verify(s)
+            anchored = len(audit.anchors(s))
+        except (RuntimeError, ValueError) as exc:
+            typer.echo(f"cannot check the audit chain: {exc}", err=True)
+            raise typer.Exit(2) from None
         total = len(audit.entries(s, limit=1))
     if problems:
         ids = sorted({p.entry_id for p in problems})
@@ -43,7 +50,7 @@ def verify() -> None:
             typer.echo(f"entry {p.entry_id}: {p.reason}", err=True)
         typer.echo(f"audit chain BROKEN at entries: {', '.join(str(i) for i in ids)}", err=True)
         raise typer.Exit(1)
-    typer.echo("audit chain OK" if total else "audit chain OK (no entries yet)")
+    typer.echo(("audit chain OK" if total else "audit chain OK (no entries yet)") + f"; {anchored} anchor(s) match")
 
 
 @app.command("list")

@@ -339,8 +339,18 @@ def test_closing_an_alert_needs_name_outcome_and_time(admin: Admin, scene: dict)
 @pytest.fixture
 def cli_env(admin: Admin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Admin:
     monkeypatch.setenv("OURVOICE_DATABASE_URL", admin.rt.settings.database_url)
+    monkeypatch.setenv("OURVOICE_AUDIT_ANCHOR_FILE", admin.rt.settings.audit_anchor_file)
     monkeypatch.chdir(tmp_path)  # no stray .env
     return admin
+
+
+def as_attacker(admin: Admin, *statements: str, **params: Any) -> None:
+    """Someone with the database owner's rights: drops the append-only triggers, then changes rows."""
+    with admin.db() as s:
+        s.execute(text("DROP TRIGGER IF EXISTS audit_entry_no_update"))
+        s.execute(text("DROP TRIGGER IF EXISTS audit_entry_no_delete"))
+        for sql in statements:
+            s.execute(text(sql), params)
 
 
 def test_audit_verify_passes_then_names_a_tampered_row(cli_env: Admin, scene: dict) -> None:
@@ -352,8 +362,7 @@ def test_audit_verify_passes_then_names_a_tampered_row(cli_env: Admin, scene: di
     assert "audit chain OK" in ok.output
     rows = audit_rows(admin)
     victim = rows[len(rows) // 2]
-    with admin.db() as s:
-        s.execute(text("UPDATE audit_entry SET actor = 'someone_else' WHERE id = :id"), {"id": victim.id})
+    as_attacker(admin, "UPDATE audit_entry SET actor = 'someone_else' WHERE id = :id", id=victim.id)
     bad = runner.invoke(cli, ["audit", "verify"])
     assert bad.exit_code == 1
     assert f"entry {victim.id}:" in bad.output
@@ -365,8 +374,7 @@ def test_audit_verify_notices_a_deleted_row(cli_env: Admin, scene: dict) -> None
     for action in ("topic.publish", "alert.ack", "card.move"):
         ACTIONS[action](admin, scene)
     rows = audit_rows(admin)
-    with admin.db() as s:
-        s.execute(text("DELETE FROM audit_entry WHERE id = :id"), {"id": rows[1].id})
+    as_attacker(admin, "DELETE FROM audit_entry WHERE id = :id", id=rows[1].id)
     bad = runner.invoke(cli, ["audit", "verify"])
     assert bad.exit_code == 1
     assert "BROKEN" in bad.output
@@ -403,3 +411,116 @@ def test_audit_rows_count_matches_actions(admin: Admin, scene: dict) -> None:
     with admin.db() as s:
         assert s.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == start + 3
         assert topic_store.windows(s)["good_foster_carer"].districts == ("east",)
+
+
+# --- issue 22, items 12: keyed chain, fixed end, append-only table -------------------------------------------
+
+
+def _three_actions(admin: Admin, scene: dict) -> list[AuditEntry]:
+    for action in ("topic.publish", "alert.ack", "card.move"):
+        ACTIONS[action](admin, scene)
+    return audit_rows(admin)
+
+
+def _verify(*args: str) -> Any:
+    return runner.invoke(cli, ["audit", "verify", *args])
+
+
+def test_update_and_delete_on_the_audit_table_are_refused(admin: Admin, scene: dict) -> None:
+    rows = _three_actions(admin, scene)
+    for sql in ("UPDATE audit_entry SET actor = 'x' WHERE id = :id", "DELETE FROM audit_entry WHERE id = :id"):
+        with pytest.raises(Exception, match="append-only"), admin.db() as s:
+            s.execute(text(sql), {"id": rows[-1].id})
+    assert [r.row_hash for r in audit_rows(admin)] == [r.row_hash for r in rows]
+
+
+def test_verify_notices_the_last_rows_deleted(cli_env: Admin, scene: dict) -> None:
+    rows = _three_actions(cli_env, scene)
+    assert _verify().exit_code == 0
+    as_attacker(cli_env, "DELETE FROM audit_entry WHERE id >= :id", id=rows[-2].id)
+    bad = _verify()
+    assert bad.exit_code == 1, bad.output
+    assert "BROKEN" in bad.output
+
+
+def test_verify_notices_the_last_rows_deleted_and_the_head_rolled_back(cli_env: Admin, scene: dict) -> None:
+    """The attacker restores the chain head as it was before the last rows: only the anchors know better."""
+    ACTIONS["topic.publish"](cli_env, scene)
+    with cli_env.db() as s:
+        earlier = dict(s.execute(text("SELECT count, last_id, last_hash, mac FROM audit_head")).mappings().one())
+    rows = _three_actions(cli_env, scene)
+    assert len(rows) > earlier["count"]
+    as_attacker(
+        cli_env,
+        "DELETE FROM audit_entry WHERE id > :last_id",
+        "UPDATE audit_head SET count = :count, last_id = :last_id, last_hash = :last_hash, mac = :mac",
+        **earlier,
+    )
+    bad = _verify()
+    assert bad.exit_code == 1, bad.output
+    assert "anchored entry" in bad.output
+
+
+def test_verify_notices_every_row_deleted(cli_env: Admin, scene: dict) -> None:
+    _three_actions(cli_env, scene)
+    as_attacker(cli_env, "DELETE FROM audit_entry", "DELETE FROM audit_head")
+    bad = _verify()
+    assert bad.exit_code == 1, bad.output
+    assert "anchored entry" in bad.output
+
+
+def test_verify_notices_an_edit_with_every_later_hash_recomputed(cli_env: Admin, scene: dict) -> None:
+    """Without the key, recomputing the chain (as the old unkeyed SHA-256 allowed) does not make it valid."""
+    import hashlib
+
+    rows = _three_actions(cli_env, scene)
+    victim = rows[len(rows) // 2]
+    as_attacker(cli_env, "UPDATE audit_entry SET actor = 'someone_else' WHERE id = :id", id=victim.id)
+    with cli_env.db() as s:
+        tampered = list(s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
+    prev = "0" * 64
+    for e in tampered:
+        at = e.at.replace(tzinfo=None)
+        digest = hashlib.sha256("\x1f".join((prev, at.isoformat(), e.actor, e.action, e.target, e.detail))
+                                .encode()).hexdigest()
+        as_attacker(cli_env, "UPDATE audit_entry SET prev_hash = :p, row_hash = :h WHERE id = :id",
+                    p=prev, h=digest, id=e.id)
+        prev = digest
+    as_attacker(cli_env, "UPDATE audit_head SET last_hash = :h", h=prev)
+    bad = _verify()
+    assert bad.exit_code == 1, bad.output
+    assert f"entry {victim.id}: row content does not match" in bad.output
+
+
+def test_anchor_lines_hold_ids_and_hashes_only_and_a_forged_line_is_named(cli_env: Admin, scene: dict) -> None:
+    rows = _three_actions(cli_env, scene)
+    anchor_file = Path(cli_env.rt.settings.audit_anchor_file)
+    lines = anchor_file.read_text().splitlines()
+    assert len(lines) == len(rows)
+    assert f"count={len(rows)} last_id={rows[-1].id} hash={rows[-1].row_hash}" in lines[-1]
+    for r in rows:
+        for word in (r.actor, r.action):
+            assert word not in anchor_file.read_text()
+    with anchor_file.open("a") as f:
+        f.write(lines[-1].replace(f"count={len(rows)}", f"count={len(rows) + 5}") + "\n")
+    bad = _verify()
+    assert bad.exit_code == 1
+    assert "not signed" in bad.output
+
+
+def test_a_different_key_cannot_vouch_for_the_chain(
+    cli_env: Admin, scene: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _three_actions(cli_env, scene)
+    monkeypatch.setenv("OURVOICE_AUDIT_KEY", "not the key the rows were written with")
+    bad = _verify()
+    assert bad.exit_code == 1
+    assert "does not match" in bad.output
+
+
+def test_init_writes_a_separate_audit_key(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    assert runner.invoke(cli, ["init", "--env-file", str(env)]).exit_code == 0
+    values = dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line)
+    assert len(values["OURVOICE_AUDIT_KEY"]) >= 40
+    assert values["OURVOICE_AUDIT_KEY"] != values["OURVOICE_ID_HASH_KEY"]
