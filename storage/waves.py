@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -218,11 +218,22 @@ def close_wave(session: Session, wave_id: int, *, now: datetime) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+def _in_window(opens_at: datetime) -> object:
+    """A submission belongs to a wave that opened at `opens_at` if it started since, or was still under way
+    then (started earlier, finished after the opening or not yet): it joins the wave when the wave opens."""
+    return or_(
+        Submission.started_at >= opens_at,
+        Submission.completed_at.is_(None),  # type: ignore[union-attr]
+        Submission.completed_at >= opens_at,  # type: ignore[operator]
+    )
+
+
 def link_submissions(session: Session, wave_id: int) -> int:
-    """Set Submission.wave_id on members' chat submissions of the wave's questionnaire started in its window.
+    """Set Submission.wave_id on members' chat submissions of the wave's questionnaire in its window.
 
     The rule (member + questionnaire + dates) is what makes a chat submission part of a wave, so no
-    flow, engine or dispatcher change is needed; this writes the answer down. Idempotent.
+    flow, engine or dispatcher change is needed; this writes the answer down. A submission started before
+    the wave opened and still under way then joins it (see `_in_window`). Idempotent.
     """
     w = session.get(SurveyWave, wave_id)
     if w is None:
@@ -236,7 +247,7 @@ def link_submissions(session: Session, wave_id: int) -> int:
             Submission.flow_id == w.questionnaire_id,
             Submission.mode == "chat",
             Submission.participant_id.in_(members),  # type: ignore[union-attr]
-            Submission.started_at >= w.opens_at,
+            _in_window(w.opens_at),
             Submission.started_at < closes,
         )
         .values(wave_id=wave_id)
@@ -384,11 +395,21 @@ def still_due(session: Session, wave_id: int, member_id: int) -> bool:
                 Submission.participant_id == m.participant_id,
                 Submission.flow_id == w.questionnaire_id,
                 Submission.status == "completed",
-                Submission.started_at >= w.opens_at,
+                _in_window(w.opens_at),
             )
         )
     ).scalar_one()
     return not done
+
+
+def last_notice_at(session: Session, participant_id: int, *, other_than_wave: int) -> datetime | None:
+    """When this participant was last sent a notice (invitation or reminder) of any other wave."""
+    found = session.execute(
+        select(func.max(WaveNotice.sent_at))
+        .join(WaveMember, WaveMember.id == WaveNotice.member_id)
+        .where(WaveMember.participant_id == participant_id, WaveMember.wave_id != other_than_wave)
+    ).scalar_one()
+    return utc(found) if found is not None else None
 
 
 def claim_notice(

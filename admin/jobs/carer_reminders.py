@@ -1,5 +1,6 @@
 """Carer survey jobs: invitations and reminders for live waves, and the weekly response-rate digest.
 
+A person in two overlapping waves gets at most one notice a day across them (the other waits for a later run).
 Run-once is layered: `admin.scheduler.run_job` claims each occurrence in `job_run`, and every notice is
 also claimed by inserting its unique (wave member, number) row in the same transaction as its outbox row,
 so even two overlapping runs cannot send one notice twice. Never sends in quiet hours; never reads clocks.
@@ -55,6 +56,9 @@ def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidat
     """Re-check, claim and queue one notice in the caller's transaction; returns its kind, or None."""
     if not waves.still_due(s, wave.id, c.member_id):
         return None
+    last = waves.last_notice_at(s, c.participant_id, other_than_wave=wave.id)
+    if last is not None and now - last < timedelta(hours=max(24, ws.min_gap_hours)):
+        return None  # one notice a day per person across overlapping waves; this one waits for a later run
     idents = participants.addresses(s, c.participant_id)
     if not idents:
         return None
