@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from admin.reports.settings import ReportSettings
 from admin.web import app as admin_web
-from bot import identity, slack_service, telegram_service
+from bot import identity, security_headers, slack_service, telegram_service
 from bot.alert_routes import demo_recipients
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
@@ -166,6 +166,7 @@ def build_app(rt: Services) -> FastAPI:
         return rt.dispatcher.handle(msg, now=now)
 
     secure = rt.settings.public_url.startswith("https://")
+    security_headers.install(app, https=secure)  # nosniff, no-store, HSTS on https (issue 22)
     app.include_router(web.router(handle, secure_cookie=secure))
 
     telegram_service.mount(app, rt)
