@@ -106,6 +106,7 @@ RULES: dict[str, Rule] = {
     "wave.close": Rule(FOSTERING, True, "close a carer survey wave"),
     "wave.enter": Rule(FOSTERING, True, "enter a carer's response taken by phone or on paper"),
     "report.export": Rule(REPORT_READERS, False, "export a young people's report"),
+    "report.action_add": Rule(WORKERS, False, 'record a "you said, we did" line'),
     "staff.add": Rule(MANAGER, False, "add a staff account"),
     "staff.change": Rule(MANAGER, False, "change a staff account's role, districts or access"),
     "staff.password": Rule(MANAGER, False, "set someone else's password"),

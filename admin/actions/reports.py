@@ -48,3 +48,17 @@ def export_report(
         now=now,
     )
     return produced
+
+
+def add_you_said(
+    s: Any, actor: Actor, *, said: str, did: str, flow_id: str | None = None, now: datetime
+) -> Any:
+    """Record a "you said, we did" line in staff wording (audited as report.action_add)."""
+    from storage import report_actions
+
+    authorise(actor, "report.action_add")
+    if not said.strip() or not did.strip():
+        raise Invalid("give both what young people said and what was done")
+    line = report_actions.add(s, said=said.strip(), did=did.strip(), by=actor.username, now=now, flow_id=flow_id)
+    record(s, actor, "report.action_add", target=f"report_action:{line.id}", now=now)
+    return line

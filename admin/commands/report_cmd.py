@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
-from admin.actions.policy import ActionError, Actor, NotFound
-from storage import audit, report_actions
+from admin.actions.policy import ActionError, Actor, NotFound, roles_for
+from admin.commands.auth_helper import guard
+from storage import report_actions
 from storage.db import make_engine, session
 
 app = typer.Typer(help="Participation summaries for the Corporate Parenting Panel.", no_args_is_help=True)
@@ -31,7 +32,7 @@ app.add_typer(action_app, name="action")
 
 FROM = Annotated[str, typer.Option("--from", help="first day, e.g. 2026-09-01")]
 TO = Annotated[str, typer.Option("--to", help="last day (included), e.g. 2026-11-30")]
-STAFF = Annotated[str, typer.Option("--staff", help="your name, for the audit log")]
+STAFF = Annotated[str, typer.Option("--staff", help="your staff username (signs you in; the audit log names you)")]
 
 
 def _now() -> datetime:
@@ -240,18 +241,22 @@ def action_add(
     said: Annotated[str, typer.Option("--said", help="what young people told us")],
     did: Annotated[str, typer.Option("--did", help="what was done about it")],
     flow: Annotated[str, typer.Option("--topic", help="topic id it answers (optional)")] = "",
-    staff: STAFF = "",
+    *,
+    actor: Actor,
 ) -> None:
     """Record a "you said, we did" line (appears in the next update; staff wording, never a child's)."""
-    now = _now()
-    with wiring() as rt, session(rt.engine) as s:
-        a = report_actions.add(
-            s, said=said.strip(), did=did.strip(), by=_actor(staff), now=now, flow_id=flow or None
-        )
-        audit.record(
-            s, actor=_actor(staff), action="report.action_add", target=f"report_action:{a.id}", now=now
-        )
+    from admin.actions.reports import add_you_said
+
+    try:
+        with wiring() as rt, session(rt.engine) as s:
+            a = add_you_said(s, actor, said=said, did=did, flow_id=flow or None, now=_now())
+    except ActionError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"added #{a.id}")
+
+
+guard(action_app, "add", roles=roles_for("report.action_add"))  # signs in; the audit row names the account
 
 
 @action_app.command("list")

@@ -307,9 +307,9 @@ CASES = [
 
 
 def test_the_table_covers_every_rule_with_an_object_in_each_district() -> None:
-    """Every rule in the policy has a row here (quote.list has no page of its own on the web: the
-    approvals page shows the quote queue and is covered by goodnews.list)."""
-    assert {a.rule for a in ACTIONS} == set(RULES) - {"quote.list"}
+    """Every rule in the policy has a row here, except the two with no web page (quote.list: the approvals
+    page shows the quote queue, covered by goodnews.list; report.action_add: CLI only)."""
+    assert {a.rule for a in ACTIONS} == set(RULES) - {"quote.list", "report.action_add"}  # CLI-only
     for a in ACTIONS:
         assert not a.scoped_object or RULES[a.rule].district_scoped, a.rule
     assert sum(c.expected() == "allowed" for c in CASES) >= 20
@@ -395,3 +395,17 @@ def test_the_cli_records_the_signed_in_actor_not_a_name_typed_on_the_command_lin
         assert view is not None
         rows = list(s.execute(select(AuditEntry).where(AuditEntry.actor == "someone.else")).scalars())
     assert rows == []
+
+
+def test_you_said_we_did_lines_are_added_by_the_signed_in_account(world: World) -> None:
+    """The CLI-only action: the participation team may add a line; anyone else is refused; one audit row."""
+    args = ["report", "action", "add", "--said", "More bus passes", "--did", "Bus passes for all"]
+    before = _audit_count(world)
+    refused = CliRunner().invoke(cli, [*args, "--staff", f"fostering_team.{HOME}"], env=world.env)
+    assert refused.exit_code == 2
+    assert _audit_count(world) == before
+    done = CliRunner().invoke(cli, [*args, "--staff", f"participation_worker.{HOME}"], env=world.env)
+    assert done.exit_code == 0, done.output
+    with world.admin.db() as s:
+        rows = list(s.execute(select(AuditEntry).where(AuditEntry.action == "report.action_add")).scalars())
+    assert [r.actor for r in rows] == [f"participation_worker.{HOME}"]
