@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from admin.services import Actor, StaffError, check_credentials, record
+from admin.actions.policy import Actor, Forbidden, Invalid, NotFound, record
+from admin.actions.staff import check_credentials
 from bot.messages import Outbound
 from content.schema import text_for
 from storage import admin_views, outbox, participants
@@ -65,19 +66,19 @@ class Reveal:
 
 def _allowed(actor: Actor, roles: frozenset[str], what: str) -> None:
     if actor.role not in roles:
-        raise StaffError(f"a {actor.role} cannot {what}")
+        raise Forbidden(f"a {actor.role} cannot {what}")
 
 
 def _alert(s: Any, actor: Actor, ref: str) -> Any:
-    """The alert row, or StaffError("no alert") when missing or outside the actor's districts."""
+    """The alert row, or NotFound when missing or outside the actor's districts (the two look the same)."""
     ref = ref.strip().upper()
     alert = alert_store.get(s, ref)
     if alert is None:
-        raise StaffError(f"no alert {ref}")
+        raise NotFound(f"no alert {ref}")
     if not actor.all_districts:
         district = admin_views.alert_district(s, ref)
         if not (isinstance(district, str) and district in actor.districts):
-            raise StaffError(f"no alert {ref}")
+            raise NotFound(f"no alert {ref}")
     return alert
 
 
@@ -151,7 +152,7 @@ def close_alert(
     try:
         alert_store.close(s, alert, staff=handled_by, outcome=outcome, closed_at=closed_at)
     except alert_store.AlertCloseRefused as exc:
-        raise StaffError(str(exc)) from None
+        raise Invalid(str(exc)) from None
     record(
         s,
         actor,
@@ -193,7 +194,7 @@ def reveal_council_ref(
     alert = _alert(s, actor, ref)
     reason = " ".join(reason.split())
     if len(reason) < REASON_MIN:
-        raise StaffError(f"give a reason of at least {REASON_MIN} characters (it is kept in the audit log)")
+        raise Invalid(f"give a reason of at least {REASON_MIN} characters (it is kept in the audit log)")
     check = check_credentials(s, actor.username, password, ip=ip, now=now, hasher=hasher, record_success=False)
     if not check.ok:
         return Reveal(False, check.reason)
@@ -217,14 +218,14 @@ def reply(rt: Any, s: Any, actor: Actor, ref: str, *, message: str, now: datetim
     alert = _alert(s, actor, ref)
     message = message.strip()
     if not message:
-        raise StaffError("write the message to send")
+        raise Invalid("write the message to send")
     if len(message) > REPLY_MAX:
-        raise StaffError(f"keep the message under {REPLY_MAX} characters")
+        raise Invalid(f"keep the message under {REPLY_MAX} characters")
     person = participants.get(s, alert.participant_id) if alert.participant_id else None
     idents = participants.addresses(s, person.id) if person is not None else []  # type: ignore[arg-type]
     ident = next((i for i in idents if i.channel == alert.channel), idents[0] if idents else None)
     if person is None or person.status != "active" or ident is None:
-        raise StaffError("this young person cannot be reached through ourvoice (not known, or no longer taking part)")
+        raise Invalid("this young person cannot be reached through ourvoice (not known, or no longer taking part)")
     intro = text_for(rt.library.string("staff_reply_intro"), person.band or "default")
     payload = Outbound(text=f"{intro}\n\n{message}", meta={"kind": "notice"})
     row_id = outbox.add(

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from admin.services import Actor, StaffError, record
+from admin.actions.policy import Actor, Forbidden, Invalid, NotFound, record
 from bot.alerts import AlertNotice, new_alert_ref
 from bot.settings import REVIEW_WITHIN
 from storage import alerts as alert_store
@@ -64,14 +64,14 @@ class Entry:
 
 def _allowed(actor: Actor) -> None:
     if actor.role not in READER_ROLES:
-        raise StaffError(f"a {actor.role} cannot read young people's messages")
+        raise Forbidden(f"a {actor.role} cannot read young people's messages")
 
 
 def _entry(s: Any, actor: Actor, entry_id: int) -> ReadingView:
     _allowed(actor)
     item = store.get(s, entry_id)
     if item is None or not actor.sees(item.district):
-        raise StaffError(f"no entry {entry_id} to read")
+        raise NotFound(f"no entry {entry_id} to read")
     return item
 
 
@@ -139,7 +139,7 @@ def to_alert(rt: Any, s: Any, actor: Actor, entry_id: int, *, now: datetime) -> 
         notified=True,
     )
     if not store.mark_alerted(s, item.id, by=actor.username, now=now, alert_ref=ref):
-        raise StaffError(f"an alert was raised from entry {entry_id} by someone else a moment ago")
+        raise Invalid(f"an alert was raised from entry {entry_id} by someone else a moment ago")
     record(s, actor, "toread.alert", target=f"toread:{entry_id}", detail=f"alert={ref}", now=now)
     # Sent before the commit on purpose, like the escalation job: a duplicate email beats a missed one.
     rt.notifier.notify(

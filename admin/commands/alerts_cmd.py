@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import typer
 
 from admin.actions import alerts as actions
+from admin.actions.policy import ActionError, NotFound
 from admin.commands.auth_helper import StaffOpt, authenticate, read_password, refuse
 from admin.commands.wiring import runtime
-from admin.services import StaffError
 from storage.db import session, utc
 
 app = typer.Typer(help="Safeguarding alerts: list, acknowledge, close, read (audited).", no_args_is_help=True)
@@ -34,12 +34,12 @@ def _local(rt: Any, dt: datetime | None) -> str:
     return value.astimezone(ZoneInfo(rt.settings.timezone)).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
-def _refused(exc: Exception) -> typer.Exit:
-    message = str(exc)
-    if message.startswith("no alert"):
-        typer.echo(message, err=True)
+def _refused(exc: ActionError) -> typer.Exit:
+    """Exit 1 for an alert that is not there (or not in your districts), 2 for any other refusal."""
+    if isinstance(exc, NotFound):
+        typer.echo(str(exc), err=True)
         return typer.Exit(1)
-    return refuse(message)
+    return refuse(str(exc))
 
 
 def parse_at(value: str, tz: str, now: datetime) -> datetime | None:
@@ -90,7 +90,7 @@ def ack(ref: str, staff: StaffOpt = "") -> None:
             with session(rt.engine) as s:
                 changed = actions.acknowledge_alert(rt, s, who, ref, now=now)
                 status = actions.alert_facts(s, who, ref).status
-        except StaffError as exc:
+        except ActionError as exc:
             raise _refused(exc) from None
     typer.echo(f"{ref}: acknowledged by {who.username}" if changed else f"{ref}: already {status}")
 
@@ -112,7 +112,7 @@ def close(
         try:
             with session(rt.engine) as s:
                 actions.close_alert(rt, s, who, ref, handled_by=by, outcome=outcome, closed_at=closed_at, now=now)
-        except StaffError as exc:
+        except ActionError as exc:
             raise _refused(exc) from None
     typer.echo(f"{ref}: closed by {by}")
 
@@ -127,7 +127,7 @@ def show(ref: str, staff: StaffOpt = "") -> None:
             with session(rt.engine) as s:
                 a = actions.alert_facts(s, who, ref)
                 text = actions.read_alert_text(rt.keyring, s, who, ref, now=now)
-        except StaffError as exc:
+        except ActionError as exc:
             raise _refused(exc) from None
         # Shown only after the audit row has committed.
         typer.echo(f"Alert {a.ref} ({a.status}), ourvoice reference {a.case_ref or 'unknown'}")
@@ -170,7 +170,7 @@ def reveal(
                 result = actions.reveal_council_ref(
                     rt.keyring, s, who, ref, password=password, reason=reason, ip="cli", now=now
                 )
-        except StaffError as exc:
+        except ActionError as exc:
             raise _refused(exc) from None
     if result.reason in ("invalid", "locked"):
         raise refuse(
@@ -197,7 +197,7 @@ def reply(
         try:
             with session(rt.engine) as s:
                 row = actions.reply(rt, s, who, ref, message=text, now=now)
-        except StaffError as exc:
+        except ActionError as exc:
             raise _refused(exc) from None
     typer.echo(f"{ref}: message queued for the young person (outbox {row}); the reply was recorded in the audit log")
 

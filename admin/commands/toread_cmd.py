@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import typer
 
 from admin.actions import reading as actions
+from admin.actions.policy import ActionError, NotFound
 from admin.commands.auth_helper import StaffOpt, authenticate, refuse
 from admin.commands.wiring import runtime
-from admin.services import StaffError
 from storage.db import session
 
 app = typer.Typer(help='The "To read" queue: every free-text message a person has not read yet.', no_args_is_help=True)
@@ -35,8 +35,9 @@ def _window(rt: Any) -> dict[str, str]:
     return {"within": rt.settings.review_within, "tz": rt.settings.timezone}
 
 
-def _refused(exc: StaffError) -> typer.Exit:
-    if str(exc).startswith("no entry"):
+def _refused(exc: ActionError) -> typer.Exit:
+    """Exit 1 for an entry that is not there (or not in your districts), 2 for any other refusal."""
+    if isinstance(exc, NotFound):
         typer.echo(str(exc), err=True)
         return typer.Exit(1)
     return refuse(str(exc))
@@ -72,7 +73,7 @@ def show(entry_id: int, staff: StaffOpt = "") -> None:
         try:
             with session(rt.engine) as s:
                 entry, words = actions.show(rt.keyring, s, who, entry_id, now=now, **_window(rt))
-        except StaffError as exc:
+        except ActionError as exc:
             raise _refused(exc) from None
         e = entry.item
         typer.echo(f"Entry {e.id} ({e.status}), risk {e.score:.2f}{', flagged' if e.flagged else ''}")
@@ -95,7 +96,7 @@ def read(entry_id: int, staff: StaffOpt = "") -> None:
         try:
             with session(rt.engine) as s:
                 changed = actions.mark_read(s, who, entry_id, now=now)
-        except StaffError as exc:
+        except ActionError as exc:
             raise _refused(exc) from None
     typer.echo(f"entry {entry_id}: marked read" if changed else f"entry {entry_id}: already read")
 
@@ -109,7 +110,7 @@ def alert(entry_id: int, staff: StaffOpt = "") -> None:
         try:
             with session(rt.engine) as s:
                 ref = actions.to_alert(rt, s, who, entry_id, now=now)
-        except StaffError as exc:
+        except ActionError as exc:
             raise _refused(exc) from None
         rt.notifier.wait_idle(30)
         rt.notifier.stop()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from admin.services import password_hasher
+from admin.actions.staff import password_hasher
 from bot.identity import IdentitySettings, create_invites, invite_onboarding
 from bot.runtime import build_app, build_runtime
 from storage import alerts as alert_store

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, update
 
 from admin.actions import reading as actions
+from admin.actions.policy import Actor, Forbidden, NotFound
 from admin.jobs import to_read as job
-from admin.services import Actor, StaffError
 from storage import audit
 from storage import reading as store
 from storage import staff as staff_store
@@ -131,11 +131,11 @@ def test_district_staff_see_only_their_districts(admin: Admin) -> None:
         assert actions.queue(s, WEST, now=admin.clock.now, **WINDOW) == []
         assert len(actions.queue(s, MANAGER, now=admin.clock.now, **WINDOW)) == 2
         for who, entry in ((WEST, east_id), (EAST, none_id)):
-            with pytest.raises(StaffError, match="no entry"):
+            with pytest.raises(NotFound, match="no entry"):
                 actions.show(admin.rt.keyring, s, who, entry, now=admin.clock.now, **WINDOW)
-            with pytest.raises(StaffError, match="no entry"):
+            with pytest.raises(NotFound, match="no entry"):
                 actions.mark_read(s, who, entry, now=admin.clock.now)
-        with pytest.raises(StaffError, match="cannot"):
+        with pytest.raises(Forbidden, match="cannot"):
             actions.queue(s, Actor("pam", "panel_viewer"), now=admin.clock.now, **WINDOW)
         assert audit.entries(s, action="toread.view") == []
 

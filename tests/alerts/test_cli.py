@@ -122,7 +122,7 @@ STAFF_PW = "a long staff password 42"
 @pytest.fixture
 def staff(cli_env: Runtime, monkeypatch: pytest.MonkeyPatch) -> Runtime:
     """A safeguarding lead (sam), a participation manager (mia) and an east-only lead (eve); password in env."""
-    from admin.services import password_hasher
+    from admin.actions.staff import password_hasher
     from storage import staff as staff_store
 
     hashed = password_hasher().hash(STAFF_PW)

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from admin import services
 from admin.actions import alerts as actions
+from admin.actions.policy import ActionError, Forbidden, NotFound
+from admin.actions.staff import check_credentials
 from admin.web.app import AdminRoute, redirect
 from admin.web.policy import ALL, Ctx, requires, resolver
 from storage import admin_views
@@ -33,6 +34,13 @@ def _alert_districts(web: Any, s: Any, ref: str) -> frozenset[str] | None:
     if found is admin_views.MISSING:
         return None
     return frozenset({found}) if isinstance(found, str) and found else ALL
+
+
+def _http(exc: ActionError) -> HTTPException:
+    """A refusal the policy would have given: 404 for an alert out of reach, 403 for a role without it."""
+    if isinstance(exc, Forbidden):
+        return HTTPException(403, "Your role does not include this.")
+    return HTTPException(404, "No such alert.")
 
 
 def _view(a: actions.AlertFacts, now: datetime) -> dict:
@@ -71,8 +79,8 @@ def _detail(
     try:
         with web.db() as s:
             view = _view(actions.alert_facts(s, ctx.user, ref), ctx.now)
-    except services.StaffError:
-        raise HTTPException(404, "No such alert.") from None
+    except ActionError as exc:
+        raise _http(exc) from None
     return web.render(
         request,
         ctx,
@@ -99,7 +107,9 @@ def acknowledge(request: Request, alert_ref: str, *, ctx: Annotated[Ctx, Depends
     try:
         with web.db() as s:
             actions.acknowledge_alert(web.rt, s, ctx.user, alert_ref, now=ctx.now)
-    except (services.StaffError, ValueError) as exc:
+    except (NotFound, Forbidden) as exc:
+        raise _http(exc) from None
+    except (ActionError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
     return redirect(f"/admin/alerts/{alert_ref}", "acknowledged")
 
@@ -144,7 +154,9 @@ def close(
                 closed_at=when,
                 now=ctx.now,
             )
-    except services.StaffError as exc:
+    except (NotFound, Forbidden) as exc:
+        raise _http(exc) from None
+    except ActionError as exc:
         return _detail(request, ctx, alert_ref, error=f"Not closed: {exc}.", status=400)
     return redirect(f"/admin/alerts/{alert_ref}", "alert_closed")
 
@@ -160,7 +172,7 @@ def read_words(
     web, user = ctx.web, ctx.user
     ip = request.client.host if request.client else "unknown"
     with web.db() as s:
-        check = services.check_credentials(
+        check = check_credentials(
             s, user.username, password, ip=ip, now=ctx.now, hasher=web.hasher, record_success=False
         )
     if not check.ok:
@@ -196,7 +208,9 @@ def reveal_case_ref(
                 web.keyring, s, ctx.user, alert_ref, password=password, reason=reason, ip=ip,
                 now=ctx.now, hasher=web.hasher,
             )
-    except services.StaffError as exc:
+    except (NotFound, Forbidden) as exc:
+        raise _http(exc) from None
+    except ActionError as exc:
         return _detail(request, ctx, alert_ref, error=f"Not shown: {exc}.", status=400)
     if result.reason in ("invalid", "locked"):
         return _detail(
@@ -226,6 +240,8 @@ def reply(
     try:
         with web.db() as s:
             actions.reply(web.rt, s, ctx.user, alert_ref, message=message, now=ctx.now)
-    except services.StaffError as exc:
+    except (NotFound, Forbidden) as exc:
+        raise _http(exc) from None
+    except ActionError as exc:
         return _detail(request, ctx, alert_ref, error=f"Not sent: {exc}.", status=400)
     return redirect(f"/admin/alerts/{alert_ref}", "reply_queued")

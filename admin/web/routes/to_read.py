@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from admin import services
 from admin.actions import reading as actions
 from admin.actions.alerts import QUEUE_ROLES
+from admin.actions.policy import ActionError, Forbidden, NotFound
 from admin.web.app import AdminRoute, redirect
 from admin.web.policy import ALL, Ctx, requires, resolver
 from storage import reading as reading_store
@@ -32,6 +32,13 @@ def _entry_districts(web: Any, s: Any, raw: str) -> frozenset[str] | None:
     if item is None:
         return None
     return frozenset({item.district}) if item.district else ALL
+
+
+def _http(exc: ActionError) -> HTTPException:
+    """403 for a role without the queue, 404 for an entry out of reach (as the policy would answer)."""
+    return HTTPException(403, "Your role does not include this page.") if isinstance(exc, Forbidden) else (
+        HTTPException(404, "Not found.")
+    )
 
 
 def _window(ctx: Ctx) -> dict[str, str]:
@@ -57,8 +64,8 @@ def entry(request: Request, entry_id: int, *, ctx: Annotated[Ctx, Depends(READER
     try:
         with web.db() as s:
             found, words = actions.show(web.keyring, s, ctx.user, entry_id, now=ctx.now, **_window(ctx))
-    except services.StaffError:
-        raise HTTPException(404, "Not found.") from None
+    except ActionError as exc:
+        raise _http(exc) from None
     return web.render(request, ctx, "to_read_entry.html", title=f"Message {entry_id}", e=found, words=words)
 
 
@@ -68,8 +75,8 @@ def mark_read(request: Request, entry_id: int, *, ctx: Annotated[Ctx, Depends(RE
     try:
         with web.db() as s:
             actions.mark_read(s, ctx.user, entry_id, now=ctx.now)
-    except services.StaffError:
-        raise HTTPException(404, "Not found.") from None
+    except ActionError as exc:
+        raise _http(exc) from None
     return redirect("/admin/to-read", "marked_read")
 
 
@@ -80,9 +87,9 @@ def to_alert(request: Request, entry_id: int, *, ctx: Annotated[Ctx, Depends(REA
     try:
         with web.db() as s:
             ref = actions.to_alert(web.rt, s, ctx.user, entry_id, now=ctx.now)
-    except services.StaffError as exc:
-        if "no entry" in str(exc):
-            raise HTTPException(404, "Not found.") from None
+    except (NotFound, Forbidden) as exc:
+        raise _http(exc) from None
+    except ActionError as exc:
         raise HTTPException(400, str(exc)) from None
     if ctx.user.role in QUEUE_ROLES:  # who can open the alert page; others go back to the queue
         return redirect(f"/admin/alerts/{ref}", "alert_raised")
