@@ -32,7 +32,7 @@ from storage.migrate import create_missing_tables, upgrade
 
 SINCE = datetime(2026, 6, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 12, 1, tzinfo=UTC)
-REPORT_FROM, REPORT_TO = date(2026, 9, 1), date(2026, 11, 30)
+REPORT_FROM, REPORT_TO = date(2026, 7, 1), date(2026, 9, 30)  # reports cover fixed periods only (a quarter)
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 REPEAT = 3
 

@@ -7,6 +7,7 @@ answers are never candidates and never returned as approved. Scrubbing itself li
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -150,15 +151,42 @@ def list_quotes(session: Session, *, status: str | None = None, limit: int = 200
     return [_view(r) for r in session.execute(q).scalars()]
 
 
+_TOKEN = re.compile(r"\[[a-z]+\]|[^\W_]+(?:['’-][^\W_]+)*")
+_MARK = re.compile(r"\[[a-z]+\]")
+
+
+class EditAddsWords(ValueError):
+    """An edited quote that is not the original with words taken out (or redacted)."""
+
+
+def removes_only(original: str, edited: str) -> bool:
+    """True when `edited` is `original` with words removed or replaced by a mark like [removed] / [name]:
+    staff may take a young person's words out, never put words in their mouth. Case and punctuation aside."""
+    words = [w.lower() for w in _TOKEN.findall(original)]
+    k = 0
+    for w in (w.lower() for w in _TOKEN.findall(edited)):
+        if _MARK.fullmatch(w):
+            continue
+        while k < len(words) and words[k] != w:
+            k += 1
+        if k == len(words):
+            return False
+        k += 1
+    return True
+
+
 def decide(
     session: Session, quote_id: int, *, status: str, by: str, now: datetime, text: str | None = None
 ) -> QuoteView | None:
-    """Approve or reject (optionally with edited, already-scrubbed text); None when no such quote."""
+    """Approve or reject (optionally with edited, already-scrubbed text that only removes or redacts
+    words: EditAddsWords otherwise); None when no such quote."""
     if status not in ("approved", "rejected"):
         raise ValueError(f"unknown status {status!r}")
     row = session.get(Quote, quote_id)
     if row is None:
         return None
+    if text is not None and not removes_only(row.scrubbed_text, text):
+        raise EditAddsWords("an edited quote may only take words out or redact them, never add any")
     row.status = status
     row.decided_by = by[:80]
     row.decided_at = utc(now)

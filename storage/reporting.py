@@ -145,6 +145,27 @@ def reach_counts(
     return [ReachCell(*row) for row in session.execute(reach_query(since, until, flow_ids=flow_ids))]
 
 
+# Roll-up rows with this council hold distinct people per question (choice "") by band (district "*")
+# or by district (band "*"): the bases a period's tables share, frozen with the period's counts.
+PEOPLE_MARK = "*"
+
+
+def rolled_people(session: Session, period: str, *, flow_ids: Sequence[str], by: str = "band") -> list[PeopleCell]:
+    """Distinct people per flow and question ("" = the flow as a whole) by band or district, as stored
+    with the period's roll-up (see `people_counts`)."""
+    if not flow_ids:
+        return []
+    key = RollupChoice.district if by == "district" else RollupChoice.band
+    other = RollupChoice.band if by == "district" else RollupChoice.district
+    q = select(RollupChoice.flow_id, RollupChoice.question_id, key, RollupChoice.people).where(
+        RollupChoice.period == period,
+        RollupChoice.council == PEOPLE_MARK,
+        other == PEOPLE_MARK,
+        RollupChoice.flow_id.in_(list(flow_ids)),
+    )
+    return [PeopleCell(f, qid, k, int(n)) for f, qid, k, n in session.execute(q)]
+
+
 def rolled_choices(
     session: Session, period: str, *, flow_ids: Sequence[str] | None = None
 ) -> list[ChoiceCell]:
@@ -158,7 +179,7 @@ def rolled_choices(
         RollupChoice.district,
         RollupChoice.people,
         RollupChoice.answers,
-    ).where(RollupChoice.period == period)
+    ).where(RollupChoice.period == period, RollupChoice.council != PEOPLE_MARK)
     if flow_ids is not None:
         q = q.where(RollupChoice.flow_id.in_(list(flow_ids)))
     return [ChoiceCell(*row) for row in session.execute(q)]
@@ -183,10 +204,50 @@ def rolled_months(session: Session, periods: Sequence[str], flow_id: str) -> lis
             RollupChoice.band,
             func.sum(RollupChoice.people),
         )
-        .where(RollupChoice.period.in_(list(periods)), RollupChoice.flow_id == flow_id)
+        .where(
+            RollupChoice.period.in_(list(periods)),
+            RollupChoice.flow_id == flow_id,
+            RollupChoice.council != PEOPLE_MARK,
+        )
         .group_by(RollupChoice.period, RollupChoice.question_id, RollupChoice.choice, RollupChoice.band)
     )
     return [MonthCell(p, qid, ch, band, int(n)) for p, qid, ch, band, n in session.execute(q)]
+
+
+@dataclass(frozen=True)
+class PeopleCell:
+    """Distinct people who answered a question ("" = any question of the flow) in one band or district."""
+
+    flow_id: str
+    question_id: str
+    key: str
+    people: int
+
+
+def people_counts(
+    session: Session, since: datetime, until: datetime, *, flow_ids: Sequence[str], by: str = "band"
+) -> list[PeopleCell]:
+    """Distinct people per flow and question, and per flow as a whole, by band or district, in [since, until).
+
+    The bases that tables of one topic share: never counts quarantined answers.
+    """
+    if not flow_ids:
+        return []
+    key = func.coalesce(AnswerChoice.district if by == "district" else AnswerChoice.band, "")
+    where = (
+        AnswerChoice.answered_at >= utc(since),
+        AnswerChoice.answered_at < utc(until),
+        AnswerChoice.flow_id.in_(list(flow_ids)),
+        not_quarantined(),
+    )
+    people = func.count(func.distinct(_person()))
+    base = select().select_from(AnswerChoice).join(Submission, Submission.id == AnswerChoice.submission_id)
+    per_q = base.add_columns(AnswerChoice.flow_id, AnswerChoice.question_id, key, people).where(*where)
+    per_q = per_q.group_by(AnswerChoice.flow_id, AnswerChoice.question_id, key)
+    per_f = base.add_columns(AnswerChoice.flow_id, key, people).where(*where).group_by(AnswerChoice.flow_id, key)
+    out = [PeopleCell(f, q, k, int(n)) for f, q, k, n in session.execute(per_q)]
+    out += [PeopleCell(f, "", k, int(n)) for f, k, n in session.execute(per_f)]
+    return out
 
 
 def answer_bounds(session: Session) -> tuple[datetime | None, datetime | None]:

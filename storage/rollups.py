@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from storage.db import utc
 from storage.models import RollupChoice, RollupPeriod, RollupReach
-from storage.reporting import choice_counts_query, reach_query
+from storage.reporting import PEOPLE_MARK, choice_counts_query, people_counts, reach_query
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,23 @@ def refresh(
     until: datetime,
     reach_flows: Sequence[str],
     now: datetime,
+    force: bool = False,
 ) -> PeriodView:
-    """(Re)compute one period's roll-up rows for [since, until); replaces whatever was there."""
+    """(Re)compute one period's roll-up rows for [since, until); replaces whatever was there.
+
+    A period computed after it ended is frozen: later calls return it unchanged (unless `force`), so a
+    report over the same period always publishes the same figures and cannot be differenced against
+    itself after an answer is held back or deleted.
+    """
+    existing = session.get(RollupPeriod, period)
+    if (
+        existing is not None
+        and not force
+        and utc(existing.since) == utc(since)
+        and utc(existing.until) == utc(until)
+        and utc(existing.computed_at) >= utc(until)  # type: ignore[operator]
+    ):
+        return _view(existing)
     session.execute(delete(RollupChoice).where(RollupChoice.period == period))
     session.execute(delete(RollupReach).where(RollupReach.period == period))
     key = literal(period, type_=String(40)).label("period")
@@ -48,6 +63,28 @@ def refresh(
     cq = cq.with_only_columns(key, *cq.selected_columns)
     cols = ["flow_id", "question_id", "choice", "council", "band", "district", "people", "answers"]
     session.execute(insert(RollupChoice).from_select(["period", *cols], cq))
+    # The bases the period's tables share (distinct people per question, by band and by district), frozen
+    # with the counts so the same period always publishes the same bases too.
+    flows = list(
+        session.execute(select(func.distinct(RollupChoice.flow_id)).where(RollupChoice.period == period)).scalars()
+    )
+    for by in ("band", "district"):
+        rows = [
+            {
+                "period": period,
+                "flow_id": c.flow_id,
+                "question_id": c.question_id,
+                "choice": "",
+                "council": PEOPLE_MARK,
+                "band": c.key if by == "band" else PEOPLE_MARK,
+                "district": c.key if by == "district" else PEOPLE_MARK,
+                "people": c.people,
+                "answers": 0,
+            }
+            for c in people_counts(session, since, until, flow_ids=flows, by=by)
+        ]
+        if rows:
+            session.execute(insert(RollupChoice), rows)
     if reach_flows:
         rq = reach_query(since, until, flow_ids=reach_flows)
         rq = rq.with_only_columns(key, *rq.selected_columns)
@@ -58,7 +95,9 @@ def refresh(
         )
     cells = int(
         session.execute(
-            select(func.count()).select_from(RollupChoice).where(RollupChoice.period == period)
+            select(func.count())
+            .select_from(RollupChoice)
+            .where(RollupChoice.period == period, RollupChoice.council != PEOPLE_MARK)
         ).scalar_one()
     )
     row = session.get(RollupPeriod, period)

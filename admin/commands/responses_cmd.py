@@ -15,6 +15,7 @@ import typer
 
 from admin.actions.policy import AGGREGATE_AUDIENCES, SHARED_AUDIENCES, record, sees_flow
 from admin.commands.auth_helper import StaffOpt, authenticate, refuse
+from admin.reports.staff_counts import counts_list, text
 from storage import admin_views
 
 app = typer.Typer(
@@ -36,8 +37,7 @@ def _engine() -> Iterator[Any]:
         engine.dispose()
 
 
-def _n(value: int) -> str:
-    return str(value) if value >= THRESHOLD else "<5"
+NOTE = "not shown: fewer than 5, or hidden so that a smaller number cannot be worked out"
 
 
 def _library() -> Any:
@@ -74,18 +74,29 @@ def summary(
                 for c in admin_views.flow_counts(s, districts=actor.scope()):
                     if not sees_flow_id(library, c.flow_id, actor):
                         continue
+                    # Finished and not finished add up to started: protected together (issue #19).
+                    pair, started = counts_list({"done": c.completed, "not": c.submissions - c.completed},
+                                                ["done", "not"])
                     typer.echo(
-                        f"{c.flow_id:<28} started {_n(c.submissions):>6}  finished {_n(c.completed):>6}"
+                        f"{c.flow_id:<28} started {text(started):>6}  finished {text(pair['done']):>6}"
                     )
+                typer.echo(NOTE)
                 return
             totals = admin_views.choice_totals(s, flow, districts=actor.scope())
     if not totals:
         typer.echo(f"no answers to {flow}")
         return
+    node_of = getattr(library.flows.get(flow), "index", {}) or {}
     for qid, choices in totals.items():
         typer.echo(qid)
-        for choice, n in sorted(choices.items(), key=lambda kv: -kv[1]):
-            typer.echo(f"  {choice:<26} {_n(n):>6}")
+        # Every choice the question offers, zeros included (a missing row would say "none"), protected with
+        # the question's total; listed by published value, hidden ones last, so order says nothing either.
+        keys = [c.id for c in getattr(node_of.get(qid), "choices", None) or ()]
+        keys += sorted(set(choices) - set(keys))
+        shown, _ = counts_list(choices, keys)
+        for choice in sorted(keys, key=lambda k: (shown[k] is None, -(shown[k] or 0), k)):
+            typer.echo(f"  {choice:<26} {text(shown[choice]):>9}")
+    typer.echo(NOTE)
 
 
 @app.command("shared")

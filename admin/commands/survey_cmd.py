@@ -75,10 +75,12 @@ def do_list(rt: Any, *, now: datetime) -> str:
         rows = waves.list_waves(s)
     if not rows:
         return "no survey waves yet"
-    out = [f"{'id':>4}  {'state':<9}  {'opens':<10}  {'closes':<10}  {'invited':>7}  questionnaire / name"]
+    from admin.reports.staff_counts import lone, text
+
+    out = [f"{'id':>4}  {'state':<9}  {'opens':<10}  {'closes':<10}  {'invited':>9}  questionnaire / name"]
     for w in rows:
         where = f"  [{','.join(w.districts)}]" if w.districts else ""
-        out.append(f"{w.id:>4}  {w.state(now):<9}  {w.opens_on}  {w.closes_on}  {w.invited:>7}  "
+        out.append(f"{w.id:>4}  {w.state(now):<9}  {w.opens_on}  {w.closes_on}  {text(lone(w.invited)):>9}  "
                    f"{w.questionnaire_id} / {w.name}{where}")
     return "\n".join(out)
 
@@ -98,12 +100,20 @@ def format_status(st: waves.WaveStatusView, now: datetime) -> str:
     cols = (f"{'district':<14} {'invited':>7} {'started':>7} {'completed':>9} {'partial':>7} "
             f"{'opted out':>9} {'by staff':>8} {'rate':>6}")
     lines = [head, "", cols]
-    for d in [*st.districts, st.total]:
-        lines.append(f"{d.district:<14} {d.invited:>7} {d.started:>7} {d.completed:>9} {d.partial:>7} "
-                     f"{d.opted_out:>9} {d.staff_entered:>8} {d.rate:>6.1%}")
-    modes = ", ".join(f"{m} {n}" for m, n in sorted(st.staff_by_mode.items())) or "none"
-    lines += ["", f"entered by staff: {st.staff_share:.1%} of completed ({modes})",
-              "started includes completed; partial = started, not finished; opted out = no reminders wanted"]
+    # Every count through the disclosure layer, protected together (see admin.reports.staff_counts).
+    from admin.reports.disclosure import percent
+    from admin.reports.staff_counts import text as t
+    from admin.reports.staff_counts import wave as protected_wave
+
+    pw = protected_wave(st.districts, st.total, st.staff_by_mode)
+    for d in [*pw.rows, pw.total]:
+        lines.append(f"{d.district:<14} {d.invited:>7} {t(d.started):>7} {t(d.completed):>9} {t(d.partial):>7} "
+                     f"{t(d.opted_out):>9} {t(d.staff_entered):>8} {d.rate or t(None):>6}")
+    modes = ", ".join(f"{m} {t(n)}" for m, n in pw.modes.items())
+    share = percent(pw.total.staff_entered, pw.total.completed) or t(None)
+    lines += ["", f"entered by staff: {share} of completed ({modes})",
+              "started includes completed; partial = started, not finished; opted out = no reminders wanted",
+              "not shown: fewer than 5, or hidden so that a smaller number cannot be worked out"]
     return "\n".join(lines)
 
 

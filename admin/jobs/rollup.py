@@ -101,16 +101,17 @@ class PanelRun:
 
 
 def panel_runs(settings: ReportSettings) -> list[PanelRun]:
-    """Every configured Panel date with its drafting day and period (from the previous draft day)."""
+    """Every configured Panel date with its drafting day and period: the whole months since the previous
+    Panel's period (admin.reports.periods.panel_cycles), so no two reports can be differenced by a day."""
+    from admin.reports.periods import panel_cycles
+
+    cycles = {until: since for since, until in panel_cycles(settings)}
     out: list[PanelRun] = []
-    previous_run: date | None = None
     for panel in settings.panel_days():
         run_on = panel - timedelta(days=settings.summary_days_before)
-        since = previous_run or (run_on - timedelta(days=91))
-        until = run_on - timedelta(days=1)
-        if until >= since:
-            out.append(PanelRun(panel, run_on, Window(since, until)))
-        previous_run = run_on
+        until = run_on.replace(day=1) - timedelta(days=1)
+        if until in cycles:
+            out.append(PanelRun(panel, run_on, Window(cycles[until], until)))
     return out
 
 

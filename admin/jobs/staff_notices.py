@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from admin.reports.disclosure import FEWER, THRESHOLD
+from admin.reports.disclosure import FEWER, show
+from admin.reports.staff_counts import lone
 from bot.alerts import StaffNotice
 from bot.features.young_people import council_name
 from storage import challenges, staff_digest
@@ -62,7 +63,8 @@ def digest_lines(counts: dict[str, int]) -> dict[str, str]:
     out = {}
     for key, label in DIGEST_LINES.items():
         n = counts[key]
-        out[label] = FEWER if key in PEOPLE_COUNTS and n < THRESHOLD else f"{n:,}"
+        # Young people's contributions through the disclosure layer: each line is a lone count.
+        out[label] = show(lone(n), hidden=FEWER) if key in PEOPLE_COUNTS else f"{n:,}"
     return out
 
 

@@ -36,6 +36,15 @@ COUNCIL_LABELS = {
     "yac": "Young Adult Council",
     "": "Not in a council",
 }
+# Which age bands each council is for (from the councils' terms of reference). Any other combination is a
+# structural zero: shown as "not applicable" and left out of disclosure control, never "not shown".
+COUNCIL_BANDS = {
+    "super_council": ("junior",),
+    "ocypc": ("teen",),
+    "ocypc_extra": ("junior", "teen"),
+    "yac": ("young_adult",),
+}
+DISTRICTS = ("north", "south", "east", "thanet", "west", "out_of_county")
 DISTRICT_LABELS = {
     "north": "North Kent",
     "south": "South Kent",
@@ -48,6 +57,11 @@ DISTRICT_LABELS = {
     "total": "All areas",
 }
 YESNO_LABELS = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
+
+
+def structural_zeros(councils: list[str], bands: list[str]) -> set[tuple[str, str]]:
+    """(council, band) pairs that cannot happen."""
+    return {(c, b) for c in councils if c in COUNCIL_BANDS for b in bands if b and b not in COUNCIL_BANDS[c]}
 
 
 def label(table: dict[str, str], key: str | None) -> str:

@@ -1,7 +1,7 @@
 """Charts for summaries: matplotlib (Agg, no pyplot state) drawn to deterministic SVG text.
 
 Charts only ever receive numbers that already passed disclosure control; a hidden value (None) is
-drawn as no bar with the words "fewer than 5", never as a height.
+drawn as no bar with the words "not shown", never as a height; labels print the published integers only.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 from matplotlib import rcParams  # noqa: E402 - backend first
 from matplotlib.figure import Figure  # noqa: E402
 
-from admin.reports.disclosure import FEWER  # noqa: E402
+from admin.reports.disclosure import HIDDEN  # noqa: E402
 
 rcParams["svg.hashsalt"] = "ourvoice"  # stable ids: same data, same SVG
 rcParams["svg.fonttype"] = "none"  # real text, not glyph paths: small, searchable, quick to print
@@ -62,7 +62,7 @@ def bar_chart(
     ax.barh(ys, shown, color=COLOURS[colour % len(COLOURS)], height=0.6)
     for y, v, t in zip(ys, values, texts, strict=False):
         if v is None:
-            ax.text(top * 0.01, y, t or FEWER, va="center", ha="left", color="#555555", style="italic")
+            ax.text(top * 0.01, y, t or HIDDEN, va="center", ha="left", color="#555555", style="italic")
         else:
             ax.text(v + top * 0.01, y, f"{v:,}", va="center", ha="left")
     ax.set_yticks(ys, [_wrap(x) for x in labels])

@@ -1,29 +1,402 @@
-"""Statistical disclosure control for published tables: pure functions, no I/O, no database.
+"""Statistical disclosure control for everything ourvoice publishes: pure functions, no I/O, no database.
 
-Primary suppression hides every count under the threshold (5 people); complementary suppression
-hides more cells until no hidden cell can be worked out from the published cells and totals by
-adding and subtracting (checked exactly with rational Gaussian elimination, not just by rule of thumb).
+Every count of one output (a report, a page, a CLI listing, a digest) goes into one `Publication`
+together with what an attacker knows about how the counts relate (totals, shared bases, multi-choice
+answers bounded by their base, structural zeros). `Publication.solve()` hides every count under 5
+(primary suppression) and then, guided by a linear-programming audit (SciPy/HiGHS), hides further
+counts (secondary suppression) until, for every hidden count under 5, the tightest interval an attacker
+can derive by integer programming over everything published is at least `WIDTH` wide. Hidden counts
+all carry one label, so the label itself says nothing about the size. Never logs values.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-THRESHOLD = 5
-FEWER = "fewer than 5"
-HIDDEN = "not shown"  # a number of 5 or more hidden only so that a smaller one cannot be worked out
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+THRESHOLD = 5  # counts of fewer than this many people are never published
+WIDTH = 5  # the attacker's interval for a hidden count under THRESHOLD must be at least this wide
+HIDDEN = "not shown"  # every hidden count, small or not: the label must not tell them apart
+FEWER = "fewer than 5"  # only for a lone count that adds up with nothing else published (a digest line)
+NOT_APPLICABLE = "\u2013"  # a structural zero: this combination cannot happen (e.g. Super Council, 16-25)
+
+Key = Hashable
 Pos = tuple[int, int]
+Terms = Mapping[Key, int]
+
+
+@dataclass(frozen=True)
+class Interval:
+    lo: float
+    hi: float
+
+    @property
+    def width(self) -> float:
+        return self.hi - self.lo
+
+
+class Publication:
+    """All counts of one output and the linear facts that link them (what an attacker could use).
+
+    Keys are any hashable values. `count` registers a publishable count; `latent` a quantity the attacker
+    may reason about but that is never published (e.g. the number of people who answered a multi-choice
+    question); `structural` a combination that cannot happen (shown as "–", fixed at zero and left out of
+    the problem). Constraints: `equal` (sum of coef*x == 0), `at_most` (sum of coef*x <= 0).
+    """
+
+    def __init__(self, *, threshold: int = THRESHOLD, width: int = WIDTH) -> None:
+        self.threshold = threshold
+        self.width = width
+        self.values: dict[Key, int] = {}
+        self.published: set[Key] = set()
+        self.structural: set[Key] = set()
+        self.cost: dict[Key, float] = {}
+        self.equations: list[dict[Key, int]] = []
+        self.inequalities: list[dict[Key, int]] = []
+
+    # -- building ---------------------------------------------------------------------------------
+
+    def count(self, key: Key, value: int, *, cost: float | None = None, structural: bool = False) -> Key:
+        """A count that may be published; `structural` when it can only ever be zero."""
+        value = int(value)
+        if value < 0:
+            raise ValueError("counts cannot be negative")
+        if key in self.values:
+            raise ValueError(f"count {key!r} registered twice")
+        self.values[key] = value
+        if structural and value == 0:
+            self.structural.add(key)
+        else:
+            self.published.add(key)
+        self.cost[key] = float(value if cost is None else cost)
+        return key
+
+    def latent(self, key: Key, value: int) -> Key:
+        """A true quantity that is never published but that the attacker may reason about."""
+        if key in self.values:
+            raise ValueError(f"count {key!r} registered twice")
+        self.values[key] = int(value)
+        return key
+
+    def _check(self, terms: Terms) -> dict[Key, int]:
+        out = {k: int(c) for k, c in terms.items() if c}
+        missing = [k for k in out if k not in self.values]
+        if missing:
+            raise KeyError(f"unknown count(s) {missing!r}")
+        return out
+
+    def equal(self, terms: Terms) -> None:
+        """sum(coef * x) == 0 holds for the true values (checked)."""
+        t = self._check(terms)
+        if sum(c * self.values[k] for k, c in t.items()) != 0:
+            raise ValueError("equation does not hold for the true values")
+        self.equations.append(t)
+
+    def at_most(self, terms: Terms) -> None:
+        """sum(coef * x) <= 0 holds for the true values (checked)."""
+        t = self._check(terms)
+        if sum(c * self.values[k] for k, c in t.items()) > 0:
+            raise ValueError("inequality does not hold for the true values")
+        self.inequalities.append(t)
+
+    def total(self, total: Key, parts: Iterable[Key]) -> None:
+        """total == sum(parts)."""
+        terms: dict[Key, int] = defaultdict(int)
+        for p in parts:
+            terms[p] += 1
+        terms[total] -= 1
+        self.equal(terms)
+
+    def le(self, small: Key, big: Key) -> None:
+        """small <= big."""
+        self.at_most({small: 1, big: -1})
+
+    def link(self, a: Key, b: Key) -> None:
+        """a <= b, and a == b when that is true (an attacker may well know it is, so we assume so)."""
+        if self.values[a] == self.values[b]:
+            self.equal({a: 1, b: -1})
+        else:
+            self.le(a, b)
+
+    def fact(self, terms: Terms, *, promote: bool = False) -> bool:
+        """Add sum(coef*x) <= 0 only if it holds for these values (a fact that does not hold is no use to an
+        attacker). With `promote`, a fact that holds with equality is added as an equation: for links an
+        attacker may plausibly know to be tight (everyone who took part answered this question)."""
+        t = self._check(terms)
+        lhs = sum(c * self.values[k] for k, c in t.items())
+        if lhs > 0:
+            return False
+        (self.equations if promote and lhs == 0 else self.inequalities).append(t)
+        return True
+
+    def table(
+        self,
+        name: Hashable,
+        cells: Sequence[Sequence[int]],
+        *,
+        row_totals: bool = True,
+        col_totals: bool = True,
+        grand_total: bool = True,
+        structural: Iterable[Pos] = (),
+        additive_cols: bool = True,
+        unpublished: Sequence[int] | None = None,
+    ) -> TableKeys:
+        """Register a grid with its margins as one block; margins sit at row m / column n.
+
+        `additive_cols=False` (multi-choice answers) keeps column totals out of the problem entirely.
+        `unpublished[i]` counts people in row i who belong to no published column (e.g. age not given):
+        part of the row total, never shown (latent key (name, i, "rest")).
+        """
+        m = len(cells)
+        n = len(cells[0]) if m else 0
+        if any(len(r) != n for r in cells):
+            raise ValueError("every row needs the same number of cells")
+        zeros = set(structural)
+        keys = TableKeys(name, m, n, row_totals, col_totals and additive_cols, grand_total and additive_cols)
+        total_cost = 10.0**6  # hide a total only when no cell will do
+        for i in range(m):
+            for j in range(n):
+                self.count((name, i, j), cells[i][j], structural=(i, j) in zeros)
+        rest = list(unpublished or [0] * m)
+        if unpublished is not None:
+            for i in range(m):
+                self.latent((name, i, "rest"), rest[i])
+        if row_totals:
+            for i in range(m):
+                v = sum(cells[i]) + rest[i]
+                self.count((name, i, n), v, cost=total_cost + v)
+                extra = [(name, i, "rest")] if unpublished is not None else []
+                self.total((name, i, n), [*((name, i, j) for j in range(n)), *extra])
+        if keys.col_totals:
+            for j in range(n):
+                v = sum(cells[i][j] for i in range(m))
+                self.count((name, m, j), v, cost=total_cost + v)
+                self.total((name, m, j), [(name, i, j) for i in range(m)])
+        if keys.grand_total:
+            v = sum(map(sum, cells)) + sum(rest)
+            extra = [(name, i, "rest") for i in range(m)] if unpublished is not None else []
+            self.count((name, m, n), v, cost=2 * total_cost + v)
+            self.total((name, m, n), [*((name, i, j) for i in range(m) for j in range(n)), *extra])
+            if row_totals:
+                self.total((name, m, n), [(name, i, n) for i in range(m)])
+            if keys.col_totals and unpublished is None:
+                self.total((name, m, n), [(name, m, j) for j in range(n)])
+        return keys
+
+    # -- solving ----------------------------------------------------------------------------------
+
+    def solve(self, *, hidden: Iterable[Key] = ()) -> Result:
+        """Primary suppression, then secondary suppression guided by the LP audit until nothing leaks."""
+        primary = {k for k in self.published if self.values[k] < self.threshold}
+        hide = set(primary) | set(hidden)
+        for _ in range(10 * len(self.published) + 10):
+            leaks = audit(self, hide, primary)
+            if not leaks:
+                break
+            extra = None
+            for key in sorted(leaks, key=lambda k: (leaks[k].width, repr(k))):
+                extra = self._choose(key, hide)
+                if extra is not None:
+                    break
+            if extra is None:
+                break  # nothing visible is linked to any leak: hiding more cannot widen them
+            hide.add(extra)
+        return Result(self, frozenset(primary), frozenset(hide - primary))
+
+    def _choose(self, leak: Key, hide: set[Key]) -> Key | None:
+        """The cheapest visible count whose hiding widens `leak` most (LP relaxation, its component only)."""
+        comp, rows = _component(self, leak, hide)
+        cands = sorted(
+            {k for eq in rows for k in eq if k in self.published and k not in hide},
+            key=lambda k: (self.cost[k], repr(k)),
+        )
+        if not cands:
+            return None
+        best: tuple[float, float, str] | None = None
+        choice = None
+        for k in cands[:16]:
+            iv = _interval(self, leak, hide | {k}, integral=False)
+            if iv.width >= self.width:
+                return k
+            score = (-iv.width, self.cost[k], repr(k))
+            if best is None or score < best:
+                best, choice = score, k
+        return choice
+
+
+@dataclass(frozen=True)
+class TableKeys:
+    """Where one registered table's cells and margins live in its Publication."""
+
+    name: Hashable
+    m: int
+    n: int
+    row_totals: bool
+    col_totals: bool
+    grand_total: bool
+
+    def key(self, pos: Pos) -> tuple[Hashable, int, int]:
+        return (self.name, pos[0], pos[1])
+
+    def cell_keys(self) -> list[tuple[Hashable, int, int]]:
+        return [(self.name, i, j) for i in range(self.m) for j in range(self.n)]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What to publish: `shown(key)` is the value, or None when hidden (or structural)."""
+
+    pub: Publication
+    primary: frozenset[Key]
+    secondary: frozenset[Key]
+
+    @property
+    def hidden(self) -> frozenset[Key]:
+        return self.primary | self.secondary
+
+    def shown(self, key: Key) -> int | None:
+        if key in self.pub.structural or key in self.hidden or key not in self.pub.values:
+            return None
+        return self.pub.values[key]
+
+    def text(self, key: Key) -> str:
+        if key in self.pub.structural:
+            return NOT_APPLICABLE
+        v = self.shown(key)
+        return HIDDEN if v is None else f"{v:,}"
+
+    def protected(self, t: TableKeys) -> Protected:
+        m, n = t.m, t.n
+
+        def pos_set(keys: frozenset[Key]) -> frozenset[Pos]:
+            return frozenset((k[1], k[2]) for k in keys if isinstance(k, tuple) and len(k) == 3 and k[0] == t.name)
+
+        cells = tuple(tuple(self.shown(t.key((i, j))) for j in range(n)) for i in range(m))
+        return Protected(
+            cells=cells,
+            row_totals=tuple(self.shown(t.key((i, n))) for i in range(m)) if t.row_totals else None,
+            col_totals=tuple(self.shown(t.key((m, j))) for j in range(n)) if t.col_totals else None,
+            grand_total=self.shown(t.key((m, n))) if t.grand_total else None,
+            primary=pos_set(self.primary),
+            complementary=pos_set(self.secondary),
+            has_grand_total=t.grand_total,
+            structural=pos_set(frozenset(self.pub.structural)),
+        )
+
+    def all_hidden(self, t: TableKeys) -> bool:
+        """True when no cell of the table is published (then the table is left out)."""
+        return all(self.shown(k) is None for k in t.cell_keys())
+
+
+# -- the audit (the attacker's view) -------------------------------------------------------------
+
+
+def _component(pub: Publication, key: Key, hide: set[Key]) -> tuple[set[Key], list[dict[Key, int]]]:
+    """Unknowns linked to `key` through constraints, and those constraints."""
+    unknown = (hide & pub.published) | (set(pub.values) - pub.published - pub.structural)
+    by_key: dict[Key, list[dict[Key, int]]] = defaultdict(list)
+    for eq in pub.equations + pub.inequalities:
+        for k in eq:
+            if k in unknown:
+                by_key[k].append(eq)
+    comp, todo, rows, seen = {key}, [key], [], set()
+    while todo:
+        k = todo.pop()
+        for eq in by_key[k]:
+            if id(eq) in seen:
+                continue
+            seen.add(id(eq))
+            rows.append(eq)
+            for o in eq:
+                if o in unknown and o not in comp:
+                    comp.add(o)
+                    todo.append(o)
+    return comp, rows
+
+
+def _interval(pub: Publication, key: Key, hide: set[Key], *, integral: bool = True) -> Interval:
+    """min and max of `key` over non-negative (integer) values consistent with everything published."""
+    comp, rows = _component(pub, key, hide)
+    order = sorted(comp, key=repr)
+    idx = {k: i for i, k in enumerate(order)}
+    eq_ids = {id(e) for e in pub.equations}
+    a_rows, lo, hi = [], [], []
+    for eq in rows:
+        row = np.zeros(len(order))
+        rhs = 0.0
+        for k, c in eq.items():
+            if k in idx:
+                row[idx[k]] += c
+            elif k not in pub.structural:
+                rhs -= c * pub.values[k]
+        a_rows.append(row)
+        lo.append(rhs if id(eq) in eq_ids else -np.inf)
+        hi.append(rhs)
+    c = np.zeros(len(order))
+    c[idx[key]] = 1.0
+    ends = []
+    for sign in (1.0, -1.0):
+        if integral:
+            cons = [LinearConstraint(np.array(a_rows), np.array(lo), np.array(hi))] if a_rows else []
+            res = milp(
+                sign * c,
+                constraints=cons,
+                integrality=np.ones(len(order)),
+                bounds=Bounds(0, np.inf),
+            )
+            status, fun = res.status, res.fun
+        else:
+            a = np.array(a_rows) if a_rows else None
+            eqm = [i for i, e in enumerate(rows) if id(e) in eq_ids]
+            ubm = [i for i, e in enumerate(rows) if id(e) not in eq_ids]
+            res = linprog(
+                sign * c,
+                A_ub=a[ubm] if a is not None and ubm else None,
+                b_ub=np.array(hi)[ubm] if ubm else None,
+                A_eq=a[eqm] if a is not None and eqm else None,
+                b_eq=np.array(hi)[eqm] if eqm else None,
+                bounds=(0, None),
+                method="highs",
+            )
+            status, fun = res.status, res.fun
+        if status == 0:
+            ends.append(sign * fun)
+        elif status in (3, 4) and sign < 0:
+            # HiGHS says "unbounded" (or, for MILP, "infeasible or unbounded"): the true values are a
+            # solution, so it is unbounded.
+            ends.append(math.inf)
+        else:  # infeasible cannot happen (the true values satisfy everything); be safe: no width
+            return Interval(pub.values[key], pub.values[key])
+    lo_v, hi_v = ends[0], ends[1]
+    if integral:
+        lo_v, hi_v = math.ceil(lo_v - 1e-6), (hi_v if math.isinf(hi_v) else math.floor(hi_v + 1e-6))
+    return Interval(lo_v, hi_v)
+
+
+def audit(pub: Publication, hide: set[Key] | frozenset[Key], sensitive: Iterable[Key]) -> dict[Key, Interval]:
+    """Hidden sensitive counts whose attacker interval (integer programming) is narrower than the bar."""
+    out = {}
+    for k in sorted(set(sensitive) & set(hide), key=repr):
+        iv = _interval(pub, k, set(hide))
+        if iv.width < pub.width:
+            out[k] = iv
+    return out
+
+
+# -- single tables (the simple API) --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Protected:
-    """A table ready to publish: None marks a hidden value. Margins are None when not published at all.
+    """A table ready to publish: None marks a hidden (or structural) value; margins None when absent.
 
     `row_totals[i]`, `col_totals[j]` and `grand_total` are None either because the margin is not part
-    of the table or because it was hidden; `hidden_totals` tells which.
+    of the table or because it was hidden.
     """
 
     cells: tuple[tuple[int | None, ...], ...]
@@ -33,6 +406,7 @@ class Protected:
     primary: frozenset[Pos]
     complementary: frozenset[Pos]
     has_grand_total: bool = False
+    structural: frozenset[Pos] = frozenset()
 
     @property
     def suppressed(self) -> int:
@@ -42,172 +416,27 @@ class Protected:
     def shape(self) -> tuple[int, int]:
         return len(self.cells), len(self.cells[0]) if self.cells else 0
 
-    def text(self, pos: Pos) -> str:
-        """Printable value at a grid position; margins are row m / column n (see `_Grid`)."""
+    def value(self, pos: Pos) -> int | None:
         m, n = self.shape
         i, j = pos
         if i < m and j < n:
-            v = self.cells[i][j]
-        elif i < m:
-            v = self.row_totals[i] if self.row_totals else None
-        elif j < n:
-            v = self.col_totals[j] if self.col_totals else None
-        else:
-            v = self.grand_total
-        if v is not None:
-            return f"{v:,}"
-        return HIDDEN if pos in self.complementary else FEWER
+            return self.cells[i][j]
+        if i < m:
+            return self.row_totals[i] if self.row_totals else None
+        if j < n:
+            return self.col_totals[j] if self.col_totals else None
+        return self.grand_total
 
+    def text(self, pos: Pos) -> str:
+        """Printable value at a grid position; margins are row m / column n."""
+        if pos in self.structural:
+            return NOT_APPLICABLE
+        v = self.value(pos)
+        return HIDDEN if v is None else f"{v:,}"
 
-@dataclass
-class _Grid:
-    """The table with its margins as one (m+1) x (n+1) grid; margins live in row m / column n."""
-
-    m: int
-    n: int
-    values: dict[Pos, int]
-    equations: list[list[tuple[Pos, int]]] = field(default_factory=list)
-
-
-def _build(table: Sequence[Sequence[int]], row_totals: bool, col_totals: bool, grand_total: bool) -> _Grid:
-    m = len(table)
-    n = len(table[0]) if m else 0
-    if any(len(r) != n for r in table):
-        raise ValueError("every row needs the same number of cells")
-    if any(v < 0 for r in table for v in r):
-        raise ValueError("counts cannot be negative")
-    values: dict[Pos, int] = {(i, j): int(table[i][j]) for i in range(m) for j in range(n)}
-    g = _Grid(m, n, values)
-    if row_totals:
-        for i in range(m):
-            values[(i, n)] = sum(table[i])
-            g.equations.append([*(((i, j), 1) for j in range(n)), ((i, n), -1)])
-    if col_totals:
-        for j in range(n):
-            values[(m, j)] = sum(table[i][j] for i in range(m))
-            g.equations.append([*(((i, j), 1) for i in range(m)), ((m, j), -1)])
-    if grand_total:
-        values[(m, n)] = sum(sum(r) for r in table)
-        if row_totals:
-            g.equations.append([*(((i, n), 1) for i in range(m)), ((m, n), -1)])
-        if col_totals:
-            g.equations.append([*(((m, j), 1) for j in range(n)), ((m, n), -1)])
-        # Every cell adds up to the grand total too: implied by the others for exact recovery, but
-        # the bounds check needs it spelled out.
-        g.equations.append([*(((i, j), 1) for i in range(m) for j in range(n)), ((m, n), -1)])
-    return g
-
-
-def _is_margin(g: _Grid, p: Pos) -> bool:
-    return p[0] == g.m or p[1] == g.n
-
-
-def _pick(g: _Grid, candidates: Sequence[Pos], hidden: set[Pos]) -> Pos | None:
-    """The next-smallest visible entry among candidates, cells before totals, ties by position."""
-    free = [p for p in candidates if p not in hidden]
-    if not free:
-        return None
-    return min(free, key=lambda p: (_is_margin(g, p), g.values[p], p))
-
-
-def determined(equations: Sequence[Sequence[tuple[Pos, int]]], hidden: set[Pos]) -> set[Pos]:
-    """Hidden entries whose value follows exactly from the equations and the visible entries.
-
-    An unknown is determined iff its unit vector lies in the row space of the equations restricted
-    to the unknowns; after full (Gauss-Jordan) elimination that means some row has it as its only
-    non-zero. Exact, fraction-free integer arithmetic (rows divided by their gcd to stay small).
-    """
-    unknowns = sorted(hidden)
-    index = {p: k for k, p in enumerate(unknowns)}
-    rows: list[list[int]] = []
-    for eq in equations:
-        row = [0] * len(unknowns)
-        for p, coef in eq:
-            k = index.get(p)
-            if k is not None:
-                row[k] += coef
-        if any(row):
-            rows.append(row)
-    pivot_row = 0
-    for col in range(len(unknowns)):
-        sel = next((r for r in range(pivot_row, len(rows)) if rows[r][col]), None)
-        if sel is None:
-            continue
-        rows[pivot_row], rows[sel] = rows[sel], rows[pivot_row]
-        prow = rows[pivot_row]
-        a = prow[col]
-        for r in range(len(rows)):
-            b = rows[r][col]
-            if r != pivot_row and b:
-                new = [a * x - b * y for x, y in zip(rows[r], prow, strict=True)]
-                g = math.gcd(*new)
-                rows[r] = [x // g for x in new] if g > 1 else new
-        pivot_row += 1
-        if pivot_row == len(rows):
-            break
-    out: set[Pos] = set()
-    for row in rows[:pivot_row]:
-        nz = [k for k, x in enumerate(row) if x]
-        if len(nz) == 1:
-            out.add(unknowns[nz[0]])
-    return out
-
-
-_INF = float("inf")
-
-
-def _bounds(p: Pos, primary: set[Pos], threshold: int) -> tuple[float, float]:
-    """What a reader knows about a hidden entry from its label: under the threshold, or at least it."""
-    return (0, threshold - 1) if p in primary else (threshold, _INF)
-
-
-def _ceil(x: float) -> float:
-    return x if math.isinf(x) else math.ceil(x - 1e-9)
-
-
-def _floor(x: float) -> float:
-    return x if math.isinf(x) else math.floor(x + 1e-9)
-
-
-def bounded(
-    equations: Sequence[Sequence[tuple[Pos, int]]],
-    values: dict[Pos, int],
-    hidden: set[Pos],
-    primary: set[Pos],
-    threshold: int = THRESHOLD,
-) -> set[Pos]:
-    """Hidden entries pinned to one value by the equations plus what each label says (0-4, or 5+).
-
-    Interval propagation to a fixed point: e.g. a row total of 7 next to a visible 7 pins both hidden
-    neighbours to 0; two "fewer than 5" cells adding up to 8 must both be 4.
-    """
-    lo: dict[Pos, float] = {}
-    hi: dict[Pos, float] = {}
-    for p in hidden:
-        lo[p], hi[p] = _bounds(p, primary, threshold)
-    lines = []
-    for eq in equations:
-        unknown = [(p, c) for p, c in eq if p in hidden]
-        if unknown:
-            lines.append((unknown, -sum(c * values[p] for p, c in eq if p not in hidden)))
-    for _ in range(100):
-        changed = False
-        for unknown, rhs in lines:
-            for p, c in unknown:
-                rest_lo = rest_hi = 0.0
-                for q, d in unknown:
-                    if q != p:
-                        rest_lo += min(d * lo[q], d * hi[q])
-                        rest_hi += max(d * lo[q], d * hi[q])
-                a, b = (rhs - rest_hi) / c, (rhs - rest_lo) / c
-                new_lo = max(lo[p], _ceil(min(a, b)))
-                new_hi = min(hi[p], _floor(max(a, b)))
-                if new_lo > lo[p] or new_hi < hi[p]:
-                    lo[p], hi[p] = new_lo, new_hi
-                    changed = True
-        if not changed:
-            break
-    return {p for p in hidden if lo[p] >= hi[p]}
+    @property
+    def all_hidden(self) -> bool:
+        return all(v is None for r in self.cells for v in r)
 
 
 def protect(
@@ -216,70 +445,29 @@ def protect(
     row_totals: bool = True,
     col_totals: bool = True,
     grand_total: bool = True,
+    structural: Iterable[Pos] = (),
     threshold: int = THRESHOLD,
 ) -> Protected:
-    """Hide small counts and enough others that no hidden value can be recovered by subtraction.
-
-    1. primary: every cell or total below `threshold` (including 0) is hidden;
-    2. complementary: any row or column (with its published total) holding exactly one hidden entry
-       gets its next-smallest visible cell hidden too (the total itself if no cell is left); repeat
-       until stable;
-    3. audit: if the exact linear check (all rows and columns together) or the bounds check (one row or
-       column plus "under 5" / "5 or more" labels) still pins a hidden entry to one value, hide the
-       smallest visible cell in its row or column (or anywhere) and go back to 2.
-    """
-    g = _build(table, row_totals, col_totals, grand_total)
-    primary = {p for p, v in g.values.items() if v < threshold}
-    hidden = set(primary)
-    members = [[p for p, _ in eq] for eq in g.equations]
-    while True:
-        changed = True
-        while changed:
-            changed = False
-            for eq in members:
-                if sum(1 for p in eq if p in hidden) == 1:
-                    p = _pick(g, eq, hidden)
-                    if p is not None:
-                        hidden.add(p)
-                        changed = True
-        leaks = determined(g.equations, hidden) or bounded(g.equations, g.values, hidden, primary, threshold)
-        if not leaks:
-            break
-        leak = min(leaks)
-        near = [p for p in g.values if p[0] == leak[0] or p[1] == leak[1]]
-        p = _pick(g, near, hidden) or _pick(g, list(g.values), hidden)
-        if p is None:  # everything hidden: nothing left to recover from
-            break
-        hidden.add(p)
-    m, n = g.m, g.n
-
-    def shown(p: Pos) -> int | None:
-        return None if p in hidden else g.values[p]
-
-    cells = tuple(tuple(shown((i, j)) for j in range(n)) for i in range(m))
-    return Protected(
-        cells=cells,
-        row_totals=tuple(shown((i, n)) for i in range(m)) if row_totals else None,
-        col_totals=tuple(shown((m, j)) for j in range(n)) if col_totals else None,
-        grand_total=shown((m, n)) if grand_total else None,
-        primary=frozenset(primary),
-        complementary=frozenset(hidden - primary),
-        has_grand_total=grand_total,
+    """One table with its margins, protected on its own (see `Publication` for linked tables)."""
+    pub = Publication(threshold=threshold)
+    t = pub.table(
+        "t", table, row_totals=row_totals, col_totals=col_totals, grand_total=grand_total, structural=structural
     )
+    return pub.solve().protected(t)
 
 
 def protect_list(values: Sequence[int], *, total: bool = True, threshold: int = THRESHOLD) -> Protected:
-    """One row of counts with (optionally) its total: the same rules as `protect`."""
+    """One row of counts with (optionally) its total."""
     return protect([list(values)], row_totals=total, col_totals=False, grand_total=False, threshold=threshold)
 
 
 def safe_count(value: int, *, threshold: int = THRESHOLD) -> int | None:
-    """A lone count with no related totals: hidden when under the threshold."""
+    """A lone count with no related published figures: hidden when under the threshold."""
     return None if value < threshold else value
 
 
-def show(value: int | None, *, hidden: str = FEWER) -> str:
-    """How a protected count is printed: thousands separators, or the words for a hidden value."""
+def show(value: int | None, *, hidden: str = HIDDEN) -> str:
+    """How a protected count is printed: thousands separators, or the mark for a hidden value."""
     return hidden if value is None else f"{value:,}"
 
 
@@ -290,25 +478,32 @@ def percent(numerator: int | None, denominator: int | None, *, threshold: int = 
     return f"{round(100 * numerator / denominator)}%"
 
 
-def mean_if_safe(total: float, people: int, *, threshold: int = THRESHOLD) -> float | None:
-    """An average over at least `threshold` people, else nothing."""
-    return None if people < threshold else total / people
+def mean_if_safe(total: float, people: int, *, threshold: int = THRESHOLD, places: int = 1) -> float | None:
+    """An average over at least `threshold` distinct people, rounded for publication; else nothing."""
+    return None if people < threshold else round(total / people, places)
 
 
 RULES = {
-    "threshold": "Any number of fewer than 5 people is shown as \u201cfewer than 5\u201d, in tables, text "
-    "and charts.",
-    "complementary": "Where a hidden number could be worked out from a total, we also hid the next smallest "
-    "number in that row or column (shown as \u201cnot shown\u201d), and checked every table until nothing "
-    "hidden could be worked out.",
+    "threshold": "Any number of fewer than 5 people is hidden (shown as \u201cnot shown\u201d), in tables, "
+    "text and charts. Every hidden number carries the same words, so you cannot tell a small one from one "
+    "hidden for safety.",
+    "complementary": "Where a hidden number could be narrowed down from totals, from other tables about the "
+    "same people, or from the fact that counts cannot be negative, we hid more numbers, and checked with a "
+    "linear-programming solver that nobody can narrow any hidden small number to fewer than 5 possible values.",
+    "structural": "\u201c\u2013\u201d marks a combination that cannot happen (for example, the Super Council "
+    "has no members aged 16 to 25).",
+    "omitted": "A table or chart in which every number would be hidden is left out, with a sentence saying so.",
+    "periods": "Reports cover fixed periods only (calendar months, quarters or the time between two Panel "
+    "meetings), so two reports can never be compared to single out one person.",
     "people_once": "Each person is counted once in each cell, however many times they answered.",
-    "percentages": "Percentages are shown only when both the number and the group it comes from are 5 "
-    "or more.",
+    "percentages": "Percentages are shown only when both the number and the group it comes from are 5 or more.",
     "quarantined": "Messages held back by the safeguarding check are never counted, quoted or shown.",
     "quotes": "Quotes appear only when the young person said we could share their words and a member of "
-    "staff approved them; names, schools, places, dates and numbers are taken out first.",
+    "staff approved them; names, schools, places, contact details, dates and numbers are taken out first, "
+    "and staff can only take words out, never add them.",
     "rag": "Red, amber and green ratings are not given when fewer than 5 people were asked.",
-    "means": "Averages are given only when 5 or more people answered.",
+    "means": "Averages and \u201cmost of you said\u201d sentences are given only when 5 or more different "
+    "people stand behind them, and are rounded to one decimal place.",
 }
 
 
@@ -319,7 +514,10 @@ class DisclosureLog:
     tables: int = 0
     primary: int = 0
     complementary: int = 0
-    used: set[str] = field(default_factory=lambda: {"threshold", "people_once", "percentages", "quarantined"})
+    used: set[str] = field(
+        default_factory=lambda: {"threshold", "people_once", "percentages", "quarantined", "periods"}
+    )
+    result: Result | None = None  # the solved problem, for audits (never rendered)
 
     def add(self, p: Protected) -> Protected:
         self.tables += 1
@@ -327,6 +525,8 @@ class DisclosureLog:
         self.complementary += len(p.complementary)
         if p.complementary:
             self.used.add("complementary")
+        if p.structural:
+            self.used.add("structural")
         return p
 
     def use(self, rule: str) -> None:

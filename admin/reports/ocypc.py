@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from admin.reports import catalog, charts
+from admin.reports import catalog, charts, periods
 from admin.reports.catalog import (
     BAND_LABELS,
     BAND_SHORT,
@@ -26,10 +27,14 @@ from admin.reports.catalog import (
     label,
 )
 from admin.reports.disclosure import (
+    HIDDEN,
+    THRESHOLD,
     DisclosureLog,
     Protected,
+    Publication,
+    Result,
+    TableKeys,
     percent,
-    protect,
     safe_count,
     show,
 )
@@ -93,8 +98,10 @@ class Window:
         end = datetime.combine(self.until + timedelta(days=1), time(0), zone).astimezone(UTC)
         return start, end
 
-    def previous(self) -> Window:
-        """The period of the same length just before this one."""
+    def previous(self, settings: ReportSettings | None = None) -> Window:
+        """The fixed period of the same kind just before this one (same length when no settings)."""
+        if settings is not None:
+            return Window(*periods.previous(self.since, self.until, settings))
         return Window(self.since - timedelta(days=self.days), self.since - timedelta(days=1))
 
     @property
@@ -141,12 +148,27 @@ class Table:
     row_totals: list[str] | None
     col_totals: list[str] | None
     grand: str | None
-    protected: Protected
+    protected: Protected | None
     row_keys: list[str] = field(default_factory=list)
     col_keys: list[str] = field(default_factory=list)
+    keys: TableKeys | None = None
+    omitted: bool = False  # every number would be hidden: the table is left out
+
+    def fill(self, result: Result) -> None:
+        """Take the published values once the whole output has been protected."""
+        assert self.keys is not None
+        p = result.protected(self.keys)
+        m, n = len(self.row_labels), len(self.col_labels)
+        self.protected = p
+        self.cells = [[p.text((i, j)) for j in range(n)] for i in range(m)]
+        self.row_totals = [p.text((i, n)) for i in range(m)] if self.keys.row_totals else None
+        self.col_totals = [p.text((m, j)) for j in range(n)] if self.keys.col_totals else None
+        self.grand = p.text((m, n)) if self.keys.grand_total else None
+        self.omitted = p.all_hidden
 
     def overall(self) -> tuple[list[int | None], list[str]]:
         """Per-row values across every column (the row totals, or the only column) and their text."""
+        assert self.protected is not None
         if self.row_totals is not None:
             return list(self.protected.row_totals or []), list(self.row_totals)
         return [r[0] for r in self.protected.cells], [r[0] for r in self.cells]
@@ -156,11 +178,12 @@ class Table:
         if key not in self.col_keys:
             return []
         j = self.col_keys.index(key)
+        assert self.protected is not None
         return [(self.row_labels[i], self.protected.cells[i][j]) for i in range(len(self.row_labels))]
 
 
 def make_table(
-    log_: DisclosureLog,
+    ctx: Context,
     counts: dict[tuple[str, str], int],
     rows: Sequence[tuple[str, str]],
     cols: Sequence[tuple[str, str]],
@@ -169,36 +192,56 @@ def make_table(
     row_totals: bool = True,
     col_totals: bool = True,
     grand_total: bool = True,
+    structural: Iterable[tuple[str, str]] = (),
+    additive_cols: bool = True,
+    rest: dict[str, int] | None = None,
 ) -> Table:
-    """Protect a (row key, col key) -> count mapping laid out by `rows` and `cols` ((key, label) pairs)."""
-    if len(cols) == 1:  # a single column: its "total" column would only repeat it
+    """Register a (row key, col key) -> count mapping laid out by `rows` and `cols` ((key, label) pairs)
+    in the output's one Publication; its printable values are filled in once the whole output is solved.
+
+    `rest` (row key -> people in no listed column, e.g. age not given) is part of the row totals only.
+    """
+    if len(cols) == 1 and rest is None:  # a single column: its "total" column would only repeat it
         row_totals, grand_total = False, False
     raw = [[int(counts.get((r, c), 0)) for c, _ in cols] for r, _ in rows]
-    p = log_.add(protect(raw, row_totals=row_totals, col_totals=col_totals, grand_total=grand_total))
-    m, n = len(rows), len(cols)
-    return Table(
+    zeros = set(structural)
+    name = f"t{len(ctx.pending)}"
+    keys = ctx.pub.table(
+        name,
+        raw,
+        row_totals=row_totals,
+        col_totals=col_totals,
+        grand_total=grand_total,
+        structural=[(i, j) for i, (r, _) in enumerate(rows) for j, (c, _) in enumerate(cols) if (r, c) in zeros],
+        additive_cols=additive_cols,
+        unpublished=[int(rest.get(r, 0)) for r, _ in rows] if rest is not None else None,
+    )
+    t = Table(
         row_head=row_head,
         row_labels=[lab for _, lab in rows],
         col_labels=[lab for _, lab in cols],
-        cells=[[p.text((i, j)) for j in range(n)] for i in range(m)],
-        row_totals=[p.text((i, n)) for i in range(m)] if row_totals else None,
-        col_totals=[p.text((m, j)) for j in range(n)] if col_totals else None,
-        grand=p.text((m, n)) if grand_total else None,
-        protected=p,
+        cells=[],
+        row_totals=None,
+        col_totals=None,
+        grand=None,
+        protected=None,
         row_keys=[k for k, _ in rows],
         col_keys=[k for k, _ in cols],
+        keys=keys,
     )
+    ctx.pending.append(t)
+    return t
 
 
 @dataclass
 class Headline:
     young_now: Table
     young_before: Table
-    young_total_now: str
-    young_total_before: str
-    carers_now: str
-    carers_before: str
-    change: str
+    young_total_now: str = ""
+    young_total_before: str = ""
+    carers_now: str = ""
+    carers_before: str = ""
+    change: str = ""
 
 
 @dataclass
@@ -214,6 +257,7 @@ class QuestionResult:
     chart: str | None  # data URI
     chart_alt: str
     note: str = ""
+    omitted: str = ""  # why the table is left out (every number would be hidden)
 
 
 @dataclass
@@ -226,6 +270,7 @@ class TopicSection:
     quotes: dict[str, list[QuoteLine]]  # question text -> lines
     next_steps: list[str]
     respondents: str
+    base: Table | None = None  # people who took part, per column: the base every table of the topic shares
 
 
 @dataclass
@@ -346,10 +391,26 @@ class Context:
     now: datetime
     window: Window
     log: DisclosureLog = field(default_factory=DisclosureLog)
+    pub: Publication = field(default_factory=Publication)
+    pending: list[Table] = field(default_factory=list)
+    after: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def tz(self) -> str:
         return self.settings.timezone
+
+    def finish(self) -> None:
+        """Protect every registered table of the output together, then run what needed the results."""
+        result = self.pub.solve()
+        self.log.result = result
+        for t in self.pending:
+            t.fill(result)
+            assert t.protected is not None
+            self.log.add(t.protected)
+            if t.omitted:
+                self.log.use("omitted")
+        for step in self.after:
+            step()
 
 
 def build(
@@ -363,7 +424,11 @@ def build(
     meeting: date | None = None,
     charts_on: bool = True,
 ) -> OcypcSummary:
-    """Roll up the period (replacing any earlier roll-up of it) and build the protected summary."""
+    """Roll up the period (replacing any earlier roll-up of it) and build the protected summary.
+
+    Only fixed periods (calendar months, quarters, Panel cycles): anything else raises PeriodRefused.
+    """
+    periods.check(since, until, settings, now=now)
     ctx = Context(session, library, settings, now, Window(since, until))
     start, end = ctx.window.bounds(ctx.tz)
     reach = catalog.reach_flows(library)
@@ -376,13 +441,14 @@ def build(
     good = _good_news(ctx)
     carers = _carers(ctx)
     said_did = _said_did(ctx)
+    ctx.finish()
     local_now = now.astimezone(ZoneInfo(ctx.tz))
     return OcypcSummary(
         title="Corporate Parenting Panel update",
         subtitle="from the Children in Care Councils and the Young Adult Council",
         meeting=long_date(meeting) if meeting else "",
         window=ctx.window,
-        previous=ctx.window.previous(),
+        previous=ctx.window.previous(settings),
         generated=f"{long_date(local_now.date())} at {local_now:%H:%M}",
         headline=headline,
         topics=topics,
@@ -396,70 +462,80 @@ def build(
     )
 
 
-def _reach_table(
-    ctx: Context, cells: list[reporting.ReachCell], councils: list[str], bands: list[str]
-) -> Table:
+def _reach_table(ctx: Context, cells: list[reporting.ReachCell]) -> Table:
+    """People heard by council and age band: every council and band always listed (a row or column that
+    appeared only when someone was there would say so), age not given counted in the totals only."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
+    rest: dict[str, int] = defaultdict(int)
     for c in cells:
-        if c.audience != "carer":
+        if c.audience == "carer":
+            continue
+        if c.band in YOUNG_BANDS:
             counts[(c.council, c.band)] += c.people
+        else:
+            rest[c.council] += c.people
+    councils = [k for k in COUNCIL_LABELS if k] + [""]
+    extra = sorted(({c for c, _ in counts} | set(rest)) - set(councils))
+    councils += extra
+    bands = list(YOUNG_BANDS)
     return make_table(
-        ctx.log,
+        ctx,
         counts,
         [(k, label(COUNCIL_LABELS, k)) for k in councils],
         [(k, BAND_SHORT.get(k, k)) for k in bands],
         row_head="Council",
+        structural={
+            z for z in catalog.structural_zeros(councils, bands) if counts.get(z, 0) == 0
+        },
+        rest=dict(rest),
     )
 
 
 def _headline(ctx: Context, reach: list[str]) -> Headline:
-    prev = ctx.window.previous()
+    prev = ctx.window.previous(ctx.settings)
     p_start, p_end = prev.bounds(ctx.tz)
     now_cells = reporting.rolled_reach(ctx.session, ctx.window.key)
-    before_cells = reporting.reach_counts(ctx.session, p_start, p_end, flow_ids=reach)
-    young = [c for c in now_cells + before_cells if c.audience != "carer"]
-    councils = _cols_present(
-        [c.council for c in young] + [k for k in COUNCIL_LABELS if k], list(COUNCIL_LABELS)
-    )
-    bands = _cols_present([c.band for c in young] + list(YOUNG_BANDS), [*YOUNG_BANDS, ""])
-    t_now = _reach_table(ctx, now_cells, councils, bands)
-    t_before = _reach_table(ctx, before_cells, councils, bands)
+    # The previous period from its frozen roll-up too, so the same period always shows the same figures.
+    rollups.refresh(ctx.session, prev.key, since=p_start, until=p_end, reach_flows=reach, now=ctx.now)
+    before_cells = reporting.rolled_reach(ctx.session, prev.key)
+    t_now = _reach_table(ctx, now_cells)
+    t_before = _reach_table(ctx, before_cells)
     carers_now = safe_count(sum(c.people for c in now_cells if c.audience == "carer"))
     carers_before = safe_count(sum(c.people for c in before_cells if c.audience == "carer"))
-    a, b = t_now.protected.grand_total, t_before.protected.grand_total
-    if a is not None and b is not None:
-        change = "up" if a > b else "down" if a < b else "the same as"
-        change = f"{change} from {b:,}" if a != b else f"the same as the {b:,}"
-        change += " in the previous period"
-    else:
-        change = "too few in one of the periods to compare"
-    return Headline(
-        t_now,
-        t_before,
-        t_now.grand or "",
-        t_before.grand or "",
-        show(carers_now),
-        show(carers_before),
-        change,
-    )
+    h = Headline(t_now, t_before, carers_now=show(carers_now), carers_before=show(carers_before))
+
+    def fill() -> None:
+        assert t_now.protected is not None
+        assert t_before.protected is not None
+        a, b = t_now.protected.grand_total, t_before.protected.grand_total
+        if a is not None and b is not None:
+            change = "up" if a > b else "down" if a < b else "the same as"
+            change = f"{change} from {b:,}" if a != b else f"the same as the {b:,}"
+            change += " in the previous period"
+        else:
+            change = "too few in one of the periods to compare"
+        h.young_total_now, h.young_total_before, h.change = t_now.grand or "", t_before.grand or "", change
+
+    ctx.after.append(fill)
+    return h
 
 
 def _question_result(
     ctx: Context,
-    flow: Flow,
     info: QuestionInfo,
     counts: dict[tuple[str, str], int],
+    rest: dict[str, int],
     col_keys: list[str],
     col_labels: dict[str, str],
     charts_on: bool,
-) -> QuestionResult | None:
+) -> QuestionResult:
     choice_ids = [c for c, _ in info.choices]
     extra = sorted({ch for ch, _ in counts} - set(choice_ids))
     rows = [(c, info.label_of(c)) for c in choice_ids + extra]
     cols = [(k, col_labels.get(k, k)) for k in col_keys]
     multi = info.kind == "multi"
     table = make_table(
-        ctx.log,
+        ctx,
         counts,
         rows,
         cols,
@@ -467,21 +543,52 @@ def _question_result(
         row_totals=True,
         col_totals=not multi,
         grand_total=not multi,
-    )
-    chart = None
-    values, texts = table.overall()
-    if charts_on:
-        svg = charts.bar_chart(table.row_labels, values, texts, colour=len(info.question_id))
-        chart = charts.data_uri(svg)
-    alt = "Bar chart of people per answer. " + "; ".join(
-        f"{lab}: {t}" for lab, t in zip(table.row_labels, texts, strict=False)
+        additive_cols=not multi,
+        rest=rest,
     )
     note = (
         "People could pick more than one answer, so answers do not add up to the number of people."
         if multi
         else ""
     )
-    return QuestionResult(info, table, chart, alt, note)
+    r = QuestionResult(info, table, None, "", note)
+
+    def fill() -> None:
+        if table.omitted:
+            r.omitted = "Left out: too few people answered for any number to be shown safely."
+            return
+        values, texts = table.overall()
+        if charts_on:  # drawn from the published (protected) values only
+            r.chart = charts.data_uri(
+                charts.bar_chart(table.row_labels, values, texts, colour=len(info.question_id))
+            )
+        r.chart_alt = "Bar chart of people per answer. " + "; ".join(
+            f"{lab}: {t}" for lab, t in zip(table.row_labels, texts, strict=False)
+        )
+
+    ctx.after.append(fill)
+    return r
+
+
+def _link_bases(
+    ctx: Context, table: Table, base: Table, q_people: dict[str, int], multi: bool
+) -> None:
+    """What an attacker knows about one question's table and the topic's base: each answer's count is
+    at most the people who answered the question in that column, who are at most the people who took
+    part (equal when true), and a multi-choice column's answers add up to at least its people."""
+    pub, t, b = ctx.pub, table.keys, base.keys
+    assert t is not None
+    assert b is not None
+    for j, col in enumerate(table.col_keys):
+        q = pub.latent((t.name, "people", j), q_people.get(col, 0))
+        pub.fact({q: 1, b.key((0, j)): -1}, promote=True)
+        cells = [t.key((i, j)) for i in range(t.m)]
+        for c in cells:
+            pub.fact({c: 1, q: -1})
+        if multi:
+            pub.fact({q: 1, **{c: -1 for c in cells}})
+        else:
+            pub.fact({q: 1, t.key((t.m, j)): -1}, promote=True)
 
 
 def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) -> list[TopicSection]:
@@ -503,49 +610,95 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
         key_of: Callable[[reporting.ChoiceCell], str] = (
             (lambda c: c.district) if carer else (lambda c: c.band)
         )
-        order = list(DISTRICT_LABELS)[:6] + [""] if carer else [*YOUNG_BANDS, ""]
-        col_labels = (
-            {k: DISTRICT_LABELS.get(k, k) for k in order}
-            if carer
-            else {k: BAND_SHORT.get(k, k) for k in order}
+        # Fixed columns (a column that appeared only when someone answered would say so); people with no
+        # band or area count in the totals only.
+        col_keys = list(catalog.DISTRICTS) if carer else [b for b in YOUNG_BANDS if b in flow.bands]
+        col_keys = col_keys or list(YOUNG_BANDS)
+        col_labels = DISTRICT_LABELS if carer else BAND_SHORT
+        people = reporting.rolled_people(
+            ctx.session, ctx.window.key, flow_ids=[flow.id], by="district" if carer else "band"
         )
-        col_keys = _cols_present((key_of(c) for c in flow_cells), order)
+        base_counts: dict[tuple[str, str], int] = defaultdict(int)
+        base_rest: dict[str, int] = defaultdict(int)
+        for pc in people:
+            if pc.question_id == "":
+                if pc.key in col_keys:
+                    base_counts[("people", pc.key)] += pc.people
+                else:
+                    base_rest["people"] += pc.people
+        base = make_table(
+            ctx,
+            base_counts,
+            [("people", "People who took part")],
+            [(k, col_labels.get(k, k)) for k in col_keys],
+            row_head="",
+            row_totals=True,
+            col_totals=False,
+            grand_total=False,
+            rest=dict(base_rest),
+        )
         results = []
         for info in catalog.questions(flow):
             counts: dict[tuple[str, str], int] = defaultdict(int)
+            rest: dict[str, int] = defaultdict(int)
             for c in flow_cells:
                 if c.question_id == info.question_id:
-                    counts[(c.choice, key_of(c))] += c.people
-            if not counts:
+                    if key_of(c) in col_keys:
+                        counts[(c.choice, key_of(c))] += c.people
+                    else:
+                        rest[c.choice] += c.people
+            if not counts and not rest:
                 continue
             # Charts for young people's topics; carers' survey answers stay as tables (a shorter update).
-            r = _question_result(ctx, flow, info, counts, col_keys, col_labels, charts_on and not carer)
-            if r:
-                results.append(r)
+            r = _question_result(
+                ctx, info, counts, dict(rest), col_keys, col_labels, charts_on and not carer
+            )
+            q_people = {
+                pc.key: pc.people for pc in people if pc.question_id == info.question_id and pc.key in col_keys
+            }
+            _link_bases(ctx, r.table, base, q_people, info.kind == "multi")
+            results.append(r)
         texts = {q.question_id: q.text for q in catalog.questions(flow, include_text=True)}
         grouped: dict[str, list[QuoteLine]] = defaultdict(list)
         for q in flow_quotes:
             line = QuoteLine(catalog.plain(scrub(q.text)), BAND_LABELS.get(q.band or "", ""))
             bucket = grouped[texts.get(q.question_id, "In their own words")]
-            if all(x.text != line.text for x in bucket):  # the same words from several people: once
+            # The same (or nearly the same) words from several people: once; at most a few per question.
+            if len(bucket) < ctx.settings.quotes_per_question and not any(
+                near_duplicate(x.text, line.text) for x in bucket
+            ):
                 bucket.append(line)
-        # The largest published number of people answering one question (already protected).
-        respondents = max(
-            (r.table.protected.grand_total or 0 for r in results if r.info.kind != "multi"), default=0
+        section = TopicSection(
+            flow=flow,
+            title=catalog.title(flow),
+            why=catalog.wording(flow.topic.why) if flow.topic else "",
+            audience="carer" if carer else "young_person",
+            questions=results,
+            quotes=dict(grouped),
+            next_steps=[_short(a.did, 300) for a in actions if a.flow_id == flow.id],
+            respondents="",
+            base=base,
         )
-        sections.append(
-            TopicSection(
-                flow=flow,
-                title=catalog.title(flow),
-                why=catalog.wording(flow.topic.why) if flow.topic else "",
-                audience="carer" if carer else "young_person",
-                questions=results,
-                quotes=dict(grouped),
-                next_steps=[_short(a.did, 300) for a in actions if a.flow_id == flow.id],
-                respondents=show(respondents or None),
-            )
-        )
+
+        def fill(section: TopicSection = section, base: Table = base) -> None:
+            assert base.protected is not None
+            assert base.protected.row_totals is not None
+            section.respondents = show(base.protected.row_totals[0])
+
+        ctx.after.append(fill)
+        sections.append(section)
     return sections
+
+
+def near_duplicate(a: str, b: str, *, ratio: float = 0.8) -> bool:
+    """Two quotes saying nearly the same words (case, punctuation and redaction marks aside)."""
+    import difflib
+
+    def norm(t: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9']+", re.sub(r"\[[a-z]+\]", " ", t.lower())))
+
+    x, y = norm(a), norm(b)
+    return x == y or difflib.SequenceMatcher(None, x, y).ratio() >= ratio
 
 
 def month_window(key: str) -> Window:
@@ -572,7 +725,7 @@ def ensure_months(ctx: Context, months: Sequence[str], reach: Sequence[str]) -> 
 
 def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
     flow = ctx.library.flows.get(WELLBEING_FLOW)
-    prev = ctx.window.previous()
+    prev = ctx.window.previous(ctx.settings)
     # Check-ins are monthly, so the trend reads the monthly roll-ups (kept fresh by the nightly job).
     all_months = months_between(prev.since, ctx.window.until)
     ensure_months(ctx, all_months, catalog.reach_flows(ctx.library))
@@ -585,6 +738,21 @@ def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
     now_months = set(months)
     prev_months = set(months_between(prev.since, prev.until)) - now_months
     ctx.log.use("means")
+    people_cache: dict[str, list[reporting.PeopleCell]] = {}
+    period_of = {frozenset(now_months): ctx.window.key, frozenset(prev_months): prev.key}
+
+    def distinct(qid: str, chosen: set[str], band: str | None = None) -> int:
+        """Different people behind an average (not answers: one child checking in monthly counts once),
+        read from the frozen roll-up of the month or period."""
+        key = chosen and (next(iter(chosen)) if len(chosen) == 1 else period_of.get(frozenset(chosen)))
+        if not key:
+            return 0
+        if key not in people_cache:
+            people_cache[key] = reporting.rolled_people(ctx.session, key, flow_ids=[WELLBEING_FLOW])
+        return sum(
+            pc.people for pc in people_cache[key] if pc.question_id == qid and (band is None or pc.key == band)
+        )
+
     rows: list[WellbeingRow] = []
     series: dict[str, list[float | None]] = {}
     numeric_any = False
@@ -596,23 +764,26 @@ def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
         lab = WELLBEING_LABELS.get(qid) or (infos[qid].text if qid in infos else qid.replace("_", " "))
 
         def score(
-            sel: Callable[[reporting.MonthCell], bool], numeric: bool = numeric, qcells=qcells
+            months_: set[str], band: str | None = None, numeric: bool = numeric, qcells=qcells, qid=qid
         ) -> float | None:
-            chosen = [c for c in qcells if sel(c)]
+            """Rounded as published; None unless at least 5 different people stand behind it."""
+            chosen = [c for c in qcells if c.month in months_ and (band is None or c.band == band)]
             n = sum(c.people for c in chosen)
+            if n == 0 or distinct(qid, months_, band) < THRESHOLD:
+                return None
             if numeric:
-                return None if n < 5 else sum(int(c.choice) * c.people for c in chosen) / n
+                return round(sum(int(c.choice) * c.people for c in chosen) / n, 1)
             yes = sum(c.people for c in chosen if c.choice == "yes")
-            return None if yes < 5 or n - yes < 5 else yes / n
+            return None if yes < THRESHOLD or n - yes < THRESHOLD else round(yes / n, 2)
 
         def fmt(v: float | None, numeric: bool = numeric) -> str:
             if v is None:
-                return "fewer than 5 answers" if numeric else "not shown"
+                return "fewer than 5 people" if numeric else HIDDEN
             return f"{v:.1f}" if numeric else f"{round(v * 100)}% yes"
 
-        per_month = [score(lambda c, m=m: c.month == m) for m in months]
-        now_v = score(lambda c: c.month in now_months)
-        before_v = score(lambda c: c.month in prev_months)
+        per_month = [score({m}) for m in months]
+        now_v = score(now_months)
+        before_v = score(prev_months)
         if now_v is None or before_v is None:
             trend = "not enough answers to compare"
         else:
@@ -621,7 +792,7 @@ def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
             trend = (
                 "\u2191 better" if d >= step else "\u2193 worse" if d <= -step else "\u2192 about the same"
             )
-        by_band = {b: score(lambda c, b=b: c.month in now_months and c.band == b) for b in YOUNG_BANDS}
+        by_band = {b: score(now_months, b) for b in YOUNG_BANDS}
         rows.append(
             WellbeingRow(
                 qid,
@@ -724,7 +895,7 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
             counts[(d.district, "invited")] = d.invited
             counts[(d.district, "responded")] = d.completed
         table = make_table(
-            ctx.log,
+            ctx,
             counts,
             [(k, label(DISTRICT_LABELS, k)) for k in keys],
             [("invited", "Invited"), ("responded", "Responded")],
@@ -733,28 +904,32 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
             col_totals=True,
             grand_total=False,
         )
-        rates = []
-        shown_rows = [*table.protected.cells, tuple(table.protected.col_totals or (None, None))]
-        for d, (invited_shown, done_shown) in zip([*status.districts, status.total], shown_rows, strict=True):
-            pct = percent(done_shown, invited_shown) or (
-                "no rate: fewer than 5 asked"
-                if d.invited < 5
-                else "fewer than 5 responded"
-                if d.completed < 5
-                else "not shown"
-            )
-            rag = published_rating(done_shown, invited_shown, target=target, floor=floor)
-            rates.append((label(DISTRICT_LABELS, d.district), pct, rag))
-        out.append(
-            CarerWave(
-                name=wave.name,
-                dates=f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}",
-                table=table,
-                rates=rates,
-                target=f"{round(target * 100)}%",
-                floor=f"{round(floor * 100)}%",
-            )
+        tk = table.keys
+        assert tk is not None
+        for i in range(tk.m + 1):  # nobody responds without being invited
+            ctx.pub.fact({tk.key((i, 1)): 1, tk.key((i, 0)): -1})
+        wave_out = CarerWave(
+            name=wave.name,
+            dates=f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}",
+            table=table,
+            rates=[],
+            target=f"{round(target * 100)}%",
+            floor=f"{round(floor * 100)}%",
         )
+
+        def fill(status=status, table: Table = table, wave_out: CarerWave = wave_out) -> None:
+            assert table.protected is not None
+            shown_rows = [*table.protected.cells, tuple(table.protected.col_totals or (None, None))]
+            for d, (invited_shown, done_shown) in zip(
+                [*status.districts, status.total], shown_rows, strict=True
+            ):
+                # Worked out from the published figures only: the reason never hints at a hidden count.
+                pct = percent(done_shown, invited_shown) or "no rate: a figure is not shown"
+                rag = published_rating(done_shown, invited_shown, target=target, floor=floor)
+                wave_out.rates.append((label(DISTRICT_LABELS, d.district), pct, rag))
+
+        ctx.after.append(fill)
+        out.append(wave_out)
     return out
 
 

@@ -7,8 +7,11 @@ logs the text it is given.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-NAME, SCHOOL, PLACE, DATE, NUMBER, PHONE, EMAIL, LINK = (
+import yaml
+
+NAME, SCHOOL, PLACE, DATE, NUMBER, PHONE, EMAIL, LINK, HANDLE = (
     "[name]",
     "[school]",
     "[place]",
@@ -17,7 +20,9 @@ NAME, SCHOOL, PLACE, DATE, NUMBER, PHONE, EMAIL, LINK = (
     "[phone]",
     "[email]",
     "[link]",
+    "[handle]",
 )
+DATA = Path(__file__).resolve().parents[2] / "content" / "scrub"  # gazetteer and names, kept as data
 
 
 def _words(text: str) -> frozenset[str]:
@@ -56,6 +61,25 @@ _WORDLIKE_NAMES = _words(
     mark jack bill frank max bob pat sue dawn sky river rocky sunny angel star reggie harry rob sam
     """
 )
+
+def _data_names() -> frozenset[str]:
+    path = DATA / "names.txt"
+    if not path.exists():
+        return frozenset()
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.lstrip().startswith("#")]
+    return frozenset(w.lower() for ln in lines for w in ln.split())
+
+
+def _gazetteer() -> tuple[list[str], list[str]]:
+    path = DATA / "places.yaml"
+    if not path.exists():
+        return [], []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [str(p).lower() for p in data.get("places", [])], [str(p).lower() for p in data.get("schools", [])]
+
+
+_EXTRA_NAMES = _data_names()
+_GAZ_PLACES, _GAZ_SCHOOLS = _gazetteer()
 
 # Kent towns, villages and districts, plus Medway and a few nearby cities.
 _PLACES = _words(
@@ -193,13 +217,37 @@ _STOP_BEFORE = {
     "main",
 }
 
+_NUM_WORD = r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double|triple|treble|\d)"
+_DOT = r"\s*(?:\.|\(?\bdot\b\)?)\s*"
+_AT = r"\s*(?:@|\(?\bat\b\)?|\[at\])\s*"
+_SOCIAL = (
+    r"(?:insta(?:gram)?|ig|snap(?:chat)?|tik\s?tok|twitter|discord|fb|facebook|youtube|yt|twitch|"
+    r"threads|bereal|roblox|xbox|psn|steam|whatsapp|telegram|user\s?name|handle|gamertag)"
+)
 _RX = [
+    # Emails, also written out: "jo dot smith at gmail dot com".
+    (re.compile(rf"\b[\w.+-]+(?:{_DOT}[\w+-]+)*{_AT}[\w-]+(?:{_DOT}(?:com|co|uk|org|net|me|io|ac|gov|sch|nhs|"
+                rf"[a-z]{{2,3}})\b)+", re.I), EMAIL),
     (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), EMAIL),
+    # Handles: "my insta is cool_kid99", "snap: xyz.abc", "@anything".
+    (re.compile(
+        rf"\b({_SOCIAL})\b((?:\s*(?:is|=|:|-|name is|handle is|me|me on|add me))?\s+|\s*[:=-]\s*)(?:@?[\w.'-]+)",
+        re.I,
+    ),
+     rf"\1\2{HANDLE}"),
+    (re.compile(r"@[\w.]{2,}"), HANDLE),
+    # Phone numbers written in words (or mixed): five or more digits' worth in a row.
+    (re.compile(rf"\b{_NUM_WORD}(?:[\s,-]+{_NUM_WORD}){{4,}}\b", re.I), PHONE),
     (re.compile(r"\b(?:https?://|www\.)\S+", re.I), LINK),
     (re.compile(r"@\w{2,}"), NAME),
     (re.compile(r"(?:\+\s?44\s?\(?0?\)?|\b0)(?:[\s-]?\d){9,10}\b"), PHONE),
     (re.compile(r"\b\d{3,5}[\s-]\d{3,4}[\s-]?\d{0,4}\b"), PHONE),
     (re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.I), PLACE),  # postcodes
+    # Outward codes on their own: any in capitals ("CT9"), and Kent's in any case ("me14").
+    (re.compile(r"\b[A-Z]{1,2}\d{1,2}[A-Z]?\b"), PLACE),
+    (re.compile(r"\b(?:me|ct|tn|da|br)\d{1,2}\b", re.I), PLACE),
+    (re.compile(r"\b[a-z\d]*_\w*\b|\b(?=[\d.]*[a-z])[a-z\d]{2,}(?:\.[a-z\d]{2,})+\b", re.I), HANDLE),  # a_b, x.yz
+    (re.compile(r"\b[a-z]{2,}\d{2,}[a-z\d]*\b", re.I), HANDLE),  # jaydenxx07
     (re.compile(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b"), DATE),
     (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\b(?:,?\s+\d{{2,4}})?", re.I), DATE),
     (re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{2,4}})?", re.I), DATE),
@@ -247,6 +295,11 @@ def _institutions(text: str, rx: re.Pattern[str], label: str) -> str:
 
 
 def _places(text: str) -> str:
+    for school in sorted(_GAZ_SCHOOLS, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(school)}\b(?:\s+(?:school|academy|college|grammar|primary|high))*", SCHOOL,
+                      text, flags=re.I)
+    for place in sorted(set(_GAZ_PLACES) - _WORDLIKE_PLACES, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(place)}\b", PLACE, text, flags=re.I)
     for place in sorted(_MULTI_PLACES, key=len, reverse=True):
         text = re.sub(rf"\b{re.escape(place)}\b", PLACE, text, flags=re.I)
     text = re.sub(rf"\b(?:{'|'.join(map(re.escape, _PLACES))})\b", PLACE, text, flags=re.I)
@@ -265,6 +318,7 @@ def _names(text: str) -> str:
         capital = word[0].isupper()
         is_name = (
             low in _NAMES
+            or low in _EXTRA_NAMES
             or (capital and low in _WORDLIKE_NAMES)
             or (capital and not sentence_start and low not in _COMMON and not word.isupper())
             or (capital and sentence_start and low not in _COMMON and _followed_by_verb(text, m.end()))
@@ -292,11 +346,21 @@ def _inside_placeholder(text: str, start: int) -> bool:
     return start > 0 and text[start - 1] == "["
 
 
+_INITIALS = re.compile(r"(?<![\w\[])(?:[A-Z]\.\s?){1,3}(?![\w\]])|\b(?!(?:OK|TV|UK|PE|IT|ID|PC|YAC|OCYPC|CAMHS|"
+                       r"SEN|SENCO|IRO|GCSE|GCSES|DBS|PEP|NHS|LAC|PA|UASC|CICC|MP|DJ|AM|PM|RE)\b)[A-Z]{2,3}\b")
+_STREET_NUMBERED = re.compile(
+    r"\b\d+[a-z]?\s+(?:[^\W\d_][\w'’-]*\s+){1,3}(?:road|rd|street|st|avenue|ave|lane|ln|close|drive|dr|way|"
+    r"crescent|gardens|place|hill|park|court|square|terrace|grove|rise|row|walk|mews|parade|green)\b",
+    re.I,
+)
+
+
 def scrub(text: str) -> str:
     """Return `text` with identifying details replaced by [name], [school], [place], [date], [number]..."""
-    s = text
+    s = _STREET_NUMBERED.sub(PLACE, text)
     for rx, label in _RX:
         s = rx.sub(label, s)
+    s = _INITIALS.sub(NAME, s)
     s = _institutions(s, _INSTITUTION, SCHOOL)
     s = _SAINT.sub(SCHOOL, s)
     s = _institutions(s, _STREET, PLACE)

@@ -28,6 +28,7 @@ class ReportSettings(BaseSettings):
     # Targets and floors change between reporting years (April to March), e.g. {"2027/28": [0.45, 0.30]}.
     carer_response_years: str = Field(default="", description="JSON: reporting year -> [target, floor]")
     report_formats: str = "pdf,html,md"
+    quotes_per_question: int = Field(default=6, ge=0, le=50, description="most quotes shown per question")
 
     @field_validator("panel_dates")
     @classmethod

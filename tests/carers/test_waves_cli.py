@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -161,7 +162,10 @@ def test_cli_end_to_end(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.Mon
     status = runner.invoke(app, ["survey", "status", "1"])
     assert status.exit_code == 0, status.output
     east = next(line for line in status.output.splitlines() if line.startswith("east"))
-    assert east.split() == ["east", "3", "1", "1", "0", "0", "1", "33.3%"]
+    # Issue #19: counts of 1-4 (and a rate on 3 people) are never printed; invited is the team's own list.
+    assert east.startswith("east") and east.split()[1] == "3"
+    assert not re.search(r"\d", east.split(None, 2)[2]), east
+    assert "not shown" in east
     listed = runner.invoke(app, ["survey", "list"])
     assert "Annual 2026" in listed.output
     assert "east,west" in listed.output

@@ -17,7 +17,7 @@ from storage.db import make_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-FROM, TO = date(2026, 9, 1), date(2026, 11, 30)
+FROM, TO = date(2026, 7, 1), date(2026, 9, 30)  # a fixed period (a quarter) that has ended
 
 
 def frozen_library() -> Library:

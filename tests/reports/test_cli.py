@@ -74,6 +74,18 @@ def test_report_refuses_bad_input(env: dict[str, str], tmp_path: Path) -> None:
     )
 
 
+def test_report_refuses_periods_that_could_be_differenced(env: dict[str, str], tmp_path: Path) -> None:
+    """Two ranges a day apart, a running quarter: refused for everyone, and nothing is written or audited."""
+    out = tmp_path / "x.md"
+    for since, until in [("2026-07-01", "2026-09-29"), ("2026-07-02", "2026-09-30"), ("2026-10-01", "2026-12-31")]:
+        r = run(env, "report", "ocypc", "--from", since, "--to", until, "--format", "md", "--out", str(out),
+                "--staff", "Pat")
+        assert r.exit_code == 2, r.output
+        assert "refused" in r.output
+    assert not out.exists()
+    assert actions(env, "report.export") == []
+
+
 def test_schedule_lists_panel_dates(env: dict[str, str]) -> None:
     r = run(env, "report", "schedule")
     assert r.exit_code == 0, r.output

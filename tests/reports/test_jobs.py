@@ -54,8 +54,9 @@ def test_panel_runs_cover_contiguous_periods(tmp_path: Path) -> None:
         (date(2026, 12, 10), date(2026, 11, 30)),
         (date(2027, 2, 11), date(2027, 2, 1)),
     ]
-    assert runs[1].window.since == runs[0].run_on  # no gap, no overlap
-    assert runs[0].window.until == date(2026, 11, 29)
+    # Whole months that ended before the drafting day, no gap, no overlap.
+    assert (runs[0].window.since, runs[0].window.until) == (date(2026, 8, 1), date(2026, 10, 31))
+    assert (runs[1].window.since, runs[1].window.until) == (date(2026, 11, 1), date(2027, 1, 31))
 
 
 class _StaffChannel:

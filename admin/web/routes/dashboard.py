@@ -65,7 +65,7 @@ def _protect(counter: Counter, labels: dict[str, str]) -> tuple[list[Row], int |
         Row(
             label(labels, k),
             protected.cells[0][i],
-            "fewer than 5" if (0, i) in protected.primary else "hidden",
+            "not shown",  # one label for every hidden count: it must not say which ones are small (issue #19)
         )
         for i, k in enumerate(keys)
     ]

@@ -1,0 +1,235 @@
+"""Issue #19's audit, run on a small seeded dataset (60 people): an LP attacker over every table of the
+Panel update at once, and a differencing attacker over periods and re-runs. Both must find nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from admin.reports import ocypc, periods, registry
+from admin.reports.disclosure import NOT_APPLICABLE
+from storage.db import make_engine, session, utc
+from storage.models import Answer, AnswerChoice
+from tests.reports.attacker import BAR, Knowledge
+from tests.reports.conftest import NOW, frozen_library, report_settings, runtime
+
+QUARTER = (date(2026, 7, 1), date(2026, 9, 30))
+MONTH = (date(2026, 10, 1), date(2026, 10, 31))
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from admin.commands.demo_cmd import seed_demo
+    from storage.migrate import create_missing_tables, upgrade
+
+    path = tmp_path_factory.mktemp("small") / "small.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    create_missing_tables(url)
+    rt = runtime(url, path.parent)
+    seed_demo(rt, people=60, seed=7, months=6, now=NOW)
+    rt.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def db(small_db: str, tmp_path: Path) -> str:
+    dst = tmp_path / "copy.db"
+    shutil.copy(small_db.split("///", 1)[1], dst)
+    return f"sqlite:///{dst}"
+
+
+def build(url: str, tmp_path: Path, since: date, until: date) -> ocypc.OcypcSummary:
+    engine = make_engine(url)
+    try:
+        with session(engine) as s:
+            return ocypc.build(s, frozen_library(), since=since, until=until, now=NOW,
+                               settings=report_settings(tmp_path), charts_on=False)
+    finally:
+        engine.dispose()
+
+
+def tables(summary: ocypc.OcypcSummary) -> list[tuple[str, ocypc.Table]]:
+    out = [("now", summary.headline.young_now), ("before", summary.headline.young_before)]
+    for t in summary.topics:
+        if t.base is not None:
+            out.append((f"{t.flow.id}:base", t.base))
+        out += [(f"{t.flow.id}:{q.info.question_id}", q.table) for q in t.questions]
+    out += [(f"wave:{w.name}", w.table) for w in summary.carers or []]
+    return out
+
+
+def knowledge(summary: ocypc.OcypcSummary) -> Knowledge:
+    """Everything published in the update, with the linear facts an attacker could know, written here
+    independently of the module's own problem (the module's solver is used only for the true values)."""
+    result = summary.log.result
+    assert result is not None
+    truth = result.pub.values
+    k = Knowledge()
+    for _, t in tables(summary):
+        keys, p = t.keys, t.protected
+        assert keys is not None
+        assert p is not None
+        name, m, n = keys.name, keys.m, keys.n
+        for i in range(m):
+            for j in range(n):
+                if p.text((i, j)) == NOT_APPLICABLE:
+                    k.entry((name, i, j), 0, 0)
+                else:
+                    k.entry((name, i, j), truth[(name, i, j)], p.cells[i][j])
+        has_rest = (name, 0, "rest") in truth
+        for i in range(m):
+            if has_rest:
+                k.unknown(("latent", name, i), truth[(name, i, "rest")])
+        if keys.row_totals:
+            for i in range(m):
+                k.entry((name, "r", i), truth[(name, i, n)], p.row_totals[i])
+                eq = {(name, i, j): 1 for j in range(n)}
+                if has_rest:
+                    eq[("latent", name, i)] = 1
+                k.equations.append({**eq, (name, "r", i): -1})
+        if keys.col_totals:
+            for j in range(n):
+                k.entry((name, "c", j), truth[(name, m, j)], p.col_totals[j])
+                k.equations.append({**{(name, i, j): 1 for i in range(m)}, (name, "c", j): -1})
+        if keys.grand_total:
+            k.entry((name, "g"), truth[(name, m, n)], p.grand_total)
+            k.equations.append({**{(name, "r", i): 1 for i in range(m)}, (name, "g"): -1})
+            if keys.col_totals and not has_rest:
+                k.equations.append({**{(name, "c", j): 1 for j in range(n)}, (name, "g"): -1})
+
+    def fact(terms: dict, tight: bool = False) -> None:
+        """Only true facts help an attacker; where the attacker may know a link is tight (everyone who took
+        part answered the question, once) and it is, it is used as an equation."""
+        lhs = sum(c * k.truth[key] for key, c in terms.items())
+        if lhs == 0 and tight:
+            k.equations.append(terms)
+        elif lhs <= 0:
+            k.inequalities.append(terms)
+
+    for topic in summary.topics:
+        if topic.base is None or topic.base.keys is None:
+            continue
+        b = topic.base.keys.name
+        for q in topic.questions:
+            keys = q.table.keys
+            assert keys is not None
+            for j in range(keys.n):
+                people = ("latent", keys.name, "people", j)
+                k.unknown(people, truth[(keys.name, "people", j)])
+                fact({people: 1, (b, 0, j): -1}, tight=True)  # answered this question <= took part
+                for i in range(keys.m):
+                    fact({(keys.name, i, j): 1, people: -1})  # chose this answer <= answered
+                if q.info.kind == "multi":
+                    fact({people: 1, **{(keys.name, i, j): -1 for i in range(keys.m)}})  # picked at least one
+                else:
+                    fact({people: 1, (keys.name, "c", j): -1}, tight=True)
+    for w in summary.carers or []:
+        keys = w.table.keys
+        assert keys is not None
+        for i in range(keys.m):
+            fact({(keys.name, i, 1): 1, (keys.name, i, 0): -1})  # responded <= invited
+        fact({(keys.name, "c", 1): 1, (keys.name, "c", 0): -1})
+    return k
+
+
+@pytest.mark.parametrize("window", [QUARTER, MONTH], ids=["quarter", "month"])
+def test_lp_attacker_finds_nothing_in_any_table(db: str, tmp_path: Path, window) -> None:
+    summary = build(db, tmp_path, *window)
+    k = knowledge(summary)
+    hidden_small = [key for key, v in k.shown.items() if v is None and k.truth[key] < BAR and key[0] != "latent"]
+    assert hidden_small, "the dataset should have small counts for the attacker to go after"
+    for key, v in k.shown.items():
+        if v is not None:
+            assert v == k.truth[key]
+            assert v >= BAR or v == 0, key  # 0 only where "–" (structural)
+    assert k.leaks() == {}
+
+
+def test_the_lp_attacker_can_win(db: str, tmp_path: Path) -> None:
+    """The attacker is not toothless: publish one hidden small count's neighbours and it is recovered."""
+    summary = build(db, tmp_path, *QUARTER)
+    k = knowledge(summary)
+    target = next(key for key, v in k.shown.items() if v is None and k.truth[key] < BAR and key[0] != "latent")
+    for key in list(k.shown):
+        if key != target and key[0] != "latent":
+            k.shown[key] = k.truth[key]  # everything else published
+    assert target in k.leaks()
+
+
+def allowed(settings) -> list[tuple[date, date]]:
+    out = [periods.month(2026, m) for m in range(1, 13)]
+    out += [periods.quarter(2026, q) for q in range(1, 5)]
+    return out + periods.panel_cycles(settings)
+
+
+def test_differencing_attacker_cannot_choose_ranges_one_day_apart(tmp_path: Path) -> None:
+    settings = report_settings(tmp_path, panel_dates="2026-03-12,2026-05-14,2026-07-16,2026-09-17,2026-12-10")
+    ok = allowed(settings)
+    for since, until in ok:
+        for s2, u2 in ((since + timedelta(days=1), until), (since, until - timedelta(days=1)),
+                       (since - timedelta(days=1), until), (since, until + timedelta(days=1))):
+            with pytest.raises(periods.PeriodRefused):
+                periods.check(s2, u2, settings)
+    # Any two reportable periods differ by whole months (each published as a month itself), never by days.
+    for (a0, a1), (b0, b1) in itertools.combinations(ok, 2):
+        for d in (a0, b0):
+            assert d.day == 1
+        for d in (a1, b1):
+            assert (d + timedelta(days=1)).day == 1
+
+
+def test_a_period_still_running_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(periods.PeriodRefused):
+        periods.check(date(2026, 12, 1), date(2026, 12, 31), report_settings(tmp_path), now=NOW)
+
+
+def test_re_running_a_period_after_an_answer_is_held_back_changes_nothing(db: str, tmp_path: Path) -> None:
+    """Issue #19: a quarantined answer showed as a total one smaller than before. Figures of an ended
+    period are frozen the first time they are computed, so the two reports are identical."""
+    first = produce_md(db, tmp_path, *MONTH)
+    engine = make_engine(db)
+    start, end = ocypc.Window(*MONTH).bounds("Europe/London")
+    with session(engine) as s:
+        answer_id = s.execute(
+            select(AnswerChoice.answer_id)
+            .where(AnswerChoice.answered_at >= utc(start), AnswerChoice.answered_at < utc(end))
+            .limit(1)
+        ).scalar_one()
+        s.execute(update(Answer).where(Answer.id == answer_id).values(quarantined=True))
+    engine.dispose()
+    assert produce_md(db, tmp_path, *MONTH) == first
+
+
+def test_band_pages_reuse_the_protected_figures(db: str, tmp_path: Path) -> None:
+    """The young people's page for one age band prints only numbers the full update published for it."""
+    engine = make_engine(db)
+    with session(engine) as s:
+        produced = registry.produce("young-people", s, frozen_library(), since=QUARTER[0], until=QUARTER[1],
+                                    now=NOW, settings=report_settings(tmp_path), fmt="md")
+    engine.dispose()
+    published = {v for _, t in tables(produced.summary) for row in t.protected.cells for v in row if v}
+    published |= {v for _, t in tables(produced.summary) for v in (t.protected.col_totals or ()) if v}
+    text = produced.data.decode()
+    for m in re.finditer(r"(\d+) of you", text):
+        assert int(m.group(1)) in published
+    for m in re.finditer(r"We heard from (\d+)", text):
+        assert int(m.group(1)) in published
+
+
+def produce_md(url: str, tmp_path: Path, since: date, until: date) -> str:
+    engine = make_engine(url)
+    try:
+        with session(engine) as s:
+            out = registry.produce("ocypc", s, frozen_library(), since=since, until=until, now=NOW,
+                                   settings=report_settings(tmp_path), fmt="md").data.decode()
+    finally:
+        engine.dispose()
+    return out
