@@ -24,8 +24,8 @@ from bot.messages import Inbound, Outbound
 from bot.settings import BotSettings
 from content.loader import Library
 from content.schema import QUESTION_TYPES, ChoiceNode, MultiNode, YesNoNode, text_for
+from storage import audit, data_copies, participants, privacy
 from storage import invites as store
-from storage import participants, privacy
 from storage.db import Session
 from storage.models import Invite, LinkCode, Participant
 
@@ -49,7 +49,8 @@ RIGHTS_COMMANDS = {
     "delete": "my_stuff_delete",
     "pause": "my_stuff_pause",
 }
-EXPORT_CHUNK = 3500  # Telegram's limit is 4096 characters per message
+DATA_COPY_MINUTES = 15  # a copy-of-my-data link works once, for this long
+DATA_COPY_PATH = "/my-data/"
 
 
 class IdentitySettings(BaseSettings):
@@ -422,6 +423,40 @@ def summary_text(s: Session, library: Library, p: Participant) -> str:
     return "\n".join(lines)
 
 
+def copy_summary(s: Session, library: Library, p: Participant) -> str:
+    """One line on what the copy holds: conversations, answers and linked apps (counts only)."""
+    w = _Words(library)
+    rows = privacy.export_rows(s, p.id)  # type: ignore[arg-type]
+    return w("my_export_summary", p.band or "default", answers=len(rows.get("answer", [])),
+             runs=len(rows.get("submission", [])), apps=len(rows.get("channel_identity", [])))
+
+
+def tidy_copy(s: Session, library: Library, p: Participant, *, now: datetime) -> dict[str, object]:
+    """The downloadable copy: who we think you are, your answers in words, then every stored row about you."""
+    from storage import submissions
+
+    band = p.band or "default"
+    answers = []
+    for sub, a in submissions.answers_of(s, p.id):  # type: ignore[arg-type]
+        if a.skipped:
+            continue
+        flow = library.flows.get(sub.flow_id)
+        value = a.text_value if a.text_value is not None else json.loads(a.value_json)
+        q, said = _label(library, sub.flow_id, a.question_id, value, band)
+        if a.text_enc is not None and a.text_value is None:
+            said = "(kept only encrypted; ask the participation team if you want to see it)"
+        answers.append({"topic": text_for(flow.title, band) if flow else sub.flow_id, "question": q,
+                        "answer": said, "when": a.answered_at.isoformat() if a.answered_at else None})
+    return {
+        "about": "A copy of everything ourvoice holds about you, made when you asked for it.",
+        "made_at": now.isoformat(),
+        "you": {"code": p.case_ref, "group": p.audience, "age_band": p.band, "area": p.district,
+                "council": p.council},
+        "your_answers": answers,
+        "all_records": privacy.export_rows(s, p.id),  # type: ignore[arg-type]
+    }
+
+
 def effects(keyring: Keyring, library: Library, settings: BotSettings) -> dict[str, EffectHandler]:
     """Effect handlers for the My stuff flows (registered through runtime.EFFECT_MODULES)."""
     identity = IdentitySettings()
@@ -430,11 +465,17 @@ def effects(keyring: Keyring, library: Library, settings: BotSettings) -> dict[s
     def my_summary(s: Session, p: Participant, _e: Effect, _now: datetime) -> list[Outbound]:
         return [Outbound(text=summary_text(s, library, p))]
 
-    def my_export(s: Session, p: Participant, _e: Effect, _now: datetime) -> list[Outbound]:
-        data = privacy.export_json(s, p.id)  # type: ignore[arg-type]
-        chunks = [data[i:i + EXPORT_CHUNK] for i in range(0, len(data), EXPORT_CHUNK)]
-        head = w("my_export_intro", p.band or "default", parts=len(chunks))
-        return [Outbound(text=head)] + [Outbound(text=c, meta={"kind": "export"}) for c in chunks]
+    def my_export(s: Session, p: Participant, _e: Effect, now: datetime) -> list[Outbound]:
+        # A short summary here, and a one-time link (audited) to the tidy file: never a table dump in bubbles.
+        token = secrets.token_urlsafe(32)
+        data_copies.add(s, token_hash=keyring.identity_hash("data_copy", token), participant_id=p.id,  # type: ignore[arg-type]
+                        now=now, expires_at=now + timedelta(minutes=DATA_COPY_MINUTES))
+        audit.record(s, actor="participant", action="data_copy.link", target=p.case_ref or str(p.id), now=now)
+        log.info("data_copy.link participant=%s", p.id)
+        link = f"{settings.public_url.rstrip('/')}{DATA_COPY_PATH}{token}"
+        band = p.band or "default"
+        text = w("my_export_intro", band, summary=copy_summary(s, library, p), link=link, minutes=DATA_COPY_MINUTES)
+        return [Outbound(text=text, meta={"kind": "link_code"})]  # the link is blanked once delivered
 
     def pause(s: Session, p: Participant, _e: Effect, _now: datetime) -> list[Outbound]:
         privacy.set_status(s, p, "opted_out")

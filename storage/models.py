@@ -566,6 +566,18 @@ class LinkCode(SQLModel, table=True):
     used_at: datetime | None = None
 
 
+class DataCopyLink(SQLModel, table=True):
+    """A one-time, 15-minute link to download a participant's copy of their data (keyed hash of the token only)."""
+
+    __tablename__ = "data_copy_link"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
 class AttemptCounter(SQLModel, table=True):
     """Failed code tries in a fixed window, per sender (a keyed hash) or per channel.
 

@@ -29,7 +29,8 @@ log = logging.getLogger("ourvoice.privacy")
 # holds channel message ids (it makes redelivery harmless); a challenge card belongs to its council.
 KEEP_UNLINKED: frozenset[str] = frozenset({"alert", "inbound_event", "challenge_card"})
 # Columns never shown in clear in an export: what they are, instead of their value.
-REDACTED = {"key_hash": "one-way keyed code of your account id on that app (not the id itself)"}
+REDACTED = {"key_hash": "one-way keyed code of your account id on that app (not the id itself)",
+            "token_hash": "one-way keyed code of a download link (not the link itself)"}
 # Replies the bot sends while erasing (the goodbye): kept, unlinked, until the outbox has sent them.
 GOODBYE_KIND = "goodbye"
 # Replies carrying a one-time secret (a link code): their text is blanked once delivered.

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.engine import ConversationState
-from bot.identity import RIGHTS_COMMANDS
+from bot.identity import RIGHTS_COMMANDS, tidy_copy
 from content.schema import QUESTION_TYPES, MenuNode, text_for
 from storage import conversations, privacy, submissions
 from storage.db import session
@@ -131,8 +131,12 @@ def test_summary_shows_my_answers_and_never_other_peoples(shared_rt) -> None:
     assert "MINE-penguins" in me.said
     assert "THEIRS-giraffes" not in me.said
     me.press("Yes, send me a copy")
-    export = "".join(r.text for r in me.last if r.meta.get("kind") == "export")
-    assert json.loads(export)["participant"][0]["id"] == _pid(rt, "me-1")
+    assert "/my-data/" in me.said, "a one-time link, not the data itself"
+    assert "MINE-penguins" not in me.said.split("conversation(s)")[-1]
+    with session(rt.engine) as s:
+        p = s.get(Participant, _pid(rt, "me-1"))
+        export = json.dumps(tidy_copy(s, rt.library, p, now=fixed_now()), default=str)
+    assert json.loads(export)["all_records"]["participant"][0]["id"] == _pid(rt, "me-1")
     assert "MINE-penguins" in export
     assert "THEIRS-giraffes" not in export
     assert "HELD-words" not in export  # kept, but only encrypted: the copy says so without the words

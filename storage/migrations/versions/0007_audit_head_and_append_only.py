@@ -1,4 +1,4 @@
-"""audit chain head (one row, locked by every append) and append-only audit_entry (triggers)
+"""audit chain head (one row, locked by every append), append-only audit_entry (triggers), data copy links
 
 Revision ID: a7d1f3c9e207
 Revises: 7c3e1a9d4f20
@@ -6,7 +6,8 @@ Create Date: 2026-12-04 16:45:00
 
 The head starts at the existing rows' count and last hash with no MAC: the migration has no keys, and the
 first keyed append signs it. UPDATE and DELETE on audit_entry are refused from here on (TRUNCATE too on
-PostgreSQL), for the application and for anyone using its database account.
+PostgreSQL), for the application and for anyone using its database account. data_copy_link holds one-time
+download links for a young person's copy of their data (keyed token hash only).
 """
 from collections.abc import Sequence
 
@@ -39,6 +40,19 @@ def upgrade() -> None:
         "coalesce((SELECT max(id) FROM audit_entry), 0), "
         f"coalesce((SELECT row_hash FROM audit_entry ORDER BY id DESC LIMIT 1), '{GENESIS}'), 0, NULL"
     )
+    op.create_table(
+        "data_copy_link",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("used_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["participant_id"], ["participant.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    op.create_index("ix_data_copy_link_participant_id", "data_copy_link", ["participant_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -68,4 +82,6 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS audit_entry_no_update")
         op.execute("DROP TRIGGER IF EXISTS audit_entry_no_delete")
+    op.drop_index("ix_data_copy_link_participant_id", table_name="data_copy_link")
+    op.drop_table("data_copy_link")
     op.drop_table("audit_head")
