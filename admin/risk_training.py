@@ -21,10 +21,11 @@ import yaml
 from bot.risk_model import FEATURIZER, Concepts, features, tokens
 from bot.safeguarding import Lexicon, default_lexicon_path
 
-TARGET_FPR = 0.05
-"""The threshold is the lowest one whose cross-validated false-alarm rate on everyday messages stays within
-this. The model sits beside the lexicon (which raises almost no false alarms), so this budget buys recall on
-wording the lexicon never saw; the README's budget for the two together is 0.10."""
+TARGET_FPR = 0.06
+"""The threshold is the lowest one whose cross-validated false-alarm rate on the everyday training messages
+stays within this. The budget for both detectors together is 0.10; on the same messages the lexicon raises
+about 0.035, so the model may spend up to about 0.06 of it buying recall on wording the lexicon never saw.
+(The everyday training messages are about 40% deliberate near misses, harder than real traffic.)"""
 MIN_DF = 2
 C = 4.0
 FOLDS = 5

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import content
 
-FEATURIZER = "ourvoice-risk-features-2"
+FEATURIZER = "ourvoice-risk-features-3"
 """Names the feature recipe below; a stored model made with another recipe is refused."""
 
 CHAR_NGRAMS = (2, 3, 4, 5)
@@ -113,9 +113,12 @@ class Concepts:
 
 
 def features(words: list[str], concepts: Concepts | None = None) -> Counter[str]:
-    """Counts of word unigrams and bigrams, character n-grams within each padded word, and (with concepts)
-    word classes, pairs of neighbouring classes and text-speak expansions."""
+    """Counts of word unigrams and bigrams, character n-grams within each padded word, the message's length
+    band, and (with concepts) word classes, pairs of neighbouring classes and text-speak expansions."""
     counts: Counter[str] = Counter()
+    # How long the message is: short answers ("No", "Mum") carry little evidence, and the model learns how
+    # much a message of each length needs before it is worrying.
+    counts["n:" + _length_bucket(len(words))] += 1
     prev_classes: tuple[str, ...] = ()
     for i, w in enumerate(words):
         counts["w:" + w] += 1
@@ -136,6 +139,13 @@ def features(words: list[str], concepts: Concepts | None = None) -> Counter[str]
                 counts["gg:" + pg + " " + g] += 1
         prev_classes = classes
     return counts
+
+
+def _length_bucket(n: int) -> str:
+    for limit, name in ((1, "1"), (2, "2"), (3, "3"), (6, "4-6"), (12, "7-12")):
+        if n <= limit:
+            return name
+    return "13+"
 
 
 def windows(words: list[str]) -> Iterator[list[str]]:
