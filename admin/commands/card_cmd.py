@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from admin.actions import cards as card_actions
-from admin.actions.policy import ActionError, Actor
+from admin.actions.policy import COUNCILS, ActionError, Actor
 
 app = typer.Typer(help="Challenge cards: triage, move through the lifecycle, show.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def _short(text: str, limit: int = 70) -> str:
 @app.command("list")
 def list_cards(
     state: str = typer.Option(None, "--state", help="only cards in this state"),
-    council: str = typer.Option(None, "--council", help="super_council | ocypc | ocypc_extra | yac"),
+    council: str = typer.Option(None, "--council", help=" | ".join(COUNCILS)),
     *,
     actor: Actor,
 ) -> None:

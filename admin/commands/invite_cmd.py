@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import typer
 
 from admin.actions import invites as invite_actions
-from admin.actions.policy import ActionError, Actor
+from admin.actions.policy import COUNCILS, DISTRICTS, ActionError, Actor
 from storage.db import make_engine, session
 
 app = typer.Typer(help="Invite codes for young people and foster carers.", no_args_is_help=True)
@@ -45,8 +45,8 @@ def _refuse(exc: Exception) -> typer.Exit:
 def create(
     role: str = typer.Option(..., help="young_person | carer"),
     age_band: str = typer.Option(None, "--age-band", help="7-11 | 11-16 | 16-25 (young people only)"),
-    district: str = typer.Option(None, help="north | south | east | thanet | west | out_of_county"),
-    council: str = typer.Option(None, help="super_council | ocypc | ocypc_extra | yac"),
+    district: str = typer.Option(None, help=" | ".join(DISTRICTS)),
+    council: str = typer.Option(None, help=" | ".join(COUNCILS)),
     expires_days: int = typer.Option(30, "--expires-days", help="days until unused codes stop working"),
     count: int = typer.Option(1, "--count", help="how many codes"),
     qr_dir: str = typer.Option(None, "--qr-dir", help="write a PNG and an SVG QR code per invite here"),
