@@ -184,7 +184,7 @@ def test_rules_applied_are_listed(db: str, tmp_path: Path) -> None:
         "safeguarding check",
         "member of staff",
         "ratings are not given",
-        "Averages are given only when 5 or more",
+        "Averages and \u201cmost of you said\u201d sentences are given only when 5 or more different",
     ):
         assert phrase in rules, phrase
 
