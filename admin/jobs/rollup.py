@@ -128,7 +128,8 @@ def write_panel_update(rt: Any, run: PanelRun, *, now: datetime, actor: str = "s
     """Build every registered report for this Panel in every configured format; audit each export."""
     settings = report_settings(rt)
     base = Path(settings.reports_dir)
-    base.mkdir(parents=True, exist_ok=True)
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    base.chmod(0o700)  # owner-only, like the database: reports can be small enough to point at someone
     written: list[Path] = []
     for report in registry.REPORTS:
         for fmt in settings.formats():
@@ -147,6 +148,7 @@ def write_panel_update(rt: Any, run: PanelRun, *, now: datetime, actor: str = "s
                 )
             tmp = target.with_suffix(target.suffix + ".part")
             tmp.write_bytes(produced.data)  # drawn after the read: chats never wait for a PDF
+            tmp.chmod(0o600)
             os.replace(tmp, target)
             with session(rt.engine) as s:
                 audit.record(
