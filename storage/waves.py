@@ -183,6 +183,30 @@ def open_wave(
     return _view(wave, len(rows))
 
 
+def enrol_new_carers(session: Session, wave_id: int, *, now: datetime) -> int:
+    """Make carers who joined (or came back to active) since the wave opened members of it, in its districts;
+    returns how many. Idempotent: the (wave, participant) key stops a second row."""
+    w = session.get(SurveyWave, wave_id)
+    if w is None or w.status != "open":
+        return 0
+    already = select(WaveMember.participant_id).where(WaveMember.wave_id == wave_id)
+    q = select(Participant.id, Participant.district).where(
+        Participant.audience == "carer",
+        Participant.status == "active",
+        Participant.id.not_in(already),  # type: ignore[union-attr]
+    )
+    wanted = _districts(w.districts)
+    if wanted:
+        q = q.where(Participant.district.in_(wanted))  # type: ignore[union-attr]
+    rows = session.execute(q.order_by(Participant.id)).all()
+    session.add_all(
+        WaveMember(wave_id=wave_id, participant_id=pid, district=district, added_at=_aware(now))  # type: ignore[arg-type]
+        for pid, district in rows
+    )
+    session.flush()
+    return len(rows)
+
+
 def get_wave(session: Session, wave_id: int) -> WaveView | None:
     w = session.get(SurveyWave, wave_id)
     return _view(w, _member_count(session, wave_id)) if w else None

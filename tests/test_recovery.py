@@ -126,3 +126,111 @@ def test_chat_page_stops_after_bounded_tries_and_says_nothing_was_saved(sqlite_u
     with session(rt.engine) as s:
         assert s.execute(select(func.count()).select_from(InboundEvent)).scalar_one() == 1
     rt.engine.dispose()
+
+
+# -- the demo (issue 27 item 7) ---------------------------------------------------------------------------
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    from cryptography.fernet import Fernet
+
+    return {
+        **os.environ,
+        "OURVOICE_DATABASE_URL": f"sqlite:///{tmp_path / 'ourvoice.db'}",
+        "OURVOICE_ID_HASH_KEY": "demo-test-key",
+        "OURVOICE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "OURVOICE_ALERT_SPOOL_DIR": str(tmp_path / "spool"),
+        "OURVOICE_DEMO": "true",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def ourvoice(tmp_path: Path, *args: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True,
+        timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_demo_setup_keeps_its_links_and_its_wave_stays_open_ahead(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from admin.commands.demo_cmd import DEMO_WAVE_AHEAD
+    from storage import waves
+    from storage.db import make_engine
+
+    ourvoice(tmp_path, "db", "upgrade")
+    seeded = datetime.now(UTC)
+    out = ourvoice(tmp_path, "demo", "setup", "--people", "30")
+    links = (tmp_path / "var" / "demo-links.txt").read_text(encoding="utf-8").splitlines()
+    assert [line for line in links if "invite:" in line] and any(line.startswith("admin:") for line in links)
+    assert all(line in out for line in links)
+    assert (tmp_path / "var" / "demo-links.txt").stat().st_mode & 0o077 == 0  # invite codes and a password
+    engine = make_engine(cli_env(tmp_path)["OURVOICE_DATABASE_URL"])
+    with session(engine) as s:
+        (wave,) = waves.list_waves(s)
+        # Open now and for the configured time ahead, so an invitation and the reminders after it can be seen.
+        assert wave.is_live(seeded + timedelta(minutes=5))
+        assert wave.closes_at >= seeded + DEMO_WAVE_AHEAD - timedelta(minutes=5)
+        assert wave.is_live(seeded + timedelta(days=7, hours=1))  # the second reminder is due on day 7
+    engine.dispose()
+
+
+def test_run_prints_the_demo_links_last_after_start_up(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.browser import free_port
+
+    ourvoice(tmp_path, "db", "upgrade")
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "demo-links.txt").write_text("carer invite: ABCD-EFGH  web: http://x/?start=ABCDEFGH\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--port", str(free_port())], cwd=tmp_path, env=cli_env(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 120  # a generous guard against a hang, not a speed assertion
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if line.startswith("-" * 20) and any("carer invite:" in x for x in lines):
+                break
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=30)
+    text_out = "\n".join(lines)
+    assert "carer invite: ABCD-EFGH" in text_out, text_out[-2000:]
+    started = next(i for i, x in enumerate(lines) if "Uvicorn running on" in x)
+    link = next(i for i, x in enumerate(lines) if "carer invite: ABCD-EFGH" in x)
+    scheduler = next(i for i, x in enumerate(lines) if x.startswith("scheduler:"))
+    assert scheduler < started < link  # after the scheduler's and uvicorn's start-up lines
+
+
+def test_the_readme_points_only_to_files_a_fresh_clone_has() -> None:
+    """The README once sent readers to ../shared/ARCHITECTURE.md, outside the repository."""
+    import re
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert not re.findall(r"`\.\./[^`]+`", readme)  # nothing outside the repository
+    tracked = subprocess.run(["git", "ls-files", "docs/ARCHITECTURE.md"], cwd=root, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert "`docs/ARCHITECTURE.md`" in readme and (root / "docs" / "ARCHITECTURE.md").is_file()
+    assert tracked == ["docs/ARCHITECTURE.md"] or not (root / ".git").exists()

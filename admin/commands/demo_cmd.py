@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -91,8 +92,13 @@ def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, st
     }
 
 
+DEMO_WAVE_AHEAD = timedelta(days=28)  # the demo wave stays open this long after seeding
+LINKS_FILE = Path("var/demo-links.txt")  # invite links and the admin account; `ourvoice run` prints it last
+
+
 def _demo_wave(s: Any, library: Any, *, now: datetime, staff: str) -> int:
-    """A carers' survey wave over the seeded period, so the update shows response rates by area."""
+    """A carers' survey wave over the seeded period and four weeks ahead: the update shows response rates by area,
+    and a carer who joins with the demo invite gets the invitation and, after stopping part-way, the reminder."""
     try:
         from storage import waves
     except ModuleNotFoundError:
@@ -101,16 +107,16 @@ def _demo_wave(s: Any, library: Any, *, now: datetime, staff: str) -> int:
     if not surveys:
         return 0
     survey = "carer_annual" if "carer_annual" in surveys else surveys[0]
-    start = now - timedelta(days=120)
+    start, end = now - timedelta(days=120), now + DEMO_WAVE_AHEAD
     try:
         waves.open_wave(
             s,
             name="Foster carers' survey",
             questionnaire_id=survey,
             opens_on=start.date(),
-            closes_on=now.date(),
+            closes_on=end.date(),
             opens_at=start,
-            closes_at=now,
+            closes_at=end,
             districts=None,
             created_by=staff,
             now=start,
@@ -246,15 +252,24 @@ def setup(people: Annotated[int, typer.Option("--people", min=1)] = 300) -> None
             typer.echo("demo data: " + ", ".join(f"{k}={v:,}" for k, v in out.items()))
         else:
             typer.echo("database already has data: not seeding")
-    for line in _demo_invites(now):
+    lines = [*_demo_invites(now), _demo_staff(now)]
+    for line in lines:
         typer.echo(line)
-    typer.echo(_demo_staff(now))
+    write_links(lines)
+    typer.echo(f"(kept in {LINKS_FILE}; `ourvoice run` prints them again once it has started)")
+
+
+def write_links(lines: list[str]) -> None:
+    """Keep the demo's invite links and admin account in var/demo-links.txt (owner-only: codes and a password)."""
+    LINKS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    LINKS_FILE.touch(mode=0o600)
+    LINKS_FILE.chmod(0o600)
+    LINKS_FILE.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
 def _demo_staff(now: datetime) -> str:
     """A demo manager account for the admin, created once; its password is kept in var/ (never committed)."""
     import secrets
-    from pathlib import Path
 
     from admin.actions.staff import add_first_account
     from storage import staff as staff_store

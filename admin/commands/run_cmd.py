@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -129,11 +131,37 @@ def run(
         typer.echo(f"scheduler: {len(sched.get_jobs())} jobs (see `ourvoice jobs list`)")
     logging.getLogger("uvicorn.access").addFilter(NoQueryStrings())
     try:
-        uvicorn.run(app, host=h, port=p, log_level="info")
+        server = uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="info"))
+        links = demo_links_text() if settings.demo else ""
+        if links:  # after uvicorn's own start-up lines, so the links are the last thing on the screen
+            server.startup = print_after(server.startup, links)  # type: ignore[method-assign]
+        server.run()
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
         rt.notifier.stop()
+
+
+DEMO_LINKS = Path("var/demo-links.txt")  # written by `ourvoice demo setup`
+
+
+def demo_links_text() -> str:
+    """The demo's invite links and admin account, framed so they stand out below the start-up logs."""
+    if not DEMO_LINKS.exists():
+        return ""
+    body = DEMO_LINKS.read_text(encoding="utf-8").strip()
+    rule = "-" * 72
+    return f"{rule}\nDemo links (also in {DEMO_LINKS}):\n{body}\n{rule}" if body else ""
+
+
+def print_after(startup: Callable[..., Awaitable[None]], text: str) -> Callable[..., Awaitable[None]]:
+    """Wrap uvicorn's Server.startup so `text` is printed once start-up and its log lines are done."""
+
+    async def wrapped(sockets: Any = None) -> None:
+        await startup(sockets=sockets)
+        typer.echo(text)
+
+    return wrapped
 
 
 class NoQueryStrings(logging.Filter):

@@ -95,6 +95,7 @@ def send_notices(rt: Any, *, now: datetime) -> str:
     with session(rt.engine) as s:
         live = [w for w in waves.live_waves(s, now=now) if w.questionnaire_id in rt.library.flows]
         for w in live:
+            waves.enrol_new_carers(s, w.id, now=now)  # carers who joined since the wave opened are invited too
             waves.link_submissions(s, w.id)
     for wave in live:
         with session(rt.engine) as s:

@@ -57,3 +57,13 @@ def test_a_survey_started_before_its_wave_opens_joins_the_wave(rt) -> None:  # n
         st = waves.wave_status(s, wave)
         assert st is not None and st.total.completed == 1
     assert "sent=0" in send_notices(rt, now=DAY0 + timedelta(days=8))  # finished: no reminder
+
+
+def test_a_carer_who_joins_after_the_wave_opened_is_invited(rt) -> None:  # noqa: ANN001
+    make_carers(rt, 1)
+    wave = open_wave(rt)
+    assert send_notices(rt, now=DAY0) == "waves=1 invite=1"
+    make_carers(rt, 1, start=1)  # joins (with an invite code) while the wave is open
+    assert send_notices(rt, now=DAY0 + timedelta(hours=2)) == "waves=1 invite=1"
+    with session(rt.engine) as s:
+        assert waves.get_wave(s, wave).invited == 2  # type: ignore[union-attr]
