@@ -148,3 +148,86 @@ def test_words_sent_with_a_button_press_are_risk_checked(client: TestClient) -> 
     data = post(client, payload=token, text="my dad hits me with a belt")
     assert "0800 1111" in data["replies"][0]["text"]
     assert alerts(client) == 1
+
+
+# -- what one message and an unjoined sender may cost (issue 27 item 5) ---------------------------------------
+
+
+def counting(rt) -> list[int]:  # noqa: ANN001
+    """Count the messages that reach the dispatcher (the risk check runs there): a spy on the real one."""
+    calls: list[int] = []
+    real = rt.dispatcher.handle
+
+    def handle(msg, *, now):  # noqa: ANN001, ANN202
+        calls.append(len(msg.text or ""))
+        return real(msg, now=now)
+
+    rt.dispatcher.handle = handle
+    return calls
+
+
+def test_a_message_over_the_text_cap_is_refused_unread(client: TestClient) -> None:
+    from bot.channels.web import MAX_TEXT_CHARS
+
+    calls = counting(client.rt)  # type: ignore[attr-defined]
+    client.get("/")
+    post(client, text="/start")
+    r = client.post("/api/chat", json={"message_id": "huge", "text": "z" * (MAX_TEXT_CHARS + 1)})
+    assert r.status_code == 413 and "far longer" in r.json()["error"]
+    assert len(calls) == 1  # only /start: the long one never reached the risk check or storage
+    assert post(client, message_id="cap", text="z" * MAX_TEXT_CHARS)["replies"]  # at the cap it is read
+    assert calls[-1] == MAX_TEXT_CHARS
+
+
+@pytest.fixture
+def invite_only(sqlite_url: str, tmp_path: Path):
+    rt = build_runtime(make_settings(sqlite_url, tmp_path, invite_only=True))
+    with TestClient(build_app(rt)) as c:
+        c.rt = rt  # type: ignore[attr-defined]
+        yield c
+
+
+def test_someone_who_has_not_joined_gets_a_small_budget_per_cookie(invite_only: TestClient) -> None:
+    from bot.channels.web_budget import PER_COOKIE
+
+    calls = counting(invite_only.rt)  # type: ignore[attr-defined]
+    invite_only.get("/")
+    for _ in range(PER_COOKIE.messages):
+        assert post(invite_only, text="hello")["replies"]  # answered (how to join), not refused
+    r = invite_only.post("/api/chat", json={"message_id": "one-more", "text": "hello again"})
+    assert r.status_code == 429 and "/start" in r.json()["error"]
+    assert len(calls) == PER_COOKIE.messages  # the refused one was never read
+
+
+def test_unjoined_characters_are_budgeted_too(invite_only: TestClient) -> None:
+    from bot.channels.web_budget import PER_COOKIE
+
+    calls = counting(invite_only.rt)  # type: ignore[attr-defined]
+    invite_only.get("/")
+    r = invite_only.post("/api/chat", json={"message_id": "long", "text": "q" * (PER_COOKIE.chars + 1)})
+    assert r.status_code == 429
+    assert calls == []
+
+
+def test_a_new_cookie_does_not_reset_the_address_budget(invite_only: TestClient) -> None:
+    from bot.channels.web_budget import PER_ADDRESS, PER_COOKIE
+
+    calls = counting(invite_only.rt)  # type: ignore[attr-defined]
+    refused = 0
+    for _ in range(PER_ADDRESS.messages // PER_COOKIE.messages + 2):
+        invite_only.cookies.clear()
+        invite_only.get("/")  # a fresh cookie each time, from the same address
+        for i in range(PER_COOKIE.messages):
+            r = invite_only.post("/api/chat", json={"message_id": f"m{i}", "text": "hi"})
+            refused += r.status_code == 429
+    assert len(calls) == PER_ADDRESS.messages
+    assert refused > 0
+
+
+def test_people_who_joined_are_not_limited_by_the_unjoined_budget(client: TestClient) -> None:
+    from bot.channels.web_budget import PER_COOKIE
+
+    client.get("/")
+    post(client, text="/start")  # open onboarding here: this joins
+    for i in range(PER_COOKIE.messages + 5):
+        post(client, text=f"/menu {i}")  # each answered (post asserts 200)

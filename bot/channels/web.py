@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.base import split_command
+from bot.channels.web_budget import UnjoinedBudget
 from bot.messages import Inbound, Outbound
 
 STATIC = Path(__file__).parent / "web_static"
@@ -25,7 +26,14 @@ COOKIE = "ov_chat"
 # Text of any length within this body reaches the risk check and then the question's own "too long"
 # reply; only a body beyond it (about 170,000 characters even if every one is escaped) is refused unread.
 MAX_BODY_BYTES = 2_000_000
+# What one message may cost: the risk check reads every character in time linear in the length (about 1-5 us
+# a character), so the text of one message is capped; a longer one is refused unread, like an oversized body.
+MAX_TEXT_CHARS = 200_000
 UNREADABLE = "Sorry, I couldn't read that message. Could you try sending it again?"
+NOT_YET = (
+    "I can only read a few short messages before you've joined. Please wait a few minutes, or send your invite "
+    "code like this: /start AB12CD34 (your worker or the participation team can give you one)."
+)
 TOO_BIG = "That's far longer than I can read in one go. Could you send a shorter message?"
 
 
@@ -55,9 +63,13 @@ class WebChannel:
         return None
 
 
-def router(handle: Callable[[Inbound, datetime], Any], *, secure_cookie: bool = False) -> APIRouter:
-    """Routes for the chat page and its API; `handle` runs the dispatcher (sync, in a thread)."""
+def router(
+    handle: Callable[[Inbound, datetime], Any], *, secure_cookie: bool = False, budget: UnjoinedBudget | None = None
+) -> APIRouter:
+    """Routes for the chat page and its API; `handle` runs the dispatcher (sync, in a thread). Senders who have
+    not joined spend from `budget` (per cookie and per address) before anything is read."""
     chan = WebChannel()
+    unjoined = budget or UnjoinedBudget()
     api = APIRouter()
     page = (STATIC / "chat.html").read_text(encoding="utf-8")
 
@@ -97,7 +109,16 @@ def router(handle: Callable[[Inbound, datetime], Any], *, secure_cookie: bool = 
             body = ChatIn.model_validate_json(bytes(raw))
         except ValidationError:
             return JSONResponse({"error": UNREADABLE}, status_code=422)
-        result = await run_in_threadpool(handle, chan.to_inbound(body, sender), datetime.now(UTC))
+        chars = len(body.text)
+        if chars > MAX_TEXT_CHARS:
+            return JSONResponse({"error": TOO_BIG}, status_code=413)
+        address = request.client.host if request.client else "unknown"
+        now = datetime.now(UTC)
+        if not unjoined.charge(cookie=sender, address=address, chars=chars, now=now):
+            return JSONResponse({"error": NOT_YET}, status_code=429, headers={"Retry-After": "60"})
+        result = await run_in_threadpool(handle, chan.to_inbound(body, sender), now)
+        if getattr(result, "participant_id", None) is not None:
+            unjoined.mark_joined(sender)
         return JSONResponse(
             {
                 "replies": [chan.render(r) for r in result.replies],

@@ -98,7 +98,11 @@
         pump();
         return;
       }
-      if (!res.ok) throw new Error(data.error || "server error");
+      if (!res.ok) {
+        const e = new Error(data.error || "server error");
+        e.show = res.status === 429;  // "wait a few minutes": worth showing while the page waits to try again
+        throw e;
+      }
       // Say "couldn't save" once, not on every retry (nor again after "Try again").
       if (!(data.retry && (item.tries > 0 || item.retried))) render(data.replies);
       if (data.retry) throw new Error("not stored yet");
@@ -108,7 +112,8 @@
       item.tries += 1;
       busy = false;
       if (item.tries >= MAX_TRIES) { giveUp(item); return; }
-      statusBox.textContent = "Couldn't save that yet. Trying again… (" + item.tries + " of " + MAX_TRIES + ")";
+      statusBox.textContent = (err.show ? err.message + " " : "Couldn't save that yet. ") +
+        "Trying again… (" + item.tries + " of " + MAX_TRIES + ")";
       setTimeout(pump, FIRST_WAIT_MS * 2 ** (item.tries - 1));
       return;
     }
