@@ -21,6 +21,7 @@ from tests.conftest import fixed_now, make_settings
 from tests.helpers import Person
 
 CHAT_JS = Path(__file__).parent.parent / "bot" / "channels" / "web_static" / "chat.js"
+ROOT = str(Path(__file__).resolve().parents[1])
 
 
 @pytest.fixture
@@ -234,3 +235,98 @@ def test_the_readme_points_only_to_files_a_fresh_clone_has() -> None:
                              text=True, check=True).stdout.split()
     assert "`docs/ARCHITECTURE.md`" in readme and (root / "docs" / "ARCHITECTURE.md").is_file()
     assert tracked == ["docs/ARCHITECTURE.md"] or not (root / ".git").exists()
+
+
+# -- crash recovery (issue 27 item 1) -------------------------------------------------------------------------
+
+
+async def test_after_sigkill_a_restarted_process_replies_before_the_dead_senders_lease_would_expire(
+    tmp_path: Path,
+) -> None:
+    """`ourvoice run --channel telegram` as a real process on SQLite against the loopback fake Bot API: a
+    conversation in progress, SIGKILL, restart. The dead process's sender lease is stretched to ten minutes
+    after the kill, so only taking it over from the provably dead holder (not waiting for it to expire) can
+    get the next reply out before that expiry; the generous wait guards a hang, not the machine's speed."""
+    import asyncio
+    import os
+    import signal
+    import subprocess
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography.fernet import Fernet
+    from sqlalchemy import update
+
+    from storage.db import make_engine
+    from storage.models import SenderLease
+    from tests.browser import free_port
+    from tests.fakes.telegram_api import FakeBotAPI
+
+    tg = FakeBotAPI()
+    await tg.start()
+    url = f"sqlite:///{tmp_path / 'ourvoice.db'}"
+    env = {
+        **os.environ,
+        "OURVOICE_TELEGRAM_TOKEN": tg.token,
+        "OURVOICE_TELEGRAM_API_BASE_URL": tg.bot_base_url,
+        "OURVOICE_TELEGRAM_PER_CHAT_INTERVAL": "0.05",
+        "OURVOICE_TELEGRAM_POLL_TIMEOUT": "1",
+        "OURVOICE_DATABASE_URL": url,
+        "OURVOICE_ID_HASH_KEY": "crash-test-key",
+        "OURVOICE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "OURVOICE_INVITE_ONLY": "false",
+        "OURVOICE_ALERT_SPOOL_DIR": str(tmp_path / "spool"),
+        "OURVOICE_DEMO": "true",
+        "PYTHONPATH": ROOT,
+    }
+
+    async def start() -> asyncio.subprocess.Process:
+        polls = len(tg.calls_to("getUpdates"))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--channel", "telegram", "--no-scheduler", "--port", str(free_port()),
+            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        await tg.wait_for(lambda: len(tg.calls_to("getUpdates")) > polls, timeout=180)
+        return proc
+
+    chat = 5151
+
+    def texts() -> list[str]:
+        return [m["text"] for m in tg.sent_messages(chat)]
+
+    first = second = None
+    try:
+        first = await start()
+        tg.push_update(tg.command_update(chat, "start"))
+        await tg.wait_for(lambda: len(texts()) >= 1, timeout=120)
+        tg.push_update(tg.text_update(chat, "3"))  # an age band: the conversation is under way
+        await tg.wait_for(lambda: len(texts()) >= 2, timeout=120)
+        before = set(texts())
+        first.send_signal(signal.SIGKILL)
+        await first.wait()  # reaped: its process id is free, as after a real crash
+        engine = make_engine(url)
+        stretched = datetime.now(UTC) + timedelta(minutes=10)
+        with session(engine) as s:
+            held = s.execute(update(SenderLease).where(SenderLease.channel == "telegram")
+                             .values(expires_at=stretched))
+            assert held.rowcount == 1  # type: ignore[attr-defined]
+        tg.push_update(tg.text_update(chat, "1"))  # written while ourvoice is down
+        second = await start()
+        await tg.wait_for(lambda: bool(set(texts()) - before), timeout=300)
+        assert datetime.now(UTC) < stretched  # replied before the dead holder's lease ran out: taken over
+        with session(engine) as s:
+            lease = s.get(SenderLease, "telegram")
+            assert lease is not None and f":{second.pid}:" in lease.holder
+        engine.dispose()
+        # Nothing lost: the age given before the crash and the answer sent while it was down are both there.
+        assert len(set(texts()) - before) >= 1
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(proc.wait(), timeout=30)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+        await tg.stop()
