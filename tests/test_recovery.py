@@ -330,3 +330,26 @@ async def test_after_sigkill_a_restarted_process_replies_before_the_dead_senders
                     proc.kill()
                     await proc.wait()
         await tg.stop()
+
+
+def test_after_demo_seeding_a_young_person_can_join_with_an_invite(db_url: str, tmp_path: Path) -> None:
+    """`make demo` then `/start CODE`, on SQLite and PostgreSQL: the bulk-seeded ids must not collide with the
+    first join (the sequences are moved past them), and the join must not end in 'couldn't save'."""
+    from admin.commands.demo_cmd import seed_demo
+    from bot.identity import create_invites
+
+    rt = build_runtime(make_settings(db_url, tmp_path, invite_only=True))
+    seed_demo(rt, people=40, seed=42, months=6, now=fixed_now())
+    with session(rt.engine) as s:
+        _, (invite,) = create_invites(
+            s, rt.keyring, role="young_person", age_band="11-16", district="east", council=None, expires_days=30,
+            count=1, public_url="http://127.0.0.1:8000", bot_username="", created_by="demo", now=fixed_now(),
+        )
+        before = s.execute(select(func.count()).select_from(Participant)).scalar_one()
+    p = Person(rt.dispatcher, "new-young-person", now=fixed_now())
+    result = p.command("start", invite.code)
+    assert not result.unavailable, p.said
+    assert result.participant_id is not None
+    with session(rt.engine) as s:
+        assert s.execute(select(func.count()).select_from(Participant)).scalar_one() == before + 1
+    rt.engine.dispose()
