@@ -972,9 +972,14 @@ class SlackRunner:
         async def slack_events(request: Request) -> Response:
             if int(request.headers.get("content-length") or 0) > MAX_BODY:
                 return Response(status_code=413)
-            raw = await request.body()
-            if len(raw) > MAX_BODY:
-                return Response(status_code=413)
+            # Content-Length does not bound a chunked body: read it in pieces and stop at the cap.
+            buf = bytearray()
+            async for chunk in request.stream():
+                buf += chunk
+                if len(buf) > MAX_BODY:
+                    log.warning("slack.too_large")
+                    return Response(status_code=413)
+            raw = bytes(buf)
             if not verify_signature(
                 secret,
                 raw,
