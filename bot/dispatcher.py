@@ -368,10 +368,11 @@ class Dispatcher:
                     log.info("dispatch.retry_integrity attempt=%d", attempt)
                     continue
                 # Anything else (a sequence left behind, a broken reference) fails the same way every time:
-                # answer "couldn't save, nothing lost" once. The constraint's name only; never the values.
+                # answer "couldn't save, nothing lost" once, as a final answer (not an outage to redeliver:
+                # that would retry forever). The constraint's name only; never the values.
                 name = integrity.constraint_of(exc)
                 log.error("dispatch.integrity_error constraint=%s channel=%s", name, msg.channel)
-                return self._unavailable(msg, alert_rec, now)
+                return replace(self._unavailable(msg, alert_rec, now), unavailable=False)
             except DatabaseUnavailable:
                 log.error("dispatch.database_unavailable channel=%s", msg.channel)
                 return self._unavailable(msg, alert_rec, now)

@@ -53,7 +53,8 @@ def test_an_integrity_fault_that_is_not_a_duplicate_is_answered_once_not_retried
     caplog.set_level(logging.INFO, logger="ourvoice.dispatcher")
     p = Person(rt.dispatcher, "newcomer", now=fixed_now())
     result = p.text("hello")  # the old code retried 20 times, then raised (a plain 500)
-    assert result.unavailable and not result.stored
+    # A final answer, not an outage: channels reply once and do not redeliver it forever.
+    assert not result.unavailable and not result.stored
     assert p.said == text_for(rt.library.string("db_unavailable"), "default")  # "...nothing has been lost"
     events = [r.getMessage() for r in caplog.records if r.name == "ourvoice.dispatcher"]
     assert not [e for e in events if e.startswith("dispatch.retry_integrity")]
@@ -100,13 +101,16 @@ def chat_js_setting(name: str) -> int:
 
 @pytest.mark.browser
 def test_chat_page_stops_after_bounded_tries_and_says_nothing_was_saved(sqlite_url: str, tmp_path: Path) -> None:
-    """A fault that answers "couldn't save" every time: the page tries MAX_TRIES times with growing waits,
-    then stops and says the message was not saved (the old page retried forever, saying nothing was lost);
-    "Try again" sends the same message again once the fault is gone."""
+    """A database that stays unreachable: the page tries MAX_TRIES times with growing waits, then stops and
+    says the message was not saved (the old page retried forever, saying nothing was lost); "Try again"
+    sends the same message again once the database is back."""
+    from storage.db import make_engine
+
     require_chromium()
     max_tries, first_wait = chat_js_setting("MAX_TRIES"), chat_js_setting("FIRST_WAIT_MS")
     rt = build_runtime(make_settings(sqlite_url, tmp_path))
-    block_new_participants(rt)
+    real = rt.dispatcher.engine
+    rt.dispatcher.engine = make_engine(f"sqlite:///{tmp_path / 'no_tables.db'}")  # every step fails to commit
     posts: list[str] = []
     with serve(build_app(rt)) as base, browser_page() as page:
         page.on("request", lambda r: posts.append(r.post_data or "") if r.url.endswith("/api/chat") else None)
@@ -119,8 +123,7 @@ def test_chat_page_stops_after_bounded_tries_and_says_nothing_was_saved(sqlite_u
         assert "Trying again" not in page.locator("#status").inner_text()
         page.wait_for_timeout(first_wait * 4)  # no try is left scheduled after the page stops
         assert len(posts) == max_tries  # stopped: no more tries on its own
-        with session(rt.engine) as s:
-            s.execute(text("DROP TRIGGER block_join"))
+        rt.dispatcher.engine = real  # the database is back
         page.locator("#choices").get_by_role("button", name="Try again").click()
         page.locator("#choices").get_by_role("button", name="I'm 11 to 16").wait_for()
         assert len(set(posts)) == 1  # still the same message id
@@ -352,4 +355,21 @@ def test_after_demo_seeding_a_young_person_can_join_with_an_invite(db_url: str, 
     assert result.participant_id is not None
     with session(rt.engine) as s:
         assert s.execute(select(func.count()).select_from(Participant)).scalar_one() == before + 1
+    rt.engine.dispose()
+
+
+def test_the_web_chat_gets_the_integrity_fault_answer_once_and_is_not_told_to_retry(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    rt = build_runtime(make_settings(sqlite_url, tmp_path))
+    block_new_participants(rt)
+    with TestClient(build_app(rt)) as c:
+        c.get("/")
+        r = c.post("/api/chat", json={"message_id": "first", "text": "hello"})
+    assert r.status_code == 200  # the old code answered a plain 500 after 20 retries
+    data = r.json()
+    assert data["retry"] is False and data["stored"] is False
+    assert [x["text"] for x in data["replies"]] == [text_for(rt.library.string("db_unavailable"), "default")]
     rt.engine.dispose()
