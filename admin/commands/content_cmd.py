@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from content.loader import ContentInvalid, load_library
+from content.lint import lint
+from content.loader import CONTENT_DIR, ContentInvalid, Library, load_library
 
 app = typer.Typer(help="Check the flows, topics and surveys in content/.", no_args_is_help=True)
 
@@ -21,6 +22,12 @@ def check(root: Path = typer.Option(None, help="content folder (default: the ins
             typer.echo(str(err), err=True)
         typer.echo(f"{len(exc.errors)} problem(s) found", err=True)
         raise typer.Exit(1) from None
+    problems = lint(root or CONTENT_DIR, known_actions=known_actions(lib))
+    if problems:
+        for err in problems:
+            typer.echo(str(err), err=True)
+        typer.echo(f"{len(problems)} problem(s) found", err=True)
+        raise typer.Exit(1)
     from admin.risk_training import stale_reason
     from bot.risk_model import default_model_path
 
@@ -38,3 +45,23 @@ def check(root: Path = typer.Option(None, help="content folder (default: the ins
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
     summary = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items()))
     typer.echo(f"content OK: {summary}")
+
+
+def known_actions(lib: Library) -> set[str]:
+    """The `action:` names the bot runtime has handlers for (only the names are read).
+
+    The handlers are built with throwaway keys so the check runs without a configured .env."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    from bot.crypto import Keyring
+    from bot.runtime import EFFECTS
+    from bot.settings import BotSettings
+
+    keyring = Keyring(secrets.token_hex(32), [Fernet.generate_key().decode()])
+    settings = BotSettings(_env_file=None)  # type: ignore[call-arg]
+    names: set[str] = set()
+    for contribute in EFFECTS:
+        names.update(contribute(keyring, lib, settings))
+    return names

@@ -132,12 +132,12 @@ def test_privacy_notice_choices_are_equal_weight_and_tell_me_more_works(shared_r
     notice = next(r for r in p.last if r.choices)
     labels = [c.label for c in notice.choices][:2]
     assert labels == ["OK, let's go", "Tell me more"]  # same message, same layout, side by side
-    for key_text in ("999", "/stop", "My stuff"):
+    for key_text in ("999", "Take a break", "My stuff"):  # no slash commands: the web chat shows this too
         assert key_text in notice.text
     p.press("Tell me more")
     assert "What we keep" in p.said
     p.press("I have a question")
-    assert "/privacy" in p.said
+    assert 'read this again any time in "My stuff"' in p.said
     assert rt.library.flows["menu_young_person"].index["main"].text["teen"] in p.said
 
 

@@ -52,7 +52,7 @@ def test_raise_card_in_chat_goes_to_the_chosen_or_own_council(rt) -> None:  # no
     )
     ya2 = join(rt, "ya-b", "young_adult")
     raise_card(ya2, "Mostly about me: I want to move closer to school", who="Mostly me")
-    assert "may pass it to your social worker or PA" in ya2.said
+    assert "may pass it to your social worker or personal adviser (PA)" in ya2.said
     with session(rt.engine) as s:
         cards = sorted(challenges.list_cards(s), key=lambda c: c.id)
     assert [(c.council, c.state, c.personal) for c in cards] == [
@@ -78,7 +78,7 @@ def test_dont_send_deletes_what_was_written(rt) -> None:  # noqa: ANN001
     teen.text("A private thought I changed my mind about")
     teen.text("Some reason")
     teen.press("Skip")
-    teen.press("OCYPC Extra")
+    teen.press("Our Children and Young People's Council Extra (OCYPC Extra)")
     teen.press("🗑 Don't send it")
     assert "nothing was sent" in teen.said
     with session(rt.engine) as s:

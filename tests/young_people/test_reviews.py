@@ -63,7 +63,7 @@ def test_statement_is_shown_back_and_nothing_sent_before_the_choice(rt, review_e
     for part in (GOING_WELL, NOT_WELL, "My social worker", ASK, "Yes, part of it"):
         assert part in p.said
     assert [b for b in p.buttons if b.startswith("📨")] == [
-        "📨 Send it to my IRO",
+        "📨 Send it to my IRO (Independent Reviewing Officer)",
         "📨 Send it to my social worker",
     ]
     time.sleep(0.2)
@@ -94,7 +94,7 @@ def test_send_to_iro_delivers_once_to_the_configured_address_and_says_who(rt, re
 def test_send_to_social_worker_for_a_young_adult_names_the_pa_too(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
     p = join(rt, "r3", "young_adult")
     prepare(p)
-    p.press("📨 Send it to my social worker or PA")
+    p.press("📨 Send it to my social worker or personal adviser (PA)")
     assert "your social worker or personal adviser only" in p.said
     review_env.wait_for(1)
     assert review_env.deliveries[0].rcpt_tos == (SOCIAL_WORKER,)
