@@ -39,6 +39,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     monkeypatch.setenv("OURVOICE_DEMO", "false")
     started: list[Any] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(kw))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, *a, **kw: started.append(server.config))
     return started
 
 
