@@ -193,10 +193,11 @@ def _check_flow(flow: Flow, raw: LineDict, rel: str) -> list[ContentError]:
 
 
 def _answer_ids(node: object) -> set[str] | None:
+    skip = {"skip"} if getattr(node, "skip", True) else set()
     if isinstance(node, ChoiceNode | MultiNode):
-        return {c.id for c in node.choices} | {"skip"}
+        return {c.id for c in node.choices} | skip
     if isinstance(node, YesNoNode):
-        return set(YESNO_IDS) | {"skip"}
+        return set(YESNO_IDS) | skip
     return None
 
 

@@ -66,6 +66,9 @@ class QuestionBase(NodeBase):
     # For a privacy decision (share my words? send my statement?): the id of the more private answer.
     # A test checks that choosing it never takes more taps than any other answer (ICO Children's Code).
     private_choice: str | None = None
+    # Skip / I'd rather not say is offered on every question; `skip: false` for a notice or confirmation
+    # ("OK, let's go", "Happy with it?") that is asked as buttons but is not a question (issue 23 item 3).
+    skip: bool = True
 
 
 class ChoiceNode(QuestionBase):

@@ -163,7 +163,7 @@ class _Run:
             )
             self.say(text, choices, "menu")
             return
-        if isinstance(node, QUESTION_TYPES):
+        if isinstance(node, QUESTION_TYPES) and node.skip:
             extra.append(Choice(SKIP, self.s("skip_label")))
         if isinstance(node, ChoiceNode):
             choices = tuple(Choice(self.token(node.id, i), text_for(c.label, band)) for i, c in enumerate(node.choices))
@@ -342,7 +342,7 @@ class _Run:
 
     def skip(self) -> None:
         node = self.current()
-        if node is None or not isinstance(node, QUESTION_TYPES):
+        if node is None or not isinstance(node, QUESTION_TYPES) or not node.skip:
             self.reask(self.s("nothing_to_skip"))
             return
         self.record(node, None, skipped=True)

@@ -13,6 +13,7 @@ from admin.cli import app
 from admin.commands.content_cmd import known_actions
 from content.lint import lint
 from content.loader import CONTENT_DIR, load_library
+from tests.conftest import fixed_now
 
 FLOW = """schema_version: 1
 id: zz_lint
@@ -138,3 +139,45 @@ def test_content_check_fails_on_a_lint_problem(root: Path) -> None:
     result = CliRunner().invoke(app, ["content", "check", "--root", str(root)])
     assert result.exit_code == 1
     assert "zz_lint.yaml:11: node 'hello' text: slash command '/menu'" in result.output
+
+
+def _at(node_id: str, flow_id: str = "privacy_notice"):
+    from bot.engine import ConversationState
+
+    audience = "carer" if flow_id.startswith("carer") else "young_person"
+    band = "carer" if audience == "carer" else "teen"
+    return ConversationState(flow_id=flow_id, node_id=node_id, run=1, profile={"audience": audience, "band": band})
+
+
+def _step(lib, state, **kw: str):
+    from bot.engine import step
+    from bot.messages import Inbound
+
+    kind = "command" if "command" in kw else "text"
+    return step(lib, state, Inbound("test", "p1", "m", kind, **kw), now=fixed_now())  # type: ignore[arg-type]
+
+
+def test_notices_and_confirmations_have_no_skip() -> None:
+    """Issue 23 item 3: Skip only on questions; `skip: false` marks the privacy notice and confirmations."""
+    lib = load_library()
+    skip_label = lib.strings.messages["skip_label"]["default"]  # type: ignore[index]
+    for flow_id, node_id in (("privacy_notice", "notice"), ("privacy_notice", "details"),
+                             ("challenge_card", "confirm"), ("carer_pulse", "submit")):
+        result = _step(lib, _at(node_id, flow_id), command="start")
+        labels = [c.label for r in result.replies for c in r.choices]
+        assert labels and skip_label not in labels, (flow_id, node_id, labels)
+        skipped = _step(lib, result.state, command="skip")
+        assert skipped.state.node_id == node_id and not skipped.answers  # typing /skip does not skip it either
+    asked = _step(lib, _at("news", "good_news"), command="start")  # a real question keeps its Skip
+    assert skip_label in [c.label for r in asked.replies for c in r.choices]
+
+
+def test_branch_on_skip_of_a_node_without_skip_is_refused(root: Path) -> None:
+    from content.loader import ContentInvalid
+
+    body = FLOW.replace("    next: done\n", "    skip: false\n    next: check\n  - id: check\n    type: branch\n"
+                        "    rules:\n      - if: {first: [skip]}\n        goto: done\n    otherwise: done\n", 1)
+    (root / "flows" / "zz_lint.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(ContentInvalid) as info:
+        load_library(root)
+    assert any("branch on 'first' uses unknown answers ['skip']" in str(e) for e in info.value.errors)
