@@ -10,6 +10,7 @@ passes in the action names the runtime knows.
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,7 +184,9 @@ class _Linter:
             self.words(rel, f"string '{key}'", value, messages.line_of(key), True, web=web, part=True)
 
 
-_QUESTION_TAGS = frozenset(t.model_fields["type"].annotation.__args__[0] for t in QUESTION_TYPES)
+_QUESTION_TAGS: frozenset[str] = frozenset(
+    typing.get_args(t.model_fields["type"].annotation)[0] for t in QUESTION_TYPES
+)
 
 
 def lint(root: Path, known_actions: set[str] | None = None) -> list[ContentError]:
