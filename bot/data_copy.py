@@ -39,7 +39,8 @@ def router(rt: Services) -> APIRouter:
             if p is None:
                 log.info("data_copy.refused")
                 return HTMLResponse(GONE, status_code=410, headers={"Cache-Control": "no-store"})
-            body = json.dumps(tidy_copy(s, rt.library, p, now=now), ensure_ascii=False, indent=2, default=str)
+            copy = tidy_copy(s, rt.library, p, now=now, decrypt=rt.keyring.decrypt)
+            body = json.dumps(copy, ensure_ascii=False, indent=2, default=str)
             audit.record(s, actor="participant", action="data_copy.download", target=p.case_ref, now=now)
         log.info("data_copy.downloaded participant=%s", pid)
         return Response(

@@ -297,8 +297,8 @@ class Dispatcher:
         with self._flagged_lock:
             running = key in self._flagged_running
             self._flagged_running.add(key)
-        if running:  # a redelivery while the first delivery still waits for the database
-            return self._safe_reply_first(msg, alert_rec, now)
+        if running:  # a redelivery while the first delivery still waits for the database (already spooled)
+            return self._safe_reply_first(msg, alert_rec, now, spool=False)
         handoff = _Handoff()
         box: list[DispatchResult | BaseException] = []
 
@@ -322,8 +322,9 @@ class Dispatcher:
             return out
         return self._safe_reply_first(msg, alert_rec, now)
 
-    def _safe_reply_first(self, msg: Inbound, alert_rec: dict, now: datetime) -> DispatchResult:
-        self.spool.put(alert_rec)  # written once whichever gets there first: the step or a spool drain
+    def _safe_reply_first(self, msg: Inbound, alert_rec: dict, now: datetime, *, spool: bool = True) -> DispatchResult:
+        if spool:  # survives a crash; written once whichever gets there first (the step or a spool drain)
+            self.spool.put(alert_rec)
         band = self._bands.get(alert_rec["sender_hash"], "default")
         log.warning("dispatch.safe_reply_first ref=%s channel=%s", alert_rec["alert_ref"], msg.channel)
         return DispatchResult(
@@ -568,8 +569,9 @@ class Dispatcher:
             submission(flow_id, run)
         for ans in result.answers:
             sub = submission(ans.flow_id, ans.run)
-            # Flagged words are kept only encrypted (the alert holds its own encrypted copy for staff).
-            seal = assessment.flagged and ans.free_text and isinstance(ans.value, str)
+            # Free text is kept only encrypted (issue 22): a name, school or phone number typed by a young person is
+            # never in the database as written. Flagged words also go to the alert's own encrypted copy for staff.
+            seal = ans.free_text and isinstance(ans.value, str)
             answer_id = submissions.write_answer(
                 s,
                 sub,

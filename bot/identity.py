@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -391,7 +392,18 @@ def _label(library: Library, flow_id: str, question_id: str, value: object, band
     return question, ", ".join(words)
 
 
-def summary_text(s: Session, library: Library, p: Participant) -> str:
+def _said(a: object, decrypt: Callable[[bytes], str] | None) -> object:
+    """An answer's value: its free text (stored encrypted, opened with the key) or its choice(s)."""
+    if a.text_value is not None:  # type: ignore[attr-defined]
+        return a.text_value  # type: ignore[attr-defined]
+    if a.text_enc is not None and decrypt is not None and not a.quarantined:  # type: ignore[attr-defined]
+        return decrypt(bytes(a.text_enc))  # type: ignore[attr-defined]
+    return json.loads(a.value_json)  # type: ignore[attr-defined]
+
+
+def summary_text(
+    s: Session, library: Library, p: Participant, *, decrypt: Callable[[bytes], str] | None = None
+) -> str:
     """A readable summary of what this person has told us (their own answers only)."""
     from storage import submissions
 
@@ -413,8 +425,7 @@ def summary_text(s: Session, library: Library, p: Participant) -> str:
         lines.append("")
         lines.append(w("my_summary_answers", band))
         for sub, a in answers:
-            value = a.text_value if a.text_value is not None else json.loads(a.value_json)
-            q, said = _label(library, sub.flow_id, a.question_id, value, band)
+            q, said = _label(library, sub.flow_id, a.question_id, _said(a, decrypt), band)
             if a.quarantined:
                 said = w("my_summary_held", band)  # words that worried us are not repeated on screen
             lines.append(f"• {q} → {said}")
@@ -431,7 +442,9 @@ def copy_summary(s: Session, library: Library, p: Participant) -> str:
              runs=len(rows.get("submission", [])), apps=len(rows.get("channel_identity", [])))
 
 
-def tidy_copy(s: Session, library: Library, p: Participant, *, now: datetime) -> dict[str, object]:
+def tidy_copy(
+    s: Session, library: Library, p: Participant, *, now: datetime, decrypt: Callable[[bytes], str] | None = None
+) -> dict[str, object]:
     """The downloadable copy: who we think you are, your answers in words, then every stored row about you."""
     from storage import submissions
 
@@ -441,9 +454,8 @@ def tidy_copy(s: Session, library: Library, p: Participant, *, now: datetime) ->
         if a.skipped:
             continue
         flow = library.flows.get(sub.flow_id)
-        value = a.text_value if a.text_value is not None else json.loads(a.value_json)
-        q, said = _label(library, sub.flow_id, a.question_id, value, band)
-        if a.text_enc is not None and a.text_value is None:
+        q, said = _label(library, sub.flow_id, a.question_id, _said(a, decrypt), band)
+        if a.quarantined and a.text_enc is not None:
             said = "(kept only encrypted; ask the participation team if you want to see it)"
         answers.append({"topic": text_for(flow.title, band) if flow else sub.flow_id, "question": q,
                         "answer": said, "when": a.answered_at.isoformat() if a.answered_at else None})
@@ -463,7 +475,7 @@ def effects(keyring: Keyring, library: Library, settings: BotSettings) -> dict[s
     w = _Words(library)
 
     def my_summary(s: Session, p: Participant, _e: Effect, _now: datetime) -> list[Outbound]:
-        return [Outbound(text=summary_text(s, library, p))]
+        return [Outbound(text=summary_text(s, library, p, decrypt=keyring.decrypt))]
 
     def my_export(s: Session, p: Participant, _e: Effect, now: datetime) -> list[Outbound]:
         # A short summary here, and a one-time link (audited) to the tidy file: never a table dump in bubbles.

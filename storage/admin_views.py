@@ -7,7 +7,7 @@ Never writes; never returns a participant's channel identity. Free text only for
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -164,7 +164,7 @@ def _shared(sub: Submission, case_ref: str | None) -> SharedSubmission:
 
 
 def shared_submission(
-    session: Session, submission_id: int
+    session: Session, submission_id: int, *, decrypt: Callable[[bytes], str] | None = None
 ) -> tuple[SharedSubmission, list[AnswerLine]] | None:
     """One shared submission with its answers (quarantined text withheld), or None if not shared."""
     row = session.execute(
@@ -179,7 +179,7 @@ def shared_submission(
         AnswerLine(
             a.question_id,
             json.loads(a.value_json),
-            None if a.quarantined else a.text_value,
+            None if a.quarantined else _words(a, decrypt),
             a.skipped,
             a.quarantined,
         )
@@ -256,3 +256,13 @@ def reach_snapshot(session: Session, period_days: int) -> tuple[datetime, list] 
         ).where(DashboardReach.period_days == period_days)
     ).all()
     return utc(head.computed_at), [ReachCell(*r) for r in rows]  # type: ignore[return-value]
+
+
+def _words(answer: Answer, decrypt: Callable[[bytes], str] | None) -> str | None:
+    """An answer's free text for an audited view: stored encrypted (decrypted here with the caller's key) or,
+    in older rows, in clear."""
+    if answer.text_value is not None:
+        return answer.text_value
+    if answer.text_enc is not None and decrypt is not None:
+        return decrypt(bytes(answer.text_enc))
+    return None

@@ -276,6 +276,22 @@ def reencrypt_batch(
     return len(rows), (rows[-1][0] if len(rows) == limit else None)
 
 
+def seal_clear_answers(
+    session: Session, encrypt: Callable[[str], bytes], *, after_id: int, limit: int = 500
+) -> tuple[int, int | None]:
+    """Move free text still stored in clear (rows from before issue 22, staff-entered paper answers) into the
+    encrypted column; returns (rows sealed, last id, None when done)."""
+    rows = session.execute(
+        select(Answer.id, Answer.text_value)
+        .where(Answer.id > after_id, Answer.text_value.is_not(None))  # type: ignore[operator, union-attr]
+        .order_by(Answer.id)
+        .limit(limit)
+    ).all()
+    for answer_id, words in rows:
+        session.execute(update(Answer).where(Answer.id == answer_id).values(text_enc=encrypt(words), text_value=None))
+    return len(rows), (rows[-1][0] if len(rows) == limit else None)
+
+
 def encrypted_values(session: Session, table: str, column: str) -> list[bytes]:
     """Every non-null value of an encrypted column (for checking a rotation)."""
     t = _tables()[table]

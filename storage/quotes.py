@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -67,8 +67,12 @@ def candidates(
     consent_question: str = "share_words",
     consent_choice: str = "yes",
     limit: int = 1000,
+    decrypt: Callable[[bytes], str] | None = None,
 ) -> list[QuoteCandidate]:
-    """Consented, unquarantined free-text answers in [since, until) that have no quote row yet."""
+    """Consented, unquarantined free-text answers in [since, until) that have no quote row yet.
+
+    Free text is stored encrypted: `decrypt` (the caller's key) opens it for scrubbing; nothing is decrypted here
+    without one."""
     # The consent answer in the same submission, found through answer's unique (submission, question) index.
     consent = aliased(Answer)
     consented = exists().where(
@@ -85,11 +89,12 @@ def candidates(
             Answer.question_id,
             Submission.band,
             Answer.text_value,
+            Answer.text_enc,
             Answer.answered_at,
         )
         .join(Submission, Submission.id == Answer.submission_id)
         .where(
-            Answer.text_value.is_not(None),
+            or_(Answer.text_value.is_not(None), Answer.text_enc.is_not(None)),  # type: ignore[union-attr]
             Answer.quarantined.is_(False),
             Answer.skipped.is_(False),
             Answer.answered_at >= utc(since),
@@ -100,10 +105,14 @@ def candidates(
         .order_by(Answer.id)
         .limit(limit)
     )
-    return [
-        QuoteCandidate(aid, fid, qid, band, text, utc(at))  # type: ignore[arg-type]
-        for aid, fid, qid, band, text, at in session.execute(q)
-    ]
+    out = []
+    for aid, fid, qid, band, text, sealed, at in session.execute(q):
+        if text is None:
+            if decrypt is None:
+                continue  # stored encrypted and no key given: never quoted unread
+            text = decrypt(bytes(sealed))
+        out.append(QuoteCandidate(aid, fid, qid, band, text, utc(at)))  # type: ignore[arg-type]
+    return out
 
 
 def add(

@@ -101,7 +101,9 @@ def write_answer(
 ) -> int:
     """Store an answer, replacing an earlier answer to the same question (after /back); returns its id.
 
-    `sealed` is flagged free text already encrypted by the caller: it is stored instead of the words.
+    `sealed` is the free text already encrypted by the caller (the dispatcher seals every free-text answer): it is
+    stored instead of the words. Unsealed free text (tests, older rows) stays readable until `ourvoice keys rotate`
+    seals it.
     """
     values = {
         "new_value_json": _ENCODE(None if free_text else value),

@@ -52,8 +52,10 @@ def test_answers_are_stored_as_given_and_submission_completes(rt) -> None:
         answers = {a.question_id: a for a in s.execute(select(Answer).where(Answer.submission_id == subs[0].id)).scalars()}
     assert json.loads(answers["feeling"].value_json) == 4
     assert json.loads(answers["qualities"].value_json) == ["listens"]
-    assert answers["anything_else"].text_value == "Kind and patient 😊"
-    assert answers["anything_else"].value_json == "null"  # free text kept in one column only
+    # Free text is stored only encrypted (issue 22), in one column only.
+    assert answers["anything_else"].text_value is None
+    assert rt.keyring.decrypt(answers["anything_else"].text_enc) == "Kind and patient 😊"
+    assert answers["anything_else"].value_json == "null"
 
 
 def test_same_event_twice_is_stored_once_and_answered_once(rt) -> None:

@@ -86,11 +86,21 @@ def rotate(
     batch: int = typer.Option(500, help="rows per transaction"),
     by: str = typer.Option("cli", "--by", help="staff name for the audit log"),
 ) -> None:
-    """Re-encrypt every encrypted column under the first key in OURVOICE_ENCRYPTION_KEYS."""
+    """Seal free text still stored in clear, then re-encrypt every encrypted column under the first key in
+    OURVOICE_ENCRYPTION_KEYS."""
     settings, keyring = _setup()
     engine = make_engine(settings.database_url)
     total = 0
     try:
+        after, sealed = 0, 0
+        while True:  # free text still in clear is sealed first, under the newest key
+            with session(engine) as s:
+                n, last = privacy.seal_clear_answers(s, keyring.encrypt, after_id=after, limit=batch)
+            sealed += n
+            if last is None:
+                break
+            after = last
+        typer.echo(f"answer.text_value: sealed {sealed} clear free-text answer(s) into answer.text_enc")
         for table, column in privacy.encrypted_columns():
             after, done = 0, 0
             while True:
@@ -105,7 +115,8 @@ def rotate(
             typer.echo(f"{table}.{column}: re-encrypted {done}")
             total += done
         with session(engine) as s:
-            audit.record(s, actor=by, action="keys.rotate", detail=f"values={total}", now=datetime.now(UTC))
+            audit.record(s, actor=by, action="keys.rotate", detail=f"values={total} sealed={sealed}",
+                         now=datetime.now(UTC))
     except ValueError as exc:
         typer.echo(f"stopped: {exc} (a value no configured key can read; later rows unchanged)", err=True)
         raise typer.Exit(1) from None

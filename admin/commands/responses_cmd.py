@@ -117,6 +117,18 @@ def shared(staff: StaffOpt = "") -> None:
         )
 
 
+def _keyring():  # noqa: ANN202 - bot.crypto.Keyring
+    """The key ring from settings: free-text answers are stored encrypted (exit 2 if keys are missing)."""
+    from admin.cli import load_settings
+    from bot.runtime import SetupError, build_keyring
+
+    try:
+        return build_keyring(load_settings())
+    except SetupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("show")
 def show(submission_id: int, staff: StaffOpt = "") -> None:
     """Show one shared response (signs you in; the view is written to the audit log first)."""
@@ -125,7 +137,7 @@ def show(submission_id: int, staff: StaffOpt = "") -> None:
     with _engine() as engine:
         actor = authenticate(staff, roles=set(AUDIENCES), engine=engine)
         with session(engine) as s:
-            found = admin_views.shared_submission(s, submission_id)
+            found = admin_views.shared_submission(s, submission_id, decrypt=_keyring().decrypt)
             if (
                 found is None
                 or found[0].audience not in AUDIENCES[actor.role]

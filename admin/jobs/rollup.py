@@ -80,7 +80,8 @@ def nightly(rt: Any, *, now: datetime) -> str:
     start, _ = months[1].bounds(tz)
     _, end = months[0].bounds(tz)
     with session(rt.engine) as s:
-        quotes = quoting.collect(s, since=start, until=end, now=now)
+        keyring = getattr(rt, "keyring", None)  # free text is stored encrypted (issue 22)
+        quotes = quoting.collect(s, since=start, until=end, now=now, decrypt=keyring.decrypt if keyring else None)
     log.info("rollup.done periods=%d quotes=%d", len(done), quotes)
     return f"rolled up {','.join(done)}; new quotes {quotes}"
 

@@ -5,6 +5,7 @@ Staff approve or reject each quote before it can appear in any report. Never log
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from admin.reports.scrub import scrub
@@ -12,10 +13,15 @@ from storage import quotes as quote_store
 from storage.db import Session
 
 
-def collect(session: Session, *, since: datetime, until: datetime, now: datetime, limit: int = 1000) -> int:
-    """Add a pending, scrubbed quote for each new consented answer in [since, until); returns how many."""
+def collect(
+    session: Session, *, since: datetime, until: datetime, now: datetime, limit: int = 1000,
+    decrypt: Callable[[bytes], str] | None = None,
+) -> int:
+    """Add a pending, scrubbed quote for each new consented answer in [since, until); returns how many.
+
+    `decrypt` opens free text stored encrypted; only the scrubbed quote is stored, for staff to approve."""
     added = 0
-    for c in quote_store.candidates(session, since=since, until=until, limit=limit):
+    for c in quote_store.candidates(session, since=since, until=until, limit=limit, decrypt=decrypt):
         text = scrub(c.text)
         if not any(ch.isalpha() for ch in text.replace("[name]", "").replace("[place]", "")):
             continue  # nothing left worth quoting once identifying details are gone

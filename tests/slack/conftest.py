@@ -275,7 +275,10 @@ def participant_answers(rt: Runtime, user: str, flow_id: str) -> tuple[dict[str,
         assert found is not None, f"no participant for {user}"
         rows = submissions.answers_of(s, found[0].id, flow_id)  # type: ignore[arg-type]
         answers = {
-            a.question_id: None if a.skipped else (a.text_value if a.text_value is not None else json.loads(a.value_json))
+            a.question_id: None if a.skipped else (
+                rt.keyring.decrypt(a.text_enc) if a.text_enc is not None and not a.quarantined  # stored encrypted
+                else a.text_value if a.text_value is not None else json.loads(a.value_json)
+            )
             for _, a in rows
         }
         return answers, bool(rows) and all(sub.status == "completed" for sub, _ in rows)

@@ -166,6 +166,8 @@ def answers(rt: Runtime, chat_id: int, flow_id: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for _, a in rows:
             value = a.text_value if a.text_value is not None else json.loads(a.value_json)
+            if a.text_enc is not None and not a.quarantined:
+                value = rt.keyring.decrypt(a.text_enc)  # free text is stored only encrypted (issue 22)
             out[a.question_id] = None if a.skipped else value
         return out
 

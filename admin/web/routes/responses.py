@@ -160,7 +160,7 @@ def shared_response(
 ) -> Response:
     web, user = ctx.web, ctx.user
     with web.db() as s:
-        found = admin_views.shared_submission(s, submission_id)
+        found = admin_views.shared_submission(s, submission_id, decrypt=web.keyring.decrypt)
         if found is None or found[0].audience not in AUDIENCES[user.role]:
             raise HTTPException(404, "Not found, or not shared with workers.")
         sub, answers = found
