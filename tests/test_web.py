@@ -159,7 +159,8 @@ def counting(rt) -> list[int]:  # noqa: ANN001
     real = rt.dispatcher.handle
 
     def handle(msg, *, now):  # noqa: ANN001, ANN202
-        calls.append(len(msg.text or ""))
+        if not msg.check_only:  # a refused message's bounded risk check is counted in test_refused_* below
+            calls.append(len(msg.text or ""))
         return real(msg, now=now)
 
     rt.dispatcher.handle = handle
@@ -185,6 +186,27 @@ def invite_only(sqlite_url: str, tmp_path: Path):
     with TestClient(build_app(rt)) as c:
         c.rt = rt  # type: ignore[attr-defined]
         yield c
+
+
+def test_refused_messages_are_still_risk_checked_first(client: TestClient, invite_only: TestClient) -> None:
+    """Too long, or over the budget of someone not yet joined: refused, but a disclosure at the start of it still
+    gets the safe reply (the check reads a bounded opening, so a refusal stays cheap)."""
+    from bot.channels.web import MAX_TEXT_CHARS, REFUSED_READ
+    from bot.channels.web_budget import PER_COOKIE
+
+    client.get("/")
+    post(client, text="/start")
+    worrying = "he hits me every night and i am scared to go home. "
+    r = client.post("/api/chat", json={"message_id": "long-worry", "text": worrying + "z" * MAX_TEXT_CHARS})
+    assert r.status_code == 200 and r.json()["stored"] is False
+    assert any("999" in reply["text"] for reply in r.json()["replies"])
+    r = client.post("/api/chat", json={"message_id": "long-plain", "text": "z" * (MAX_TEXT_CHARS + 1)})
+    assert r.status_code == 413
+
+    invite_only.get("/")
+    r = invite_only.post("/api/chat", json={"message_id": "over", "text": worrying + "q" * PER_COOKIE.chars})
+    assert r.status_code == 200 and any("999" in reply["text"] for reply in r.json()["replies"])
+    assert REFUSED_READ <= PER_COOKIE.chars
 
 
 def test_someone_who_has_not_joined_gets_a_small_budget_per_cookie(invite_only: TestClient) -> None:

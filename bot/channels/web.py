@@ -29,6 +29,8 @@ MAX_BODY_BYTES = 2_000_000
 # What one message may cost: the risk check reads every character in time linear in the length (about 1-5 us
 # a character), so the text of one message is capped; a longer one is refused unread, like an oversized body.
 MAX_TEXT_CHARS = 200_000
+REFUSED_READ = 20_000
+"""How much of a refused message (too long, or over the budget of someone not yet joined) the risk check reads."""
 UNREADABLE = "Sorry, I couldn't read that message. Could you try sending it again?"
 NOT_YET = (
     "I can only read a few short messages before you've joined. Please wait a few minutes, or send your invite "
@@ -110,12 +112,24 @@ def router(
         except ValidationError:
             return JSONResponse({"error": UNREADABLE}, status_code=422)
         chars = len(body.text)
-        if chars > MAX_TEXT_CHARS:
-            return JSONResponse({"error": TOO_BIG}, status_code=413)
         address = request.client.host if request.client else "unknown"
         now = datetime.now(UTC)
-        if not unjoined.charge(cookie=sender, address=address, chars=chars, now=now):
-            return JSONResponse({"error": NOT_YET}, status_code=429, headers={"Retry-After": "60"})
+        refusal: JSONResponse | None = None
+        if chars > MAX_TEXT_CHARS:
+            refusal = JSONResponse({"error": TOO_BIG}, status_code=413)
+        elif not unjoined.charge(cookie=sender, address=address, chars=chars, now=now):
+            refusal = JSONResponse({"error": NOT_YET}, status_code=429, headers={"Retry-After": "60"})
+        if refusal is not None:
+            # Refused, yet still read by the risk check first (its opening REFUSED_READ characters, so the cost
+            # stays bounded): a disclosure gets its safe reply and alert whatever else is wrong with the message.
+            probe = Inbound("web", sender, body.message_id, "text", said=body.text[:REFUSED_READ], check_only=True)
+            checked = await run_in_threadpool(handle, probe, now)
+            if getattr(checked, "flagged", False):
+                return JSONResponse(
+                    {"replies": [chan.render(r) for r in checked.replies], "stored": False, "duplicate": False,
+                     "retry": False}
+                )
+            return refusal
         result = await run_in_threadpool(handle, chan.to_inbound(body, sender), now)
         if getattr(result, "participant_id", None) is not None:
             unjoined.mark_joined(sender)
