@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test bench lint check-content clean
+.PHONY: setup demo test bench lint typecheck check-content clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +22,10 @@ demo: setup .env
 	$(BIN)/ourvoice demo setup
 	OURVOICE_DEMO=true $(BIN)/ourvoice run
 
+# Lint and the type-check ratchet first (seconds), then the suite.
 test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python tools/mypy_gate.py
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
@@ -31,6 +34,9 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/python tools/mypy_gate.py
 
 check-content: setup
 	$(BIN)/ourvoice content check

@@ -91,7 +91,7 @@ def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = "
         def fire(job: Job = job) -> None:
             try:
                 run_job(rt, job, now=datetime.now(UTC))
-            except Exception:  # noqa: BLE001 - one failing job must not stop the others
+            except Exception:
                 log.exception("job.failed name=%s", job.name)
 
         sched.add_job(

@@ -36,7 +36,7 @@ def _pct(values: list[float], p: float) -> float:
     return round(ordered[k], 1)
 
 
-def _timed(client: TestClient, n: int, before=None) -> list[float]:  # noqa: ANN001 - optional hook
+def _timed(client: TestClient, n: int, before=None) -> list[float]:
     out = []
     for _ in range(n):
         if before:

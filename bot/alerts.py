@@ -295,7 +295,7 @@ class AlertNotifier:
                 "alert.notified ref=%s route=%s kind=%s level=%d",
                 notice.alert_ref, recipient.route.name, notice.kind, notice.level,
             )
-        except Exception as exc:  # noqa: BLE001 - any failure means try again later
+        except Exception as exc:
             log.warning(
                 "alert.notify_failed ref=%s route=%s try=%d error=%s",
                 notice.alert_ref, recipient.route.name, tries, type(exc).__name__,

@@ -230,7 +230,7 @@ class Dispatcher:
                         self._store_alert(s, rec, None, now)
         except DatabaseUnavailable:
             return 0
-        except Exception as exc:  # noqa: BLE001 - a bad record must not stop messages; it stays spooled
+        except Exception as exc:
             log.error("alert.spool_drain_failed error=%s", type(exc).__name__)
             return 0
         return len(records)
@@ -305,7 +305,7 @@ class Dispatcher:
         def work() -> None:
             try:
                 box.append(self._handle_checked(msg, assessment, alert_rec, now, handoff))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller if it still waits
+            except BaseException as exc:
                 box.append(exc)
                 log.error("dispatch.flagged_step_failed ref=%s error=%s", alert_rec["alert_ref"], type(exc).__name__)
             finally:

@@ -281,7 +281,7 @@ class OutboxSender:
             await self.pace()
             try:
                 await getattr(self.channel, method)(*args)
-            except Exception as exc:  # noqa: BLE001 - a failed edit must not break sending
+            except Exception as exc:
                 log.warning("outbox.call_failed channel=%s method=%s error=%s", self.channel.name, method,
                             type(exc).__name__)
 
@@ -340,7 +340,7 @@ class OutboxSender:
                 await self.channel.send(address, item.message)
             except DeliveryError as exc:
                 return await self._failed(address, item, exc)
-            except Exception as exc:  # noqa: BLE001 - a broken send must not kill the worker
+            except Exception as exc:
                 return await self._failed(address, item, DeliveryError(type(exc).__name__))
         self.sent += 1
         rows = [p.row_id for p in item.each() if p.row_id is not None]
@@ -405,7 +405,7 @@ class OutboxSender:
             return
         try:
             rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch)
-        except Exception as exc:  # noqa: BLE001 - keep scanning whatever went wrong; the rows stay pending
+        except Exception as exc:
             log.warning("outbox.scan_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
             return
         now = time.monotonic()
@@ -435,7 +435,7 @@ class OutboxSender:
         """Take or keep the lease; hand the work over when another process has it."""
         try:
             held = await self._in_db_thread(self._db_acquire_lease)
-        except Exception as exc:  # noqa: BLE001 - keep sending while our last renewal is still good
+        except Exception as exc:
             log.warning("outbox.lease_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
             held = self.active and time.monotonic() < self._lease_until
         else:
@@ -474,7 +474,7 @@ class OutboxSender:
             return
         try:
             await self._in_db_thread(self._db_mark_sent, ids)
-        except Exception as exc:  # noqa: BLE001 - retried; the ids stay known so nothing is sent twice
+        except Exception as exc:
             log.warning("outbox.mark_failed channel=%s count=%d error=%s", self.channel.name, len(ids),
                         type(exc).__name__)
             self._to_mark = ids + self._to_mark  # still known, so never sent twice by this process
@@ -490,7 +490,7 @@ class OutboxSender:
     async def _db_safely(self, fn: Callable[..., None], *args: object) -> None:
         try:
             await self._in_db_thread(fn, *args)
-        except Exception as exc:  # noqa: BLE001 - the row stays pending and is looked at again later
+        except Exception as exc:
             log.warning("outbox.db_write_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
 
     def _db_due(self, limit: int) -> list[tuple[int, bytes | None, str, str]]:

@@ -35,7 +35,7 @@ class PasswordHasher(Protocol):
 
     def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str: ...
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool: ...  # noqa: A002 - argon2's name
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool: ...
 
 
 class RunningChannel(Protocol):
@@ -47,7 +47,7 @@ class RunningChannel(Protocol):
 
     def stop(self) -> Awaitable[None]: ...
 
-    def wait_idle(self, timeout: float = 10.0) -> Awaitable[None]: ...  # noqa: ASYNC109 - a bounded wait
+    def wait_idle(self, timeout: float = 10.0) -> Awaitable[None]: ...
 
 
 @dataclass

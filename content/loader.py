@@ -104,7 +104,7 @@ def _line_for(raw: Any, loc: tuple) -> int:
 
 def read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(fh, Loader=_LineLoader)
 
 
 @dataclass

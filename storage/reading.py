@@ -87,7 +87,7 @@ def add(
     return int(conn.execute(_ADD, row).inserted_primary_key[0])
 
 
-def _scoped(q, districts: tuple[str, ...] | None):  # noqa: ANN001, ANN202 - a Select
+def _scoped(q, districts: tuple[str, ...] | None):
     # District-scoped staff see only entries from their districts (never ones with no district).
     return q if districts is None else q.where(ToRead.district.in_(districts))  # type: ignore[union-attr]
 

@@ -192,7 +192,7 @@ def after_commit(session: Session, callback: Callable[[SessionFactory], None]) -
         state["fired"] = True
         try:
             callback(factory)
-        except Exception:  # noqa: BLE001 - the step is committed; the callback reports its own failures
+        except Exception:
             log.exception("review.after_commit_failed")
 
     event.listen(session, "after_soft_rollback", rolled_back)

@@ -17,7 +17,7 @@ _WINDOWS = select(_T.c.topic_id, _T.c.status, _T.c.opens, _T.c.closes, _T.c.dist
 
 def windows(session: Session) -> dict:
     """Every topic's staff override as a TopicWindow-like mapping (imported lazily by the bot)."""
-    from bot.topics import TopicWindow  # noqa: PLC0415
+    from bot.topics import TopicWindow
 
     out = {}
     for row in core(session).execute(_WINDOWS):

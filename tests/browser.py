@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:  # noqa: ANN001 - any ASGI app
+def serve(app) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

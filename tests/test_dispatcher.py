@@ -107,7 +107,7 @@ def test_concurrent_steps_for_one_person_lose_nothing(rt) -> None:
     def hammer(i: int) -> None:
         try:
             rt.dispatcher.handle(Inbound("web", "dan", f"race-{i}", "command", command="help"), now=fixed_now())
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=hammer, args=(i,)) for i in range(12)]

@@ -46,7 +46,7 @@ class RecordingChannel:
 
 
 @pytest.fixture
-def engine(tmp_path: Path):  # noqa: ANN201 - a SQLAlchemy engine
+def engine(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'outbox.db'}"
     upgrade(url)
     create_missing_tables(url)
@@ -55,7 +55,7 @@ def engine(tmp_path: Path):  # noqa: ANN201 - a SQLAlchemy engine
     eng.dispose()
 
 
-def add_rows(engine, messages: list[Outbound]) -> list[int]:  # noqa: ANN001
+def add_rows(engine, messages: list[Outbound]) -> list[int]:
     with session(engine) as s:
         return [
             outbox.add(s, channel="telegram", payload_json=json.dumps(m.to_json()), now=NOW, kind=m.meta.get("kind", "reply"))
@@ -63,12 +63,12 @@ def add_rows(engine, messages: list[Outbound]) -> list[int]:  # noqa: ANN001
         ]
 
 
-def statuses(engine) -> list[str]:  # noqa: ANN001
+def statuses(engine) -> list[str]:
     with session(engine) as s:
         return [r.status for r in s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()]  # type: ignore[arg-type]
 
 
-async def deliver(engine, channel: RecordingChannel, messages: list[Outbound]) -> None:  # noqa: ANN001
+async def deliver(engine, channel: RecordingChannel, messages: list[Outbound]) -> None:
     sender = OutboxSender(
         engine=engine, keyring=Keyring("k", [Keyring.new_fernet_key()]), channel=channel, clock=lambda: NOW,
         per_chat_interval=0.0, global_per_second=1000,
@@ -94,7 +94,7 @@ def test_only_the_last_part_may_carry_buttons_and_a_safe_reply_stands_alone() ->
     assert merged(Outbound(""), QUESTION).text == QUESTION.text
 
 
-async def test_replies_queued_together_go_as_one_message_and_every_row_is_marked_sent(engine) -> None:  # noqa: ANN001
+async def test_replies_queued_together_go_as_one_message_and_every_row_is_marked_sent(engine) -> None:
     channel = RecordingChannel()
     await deliver(engine, channel, [Outbound("Thanks!"), Outbound("Next one."), QUESTION])
     assert [m.text for _, m in channel.sent] == ["Thanks!\n\nNext one.\n\nHow was school today?"]
@@ -102,20 +102,20 @@ async def test_replies_queued_together_go_as_one_message_and_every_row_is_marked
     assert statuses(engine) == ["sent", "sent", "sent"]
 
 
-async def test_a_safe_reply_is_sent_on_its_own_first(engine) -> None:  # noqa: ANN001
+async def test_a_safe_reply_is_sent_on_its_own_first(engine) -> None:
     channel = RecordingChannel()
     await deliver(engine, channel, [SAFE, Outbound("Thanks!"), QUESTION])
     assert [m.text for _, m in channel.sent] == [SAFE.text, "Thanks!\n\nHow was school today?"]
     assert statuses(engine) == ["sent", "sent", "sent"]
 
 
-async def test_a_channel_without_a_merge_limit_gets_every_reply_separately(engine) -> None:  # noqa: ANN001
+async def test_a_channel_without_a_merge_limit_gets_every_reply_separately(engine) -> None:
     channel = RecordingChannel(merge_limit=None)
     await deliver(engine, channel, [Outbound("Thanks!"), QUESTION])
     assert [m.text for _, m in channel.sent] == ["Thanks!", QUESTION.text]
 
 
-async def test_at_most_a_few_replies_share_one_message(engine) -> None:  # noqa: ANN001
+async def test_at_most_a_few_replies_share_one_message(engine) -> None:
     channel = RecordingChannel()
     texts = [f"line {i}" for i in range(MAX_MERGED + 2)]
     await deliver(engine, channel, [Outbound(t) for t in texts])
@@ -123,7 +123,7 @@ async def test_at_most_a_few_replies_share_one_message(engine) -> None:  # noqa:
     assert statuses(engine) == ["sent"] * len(texts)
 
 
-async def test_a_joined_message_that_can_never_be_delivered_marks_every_row_dead(engine) -> None:  # noqa: ANN001
+async def test_a_joined_message_that_can_never_be_delivered_marks_every_row_dead(engine) -> None:
     channel = RecordingChannel(refuse=True)
     await deliver(engine, channel, [Outbound("Thanks!"), QUESTION])
     assert channel.sent == []

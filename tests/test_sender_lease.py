@@ -48,7 +48,7 @@ class Clock:
 
 
 @pytest.fixture
-def engine(tmp_path: Path):  # noqa: ANN201 - a SQLAlchemy engine
+def engine(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'lease.db'}"
     upgrade(url)
     eng = make_engine(url)
@@ -56,7 +56,7 @@ def engine(tmp_path: Path):  # noqa: ANN201 - a SQLAlchemy engine
     eng.dispose()
 
 
-def add_rows(engine, texts: list[str], *, chats: int = 4) -> list[int]:  # noqa: ANN001
+def add_rows(engine, texts: list[str], *, chats: int = 4) -> list[int]:
     with session(engine) as s:
         return [
             outbox.add(
@@ -67,26 +67,26 @@ def add_rows(engine, texts: list[str], *, chats: int = 4) -> list[int]:  # noqa:
         ]
 
 
-def make_sender(engine, channel: RecordingChannel, clock: Clock, **kw) -> OutboxSender:  # noqa: ANN001, ANN003
+def make_sender(engine, channel: RecordingChannel, clock: Clock, **kw) -> OutboxSender:
     return OutboxSender(
         engine=engine, keyring=KEYRING, channel=channel, clock=clock, per_chat_interval=0.0,
         global_per_second=1000, scan_interval=0.05, lease_renew=0.05, **kw,
     )
 
 
-async def until(check, timeout: float = 5.0) -> None:  # noqa: ANN001, ASYNC109
+async def until(check, timeout: float = 5.0) -> None:  # noqa: ASYNC109
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.02)
 
 
-def pending(engine) -> int:  # noqa: ANN001
+def pending(engine) -> int:
     with session(engine) as s:
         return outbox.pending_count(s, "slack")
 
 
-async def two_started(engine) -> list[tuple[RecordingChannel, OutboxSender]]:  # noqa: ANN001
+async def two_started(engine) -> list[tuple[RecordingChannel, OutboxSender]]:
     """Two senders for one channel, as two processes would run them; the first to start holds the lease."""
     clock = Clock()
     pairs = []
@@ -98,7 +98,7 @@ async def two_started(engine) -> list[tuple[RecordingChannel, OutboxSender]]:  #
     return pairs
 
 
-def test_two_senders_deliver_each_row_once(engine) -> None:  # noqa: ANN001
+def test_two_senders_deliver_each_row_once(engine) -> None:
     async def scenario() -> tuple[RecordingChannel, RecordingChannel, OutboxSender, OutboxSender]:
         (first_channel, first), (second_channel, second) = await two_started(engine)
         texts = [f"message {n}" for n in range(40)]
@@ -122,7 +122,7 @@ def test_two_senders_deliver_each_row_once(engine) -> None:  # noqa: ANN001
     assert set(counts.values()) == {1}
 
 
-def test_standby_takes_over_when_the_holder_stops(engine) -> None:  # noqa: ANN001
+def test_standby_takes_over_when_the_holder_stops(engine) -> None:
     async def scenario() -> tuple[RecordingChannel, RecordingChannel]:
         (first_channel, first), (second_channel, second) = await two_started(engine)
         assert (first.active, second.active) == (True, False)
@@ -137,7 +137,7 @@ def test_standby_takes_over_when_the_holder_stops(engine) -> None:  # noqa: ANN0
     assert [text for _, text in second_channel.sent] == ["after the first stopped"]
 
 
-def test_a_dead_holders_lease_runs_out(engine) -> None:  # noqa: ANN001
+def test_a_dead_holders_lease_runs_out(engine) -> None:
     with session(engine) as s:  # a process that died without giving its lease up
         assert leases.acquire(s, "slack", "gone:1", now=NOW, ttl=timedelta(seconds=30))
     add_rows(engine, ["waiting for a sender"])
@@ -157,7 +157,7 @@ def test_a_dead_holders_lease_runs_out(engine) -> None:  # noqa: ANN001
     assert [text for _, text in channel.sent] == ["waiting for a sender"]
 
 
-def test_a_restarted_process_takes_over_from_a_killed_holder_at_once(engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_restarted_process_takes_over_from_a_killed_holder_at_once(engine, tmp_path: Path) -> None:
     """A real process takes the lease and is killed (kill -9, no release): its successor on this machine
     does not wait the 30 s for the lease to run out, because the holder's process id provably no longer runs."""
     url = str(engine.url)
@@ -208,7 +208,7 @@ def test_a_live_or_remote_holder_is_never_taken_over() -> None:
     assert holder_gone(f"{socket.gethostname()[:30]}:{os.getpid()}:not-ours")  # same id, not us: restarted
 
 
-def test_lease_rules(engine) -> None:  # noqa: ANN001
+def test_lease_rules(engine) -> None:
     ttl = timedelta(seconds=30)
     with session(engine) as s:
         assert leases.acquire(s, "telegram", "a", now=NOW, ttl=ttl)

@@ -196,7 +196,7 @@ def parse_districts(raw: str | list[str] | tuple[str, ...] | None) -> tuple[str,
     return tuple(dict.fromkeys(items))
 
 
-def record(s, actor: Actor | str, action: str, *, target: str = "", detail: str = "", now: datetime) -> None:  # noqa: ANN001
+def record(s, actor: Actor | str, action: str, *, target: str = "", detail: str = "", now: datetime) -> None:
     """Write the one audit row for a staff action."""
     name = actor.username if isinstance(actor, Actor) else actor
     audit.record(s, actor=name, action=action, target=target, detail=detail, now=now)

@@ -59,7 +59,7 @@ def check_password_strength(username: str, password: str) -> None:
 
 
 def _create(
-    s,  # noqa: ANN001
+    s,
     *,
     username: str,
     role: str,
@@ -104,7 +104,7 @@ def _create(
 
 
 def add_staff(
-    s,  # noqa: ANN001
+    s,
     actor: Actor,
     *,
     username: str,
@@ -123,7 +123,7 @@ def add_staff(
 
 
 def add_first_account(
-    s,  # noqa: ANN001
+    s,
     *,
     username: str,
     role: str,
@@ -144,7 +144,7 @@ def add_first_account(
     )
 
 
-def _target(s, staff_id: int) -> StaffView:  # noqa: ANN001
+def _target(s, staff_id: int) -> StaffView:
     view = staff_store.get(s, staff_id)
     if view is None:
         raise NotFound("no such staff account")
@@ -152,7 +152,7 @@ def _target(s, staff_id: int) -> StaffView:  # noqa: ANN001
 
 
 def change_staff(
-    s,  # noqa: ANN001
+    s,
     actor: Actor,
     staff_id: int,
     *,
@@ -188,7 +188,7 @@ def change_staff(
 
 
 def set_password(
-    s,  # noqa: ANN001
+    s,
     actor: Actor,
     staff_id: int,
     password: str,
@@ -227,7 +227,7 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY_HASH[key]
 
 
-def is_locked(s, username: str, ip: str, *, now: datetime) -> bool:  # noqa: ANN001
+def is_locked(s, username: str, ip: str, *, now: datetime) -> bool:
     """True when too many recent failures for this username or this address."""
     since = now - LOGIN_WINDOW
     return (
@@ -242,7 +242,7 @@ def check_credentials(
     password: str,
     *,
     ip: str,
-    now: datetime,  # noqa: ANN001
+    now: datetime,
     hasher: PasswordHasher | None = None,
     record_success: bool = True,
 ) -> SignIn:

@@ -20,7 +20,7 @@ from admin.actions.policy import COUNCILS, ActionError, Actor
 app = typer.Typer(help="Challenge cards: triage, move through the lifecycle, show.", no_args_is_help=True)
 
 
-def _context():  # noqa: ANN202 - (engine, library)
+def _context():
     from admin.cli import load_settings
     from content.loader import load_library
     from storage.db import make_engine

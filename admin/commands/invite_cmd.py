@@ -22,7 +22,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _wiring():  # noqa: ANN202 - (settings, identity settings, keyring)
+def _wiring():
     from admin.cli import load_settings
     from bot.identity import IdentitySettings
     from bot.runtime import SetupError, build_keyring

@@ -14,7 +14,7 @@ from storage.db import make_engine, session
 app = typer.Typer(help="Encryption and identity keys: new, rotate, check.", no_args_is_help=True)
 
 
-def _setup():  # noqa: ANN202 - (settings, keyring)
+def _setup():
     from admin.cli import load_settings
     from bot.runtime import SetupError, build_keyring
 
@@ -37,7 +37,7 @@ def new() -> None:
                err=True)
 
 
-def _count(settings, keyring) -> dict[str, tuple[int, int, int]]:  # noqa: ANN001
+def _count(settings, keyring) -> dict[str, tuple[int, int, int]]:
     """Per column: (values, readable with the newest key alone, readable with no key)."""
     from bot.crypto import Keyring
 

@@ -19,7 +19,7 @@ app = typer.Typer(help="A participant's data: export or erase (subject-access an
                   no_args_is_help=True)
 
 
-def _engine():  # noqa: ANN202 - a database engine from settings
+def _engine():
     from admin.cli import load_settings
 
     return make_engine(load_settings().database_url)

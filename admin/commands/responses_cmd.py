@@ -117,7 +117,7 @@ def shared(staff: StaffOpt = "") -> None:
         )
 
 
-def _keyring():  # noqa: ANN202 - bot.crypto.Keyring
+def _keyring():
     """The key ring from settings: free-text answers are stored encrypted (exit 2 if keys are missing)."""
     from admin.cli import load_settings
     from bot.runtime import SetupError, build_keyring

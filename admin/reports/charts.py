@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib import rcParams  # noqa: E402 - backend first
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import rcParams
+from matplotlib.figure import Figure
 
-from admin.reports.disclosure import HIDDEN  # noqa: E402
+from admin.reports.disclosure import HIDDEN
 
 rcParams["svg.hashsalt"] = "ourvoice"  # stable ids: same data, same SVG
 rcParams["svg.fonttype"] = "none"  # real text, not glyph paths: small, searchable, quick to print

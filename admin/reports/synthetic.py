@@ -145,7 +145,7 @@ def default_wellbeing() -> FlowSpec:
     )
 
 
-def _picker(rng: random.Random, weights: Sequence[float]):  # noqa: ANN202 - small closure
+def _picker(rng: random.Random, weights: Sequence[float]):
     cum = list(accumulate(weights))
     total = cum[-1]
 

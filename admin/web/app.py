@@ -142,7 +142,7 @@ class AdminWeb:
         clock = self.rt.clock
         return clock() if clock else datetime.now(UTC)
 
-    def db(self):  # noqa: ANN201 - context manager of one transaction
+    def db(self):
         return db_session(self.engine)
 
     def home_for(self, role: str) -> str:

@@ -38,7 +38,7 @@ def _origin(url: str) -> str:
 class AdminAuth:
     """Session and CSRF logic bound to one engine, one secret and the public URL."""
 
-    def __init__(self, engine, *, secret: str, public_url: str) -> None:  # noqa: ANN001 - SQLAlchemy engine
+    def __init__(self, engine, *, secret: str, public_url: str) -> None:
         self.engine = engine
         self._key = hashlib.sha256(b"ourvoice-admin:" + secret.encode()).digest()
         self.secure = public_url.lower().startswith("https://")
@@ -96,7 +96,7 @@ class AdminAuth:
 
     # --- sessions ---
 
-    def start(self, s, staff_id: int, *, now: datetime) -> str:  # noqa: ANN001
+    def start(self, s, staff_id: int, *, now: datetime) -> str:
         """A fresh random session id for a signed-in staff member (always new: no fixation)."""
         raw = secrets.token_urlsafe(32)
         staff_store.create_session(s, id_hash=hash_id(raw), staff_id=staff_id, now=now)
@@ -135,5 +135,5 @@ class AdminAuth:
                 staff_store.touch_session(s, key, now=now)
         return Actor.of(staff), key, self.csrf_for(raw)
 
-    def end(self, s, session_hash: str) -> None:  # noqa: ANN001
+    def end(self, s, session_hash: str) -> None:
         staff_store.delete_session(s, session_hash)

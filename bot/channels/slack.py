@@ -782,7 +782,7 @@ class SlackRunner:
             loop = asyncio.get_running_loop()
             try:
                 result = await loop.run_in_executor(self._executor, self.handle, res.check, self.clock())
-            except Exception as exc:  # noqa: BLE001 - the person still hears where the bot works
+            except Exception as exc:
                 log.error("slack.check_failed event=%s error=%s", res.check.message_id, type(exc).__name__)
             else:
                 if result.flagged and result.replies:
@@ -824,7 +824,7 @@ class SlackRunner:
     def _translate(self, body: dict[str, Any]) -> Inbound | DmOnly | AlertAck | None:
         try:
             return to_inbound(body)
-        except Exception as exc:  # noqa: BLE001 - a malformed payload must not stop the others
+        except Exception as exc:
             log.error("slack.bad_payload error=%s", type(exc).__name__)
             return None
 
@@ -848,7 +848,7 @@ class SlackRunner:
         try:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self._executor, self.handle, msg, self.clock())
-        except Exception as exc:  # noqa: BLE001 - exception text may quote input: log the type only
+        except Exception as exc:
             log.error("slack.dispatch_error message=%s error=%s", msg.message_id, type(exc).__name__)
             return False
         address = msg.address or msg.sender
@@ -914,7 +914,7 @@ class SlackRunner:
             return await loop.run_in_executor(
                 self._executor, self.acknowledge, username, req.alert_ref, req.user, self.clock()
             )
-        except Exception as exc:  # noqa: BLE001 - storage down or a bug: say so to the person who pressed
+        except Exception as exc:
             log.error("slack.ack_failed ref=%s error=%s", req.alert_ref, type(exc).__name__)
             return AckOutcome("unavailable")
 

@@ -423,7 +423,7 @@ class TelegramRunner:
             async with self.locks.hold(chat_key(update)):
                 try:
                     ok = await self._process(update)
-                except Exception as exc:  # noqa: BLE001 - a bug on one update must not stop the others
+                except Exception as exc:
                     ok = self._failed(update.update_id, exc)
         finally:
             self.in_flight -= 1
@@ -452,7 +452,7 @@ class TelegramRunner:
         query = update.callback_query
         try:
             res = to_inbound(update)
-        except Exception as exc:  # noqa: BLE001 - a malformed update must not stop the others
+        except Exception as exc:
             log.error("telegram.bad_update update=%d error=%s", uid, type(exc).__name__)
             return True
         if res is None:
@@ -474,7 +474,7 @@ class TelegramRunner:
         try:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self.executor, self.handle, msg, self.clock())
-        except Exception as exc:  # noqa: BLE001 - handled like any failure of this one update
+        except Exception as exc:
             return self._failed(uid, exc)
         if self.is_outage(result):
             log.warning("telegram.not_committed update=%d", uid)
@@ -555,7 +555,7 @@ class TelegramRunner:
             except tg_error.RetryAfter as exc:
                 await self._pause(retry_after_seconds(exc))
                 continue
-            except Exception as exc:  # noqa: BLE001 - network trouble, Conflict (another poller or a webhook),
+            except Exception as exc:
                 # or an update this PTB version cannot parse: keep the loop alive and say so in the log.
                 backoff = min(self.MAX_BACKOFF, max(1.0, backoff * 2))
                 log.warning("telegram.poll_error error=%s wait=%.0f", type(exc).__name__, backoff)
@@ -565,7 +565,7 @@ class TelegramRunner:
                 continue
             try:
                 failed = await self.process_batch(updates)  # never interrupted: it ends with commits
-            except Exception as exc:  # noqa: BLE001 - keep polling; the batch is fetched again
+            except Exception as exc:
                 log.error("telegram.batch_failed error=%s", type(exc).__name__)
                 failed = updates[0].update_id
             if failed is None:

@@ -31,7 +31,7 @@ def add(url: str, username: str, role: str) -> None:
     engine.dispose()
 
 
-def run(env: dict[str, str], *args: str, password: str | None = None):  # noqa: ANN201
+def run(env: dict[str, str], *args: str, password: str | None = None):
     extra = {"OURVOICE_STAFF_PASSWORD": password} if password else {}
     return CliRunner().invoke(app, list(args), env={**env, **extra}, input="\n")
 

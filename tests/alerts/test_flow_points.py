@@ -82,7 +82,7 @@ def test_flagged_message_anywhere_gets_safe_reply_then_email(
     assert "Categories:" in body
 
 
-def Outbound_text(text: str) -> Any:  # noqa: N802 - tiny builder for the precondition check
+def Outbound_text(text: str) -> Any:
     from bot.messages import Inbound
 
     return Inbound("web", "precondition", "p-1", "text", text=text)

@@ -12,7 +12,7 @@ from tests.alerts.conftest import DUTY, recipients, tick
 from tests.conftest import fixed_now
 
 pytest.importorskip("bot.telegram_service")
-from tests.telegram.conftest import TgUser, services, settle, tg  # noqa: E402, F401 - fixtures used below
+from tests.telegram.conftest import TgUser, services, settle, tg  # noqa: F401 - fixtures used below
 
 SENTINEL = "zqxsentinel42"
 

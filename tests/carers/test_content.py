@@ -72,7 +72,7 @@ def test_topics_filter_hides_young_peoples_topics_from_carers() -> None:
     assert open_topics(LIB, audience="carer", band="carer", district="east", today=today) == ()
 
 
-def test_a_carer_in_chat_sees_their_menu_and_cannot_open_a_young_peoples_topic(rt) -> None:  # noqa: ANN001
+def test_a_carer_in_chat_sees_their_menu_and_cannot_open_a_young_peoples_topic(rt) -> None:
     make_carers(rt, 1)
     now = fixed_now().replace(month=12, day=1)
     carer = Person(rt.dispatcher, "carer-0", now=now)

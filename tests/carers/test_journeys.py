@@ -17,7 +17,7 @@ from tests.helpers import Person
 DAY0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, 09:00 in London (GMT in December)
 
 
-def notices_for(rt, pid: int) -> list[Outbound]:  # noqa: ANN001
+def notices_for(rt, pid: int) -> list[Outbound]:
     from sqlalchemy import select  # tests may read tables directly
 
     with session(rt.engine) as s:
@@ -28,7 +28,7 @@ def notices_for(rt, pid: int) -> list[Outbound]:  # noqa: ANN001
         return [Outbound.from_json(json.loads(r.payload_json)) for r in rows]
 
 
-def pid_of(rt, sender: str) -> int:  # noqa: ANN001
+def pid_of(rt, sender: str) -> int:
     from storage import participants
 
     with session(rt.engine) as s:
@@ -37,7 +37,7 @@ def pid_of(rt, sender: str) -> int:  # noqa: ANN001
         return found[0].id  # type: ignore[return-value]
 
 
-def test_invitation_start_button_lands_in_the_survey(rt) -> None:  # noqa: ANN001
+def test_invitation_start_button_lands_in_the_survey(rt) -> None:
     (sender,) = make_carers(rt, 1)
     carer = Person(rt.dispatcher, sender, now=DAY0 - timedelta(days=2))
     carer.text("hi")  # an existing carer, sitting at their menu
@@ -55,7 +55,7 @@ def test_invitation_start_button_lands_in_the_survey(rt) -> None:  # noqa: ANN00
     assert send_notices(rt, now=DAY0 + timedelta(hours=3)) == "waves=1 sent=0"  # invited once only
 
 
-def test_carer_who_stops_at_question_7_resumes_there_five_days_later_with_answers_kept(rt) -> None:  # noqa: ANN001
+def test_carer_who_stops_at_question_7_resumes_there_five_days_later_with_answers_kept(rt) -> None:
     (sender,) = make_carers(rt, 1)
     open_wave(rt)
     send_notices(rt, now=DAY0)
@@ -88,7 +88,7 @@ def test_carer_who_stops_at_question_7_resumes_there_five_days_later_with_answer
     assert len(subs) == 1, "one submission, resumed, not a new run"
 
 
-def test_pausing_with_stop_and_coming_back_resumes_at_the_same_question(rt) -> None:  # noqa: ANN001
+def test_pausing_with_stop_and_coming_back_resumes_at_the_same_question(rt) -> None:
     (sender,) = make_carers(rt, 1)
     open_wave(rt)
     carer = Person(rt.dispatcher, sender, now=DAY0)
@@ -104,7 +104,7 @@ def test_pausing_with_stop_and_coming_back_resumes_at_the_same_question(rt) -> N
     assert "How useful are your supervision visits" in carer.said
 
 
-def test_back_changes_answers_until_the_survey_is_sent(rt) -> None:  # noqa: ANN001
+def test_back_changes_answers_until_the_survey_is_sent(rt) -> None:
     (sender,) = make_carers(rt, 1)
     open_wave(rt, "carer_pulse")
     carer = Person(rt.dispatcher, sender, now=DAY0)
@@ -139,7 +139,7 @@ def test_back_changes_answers_until_the_survey_is_sent(rt) -> None:  # noqa: ANN
     assert send_notices(rt, now=DAY0 + timedelta(days=4)) == "waves=1 sent=0"  # finished: never reminded
 
 
-def test_stop_reminders_from_the_menu_means_no_reminders_but_survey_still_open(rt) -> None:  # noqa: ANN001
+def test_stop_reminders_from_the_menu_means_no_reminders_but_survey_still_open(rt) -> None:
     (sender,) = make_carers(rt, 1)
     wave_id = open_wave(rt)
     send_notices(rt, now=DAY0)
@@ -159,7 +159,7 @@ def test_stop_reminders_from_the_menu_means_no_reminders_but_survey_still_open(r
         assert outbox.pending_count(s, "web") == 0  # the invitation was shown when they wrote
 
 
-def test_restart_reminder_for_someone_who_left_the_survey_part_way(rt) -> None:  # noqa: ANN001
+def test_restart_reminder_for_someone_who_left_the_survey_part_way(rt) -> None:
     (sender,) = make_carers(rt, 1)
     open_wave(rt)
     send_notices(rt, now=DAY0)

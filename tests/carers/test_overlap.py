@@ -15,7 +15,7 @@ from tests.helpers import Person
 DAY0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, 09:00 in London
 
 
-def test_two_overlapping_waves_send_a_carer_at_most_one_notice_a_day(rt) -> None:  # noqa: ANN001
+def test_two_overlapping_waves_send_a_carer_at_most_one_notice_a_day(rt) -> None:
     make_carers(rt, 3)
     annual = open_wave(rt, "carer_annual")
     checkin = open_wave(rt, "carer_checkin")
@@ -36,7 +36,7 @@ def test_two_overlapping_waves_send_a_carer_at_most_one_notice_a_day(rt) -> None
         assert all(g >= timedelta(hours=24) for g in gaps), (pid, sent)
 
 
-def test_a_survey_started_before_its_wave_opens_joins_the_wave(rt) -> None:  # noqa: ANN001
+def test_a_survey_started_before_its_wave_opens_joins_the_wave(rt) -> None:
     (sender,) = make_carers(rt, 1)
     wave = open_wave(rt, opens="2026-12-01")
     early = Person(rt.dispatcher, sender, now=DAY0 - timedelta(days=2))  # the wave is only scheduled
@@ -59,7 +59,7 @@ def test_a_survey_started_before_its_wave_opens_joins_the_wave(rt) -> None:  # n
     assert "sent=0" in send_notices(rt, now=DAY0 + timedelta(days=8))  # finished: no reminder
 
 
-def test_a_carer_who_joins_after_the_wave_opened_is_invited(rt) -> None:  # noqa: ANN001
+def test_a_carer_who_joins_after_the_wave_opened_is_invited(rt) -> None:
     make_carers(rt, 1)
     wave = open_wave(rt)
     assert send_notices(rt, now=DAY0) == "waves=1 invite=1"

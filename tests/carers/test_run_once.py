@@ -31,7 +31,7 @@ def together(*calls: Callable[[], object]) -> list[object]:
         try:
             barrier.wait()
             results[i] = fn()
-        except BaseException as exc:  # noqa: BLE001 - surfaced below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i, fn)) for i, fn in enumerate(calls)]
@@ -44,7 +44,7 @@ def together(*calls: Callable[[], object]) -> list[object]:
     return results
 
 
-def outbox_notices_per_participant(rt) -> Counter[int]:  # noqa: ANN001
+def outbox_notices_per_participant(rt) -> Counter[int]:
     with rt.engine.connect() as conn:
         rows = conn.execute(text("SELECT participant_id, COUNT(*) FROM outbox_message WHERE kind = 'notice' "
                                  "GROUP BY participant_id"))

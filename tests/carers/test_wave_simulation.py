@@ -25,20 +25,20 @@ END = datetime(2026, 12, 12, 12, 0, tzinfo=UTC)
 INVITE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # wave opens at midnight; quiet hours end at 08:00
 
 
-def _pid(rt, sender: str) -> int:  # noqa: ANN001
+def _pid(rt, sender: str) -> int:
     with session(rt.engine) as s:
         found = participants.find_by_key(s, rt.keyring.identity_hash("web", sender))
         assert found is not None
         return found[0].id  # type: ignore[return-value]
 
 
-def _participant(s, rt, sender: str):  # noqa: ANN001, ANN202
+def _participant(s, rt, sender: str):
     found = participants.find_by_key(s, rt.keyring.identity_hash("web", sender))
     assert found is not None
     return found[0]
 
 
-def _complete_directly(rt, senders: list[str], at: datetime) -> None:  # noqa: ANN001
+def _complete_directly(rt, senders: list[str], at: datetime) -> None:
     """Chat completions written straight to storage (as the dispatcher would), to keep 500 carers fast."""
     with session(rt.engine) as s:
         for sender in senders:
@@ -48,7 +48,7 @@ def _complete_directly(rt, senders: list[str], at: datetime) -> None:  # noqa: A
             submissions.complete(s, sub, now=at)
 
 
-def _pause_directly(rt, senders: list[str], at: datetime) -> None:  # noqa: ANN001
+def _pause_directly(rt, senders: list[str], at: datetime) -> None:
     """Three answers given, then /stop: a partial submission and a paused conversation."""
     with session(rt.engine) as s:
         for sender in senders:
@@ -62,13 +62,13 @@ def _pause_directly(rt, senders: list[str], at: datetime) -> None:  # noqa: ANN0
             conversations.save(s, p.id, state.to_json(), version=0, now=at)
 
 
-def _opt_out_directly(rt, senders: list[str], at: datetime) -> None:  # noqa: ANN001
+def _opt_out_directly(rt, senders: list[str], at: datetime) -> None:
     with session(rt.engine) as s:
         for sender in senders:
             assert waves.opt_out(s, _participant(s, rt, sender).id, now=at) == 1
 
 
-def test_wave_of_500_carers(rt) -> None:  # noqa: ANN001
+def test_wave_of_500_carers(rt) -> None:
     senders = make_carers(rt, 500)
     make_carers(rt, 10, start=500, status="opted_out")  # left fostering: never invited
     wave_id = open_wave(rt)
@@ -204,7 +204,7 @@ def test_wave_of_500_carers(rt) -> None:  # noqa: ANN001
     assert f"{3 / 153:.1%} of completed (paper 1, phone 2)" in out
 
 
-def _direct_counts(rt, wave_id: int) -> dict[str, tuple[int, int, int, int, int]]:  # noqa: ANN001
+def _direct_counts(rt, wave_id: int) -> dict[str, tuple[int, int, int, int, int]]:
     """The same figures counted a different way: plain SQL over members and submissions."""
     q = text("""
         SELECT d, SUM(invited), SUM(started), SUM(completed), SUM(opted), SUM(staff) FROM (

@@ -28,7 +28,7 @@ from tests.fakes.smtp_sink import SmtpSink
 DAY0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
-def test_open_invites_active_carers_in_the_chosen_districts_and_refuses_overlaps(rt) -> None:  # noqa: ANN001
+def test_open_invites_active_carers_in_the_chosen_districts_and_refuses_overlaps(rt) -> None:
     make_carers(rt, 60)
     make_carers(rt, 6, start=60, status="opted_out")
     wave_id = open_wave(rt, districts=["east", "north"])
@@ -52,7 +52,7 @@ def test_open_invites_active_carers_in_the_chosen_districts_and_refuses_overlaps
         assert [e.action for e in audit.entries(s)][:2] == ["survey.open", "survey.open"]
 
 
-def test_status_counts_chat_and_staff_entries_and_close_stops_reminders(rt) -> None:  # noqa: ANN001
+def test_status_counts_chat_and_staff_entries_and_close_stops_reminders(rt) -> None:
     make_carers(rt, 12)
     wave_id = open_wave(rt)
     send_notices(rt, now=DAY0)

@@ -28,7 +28,7 @@ def rt(sqlite_url: str, tmp_path: Path):
     runtime.engine.dispose()
 
 
-def _ask_for_a_copy(rt, sender: str) -> Who:  # noqa: ANN001
+def _ask_for_a_copy(rt, sender: str) -> Who:
     me = Who(rt.dispatcher, sender, now=NOW)
     me.command("start", invite(rt, NOW)[0])
     me.press("OK, let's go")
@@ -50,12 +50,12 @@ def _link(me: Who) -> str:
     return m.group(1)
 
 
-def _actions(rt) -> list[str]:  # noqa: ANN001
+def _actions(rt) -> list[str]:
     with session(rt.engine) as s:
         return [e.action for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()]
 
 
-def test_the_chat_gets_one_short_readable_message_with_a_link(rt) -> None:  # noqa: ANN001
+def test_the_chat_gets_one_short_readable_message_with_a_link(rt) -> None:
     me = _ask_for_a_copy(rt, "copy-1")
     replies = me.last
     assert len(replies) <= 2  # the summary with its link (and what comes next), not six JSON bubbles
@@ -68,7 +68,7 @@ def test_the_chat_gets_one_short_readable_message_with_a_link(rt) -> None:  # no
     assert _link(me).rsplit("/", 1)[1] not in stored.token_hash  # only a keyed hash of the token is kept
 
 
-def test_the_link_downloads_a_tidy_json_file_once_and_each_download_is_audited(rt) -> None:  # noqa: ANN001
+def test_the_link_downloads_a_tidy_json_file_once_and_each_download_is_audited(rt) -> None:
     me = _ask_for_a_copy(rt, "copy-2")
     path = _link(me)
     rt.clock = lambda: NOW + timedelta(minutes=14)
@@ -89,7 +89,7 @@ def test_the_link_downloads_a_tidy_json_file_once_and_each_download_is_audited(r
     assert _actions(rt).count("data_copy.download") == 1
 
 
-def test_the_link_expires_after_15_minutes(rt) -> None:  # noqa: ANN001
+def test_the_link_expires_after_15_minutes(rt) -> None:
     me = _ask_for_a_copy(rt, "copy-3")
     rt.clock = lambda: NOW + timedelta(minutes=15, seconds=1)
     with TestClient(build_app(rt)) as c:

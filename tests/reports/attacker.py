@@ -36,7 +36,7 @@ class Knowledge:
         self.shown[key] = None
 
     def add_table(self, name: str, table: Sequence[Sequence[int]], p, *, rows: bool, cols: bool, grand: bool,
-                  structural: set[tuple[int, int]] = frozenset()) -> None:  # noqa: ANN001
+                  structural: set[tuple[int, int]] = frozenset()) -> None:
         m, n = len(table), len(table[0])
         for i in range(m):
             for j in range(n):

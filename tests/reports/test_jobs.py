@@ -65,7 +65,7 @@ class _StaffChannel:
     def __init__(self) -> None:
         self.got: list[str] = []
 
-    def send(self, notice, recipient: str) -> None:  # noqa: ANN001
+    def send(self, notice, recipient: str) -> None:
         self.got.append(f"{notice.subject()} | {notice.body()}")
 
 

@@ -17,7 +17,7 @@ THREADS = 4
 EACH = 15
 
 
-def test_two_writers_appending_at_once_keep_one_unbroken_chain(db_url: str, tmp_path) -> None:  # noqa: ANN001
+def test_two_writers_appending_at_once_keep_one_unbroken_chain(db_url: str, tmp_path) -> None:
     configure_audit(make_settings(db_url, tmp_path))
     engines = [make_engine(db_url) for _ in range(THREADS)]  # separate pools: truly concurrent transactions
     start = threading.Barrier(THREADS)
@@ -30,7 +30,7 @@ def test_two_writers_appending_at_once_keep_one_unbroken_chain(db_url: str, tmp_
                 with session(engines[n]) as s:
                     audit.record(s, actor=f"w{n}", action="test.append", target=str(i),
                                  now=datetime(2026, 12, 4, 12, tzinfo=UTC))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]

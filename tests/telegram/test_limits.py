@@ -26,7 +26,7 @@ def max_in_window(times: list[float], window: float) -> int:
 
 
 async def test_429_storm_delivers_everything_within_limits(
-    tg: FakeBotAPI, rt, services: Factory  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory
 ) -> None:
     svc = services(rt, per_chat_interval=1.0, global_per_second=30)  # real limits
     await svc.start()

@@ -31,12 +31,12 @@ TYPED = ("/start", "3", "1", "4", "1", "5", "done", "5", "done", "2",
          EXPECTED_ANSWERS["anything_else"], "yes")
 
 
-def outbox_rows(rt) -> list[OutboxMessage]:  # noqa: ANN001
+def outbox_rows(rt) -> list[OutboxMessage]:
     with session(rt.engine) as s:
         return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())  # type: ignore[call-overload]
 
 
-async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, services: Factory) -> None:
     tg.webhook_url = "https://old.example.org/hook"
     svc = services(rt)
     await svc.start()
@@ -46,7 +46,7 @@ async def test_commands_registered_and_webhook_cleared(tg: FakeBotAPI, rt, servi
     assert tg.calls_to("getMe")
 
 
-async def test_young_person_journey_by_buttons(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+async def test_young_person_journey_by_buttons(tg: FakeBotAPI, rt, services: Factory) -> None:
     svc = services(rt)
     await svc.start()
     u = TgUser(tg, 4242)
@@ -79,7 +79,7 @@ async def test_young_person_journey_by_buttons(tg: FakeBotAPI, rt, services: Fac
     assert all(r.status == "sent" for r in outbox_rows(rt))
 
 
-async def test_young_person_journey_by_typed_text(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+async def test_young_person_journey_by_typed_text(tg: FakeBotAPI, rt, services: Factory) -> None:
     svc = services(rt)
     await svc.start()
     u = TgUser(tg, 4343)
@@ -92,7 +92,7 @@ async def test_young_person_journey_by_typed_text(tg: FakeBotAPI, rt, services: 
 
 
 async def test_typed_journeys_on_each_database(
-    tg: FakeBotAPI, db_url: str, tmp_path: Path, library, services: Factory  # noqa: ANN001
+    tg: FakeBotAPI, db_url: str, tmp_path: Path, library, services: Factory
 ) -> None:
     """SQLite (one dispatch thread) and PostgreSQL (four): three people at once, each in order."""
     runtime = build_runtime(make_settings(db_url, tmp_path), library=library)
@@ -118,7 +118,7 @@ FIRST_DAY = ["my_room_ready", "meal_i_like", "quiet_time", "meet_everyone"]
 
 
 async def test_2000_updates_over_100_chats_keep_order(
-    tg: FakeBotAPI, rt, services: Factory  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory
 ) -> None:
     chats = [900_000 + c for c in range(100)]
     todo = {c: chat_script(c) for c in chats}
@@ -156,7 +156,7 @@ async def test_2000_updates_over_100_chats_keep_order(
 
 
 async def test_every_non_text_kind_is_explained_and_never_kept(
-    tg: FakeBotAPI, rt, services: Factory, db_dir: Path  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory, db_dir: Path
 ) -> None:
     svc = services(rt)
     await svc.start()
@@ -187,7 +187,7 @@ async def test_every_non_text_kind_is_explained_and_never_kept(
         assert secret.encode() not in raw, secret
 
 
-async def test_group_chat_is_told_and_left(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+async def test_group_chat_is_told_and_left(tg: FakeBotAPI, rt, services: Factory) -> None:
     svc = services(rt)
     await svc.start()
     tg.push_update(tg.text_update(-100123, "hi all", chat_type="supergroup", user_id=77))
@@ -213,7 +213,7 @@ async def test_group_chat_is_told_and_left(tg: FakeBotAPI, rt, services: Factory
 
 
 async def test_redelivered_update_is_answered_once(
-    tg: FakeBotAPI, rt, services: Factory, new_runtime  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory, new_runtime
 ) -> None:
     first = services(rt)
     await first.start()
@@ -238,7 +238,7 @@ async def test_redelivered_update_is_answered_once(
 
 
 async def test_restart_mid_conversation_carries_on(
-    tg: FakeBotAPI, rt, services: Factory, new_runtime  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory, new_runtime
 ) -> None:
     u = TgUser(tg, 6161)
     first = services(rt)
@@ -264,7 +264,7 @@ async def test_restart_mid_conversation_carries_on(
     assert answers(rt2, 6161, "good_foster_carer") == {"feeling": 4, "qualities": ["listens"]}
 
 
-async def test_blocked_person_is_not_retried_forever(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+async def test_blocked_person_is_not_retried_forever(tg: FakeBotAPI, rt, services: Factory) -> None:
     svc = services(rt)
     await svc.start()
     tg.block_chat(8181)
@@ -278,7 +278,7 @@ async def test_blocked_person_is_not_retried_forever(tg: FakeBotAPI, rt, service
 
 
 async def test_outage_keeps_the_update_and_sends_the_safe_reply_once(
-    tg: FakeBotAPI, rt, services: Factory, tmp_path: Path  # noqa: ANN001
+    tg: FakeBotAPI, rt, services: Factory, tmp_path: Path
 ) -> None:
     svc = services(rt)
     await svc.start()
@@ -303,7 +303,7 @@ async def test_outage_keeps_the_update_and_sends_the_safe_reply_once(
     assert all(r.status == "sent" for r in outbox_rows(rt))
 
 
-async def test_run_mounts_polling_in_the_app_lifespan(tg: FakeBotAPI, rt) -> None:  # noqa: ANN001
+async def test_run_mounts_polling_in_the_app_lifespan(tg: FakeBotAPI, rt) -> None:
     rt.channel, rt.telegram_settings, rt.clock = "telegram", tg_settings(tg), fixed_now
     app = build_app(rt)
     assert not any(getattr(r, "path", "") == "/telegram/webhook" for r in app.routes)  # polling: no route
@@ -315,7 +315,7 @@ async def test_run_mounts_polling_in_the_app_lifespan(tg: FakeBotAPI, rt) -> Non
     assert not svc.started
 
 
-def test_web_only_run_does_not_mount_telegram(tg: FakeBotAPI, rt) -> None:  # noqa: ANN001
+def test_web_only_run_does_not_mount_telegram(tg: FakeBotAPI, rt) -> None:
     rt.channel, rt.telegram_settings = "web", tg_settings(tg)
     build_app(rt)
     assert "telegram" not in rt.running

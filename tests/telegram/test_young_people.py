@@ -20,7 +20,7 @@ STATES = [
 ]
 
 
-async def step(tg: FakeBotAPI, svc, user: TgUser, *, press: str | None = None, say: str | None = None) -> None:  # noqa: ANN001
+async def step(tg: FakeBotAPI, svc, user: TgUser, *, press: str | None = None, say: str | None = None) -> None:
     if press is not None:
         user.press(press)
     if say is not None:
@@ -28,7 +28,7 @@ async def step(tg: FakeBotAPI, svc, user: TgUser, *, press: str | None = None, s
     await settle(tg, svc)
 
 
-async def test_card_raised_backed_and_followed_on_telegram(tg: FakeBotAPI, rt, services: Factory) -> None:  # noqa: ANN001
+async def test_card_raised_backed_and_followed_on_telegram(tg: FakeBotAPI, rt, services: Factory) -> None:
     svc = services(rt)
     await svc.start()
     raiser, backer = TgUser(tg, 7101), TgUser(tg, 7102)

@@ -47,23 +47,23 @@ def lexicon() -> Lexicon:
 
 
 @pytest.fixture
-def fast_runtime(library: Library, lexicon: Lexicon, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def fast_runtime(library: Library, lexicon: Lexicon, monkeypatch: pytest.MonkeyPatch):
     """build_runtime with the content parsed once per session (the runtime caches the lexicon itself)."""
 
-    def build(settings) -> Runtime:  # noqa: ANN001
+    def build(settings) -> Runtime:
         return build_runtime(settings, library=library)
 
     return build
 
 
 @pytest.fixture
-def rt(db_url: str, tmp_path: Path, review_env: SmtpSink, fast_runtime) -> Iterator[Runtime]:  # noqa: ANN001
+def rt(db_url: str, tmp_path: Path, review_env: SmtpSink, fast_runtime) -> Iterator[Runtime]:
     runtime = fast_runtime(make_settings(db_url, tmp_path))
     yield runtime
     runtime.engine.dispose()
 
 
-def cli_for(url: str):  # noqa: ANN201 - returns an invoke function
+def cli_for(url: str):
     """Run `ourvoice ...` against a database, like staff would from a shell."""
     from admin.cli import app
 
@@ -99,13 +99,13 @@ def cached_content(library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def cli(db_url: str, cached_content: None):  # noqa: ANN201
+def cli(db_url: str, cached_content: None):
     """The CLI on the parametrised (SQLite and PostgreSQL) test database."""
     return cli_for(db_url)
 
 
 @pytest.fixture
-def cli_nodb(tmp_path: Path, cached_content: None):  # noqa: ANN201
+def cli_nodb(tmp_path: Path, cached_content: None):
     """The CLI for commands that must fail or finish before touching the database."""
     return cli_for(f"sqlite:///{tmp_path / 'unused.db'}")
 
@@ -113,7 +113,7 @@ def cli_nodb(tmp_path: Path, cached_content: None):  # noqa: ANN201
 BAND_LABELS = {"junior": "I'm 7 to 11", "teen": "I'm 11 to 16", "young_adult": "I'm 16 to 25"}
 
 
-def join(rt: Runtime, sender: str, band: str, *, now=None) -> Person:  # noqa: ANN001
+def join(rt: Runtime, sender: str, band: str, *, now=None) -> Person:
     """A new young person on the web channel, through the welcome flow, left at the main menu."""
     p = Person(rt.dispatcher, sender, now=now or fixed_now())
     p.text("hi")

@@ -18,7 +18,7 @@ from tests.young_people.conftest import join
 
 def raise_card(
     p,
-    text: str = "Every young person in care should be able to see their brothers and sisters",  # noqa: ANN001
+    text: str = "Every young person in care should be able to see their brothers and sisters",
     council: str = "Not sure",
     who: str = "Children and young people in care",
 ) -> None:
@@ -33,7 +33,7 @@ def raise_card(
     p.press("✅ Send it")
 
 
-def back_first_card(p) -> str:  # noqa: ANN001
+def back_first_card(p) -> str:
     p.press("🃏")
     p.press("😐")
     p.press("👍")
@@ -42,7 +42,7 @@ def back_first_card(p) -> str:  # noqa: ANN001
     return listing
 
 
-def test_raise_card_in_chat_goes_to_the_chosen_or_own_council(rt) -> None:  # noqa: ANN001
+def test_raise_card_in_chat_goes_to_the_chosen_or_own_council(rt) -> None:
     teen = join(rt, "teen-a", "teen")
     raise_card(teen)
     assert "Your card has gone to the Our Children and Young People's Council" in teen.said
@@ -65,13 +65,13 @@ def test_raise_card_in_chat_goes_to_the_chosen_or_own_council(rt) -> None:  # no
     assert not hasattr(cards[0], "raised_by")  # views never carry the raiser
 
 
-def test_juniors_have_no_card_options(rt) -> None:  # noqa: ANN001
+def test_juniors_have_no_card_options(rt) -> None:
     junior = join(rt, "junior-a", "junior")
     assert not any(b.startswith(("✊", "🃏")) for b in junior.buttons)
     assert any(b.startswith("🎉") for b in junior.buttons)
 
 
-def test_dont_send_deletes_what_was_written(rt) -> None:  # noqa: ANN001
+def test_dont_send_deletes_what_was_written(rt) -> None:
     teen = join(rt, "teen-d", "teen")
     teen.press("✊")
     teen.press("🙂")
@@ -91,7 +91,7 @@ def test_dont_send_deletes_what_was_written(rt) -> None:  # noqa: ANN001
     assert texts == []
 
 
-def test_support_rules_one_each_same_council_never_own(rt) -> None:  # noqa: ANN001
+def test_support_rules_one_each_same_council_never_own(rt) -> None:
     raiser = join(rt, "raiser", "teen")
     raise_card(raiser)
     fan = join(rt, "fan", "teen")
@@ -119,7 +119,7 @@ def test_support_rules_one_each_same_council_never_own(rt) -> None:  # noqa: ANN
     assert "sent in, waiting for the council" in fan.said
 
 
-def test_listing_is_remembered_so_a_new_card_cannot_shift_the_numbers(rt) -> None:  # noqa: ANN001
+def test_listing_is_remembered_so_a_new_card_cannot_shift_the_numbers(rt) -> None:
     a, b = join(rt, "a", "teen"), join(rt, "b", "teen")
     raise_card(a, "First card about school uniforms")
     fan = join(rt, "fan2", "teen")
@@ -216,7 +216,7 @@ def test_accepted_needs_owner_and_answer_declined_needs_reason(
     engine.dispose()
 
 
-def test_each_move_tells_raiser_and_supporters_once_in_their_own_words(rt) -> None:  # noqa: ANN001
+def test_each_move_tells_raiser_and_supporters_once_in_their_own_words(rt) -> None:
     raiser = join(rt, "r", "teen")
     raise_card(raiser)
     fans = [join(rt, f"f{i}", "teen") for i in range(2)]
@@ -243,7 +243,7 @@ def test_each_move_tells_raiser_and_supporters_once_in_their_own_words(rt) -> No
         assert set(challenges.notice_counts(s).values()) == {1}
 
 
-def test_cli_list_show_move_and_refusals(rt, cli) -> None:  # noqa: ANN001
+def test_cli_list_show_move_and_refusals(rt, cli) -> None:
     raiser = join(rt, "cli-r", "young_adult")
     raise_card(raiser, "Care leavers should get free bus passes", council="Young Adult Council")
     with session(rt.engine) as s:
@@ -284,7 +284,7 @@ def test_cli_list_show_move_and_refusals(rt, cli) -> None:  # noqa: ANN001
     assert events == 3  # created + two moves
 
 
-def test_card_with_flagged_words_is_held_and_never_shown_to_others(rt) -> None:  # noqa: ANN001
+def test_card_with_flagged_words_is_held_and_never_shown_to_others(rt) -> None:
     teen = join(rt, "worried", "teen")
     teen.press("✊")
     teen.press("🙂")

@@ -75,7 +75,7 @@ def use_every_menu_item(p: Person, band: str, review_choice: str) -> None:
         assert MENU in p.said
 
 
-def notices_per_person(rt) -> dict[int, int]:  # noqa: ANN001
+def notices_per_person(rt) -> dict[int, int]:
     with session(rt.engine) as s:
         rows = s.execute(
             select(OutboxMessage.participant_id, func.count())
@@ -87,7 +87,7 @@ def notices_per_person(rt) -> dict[int, int]:  # noqa: ANN001
 
 def test_three_young_people_every_menu_item_and_a_card_through_its_whole_life(
     rt, cli, review_env: SmtpSink
-) -> None:  # noqa: ANN001
+) -> None:
     junior = join(rt, "e2e-junior", "junior")
     teen = join(rt, "e2e-teen", "teen")
     adult = join(rt, "e2e-adult", "young_adult")
@@ -227,7 +227,7 @@ def test_three_young_people_every_menu_item_and_a_card_through_its_whole_life(
     } <= flows
 
 
-def session_rows(rt, participant_id: int) -> list[tuple[str]]:  # noqa: ANN001
+def session_rows(rt, participant_id: int) -> list[tuple[str]]:
     with session(rt.engine) as s:
         return list(
             s.execute(

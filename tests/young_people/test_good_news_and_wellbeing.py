@@ -14,7 +14,7 @@ from tests.conftest import fixed_now
 from tests.young_people.conftest import join
 
 
-def share(p, text: str, category: str, consent: str) -> None:  # noqa: ANN001
+def share(p, text: str, category: str, consent: str) -> None:
     p.press("🎉")
     p.press("😀")
     p.text(text)
@@ -22,7 +22,7 @@ def share(p, text: str, category: str, consent: str) -> None:  # noqa: ANN001
     p.press(consent)
 
 
-def test_good_news_with_and_without_consent(rt) -> None:  # noqa: ANN001
+def test_good_news_with_and_without_consent(rt) -> None:
     teen = join(rt, "g1", "teen")
     share(teen, "I passed my maths exam", "🏆", "Yes")
     assert "can go in the council's celebrations" in teen.said
@@ -41,7 +41,7 @@ def test_good_news_with_and_without_consent(rt) -> None:  # noqa: ANN001
     assert [g.text for g in queue] == ["I passed my maths exam"]  # only shareable items reach staff
 
 
-def test_skipping_the_news_stores_nothing(rt) -> None:  # noqa: ANN001
+def test_skipping_the_news_stores_nothing(rt) -> None:
     p = join(rt, "g3", "young_adult")
     p.press("🎉")
     p.press("Skip")
@@ -51,7 +51,7 @@ def test_skipping_the_news_stores_nothing(rt) -> None:  # noqa: ANN001
         assert s.execute(select(GoodNews)).first() is None
 
 
-def test_cli_list_approve_reject_with_audit(rt, cli) -> None:  # noqa: ANN001
+def test_cli_list_approve_reject_with_audit(rt, cli) -> None:
     a, b = join(rt, "g4", "teen"), join(rt, "g5", "young_adult")
     share(a, "Got a place at college", "🏫", "Yes")
     share(b, "Passed my driving theory test", "🏆", "Yes")
@@ -83,7 +83,7 @@ def test_cli_list_approve_reject_with_audit(rt, cli) -> None:  # noqa: ANN001
 WELLBEING_IDS = ["feeling", "feel_safe", "trust_adults", "trusted_adult", "happy_yesterday", "getting_better"]
 
 
-def test_wellbeing_stores_scale_answers_for_counting_only(rt) -> None:  # noqa: ANN001
+def test_wellbeing_stores_scale_answers_for_counting_only(rt) -> None:
     for sender, band, faces in (
         ("w1", "junior", ["😀", "🙂", "😀", "😐", "🙂", "😀"]),
         ("w2", "teen", ["🙂", "😐", "🙂", "😀", "😐", "🙂"]),
@@ -106,7 +106,7 @@ def test_wellbeing_stores_scale_answers_for_counting_only(rt) -> None:  # noqa: 
     assert all(t is None for *_, t in rows)  # no free text in the check-in
 
 
-def test_wellbeing_low_answer_gets_gentle_help_without_an_alert(rt) -> None:  # noqa: ANN001
+def test_wellbeing_low_answer_gets_gentle_help_without_an_alert(rt) -> None:
     p = join(rt, "w3", "teen")
     p.press("💬")
     p.press("😢")

@@ -23,7 +23,7 @@ NOT_WELL = "I don't see my brother enough"
 ASK = "Can I have more time with my brother at weekends?"
 
 
-def prepare(p, band: str = "teen") -> None:  # noqa: ANN001
+def prepare(p, band: str = "teen") -> None:
     p.press("📋" if band != "junior" else "📅")
     p.press("🙂")
     p.text(GOING_WELL)
@@ -34,12 +34,12 @@ def prepare(p, band: str = "teen") -> None:  # noqa: ANN001
     p.press("A little bit of it" if band == "junior" else "Yes, part of it")
 
 
-def statement_row(rt) -> ReviewStatement:  # noqa: ANN001
+def statement_row(rt) -> ReviewStatement:
     with session(rt.engine) as s:
         return s.execute(select(ReviewStatement)).scalar_one()
 
 
-def review_texts(rt) -> list[str]:  # noqa: ANN001
+def review_texts(rt) -> list[str]:
     with session(rt.engine) as s:
         return [
             t
@@ -51,12 +51,12 @@ def review_texts(rt) -> list[str]:  # noqa: ANN001
         ]
 
 
-def outbox_words(rt) -> str:  # noqa: ANN001
+def outbox_words(rt) -> str:
     with session(rt.engine) as s:
         return " ".join(p for (p,) in s.execute(select(OutboxMessage.payload_json)).all())
 
 
-def test_statement_is_shown_back_and_nothing_sent_before_the_choice(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
+def test_statement_is_shown_back_and_nothing_sent_before_the_choice(rt, review_env: SmtpSink) -> None:
     p = join(rt, "r1", "teen")
     prepare(p)
     assert "Here's your statement" in p.said
@@ -73,7 +73,7 @@ def test_statement_is_shown_back_and_nothing_sent_before_the_choice(rt, review_e
     assert GOING_WELL.encode() not in (row.statement_enc or b"")
 
 
-def test_send_to_iro_delivers_once_to_the_configured_address_and_says_who(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
+def test_send_to_iro_delivers_once_to_the_configured_address_and_says_who(rt, review_env: SmtpSink) -> None:
     p = join(rt, "r2", "teen")
     prepare(p)
     p.press("📨 Send it to my IRO")
@@ -91,7 +91,7 @@ def test_send_to_iro_delivers_once_to_the_configured_address_and_says_who(rt, re
     assert len(review_env.messages) == 1
 
 
-def test_send_to_social_worker_for_a_young_adult_names_the_pa_too(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
+def test_send_to_social_worker_for_a_young_adult_names_the_pa_too(rt, review_env: SmtpSink) -> None:
     p = join(rt, "r3", "young_adult")
     prepare(p)
     p.press("📨 Send it to my social worker or personal adviser (PA)")
@@ -102,7 +102,7 @@ def test_send_to_social_worker_for_a_young_adult_names_the_pa_too(rt, review_env
 
 
 @pytest.mark.parametrize("choice", ["🔒 Keep it just for me", "Skip"])
-def test_keep_or_skip_sends_nothing(rt, review_env: SmtpSink, choice: str) -> None:  # noqa: ANN001
+def test_keep_or_skip_sends_nothing(rt, review_env: SmtpSink, choice: str) -> None:
     p = join(rt, "r4", "teen")
     prepare(p)
     p.press(choice)
@@ -117,7 +117,7 @@ def test_keep_or_skip_sends_nothing(rt, review_env: SmtpSink, choice: str) -> No
     assert GOING_WELL not in outbox_words(rt) and ASK not in outbox_words(rt)
 
 
-def test_discard_sends_nothing_and_deletes_the_text(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
+def test_discard_sends_nothing_and_deletes_the_text(rt, review_env: SmtpSink) -> None:
     p = join(rt, "r5", "junior")
     prepare(p, "junior")
     p.press("🗑 Throw it away")
@@ -141,7 +141,7 @@ def test_discard_sends_nothing_and_deletes_the_text(rt, review_env: SmtpSink) ->
     assert not {"going_well", "ask_change"} & kept
 
 
-def test_edit_then_send_sends_the_edited_statement(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
+def test_edit_then_send_sends_the_edited_statement(rt, review_env: SmtpSink) -> None:
     p = join(rt, "r6", "teen")
     prepare(p)
     p.press("✏️ Change something")
@@ -157,7 +157,7 @@ def test_edit_then_send_sends_the_edited_statement(rt, review_env: SmtpSink) -> 
 
 def test_without_a_configured_address_nothing_is_sent(
     db_url: str, tmp_path: Path, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch, fast_runtime
-) -> None:  # noqa: ANN001
+) -> None:
     monkeypatch.setenv("OURVOICE_REVIEW_SMTP_PORT", str(sink.port))
     monkeypatch.delenv("OURVOICE_REVIEW_IRO_TO", raising=False)
     rt = fast_runtime(make_settings(db_url, tmp_path))
@@ -171,7 +171,7 @@ def test_without_a_configured_address_nothing_is_sent(
     rt.engine.dispose()
 
 
-def test_mail_server_down_marks_failed_and_tells_the_young_person(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
+def test_mail_server_down_marks_failed_and_tells_the_young_person(rt, review_env: SmtpSink) -> None:
     review_env.stop()
     p = join(rt, "r8", "teen")
     prepare(p)
@@ -222,7 +222,7 @@ def test_after_commit_from_a_rolled_back_savepoint_never_runs(sqlite_url: str) -
     engine.dispose()
 
 
-def test_a_successful_send_queues_no_follow_up_notice(rt, review_env: SmtpSink) -> None:  # noqa: ANN001
+def test_a_successful_send_queues_no_follow_up_notice(rt, review_env: SmtpSink) -> None:
     p = join(rt, "r9", "teen")
     prepare(p)
     p.press("📨 Send it to my IRO")

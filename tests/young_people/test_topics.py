@@ -18,7 +18,7 @@ from tests.conftest import fixed_now
 LIB = load_library()
 
 
-def topic(*, audience=("young_person",), bands=("teen",), districts=None, opens=None, closes=None) -> Flow:  # noqa: ANN001
+def topic(*, audience=("young_person",), bands=("teen",), districts=None, opens=None, closes=None) -> Flow:
     return Flow.model_validate(
         {
             "schema_version": 1,
@@ -126,7 +126,7 @@ CASES = [
 @pytest.mark.parametrize(
     ("why", "spec", "person", "today", "window", "visible"), CASES, ids=[c[0] for c in CASES]
 )
-def test_topic_visibility(why: str, spec: dict, person: tuple, today: date, window, visible: bool) -> None:  # noqa: ANN001
+def test_topic_visibility(why: str, spec: dict, person: tuple, today: date, window, visible: bool) -> None:
     audience, band, district = person
     flow = topic(**spec)
     assert (
@@ -180,7 +180,7 @@ def _open_for(url: str, band: str, district: str | None) -> tuple[str, ...]:
         engine.dispose()
 
 
-def test_cli_publish_with_districts_then_close(db_url: str, cli) -> None:  # noqa: ANN001
+def test_cli_publish_with_districts_then_close(db_url: str, cli) -> None:
     assert _open_for(db_url, "teen", "east") == ("good_foster_carer",)
     out = cli(
         "topic",
@@ -230,11 +230,11 @@ def test_cli_publish_with_districts_then_close(db_url: str, cli) -> None:  # noq
         ),
     ],
 )
-def test_cli_refuses_bad_input(cli_nodb, args: tuple, message: str) -> None:  # noqa: ANN001
+def test_cli_refuses_bad_input(cli_nodb, args: tuple, message: str) -> None:
     assert message in cli_nodb(*args, ok=False)
 
 
-def test_cli_preview_shows_the_band_wording(cli_nodb) -> None:  # noqa: ANN001
+def test_cli_preview_shows_the_band_wording(cli_nodb) -> None:
     cli = cli_nodb
     junior = cli("topic", "preview", "people_who_matter", "--band", "junior")
     teen = cli("topic", "preview", "people_who_matter", "--band", "teen")

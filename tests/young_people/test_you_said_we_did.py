@@ -22,7 +22,7 @@ def at(day: str) -> datetime:
     return datetime.fromisoformat(f"{day}T10:05:00+00:00").astimezone(UTC)
 
 
-def digests(rt) -> dict[int, list[str]]:  # noqa: ANN001
+def digests(rt) -> dict[int, list[str]]:
     with session(rt.engine) as s:
         rows = s.execute(select(OutboxMessage).where(OutboxMessage.kind == "notice")).scalars().all()
     out: dict[int, list[str]] = {}
@@ -32,11 +32,11 @@ def digests(rt) -> dict[int, list[str]]:  # noqa: ANN001
     return out
 
 
-def pid(rt, p) -> int:  # noqa: ANN001
+def pid(rt, p) -> int:
     return p.text("hello").participant_id  # any message tells us who this person is
 
 
-def test_digest_goes_to_everyone_in_the_council_who_took_part_once(rt) -> None:  # noqa: ANN001
+def test_digest_goes_to_everyone_in_the_council_who_took_part_once(rt) -> None:
     rt.panel_settings = PanelSettings(
         panel_dates="2026-11-10,2026-12-03,2027-01-14", _env_file=None
     )
@@ -95,7 +95,7 @@ def test_digest_goes_to_everyone_in_the_council_who_took_part_once(rt) -> None: 
         assert [(d.council, d.recipients) for d in s.execute(select(PanelDigest)).scalars()] == [("ocypc", 3)]
 
 
-def test_late_or_empty_panels_send_nothing(rt) -> None:  # noqa: ANN001
+def test_late_or_empty_panels_send_nothing(rt) -> None:
     rt.panel_settings = PanelSettings(panel_dates="2026-11-10,2026-12-03", _env_file=None)
     raiser = join(rt, "z-raiser", "teen")
     raise_card(raiser)
