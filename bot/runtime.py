@@ -24,8 +24,8 @@ from bot.channels import web
 from bot.channels.slack import staff_recipients
 from bot.crypto import Keyring, configure_audit
 from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
+from bot.effects import EFFECTS
 from bot.engine import StepContext
-from bot.features import carers, young_people
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings
 from bot.messages import Inbound
@@ -46,15 +46,6 @@ __all__ = [
 ]
 
 Runtime = Services  # the name tests and older callers use
-
-# Features that contribute effect handlers, each `effects(keyring, library, settings)` returning
-# {action_name: handler}. Features add one line here.
-EFFECTS: tuple[Callable[[Keyring, Library, BotSettings], dict[str, EffectHandler]], ...] = (
-    carers.effects,  # carer survey waves: "stop reminders"
-    identity.effects,  # My stuff: summary, copy, pause, link code, delete (issue 5)
-    young_people.effects,  # good news, review statements, challenge cards (issue 6)
-)
-
 
 @functools.lru_cache(maxsize=4)
 def _lexicon_at(path: str, mtime_ns: int) -> Lexicon:

@@ -56,7 +56,7 @@ def known_actions(lib: Library) -> set[str]:
     from cryptography.fernet import Fernet
 
     from bot.crypto import Keyring
-    from bot.runtime import EFFECTS
+    from bot.effects import EFFECTS
     from bot.settings import BotSettings
 
     keyring = Keyring(secrets.token_hex(32), [Fernet.generate_key().decode()])

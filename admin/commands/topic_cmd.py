@@ -127,6 +127,14 @@ def publish(
     """Publish a topic, optionally overriding its dates and districts."""
     o, c = _date(opens, "--opens"), _date(closes, "--closes")
     wanted = tuple(d.strip() for d in (districts or "").split(",") if d.strip())
+    # Input is checked here, before the database is opened, so a typo gets its answer even with no database.
+    unknown = [d for d in wanted if d not in DISTRICTS]
+    if unknown:
+        typer.echo(f"refused: unknown district(s) {', '.join(unknown)} (known: {', '.join(DISTRICTS)})", err=True)
+        raise typer.Exit(2)
+    if o is not None and c is not None and c < o:
+        typer.echo("refused: --closes is before --opens", err=True)
+        raise typer.Exit(2)
     _act(topics.publish_topic, actor, topic_id, opens=o, closes=c, districts=wanted)
     typer.echo(f"published {topic_id}")
 

@@ -41,7 +41,8 @@ def live_verdicts(rt: Runtime, texts: list[str]) -> list[dict]:
     out = []
     for t in texts:
         a = rt.dispatcher.check(Inbound("web", "cli-test", "m", "text", text=t))
-        out.append({"text": t, "flagged": a.flagged, "categories": list(a.categories)})
+        out.append({"text": t, "flagged": a.flagged, "categories": list(a.categories),
+                    "detectors": list(a.detectors), "score": a.score})
     return out
 
 
@@ -68,10 +69,10 @@ def test_check_with_a_draft_lexicon_and_a_broken_one(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["safeguarding", "check", "--lexicon", str(draft), "a purple llama", "i want to die"]
     )
-    assert [(x["flagged"], x["categories"]) for x in lines(result.stdout)] == [
-        (True, ["test_only"]),
-        (False, []),
-    ]
+    got = lines(result.stdout)
+    assert (got[0]["flagged"], got[0]["categories"], got[0]["detectors"]) == (True, ["test_only"], ["lexicon"])
+    # The draft lexicon does not know it, but the live model still reads every message.
+    assert "lexicon" not in got[1]["detectors"] and got[1]["detectors"] == ["model"]
     draft.write_text("schema_version: 1\ncategories: {}\n", encoding="utf-8")
     bad = runner.invoke(app, ["safeguarding", "check", "--lexicon", str(draft), "x"])
     assert bad.exit_code == 1

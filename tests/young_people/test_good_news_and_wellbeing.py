@@ -73,9 +73,9 @@ def test_cli_list_approve_reject_with_audit(rt, cli) -> None:
         assert audit.verify(s) == []
         approved = good_news.approved(s, fixed_now() - timedelta(days=1), fixed_now() + timedelta(days=1))
         assert good_news.approved(s, fixed_now() + timedelta(days=1), None) == []
-    assert ("pat", "goodnews.approved") in actions
-    assert ("pat", "goodnews.rejected") in actions
-    assert ("pat", "goodnews.list") in actions
+    assert ("setup:pat", "goodnews.approved") in actions
+    assert ("setup:pat", "goodnews.rejected") in actions
+    assert ("setup:pat", "goodnews.list") in actions
     assert [g.text for g in approved] == ["Got a place at college"]
     assert not hasattr(approved[0], "participant_id")
 

@@ -213,15 +213,15 @@ def test_cli_publish_with_districts_then_close(db_url: str, cli) -> None:
     engine.dispose()
     assert w.status == "closed"
     assert w.districts == ("east", "thanet")
-    assert ("pat", "topic.publish", "topic:people_who_matter") in actions
-    assert ("pat", "topic.close", "topic:people_who_matter") in actions
+    assert ("setup:pat", "topic.publish", "topic:people_who_matter") in actions
+    assert ("setup:pat", "topic.close", "topic:people_who_matter") in actions
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("topic", "publish", "no_such_topic"), "no topic 'no_such_topic'"),
-        (("topic", "publish", "wellbeing"), "no topic 'wellbeing'"),  # a flow, not a topic
+        (("topic", "publish", "no_such_topic"), "no topic called 'no_such_topic'"),
+        (("topic", "publish", "wellbeing"), "no topic called 'wellbeing'"),  # a flow, not a topic
         (("topic", "publish", "leaving_care", "--districts", "narnia"), "unknown district(s) narnia"),
         (("topic", "publish", "leaving_care", "--opens", "01/02/2027"), "--opens must be a date"),
         (
