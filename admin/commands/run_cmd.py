@@ -135,7 +135,10 @@ def run(
         links = demo_links_text() if settings.demo else ""
         if links:  # after uvicorn's own start-up lines, so the links are the last thing on the screen
             server.startup = print_after(server.startup, links)  # type: ignore[method-assign]
-        server.run()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a clean shutdown; stopping is not a failure
+            pass
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
