@@ -51,8 +51,10 @@ def test_complete_sample_flow_in_chromium(sqlite_url: str, tmp_path: Path) -> No
     with session(rt.engine) as s:
         sub = s.execute(select(Submission).where(Submission.flow_id == "good_foster_carer")).scalar_one()
         assert sub.status == "completed"
-        texts = [a.text_value for a in s.execute(select(Answer).where(Answer.submission_id == sub.id)).scalars()]
+        answers = list(s.execute(select(Answer).where(Answer.submission_id == sub.id)).scalars())
+        texts = [rt.keyring.decrypt(a.text_enc) for a in answers if a.text_enc]  # free text is stored sealed
     assert "Someone who is patient 🐢" in texts
+    assert all(a.text_value is None for a in answers if a.text_enc)
     rt.engine.dispose()
 
 
