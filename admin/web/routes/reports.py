@@ -7,7 +7,7 @@ export and writes one audit row.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -32,9 +32,15 @@ def report_settings(web: Any) -> Any:
 
 
 def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
+    from admin.reports import periods
     from admin.reports.registry import REPORTS
 
+    # Reports run over fixed periods only (so two reports cannot be differenced): offer the last whole quarter.
     today = ctx.now.date()
+    this_quarter = (today.month - 1) // 3 + 1
+    since, until = periods.quarter(today.year, this_quarter - 1) if this_quarter > 1 else periods.quarter(
+        today.year - 1, 4
+    )
     return ctx.web.render(
         request,
         ctx,
@@ -43,8 +49,8 @@ def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> 
         title="Reports",
         reports=REPORTS,
         formats=FORMAT_NAMES,
-        since=(today - timedelta(days=90)).isoformat(),
-        until=today.isoformat(),
+        since=since.isoformat(),
+        until=until.isoformat(),
         error=error,
     )
 
