@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -135,10 +136,9 @@ def run(
         links = demo_links_text() if settings.demo else ""
         if links:  # after uvicorn's own start-up lines, so the links are the last thing on the screen
             server.startup = print_after(server.startup, links)  # type: ignore[method-assign]
-        try:
+        # uvicorn re-raises Ctrl-C after a clean shutdown; stopping is not a failure.
+        with contextlib.suppress(KeyboardInterrupt):
             server.run()
-        except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a clean shutdown; stopping is not a failure
-            pass
     finally:
         if sched is not None:
             sched.shutdown(wait=False)
