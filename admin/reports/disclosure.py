@@ -58,6 +58,8 @@ class Publication:
         self.cost: dict[Key, float] = {}
         self.equations: list[dict[Key, int]] = []
         self.inequalities: list[dict[Key, int]] = []
+        self._cache: dict[tuple[Key, frozenset[Key], bool], Interval] = {}
+        self._cache_version: tuple[int, int, int] = (0, 0, 0)
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -210,9 +212,9 @@ class Publication:
 
     def _choose(self, leak: Key, hide: set[Key]) -> Key | None:
         """The cheapest visible count whose hiding widens `leak` most (LP relaxation, its component only)."""
-        comp, rows = _component(self, leak, hide)
+        comp = _component(self, leak, hide)
         cands = sorted(
-            {k for eq in rows for k in eq if k in self.published and k not in hide},
+            {k for eq, _ in _rows(self, comp) for k in eq if k in self.published and k not in hide},
             key=lambda k: (self.cost[k], repr(k)),
         )
         if not cands:
@@ -295,75 +297,108 @@ class Result:
 
 # -- the audit (the attacker's view) -------------------------------------------------------------
 
+Row = tuple[dict[Key, int], bool]  # (coefficients, is an equation)
 
-def _component(pub: Publication, key: Key, hide: set[Key]) -> tuple[set[Key], list[dict[Key, int]]]:
-    """Unknowns linked to `key` through constraints, and those constraints."""
-    unknown = (hide & pub.published) | (set(pub.values) - pub.published - pub.structural)
-    by_key: dict[Key, list[dict[Key, int]]] = defaultdict(list)
+
+def _unknowns(pub: Publication, hide: set[Key] | frozenset[Key]) -> set[Key]:
+    """What the attacker does not see: hidden published counts and latent quantities."""
+    return (set(hide) & pub.published) | (set(pub.values) - pub.published - pub.structural)
+
+
+def _components(pub: Publication, hide: set[Key] | frozenset[Key]) -> dict[Key, frozenset[Key]]:
+    """Each unknown's linked component: unknowns that share a constraint belong together (union-find).
+
+    A hidden count's attacker interval depends only on its component (the constraints touching it and the
+    published values in them), so components are the unit of work and of caching."""
+    unknown = _unknowns(pub, hide)
+    parent = {k: k for k in unknown}
+
+    def find(k: Key) -> Key:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
     for eq in pub.equations + pub.inequalities:
-        for k in eq:
-            if k in unknown:
-                by_key[k].append(eq)
-    comp, todo, rows, seen = {key}, [key], [], set()
-    while todo:
-        k = todo.pop()
-        for eq in by_key[k]:
-            if id(eq) in seen:
-                continue
-            seen.add(id(eq))
-            rows.append(eq)
-            for o in eq:
-                if o in unknown and o not in comp:
-                    comp.add(o)
-                    todo.append(o)
-    return comp, rows
+        ks = [k for k in eq if k in unknown]
+        for o in ks[1:]:
+            a, b = find(ks[0]), find(o)
+            if a != b:
+                parent[a] = b
+    groups: dict[Key, set[Key]] = defaultdict(set)
+    for k in unknown:
+        groups[find(k)].add(k)
+    frozen = {root: frozenset(members) for root, members in groups.items()}
+    return {k: frozen[find(k)] for k in unknown}
 
 
-def _interval(pub: Publication, key: Key, hide: set[Key], *, integral: bool = True) -> Interval:
-    """min and max of `key` over non-negative (integer) values consistent with everything published."""
-    comp, rows = _component(pub, key, hide)
+def _component(pub: Publication, key: Key, hide: set[Key] | frozenset[Key]) -> frozenset[Key]:
+    """The unknowns linked to `key` through constraints (`key` itself when it is linked to nothing)."""
+    return _components(pub, hide).get(key, frozenset({key}))
+
+
+def _rows(pub: Publication, comp: frozenset[Key]) -> list[Row]:
+    return [(eq, True) for eq in pub.equations if any(k in comp for k in eq)] + [
+        (eq, False) for eq in pub.inequalities if any(k in comp for k in eq)
+    ]
+
+
+def _interval(
+    pub: Publication, key: Key, hide: set[Key] | frozenset[Key], *, integral: bool = True, comp: frozenset[Key] | None = None
+) -> Interval:
+    """min and max of `key` over non-negative (integer) values consistent with everything published.
+
+    Cached per (key, component): adding one hidden count changes only the component it joins, so the
+    greedy search re-solves only what changed. The cache is dropped whenever the publication grows."""
+    if comp is None:
+        comp = _component(pub, key, hide)
+    version = (len(pub.values), len(pub.equations), len(pub.inequalities))
+    if pub._cache_version != version:
+        pub._cache.clear()
+        pub._cache_version = version
+    memo = (key, comp, integral)
+    hit = pub._cache.get(memo)
+    if hit is None:
+        hit = pub._cache[memo] = _solve_interval(pub, key, comp, integral=integral)
+    return hit
+
+
+def _solve_interval(pub: Publication, key: Key, comp: frozenset[Key], *, integral: bool) -> Interval:
+    rows = _rows(pub, comp)
     order = sorted(comp, key=repr)
     idx = {k: i for i, k in enumerate(order)}
-    eq_ids = {id(e) for e in pub.equations}
-    a_rows, lo, hi = [], [], []
-    for eq in rows:
-        row = np.zeros(len(order))
+    a = np.zeros((len(rows), len(order)))
+    lo = np.empty(len(rows))
+    hi = np.empty(len(rows))
+    for r, (eq, is_eq) in enumerate(rows):
         rhs = 0.0
         for k, c in eq.items():
             if k in idx:
-                row[idx[k]] += c
+                a[r, idx[k]] += c
             elif k not in pub.structural:
                 rhs -= c * pub.values[k]
-        a_rows.append(row)
-        lo.append(rhs if id(eq) in eq_ids else -np.inf)
-        hi.append(rhs)
+        lo[r] = rhs if is_eq else -np.inf
+        hi[r] = rhs
     c = np.zeros(len(order))
     c[idx[key]] = 1.0
+    eqm = [i for i, (_, is_eq) in enumerate(rows) if is_eq]
+    ubm = [i for i, (_, is_eq) in enumerate(rows) if not is_eq]
     ends = []
     for sign in (1.0, -1.0):
         if integral:
-            cons = [LinearConstraint(np.array(a_rows), np.array(lo), np.array(hi))] if a_rows else []
-            res = milp(
-                sign * c,
-                constraints=cons,
-                integrality=np.ones(len(order)),
-                bounds=Bounds(0, np.inf),
-            )
-            status, fun = res.status, res.fun
+            cons = [LinearConstraint(a, lo, hi)] if rows else []
+            res = milp(sign * c, constraints=cons, integrality=np.ones(len(order)), bounds=Bounds(0, np.inf))
         else:
-            a = np.array(a_rows) if a_rows else None
-            eqm = [i for i, e in enumerate(rows) if id(e) in eq_ids]
-            ubm = [i for i, e in enumerate(rows) if id(e) not in eq_ids]
             res = linprog(
                 sign * c,
-                A_ub=a[ubm] if a is not None and ubm else None,
-                b_ub=np.array(hi)[ubm] if ubm else None,
-                A_eq=a[eqm] if a is not None and eqm else None,
-                b_eq=np.array(hi)[eqm] if eqm else None,
+                A_ub=a[ubm] if ubm else None,
+                b_ub=hi[ubm] if ubm else None,
+                A_eq=a[eqm] if eqm else None,
+                b_eq=hi[eqm] if eqm else None,
                 bounds=(0, None),
                 method="highs",
             )
-            status, fun = res.status, res.fun
+        status, fun = res.status, res.fun
         if status == 0:
             ends.append(sign * fun)
         elif status in (3, 4) and sign < 0:
@@ -380,9 +415,10 @@ def _interval(pub: Publication, key: Key, hide: set[Key], *, integral: bool = Tr
 
 def audit(pub: Publication, hide: set[Key] | frozenset[Key], sensitive: Iterable[Key]) -> dict[Key, Interval]:
     """Hidden sensitive counts whose attacker interval (integer programming) is narrower than the bar."""
+    comps = _components(pub, hide)
     out = {}
     for k in sorted(set(sensitive) & set(hide), key=repr):
-        iv = _interval(pub, k, set(hide))
+        iv = _interval(pub, k, hide, comp=comps.get(k, frozenset({k})))
         if iv.width < pub.width:
             out[k] = iv
     return out
