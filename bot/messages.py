@@ -6,7 +6,7 @@ Nothing here knows about any SDK; channels translate to and from these.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 InboundKind = Literal["text", "button", "command", "unsupported"]
 Layout = Literal["buttons", "scale", "multi", "menu", "none"]
@@ -51,32 +51,67 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Choice:
-    """A button: a short opaque token the engine understands and a label people read."""
+    """A button: a short opaque token the engine understands and a label people read.
+
+    `pressed` is None for an ordinary button; True/False makes it a toggle (a multi-select choice) that
+    channels show as selected or not (the web chat as `aria-pressed`), so the label needs no tick.
+    """
 
     token: str
     label: str
+    pressed: bool | None = None
 
 
 @dataclass(frozen=True)
 class Outbound:
-    """A reply in neutral form; channels render it as text plus buttons."""
+    """A reply in neutral form; channels render it as text plus buttons.
+
+    Optional hints (defaults change nothing): `progress` is (question number, questions in the flow);
+    `free_text` says the message asks for typed words (the web chat then focuses its text box); `lasting`
+    says its buttons stay valid after later messages (a survey invitation's Start), whereas by default a
+    message's buttons are spent once a later reply brings buttons of its own; `update` says it restates the
+    message just before it (a multi-select toggle), so a channel that can edit replaces that one in place.
+    """
 
     text: str
     choices: tuple[Choice, ...] = ()
     layout: Layout = "none"
     meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    progress: tuple[int, int] | None = None
+    free_text: bool = False
+    lasting: bool = False
+    update: bool = False
 
-    def to_json(self) -> dict:
-        return {
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "text": self.text,
             "layout": self.layout,
-            "choices": [{"token": c.token, "label": c.label} for c in self.choices],
+            "choices": [_choice_json(c) for c in self.choices],
         }
+        # Hints only when set, so stored payloads of plain messages stay as they were.
+        if self.progress is not None:
+            data["progress"] = list(self.progress)
+        for key in ("free_text", "lasting", "update"):
+            if getattr(self, key):
+                data[key] = True
+        return data
 
     @classmethod
-    def from_json(cls, data: dict) -> Outbound:
+    def from_json(cls, data: dict[str, Any]) -> Outbound:
+        progress = data.get("progress")
         return cls(
             text=data["text"],
             layout=data.get("layout", "none"),
-            choices=tuple(Choice(c["token"], c["label"]) for c in data.get("choices", [])),
+            choices=tuple(Choice(c["token"], c["label"], c.get("pressed")) for c in data.get("choices", [])),
+            progress=(int(progress[0]), int(progress[1])) if progress else None,
+            free_text=bool(data.get("free_text", False)),
+            lasting=bool(data.get("lasting", False)),
+            update=bool(data.get("update", False)),
         )
+
+
+def _choice_json(c: Choice) -> dict[str, Any]:
+    out: dict[str, Any] = {"token": c.token, "label": c.label}
+    if c.pressed is not None:
+        out["pressed"] = c.pressed
+    return out

@@ -7,6 +7,7 @@ anonymous random id in a cookie; it is hashed like any other channel id before s
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +34,11 @@ REFUSED_READ = 20_000
 """How much of a refused message (too long, or over the budget of someone not yet joined) the risk check reads."""
 UNREADABLE = "Sorry, I couldn't read that message. Could you try sending it again?"
 NOT_YET = (
-    "I can only read a few short messages before you've joined. Please wait a few minutes, or send your invite "
-    "code like this: /start AB12CD34 (your worker or the participation team can give you one)."
+    "I can only read a few short messages before you've joined. Please wait a few minutes, or type your invite "
+    "code here, like this: AB23CD45 (your worker or the participation team can give you one)."
 )
+# What a screen reader and a device without an emoji font get for a button whose label is only a face.
+FACE_NAMES = {"😢": "Very sad", "🙁": "Sad", "😐": "OK", "🙂": "Good", "😀": "Very happy"}
 TOO_BIG = "That's far longer than I can read in one go. Could you send a shorter message?"
 
 
@@ -58,11 +61,27 @@ class WebChannel:
         return Inbound("web", sender, body.message_id, "text", text=body.text)
 
     def render(self, message: Outbound) -> dict[str, Any]:
-        return message.to_json()
+        """The message as the page's JSON; a button labelled only with emoji also gets words (`name`), so a
+        face is never the only thing on it."""
+        data = message.to_json()
+        for choice in data["choices"]:
+            if not any(ch.isalnum() for ch in choice["label"]):
+                choice["name"] = spoken_name(choice["label"])
+        return data
 
     async def send(self, address: str, message: Outbound) -> None:
         """The web chat cannot push: messages wait in the outbox until the page asks."""
         return None
+
+
+def spoken_name(label: str) -> str:
+    """Words for a label made only of emoji: our face words, else each character's Unicode name."""
+    words = []
+    for ch in label:
+        if ch.isspace() or unicodedata.category(ch) in ("Mn", "Cf", "Sk") or "\ufe00" <= ch <= "\ufe0f":
+            continue  # joiners and variation selectors carry no name of their own
+        words.append(FACE_NAMES.get(ch) or unicodedata.name(ch, "").capitalize())
+    return " ".join(w for w in words if w) or "Button"
 
 
 def router(
