@@ -164,6 +164,10 @@ class Flow(Strict):
     start: Ident
     nodes: list[Node] = Field(min_length=1)
     topic: TopicMeta | None = None
+    # Answers a young person is told stay private (e.g. getting ready for a review): left out of every aggregate
+    # (admin response pages, CLI summaries, roll-ups, reports, exports, digests); only what they choose to send
+    # is ever seen, one submission at a time.
+    private: bool = False
 
     @field_validator("schema_version")
     @classmethod
@@ -176,6 +180,8 @@ class Flow(Strict):
     def _topic_needs_meta(self) -> Flow:
         if self.kind == "topic" and self.topic is None:
             raise ValueError("a topic needs a `topic:` block (districts, opens, closes)")
+        if self.private and self.kind in ("topic", "survey", "menu"):
+            raise ValueError(f"a {self.kind} cannot be private: topics and surveys are asked to be reported")
         return self
 
     @cached_property

@@ -67,8 +67,12 @@ def not_quarantined() -> ColumnElement:
     return AnswerChoice.answer_id.not_in(select(Answer.id).where(Answer.quarantined.is_(True)))
 
 
-def choice_counts_query(since: datetime, until: datetime, *, flow_ids: Sequence[str] | None = None) -> Select:
-    """SELECT flow, question, choice, council, band, district, people, answers for [since, until)."""
+def choice_counts_query(
+    since: datetime, until: datetime, *, flow_ids: Sequence[str] | None = None, leave_out: Sequence[str] = ()
+) -> Select:
+    """SELECT flow, question, choice, council, band, district, people, answers for [since, until).
+
+    `leave_out`: flow ids never counted (private flows, whose answers no aggregate may include)."""
     council = func.coalesce(Submission.council, "")
     band = func.coalesce(AnswerChoice.band, "")
     district = func.coalesce(AnswerChoice.district, "")
@@ -98,6 +102,8 @@ def choice_counts_query(since: datetime, until: datetime, *, flow_ids: Sequence[
     )
     if flow_ids is not None:
         q = q.where(AnswerChoice.flow_id.in_(list(flow_ids)))
+    if leave_out:
+        q = q.where(AnswerChoice.flow_id.not_in(list(leave_out)))
     return q
 
 
@@ -130,10 +136,12 @@ def reach_query(since: datetime, until: datetime, *, flow_ids: Sequence[str]) ->
 
 
 def choice_counts(
-    session: Session, since: datetime, until: datetime, *, flow_ids: Sequence[str] | None = None
+    session: Session, since: datetime, until: datetime, *, flow_ids: Sequence[str] | None = None,
+    leave_out: Sequence[str] = (),
 ) -> list[ChoiceCell]:
     """Live counts for [since, until) straight from the answers (no roll-up needed)."""
-    return [ChoiceCell(*row) for row in session.execute(choice_counts_query(since, until, flow_ids=flow_ids))]
+    q = choice_counts_query(since, until, flow_ids=flow_ids, leave_out=leave_out)
+    return [ChoiceCell(*row) for row in session.execute(q)]
 
 
 def reach_counts(

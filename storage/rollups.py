@@ -40,14 +40,22 @@ def refresh(
     reach_flows: Sequence[str],
     now: datetime,
     force: bool = False,
+    private_flows: Sequence[str] = (),
 ) -> PeriodView:
     """(Re)compute one period's roll-up rows for [since, until); replaces whatever was there.
+
+    `private_flows` are never rolled up (their answers stay out of every aggregate); a period frozen before they
+    were marked private has their rows dropped the next time it is asked for.
 
     A period computed after it ended is frozen: later calls return it unchanged (unless `force`), so a
     report over the same period always publishes the same figures and cannot be differenced against
     itself after an answer is held back or deleted.
     """
     existing = session.get(RollupPeriod, period)
+    if private_flows:
+        session.execute(
+            delete(RollupChoice).where(RollupChoice.period == period, RollupChoice.flow_id.in_(list(private_flows)))
+        )
     if (
         existing is not None
         and not force
@@ -59,7 +67,7 @@ def refresh(
     session.execute(delete(RollupChoice).where(RollupChoice.period == period))
     session.execute(delete(RollupReach).where(RollupReach.period == period))
     key = literal(period, type_=String(40)).label("period")
-    cq = choice_counts_query(since, until)
+    cq = choice_counts_query(since, until, leave_out=private_flows)
     cq = cq.with_only_columns(key, *cq.selected_columns)
     cols = ["flow_id", "question_id", "choice", "council", "band", "district", "people", "answers"]
     session.execute(insert(RollupChoice).from_select(["period", *cols], cq))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -11,8 +12,11 @@ from storage.db import utc
 from storage.models import Alert, ChallengeCard, GoodNews, Quote, Submission
 
 
-def week_counts(session: Session, *, since: datetime, until: datetime) -> dict[str, int]:
-    """What waits for staff now, and what came in during [since, until)."""
+def week_counts(
+    session: Session, *, since: datetime, until: datetime, leave_out: Sequence[str] = ()
+) -> dict[str, int]:
+    """What waits for staff now, and what came in during [since, until); `leave_out`: private flow ids, whose
+    submissions are not counted."""
     start, end = utc(since), utc(until)
 
     def count(model: type, *where: object) -> int:
@@ -29,5 +33,6 @@ def week_counts(session: Session, *, since: datetime, until: datetime) -> dict[s
             Submission.status == "completed",
             Submission.completed_at >= start,  # type: ignore[operator]
             Submission.completed_at < end,  # type: ignore[operator]
+            Submission.flow_id.not_in(list(leave_out)),  # type: ignore[attr-defined]
         ),
     }

@@ -133,7 +133,12 @@ SHARED_AUDIENCES: dict[str, tuple[str, ...]] = {
 
 
 def sees_flow(actor: Actor, flow: object) -> bool:
-    """True when the actor's role may see aggregates of a flow (by the audiences the flow is for)."""
+    """True when the actor's role may see aggregates of a flow (by the audiences the flow is for).
+
+    A private flow (the young person is told it stays private unless they send it) has no aggregates for anyone.
+    """
+    if getattr(flow, "private", False):
+        return False
     audiences = getattr(flow, "audience", None) or ()
     return bool(set(audiences) & set(AGGREGATE_AUDIENCES.get(actor.role, ())))
 

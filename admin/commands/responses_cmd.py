@@ -53,7 +53,7 @@ def _library() -> Any:
 def sees_flow_id(library: Any, flow_id: str, actor: Any) -> bool:
     """True when the flow exists and the actor's role may see its aggregates."""
     flow = library.flows.get(flow_id)
-    return flow is not None and (actor is None or sees_flow(actor, flow))
+    return flow is not None and not flow.private and (actor is None or sees_flow(actor, flow))
 
 
 @app.command("summary")

@@ -74,7 +74,8 @@ def nightly(rt: Any, *, now: datetime) -> str:
     for w in months:
         start, end = w.bounds(tz)
         with session(rt.engine) as s:
-            rollups.refresh(s, _month_key(w), since=start, until=end, reach_flows=reach, now=now)
+            rollups.refresh(s, _month_key(w), since=start, until=end, reach_flows=reach, now=now,
+                            private_flows=catalog.private_flows(rt.library))
         done.append(_month_key(w))
     # New consented free-text answers from this month and last become pending (scrubbed) quotes.
     start, _ = months[1].bounds(tz)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from admin.reports import catalog
 from admin.reports.disclosure import FEWER, show
 from admin.reports.staff_counts import lone
 from bot.alerts import StaffNotice
@@ -73,7 +74,9 @@ def weekly_digest(rt: Any, *, now: datetime) -> str:
     if not rt.notifier.has_staff_channel:
         return "no staff channel"
     with session(rt.engine) as s:
-        counts = staff_digest.week_counts(s, since=now - timedelta(days=7), until=now)
+        counts = staff_digest.week_counts(
+            s, since=now - timedelta(days=7), until=now, leave_out=catalog.private_flows(rt.library)
+        )
     week = (now - timedelta(days=7)).astimezone(ZoneInfo(rt.settings.timezone)).date().isoformat()
     rt.notifier.notify(StaffNotice.weekly_digest(week, digest_lines(counts), _admin(rt, "")))
     return "digest " + " ".join(f"{k}={v}" for k, v in counts.items())

@@ -126,8 +126,8 @@ def questions(flow: Flow, *, band: str = "default", include_text: bool = False) 
 
 
 def counts_toward_reach(flow: Flow) -> bool:
-    """A flow where a person tells us something (not menus or set-up questions)."""
-    if flow.kind == "menu":
+    """A flow where a person tells us something (not menus, set-up questions or private flows)."""
+    if flow.kind == "menu" or flow.private:
         return False
     return any(
         (isinstance(n, ChoiceNode | MultiNode | ScaleNode | YesNoNode) and n.report)
@@ -141,9 +141,17 @@ def reach_flows(library: Library) -> list[str]:
     return sorted(f.id for f in library.flows.values() if counts_toward_reach(f))
 
 
+def private_flows(library: Library) -> list[str]:
+    """Ids of flows whose answers stay private (`private: true`): no aggregate, roll-up or report counts them."""
+    return sorted(f.id for f in library.flows.values() if f.private)
+
+
 def consultation_flows(library: Library) -> list[Flow]:
     """Topics and surveys that get their own results section, in a stable order."""
-    flows = [f for f in library.flows.values() if f.kind in ("topic", "survey") and f.id != WELLBEING_FLOW]
+    flows = [
+        f for f in library.flows.values()
+        if f.kind in ("topic", "survey") and f.id != WELLBEING_FLOW and not f.private
+    ]
     return sorted(flows, key=lambda f: (f.kind != "topic", "carer" in f.audience, f.id))
 
 

@@ -432,7 +432,8 @@ def build(
     ctx = Context(session, library, settings, now, Window(since, until))
     start, end = ctx.window.bounds(ctx.tz)
     reach = catalog.reach_flows(library)
-    rollups.refresh(session, ctx.window.key, since=start, until=end, reach_flows=reach, now=now)
+    rollups.refresh(session, ctx.window.key, since=start, until=end, reach_flows=reach, now=now,
+                    private_flows=catalog.private_flows(library))
     cells = reporting.rolled_choices(session, ctx.window.key)
     headline = _headline(ctx, reach)
     topics = _topics(ctx, cells, charts_on)
@@ -496,7 +497,8 @@ def _headline(ctx: Context, reach: list[str]) -> Headline:
     p_start, p_end = prev.bounds(ctx.tz)
     now_cells = reporting.rolled_reach(ctx.session, ctx.window.key)
     # The previous period from its frozen roll-up too, so the same period always shows the same figures.
-    rollups.refresh(ctx.session, prev.key, since=p_start, until=p_end, reach_flows=reach, now=ctx.now)
+    rollups.refresh(ctx.session, prev.key, since=p_start, until=p_end, reach_flows=reach, now=ctx.now,
+                    private_flows=catalog.private_flows(ctx.library))
     before_cells = reporting.rolled_reach(ctx.session, prev.key)
     t_now = _reach_table(ctx, now_cells)
     t_before = _reach_table(ctx, before_cells)
@@ -720,7 +722,8 @@ def ensure_months(ctx: Context, months: Sequence[str], reach: Sequence[str]) -> 
             view.computed_at >= end or view.computed_at >= ctx.now - timedelta(hours=26)
         ):
             continue
-        rollups.refresh(ctx.session, key, since=start, until=end, reach_flows=reach, now=ctx.now)
+        rollups.refresh(ctx.session, key, since=start, until=end, reach_flows=reach, now=ctx.now,
+                        private_flows=catalog.private_flows(ctx.library))
 
 
 def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
