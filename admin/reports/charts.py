@@ -7,21 +7,33 @@ drawn as no bar with the words "not shown", never as a height; labels print the 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Sequence
-
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib import rcParams
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from admin.reports.disclosure import HIDDEN
 
-rcParams["svg.hashsalt"] = "ourvoice"  # stable ids: same data, same SVG
-rcParams["svg.fonttype"] = "none"  # real text, not glyph paths: small, searchable, quick to print
-rcParams["font.family"] = "DejaVu Sans"
-rcParams["font.size"] = 9
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@functools.cache
+def _figure_class() -> type[Figure]:
+    """matplotlib, set up on the first chart: importing it takes about a second, and `ourvoice run` imports
+    this module when it mounts the admin, before it can poll Telegram (issue 27, restart time)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import rcParams
+    from matplotlib.figure import Figure
+
+    rcParams["svg.hashsalt"] = "ourvoice"  # stable ids: same data, same SVG
+    rcParams["svg.fonttype"] = "none"  # real text, not glyph paths: small, searchable, quick to print
+    rcParams["font.family"] = "DejaVu Sans"
+    rcParams["font.size"] = 9
+    return Figure
+
 
 COLOURS = ("#2a6f97", "#e07a5f", "#3d9970", "#9b5de5", "#f2a541")
 
@@ -54,7 +66,7 @@ def bar_chart(
 ) -> str:
     """Horizontal bars (people per answer); hidden values (None) are labelled with `texts`, not drawn."""
     n = max(1, len(labels))
-    fig = Figure(figsize=(6.2, 0.36 * n + 0.7))
+    fig = _figure_class()(figsize=(6.2, 0.36 * n + 0.7))
     ax = fig.add_subplot()
     ys = list(range(n))[::-1]
     shown = [v or 0 for v in values]
@@ -83,7 +95,7 @@ def line_chart(
     ylim: tuple[float, float],
 ) -> str:
     """Lines over months (averages); a missing point (too few people) leaves a gap."""
-    fig = Figure(figsize=(6.2, 2.8))
+    fig = _figure_class()(figsize=(6.2, 2.8))
     ax = fig.add_subplot()
     xs = list(range(len(xlabels)))
     for k, (name, ys) in enumerate(series.items()):
