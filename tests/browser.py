@@ -35,8 +35,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:
-    port = free_port()
+def serve(app, port: int | None = None) -> Iterator[str]:
+    """Run `app` on loopback (on `port` when the app must know its own address in advance)."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -41,3 +41,12 @@ def test_the_wait_message_names_a_code_that_could_exist_and_no_slash_command() -
     example = re.search(r"[A-Z0-9]{8}", NOT_YET)
     assert example and well_formed(normalise(example.group(0)))
     assert "/" not in NOT_YET
+
+
+def test_a_toggle_shows_its_state_not_a_tick_in_its_label() -> None:
+    data = WebChannel().render(Outbound("Pick any", (Choice("1.3.0", "✅ Pets", pressed=True),
+                                                      Choice("1.3.1", "Age", pressed=False),
+                                                      Choice("1.4.0", "✅ Not a toggle")), "multi"))
+    assert [(c["label"], c.get("pressed")) for c in data["choices"]] == [
+        ("Pets", True), ("Age", False), ("✅ Not a toggle", None)
+    ]
