@@ -1,7 +1,8 @@
-"""Scheduled job: recompute the staff dashboard's people-heard snapshot for each rolling period.
+"""Scheduled job: work out the staff dashboard's protected people-heard figures for the last whole month and
+quarter ahead of the first visit (admin/reports/reach.py; the page keeps them for the process's life).
 
-A plain `job(rt, *, now) -> str` (run once across processes by admin.scheduler claims); the dashboard
-reads the snapshot in milliseconds and recomputes itself only if this job has stopped. Never reads the clock.
+A plain `job(rt, *, now) -> str` (run once across processes by admin.scheduler claims). An ended period's
+figures never change, so this only does work at a period boundary. Never reads the clock; never logs counts.
 """
 
 from __future__ import annotations
@@ -9,16 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage.db import session
-
 
 def refresh(rt: Any, *, now: datetime) -> str:
-    """Recompute people heard for the last 30, 90 and 365 days (one transaction per period)."""
-    from admin.web.routes.dashboard import PERIODS, refresh_period
+    """Make sure the last whole month's and quarter's figures are rolled up, frozen and protected."""
+    from admin.web.routes.dashboard import PERIODS, solved_period
 
     done = []
-    for period in PERIODS:
-        with session(rt.engine) as s:
-            _, cells = refresh_period(rt.library, s, int(period), now)
-        done.append(f"{period}d={len(cells)}")
-    return "cells " + " ".join(done)
+    for key in PERIODS:
+        _, (since, until) = solved_period(rt.engine, rt.library, rt.report_settings, key, now)
+        done.append(f"{key}={since.isoformat()}..{until.isoformat()}")
+    return "periods " + " ".join(done)

@@ -192,17 +192,28 @@ class Publication:
 
     # -- solving ----------------------------------------------------------------------------------
 
-    def solve(self, *, hidden: Iterable[Key] = ()) -> Result:
-        """Primary suppression, then secondary suppression guided by the LP audit until nothing leaks."""
-        primary = {k for k in self.published if self.values[k] < self.threshold}
+    def solve(self, *, hidden: Iterable[Key] = (), fixed: Iterable[Key] = (), quick: bool = False) -> Result:
+        """Primary suppression, then secondary suppression guided by the LP audit until nothing leaks.
+
+        `fixed` counts were published already (an earlier output): they stay exactly as they were, hidden
+        when in `hidden` and shown otherwise, and only the other counts may be hidden to protect them.
+        `quick` mends the first leak found (in a fixed order) instead of the narrowest one, so each round
+        solves one interval rather than all of them: for big linked problems (several periods at once)."""
+        frozen = set(fixed)
+        primary = {k for k in self.published if self.values[k] < self.threshold and k not in frozen}
+        primary |= {k for k in frozen & set(hidden) if self.values[k] < self.threshold}
         hide = set(primary) | set(hidden)
+        if quick:
+            return self._solve_quick(primary, hide, frozen)
+        passed: set[Key] = set()  # hiding more only widens intervals: a count that passed stays passed
         for _ in range(10 * len(self.published) + 10):
-            leaks = audit(self, hide, primary)
+            leaks = audit(self, hide, primary - passed)
+            passed |= primary - set(leaks)
             if not leaks:
                 break
             extra = None
             for key in sorted(leaks, key=lambda k: (leaks[k].width, repr(k))):
-                extra = self._choose(key, hide)
+                extra = self._choose(key, hide, frozen)
                 if extra is not None:
                     break
             if extra is None:
@@ -210,11 +221,32 @@ class Publication:
             hide.add(extra)
         return Result(self, frozenset(primary), frozenset(hide - primary))
 
-    def _choose(self, leak: Key, hide: set[Key]) -> Key | None:
+    def _solve_quick(self, primary: set[Key], hide: set[Key], frozen: set[Key]) -> Result:
+        pending = sorted(primary, key=repr)
+        for _ in range(10 * len(self.published) + 10 + len(pending)):
+            if not pending:
+                break
+            key = pending[0]
+            if _interval(self, key, hide).width >= self.width:
+                pending.pop(0)  # hiding more only widens intervals: it stays wide enough
+                continue
+            extra = self._choose(key, hide, frozen)
+            if extra is None:
+                pending.pop(0)  # nothing visible is linked to it: hiding more cannot widen it
+            else:
+                hide.add(extra)
+        return Result(self, frozenset(primary), frozenset(hide - primary))
+
+    def _choose(self, leak: Key, hide: set[Key], fixed: set[Key] | frozenset[Key] = frozenset()) -> Key | None:
         """The cheapest visible count whose hiding widens `leak` most (LP relaxation, its component only)."""
         comp = _component(self, leak, hide)
         cands = sorted(
-            {k for eq, _ in _rows(self, comp) for k in eq if k in self.published and k not in hide},
+            {
+                k
+                for eq, _ in _rows(self, comp)
+                for k in eq
+                if k in self.published and k not in hide and k not in fixed
+            },
             key=lambda k: (self.cost[k], repr(k)),
         )
         if not cands:
@@ -344,7 +376,12 @@ def _rows(pub: Publication, comp: frozenset[Key]) -> list[Row]:
 
 
 def _interval(
-    pub: Publication, key: Key, hide: set[Key] | frozenset[Key], *, integral: bool = True, comp: frozenset[Key] | None = None
+    pub: Publication,
+    key: Key,
+    hide: set[Key] | frozenset[Key],
+    *,
+    integral: bool = True,
+    comp: frozenset[Key] | None = None,
 ) -> Interval:
     """min and max of `key` over non-negative (integer) values consistent with everything published.
 

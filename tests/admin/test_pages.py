@@ -78,34 +78,38 @@ def _cells(html: str, caption: str) -> dict[str, str]:
 def test_dashboard_hides_small_counts_and_scopes_districts(staffed: Admin) -> None:
     _people(staffed, "east", 6)
     _people(staffed, "west", 3, council="yac", band="young_adult")
+    staffed.clock.advance(days=8)  # only whole months that have ended are shown: November, now it is over
     mgr = _get(staffed, "mgr", "/admin/").text
     by_district = _cells(mgr, "By district")
     # West's 3 are hidden; East's 6 too, or the total (9) would give West away. One label for both.
-    assert by_district == {"East Kent": "not shown", "West Kent": "not shown"}
-    assert _cells(mgr, "By council") == {"OCYPC": "not shown", "Young Adult Council": "not shown"}
+    assert by_district["East Kent"] == by_district["West Kent"] == "not shown"
+    assert _cells(mgr, "By council")["Young Adult Council"] == "not shown"
     assert '<p class="stat">9</p>' in mgr
-    _people(staffed, "thanet", 8, council="super_council")
-    assert _cells(_get(staffed, "mgr", "/admin/").text, "By district")["West Kent"] == "not shown"
-    assert "Thanet" not in _get(staffed, "mgr", "/admin/").text  # the snapshot is not recounted per request
-    staffed.clock.advance(minutes=5)
-    assert refresh(staffed.rt, now=staffed.clock.now).startswith("cells 30d=")  # the scheduled job
-    mgr = _get(staffed, "mgr", "/admin/").text
-    assert _cells(mgr, "By district") == {"East Kent": "not shown", "Thanet": "8", "West Kent": "not shown"}
+    _people(staffed, "thanet", 8, council="super_council")  # heard in December: not in November's figures
+    def heard(page: str) -> str:
+        return page.split('id="heard-title"', 1)[1].split("</section>", 1)[0]
+
+    assert heard(_get(staffed, "mgr", "/admin/").text) == heard(mgr)  # no figure changes between two visits
     worker = _get(staffed, "worker", "/admin/").text
-    assert _cells(worker, "By district") == {"East Kent": "6"}
+    # The worker's view is cut from the same protected figures: East stays hidden for them too.
+    assert _cells(worker, "By district") == {"East Kent": "not shown"}
     assert "West Kent" not in worker
     assert "Young Adult Council" not in worker
     assert "Safeguarding alerts" not in worker  # not for workers
 
 
-def test_dashboard_recounts_itself_when_the_job_has_stopped(staffed: Admin) -> None:
+def test_dashboard_figures_are_worked_out_ahead_and_never_change(staffed: Admin) -> None:
     _people(staffed, "east", 5)
+    staffed.clock.advance(days=8)
+    assert refresh(staffed.rt, now=staffed.clock.now) == (  # the scheduled job
+        "periods month=2026-11-01..2026-11-30 quarter=2026-07-01..2026-09-30"
+    )
     assert '<p class="stat">5</p>' in _get(staffed, "mgr", "/admin/").text
     _people(staffed, "north", 6)
-    staffed.clock.advance(minutes=14)
+    staffed.clock.advance(days=1)
     assert '<p class="stat">5</p>' in _get(staffed, "mgr", "/admin/").text
-    staffed.clock.advance(minutes=2)  # snapshot now 16 minutes old: stale
-    assert '<p class="stat">11</p>' in _get(staffed, "mgr", "/admin/").text
+    quarter = _get(staffed, "mgr", "/admin/?period=quarter").text  # nobody was heard in July to September
+    assert re.search(r'<p class="stat"><span[^>]*>not shown</span></p>', quarter)
 
 
 def test_prune_job_ends_expired_sessions(staffed: Admin) -> None:

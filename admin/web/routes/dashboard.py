@@ -1,17 +1,20 @@
-"""The dashboard: people heard this period (by council, age band, district; small counts hidden), open
-alerts with their age, challenge cards by state and carer wave response rates.
+"""The dashboard: people heard in the last whole month or quarter (by council, age band, district; every
+count through the one disclosure layer), open alerts with their age, challenge cards by state and carer
+wave response rates.
 
-Every number is an aggregate computed in SQL. People heard come from a snapshot that the
-`dashboard_refresh` job recomputes every five minutes (admin/jobs/dashboard.py), so the page stays fast
-whatever the number of answers.
+People heard cover fixed periods that have ended, from their frozen roll-ups, protected once per period
+(admin/reports/reach.py) with every district-scoped view cut from that one result: a figure never changes
+between two visits, so no two views can be differenced. The `dashboard_refresh` job works the figures out
+ahead (admin/jobs/dashboard.py) so the page stays fast.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -25,9 +28,7 @@ from storage.db import utc
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Dashboard"
-THRESHOLD = 5
-STALE_AFTER = timedelta(minutes=15)  # the refresh job runs every 5 minutes; recompute here if it has stopped
-PERIODS = {"30": "Last 30 days", "90": "Last 90 days", "365": "Last 12 months"}
+PERIODS = {"month": "Last whole month", "quarter": "Last whole quarter"}
 ALERT_ROLES = frozenset({"safeguarding_lead", "participation_manager"})
 CARD_ROLES = frozenset({"participation_worker", "participation_manager", "panel_viewer"})
 WAVE_ROLES = frozenset({"fostering_team", "participation_manager"})
@@ -45,31 +46,38 @@ POLICY = requires(
 class Row:
     label: str
     people: int | None  # None = hidden
-    hidden: str = ""  # why: "fewer than 5", or "hidden" when it would let a small count be worked out
+    hidden: str = "not shown"  # one label for every hidden count: it must not say which ones are small
 
 
-def _protect(counter: Counter, labels: dict[str, str]) -> tuple[list[Row], int | None]:
-    """Rows with small counts hidden, plus enough others that none can be worked out from the total.
-
-    Returns the rows and the total (None when the total itself had to be hidden).
-    """
+def _rows(pairs: list[tuple[str, int | None]], labels: dict[str, str]) -> list[Row]:
     from admin.reports.catalog import label
-    from admin.reports.disclosure import protect_list
 
-    keys = sorted(counter)
-    if not keys:
-        return [], 0
-    protected = protect_list([counter[k] for k in keys], total=True)
-    total = protected.row_totals[0] if protected.row_totals else None
-    rows = [
-        Row(
-            label(labels, k),
-            protected.cells[0][i],
-            "not shown",  # one label for every hidden count: it must not say which ones are small (issue #19)
-        )
-        for i, k in enumerate(keys)
-    ]
-    return rows, total
+    return [Row(label(labels, k), v) for k, v in pairs]
+
+
+def summarise(solved: Any, *, districts: tuple[str, ...] | None) -> dict:
+    """What one viewer sees of a period's one protected result: everything for all-districts staff; for
+    district-scoped staff their own districts' rows, and sums of them only when every part is published
+    (a sum over a hidden part would be a new figure; a sum of published ones tells nothing new)."""
+    from admin.reports.catalog import BAND_LABELS, COUNCIL_LABELS, DISTRICT_LABELS
+    from admin.reports.reach import BANDS_ANY, summed
+
+    bands = {**BAND_LABELS, "": "Age not given"}
+    if districts is None:
+        return {
+            "total": solved.total(),
+            "council": _rows(solved.by_council(), COUNCIL_LABELS),
+            "band": _rows(solved.by_band(), bands),
+            "district": _rows(solved.by_district(), DISTRICT_LABELS),
+        }
+    own = [d for d in solved.tables.districts if d in districts]
+    per = {d: dict(solved.district_bands(d)) for d in own}
+    return {
+        "total": summed(solved.district_total(d) for d in own) if own else None,
+        "council": None,  # councils by district are not published: not something a scoped view can cut out
+        "band": _rows([(b, summed(per[d][b] for d in own) if own else None) for b in BANDS_ANY], bands),
+        "district": _rows([(d, solved.district_total(d)) for d in own], DISTRICT_LABELS),
+    }
 
 
 def reach_flows(library: Any) -> list[str]:
@@ -79,48 +87,29 @@ def reach_flows(library: Any) -> list[str]:
     return report_reach_flows(library)
 
 
-def summarise(cells: list, *, districts: tuple[str, ...] | None, audience: str | None = None) -> dict:
-    """Margins by council, band and district from reach cells, protected for publication."""
-    from admin.reports.catalog import BAND_LABELS, COUNCIL_LABELS, DISTRICT_LABELS
-
-    by_council: Counter = Counter()
-    by_band: Counter = Counter()
-    by_district: Counter = Counter()
-    total = 0
-    for cell in cells:
-        if districts is not None and cell.district not in districts:
-            continue
-        if audience and cell.audience != audience:
-            continue
-        by_council[cell.council] += cell.people
-        by_band[cell.band] += cell.people
-        by_district[cell.district] += cell.people
-        total += cell.people
-    council, t1 = _protect(by_council, COUNCIL_LABELS)
-    band, t2 = _protect(by_band, {**BAND_LABELS, "": "Age not given"})
-    district, t3 = _protect(by_district, DISTRICT_LABELS)
-    shown = total if total >= THRESHOLD and None not in (t1, t2, t3) else None
-    return {"total": shown, "council": council, "band": band, "district": district}
+_SOLVED: WeakKeyDictionary[Any, dict[tuple[date, date], Any]] = WeakKeyDictionary()  # engine -> period -> result
 
 
-def refresh_period(library: Any, s: Any, days: int, now: datetime) -> tuple[datetime, list]:
-    """Recompute one rolling period's people-heard cells (the slow part) and store them as its snapshot."""
-    since, until = now - timedelta(days=days), now + timedelta(seconds=1)  # an answer this second counts
-    cells = admin_views.reach_cells(s, since=since, until=until, flow_ids=reach_flows(library))
-    admin_views.save_reach_snapshot(s, days, cells, now=now)
-    return now, cells
+def solved_period(engine: Any, library: Any, settings: Any, key: str, now: datetime) -> tuple[Any, tuple[date, date]]:
+    """The protected people-heard figures of the last whole month or quarter before `now`.
+
+    An ended period's roll-up is frozen, so its protected result never changes: worked out once per
+    process (the refresh job does it ahead) and kept."""
+    from admin.reports import reach
+    from storage.db import session
+
+    period = reach.last_whole(now, settings.timezone)[key]
+    memo = _SOLVED.setdefault(engine, {})
+    if period not in memo:
+        with session(engine) as s:
+            memo[period] = reach.for_period(s, library, period, settings=settings, now=now)
+    return memo[period], period
 
 
-def heard(web: Any, period: str, now: datetime, scope: tuple[str, ...] | None) -> tuple[dict, datetime]:
-    """People heard, from the snapshot the refresh job keeps; computed here only when there is none
-    yet or it is older than STALE_AFTER (the job has stopped)."""
-    days = int(period)
-    with web.db() as s:
-        snap = admin_views.reach_snapshot(s, days)
-    if snap is None or not timedelta(0) <= now - snap[0] < STALE_AFTER:
-        with web.db() as s:
-            snap = refresh_period(web.library, s, days, now)
-    return summarise(snap[1], districts=scope), snap[0]
+def heard(web: Any, period: str, now: datetime, scope: tuple[str, ...] | None) -> tuple[dict, tuple[date, date]]:
+    """People heard in the chosen fixed period, as this viewer may see them."""
+    solved, span = solved_period(web.engine, web.library, web.rt.report_settings, period, now)
+    return summarise(solved, districts=scope), span
 
 
 def cards_by_state(s: Any, user: Actor) -> list[tuple[str, int]] | None:
@@ -138,10 +127,16 @@ def cards_by_state(s: Any, user: Actor) -> list[tuple[str, int]] | None:
 
 
 def wave_rates(s: Any, now: datetime, scope: tuple[str, ...] | None) -> list[dict] | None:
+    """Each wave's counts protected once over all its districts (admin.reports.staff_counts.wave); a scoped
+    viewer sees sums of their own districts' published figures only (a hidden part hides the sum)."""
     try:
         from storage import waves
     except ImportError:
         return None
+    from admin.reports.disclosure import percent
+    from admin.reports.reach import summed
+    from admin.reports.staff_counts import wave as protected_wave
+
     out = []
     for w in waves.list_waves(s):
         if w.state(now) not in ("open", "scheduled", "ended"):
@@ -151,20 +146,22 @@ def wave_rates(s: Any, now: datetime, scope: tuple[str, ...] | None) -> list[dic
         st = waves.wave_status(s, w.id)
         if st is None:
             continue
-        rows = [d for d in st.districts if scope is None or d.district in scope]
-        invited = sum(d.invited for d in rows)
-        completed = sum(d.completed for d in rows)
-        started = sum(d.started for d in rows)
+        counts = protected_wave(st.districts, st.total)
+        if scope is None:
+            invited, started, completed = st.total.invited, counts.total.started, counts.total.completed
+        else:
+            rows = [r for r in counts.rows if r.district in scope]
+            invited = sum(r.invited for r in rows)
+            started = summed(r.started for r in rows) if rows else None
+            completed = summed(r.completed for r in rows) if rows else None
         out.append(
             {
                 "wave": w,
                 "state": w.state(now),
                 "invited": invited,
-                "started": started if started >= THRESHOLD else None,
-                "completed": completed if completed >= THRESHOLD else None,
-                "rate": f"{round(100 * completed / invited)}%"
-                if invited >= THRESHOLD and completed >= THRESHOLD
-                else None,
+                "started": started,
+                "completed": completed,
+                "rate": percent(completed, invited),
             }
         )
     return out
@@ -181,11 +178,11 @@ def _alert_visible(s: Any, user: Actor, alert_ref: str) -> bool:
 
 
 @router.get("/")
-def dashboard(request: Request, period: str = "90", *, ctx: Annotated[Ctx, Depends(POLICY)]) -> Response:
+def dashboard(request: Request, period: str = "month", *, ctx: Annotated[Ctx, Depends(POLICY)]) -> Response:
     web, user = ctx.web, ctx.user
-    period = period if period in PERIODS else "90"
+    period = period if period in PERIODS else "month"
     scope = user.scope()
-    counts, counted_at = heard(web, period, ctx.now, scope)
+    counts, span = heard(web, period, ctx.now, scope)
     with web.db() as s:
         alerts = None
         if user.role in ALERT_ROLES:
@@ -208,7 +205,7 @@ def dashboard(request: Request, period: str = "90", *, ctx: Annotated[Ctx, Depen
         "dashboard.html",
         title="Dashboard",
         heard=counts,
-        counted_at=counted_at,
+        span=span,
         period=period,
         periods=PERIODS,
         alerts=alerts,
