@@ -117,25 +117,33 @@ def focus_is_next_step(page: Any, label: str) -> None:
     assert focused == ("composer-text" if free_text else "first-button"), f"{label}: focus on {focused}"
 
 
-def answer_newest(page: Any, step: int) -> str:
+def answer_newest(page: Any, step: int, out: Path) -> str:
     """Do what the newest message asks, the way a person would; returns what was done."""
     last = newest(page)
-    toggles = last.locator(".choices button[aria-pressed]")
-    if toggles.count():
-        toggles.first.click()
+    if last.locator(".choices button.done").count():  # a multi-select: pick one, then Done
+        bubbles = page.locator("#log > li").count()
+        first = last.locator(".choices button").first
+        token = first.get_attribute("data-token")
+        first.click()
         settle(page)
-        assert newest(page).locator(".choices button[aria-pressed]").first.get_attribute("aria-pressed") == "true"
+        if first.get_attribute("aria-pressed") is None:
+            newest(page).locator(".choices button.done").click()
+            return "picked and Done"
+        # A toggle: pressed in place, with no new message and focus still on it.
+        assert first.get_attribute("aria-pressed") == "true"
+        assert page.locator("#log > li").count() == bubbles
+        assert page.evaluate("document.activeElement.dataset.token") == token
+        page.screenshot(path=str(out / f"{step:02d}b-toggled.png"))
         newest(page).locator(".choices button.done").click()
         return "toggled and Done"
     if page.evaluate("document.activeElement.id") == "composer-text":
         page.keyboard.type("Someone who is patient and makes pancakes")
         page.keyboard.press("Enter")
         return "typed"
-    answers = last.locator(".choices button:not([data-token=skip])")
     if page.evaluate("document.activeElement.closest('.choices') !== null"):
         page.keyboard.press("Enter")  # keyboard only: focus is already on the first answer
         return "Enter on the first button"
-    answers.first.click()
+    last.locator(".choices button:not([data-token=skip])").first.click()
     return "tapped"
 
 
@@ -165,11 +173,12 @@ def test_a_whole_topic_keeps_the_composer_and_the_newest_buttons_in_view(
         page.screenshot(path=str(out / f"{step:02d}.png"))
         if "What would you like to do" in newest(page).inner_text():
             break  # the topic is over and the menu is back
-        done.append(answer_newest(page, step))
+        done.append(answer_newest(page, step, out))
         settle(page)
     else:
         pytest.fail(f"the topic did not finish in {MAX_STEPS} replies: {done}")
-    assert topic_started and "typed" in done and any("Done" in d or "tapped" in d for d in done)
+    assert topic_started and "typed" in done and "Enter on the first button" in done
+    assert "toggled and Done" in done  # multi-select choices are toggles (aria-pressed), asked once
     # Every face on a scale is also said in words, on screen (no emoji font needed to know what it means).
     faces = page.locator(".choices.scale button .face")
     for i in range(faces.count()):
