@@ -29,6 +29,14 @@ class Keyring:
         """HMAC-SHA256 of channel and user id: stable lookups without storing the id."""
         return hmac.new(self._hash_key, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()
 
+    def derived_key(self, label: str) -> bytes:
+        """A key for another job (e.g. signing the web chat cookie), derived from the identity key under its own
+        label, so the one secret never signs two kinds of thing with the same key. Identity hashes always hash a
+        text with a colon in it; a label never has one, so the two can never coincide."""
+        if ":" in label or not label:
+            raise ValueError("a key label is a non-empty name without a colon")
+        return hmac.new(self._hash_key, f"ourvoice derived key {label}".encode(), hashlib.sha256).digest()
+
     def encrypt(self, text: str) -> bytes:
         return self._fernet.encrypt(text.encode("utf-8"))
 

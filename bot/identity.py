@@ -62,7 +62,12 @@ class IdentitySettings(BaseSettings):
     telegram_bot_username: str = Field(default="", description="for t.me deep links in invites")
     id_hash_key_previous: str = Field(default="", description="old identity key while people migrate")
     invite_max_failures: int = Field(default=10, ge=1, description="wrong codes per sender per window")
-    invite_channel_max_failures: int = Field(default=500, ge=1, description="wrong codes per channel, window")
+    # Per network address (web chat): a new browser or made-up cookie does not start again at zero. A children's
+    # home or family may share one address, so it gets more than one browser does.
+    invite_address_max_failures: int = Field(default=30, ge=1, description="wrong codes per address per window")
+    # Never refuses anyone (other people's mistakes must not lock out a valid code): past this many wrong codes on
+    # one channel in a window, a warning is logged once so staff can look.
+    invite_channel_max_failures: int = Field(default=500, ge=1, description="wrong codes per channel: warn")
     invite_failure_window_minutes: int = Field(default=60, ge=1)
     link_code_minutes: int = Field(default=15, ge=1)
 
@@ -246,21 +251,33 @@ class CodeGate:
         # A hash of the identity hash: the counter never holds the value used to find a participant.
         return "s:" + self.keyring.identity_hash("attempts", key_hash), "c:" + channel
 
-    def limited(self, s: Session, key_hash: str, channel: str, now: datetime) -> bool:
-        mine, chan = self._counter_keys(key_hash, channel)
-        w = self.identity.window
-        return (
-            store.failures(s, mine, now=now, window=w) >= self.identity.invite_max_failures
-            or store.failures(s, chan, now=now, window=w) >= self.identity.invite_channel_max_failures
-        )
+    def _origin_key(self, msg: Inbound) -> str | None:
+        # The address only as a keyed hash, and only where the channel gives one (the web chat).
+        if not msg.origin:
+            return None
+        return "a:" + self.keyring.identity_hash("attempts_origin", f"{msg.channel}:{msg.origin}")
 
-    def fail(self, s: Session, key_hash: str, channel: str, now: datetime, key: str) -> list[Outbound]:
+    def limited(self, s: Session, key_hash: str, msg: Inbound, now: datetime) -> bool:
+        """Too many wrong codes from this sender, or from this address; never because of the channel as a whole."""
+        mine, _ = self._counter_keys(key_hash, msg.channel)
+        place = self._origin_key(msg)
+        w = self.identity.window
+        if store.failures(s, mine, now=now, window=w) >= self.identity.invite_max_failures:
+            return True
+        cap = self.identity.invite_address_max_failures
+        return place is not None and store.failures(s, place, now=now, window=w) >= cap
+
+    def fail(self, s: Session, key_hash: str, msg: Inbound, now: datetime, key: str) -> list[Outbound]:
+        channel = msg.channel
         mine, chan = self._counter_keys(key_hash, channel)
+        place = self._origin_key(msg)
         w = self.identity.window
         n = store.note_failure(s, mine, now=now, window=w)
-        store.note_failure(s, chan, now=now, window=w)
+        at_place = store.note_failure(s, place, now=now, window=w) if place is not None else 0
+        if store.note_failure(s, chan, now=now, window=w) == self.identity.invite_channel_max_failures:
+            log.warning("invite.failures_high channel=%s", channel)  # for staff to look at; refuses nobody
         log.info("invite.failed reason=%s channel=%s tries=%d", key, channel, n)
-        if n >= self.identity.invite_max_failures:
+        if n >= self.identity.invite_max_failures or at_place >= self.identity.invite_address_max_failures:
             return [self.words.out("code_too_many", minutes=self.identity.invite_failure_window_minutes)]
         return [self.words.out(key)]
 
@@ -278,29 +295,38 @@ class CodeGate:
             if msg.kind == "command" and msg.command == "link":
                 return [self.words.out("link_how")]
             return [self.words.out("not_invited")]
-        if self.limited(s, key_hash, msg.channel, now):
+        if self.limited(s, key_hash, msg, now):
             log.warning("invite.rate_limited channel=%s", msg.channel)
             return [self.words.out("code_too_many", minutes=self.identity.invite_failure_window_minutes)]
         code = normalise(raw)
         if not well_formed(code):
-            return self.fail(s, key_hash, msg.channel, now, "code_mistyped")
+            return self.fail(s, key_hash, msg, now, "code_mistyped")
         invite = next((i for h in self.hashes("invite", code) if (i := store.find_invite(s, h))), None)
         if invite is not None:
             return self._redeem_invite(s, msg, key_hash, invite, now)
         link = next((c for h in self.hashes("link", code) if (c := store.find_link_code(s, h))), None)
         if link is not None:
             return self._redeem_link(s, msg, key_hash, link, now)
-        return self.fail(s, key_hash, msg.channel, now, "code_mistyped")
+        return self.fail(s, key_hash, msg, now, "code_mistyped")
 
     def _redeem_invite(
         self, s: Session, msg: Inbound, key_hash: str, invite: Invite, now: datetime
     ) -> Detour | list[Outbound]:
         state = store.invite_state(invite, now=now)
+        if state == "used" and (back := store.rejoin_participant(s, invite, now=now)) is not None:
+            # Their own code again after "forget this device" (or a chat cookie that ran out): same answers as before.
+            address = self.keyring.encrypt(msg.address) if msg.address else None
+            participants.link_identity(
+                s, back.id, key_hash=key_hash, channel=msg.channel, address_enc=address, now=now  # type: ignore[arg-type]
+            )
+            store.clear_failures(s, self._counter_keys(key_hash, msg.channel)[0])
+            log.info("invite.rejoined participant=%s channel=%s", back.id, msg.channel)
+            return Detour(participant=back, replies=[self.words.out("welcome_back", back.band or "default")])
         if state != "valid":
             key = "code_used" if state == "used" else "code_expired"  # revoked reads as expired
-            return self.fail(s, key_hash, msg.channel, now, key)
+            return self.fail(s, key_hash, msg, now, key)
         if not store.claim_invite(s, invite.id, now=now):  # type: ignore[arg-type]
-            return self.fail(s, key_hash, msg.channel, now, "code_used")
+            return self.fail(s, key_hash, msg, now, "code_used")
         address = self.keyring.encrypt(msg.address) if msg.address else None
         p, _ = participants.create(
             s, key_hash=key_hash, channel=msg.channel, address_enc=address, now=now,
@@ -317,10 +343,10 @@ class CodeGate:
         state = store.link_code_state(link, now=now)
         if state != "valid":
             key = "link_used" if state == "used" else "link_expired"
-            return self.fail(s, key_hash, msg.channel, now, key)
+            return self.fail(s, key_hash, msg, now, key)
         p = participants.get(s, link.participant_id)
         if p is None or not store.claim_link_code(s, link.id, now=now):  # type: ignore[arg-type]
-            return self.fail(s, key_hash, msg.channel, now, "link_used")
+            return self.fail(s, key_hash, msg, now, "link_used")
         address = self.keyring.encrypt(msg.address) if msg.address else None
         participants.link_identity(
             s, p.id, key_hash=key_hash, channel=msg.channel, address_enc=address, now=now  # type: ignore[arg-type]

@@ -29,6 +29,8 @@ class Inbound:
     `said` holds words the bot will not store or act on (a photo's caption, an edited message, a group
     message): only the risk check reads them. `check_only` events (from a group chat) do nothing
     unless that check flags them; then they raise an alert and get the safe reply, nothing else.
+    `origin` is the network address a web request came from: used only to limit code guessing per address
+    (as a keyed hash), never stored as it is.
     """
 
     channel: str
@@ -43,6 +45,7 @@ class Inbound:
     address: str = ""
     said: str = ""
     check_only: bool = False
+    origin: str = ""
 
     @property
     def ref(self) -> ChannelRef:

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from admin.reports.settings import ReportSettings
 from admin.web import app as admin_web
-from bot import data_copy, identity, security_headers, slack_service, telegram_service
+from bot import data_copy, identity, security_headers, slack_service, telegram_service, web_device
 from bot.alert_routes import demo_recipients
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
@@ -158,7 +158,7 @@ def build_app(rt: Services) -> FastAPI:
 
     secure = rt.settings.public_url.startswith("https://")
     security_headers.install(app, https=secure)  # nosniff, no-store, HSTS on https (issue 22)
-    app.include_router(web.router(handle, secure_cookie=secure))
+    app.include_router(web.router(handle, secure_cookie=secure, **web_device.wiring(rt)))  # signed cookie, forget
     app.include_router(data_copy.router(rt))  # one-time download of a young person's copy of their data
 
     telegram_service.mount(app, rt)

@@ -230,3 +230,27 @@ def identity_count(session: Session, participant_id: int) -> int:
             .where(ChannelIdentity.participant_id == participant_id)
         ).scalar_one()
     )
+
+
+def unlink_identity(session: Session, key_hash: str) -> int | None:
+    """Remove one channel identity ("forget this device"); returns whose it was, or None if there was none.
+
+    The participant and their answers stay: only this app or browser no longer reaches them."""
+    row = session.execute(select(ChannelIdentity).where(ChannelIdentity.key_hash == key_hash)).scalar_one_or_none()
+    if row is None:
+        return None
+    session.delete(row)
+    session.flush()
+    return row.participant_id
+
+
+def rejoin_participant(session: Session, invite: Invite, *, now: datetime) -> Participant | None:
+    """The person a used invite let in, if they may come back with it: the invite has not run out or been
+    cancelled, and no app or browser of theirs is linked any more (they chose "forget this device", or its
+    cookie ran out). Otherwise None: a used code never takes over someone's chat."""
+    if invite.used_at is None or invite.revoked_at is not None or utc(invite.expires_at) <= now:  # type: ignore[operator]
+        return None
+    p = session.execute(select(Participant).where(Participant.invite_id == invite.id)).scalars().first()
+    if p is None or p.id is None or identity_count(session, p.id) > 0:
+        return None
+    return p

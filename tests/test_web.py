@@ -105,7 +105,13 @@ def test_bodies_we_cannot_read_get_a_kind_answer_and_are_never_echoed(client: Te
 
 
 def as_person(c: TestClient, cookie: str) -> None:
-    c.cookies.set("ov_chat", cookie)
+    """Be the browser whose (server-signed) chat cookie carries the id `cookie`."""
+    from datetime import UTC, datetime
+
+    from bot.web_device import chat_cookie
+
+    c.cookies.clear()
+    c.cookies.set("ov_chat", chat_cookie(c.rt.keyring).issue(cookie, now=datetime.now(UTC)))  # type: ignore[attr-defined]
 
 
 def alerts(c: TestClient) -> int:

@@ -57,6 +57,10 @@ class UnjoinedBudget:
             self._joined.popitem(last=False)
         self._spent.pop(("cookie", cookie), None)
 
+    def forget(self, cookie: str) -> None:
+        """This browser chose "forget this device": it is charged again like anyone not yet joined."""
+        self._joined.pop(cookie, None)
+
     def charge(self, *, cookie: str, address: str, chars: int, now: datetime) -> bool:
         """Record one message of `chars` characters; False (and nothing recorded) if it would go over budget."""
         if self.joined(cookie):

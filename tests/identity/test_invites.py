@@ -161,17 +161,32 @@ def test_brute_force_is_limited_per_sender_and_lifts_after_the_window(shared_rt)
     assert count(rt, Participant) == before + 1
 
 
-def test_channel_wide_limit_stops_guessing_with_fresh_identities(sqlite_url: str, tmp_path: Path) -> None:
-    rt = make_rt(sqlite_url, tmp_path, invite_channel_max_failures=5)
+class From(Who):
+    """Someone on the web chat at one network address."""
+
+    def __init__(self, dispatcher, sender: str, origin: str, *, now) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(dispatcher, sender, now=now)
+        self.origin = origin
+
+    def _send(self, msg):  # type: ignore[no-untyped-def]
+        import dataclasses
+
+        return super()._send(dataclasses.replace(msg, origin=self.origin))
+
+
+def test_fresh_identities_are_limited_per_address_and_never_channel_wide(sqlite_url: str, tmp_path: Path) -> None:
+    """Issue 22 item 9: fresh identities do not start again at zero on one address, and other people's wrong codes
+    (more than the channel's warning level) never stop a valid code from somewhere else."""
+    rt = make_rt(sqlite_url, tmp_path, invite_channel_max_failures=5, invite_address_max_failures=4)
     now = fixed_now()
     good = invite(rt, now)[0]
-    for i in range(5):
-        Who(rt.dispatcher, f"cookie-{i}", now=now).command("start", "ZZZZZZZZ")
-    late = Who(rt.dispatcher, "cookie-new", now=now)
-    late.command("start", good)
-    assert late.said == words(rt, "code_too_many").format(minutes=60)
-    tg = Who(rt.dispatcher, "tg-person", channel="telegram", now=now)  # other channels are unaffected
-    tg.command("start", good)
+    for i in range(8):
+        From(rt.dispatcher, f"cookie-{i}", f"10.0.0.{i % 2}", now=now).command("start", "ZZZZZZZZ")
+    same_place = From(rt.dispatcher, "cookie-new", "10.0.0.1", now=now)
+    same_place.command("start", "ZZZZZZZY")
+    assert same_place.said == words(rt, "code_too_many").format(minutes=60)
+    elsewhere = From(rt.dispatcher, "cookie-elsewhere", "10.0.0.9", now=now)
+    elsewhere.command("start", good)
     assert count(rt, Participant) == 1
     rt.engine.dispose()
 
