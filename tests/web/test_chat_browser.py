@@ -206,6 +206,15 @@ def test_the_chat_mid_topic_has_no_serious_accessibility_problems(served: tuple[
     assert newest(page).locator(".choices button").count() >= 2  # joined and mid-topic, answers on screen
     problems = serious_violations(page)
     assert not problems, problems
+    # Reflow (WCAG 1.4.10): at 320 CSS px nothing scrolls sideways and no button's words spill out of it.
+    page.set_viewport_size({"width": 320, "height": 568})
+    spilled = page.evaluate(
+        "[...document.querySelectorAll('button')].filter(b => b.offsetParent && b.scrollWidth > b.clientWidth + 1)"
+        ".map(b => b.textContent)"
+    )
+    assert spilled == []
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 320
+    assert_in_view(page, "320x568")
     page.context.close()
 
 
