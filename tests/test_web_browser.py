@@ -1,8 +1,12 @@
-"""The web chat in headless Chromium: complete the sample flow by tapping and typing, on a phone-sized screen."""
+"""The web chat in headless Chromium: complete the sample flow by tapping and typing, on a phone-sized screen.
+
+One browser for the module; each test has its own context (its own cookie, so its own participant)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -10,18 +14,32 @@ from sqlalchemy import select
 from bot.runtime import build_app, build_runtime
 from storage.db import session
 from storage.models import Answer, Submission
-from tests.browser import browser_page, require_chromium, serve
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
 
 
-def test_complete_sample_flow_in_chromium(sqlite_url: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
     require_chromium()
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def test_complete_sample_flow_in_chromium(sqlite_url: str, tmp_path: Path, browser: Any) -> None:
     rt = build_runtime(make_settings(sqlite_url, tmp_path))
     out = Path("test-output")
     out.mkdir(exist_ok=True)
-    with serve(build_app(rt)) as base, browser_page() as page:
+    with serve(build_app(rt)) as base, browser.new_context(viewport=PHONE) as context:
+        page = context.new_page()
         page.goto(base + "/")
         choices = page.locator("#choices")
 
@@ -58,10 +76,12 @@ def test_complete_sample_flow_in_chromium(sqlite_url: str, tmp_path: Path) -> No
     rt.engine.dispose()
 
 
-def test_a_message_too_big_to_read_is_explained_and_the_chat_carries_on(sqlite_url: str, tmp_path: Path) -> None:
-    require_chromium()
+def test_a_message_too_big_to_read_is_explained_and_the_chat_carries_on(
+    sqlite_url: str, tmp_path: Path, browser: Any
+) -> None:
     rt = build_runtime(make_settings(sqlite_url, tmp_path))
-    with serve(build_app(rt)) as base, browser_page() as page:
+    with serve(build_app(rt)) as base, browser.new_context(viewport=PHONE) as context:
+        page = context.new_page()
         page.goto(base + "/")
         choices = page.locator("#choices")
         choices.get_by_role("button", name="I'm 11 to 16").wait_for()
