@@ -183,6 +183,9 @@ def test_a_whole_topic_keeps_the_composer_and_the_newest_buttons_in_view(
     faces = page.locator(".choices.scale button .face")
     for i in range(faces.count()):
         assert faces.nth(i).locator("xpath=..").locator(".words").inner_text().strip()
+    # No slash commands anywhere the person can read: the tool bar and buttons do their jobs.
+    shown = page.locator("body").inner_text()
+    assert not re.search(r"(^|[\s(\"“'])/[a-z]", shown), re.search(r".{0,40}(^|\s)/[a-z].{0,40}", shown)
     # Spent buttons went with their questions: only the newest message still has any.
     assert page.locator("#log .choices").count() == 1
     # Clear sides: what the person said is on the right, the bot's words on the left, each named for screen readers.
@@ -269,4 +272,27 @@ def test_typing_indicator_shows_while_a_reply_is_on_its_way(served: tuple[str, A
     settle(page)
     assert page.locator("#typing.on").count() == 0
     assert page.locator("#typing").inner_text().strip() == ""
+    page.context.close()
+
+
+def test_every_tool_bar_button_gets_an_answer_with_no_slash_command(served: tuple[str, Any], browser: Any) -> None:
+    """Menu, Back, Take a break, My stuff and Help do what the typed commands did, and what comes back never
+    tells anyone to type one."""
+    base, _ = served
+    page = open_chat(browser, base, PHONE)
+    page.locator("#choices").get_by_role("button", name="I'm 11 to 16").click()
+    settle(page)
+    for tool in ("Help", "Back", "My stuff", "Take a break", "Menu"):
+        before = page.locator("#log > li.bot").count()
+        page.locator(".tools").get_by_role("button", name=tool, exact=True).click()
+        settle(page)
+        assert page.locator("#log > li.bot").count() > before, f"{tool}: no answer"
+        assert page.locator("#log > li.me").last.inner_text().endswith(tool)
+        said = newest(page).inner_text()
+        assert not re.search(r"(^|[\s(\"“'])/[a-z]", said), f"{tool}: {said}"
+        assert_in_view(page, tool)
+        if tool == "My stuff":
+            assert newest(page).get_by_role("button", name="Delete everything", exact=False).count() == 1
+        if tool == "Menu":
+            assert newest(page).get_by_role("button", name=HAVE_YOUR_SAY).count() == 1
     page.context.close()
