@@ -274,7 +274,8 @@ def for_period(session: object, library: object, p: Period, *, settings: ReportS
 
     def load(q: Period) -> Sequence[object]:
         since, until = bounds(q, settings.timezone)
-        rollups.refresh(session, period_key(q), since=since, until=until, reach_flows=reach, now=now)  # type: ignore[arg-type]
+        rollups.refresh(session, period_key(q), since=since, until=until, reach_flows=reach, now=now,  # type: ignore[arg-type]
+                        private_flows=catalog.private_flows(library))  # type: ignore[arg-type]
         return reporting.rolled_reach(session, period_key(q))  # type: ignore[arg-type]
 
     return solve(p, load, known=lambda q: known_periods(q, settings))
