@@ -63,8 +63,14 @@ def browser() -> Iterator[Any]:
 
 
 def open_chat(browser: Any, base: str, viewport: dict[str, int]) -> Any:
-    """A fresh person (new cookie) on the chat page, after the page's own first reply."""
+    """A fresh person (new cookie) on the chat page, after the page's own first reply. Console errors (a script
+    failing, or anything the Content-Security-Policy blocked) are collected in `page.errors`."""
     page = browser.new_context(viewport=viewport).new_page()
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(f"{m.text} {m.location.get('url', '')}") if m.type == "error"
+            else None)
+    page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(base + "/")
     settle(page)
     return page
@@ -194,6 +200,7 @@ def test_a_whole_topic_keeps_the_composer_and_the_newest_buttons_in_view(
     assert me["x"] + me["width"] > bot["x"] + bot["width"] and me["x"] > bot["x"]
     assert page.locator("#log > li.me .visually-hidden").first.inner_text().strip() == "You said:"
     assert page.locator("#log > li.bot .visually-hidden").first.inner_text().strip() == "ourvoice said:"
+    assert page.errors == []  # no script error, nothing refused by the Content-Security-Policy
     page.context.close()
 
 
