@@ -21,6 +21,9 @@ class BotSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For/-Proto uvicorn believes, comma-separated,
+    # e.g. "127.0.0.1" behind nginx on the same machine. Empty (default) = believe no proxy header (issue 22, 7).
+    trusted_proxies: str = ""
     id_hash_key: str = Field(default="", description="secret for keyed hashes of channel ids")
     encryption_keys: str = Field(default="", description="comma-separated Fernet keys, newest first")
     # Audit chain (issue 22): HMAC key kept outside the database (else derived from id_hash_key under its own
@@ -59,6 +62,21 @@ class BotSettings(BaseSettings):
         if not v.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql://")
         return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: str) -> str:
+        import ipaddress
+
+        items = [p.strip() for p in v.split(",") if p.strip()]
+        for item in items:
+            if item == "*":
+                continue  # every peer: only when nothing but the proxy can reach the port
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8)") from exc
+        return ",".join(items)
 
     @field_validator("office_hours")
     @classmethod

@@ -231,5 +231,44 @@ def failures_for_ip(session: Session, ip: str, *, since: datetime) -> int:
     )
 
 
+def failures_for_pair(session: Session, username: str, ip: str, *, since: datetime) -> int:
+    """Failed attempts for a username from one address since `since` and after its last success there."""
+    last_ok = session.execute(
+        select(func.max(LoginAttempt.id)).where(
+            LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
+            LoginAttempt.success.is_(True),  # type: ignore[attr-defined]
+        )
+    ).scalar_one()
+    q = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
+            LoginAttempt.success.is_(False),  # type: ignore[attr-defined]
+            LoginAttempt.at >= _at(since),
+        )
+    )
+    if last_ok is not None:
+        q = q.where(LoginAttempt.id > last_ok)
+    return int(session.execute(q).scalar_one())
+
+
+def signed_in_from(session: Session, username: str, ip: str, *, since: datetime) -> bool:
+    """True when this username signed in successfully from this address since `since`."""
+    found = session.execute(
+        select(LoginAttempt.id)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
+            LoginAttempt.success.is_(True),  # type: ignore[attr-defined]
+            LoginAttempt.at >= _at(since),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def prune_attempts(session: Session, *, before: datetime) -> int:
     return int(session.execute(delete(LoginAttempt).where(LoginAttempt.at < _at(before))).rowcount or 0)

@@ -6,13 +6,17 @@ Callers pass the DB session and `now`; nothing here reads the clock, renders HTM
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
 
 from admin.actions.policy import (
+    COUNCILS,
+    DISTRICTS,
     ROLES,
     SCOPED_ROLES,
     Actor,
@@ -33,11 +37,29 @@ ARGON2_TIME_COST = 3
 ARGON2_MEMORY_KIB = 19456
 ARGON2_PARALLELISM = 1
 PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 128  # ASVS 2.1.2: at least 64 allowed, more than 128 refused
+# zxcvbn score 3 = at least 10^8 guesses ("safely unguessable" online; a slow hash offline). Under 3 is refused.
+PASSWORD_MIN_SCORE = 3
+_ESTIMATE_CHARS = 100  # zxcvbn's time grows fast with length; the first 100 characters decide the score
 
-# Sign-in throttling: failures within the window lock the username (or the address) until it passes.
+# Sign-in throttling (issue 22, 7), counted from the sign-in attempts table:
+# - one address and one username together: 5 failures in 15 minutes lock that pair;
+# - one address, any usernames: 20 failures in 15 minutes lock that address (looser: an office shares one);
+# - one username from every address: 10 failures in an hour slow that username down, but only for addresses
+#   it has not signed in from lately, so strangers guessing cannot lock the real person out at their desk.
 LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_PAIR = 5
 MAX_FAILURES_PER_IP = 20
+USER_WINDOW = timedelta(hours=1)
+MAX_FAILURES_PER_USER = 10
+KNOWN_ADDRESS_FOR = timedelta(days=1)  # sign-in attempts are pruned after a day (admin/jobs/staff.py)
+
+# Accounts whose password one manager alone may not reset (issue 22, 6): another manager (who could then act
+# as them), the auditor (who checks the managers) and the safeguarding lead (who reads flagged messages).
+# Their owners change their own; a reset of someone else's needs a second participation manager's password.
+PROTECTED_ROLES = frozenset({"participation_manager", "auditor", "safeguarding_lead"})
+RESETTERS = frozenset({"participation_manager"})
+
 
 def password_hasher() -> PasswordHasher:
     """The Argon2id hasher with the project's parameters."""
@@ -51,11 +73,38 @@ def password_hasher() -> PasswordHasher:
     )
 
 
-def check_password_strength(username: str, password: str) -> None:
+def _council_words() -> list[str]:
+    words = ["ourvoice", "our voice", "kent", "council", "participation", "admin", "staff"]
+    for name in (*DISTRICTS, *DISTRICTS.values(), *COUNCILS, *COUNCILS.values()):
+        words += [w for w in re.split(r"[^a-z0-9]+", name.lower()) if len(w) >= 3]
+    return list(dict.fromkeys(words))
+
+
+_COUNCIL_WORDS = _council_words()
+
+
+def check_password_strength(username: str, password: str, *, email: str = "") -> None:
+    """Refuse a password that is short, too long, holds the username or is easy to guess (the one place).
+
+    Easy to guess = zxcvbn score under PASSWORD_MIN_SCORE, given the username, email and council words as
+    things an attacker would try first. The refusal says why and what to do, in plain words.
+    """
     if len(password) < PASSWORD_MIN_LENGTH:
         raise Invalid(f"the password must be at least {PASSWORD_MIN_LENGTH} characters long")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise Invalid(f"the password must be at most {PASSWORD_MAX_LENGTH} characters long")
     if len(username) >= 3 and username.lower() in password.lower():
         raise Invalid("the password must not contain the username")
+    inputs = [username, *re.split(r"[._@-]+", username), email, *re.split(r"[._@-]+", email), *_COUNCIL_WORDS]
+    result = zxcvbn(password[:_ESTIMATE_CHARS], user_inputs=[w for w in inputs if w])
+    if result["score"] >= PASSWORD_MIN_SCORE:
+        return
+    feedback = result.get("feedback") or {}
+    warning = str(feedback.get("warning") or "").strip()
+    tips = [str(t).strip() for t in feedback.get("suggestions") or [] if str(t).strip()]
+    reason = warning or "it would be easy to guess"
+    advice = " ".join(tips) or "Try a few unrelated words together, with a number or symbol in the middle."
+    raise Invalid(f"that password is too easy to guess: {reason.rstrip('.')}. {advice}")
 
 
 def _create(
@@ -187,23 +236,81 @@ def change_staff(
     return view
 
 
+@dataclass(frozen=True)
+class PasswordSet:
+    """The result of a password change: ok, or which password was wrong ("invalid" / "locked" for the
+    acting person's own, "second_invalid" / "second_locked" for the confirming manager's)."""
+
+    ok: bool
+    reason: str = ""
+
+
 def set_password(
     s,
     actor: Actor,
     staff_id: int,
     password: str,
     *,
+    current_password: str,
+    ip: str,
     now: datetime,
     hasher: PasswordHasher | None = None,
-) -> None:
-    """Set a new password: your own, or anyone's as a manager (audited as staff.password); ends sessions."""
-    if staff_id != actor.staff_id:
+    second: tuple[str, str] | None = None,
+) -> PasswordSet:
+    """Set a new password (audited as staff.password; ends that person's sessions).
+
+    Always needs the acting person's own current password. Your own: the new one must differ from it.
+    Someone else's: participation managers only; for a protected account (another manager, the auditor,
+    a safeguarding lead) a second participation manager confirms with `second` = (username, password).
+    A wrong password is recorded as a failed sign-in and returns ok=False (so the caller commits it);
+    every other refusal raises.
+    """
+    own = staff_id == actor.staff_id
+    if not own:
         authorise(actor, "staff.password")
     view = _target(s, staff_id)
+    confirmer: str | None = None
+    if not own and view.role in PROTECTED_ROLES:
+        if second is None or not second[0].strip():
+            raise Forbidden(
+                f"a {ROLES.get(view.role, view.role)} account's password can only be reset by two participation "
+                "managers: ask another manager to confirm with their username and password"
+            )
+        confirmer = second[0].strip().lower()
+        if confirmer in (actor.username, view.username):
+            raise Forbidden("the second manager must be someone other than you and the account's owner")
     check_password_strength(view.username, password)
-    staff_store.set_password_hash(s, staff_id, (hasher or password_hasher()).hash(password), now=now)
+    hasher = hasher or password_hasher()
+    mine = check_credentials(s, actor.username, current_password, ip=ip, now=now, hasher=hasher, record_success=False)
+    if not mine.ok:
+        return PasswordSet(False, mine.reason)
+    if confirmer is not None and second is not None:
+        other = check_credentials(s, confirmer, second[1], ip=ip, now=now, hasher=hasher, record_success=False)
+        if not other.ok or other.staff is None:
+            return PasswordSet(False, f"second_{other.reason}")
+        if other.staff.role not in RESETTERS:
+            raise Forbidden("the second person must be a participation manager")
+    if own:
+        same = password == current_password
+    else:
+        found = staff_store.credentials(s, view.username)
+        same = found is not None and _matches(hasher, found[1], password)
+    if same:
+        raise Invalid("the new password must be different from the current one")
+    staff_store.set_password_hash(s, staff_id, hasher.hash(password), now=now)
     staff_store.delete_sessions_of(s, staff_id)
-    record(s, actor, "staff.password", target=f"staff:{view.username}", now=now)
+    record(
+        s, actor, "staff.password", target=f"staff:{view.username}",
+        detail=f"confirmed_by={confirmer}" if confirmer else "", now=now,
+    )
+    return PasswordSet(True)
+
+
+def _matches(hasher: PasswordHasher, stored: str, password: str) -> bool:
+    try:
+        return bool(hasher.verify(stored, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -228,12 +335,16 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
 
 
 def is_locked(s, username: str, ip: str, *, now: datetime) -> bool:
-    """True when too many recent failures for this username or this address."""
+    """True when this address and username together, this address, or (from an address the person has not
+    signed in from lately) this username has had too many recent failures; see the limits above."""
     since = now - LOGIN_WINDOW
-    return (
-        staff_store.failures_for_user(s, username, since=since) >= MAX_FAILURES_PER_USER
-        or staff_store.failures_for_ip(s, ip, since=since) >= MAX_FAILURES_PER_IP
-    )
+    if staff_store.failures_for_pair(s, username, ip, since=since) >= MAX_FAILURES_PER_PAIR:
+        return True
+    if staff_store.failures_for_ip(s, ip, since=since) >= MAX_FAILURES_PER_IP:
+        return True
+    return staff_store.failures_for_user(
+        s, username, since=now - USER_WINDOW
+    ) >= MAX_FAILURES_PER_USER and not staff_store.signed_in_from(s, username, ip, since=now - KNOWN_ADDRESS_FOR)
 
 
 def check_credentials(

@@ -81,6 +81,8 @@ def run(
         typer.echo(f"unknown channel {channel!r}: choose web, telegram or slack", err=True)
         raise typer.Exit(2)
     settings = load_settings()
+    # --host/--port win over the settings, and the admin's own-origin check follows them (issue 22, 8).
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     telegram = _telegram_settings() if channel == "telegram" else None
     slack = _slack_settings(channel, socket_mode)  # Slack channel or staff notifications (issue 10)
     try:
@@ -132,7 +134,7 @@ def run(
         typer.echo(f"scheduler: {len(sched.get_jobs())} jobs (see `ourvoice jobs list`)")
     logging.getLogger("uvicorn.access").addFilter(NoQueryStrings())
     try:
-        server = uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="info"))
+        server = uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="info", **proxy_options(settings)))
         links = demo_links_text() if settings.demo else ""
         if links:  # after uvicorn's own start-up lines, so the links are the last thing on the screen
             server.startup = print_after(server.startup, links)  # type: ignore[method-assign]
@@ -143,6 +145,15 @@ def run(
         if sched is not None:
             sched.shutdown(wait=False)
         rt.notifier.stop()
+
+
+def proxy_options(settings: Any) -> dict[str, Any]:
+    """uvicorn's proxy settings from OURVOICE_TRUSTED_PROXIES: X-Forwarded-For/-Proto are believed only from
+    those peers; empty (default) turns proxy headers off, whatever uvicorn's own default (loopback) says."""
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 DEMO_LINKS = Path("var/demo-links.txt")  # written by `ourvoice demo setup`

@@ -16,7 +16,7 @@ import typer
 
 from admin.actions import staff as staff_actions
 from admin.actions.policy import ROLES, ActionError, parse_districts
-from admin.commands.auth_helper import StaffOpt, authenticate, refuse
+from admin.commands.auth_helper import StaffOpt, authenticate, read_password, refuse
 from storage import staff as staff_store
 
 app = typer.Typer(help="Staff accounts for the admin web and CLI.", no_args_is_help=True)
@@ -170,25 +170,58 @@ def enable(username: str, staff: StaffOpt = "") -> None:
     _set_active(username, True, staff)
 
 
+SECOND_PASSWORD_ENV = "OURVOICE_SECOND_PASSWORD"  # the confirming manager's password, else a hidden prompt
+
+
 @app.command("passwd")
 def passwd(
     username: str,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the new password from stdin")
     ] = False,
+    confirm_by: Annotated[
+        str,
+        typer.Option(
+            "--confirm-by",
+            help="a second participation manager, needed to reset a manager's, auditor's or safeguarding "
+            f"lead's password (their password: prompt or ${SECOND_PASSWORD_ENV})",
+        ),
+    ] = "",
     staff: StaffOpt = "",
 ) -> None:
-    """Set a new password for USERNAME: yourself, or anyone if you are a participation manager."""
+    """Set a new password for USERNAME: yourself, or someone else if you are a participation manager.
+
+    Your own current password is always asked for; a protected account also needs --confirm-by.
+    """
+    import os
+
     from storage.db import session
 
     with _engine() as engine:
-        actor = authenticate(staff, engine=engine)
+        mine = read_password(f"Your current password ({staff.strip()})") if staff.strip() else ""
+        actor = authenticate(staff, engine=engine, password=mine)
         if actor.username != username.strip().lower() and actor.role not in MANAGER:
             raise refuse("only a participation manager can set someone else's password")
         try:
             new = _new_password(password_stdin)
+            second = None
+            if confirm_by.strip():
+                second_pw = os.environ.get(SECOND_PASSWORD_ENV) or str(
+                    typer.prompt(f"Password for {confirm_by.strip()} (confirming)", hide_input=True, err=True)
+                )
+                second = (confirm_by, second_pw)
             with session(engine) as s:
-                staff_actions.set_password(s, actor, _target(s, username).id, new, now=_now())
+                result = staff_actions.set_password(
+                    s, actor, _target(s, username).id, new, current_password=mine, second=second, ip="cli",
+                    now=_now(),
+                )
         except ActionError as exc:
             raise refuse(str(exc)) from None
+    if not result.ok:
+        raise refuse(
+            {
+                "invalid": "your password did not match",
+                "second_invalid": "the second manager's username and password did not match",
+            }.get(result.reason, "too many wrong passwords: wait 15 minutes")
+        )
     typer.echo(f"password changed for {username.strip().lower()}; their sessions were ended")

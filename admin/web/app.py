@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from admin.actions.policy import DISTRICTS, ROLES
 from admin.actions.staff import password_hasher
-from admin.web.auth import AdminAuth
+from admin.web.auth import AdminAuth, AdminHostGuard, allowed_hosts, own_urls
 from admin.web.policy import Ctx, LoginRequired, Policy, check_routes, policy_of
 from storage.db import session as db_session
 
@@ -122,7 +122,10 @@ class AdminWeb:
         self.library = rt.library
         self.keyring = rt.keyring
         self.hasher = rt.password_hasher or password_hasher()
-        self.auth = AdminAuth(rt.engine, secret=rt.settings.id_hash_key, public_url=rt.settings.public_url)
+        self.own_urls = own_urls(rt.settings.host, rt.settings.port)
+        self.auth = AdminAuth(
+            rt.engine, secret=rt.settings.id_hash_key, public_url=rt.settings.public_url, own_urls=self.own_urls
+        )
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(["html"]),
@@ -202,6 +205,8 @@ def mount(app: FastAPI, rt: Any) -> None:
     """Add the admin web under /admin; refuses to start if any admin route lacks a policy."""
     web = AdminWeb(rt)
     app.state.ourvoice_admin = web
+    # Unknown Host headers get 400 on admin paths (issue 22, 8).
+    app.add_middleware(AdminHostGuard, hosts=allowed_hosts(rt.settings.public_url, web.own_urls), prefix=PREFIX)
     for name in ROUTE_MODULES:
         module = importlib.import_module(name)
         if not _available(module):

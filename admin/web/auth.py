@@ -1,7 +1,9 @@
-"""Staff sessions for the admin web: cookie handling, idle and absolute timeouts, CSRF tokens, Origin checks.
+"""Staff sessions for the admin web: cookie handling, idle and absolute timeouts, CSRF tokens, Origin and
+Host checks, and the client address sign-in limits count by.
 
 The raw session id lives only in the browser's HttpOnly cookie; the database holds its SHA-256.
 Does not hash passwords (admin.actions.staff does) and never logs ids or tokens.
+Proxy headers are not read here: uvicorn applies X-Forwarded-For only from OURVOICE_TRUSTED_PROXIES.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin.actions.policy import Actor
 from storage import staff as staff_store
@@ -35,20 +39,62 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 
 
-class AdminAuth:
-    """Session and CSRF logic bound to one engine, one secret and the public URL."""
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")  # the demo on one machine
 
-    def __init__(self, engine, *, secret: str, public_url: str) -> None:
+
+def client_ip(request: Request) -> str:
+    """The address sign-in limits count by and the audit records: the TCP peer, or the client a trusted
+    proxy named (uvicorn rewrites it only for peers in OURVOICE_TRUSTED_PROXIES; default none)."""
+    return request.client.host if request.client else "unknown"
+
+
+def own_urls(host: str, port: int) -> tuple[str, ...]:
+    """The admin's own address from its bind settings (loopback binds answer to both loopback names)."""
+    if host in ("0.0.0.0", "::", ""):  # every interface: no one name is ours; only the public URL counts
+        return ()
+    names = LOOPBACK_NAMES if host in (*LOOPBACK_NAMES, "::1") else (host,)
+    return tuple(f"http://{name}:{port}" for name in names)
+
+
+def allowed_hosts(public_url: str, extra_urls: tuple[str, ...] = ()) -> list[str]:
+    """Host names the admin answers to: the public URL's, its own bind address's, and loopback (the demo)."""
+    hosts = [urlsplit(u).hostname or "" for u in (public_url, *extra_urls)]
+    return list(dict.fromkeys(h.lower() for h in (*hosts, *LOOPBACK_NAMES) if h))
+
+
+class AdminHostGuard:
+    """Refuses an unknown Host header (400) on admin paths, as Starlette's TrustedHostMiddleware does;
+    other paths (the web chat, webhooks) pass untouched."""
+
+    def __init__(self, app: ASGIApp, *, hosts: list[str], prefix: str = "/admin") -> None:
+        self.app = app
+        self.prefix = prefix
+        self.guard = TrustedHostMiddleware(app, allowed_hosts=hosts, www_redirect=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.guard(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+class AdminAuth:
+    """Session and CSRF logic bound to one engine, one secret, the public URL and the admin's own URLs."""
+
+    def __init__(self, engine, *, secret: str, public_url: str, own_urls: tuple[str, ...] = ()) -> None:
         self.engine = engine
         self._key = hashlib.sha256(b"ourvoice-admin:" + secret.encode()).digest()
         self.secure = public_url.lower().startswith("https://")
         self.public_origin = _origin(public_url)
+        # Only configured origins: never one built from the request's own Host header (issue 22, 8).
+        self.origins = frozenset(o for o in (self.public_origin, *map(_origin, own_urls)) if o)
 
     # --- Origin / Referer ---
 
     def origin_ok(self, request: Request) -> bool:
-        """Unsafe requests must come from our own origin; a foreign Origin (or Referer) is refused."""
-        own = {self.public_origin, f"{request.url.scheme}://{request.headers.get('host', '')}".lower()}
+        """Unsafe requests must come from a configured origin; any other Origin (or Referer) is refused."""
+        own = self.origins
         origin = request.headers.get("origin")
         if origin is not None:
             return origin.lower() in own

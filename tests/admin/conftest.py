@@ -23,6 +23,7 @@ from storage.migrate import create_missing_tables, upgrade
 from tests.conftest import fixed_now, make_settings
 
 PASSWORD = "a long test password 42"
+TEST_PUBLIC_URL = "http://testserver"  # starlette's TestClient's own base URL
 SETUP = Actor("test", "participation_manager")  # creates the test accounts
 
 
@@ -152,6 +153,8 @@ def fresh_db(template: Path, folder: Path) -> str:
 
 
 def make_admin(url: str, tmp_path: Path, library: Any, **settings: Any) -> Admin:
+    # TestClient sends Host "testserver": configure it as the public URL (the admin refuses unknown hosts).
+    settings.setdefault("public_url", TEST_PUBLIC_URL)
     clock = Clock()
     rt = build_runtime(make_settings(url, tmp_path, **settings), library=library)
     rt.clock = clock

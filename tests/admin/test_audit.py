@@ -187,7 +187,7 @@ ACTIONS: dict[str, Callable[[Admin, dict], Any]] = {
         {"role": "participation_worker", "districts": ["east", "west"], "active": "1"},
     ),
     "staff.password": lambda a, sc: _post(
-        a, "mgr", "/admin/staff/3/password", {"password": "reset to another long one"}
+        a, "mgr", "/admin/staff/3/password", {"password": "reset to another long one", "your_password": PASSWORD}
     ),
     "survey.open": lambda a, sc: _post(
         a,

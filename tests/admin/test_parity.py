@@ -266,7 +266,9 @@ ACTIONS: list[Action] = [
     ),
     Action(
         "staff.password", make_account,
-        lambda o, r: ("POST", f"/admin/staff/{o['id']}/password", {"password": "a brand new long password"}),
+        lambda o, r: ("POST", f"/admin/staff/{o['id']}/password", {
+            "password": "a brand new long password", "your_password": PASSWORD,
+        }),
         lambda o, r, t: (["staff", "passwd", o["username"], "--password-stdin"], "a brand new long password\n"),
         scoped_object=False,
     ),

@@ -14,17 +14,13 @@ from fastapi.responses import Response
 from admin.actions import staff as staff_actions
 from admin.actions.policy import ActionError, record
 from admin.web.app import HERE, AdminRoute, redirect
-from admin.web.auth import SESSION_COOKIE, hash_id
+from admin.web.auth import SESSION_COOKIE, client_ip, hash_id
 from admin.web.policy import ALL_ROLES, Ctx, Policy, public
 from storage import staff as staff_store
 
 router = APIRouter(route_class=AdminRoute)
 STATIC = HERE / "static"
 ANY_STAFF = Policy(ALL_ROLES)
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _safe_next(target: str) -> str:
@@ -64,7 +60,7 @@ def login(
     web = ctx.web
     with web.db() as s:
         result = staff_actions.check_credentials(
-            s, username, password, ip=_client_ip(request), now=ctx.now, hasher=web.hasher
+            s, username, password, ip=client_ip(request), now=ctx.now, hasher=web.hasher
         )
         raw = None
         if result.ok and result.staff is not None:
@@ -127,30 +123,22 @@ def change_password(
 ) -> Response:
     web, user = ctx.web, ctx.user
     error, raw = "", None
-    with web.db() as s:
-        check = staff_actions.check_credentials(
-            s,
-            user.username,
-            current,
-            ip=_client_ip(request),
-            now=ctx.now,
-            hasher=web.hasher,
-            record_success=False,
-        )
-        if not check.ok:
-            error = (
-                "Your current password was not right."
-                if check.reason == "invalid"
-                else "Too many attempts. Please wait 15 minutes."
+    try:
+        with web.db() as s:
+            result = staff_actions.set_password(
+                s, user, user.staff_id, new, current_password=current, ip=client_ip(request), now=ctx.now,
+                hasher=web.hasher,
             )
-        else:
-            try:
-                staff_actions.set_password(s, user, user.staff_id, new, now=ctx.now, hasher=web.hasher)
-                raw = web.auth.start(
-                    s, user.staff_id, now=ctx.now
-                )  # other sessions ended; keep this browser in
-            except ActionError as exc:
-                error = str(exc)
+            if result.ok:
+                raw = web.auth.start(s, user.staff_id, now=ctx.now)  # other sessions ended; keep this browser in
+            else:
+                error = (
+                    "Your current password was not right."
+                    if result.reason == "invalid"
+                    else "Too many attempts. Please wait 15 minutes."
+                )
+    except ActionError as exc:
+        error = str(exc)
     if raw is None:
         return web.render(request, ctx, "account.html", status=400, title="Your account", error=error)
     resp = redirect("/admin/account", "password_changed")

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from admin.actions import staff as staff_actions
 from admin.actions.policy import ActionError, Invalid, parse_districts
 from admin.web.app import AdminRoute, redirect
+from admin.web.auth import client_ip
 from admin.web.policy import Ctx, for_action, refusal
 from storage import staff as staff_store
 
@@ -26,7 +27,8 @@ def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> 
     with ctx.web.db() as s:
         people = staff_store.list_all(s)
     return ctx.web.render(
-        request, ctx, "staff.html", status=status, title="Staff accounts", people=people, error=error
+        request, ctx, "staff.html", status=status, title="Staff accounts", people=people, error=error,
+        PROTECTED_ROLES=staff_actions.PROTECTED_ROLES,
     )
 
 
@@ -98,13 +100,32 @@ def staff_password(
     staff_id: int,
     *,
     password: Annotated[str, Form(max_length=1000)],
+    your_password: Annotated[str, Form(max_length=1000)] = "",
+    second_username: Annotated[str, Form(max_length=200)] = "",
+    second_password: Annotated[str, Form(max_length=1000)] = "",
     ctx: Annotated[Ctx, Depends(PASSWORD)],
 ) -> Response:
+    """Reset someone's password: your own password again, and a second manager's for a protected account."""
+    second = (second_username, second_password) if second_username.strip() else None
     try:
         with ctx.web.db() as s:
-            staff_actions.set_password(s, ctx.user, staff_id, password, now=ctx.now, hasher=ctx.web.hasher)
+            result = staff_actions.set_password(
+                s, ctx.user, staff_id, password, current_password=your_password, second=second,
+                ip=client_ip(request), now=ctx.now, hasher=ctx.web.hasher,
+            )
     except Invalid as exc:
         return _page(request, ctx, error=str(exc), status=400)
     except ActionError as exc:
         raise refusal(exc) from None
+    if not result.ok:
+        return _page(request, ctx, error=PASSWORD_REFUSALS[result.reason], status=400)
     return redirect("/admin/staff", "saved")
+
+
+# Why a reset was refused for a wrong password, by PasswordSet.reason.
+PASSWORD_REFUSALS = {
+    "invalid": "Your own password was not right, so nothing was changed.",
+    "locked": "Too many attempts. Please wait 15 minutes.",
+    "second_invalid": "The second manager's username and password did not match, so nothing was changed.",
+    "second_locked": "Too many attempts for the second manager. Please wait 15 minutes.",
+}
