@@ -551,6 +551,7 @@ class Dispatcher:
                 if v
             }
         ctx = self.context(s, participant, now)
+        ctx.flagged = assessment.flagged  # the safe reply is then the whole answer (the engine says nothing more)
         if detour is not None:
             msg, ctx = self._detour_input(detour, state, msg, ctx)
         result = step(self.library, state, msg, now=now, context=ctx)
@@ -565,6 +566,8 @@ class Dispatcher:
                 subs[(flow_id, run)] = submissions.start_run(s, participant, flow_id, run, now=now)
             return subs[(flow_id, run)]
 
+        for flow_id, run in result.restarted:  # "start again": the old run is closed, not left "started"
+            submissions.close_restarted(s, participant.id, flow_id, run, now=now)  # type: ignore[arg-type]
         for flow_id, run in result.started:
             submission(flow_id, run)
         for ans in result.answers:
@@ -612,6 +615,8 @@ class Dispatcher:
             replies[eff.at_reply : eff.at_reply] = handler(s, participant, eff, now)
         if detour is not None:
             replies[0:0] = detour.replies
+        if result.quiet:  # after a safe reply nothing else is said to that message (issue 23 item 4)
+            replies = []
         if participant.audience == "young_person":
             help_asked = msg.kind == "command" and msg.command == "help"
             replies = self._with_help_now(replies, result.state.band, help_asked=help_asked)
@@ -631,5 +636,5 @@ class Dispatcher:
         state.flow_id, state.node_id, state.paused = None, None, False
         token = f"t.{self.library.flow_tokens[detour.start_flow]}"
         flow_id = detour.start_flow
-        opened = StepContext(find_topics=lambda: (*ctx.open_topics, flow_id))  # still lazy
+        opened = ctx.with_topic(flow_id)  # still lazy
         return replace(msg, kind="button", payload=token, text="", command="", args=""), opened

@@ -27,13 +27,14 @@ from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
 from bot.effects import EFFECTS
 from bot.engine import StepContext
 from bot.features.carers import WaveSettings
-from bot.features.young_people import PanelSettings
+from bot.features.young_people import PanelSettings, council_of
 from bot.messages import Inbound
 from bot.safeguarding import Lexicon, default_lexicon_path
 from bot.services import Services, SetupError
 from bot.settings import BotSettings, HelpNumbers
 from bot.topics import open_topics
 from content.loader import Library, load_library
+from storage import challenges, submissions
 from storage import topics as topic_store
 from storage.db import Session, make_engine
 from storage.models import Participant
@@ -94,7 +95,17 @@ def topic_context(library: Library, tz: str) -> Callable[[Session, Participant, 
                 today=now.astimezone(ZoneInfo(tz)).date(), windows=topic_store.windows(s),
             )
 
-        return StepContext(find_topics=find)
+        def done() -> tuple[str, ...]:
+            # Topics this person finished: shown as done in "Have your say", not offered as new.
+            return submissions.completed_flows(s, p.id, find())  # type: ignore[arg-type]
+
+        def count(name: str) -> int:
+            if name == "backable_cards":  # the numbered list cards_browse shows in the same step
+                cards = challenges.supportable(s, council=council_of(p), participant_id=p.id, limit=5)  # type: ignore[arg-type]
+                return len(cards)
+            return 0
+
+        return StepContext(find_topics=find, find_done=done, find_count=count)
 
     return provide
 

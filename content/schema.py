@@ -74,6 +74,9 @@ class QuestionBase(NodeBase):
 class ChoiceNode(QuestionBase):
     type: Literal["choice"]
     choices: list[ChoiceOption] = Field(min_length=1)
+    # Choices labelled "1", "2"... are offered only up to this count from outside the engine (e.g. how many
+    # challenge cards were just listed); with none to pick, the question is not asked at all.
+    count: Ident | None = None
 
 
 class MultiNode(QuestionBase):
@@ -86,6 +89,11 @@ class ScaleNode(QuestionBase):
     type: Literal["scale"]
     low: Text = ""
     high: Text = ""
+    # The mood check-in: worded from the strings (`mood_question`) the same everywhere, asked at most once a
+    # session and reused by every flow that asks it.
+    mood: bool = False
+    # Words for the five points (e.g. strongly disagree ... strongly agree), shown instead of numbers.
+    labels: list[str] | None = Field(default=None, min_length=5, max_length=5)
 
 
 class YesNoNode(QuestionBase):

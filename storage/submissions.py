@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
 from storage.db import core
-from storage.models import Answer, AnswerChoice, Participant, Submission
+from storage.models import Answer, AnswerChoice, Participant, Quote, Submission, ToRead
 
 
 class Run(NamedTuple):
@@ -171,6 +171,36 @@ def complete(session: Session, sub: Submission | Run, *, now: datetime) -> None:
         session.add(sub)
     else:
         core(session).execute(_COMPLETE, {"sub_id": sub.id, "now": now})
+
+
+def close_restarted(session: Session, participant_id: int, flow_id: str, run: int, *, now: datetime) -> bool:
+    """A run the person chose to start again (or left before answering anything): status "restarted", its
+    answers removed so they are never counted twice (a fresh run holds the new ones). False if there is none."""
+    del now  # kept for the house signature: nothing about a restart is timed
+    conn = core(session)
+    row = conn.execute(_FIND_RUN, {"pid": participant_id, "flow": flow_id, "run": run}).first()
+    if row is None or conn.execute(select(_SUB.c.status).where(_SUB.c.id == row[0])).scalar_one() == "completed":
+        return False
+    sub_id = row[0]
+    answer_ids = select(_ANS.c.id).where(_ANS.c.submission_id == sub_id)
+    conn.execute(delete(Quote.__table__).where(Quote.__table__.c.answer_id.in_(answer_ids)))  # type: ignore[attr-defined]
+    conn.execute(delete(ToRead.__table__).where(ToRead.__table__.c.answer_id.in_(answer_ids)))  # type: ignore[attr-defined]
+    conn.execute(delete(_CHOICE).where(_CHOICE.c.submission_id == sub_id))
+    conn.execute(delete(_ANS).where(_ANS.c.submission_id == sub_id))
+    conn.execute(update(_SUB).where(_SUB.c.id == sub_id).values(status="restarted"))
+    return True
+
+
+def completed_flows(session: Session, participant_id: int, flow_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """Which of these flows the participant has finished at least once (e.g. topics shown as done)."""
+    if not flow_ids:
+        return ()
+    rows = core(session).execute(
+        select(_SUB.c.flow_id)
+        .where(_SUB.c.participant_id == participant_id, _SUB.c.status == "completed", _SUB.c.flow_id.in_(flow_ids))
+        .distinct()
+    )
+    return tuple(sorted(r[0] for r in rows))
 
 
 def answers_of(session: Session, participant_id: int, flow_id: str | None = None) -> list[tuple[Submission, Answer]]:

@@ -9,6 +9,7 @@ from bot.dispatcher import Dispatcher, DispatchResult
 from bot.messages import Inbound, Outbound
 
 _ids = itertools.count(1)
+MOOD_FACES = ("😢", "🙁", "😐", "🙂", "😀")
 
 
 class Person:
@@ -43,6 +44,14 @@ class Person:
                     return self.token(c.token)
         labels = [c.label for r in self.last for c in r.choices]
         raise AssertionError(f"no button starting {label_start!r}; have {labels}")
+
+    def feel(self, face: str) -> DispatchResult | None:
+        """Answer the mood check-in with the point this face stands for (😢 1 ... 😀 5), if it is being asked:
+        it is asked at most once a session, and 16-25s and carers see words, not faces."""
+        for reply in reversed(self.last):
+            if reply.layout == "scale" and reply.text.startswith("How are you feeling today?"):
+                return self.token(reply.choices[MOOD_FACES.index(face)].token)
+        return None
 
     def token(self, token: str) -> DispatchResult:
         return self._send(

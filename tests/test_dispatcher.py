@@ -33,7 +33,7 @@ def walk_to_free_text(p: Person) -> None:
     p.text("hello")
     p.press("I'm 11 to 16")
     p.press("🗣")
-    p.press("🙂")
+    p.feel("🙂")
     p.press("They listen")
     p.press("Done")
     p.press("Whether they have pets")
@@ -83,7 +83,7 @@ def test_restart_between_steps_resumes_at_the_right_question(db_url: str, tmp_pa
     p.text("hello")
     p.press("I'm 16 to 25")
     p.press("🗣")
-    p.press("😐")
+    p.feel("😐")
     rt1.engine.dispose()
     rt2 = build_runtime(settings)  # a fresh process: new engine, new library, same database
     p2 = Person(rt2.dispatcher, "carol", now=fixed_now())

@@ -163,7 +163,8 @@ def test_junior_wording_and_faces(lib) -> None:
     onboard(chat, "I'm 7 to 11")
     chat.press("🗣")
     assert "Let's talk about foster carers" in chat.said
-    assert chat.buttons[:5] == ["😢", "🙁", "😐", "🙂", "😀"]
+    # Faces for 7-11s, each with a word beside it (a face alone is a blank box where a device lacks the emoji).
+    assert chat.buttons[:5] == ["😢 Sad", "🙁 Not great", "😐 OK", "🙂 Good", "😀 Great"]
     assert "Skip ⏭" in chat.buttons
 
 

@@ -8,6 +8,9 @@ A transcript is a YAML list of steps, each doing one thing and optionally checki
     expect: "substring"             # or a list: every one must appear in the reply texts
     expect_not: "substring"         # or a list: none may appear
     buttons: ["Yes", "No"]          # each must start one of the offered buttons' labels
+    no_buttons: ["2", "Skip"]       # none of the offered buttons' labels may start with any of these
+    replies: 1                      # exactly this many reply messages (e.g. a safe reply and nothing else)
+    in_order: ["first", "then"]     # each must appear, in this order
 The clock starts at tests.conftest.fixed_now(). Each transcript gets a fresh database and runtime.
 """
 
@@ -27,7 +30,7 @@ from tests.helpers import Person
 
 TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
 ACTIONS = ("send", "press", "command", "now", "as")
-CHECKS = ("expect", "expect_not", "buttons")
+CHECKS = ("expect", "expect_not", "buttons", "no_buttons", "replies", "in_order")
 
 
 def _as_list(value: Any) -> list[str]:
@@ -91,6 +94,18 @@ def test_transcript(path: Path, sqlite_url: str, tmp_path: Path, library: Librar
                 assert any(b.startswith(label) for b in p.buttons), (
                     f"{where}: no button {label!r} in {p.buttons}"
                 )
+            for label in _as_list(step["no_buttons"]) if "no_buttons" in step else []:
+                assert not any(b.startswith(label) for b in p.buttons), (
+                    f"{where}: did not expect a button {label!r} in {p.buttons}"
+                )
+            if "in_order" in step:
+                at = 0
+                for text in _as_list(step["in_order"]):
+                    found = said.find(text, at)
+                    assert found >= 0, f"{where}: expected {text!r} after position {at} in:\n{said}"
+                    at = found + len(text)
+            if "replies" in step:
+                assert len(p.last) == int(step["replies"]), f"{where}: expected {step['replies']} replies, got:\n{said}"
     finally:
         rt.engine.dispose()
 

@@ -6,9 +6,10 @@ the answers to store and any effects for the dispatcher. Never touches storage o
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
+from bot.engine.progress import question_count, question_number
 from bot.engine.state import AnswerEvent, ConversationState, Effect, StepContext, StepResult
 from bot.engine.text import clean, fold, has_words, label_key
 from bot.messages import Choice, Inbound, Outbound
@@ -35,6 +36,12 @@ YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "ok", "sure"}
 NO_WORDS = {"no", "n", "nope", "nah"}
 NOT_SURE_WORDS = {"not sure", "dunno", "idk", "maybe", "don't know", "dont know"}
 MAX_AUTO_STEPS = 200  # guards against a loop of say/branch nodes in content
+# Flows people may leave and come back to: choosing one again offers "carry on at question N of M" or "start again".
+RESUMABLE_KINDS = frozenset({"topic", "survey"})
+# A gap this long between two messages starts a new session (the mood check-in may be asked again).
+SESSION_GAP = timedelta(hours=2)
+FACE_BANDS = frozenset({"junior", "teen"})  # carers and 16-25s get words, not faces (issue 23 item 3)
+QUESTIONS = "{questions}"  # in flow text: the flow's own question count, never typed by hand
 
 
 @lru_cache(maxsize=4096)
@@ -61,9 +68,32 @@ class _Run:
         text = text_for(self.lib.string(key), self.state.band)
         return text.format(**fmt) if fmt else text
 
-    def say(self, text: str, choices: tuple[Choice, ...] = (), layout: str = "none") -> None:
-        if text or choices:
-            self.result.replies.append(Outbound(text=text, choices=choices, layout=layout))  # type: ignore[arg-type]
+    def say(
+        self, text: str, choices: tuple[Choice, ...] = (), layout: str = "none", *, node: object = None,
+        update: bool = False,
+    ) -> None:
+        """Add a reply; with `node` (the question it asks) it carries the hints channels may show: progress
+        ("question 3 of 5") and whether it wants typed words."""
+        if not (text or choices):
+            return
+        progress = None
+        flow = self.flow
+        if node is not None and flow is not None and flow.kind != "menu":
+            number = question_number(flow, node.id)  # type: ignore[attr-defined]
+            progress = (number, question_count(flow)) if number is not None else None
+        self.result.replies.append(
+            Outbound(
+                text=text, choices=choices, layout=layout,  # type: ignore[arg-type]
+                progress=progress, free_text=isinstance(node, TextNode), update=update,
+            )
+        )
+
+    def words(self, text: object) -> str:
+        """A node's wording for this person's band, with {questions} filled from the flow."""
+        out = text_for(text, self.state.band)  # type: ignore[arg-type]
+        if QUESTIONS in out and self.flow is not None:
+            out = out.replace(QUESTIONS, str(question_count(self.flow)))
+        return out
 
     # -- navigation ----------------------------------------------------------------------------
     @property
@@ -71,15 +101,85 @@ class _Run:
         return self.lib.flows.get(self.state.flow_id or "")
 
     def start_flow(self, flow_id: str) -> None:
-        # Leaving a flow part-way keeps its stored answers: they count as a partial submission.
+        # Leaving a flow part-way keeps its stored answers: they count as a partial submission, and a topic or
+        # survey is parked so that choosing it again can carry on where the person left off.
         st = self.state
+        self.park()
         flow = self.lib.flows[flow_id]
+        old = st.parked.pop(flow_id, None)
+        if old is not None:  # a fresh run replaces the one left part-way: close it, not left "started"
+            self.result.restarted.append((flow_id, int(old["run"])))
         st.flow_id, st.node_id = flow_id, None
-        st.run += 1
+        st.top_run = max(st.top_run, st.run) + 1
+        st.run = st.top_run
         st.history, st.answers, st.picks = [], {}, []
         if flow.kind != "menu":
             self.result.started.append((flow_id, st.run))
         self.enter(flow.start)
+
+    def park(self) -> None:
+        """Keep the place in a topic or survey being left part-way (free text is not kept in the state)."""
+        st = self.state
+        flow = self.flow
+        if flow is None or flow.kind not in RESUMABLE_KINDS or st.node_id is None:
+            return
+        if not st.history:  # nothing answered yet: nothing to carry on with, so the run is simply closed
+            self.result.restarted.append((flow.id, st.run))
+        else:
+            answers = {
+                k: "" if isinstance(flow.index.get(k), TextNode) and v is not None else v
+                for k, v in st.answers.items()
+            }
+            st.parked[flow.id] = {
+                "run": st.run, "node_id": st.node_id, "history": list(st.history), "answers": answers,
+            }
+        st.flow_id, st.node_id, st.history, st.answers, st.picks = None, None, [], {}, []
+
+    def choose_flow(self, flow_id: str) -> None:
+        """The person chose a flow (menu, topic list, a notice's Start): carry on, start again, or done."""
+        st = self.state
+        flow = self.lib.flows[flow_id]
+        if st.flow_id == flow_id and st.node_id is not None:
+            if not st.history:
+                self.reask()  # already at its start: just ask again
+                return
+            self.park()
+        if flow_id in st.parked:
+            self.offer_resume(flow_id)
+        elif flow.kind == "topic" and flow_id in self.ctx.done_topics:
+            self.say(self.s("topic_done"))
+            self.show_menu()
+        else:
+            self.start_flow(flow_id)
+
+    def offer_resume(self, flow_id: str) -> None:
+        st = self.state
+        flow = self.lib.flows[flow_id]
+        self.park()
+        number = question_number(flow, str(st.parked[flow_id]["node_id"]))
+        if number is None:
+            carry = self.s("resume_carry_on_here")
+        else:
+            carry = self.s("resume_carry_on", number=number, total=question_count(flow))
+        tok = self.lib.flow_tokens[flow_id]
+        choices = (Choice(f"r.{tok}", carry), Choice(f"n.{tok}", self.s("resume_start_again")))
+        self.say(self.s("resume_offer", title=text_for(flow.title, st.band)), choices, "buttons")
+
+    def resume(self, flow_id: str) -> None:
+        """Carry on a parked run at the question where the person left it (same run, same submission)."""
+        st = self.state
+        flow = self.lib.flows[flow_id]
+        if st.flow_id != flow_id:
+            self.park()
+        parked = st.parked.pop(flow_id)
+        node = flow.index.get(str(parked["node_id"]))
+        if node is None:  # the content changed under the parked run: start again instead
+            self.result.restarted.append((flow_id, int(parked["run"])))
+            self.start_flow(flow_id)
+            return
+        st.flow_id, st.node_id, st.run = flow_id, node.id, int(parked["run"])
+        st.history, st.answers, st.picks = list(parked["history"]), dict(parked["answers"]), []
+        self.ask(node)
 
     def show_menu(self) -> None:
         if not self.state.profile.get("band"):
@@ -96,8 +196,15 @@ class _Run:
             self.state.node_id = node_id
             self.state.picks = []
             if isinstance(node, SayNode):
-                self.say(text_for(node.text, self.state.band))
+                self.say(self.words(node.text))
                 node_id = node.next  # type: ignore[assignment]
+            elif isinstance(node, ScaleNode) and node.mood and self.state.mood is not None:
+                # This session's mood check-in was already given: reused, not asked again.
+                value = self.state.mood.get("value")
+                self.store(node, value, skipped=value is None, history=False)
+                node_id = node.next  # type: ignore[assignment]
+            elif isinstance(node, ChoiceNode) and node.count and self.ctx.count(node.count) == 0:
+                node_id = node.next  # nothing to choose from (no cards to back): not asked  # type: ignore[assignment]
             elif isinstance(node, BranchNode):
                 node_id = self.branch(node)
             elif isinstance(node, ActionNode):
@@ -105,7 +212,7 @@ class _Run:
                     Effect(node.action, flow.id, self.state.run, dict(self.state.answers), len(self.result.replies))
                 )
                 if node.text:
-                    self.say(text_for(node.text, self.state.band))
+                    self.say(self.words(node.text))
                 node_id = node.next  # type: ignore[assignment]
             elif isinstance(node, EndNode):
                 self.finish(node)
@@ -134,9 +241,10 @@ class _Run:
         flow = self.flow
         assert flow is not None
         if node.text:
-            self.say(text_for(node.text, st.band))
+            self.say(self.words(node.text))
         if flow.kind != "menu":
             self.result.completed.append((flow.id, st.run))
+        st.parked.pop(flow.id, None)
         st.flow_id, st.node_id, st.history, st.answers, st.picks = None, None, [], {}, []
         if node.then == "menu" and flow.kind != "menu":
             self.show_menu()
@@ -149,7 +257,9 @@ class _Run:
 
     def ask(self, node: object, prefix: str = "") -> None:
         band = self.state.band
-        text = text_for(node.text, band)  # type: ignore[attr-defined]
+        # The mood check-in is worded the same in every flow that asks it.
+        mood = isinstance(node, ScaleNode) and node.mood
+        text = self.s("mood_question") if mood else self.words(node.text)  # type: ignore[attr-defined]
         if prefix:
             text = f"{prefix}\n\n{text}" if text else prefix
         extra: list[Choice] = []
@@ -166,34 +276,73 @@ class _Run:
         if isinstance(node, QUESTION_TYPES) and node.skip:
             extra.append(Choice(SKIP, self.s("skip_label")))
         if isinstance(node, ChoiceNode):
-            choices = tuple(Choice(self.token(node.id, i), text_for(c.label, band)) for i, c in enumerate(node.choices))
-            self.say(text, choices + tuple(extra), "buttons")
-        elif isinstance(node, MultiNode):
-            picked = set(self.state.picks)
             choices = tuple(
-                Choice(self.token(node.id, i), ("✅ " if c.id in picked else "") + text_for(c.label, band))
+                Choice(self.token(node.id, i), text_for(c.label, band))
                 for i, c in enumerate(node.choices)
+                if self._choice_visible(node, i)
             )
-            self.say(
-                text + "\n" + self.s("multi_hint"), (*choices, Choice(DONE, self.s("done_label")), *extra), "multi"
-            )
+            self.say(text, choices + tuple(extra), "buttons", node=node)
+        elif isinstance(node, MultiNode):
+            self.say(text + "\n" + self.s("multi_hint"), self._multi_choices(node, extra), "multi", node=node)
         elif isinstance(node, ScaleNode):
-            self.say(text, tuple(self._scale_choice(node, v) for v in range(1, 6)) + tuple(extra), "scale")
+            choices = tuple(self._scale_choice(node, v) for v in range(1, 6))
+            self.say(text, choices + tuple(extra), "scale", node=node)
         elif isinstance(node, YesNoNode):
             opts = [("yes", "yes_label"), ("no", "no_label")] + (
                 [("not_sure", "not_sure_label")] if node.not_sure else []
             )
             choices = tuple(Choice(self.token(node.id, i), self.s(key)) for i, (_, key) in enumerate(opts))
-            self.say(text, choices + tuple(extra), "buttons")
+            self.say(text, choices + tuple(extra), "buttons", node=node)
         elif isinstance(node, TextNode):
             hint = self.s("free_text_notice") if node.notice else ""
             body = f"{text}\n\n{hint}" if hint else text
-            self.say(body, tuple(extra), "buttons")
+            self.say(body, tuple(extra), "buttons", node=node)
+
+    def _multi_choices(self, node: MultiNode, extra: list[Choice]) -> tuple[Choice, ...]:
+        """Every option as a toggle (pressed, and a ✅ for channels that cannot show pressed), then Done."""
+        picked = set(self.state.picks)
+        band = self.state.band
+        choices = tuple(
+            Choice(self.token(node.id, i), ("✅ " if c.id in picked else "") + text_for(c.label, band), c.id in picked)
+            for i, c in enumerate(node.choices)
+        )
+        return (*choices, Choice(DONE, self.s("done_label")), *extra)
+
+    def toggled(self, node: MultiNode) -> None:
+        """After a tap on a multi-select: what is picked so far and the same buttons, not the whole question."""
+        band = self.state.band
+        picked = [text_for(c.label, band) for c in node.choices if c.id in self.state.picks]
+        text = self.s("multi_picked", picks=", ".join(picked)) if picked else self.s("multi_nothing_picked")
+        extra = [Choice(BACK, self.s("back_label"))] if self.state.history else []
+        if node.skip:
+            extra.append(Choice(SKIP, self.s("skip_label")))
+        self.say(text, self._multi_choices(node, extra), "multi", node=node, update=True)
+
+    def _scale_label(self, node: ScaleNode, value: int) -> str:
+        """Faces only for 7-16s, and always with a word or number beside them (a face alone can be a blank box)."""
+        band = self.state.band
+        if node.labels:
+            word = node.labels[value - 1]
+        elif node.mood:
+            word = self.s("mood_words").split("|")[value - 1].strip()
+        elif band == "junior":
+            word = self.s("scale_words").split("|")[value - 1].strip()
+        else:
+            word = str(value)
+            end = node.low if value == 1 else node.high if value == 5 else ""
+            if end and band not in FACE_BANDS:
+                word = f"{value} ({text_for(end, band)})"
+        return f"{FACES[value - 1]} {word}" if band in FACE_BANDS else word
 
     def _scale_choice(self, node: ScaleNode, value: int) -> Choice:
-        face = FACES[value - 1]
-        label = face if self.state.band == "junior" else f"{face} {value}"
-        return Choice(self.token(node.id, value - 1), label)
+        return Choice(self.token(node.id, value - 1), self._scale_label(node, value))
+
+    def _choice_visible(self, node: ChoiceNode, index: int) -> bool:
+        """With `count`, numbered choices ("1", "2"...) only up to that count (never a card that isn't there)."""
+        if not node.count:
+            return True
+        label = text_for(node.choices[index].label, "default").strip()
+        return not label.isdigit() or int(label) <= self.ctx.count(node.count)
 
     def _option_visible(self, option: object) -> bool:
         bands = getattr(option, "bands", None)
@@ -215,12 +364,18 @@ class _Run:
 
     # -- answering -----------------------------------------------------------------------------
     def record(self, node: object, value: object, skipped: bool = False) -> None:
+        self.store(node, value, skipped)
+        self.enter(node.next)  # type: ignore[attr-defined]
+
+    def store(self, node: object, value: object, skipped: bool = False, history: bool = True) -> None:
         flow = self.flow
         assert flow is not None
         nid = node.id  # type: ignore[attr-defined]
         self.state.answers[nid] = value
-        if not self.state.history or self.state.history[-1] != nid:
+        if history and (not self.state.history or self.state.history[-1] != nid):
             self.state.history.append(nid)
+        if isinstance(node, ScaleNode) and node.mood:
+            self.state.mood = {"value": value}
         self.result.answers.append(
             AnswerEvent(flow.id, self.state.run, nid, value, skipped, isinstance(node, TextNode) and not skipped)
         )
@@ -230,30 +385,40 @@ class _Run:
         if set_fields:
             self.state.profile.update(set_fields)
             self.result.profile_changed = True
-        self.enter(node.next)  # type: ignore[attr-defined]
 
     def choose_menu(self, node: MenuNode, index: int) -> None:
         option = node.options[index]
         if option.topics:
             self.list_topics()
         elif option.flow:
-            self.start_flow(option.flow)
+            self.choose_flow(option.flow)
 
     def list_topics(self) -> None:
+        st = self.state
         topics = [t for t in self.ctx.open_topics if t in self.lib.flows]
         if not topics:
             self.say(self.s("no_topics"))
             self.show_menu()
             return
-        if len(topics) == 1:
-            self.start_flow(topics[0])
+        done = [t for t in topics if t in self.ctx.done_topics and t not in st.parked]
+        new = [t for t in topics if t not in done]
+        if not new:
+            self.say(self.s("topics_all_done"))
+            self.show_menu()
             return
-        st = self.state
+        if len(new) == 1 and not done:
+            self.choose_flow(new[0])
+            return
+        self.park()
         st.flow_id, st.node_id = None, None
+        text = self.s("pick_topic")
+        if done:
+            titles = ", ".join(text_for(self.lib.flows[t].title, st.band) for t in done)
+            text = f"{self.s('topics_done_line', titles=titles)}\n\n{text}"
         choices = tuple(
-            Choice(f"t.{self.lib.flow_tokens[t]}", text_for(self.lib.flows[t].title, st.band)) for t in topics
+            Choice(f"t.{self.lib.flow_tokens[t]}", text_for(self.lib.flows[t].title, st.band)) for t in new
         )
-        self.say(self.s("pick_topic"), choices, "menu")
+        self.say(text, choices, "menu")
 
     def answer_index(self, node: object, index: int) -> None:
         if isinstance(node, MenuNode):
@@ -271,12 +436,14 @@ class _Run:
                 picks.remove(cid)
             elif node.max_picks is None or len(picks) < node.max_picks:
                 picks.append(cid)
-            self.reask()
+            self.toggled(node)
 
     def index_in_range(self, node: object, index: int) -> bool:
         if isinstance(node, MenuNode):
             return 0 <= index < len(node.options)
-        if isinstance(node, ChoiceNode | MultiNode):
+        if isinstance(node, ChoiceNode):
+            return 0 <= index < len(node.choices) and self._choice_visible(node, index)
+        if isinstance(node, MultiNode):
             return 0 <= index < len(node.choices)
         if isinstance(node, ScaleNode):
             return 0 <= index < 5
@@ -304,7 +471,7 @@ class _Run:
             return
         index = self.match_typed(node, folded)
         if index is None:
-            self.reask(self.s("pick_a_button"))
+            self.reask(self.s("pick_a_button_number" if self.numbered(node) else "pick_a_button"))
         else:
             self.answer_index(node, index)
 
@@ -320,6 +487,8 @@ class _Run:
             forms = [_label_forms(text_for(o.label, band)) for o in node.options]
         elif isinstance(node, ChoiceNode | MultiNode):
             forms = [_label_forms(text_for(c.label, band)) for c in node.choices]
+        elif isinstance(node, ScaleNode):
+            forms = [_label_forms(self._scale_label(node, v)) for v in range(1, 6)]
         labels = [lbl for lbl, _ in forms]
         if folded in labels:
             return labels.index(folded)
@@ -331,6 +500,14 @@ class _Run:
             index = int(folded) - 1
             return index if self.index_in_range(node, index) else None
         return None
+
+    def numbered(self, node: object) -> bool:
+        """True when the node's buttons show numbers, so "type its number" makes sense."""
+        if isinstance(node, ScaleNode):
+            return self._scale_label(node, 1).split()[-1].isdigit() or self._scale_label(node, 1)[:1].isdigit()
+        if isinstance(node, ChoiceNode):
+            return any(text_for(c.label, self.state.band).strip()[:1].isdigit() for c in node.choices)
+        return False
 
     def finish_multi(self, node: MultiNode) -> None:
         picks = list(self.state.picks)
@@ -386,23 +563,42 @@ def step(
     The given state is not modified; the result holds a new one. `now` is accepted so that
     time-dependent rules stay testable without a clock inside the engine.
     """
-    del now  # no rule reads the time yet; kept in the signature so callers always pass it
     run = _Run(library, state.copy(), context or StepContext())
+    _new_session(run.state, now)
+    if not run.ctx.flagged:
+        _advance(run, inbound)
+        return run.result
+    # The safe reply is the whole answer to a worrying message (issue 23 item 4): the step is taken as usual (a
+    # typed answer is kept, quarantined by the dispatcher), but nothing else is said, and the flow picks up again
+    # only when the person writes again.
+    _advance(run, inbound)
+    run.state.held = True
+    run.result.replies.clear()
+    run.result.quiet = True
+    return run.result
+
+
+def _advance(run: _Run, inbound: Inbound) -> None:
     st = run.state
+    if st.held:
+        st.held = False
+        if inbound.kind == "text" and not st.paused and not run.ctx.flagged:
+            run.reask(run.s("after_safe_reply"))
+            return
     if inbound.kind == "command":
         _command(run, inbound.command, inbound.args)
-        return run.result
+        return
     if inbound.kind == "unsupported":
         run.reask(run.s("unsupported"))
-        return run.result
+        return
     if st.paused:
         st.paused = False
         if inbound.kind == "text":
             run.reask(run.s("welcome_back"))
-            return run.result
+            return
     if not st.profile.get("band") and st.flow_id != "welcome":
         run.show_menu()
-        return run.result
+        return
     if inbound.kind == "button":
         _button(run, inbound.payload)
     else:
@@ -411,24 +607,67 @@ def step(
             run.show_menu()
         else:
             run.typed(node, inbound.text)
-    return run.result
+
+
+def _new_session(st: ConversationState, now: datetime) -> None:
+    """A long gap since the last message starts a new session: the mood check-in may be asked again."""
+    if st.seen_at:
+        try:
+            gap = now - datetime.fromisoformat(st.seen_at)
+        except (TypeError, ValueError):
+            gap = SESSION_GAP * 2
+        if gap > SESSION_GAP:
+            st.mood = None
+    st.seen_at = now.isoformat()
+
+
+def _flow_button(run: _Run, kind: str, tok: str) -> None:
+    """"t." a topic from the list, "r." carry on a parked run, "n." start it again: valid from anywhere."""
+    lib, st = run.lib, run.state
+    flow_id = lib.flow_by_token.get(int(tok)) if tok.isdigit() else None
+    flow = lib.flows.get(flow_id or "")
+    if flow is None or st.audience not in flow.audience or st.band not in flow.bands:
+        run.reask(run.s("stale_button"))
+        return
+    if flow.kind == "topic" and flow.id not in run.ctx.open_topics:
+        run.reask(run.s("stale_button"))
+        return
+    if kind == "t":
+        run.choose_flow(flow.id)
+    elif flow.id not in st.parked and not (st.flow_id == flow.id and st.history):
+        run.reask(run.s("stale_button"))
+    elif kind == "r":
+        run.resume(flow.id)
+    else:
+        run.park()
+        run.start_flow(flow.id)  # closes the parked run ("restarted") and starts a new one
+
+
+def _menu_button(run: _Run, flow: Flow, node_idx: int, index: int) -> bool:
+    """A button from this person's menu, pressed after they moved on (e.g. a survey invitation's Start, with
+    the menu sent straight after it): it still does what it says. False if it is not such a button."""
+    st = run.state
+    if flow.kind != "menu" or flow.id != run.lib.menu_for(st.audience).id or not 0 <= node_idx < len(flow.nodes):
+        return False
+    node = flow.nodes[node_idx]
+    if not isinstance(node, MenuNode) or not 0 <= index < len(node.options):
+        return False
+    if not run._option_visible(node.options[index]):
+        return False
+    run.choose_menu(node, index)
+    return True
 
 
 def _button(run: _Run, payload: str) -> None:
-    lib, st = run.lib, run.state
+    lib = run.lib
     if payload == SKIP:
         run.skip()
         return
     if payload == BACK:
         run.back()
         return
-    if payload.startswith("t."):
-        tok = payload[2:]
-        topic = lib.flow_by_token.get(int(tok)) if tok.isdigit() else None
-        if topic and topic in run.ctx.open_topics and st.flow_id is None:
-            run.start_flow(topic)
-        else:
-            run.reask(run.s("stale_button"))
+    if payload[:2] in ("t.", "r.", "n."):
+        _flow_button(run, payload[0], payload[2:])
         return
     node = run.current()
     if payload == DONE:
@@ -439,12 +678,18 @@ def _button(run: _Run, payload: str) -> None:
         return
     parsed = _parse_token(payload)
     flow = run.flow
+    if parsed is not None and (node is None or flow is None):
+        pressed = lib.flows.get(lib.flow_by_token.get(parsed[0], ""))
+        if pressed is not None and _menu_button(run, pressed, parsed[1], parsed[2]):
+            return
     if parsed is None or node is None or flow is None:
         run.reask(run.s("stale_button"))
         return
     flow_tok, node_idx, index = parsed
     if lib.flow_by_token.get(flow_tok) != flow.id or flow.order.get(node.id) != node_idx:  # type: ignore[attr-defined]
-        run.reask(run.s("stale_button"))
+        pressed = lib.flows.get(lib.flow_by_token.get(flow_tok, ""))
+        if pressed is None or not _menu_button(run, pressed, node_idx, index):
+            run.reask(run.s("stale_button"))
         return
     if not run.index_in_range(node, index):
         run.reask(run.s("stale_button"))
@@ -467,6 +712,7 @@ def _command(run: _Run, command: str, args: str) -> None:
     elif command == "back":
         run.back()
     elif command == "menu":
+        run.park()
         st.flow_id, st.node_id = None, None
         run.show_menu()
     elif command == "start":

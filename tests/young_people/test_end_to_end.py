@@ -14,7 +14,7 @@ from storage import challenges
 from storage.db import session
 from storage.models import GoodNews, OutboxMessage, ReviewStatement, Submission
 from tests.fakes.smtp_sink import SmtpSink
-from tests.helpers import Person
+from tests.helpers import MOOD_FACES, Person
 from tests.young_people.conftest import IRO, join
 from tests.young_people.test_cards import back_first_card, raise_card
 
@@ -41,18 +41,18 @@ def use_every_menu_item(p: Person, band: str, review_choice: str) -> None:
 
     p.press("🗣")  # Have your say: one topic open today, so it starts straight away
     assert "foster carer" in p.said.lower()
-    p.press("🙂")
+    p.feel("🙂")
     finish_by_skipping(p)
 
     p.press("🎉")
-    p.press("😀")
+    p.feel("😀")
     p.text(f"Good news from a {band}")
     p.press("🏆")
     p.press("Yes")
     assert MENU in p.said
 
     p.press("📅" if band == "junior" else "📋")
-    p.press("🙂")
+    p.feel("🙂")
     p.text(f"Going well for the {band}")
     p.press("Skip")
     p.press("Skip")  # who would you like there: skipped
@@ -63,13 +63,14 @@ def use_every_menu_item(p: Person, band: str, review_choice: str) -> None:
     assert MENU in p.said
 
     p.press("😊" if band == "junior" else "💬")
-    for face in ("🙂", "😀", "🙂", "😀", "🙂", "😀"):
-        p.press(face)
+    p.feel("🙂")  # the mood check-in: already given this session, so not asked again
+    for face in ("😀", "🙂", "😀", "🙂", "😀"):
+        p.press(face if band != "young_adult" else str(MOOD_FACES.index(face) + 1))  # 16-25s: numbers, no faces
     assert MENU in p.said
 
     if band != "junior":
         p.press("🃏")
-        p.press("🙂")
+        p.feel("🙂")
         p.press("🃏 See")
         assert "haven't raised or backed any cards" in p.said
         assert MENU in p.said

@@ -16,7 +16,7 @@ from tests.young_people.conftest import join
 
 def share(p, text: str, category: str, consent: str) -> None:
     p.press("🎉")
-    p.press("😀")
+    p.feel("😀")
     p.text(text)
     p.press(category)
     p.press(consent)
@@ -109,7 +109,7 @@ def test_wellbeing_stores_scale_answers_for_counting_only(rt) -> None:
 def test_wellbeing_low_answer_gets_gentle_help_without_an_alert(rt) -> None:
     p = join(rt, "w3", "teen")
     p.press("💬")
-    p.press("😢")
+    p.feel("😢")
     for _ in range(5):
         p.press("Skip")
     assert "talking to someone can help" in p.said

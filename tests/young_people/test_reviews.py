@@ -25,7 +25,7 @@ ASK = "Can I have more time with my brother at weekends?"
 
 def prepare(p, band: str = "teen") -> None:
     p.press("📋" if band != "junior" else "📅")
-    p.press("🙂")
+    p.feel("🙂")
     p.text(GOING_WELL)
     p.text(NOT_WELL)
     p.press("My social worker")
