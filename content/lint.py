@@ -2,7 +2,8 @@
 
 Owns the checks `ourvoice content check` runs after the loader: `action:` nodes with no handler,
 unknown age-band keys, sentence case and unexplained acronyms in young people's text, question counts
-that do not match the flow, slash commands in web-visible text, and Skip offered on non-questions.
+that do not match the flow or are typed by hand instead of `{questions}`, slash commands in web-visible text,
+Skip offered on non-questions, and a mood check-in node with wording of its own (it is worded from the strings).
 Each problem is a ContentError (`file:line: reason`). Must not import bot, admin or storage: the caller
 passes in the action names the runtime knows.
 """
@@ -141,6 +142,9 @@ class _Linter:
                 if key in node:
                     self.words(rel, f"node '{nid}' {key}", node[key], node.line_of(key), young_shared)
                     self.counts(rel, nid, node[key], node.line_of(key), questions)
+            if kind == "scale" and node.get("mood") is True and node.get("text"):
+                reason = f"node '{nid}' is the mood check-in: its wording comes from strings 'mood_question' (no text)"
+                self.add(rel, node.line_of("text"), reason)
             for list_key in ("choices", "options"):
                 items = node.get(list_key) or []
                 for opt in items:
@@ -171,6 +175,9 @@ class _Linter:
                 n = int(word) if word.isdigit() else NUMBER_WORDS[word]
                 if n != questions:
                     self.add(rel, at, f"node '{nid}' says {m.group(0)!r} but the flow has {questions} questions")
+                else:
+                    self.add(rel, at, f"node '{nid}' says {m.group(0)!r}: write '{{questions}}' so the count "
+                                      "follows the flow")
             for m in _OF.finditer(text):
                 if int(m.group(2)) != questions:
                     self.add(rel, at, f"node '{nid}' says {m.group(0)!r} but the flow has {questions} questions")

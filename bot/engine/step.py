@@ -204,7 +204,8 @@ class _Run:
                 self.store(node, value, skipped=value is None, history=False)
                 node_id = node.next  # type: ignore[assignment]
             elif isinstance(node, ChoiceNode) and node.count and self.ctx.count(node.count) == 0:
-                node_id = node.next  # nothing to choose from (no cards to back): not asked  # type: ignore[assignment]
+                # Nothing to choose from (no cards to back): not asked.
+                node_id = node.next  # type: ignore[assignment]
             elif isinstance(node, BranchNode):
                 node_id = self.branch(node)
             elif isinstance(node, ActionNode):

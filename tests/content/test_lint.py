@@ -110,6 +110,25 @@ def test_question_count_must_match(root: Path) -> None:
     assert problems(root, FLOW.replace('"Hello there."', '"Just one question."')) == []
 
 
+def test_question_count_typed_by_hand_asks_for_the_placeholder(root: Path) -> None:
+    # A count that matches today still goes stale when a question is added: the engine fills {questions}.
+    body = FLOW.replace("    next: done\n", "    next: second\n  - id: second\n    type: yesno\n    text: \"Sure?\"\n"
+                        "    next: done\n", 1)
+    errs = problems(root, body.replace('"Hello there."', '"Two quick questions."'))
+    assert errs == ["content/flows/zz_lint.yaml:11: node 'hello' says 'Two quick questions': write '{questions}' "
+                    "so the count follows the flow"]
+    assert problems(root, body.replace('"Hello there."', '"{questions} quick questions."')) == []
+
+
+def test_mood_check_in_takes_no_wording_of_its_own(root: Path) -> None:
+    body = FLOW.replace("    next: first\n", "    next: feeling\n  - id: feeling\n    type: scale\n    mood: true\n"
+                        "    next: first\n", 1)
+    assert problems(root, body) == []
+    worded = body.replace("    mood: true\n", "    mood: true\n    text: \"How do you feel?\"\n")
+    errs = problems(root, worded)
+    assert len(errs) == 1 and "node 'feeling' is the mood check-in" in errs[0], errs
+
+
 def test_slash_command_in_web_visible_text(root: Path) -> None:
     errs = problems(root, FLOW.replace('"Hello there."', '"Type /stop to have a break."'))
     assert errs == ["content/flows/zz_lint.yaml:11: node 'hello' text: slash command '/stop' in text the web chat "
