@@ -18,7 +18,7 @@ from storage import participants as people
 from storage import topics as topic_store
 from storage.db import session
 from storage.models import AuditEntry
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
@@ -96,9 +96,10 @@ def _seed(rt: Any) -> dict[str, int]:
 @pytest.fixture
 def served(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Any, dict[str, int]]]:
     require_chromium()
-    rt = build_runtime(make_settings(sqlite_url, tmp_path))
+    port = free_port()  # the admin accepts forms only from its configured URLs: http://127.0.0.1:<port> is one
+    rt = build_runtime(make_settings(sqlite_url, tmp_path, port=port))
     ids = _seed(rt)
-    with serve(build_app(rt)) as base:
+    with serve(build_app(rt), port) as base:
         yield base, rt, ids
     rt.engine.dispose()
 

@@ -20,7 +20,7 @@ from storage import audit
 from storage import staff as staff_store
 from storage.db import session
 from storage.models import OutboxMessage, ToRead
-from tests.browser import browser_page, require_chromium, serve
+from tests.browser import browser_page, free_port, require_chromium, serve
 from tests.conftest import make_settings
 from tests.helpers import Person
 
@@ -53,7 +53,8 @@ def _good_news(p: Person, words: str) -> Any:
 @pytest.fixture
 def served(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Any, dict[str, Any]]]:
     require_chromium()
-    rt = build_runtime(make_settings(sqlite_url, tmp_path))
+    port = free_port()  # the admin accepts forms only from its configured URLs: http://127.0.0.1:<port> is one
+    rt = build_runtime(make_settings(sqlite_url, tmp_path, port=port))
     rt.dispatcher.onboarding = invite_onboarding(
         rt.keyring, rt.settings, rt.library, identity=IdentitySettings(_env_file=None)  # type: ignore[call-arg]
     )
@@ -76,7 +77,7 @@ def served(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Any, dict[str
     ids = {"calm": min(entries), "worrying": max(entries), "alert": alert_ref}
     flagged = [i for i, r in entries.items() if r.flagged]
     ids["flagged"] = flagged[0] if flagged else None
-    with serve(build_app(rt)) as base:
+    with serve(build_app(rt), port) as base:
         yield base, rt, ids
     rt.engine.dispose()
 
