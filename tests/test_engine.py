@@ -366,3 +366,62 @@ def test_clean_ascii_fast_path_matches_the_full_rules(text: str) -> None:
         return "".join(kept).strip()
 
     assert text_mod.clean(text) == slow(text)
+
+
+def _carer(lib) -> Chat:
+    chat = Chat(lib, topics=())
+    chat.text("hello")
+    chat.press("I'm a foster carer")
+    assert "What would you like to do?" in chat.said
+    return chat
+
+
+def test_invitation_start_still_works_after_the_menu_and_another_flow(lib) -> None:
+    # The invitation's ▶ Start is a carer menu token: pressed after the menu was sent straight after it, or from
+    # inside another flow, it still starts the survey (it used to answer "That button belongs to an earlier message").
+    from bot.features.carers import start_token
+
+    token = start_token(lib, "carer_pulse")
+    assert token is not None
+    chat = _carer(lib)
+    chat.press("🔒 My stuff")
+    assert chat.state.flow_id == "my_stuff"
+    chat.send("button", payload=token)
+    assert "treated as a professional" in chat.said and "earlier message" not in chat.said
+    assert chat.state.flow_id == "carer_pulse"
+
+
+def test_start_again_reports_the_old_run_and_carry_on_keeps_it(lib) -> None:
+    chat = _carer(lib)
+    chat.press("📋 Annual carer survey")
+    first_run = chat.state.run
+    chat.press("3 to 5 years")
+    chat.cmd("menu")
+    assert chat.state.parked["carer_annual"]["run"] == first_run
+    chat.press("📋 Annual carer survey")
+    assert "▶ Carry on at question 2 of 27" in chat.buttons
+    chat.press("▶ Carry on")
+    assert chat.state.run == first_run and chat.state.flow_id == "carer_annual"
+    assert chat.state.answers["years_fostering"] == "y3_5"
+    chat.cmd("menu")
+    chat.press("📋 Annual carer survey")
+    result = chat.press("↺ Start again")
+    assert result.restarted == [("carer_annual", first_run)]
+    assert chat.state.run > first_run and chat.state.answers == {}
+    assert "carer_annual" not in chat.state.parked
+
+
+def test_mood_is_reused_within_a_session_and_asked_again_after_a_gap(lib) -> None:
+    from datetime import timedelta
+
+    chat = Chat(lib)
+    onboard(chat)
+    chat.press("🎉")
+    chat.press("🙂 Good")
+    chat.cmd("menu")
+    result = chat.press("🗣")
+    assert "How are you feeling" not in chat.said
+    assert [(a.question_id, a.value) for a in result.answers] == [("feeling", 4)]  # reused, stored for this topic
+    later = step(lib, chat.state, Inbound("test", "p1", "m", "command", command="menu"),
+                 now=fixed_now() + timedelta(hours=3), context=chat.ctx)
+    assert later.state.mood is None
