@@ -70,6 +70,7 @@ class Life:
     pid: int
     started_at: float
     first_poll_at: float | None = None
+    cpu_to_first_poll: float | None = None  # the process's own CPU seconds by then (less sensitive to load)
     first_send_at: float | None = None
     killed_at: float | None = None
     exit_code: int | None = None
@@ -260,6 +261,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a running process has used so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float], q: int) -> float | None:
     if not values:
         return None
@@ -325,6 +335,7 @@ async def kill_loop(
                         calls = tg.calls_to("getUpdates")
                         if len(calls) > polls:
                             life.first_poll_at = calls[polls].at
+                            life.cpu_to_first_poll = cpu_seconds(proc.pid)
                             break
                         if proc.returncode is not None or time.monotonic() > deadline:
                             tail = (work / f"life-{life.index:03d}.log").read_text(errors="replace")[-3000:]
@@ -403,15 +414,20 @@ def report(
     # Windows "after a restart": from a kill to the next first poll, and AFTER_RESTART seconds beyond it.
     windows = [(prev.killed_at, nxt.first_poll_at + AFTER_RESTART) for prev, nxt in zip(lives, lives[1:], strict=False)
                if prev.killed_at is not None and nxt.first_poll_at is not None]
-    after, steady = [], []
+    outages = [(prev.killed_at, nxt.first_poll_at) for prev, nxt in zip(lives, lives[1:], strict=False)
+               if prev.killed_at is not None and nxt.first_poll_at is not None]
+    after, down, steady = [], [], []
     for s in people.sent:
         if s.reply_at is None:
             continue
         latency = s.reply_at - s.pushed_at
         (after if any(a <= s.pushed_at <= b for a, b in windows) else steady).append(latency)
+        if any(a <= s.pushed_at <= b for a, b in outages):
+            down.append(latency)
     restarted = lives[1:]
     to_poll = [x.first_poll_at - x.started_at for x in restarted if x.first_poll_at is not None]
     to_send = [x.first_send_at - x.started_at for x in restarted if x.first_send_at is not None]
+    cpu = [x.cpu_to_first_poll for x in restarted if x.cpu_to_first_poll is not None]
     statuses: dict[str, int] = {}
     for chat_rows in rows.values():
         for _, status in chat_rows:
@@ -436,19 +452,23 @@ def report(
         "updates_without_reply": sum(1 for s in people.sent if s.reply_at is None),
         "stuck_chats": len(stuck),
         "latency_after_restart": _spread(after),
+        "latency_sent_while_down": _spread(down),
         "latency_steady": _spread(steady),
         "restart_to_first_poll": _spread(to_poll),
         "restart_to_first_send": _spread(to_send),
+        "cpu_seconds_to_first_poll": _spread(cpu),
     }
 
 
 def summary(r: dict[str, Any]) -> str:
-    a, p = r["latency_after_restart"], r["restart_to_first_poll"]
+    a, d, p = r["latency_after_restart"], r["latency_sent_while_down"], r["restart_to_first_poll"]
     return (
         f"kill loop {r['db']}: {r['kills']} kills, {r['updates_sent']} updates sent, {r['updates_confirmed']} "
         f"confirmed, {r['lost']} lost, {r['stored_twice']} stored twice, {r['rows_delivered_twice']} replies "
         f"sent twice, {r['stuck_chats']} stuck chats; reply after restart p50 {a['p50_s']} s p95 {a['p95_s']} s "
-        f"max {a['max_s']} s; restart to first poll p50 {p['p50_s']} s max {p['max_s']} s"
+        f"max {a['max_s']} s (sent while down: p50 {d['p50_s']} s max {d['max_s']} s); "
+        f"restart to first poll p50 {p['p50_s']} s max {p['max_s']} s "
+        f"({r['cpu_seconds_to_first_poll']['p50_s']} CPU s)"
     )
 
 
@@ -487,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"work directory: {work}", file=sys.stderr)
     result["command"] = "python -m bench.kill_loop " + " ".join(argv if argv is not None else sys.argv[1:])
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]  # the machine is shared
+    result["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(summary(result))
     print(json.dumps(result, indent=2))
     if args.json_out:

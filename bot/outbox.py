@@ -151,7 +151,7 @@ class OutboxSender:
         per_chat_interval: float = 1.0,
         global_per_second: float = 30.0,
         scan_interval: float = 2.0,
-        mark_interval: float = 0.1,
+        mark_interval: float = 0.0,
         max_in_flight: int = 8,
         batch: int = 200,
         executor: Executor | None = None,
@@ -179,6 +179,12 @@ class OutboxSender:
         self._known: set[int] = set()  # row ids queued, in flight, or sent but not yet marked
         self._held: dict[str, float] = {}  # chats waiting after repeated network errors
         self._to_mark: list[int] = []
+        self._mark_done: asyncio.Future[bool] | None = None  # resolved when the rows in _to_mark are committed
+        # Rows marked sent by commit number n, kept until a scan that began after commit n has finished: a
+        # scan that read the table before that commit still sees them pending and must not queue them again.
+        self._mark_commits = 0
+        self._just_marked: dict[int, int] = {}
+        self._scans: list[int] = []  # the commit number each scan now reading began at
         self._kick = asyncio.Event()
         self._marked = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -344,11 +350,22 @@ class OutboxSender:
                 return await self._failed(address, item, DeliveryError(type(exc).__name__))
         self.sent += 1
         rows = [p.row_id for p in item.each() if p.row_id is not None]
-        if rows:
-            self._to_mark.extend(rows)
-            self._marked.set()
         item.resolve(True)
+        if rows:
+            # This chat's next message waits until this one is marked sent (a commit, while the per-chat
+            # interval runs anyway): after a crash, at most the message in flight can go to a chat again.
+            await self._mark(rows)
         return "sent"
+
+    async def _mark(self, rows: list[int]) -> bool:
+        """Have `rows` marked sent by the next commit and wait for it; False if that commit failed (the rows
+        are kept, so this process never sends them again, and marked later)."""
+        self._to_mark.extend(rows)
+        if self._mark_done is None:
+            self._mark_done = asyncio.get_running_loop().create_future()
+        done = self._mark_done
+        self._marked.set()
+        return await asyncio.shield(done)
 
     async def _failed(self, address: str, item: _Item, exc: DeliveryError) -> str:
         if exc.retry_after is not None:
@@ -403,15 +420,22 @@ class OutboxSender:
         """Queue every due row not already known (the scan loop does this every few seconds, and on a kick)."""
         if not self.active:
             return
+        begun = self._mark_commits  # commits up to this one are visible to the read below
+        self._scans.append(begun)
         try:
             rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch)
         except Exception as exc:
             log.warning("outbox.scan_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
             return
+        finally:
+            self._scans.remove(begun)
         now = time.monotonic()
         self._held = {a: t for a, t in self._held.items() if t > now}
+        just_marked = self._just_marked
+        seen_by_all = min([begun, *self._scans])  # a scan still reading may have begun earlier
+        self._just_marked = {k: n for k, n in just_marked.items() if n > seen_by_all}
         for rid, address_enc, payload, kind in rows:
-            if rid in self._known:
+            if rid in self._known or rid in just_marked:
                 continue
             if address_enc is None:
                 await self._db_safely(self._db_mark_dead, rid, "no address")
@@ -462,15 +486,20 @@ class OutboxSender:
     async def _mark_loop(self) -> None:
         while True:
             await self._marked.wait()
-            # Gather a batch: one commit per interval rather than one per message keeps the database
-            # free for the dispatcher. A crash in between re-sends at most this interval's messages.
-            await asyncio.sleep(self.mark_interval)
             self._marked.clear()
+            # Marked as soon as a send succeeds, not gathered for an interval: a crash between a send and its
+            # mark sends that message again after the restart, so the window is one commit (plus the wait for
+            # the database thread). Sends that succeed while a commit runs are marked together in the next
+            # one, so a busy sender still writes few commits. `mark_interval` only spaces commits out.
             await self._flush_marks()
+            if self.mark_interval > 0:
+                await asyncio.sleep(self.mark_interval)
 
     async def _flush_marks(self) -> None:
         ids, self._to_mark = self._to_mark, []
+        done, self._mark_done = self._mark_done, None
         if not ids:
+            _settle(done, True)
             return
         try:
             await self._in_db_thread(self._db_mark_sent, ids)
@@ -478,10 +507,18 @@ class OutboxSender:
             log.warning("outbox.mark_failed channel=%s count=%d error=%s", self.channel.name, len(ids),
                         type(exc).__name__)
             self._to_mark = ids + self._to_mark  # still known, so never sent twice by this process
+            _settle(done, False)  # the chats go on; these rows are marked by a later commit
             await asyncio.sleep(1.0)
             self._marked.set()
             return
+        except BaseException:
+            self._to_mark = ids + self._to_mark  # cancelled (stopping): stop() marks them in its last flush
+            _settle(done, False)
+            raise
+        self._mark_commits += 1
+        self._just_marked.update(dict.fromkeys(ids, self._mark_commits))
         self._known.difference_update(ids)
+        _settle(done, True)
 
     # -- storage (run in threads) ------------------------------------------------------------------
     async def _in_db_thread(self, fn: Callable[..., Any], *args: object) -> Any:
@@ -526,6 +563,11 @@ class OutboxSender:
     def _db_postpone(self, row_id: int, until: datetime, error: str) -> None:
         with session(self.engine) as s:
             outbox.postpone(s, row_id, until=until, error=error)
+
+
+def _settle(done: asyncio.Future[bool] | None, ok: bool) -> None:
+    if done is not None and not done.done():
+        done.set_result(ok)
 
 
 _OURS: set[str] = set()  # holder names made in this process (several senders may run in one process)

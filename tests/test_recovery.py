@@ -335,6 +335,55 @@ async def test_after_sigkill_a_restarted_process_replies_before_the_dead_senders
         await tg.stop()
 
 
+async def test_a_chats_next_message_waits_until_the_one_before_is_marked_sent(sqlite_url: str) -> None:
+    """A reply Telegram accepted just before a kill is sent again after the restart unless it was already marked
+    sent. The sender marks each send at once and sends a chat's next message only after that commit, so at most
+    the one message in flight at the kill can repeat; the old sender marked every 0.1 s and sent on meanwhile
+    (93 repeats in 40 kills of the kill loop). Rows pending as after a restart, found by the sender's scan."""
+    import json
+    from datetime import UTC, datetime
+
+    from bot.crypto import Keyring
+    from bot.messages import Outbound
+    from bot.outbox import OutboxSender
+    from storage import outbox
+    from storage.db import make_engine
+    from storage.models import OutboxMessage
+
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    engine = make_engine(sqlite_url)
+    keyring = Keyring("k", [Keyring.new_fernet_key()])
+    with session(engine) as s:
+        ids = [outbox.add(s, channel="telegram", payload_json=json.dumps(Outbound(f"part {i}").to_json()), now=now,
+                          address_enc=keyring.encrypt("4242")) for i in range(3)]
+
+    def statuses() -> list[str]:
+        with session(engine) as s:
+            rows = s.execute(select(OutboxMessage.status).where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
+                             .order_by(OutboxMessage.id)).scalars()
+            return list(rows)
+
+    seen: list[list[str]] = []
+
+    class Recording:  # no merge_limit: one send per row
+        name = "telegram"
+
+        async def send(self, address: str, message: Outbound) -> None:
+            seen.append(statuses())  # what a crash at this moment would leave pending
+
+    sender = OutboxSender(engine=engine, keyring=keyring, channel=Recording(), clock=lambda: now,
+                          per_chat_interval=0.0, global_per_second=1000)
+    await sender.start()
+    try:
+        await sender.rescan()  # what the scan does at start, awaited here
+        await sender.wait_idle(30)  # a guard against a hang
+        assert seen == [["pending"] * 3, ["sent", "pending", "pending"], ["sent", "sent", "pending"]]
+        assert statuses() == ["sent"] * 3
+    finally:
+        await sender.stop()
+        engine.dispose()
+
+
 def test_after_demo_seeding_a_young_person_can_join_with_an_invite(db_url: str, tmp_path: Path) -> None:
     """`make demo` then `/start CODE`, on SQLite and PostgreSQL: the bulk-seeded ids must not collide with the
     first join (the sequences are moved past them), and the join must not end in 'couldn't save'."""
