@@ -236,12 +236,13 @@ def unlink_identity(session: Session, key_hash: str) -> int | None:
     """Remove one channel identity ("forget this device"); returns whose it was, or None if there was none.
 
     The participant and their answers stay: only this app or browser no longer reaches them."""
-    row = session.execute(select(ChannelIdentity).where(ChannelIdentity.key_hash == key_hash)).scalar_one_or_none()
+    mine = select(ChannelIdentity).where(ChannelIdentity.key_hash == key_hash)  # type: ignore[arg-type]
+    row = session.execute(mine).scalar_one_or_none()
     if row is None:
         return None
     session.delete(row)
     session.flush()
-    return row.participant_id
+    return int(row.participant_id)
 
 
 def rejoin_participant(session: Session, invite: Invite, *, now: datetime) -> Participant | None:
@@ -250,7 +251,8 @@ def rejoin_participant(session: Session, invite: Invite, *, now: datetime) -> Pa
     cookie ran out). Otherwise None: a used code never takes over someone's chat."""
     if invite.used_at is None or invite.revoked_at is not None or utc(invite.expires_at) <= now:  # type: ignore[operator]
         return None
-    p = session.execute(select(Participant).where(Participant.invite_id == invite.id)).scalars().first()
+    found = select(Participant).where(Participant.invite_id == invite.id)  # type: ignore[arg-type]
+    p: Participant | None = session.execute(found).scalars().first()
     if p is None or p.id is None or identity_count(session, p.id) > 0:
         return None
     return p

@@ -103,7 +103,7 @@ def choice_counts_query(
     if flow_ids is not None:
         q = q.where(AnswerChoice.flow_id.in_(list(flow_ids)))
     if leave_out:
-        q = q.where(AnswerChoice.flow_id.not_in(list(leave_out)))
+        q = q.where(AnswerChoice.flow_id.not_in(list(leave_out)))  # type: ignore[attr-defined]
     return q
 
 

@@ -54,7 +54,10 @@ def refresh(
     existing = session.get(RollupPeriod, period)
     if private_flows:
         session.execute(
-            delete(RollupChoice).where(RollupChoice.period == period, RollupChoice.flow_id.in_(list(private_flows)))
+            delete(RollupChoice).where(
+                RollupChoice.period == period,  # type: ignore[arg-type]
+                RollupChoice.flow_id.in_(list(private_flows)),  # type: ignore[attr-defined]
+            )
         )
     if (
         existing is not None
