@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.db import utc
 from storage.models import LoginAttempt, StaffAccount, StaffSession
@@ -233,37 +233,29 @@ def failures_for_ip(session: Session, ip: str, *, since: datetime) -> int:
 
 def failures_for_pair(session: Session, username: str, ip: str, *, since: datetime) -> int:
     """Failed attempts for a username from one address since `since` and after its last success there."""
+    pair = (col(LoginAttempt.username) == username, col(LoginAttempt.ip) == ip)
     last_ok = session.execute(
-        select(func.max(LoginAttempt.id)).where(
-            LoginAttempt.username == username,
-            LoginAttempt.ip == ip,
-            LoginAttempt.success.is_(True),  # type: ignore[attr-defined]
-        )
+        select(func.max(col(LoginAttempt.id))).where(*pair, col(LoginAttempt.success).is_(True))
     ).scalar_one()
     q = (
         select(func.count())
         .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.username == username,
-            LoginAttempt.ip == ip,
-            LoginAttempt.success.is_(False),  # type: ignore[attr-defined]
-            LoginAttempt.at >= _at(since),
-        )
+        .where(*pair, col(LoginAttempt.success).is_(False), col(LoginAttempt.at) >= _at(since))
     )
     if last_ok is not None:
-        q = q.where(LoginAttempt.id > last_ok)
+        q = q.where(col(LoginAttempt.id) > last_ok)
     return int(session.execute(q).scalar_one())
 
 
 def signed_in_from(session: Session, username: str, ip: str, *, since: datetime) -> bool:
     """True when this username signed in successfully from this address since `since`."""
     found = session.execute(
-        select(LoginAttempt.id)
+        select(col(LoginAttempt.id))
         .where(
-            LoginAttempt.username == username,
-            LoginAttempt.ip == ip,
-            LoginAttempt.success.is_(True),  # type: ignore[attr-defined]
-            LoginAttempt.at >= _at(since),
+            col(LoginAttempt.username) == username,
+            col(LoginAttempt.ip) == ip,
+            col(LoginAttempt.success).is_(True),
+            col(LoginAttempt.at) >= _at(since),
         )
         .limit(1)
     ).first()
