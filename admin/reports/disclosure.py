@@ -25,6 +25,8 @@ HIDDEN = "not shown"  # every hidden count, small or not: the label must not tel
 FEWER = "fewer than 5"  # only for a lone count that adds up with nothing else published (a digest line)
 NOT_APPLICABLE = "\u2013"  # a structural zero: this combination cannot happen (e.g. Super Council, 16-25)
 
+TOTAL_COST = 10.0**6  # a margin's cost: the search hides a total only when no cell will do
+
 Key = Hashable
 Pos = tuple[int, int]
 Terms = Mapping[Key, int]
@@ -160,7 +162,7 @@ class Publication:
             raise ValueError("every row needs the same number of cells")
         zeros = set(structural)
         keys = TableKeys(name, m, n, row_totals, col_totals and additive_cols, grand_total and additive_cols)
-        total_cost = 10.0**6  # hide a total only when no cell will do
+        total_cost = TOTAL_COST  # hide a total only when no cell will do
         for i in range(m):
             for j in range(n):
                 self.count((name, i, j), cells[i][j], structural=(i, j) in zeros)
@@ -204,7 +206,7 @@ class Publication:
         primary |= {k for k in frozen & set(hidden) if self.values[k] < self.threshold}
         hide = set(primary) | set(hidden)
         if quick:
-            return self._solve_quick(primary, hide, frozen)
+            return self._give_back(self._solve_quick(primary, hide, frozen), frozen)
         passed: set[Key] = set()  # hiding more only widens intervals: a count that passed stays passed
         for _ in range(10 * len(self.published) + 10):
             leaks = audit(self, hide, primary - passed)
@@ -219,7 +221,23 @@ class Publication:
             if extra is None:
                 break  # nothing visible is linked to any leak: hiding more cannot widen them
             hide.add(extra)
-        return Result(self, frozenset(primary), frozenset(hide - primary))
+        return self._give_back(Result(self, frozenset(primary), frozenset(hide - primary)), frozen)
+
+    def _give_back(self, result: Result, fixed: set[Key]) -> Result:
+        """Show again any total the greedy search hid when the cells hidden after it protect enough on their
+        own (a total is hidden only when no cell will do): most expensive first, each checked by the audit
+        of the counts it is linked to."""
+        hide = set(result.hidden)
+        for k in sorted(result.secondary, key=lambda k: (-self.cost[k], repr(k))):
+            if self.cost[k] < TOTAL_COST or k in fixed:
+                continue
+            trial = hide - {k}
+            comps = _components(self, trial)
+            near = {x for eq in self.equations + self.inequalities if k in eq for x in eq if x in comps}
+            linked = set().union(*(comps[x] for x in near)) if near else set()
+            if not audit(self, trial, result.primary & linked):
+                hide = trial
+        return Result(self, result.primary, frozenset(hide - result.primary))
 
     def _solve_quick(self, primary: set[Key], hide: set[Key], frozen: set[Key]) -> Result:
         pending = sorted(primary, key=repr)
@@ -251,13 +269,14 @@ class Publication:
         )
         if not cands:
             return None
-        best: tuple[float, float, str] | None = None
+        best: tuple[bool, float, float, str] | None = None
         choice = None
         for k in cands[:16]:
             iv = _interval(self, leak, hide | {k}, integral=False)
             if iv.width >= self.width:
                 return k
-            score = (-iv.width, self.cost[k], repr(k))
+            # A total (cost TOTAL_COST and up) only when no single cell widens the leak at all.
+            score = (iv.width <= 0 or self.cost[k] >= TOTAL_COST, -iv.width, self.cost[k], repr(k))
             if best is None or score < best:
                 best, choice = score, k
         return choice

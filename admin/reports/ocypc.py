@@ -394,6 +394,8 @@ class Context:
     pub: Publication = field(default_factory=Publication)
     pending: list[Table] = field(default_factory=list)
     after: list[Callable[[], None]] = field(default_factory=list)
+    fixed: set[object] = field(default_factory=set)  # counts published already, exactly as they were
+    fixed_hidden: set[object] = field(default_factory=set)  # those of them that were hidden
 
     @property
     def tz(self) -> str:
@@ -401,7 +403,7 @@ class Context:
 
     def finish(self) -> None:
         """Protect every registered table of the output together, then run what needed the results."""
-        result = self.pub.solve()
+        result = self.pub.solve(hidden=self.fixed_hidden, fixed=self.fixed)
         self.log.result = result
         for t in self.pending:
             t.fill(result)
@@ -463,9 +465,13 @@ def build(
     )
 
 
-def _reach_table(ctx: Context, cells: list[reporting.ReachCell]) -> Table:
+def _reach_table(ctx: Context, cells: list[reporting.ReachCell], period: Window | None = None) -> Table:
     """People heard by council and age band: every council and band always listed (a row or column that
-    appeared only when someone was there would say so), age not given counted in the totals only."""
+    appeared only when someone was there would say so), age not given counted in the totals only.
+
+    Published exactly as the period's one protected people-heard result (admin/reports/reach.py) that the
+    dashboard's views are cut from too, so this update, the dashboard, the previous period's update and
+    the months inside this period can all be put side by side without giving a hidden count away."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
     rest: dict[str, int] = defaultdict(int)
     for c in cells:
@@ -479,7 +485,7 @@ def _reach_table(ctx: Context, cells: list[reporting.ReachCell]) -> Table:
     extra = sorted(({c for c, _ in counts} | set(rest)) - set(councils))
     councils += extra
     bands = list(YOUNG_BANDS)
-    return make_table(
+    table = make_table(
         ctx,
         counts,
         [(k, label(COUNCIL_LABELS, k)) for k in councils],
@@ -490,6 +496,23 @@ def _reach_table(ctx: Context, cells: list[reporting.ReachCell]) -> Table:
         },
         rest=dict(rest),
     )
+    if period is not None:
+        from admin.reports import reach
+
+        solved = reach.for_period(
+            ctx.session, ctx.library, (period.since, period.until), settings=ctx.settings, now=ctx.now
+        )
+        assert solved.tables.councils == councils, "the update and the dashboard list the same councils"
+        tk, ck = table.keys, solved.tables.cb
+        assert tk is not None
+        for i in range(tk.m + 1):
+            for j in range(tk.n + 1):
+                if (i == tk.m and not tk.col_totals) or (j == tk.n and not tk.row_totals):
+                    continue
+                ctx.fixed.add(tk.key((i, j)))
+                if ck.key((i, j)) in solved.result.hidden:
+                    ctx.fixed_hidden.add(tk.key((i, j)))
+    return table
 
 
 def _headline(ctx: Context, reach: list[str]) -> Headline:
@@ -500,8 +523,8 @@ def _headline(ctx: Context, reach: list[str]) -> Headline:
     rollups.refresh(ctx.session, prev.key, since=p_start, until=p_end, reach_flows=reach, now=ctx.now,
                     private_flows=catalog.private_flows(ctx.library))
     before_cells = reporting.rolled_reach(ctx.session, prev.key)
-    t_now = _reach_table(ctx, now_cells)
-    t_before = _reach_table(ctx, before_cells)
+    t_now = _reach_table(ctx, now_cells, ctx.window)
+    t_before = _reach_table(ctx, before_cells, prev)
     carers_now = safe_count(sum(c.people for c in now_cells if c.audience == "carer"))
     carers_before = safe_count(sum(c.people for c in before_cells if c.audience == "carer"))
     h = Headline(t_now, t_before, carers_now=show(carers_now), carers_before=show(carers_before))

@@ -59,27 +59,32 @@ def _truth(sv: reach.Solved) -> dict:
 
 
 def add_period(k: Knowledge, sv: reach.Solved, tag: str, views: list[tuple[str, ...] | None]) -> None:
-    """Base unknowns of one period (people by area and band, by council and band, band not given per
-    council) and every figure each view prints, tied to them by the sums they are."""
+    """Base unknowns of one period (people by area and band, by council and band; with no band, or no
+    area, in the totals only) and every figure each view prints, tied to them by the sums they are."""
     t, truth = sv.tables, _truth(sv)
     db, cb = t.db, t.cb
-    bands_any = list(reach.BANDS_ANY)
+
+    def base(*key: object) -> tuple:
+        return ("latent", tag, *key)
+
     for i, d in enumerate(t.districts):
-        for j, b in enumerate(bands_any):
-            k.unknown(("latent", tag, "db", d, b), truth[db.key((i, j))])
+        k.unknown(base("dbrest", d), truth[(db.name, i, "rest")])
+        for j, b in enumerate(YOUNG_BANDS):
+            k.unknown(base("db", d, b), truth[db.key((i, j))])
+    for b in (*YOUNG_BANDS, ""):
+        k.unknown(base("nowhere", b), truth[(period_name(sv), "nowhere", b)])
     for i, c in enumerate(t.councils):
-        k.unknown(("latent", tag, "rest", c), truth[(cb.name, i, "rest")])
+        k.unknown(base("rest", c), truth[(cb.name, i, "rest")])
         for j, b in enumerate(YOUNG_BANDS):
             if c in COUNCIL_BANDS and b not in COUNCIL_BANDS[c]:
                 continue  # structural zero: known to be 0, no unknown at all
-            k.unknown(("latent", tag, "cb", c, b), truth[cb.key((i, j))])
-    # The same people: by band, the two breakdowns agree; so do the totals.
+            k.unknown(base("cb", c, b), truth[cb.key((i, j))])
+    # The same people: by band, the two breakdowns differ only by the people with no area.
     for b in YOUNG_BANDS:
-        k.equations.append({**{("latent", tag, "db", d, b): 1 for d in t.districts},
-                            **{("latent", tag, "cb", c, b): -1 for c in t.councils
-                               if ("latent", tag, "cb", c, b) in k.truth}})
-    k.equations.append({**{("latent", tag, "db", d, ""): 1 for d in t.districts},
-                        **{("latent", tag, "rest", c): -1 for c in t.councils}})
+        k.equations.append({**{base("db", d, b): 1 for d in t.districts}, base("nowhere", b): 1,
+                            **{base("cb", c, b): -1 for c in t.councils if base("cb", c, b) in k.truth}})
+    k.equations.append({**{base("dbrest", d): 1 for d in t.districts}, base("nowhere", ""): 1,
+                        **{base("rest", c): -1 for c in t.councils}})
 
     def figure(name: tuple, shown: int | None, parts: dict) -> None:
         key = (tag, *name)
@@ -92,26 +97,32 @@ def add_period(k: Knowledge, sv: reach.Solved, tag: str, views: list[tuple[str, 
         k.entry(key, true, shown)
         k.equations.append({**parts, key: -1})
 
-    labels = {"council": t.councils, "band": bands_any, "district": t.districts}
+    def in_area(d: str) -> dict:
+        return {**{base("db", d, b): 1 for b in YOUNG_BANDS}, base("dbrest", d): 1}
+
+    everyone = {**{base("cb", c, b): 1 for c in t.councils for b in YOUNG_BANDS if base("cb", c, b) in k.truth},
+                **{base("rest", c): 1 for c in t.councils}}
     for scope in views:
         view = summarise(sv, districts=scope)
         own = [d for d in t.districts if scope is None or d in scope]
-        figure(("total", tuple(own)), view["total"],
-               {("latent", tag, "db", d, b): 1 for d in own for b in bands_any})
-        for what in ("council", "band", "district"):
-            rows = view[what]
-            if rows is None:
-                continue
-            for (name, row) in zip(labels[what] if what != "district" else own, rows, strict=True):
-                if what == "council":
-                    parts = {("latent", tag, "cb", name, b): 1 for b in YOUNG_BANDS
-                             if ("latent", tag, "cb", name, b) in k.truth}
-                    parts[("latent", tag, "rest", name)] = 1
-                elif what == "band":
-                    parts = {("latent", tag, "db", d, name): 1 for d in own}
-                else:
-                    parts = {("latent", tag, "db", name, b): 1 for b in bands_any}
-                figure((what, tuple(own), name), row.people, parts)
+        parts = everyone if scope is None else {p: 1 for d in own for p in in_area(d)}
+        figure(("total", tuple(own) if scope else "all"), view["total"], parts)
+        if view["council"] is not None:
+            for c, row in zip(t.councils, view["council"], strict=True):
+                cells = {base("cb", c, b): 1 for b in YOUNG_BANDS if base("cb", c, b) in k.truth}
+                figure(("council", c), row.people, {**cells, base("rest", c): 1})
+        for b, row in zip(YOUNG_BANDS, view["band"], strict=True):
+            if scope is None:
+                parts = {base("cb", c, b): 1 for c in t.councils if base("cb", c, b) in k.truth}
+            else:
+                parts = {base("db", d, b): 1 for d in own}
+            figure(("band", tuple(own) if scope else "all", b), row.people, parts)
+        for d, row in zip(own, view["district"], strict=True):
+            figure(("district", d), row.people, in_area(d))
+
+
+def period_name(sv: reach.Solved) -> str:
+    return reach.period_key(sv.tables.period)
 
 
 def every_view(sv: reach.Solved) -> list[tuple[str, ...] | None]:
@@ -148,15 +159,11 @@ def test_the_attacker_wins_if_a_scoped_view_is_protected_on_its_own(solved: dict
     t, truth = sv.tables, _truth(sv)
     for scope in every_view(sv)[1:]:
         rows = [t.districts.index(d) for d in scope]
-        row = [sum(truth[t.db.key((i, j))] for i in rows) for j in range(len(reach.BANDS_ANY))]
-        own = protect_list(row, total=True)
-        for j, b in enumerate(reach.BANDS_ANY):
+        row = [sum(truth[t.db.key((i, j))] for i in rows) for j in range(len(YOUNG_BANDS))]
+        own = protect_list(row, total=False)
+        for j, b in enumerate(YOUNG_BANDS):
             k.entry(("own", scope, b), row[j], own.cells[0][j])
             k.equations.append({("own", scope, b): 1, **{("latent", "m", "db", d, b): -1 for d in scope}})
-        k.entry(("own", scope), sum(row), (own.row_totals or [None])[0])
-        k.equations.append(
-            {("own", scope): 1, **{("latent", "m", "db", d, b): -1 for d in scope for b in reach.BANDS_ANY}}
-        )
     assert k.leaks()
 
 
@@ -169,10 +176,12 @@ def test_a_quarter_and_its_three_months_together_leak_nothing(solved: dict) -> N
     # What an attacker knows about distinct people: each month's cell is at most the quarter's, and the
     # quarter's at most the sum of its months' (only facts that hold are any use).
     q = solved[QUARTER].tables
-    for d in q.districts:
-        for b in reach.BANDS_ANY:
-            qk = ("latent", "q", "db", d, b)
-            mk = [("latent", f"m{n}", "db", d, b) for n in range(3)]
+    pairs = [("db", d, b) for d in q.districts for b in YOUNG_BANDS] + [("dbrest", d) for d in q.districts]
+    pairs += [("cb", c, b) for c in q.councils for b in YOUNG_BANDS] + [("rest", c) for c in q.councils]
+    for cell in pairs:
+        qk = ("latent", "q", *cell)
+        mk = [("latent", f"m{n}", *cell) for n in range(3)]
+        if qk in k.truth:
             for one in mk:
                 if k.truth[one] <= k.truth[qk]:
                     k.inequalities.append({one: 1, qk: -1})

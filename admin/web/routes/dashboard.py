@@ -59,10 +59,10 @@ def summarise(solved: Any, *, districts: tuple[str, ...] | None) -> dict:
     """What one viewer sees of a period's one protected result: everything for all-districts staff; for
     district-scoped staff their own districts' rows, and sums of them only when every part is published
     (a sum over a hidden part would be a new figure; a sum of published ones tells nothing new)."""
-    from admin.reports.catalog import BAND_LABELS, COUNCIL_LABELS, DISTRICT_LABELS
-    from admin.reports.reach import BANDS_ANY, summed
+    from admin.reports.catalog import BAND_LABELS, COUNCIL_LABELS, DISTRICT_LABELS, YOUNG_BANDS
+    from admin.reports.reach import summed
 
-    bands = {**BAND_LABELS, "": "Age not given"}
+    bands = BAND_LABELS
     if districts is None:
         return {
             "total": solved.total(),
@@ -75,7 +75,7 @@ def summarise(solved: Any, *, districts: tuple[str, ...] | None) -> dict:
     return {
         "total": summed(solved.district_total(d) for d in own) if own else None,
         "council": None,  # councils by district are not published: not something a scoped view can cut out
-        "band": _rows([(b, summed(per[d][b] for d in own) if own else None) for b in BANDS_ANY], bands),
+        "band": _rows([(b, summed(per[d][b] for d in own) if own else None) for b in YOUNG_BANDS], bands),
         "district": _rows([(d, solved.district_total(d)) for d in own], DISTRICT_LABELS),
     }
 
