@@ -242,6 +242,23 @@ class Headline:
     carers_now: str = ""
     carers_before: str = ""
     change: str = ""
+    sentence: str = ""  # the opening sentence, worded for hidden numbers too (never "we heard from not shown")
+
+
+def heard_sentence(between: str, previous: str, young: str | None, change: str, carers: int | None,
+                   carers_before: int | None) -> str:
+    """ "Between ... we heard from N children and young people ..." with hidden numbers rephrased."""
+    if young:
+        out = f"{between} we heard from **{young}** children and young people through ourvoice, {change} ({previous})."
+    else:
+        out = (f"{between} children and young people told us what they think through ourvoice, but the number "
+               "is too small to show safely.")
+    if carers is not None:
+        out += f" We also heard from **{carers:,}** foster carers"
+        out += f" (previous period: {carers_before:,})." if carers_before is not None else "."
+    else:
+        out += " The number of foster carers we heard from is too small to show."
+    return out
 
 
 @dataclass
@@ -540,6 +557,10 @@ def _headline(ctx: Context, reach: list[str]) -> Headline:
         else:
             change = "too few in one of the periods to compare"
         h.young_total_now, h.young_total_before, h.change = t_now.grand or "", t_before.grand or "", change
+        h.sentence = heard_sentence(
+            ctx.window.between[:1].upper() + ctx.window.between[1:], prev.label,
+            f"{a:,}" if a is not None else None, change, carers_now, carers_before,
+        )
 
     ctx.after.append(fill)
     return h

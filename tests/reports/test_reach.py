@@ -227,3 +227,16 @@ def test_the_dashboard_shows_only_ended_whole_periods() -> None:
                    "quarter": (date(2026, 7, 1), date(2026, 9, 30))}
     for _since, until in got.values():
         assert until < NOW.date()
+
+
+def test_hidden_numbers_are_worded_not_printed_as_not_shown() -> None:
+    """Item 4: a hidden total is said in words ("too small to show"), never "we heard from not shown"."""
+    from admin.reports.ocypc import heard_sentence
+
+    hidden = heard_sentence("Between 1 and 31 October 2026", "September 2026", None, "", None, None)
+    assert "not shown" not in hidden
+    assert "too small to show safely" in hidden
+    assert "foster carers we heard from is too small to show" in hidden
+    shown = heard_sentence("Between 1 and 31 October 2026", "September 2026", "230", "up from 111", 10, None)
+    assert "we heard from **230** children" in shown
+    assert "**10** foster carers." in shown
