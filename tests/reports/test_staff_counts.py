@@ -47,3 +47,36 @@ def test_zero_rows_are_kept_and_hidden() -> None:
 def test_a_lone_count_under_five_is_hidden() -> None:
     assert lone(4) is None
     assert lone(5) == 5
+
+
+def test_wave_page_scoped_views_are_cut_from_the_all_districts_protection() -> None:
+    """Issue #19 item 2 on the wave page: every district's own view together with the all-districts view
+    leaks nothing, because each is cut from one protection (the page used to protect a scoped viewer's
+    districts on their own)."""
+    from admin.web.routes.waves import protected_wave_rows
+
+    ds = [_d("east", 12, 6, 3, 0, 0), _d("west", 20, 9, 6, 0, 0), _d("thanet", 15, 7, 2, 0, 0)]
+    total = _d("total", 47, 22, 11, 0, 0)
+
+    def attack(views: list[tuple[list[dict], dict | None]]) -> dict:
+        k = Knowledge()
+        for i, d in enumerate([*ds, total]):
+            k.unknown(("latent", i, "completed"), d.completed)
+            k.unknown(("latent", i, "partial"), d.partial)
+        for c in ("completed", "partial"):
+            k.equations.append({**{("latent", i, c): 1 for i in range(len(ds))}, ("latent", len(ds), c): -1})
+        for v, (rows, tot) in enumerate(views):
+            for r in [*rows, *([tot] if tot else [])]:
+                i = len(ds) if r is tot else [d.district for d in ds].index(r["district"])
+                d = [*ds, total][i]
+                for c, shown in (("completed", r["completed"]), ("partial", r["partial"]),
+                                 ("started", r["started"])):
+                    true = d.completed + d.partial if c == "started" else getattr(d, c)
+                    k.entry((v, i, c), true, shown)
+                    parts = ("completed", "partial") if c == "started" else (c,)
+                    k.equations.append({(v, i, c): -1, **{("latent", i, p): 1 for p in parts}})
+        return k.leaks()
+
+    all_rows, all_total = protected_wave_rows(ds, total)
+    cut = [([r for r in all_rows if r["district"] == d.district], None) for d in ds]
+    assert attack([(all_rows, all_total), *cut]) == {}
