@@ -58,7 +58,7 @@ def test_full_conversation_over_http(client: TestClient) -> None:
     data = post(client, payload=tokens(data)["I'm 7 to 11"])
     data = post(client, payload=tokens(data)["🗣 Tell us what you think"])
     assert "Let's talk about foster carers" in data["replies"][0]["text"]
-    data = post(client, payload=tokens(data)["😀"])
+    data = post(client, payload=tokens(data)["😀 Great"])  # 7-11s: a face with a word beside it
     assert data["stored"] is True
     with session(client.rt.engine) as s:  # type: ignore[attr-defined]
         assert s.execute(select(func.count()).select_from(Answer)).scalar_one() == 2

@@ -152,7 +152,7 @@ async def test_full_carer_checkin_by_buttons(rt: Runtime, slack: Slack, fake: Sl
     await carer.press("I'm a foster carer")
     assert any("Quick check-in" in b for b in carer.buttons())
     await carer.press("Quick check-in")
-    for point in ("4", "5", "3"):  # informed, supervision, treated as a professional
+    for point in ("4", "5", "Neither"):  # informed, supervision, treated as a professional (agree scale: words)
         assert len(carer.buttons()) >= 5
         await carer.press(point)
     await carer.press("Needed it and got it")
