@@ -232,10 +232,10 @@ Loader = Callable[[Period], Sequence[object]]
 
 # Solved problems by their exact input (the periods and every count in them): the same frozen figures
 # always give the same result, so a process works each one out once (the greedy search takes seconds).
-_RESULTS: dict[tuple, Result] = {}
+_RESULTS: dict[tuple[object, ...], Result] = {}
 
 
-def _cells_key(cells: Sequence[object]) -> tuple:
+def _cells_key(cells: Sequence[object]) -> tuple[object, ...]:
     return tuple(sorted(
         (str(getattr(c, "audience", "")), str(getattr(c, "council", "") or ""), str(getattr(c, "band", "") or ""),
          str(getattr(c, "district", "") or ""), int(getattr(c, "people", 0)))
@@ -265,7 +265,7 @@ def solve(p: Period, load: Loader, *, known: Callable[[Period], Sequence[Period]
                 _link(pub, tables[r], tables[q])
     for q in [p, *before]:
         parts = [tables[m] for m in months_of(q) if m in tables and m != q]
-        if len(parts) == len(months_of(q)) and q not in parts:
+        if len(parts) == len(months_of(q)):
             _sum_link(pub, parts, tables[q])
     hidden: set[object] = set()
     fixed: set[object] = set()
