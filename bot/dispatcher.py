@@ -23,6 +23,7 @@ from bot.engine import ConversationState, Effect, StepContext, step
 from bot.messages import Choice, Inbound, Outbound
 from bot.safeguarding import Assessment, Lexicon, assess
 from bot.settings import BotSettings, HelpNumbers
+from bot.working_days import is_working_day
 from content.loader import Library
 from content.schema import text_for
 from storage import alerts as alert_store
@@ -175,7 +176,8 @@ class Dispatcher:
         start_s, end_s = self.settings.office_hours.split("-")
         start = time.fromisoformat(start_s)
         end = time.fromisoformat(end_s)
-        return local.weekday() < 5 and start <= local.time() < end
+        # A bank holiday is out of hours: the safe reply then gives the out-of-hours number and wait.
+        return is_working_day(local.date(), self.settings.bank_holidays) and start <= local.time() < end
 
     def safe_reply(self, band: str, now: datetime) -> Outbound:
         s = self.settings

@@ -55,6 +55,9 @@ class BotSettings(BaseSettings):
     # "To read" queue: how long a free-text message may wait unread before the participation manager is
     # told, e.g. "1 working day" (Mon-Fri in `timezone`), "2 working days" or "4h" (clock hours).
     review_within: str = "1 working day"
+    # Public holidays that are not working days (office hours and "working day" deadlines skip them):
+    # "<country>" or "<country>-<subdivision>" as the holidays package names them; "" for weekends only.
+    bank_holidays: str = "GB-ENG"
 
     @field_validator("database_url")
     @classmethod
@@ -90,6 +93,13 @@ class BotSettings(BaseSettings):
         except ValueError as exc:
             raise ValueError("must look like 08:30-17:00") from exc
         return v
+
+    @field_validator("bank_holidays")
+    @classmethod
+    def _bank_holidays(cls, v: str) -> str:
+        from bot.working_days import check_region
+
+        return check_region(v.strip())
 
     @field_validator("review_within")
     @classmethod

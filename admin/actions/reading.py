@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from admin.actions.policy import Actor, Forbidden, Invalid, NotFound, record
 from bot.alerts import AlertNotice, new_alert_ref
 from bot.settings import REVIEW_WITHIN
+from bot.working_days import is_working_day, next_working_day
 from storage import alerts as alert_store
 from storage import participants
 from storage import reading as store
@@ -27,11 +28,12 @@ READER_ROLES = frozenset({"participation_worker", "participation_manager", "safe
 STAFF_CATEGORY = "raised_by_staff"  # the category of an alert raised from the queue
 
 
-def due_at(created: datetime, within: str, tz: str) -> datetime:
+def due_at(created: datetime, within: str, tz: str, holidays: str = "GB-ENG") -> datetime:
     """When an entry queued at `created` must have been read (aware UTC).
 
-    "<n> working days": the same local time n working days (Mon-Fri in `tz`) later; an entry queued at a
-    weekend counts from the start of Monday. "<n>h": n clock hours. Bank holidays are not known here.
+    "<n> working days": the same local time n working days (Mon-Fri in `tz`, less the public holidays of
+    `holidays`, see bot/working_days.py) later; an entry queued on a day off counts from the start of the
+    next working day. "<n>h": n clock hours, holidays or not.
     """
     m = REVIEW_WITHIN.fullmatch(within.strip().lower())
     if m is None:
@@ -40,13 +42,12 @@ def due_at(created: datetime, within: str, tz: str) -> datetime:
     if m.group(2) == "h":
         return created + timedelta(hours=n)
     local = created.astimezone(ZoneInfo(tz))
-    if local.weekday() >= 5:  # Saturday or Sunday: the clock starts on Monday morning
-        local = (local + timedelta(days=7 - local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    if not is_working_day(local.date(), holidays):  # a weekend or bank holiday: the clock starts next morning
+        start = next_working_day(local.date(), holidays)
+        local = datetime.combine(start, datetime.min.time(), tzinfo=local.tzinfo)
     day = local.date()
     for _ in range(n):
-        day += timedelta(days=1)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
+        day = next_working_day(day, holidays)
     # Rebuilt from the wall-clock time so a clock change in between keeps the same local time.
     due = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=ZoneInfo(tz))
     return due.astimezone(created.tzinfo or ZoneInfo("UTC"))
@@ -75,34 +76,40 @@ def _entry(s: Any, actor: Actor, entry_id: int) -> ReadingView:
     return item
 
 
-def _with_due(s: Any, item: ReadingView, *, within: str, tz: str, now: datetime) -> Entry:
-    due = due_at(item.created_at, within, tz)
+def _with_due(
+    s: Any, item: ReadingView, *, within: str, tz: str, now: datetime, holidays: str = "GB-ENG"
+) -> Entry:
+    due = due_at(item.created_at, within, tz, holidays)
     return Entry(item, due, item.read_at is None and now >= due, store.card_of(s, item.id))
 
 
-def queue(s: Any, actor: Actor, *, within: str, tz: str, now: datetime, limit: int = 500) -> list[Entry]:
+def queue(
+    s: Any, actor: Actor, *, within: str, tz: str, now: datetime, limit: int = 500, holidays: str = "GB-ENG"
+) -> list[Entry]:
     """Unread entries in the actor's districts: highest risk score first, then oldest first."""
     _allowed(actor)
     items = store.unread(s, districts=actor.scope(), limit=limit)
-    return [_with_due(s, i, within=within, tz=tz, now=now) for i in items]
+    return [_with_due(s, i, within=within, tz=tz, now=now, holidays=holidays) for i in items]
 
 
-def recently_read(s: Any, actor: Actor, *, within: str, tz: str, now: datetime, limit: int = 30) -> list[Entry]:
+def recently_read(
+    s: Any, actor: Actor, *, within: str, tz: str, now: datetime, limit: int = 30, holidays: str = "GB-ENG"
+) -> list[Entry]:
     """Entries already read or alerted in the actor's districts, latest first."""
     _allowed(actor)
     items = store.recently_read(s, districts=actor.scope(), limit=limit)
-    return [_with_due(s, i, within=within, tz=tz, now=now) for i in items]
+    return [_with_due(s, i, within=within, tz=tz, now=now, holidays=holidays) for i in items]
 
 
 def show(
-    keyring: Any, s: Any, actor: Actor, entry_id: int, *, within: str, tz: str, now: datetime
+    keyring: Any, s: Any, actor: Actor, entry_id: int, *, within: str, tz: str, now: datetime, holidays: str = "GB-ENG"
 ) -> tuple[Entry, str]:
     """One entry with its words; writes one audit row (toread.view) per view, before the words are returned."""
     item = _entry(s, actor, entry_id)
     plain, sealed = store.words(s, entry_id)
     record(s, actor, "toread.view", target=f"toread:{entry_id}", now=now)
     words = keyring.decrypt(sealed) if sealed else (plain or "(the words are no longer kept)")
-    return _with_due(s, item, within=within, tz=tz, now=now), words
+    return _with_due(s, item, within=within, tz=tz, now=now, holidays=holidays), words
 
 
 def mark_read(s: Any, actor: Actor, entry_id: int, *, now: datetime) -> bool:

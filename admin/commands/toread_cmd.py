@@ -32,7 +32,7 @@ def _local(rt: Any, dt: datetime | None) -> str:
 
 
 def _window(rt: Any) -> dict[str, str]:
-    return {"within": rt.settings.review_within, "tz": rt.settings.timezone}
+    return {"within": rt.settings.review_within, "tz": rt.settings.timezone, "holidays": rt.settings.bank_holidays}
 
 
 def _refused(exc: ActionError) -> typer.Exit:

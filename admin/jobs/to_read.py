@@ -50,9 +50,9 @@ class ReviewOverdueNotice:
 
 def escalate(rt: Any, *, now: datetime) -> str:
     """Every few minutes: flag and email, once each, the unread entries past their review deadline."""
-    within, tz = rt.settings.review_within, rt.settings.timezone
+    within, tz, days_off = rt.settings.review_within, rt.settings.timezone, rt.settings.bank_holidays
     with session(rt.engine) as s:
-        late = [e.id for e in store.unread_unescalated(s) if now >= due_at(e.created_at, within, tz)]
+        late = [e.id for e in store.unread_unescalated(s) if now >= due_at(e.created_at, within, tz, days_off)]
         changed = store.mark_escalated(s, late, now=now)
     if late:
         link = f"{rt.settings.public_url.rstrip('/')}/admin/to-read"

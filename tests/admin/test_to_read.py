@@ -177,8 +177,30 @@ def test_due_dates_count_working_days_in_the_council_timezone() -> None:
     assert actions.due_at(tue, "2 working days", london) == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
     assert actions.due_at(tue, "4h", london) == tue + timedelta(hours=4)
     # Across the clock change (last Sunday of March): the same local time on Monday, an hour earlier in UTC.
-    fri_march = datetime(2027, 3, 26, 10, 0, tzinfo=UTC)  # 10:00 GMT
-    assert actions.due_at(fri_march, "1 working day", london) == datetime(2027, 3, 29, 9, 0, tzinfo=UTC)
+    fri_march = datetime(2027, 3, 26, 10, 0, tzinfo=UTC)  # 10:00 GMT (Good Friday: weekends only here)
+    assert actions.due_at(fri_march, "1 working day", london, "") == datetime(2027, 3, 29, 9, 0, tzinfo=UTC)
+
+
+def test_bank_holidays_are_not_working_days() -> None:
+    """Nobody reads the queue on Christmas Day: the deadline steps over the holidays of the council's nation."""
+    london = "Europe/London"
+    christmas_eve = datetime(2026, 12, 24, 15, 0, tzinfo=UTC)  # Thursday; Fri 25 and Mon 28 (Boxing Day observed)
+    assert actions.due_at(christmas_eve, "1 working day", london) == datetime(2026, 12, 29, 15, 0, tzinfo=UTC)
+    assert actions.due_at(christmas_eve, "1 working day", london, "") == datetime(2026, 12, 25, 15, 0, tzinfo=UTC)
+    good_friday = datetime(2027, 3, 26, 10, 0, tzinfo=UTC)  # queued on a holiday: counts from Tuesday morning
+    assert actions.due_at(good_friday, "1 working day", london) == datetime(2027, 3, 30, 23, 0, tzinfo=UTC)
+    scotland_only = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # St Andrew's Day: a holiday in Scotland only
+    assert actions.due_at(scotland_only, "1 working day", london) == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    assert actions.due_at(scotland_only, "1 working day", london, "GB-SCT") == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
+
+
+def test_an_unknown_holiday_region_is_refused_with_a_reason() -> None:
+    from pydantic import ValidationError
+
+    from bot.settings import BotSettings
+
+    with pytest.raises(ValidationError, match="holidays package knows"):
+        BotSettings(bank_holidays="XX-NOWHERE")
 
 
 def test_unread_entries_escalate_once_after_the_service_level(admin: Admin) -> None:

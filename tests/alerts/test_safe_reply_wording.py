@@ -33,3 +33,13 @@ def test_every_sentence_of_the_safe_reply_starts_with_a_capital(
 
 def test_the_checker_catches_a_lower_case_sentence() -> None:
     assert [s[0] for s in sentences("Call us. the duty team is on 0300.")] == ["C", "t"]
+
+
+def test_a_bank_holiday_is_out_of_hours(make_rt: Any, sqlite_url: str) -> None:
+    """On Christmas Day at 11:00 nobody is in the office: the safe reply gives the out-of-hours number and wait."""
+    rt = make_rt(sqlite_url)
+    christmas = datetime(2026, 12, 25, 11, 0, tzinfo=UTC)
+    ordinary = datetime(2026, 12, 23, 11, 0, tzinfo=UTC)
+    assert rt.dispatcher.in_office_hours(ordinary)
+    assert not rt.dispatcher.in_office_hours(christmas)
+    assert rt.dispatcher.safe_reply("teen", christmas).text == rt.dispatcher.safe_reply("teen", OUT_OF_HOURS).text

@@ -42,7 +42,8 @@ def _http(exc: ActionError) -> HTTPException:
 
 
 def _window(ctx: Ctx) -> dict[str, str]:
-    return {"within": ctx.web.settings.review_within, "tz": ctx.web.settings.timezone}
+    settings = ctx.web.settings
+    return {"within": settings.review_within, "tz": settings.timezone, "holidays": settings.bank_holidays}
 
 
 @router.get("/to-read")
