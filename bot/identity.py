@@ -154,7 +154,7 @@ def create_invites(
     council_ref = (council_ref or "").strip() or None
     if council_ref is not None:
         if role != "young_person" or count != 1:
-            raise ValueError("a case reference belongs to one young person: use it with --count 1")
+            raise ValueError("a case reference belongs to one young person: make their invite on its own (count 1)")
         if len(council_ref) > 64 or not council_ref.isprintable():
             raise ValueError("a case reference is at most 64 printable characters")
     if role not in ROLES:

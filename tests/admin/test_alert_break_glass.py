@@ -162,3 +162,22 @@ def test_alert_pages_show_facts_to_the_queue_roles_in_their_districts(admin: Adm
     assert west.get(f"/admin/alerts/{ref}").status_code == 404
     with admin.db() as s:
         assert s.execute(select(Alert)).scalars().first() is not None
+
+
+def test_the_invite_form_takes_a_case_reference_for_one_young_person(admin: Admin) -> None:
+    """The web door to `invite --case-ref`: stored only encrypted, refused for a batch, never on the sheet."""
+    add_staff(admin, "mia", "participation_manager")
+    c, csrf = admin.client_for("mia")
+    form = {"audience": "young_person", "age_band": "11-16", "district": "east", "council": "ocypc",
+            "expires_days": "30", "case_ref": CASE_REF, "csrf_token": csrf}
+    batch = c.post("/admin/invites", data={**form, "count": "3"})
+    assert batch.status_code == 400 and "one young person" in batch.text
+    sheet = c.post("/admin/invites", data={**form, "count": "1"})
+    assert sheet.status_code == 200 and CASE_REF not in sheet.text
+    with admin.db() as s:
+        (inv,) = s.execute(select(Invite)).scalars()
+        rows = [e for e in audit.entries(s) if e.action == "invite.create"]
+    assert inv.council_ref_enc is not None and CASE_REF.encode() not in inv.council_ref_enc
+    assert admin.rt.keyring.decrypt(inv.council_ref_enc) == CASE_REF
+    assert len(rows) == 1 and "case_ref=yes" in (rows[0].detail or "") and CASE_REF not in (rows[0].detail or "")
+    assert CASE_REF not in c.get("/admin/invites").text

@@ -68,6 +68,7 @@ def invite_create(
     council: Annotated[str, Form()] = "",
     count: Annotated[int, Form()] = 10,
     expires_days: Annotated[int, Form()] = 60,
+    case_ref: Annotated[str, Form()] = "",
     ctx: Annotated[Ctx, Depends(INVITERS)],
 ) -> Response:
     from bot.identity import pretty
@@ -89,6 +90,7 @@ def invite_create(
                 now=ctx.now,
                 public_url=web.rt.settings.public_url,
                 bot_username=bot_username,
+                council_ref=case_ref.strip() or None,
             )
     except (Invalid, Forbidden) as exc:
         return _page(request, ctx, error=str(exc), status=400)
