@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from storage.db import core, utc
-from storage.models import Answer, ChallengeCard, Participant, ToRead
+from storage.models import Answer, ChallengeCard, Participant, Quote, ToRead
 
 _TR = ToRead.__table__  # type: ignore[attr-defined]
 _FIND = select(_TR.c.id).where(_TR.c.answer_id == bindparam("aid"))
@@ -133,6 +133,33 @@ def card_of(session: Session, entry_id: int) -> int | None:
         .limit(1)
     )
     return session.execute(q).scalar_one_or_none()
+
+
+def quarantine(session: Session, entry_id: int, *, sealed: bytes | None, by: str, now: datetime) -> None:
+    """Treat the entry's words as a disclosure from now on, as if the risk check had flagged them.
+
+    The answer is quarantined (left out of quotes and of what other young people see) and its words kept
+    only encrypted (`sealed`); a challenge card raised from it is quarantined; a quote made from it, pending or
+    approved, is withdrawn from every report.
+    """
+    answer_id = session.execute(select(ToRead.answer_id).where(ToRead.id == entry_id)).scalar_one_or_none()
+    if answer_id is None:
+        return
+    answer = session.get(Answer, answer_id)
+    if answer is not None:
+        answer.quarantined = True
+        if sealed is not None and answer.text_value is not None:  # text kept plain before issue 22's item 14
+            answer.text_enc, answer.text_value = sealed, None
+        session.add(answer)
+    card_id = card_of(session, entry_id)
+    if card_id is not None:
+        session.execute(update(ChallengeCard).where(ChallengeCard.id == card_id).values(quarantined=True))
+    session.execute(
+        update(Quote)
+        .where(Quote.answer_id == answer_id, Quote.status != "withdrawn")
+        .values(status="withdrawn", decided_by=by[:80], decided_at=utc(now))
+    )
+    session.flush()
 
 
 def participant_of(session: Session, entry_id: int) -> Participant | None:

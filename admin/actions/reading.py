@@ -125,7 +125,8 @@ def to_alert(rt: Any, s: Any, actor: Actor, entry_id: int, *, now: datetime) -> 
     """Turn an entry into a safeguarding alert in one step; returns the alert reference.
 
     The alert keeps the words encrypted (as a flagged message's alert does) and the duty rota gets the
-    normal alert email: references and times only, never the words. Audited as toread.alert.
+    normal alert email: references and times only, never the words. The answer is then quarantined like a
+    flagged one (encrypted only, no quote, no card shown to others). Audited as toread.alert.
     """
     item = _entry(s, actor, entry_id)
     if item.alert_ref:
@@ -147,6 +148,8 @@ def to_alert(rt: Any, s: Any, actor: Actor, entry_id: int, *, now: datetime) -> 
     )
     if not store.mark_alerted(s, item.id, by=actor.username, now=now, alert_ref=ref):
         raise Invalid(f"an alert was raised from entry {entry_id} by someone else a moment ago")
+    # From now on these words are a disclosure: out of quotes, reports and other young people's view.
+    store.quarantine(s, item.id, sealed=text_enc, by=actor.username, now=now)
     record(s, actor, "toread.alert", target=f"toread:{entry_id}", detail=f"alert={ref}", now=now)
     # Sent before the commit on purpose, like the escalation job: a duplicate email beats a missed one.
     rt.notifier.notify(

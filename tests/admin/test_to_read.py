@@ -167,6 +167,28 @@ def test_turning_an_entry_into_an_alert_emails_without_the_words(admin: Admin) -
     assert "not yet known" not in str(body)
 
 
+def test_an_alert_from_the_queue_quarantines_the_words_like_a_flagged_message(admin: Admin) -> None:
+    """Once staff judge words to be a disclosure, they leave quotes and reports and are kept only encrypted."""
+    from storage import quotes
+    from storage.models import Answer, Quote
+
+    good_news(young_person(admin, "yp-quarantine", "east"), WORDS)
+    entry = entries(admin)[0]
+    with admin.db() as s:
+        answer = s.get(Answer, entry.answer_id)
+        assert answer is not None and not answer.quarantined
+        quotes.add(s, answer_id=answer.id, flow_id="good_news", question_id=entry.question_id, band="teen",
+                   scrubbed_text=WORDS, answered_at=admin.clock.now, now=admin.clock.now)
+    with admin.db() as s:
+        actions.to_alert(admin.rt, s, EAST, entry.id, now=admin.clock.now)
+    with admin.db() as s:
+        answer = s.get(Answer, entry.answer_id)
+        assert answer is not None and answer.quarantined and answer.text_value is None
+        assert answer.text_enc is not None and admin.rt.keyring.decrypt(answer.text_enc) == WORDS
+        assert s.execute(select(Quote.status)).scalar_one() == "withdrawn"
+        assert quotes.list_quotes(s, status="pending") == []
+
+
 def test_due_dates_count_working_days_in_the_council_timezone() -> None:
     london = "Europe/London"
     fri = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # Friday 15:00 GMT
