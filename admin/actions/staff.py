@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlmodel import Session
 from zxcvbn import zxcvbn
 
 from admin.actions.policy import (
@@ -108,7 +109,7 @@ def check_password_strength(username: str, password: str, *, email: str = "") ->
 
 
 def _create(
-    s,
+    s: Session,
     *,
     username: str,
     role: str,
@@ -153,7 +154,7 @@ def _create(
 
 
 def add_staff(
-    s,
+    s: Session,
     actor: Actor,
     *,
     username: str,
@@ -172,7 +173,7 @@ def add_staff(
 
 
 def add_first_account(
-    s,
+    s: Session,
     *,
     username: str,
     role: str,
@@ -193,7 +194,7 @@ def add_first_account(
     )
 
 
-def _target(s, staff_id: int) -> StaffView:
+def _target(s: Session, staff_id: int) -> StaffView:
     view = staff_store.get(s, staff_id)
     if view is None:
         raise NotFound("no such staff account")
@@ -201,7 +202,7 @@ def _target(s, staff_id: int) -> StaffView:
 
 
 def change_staff(
-    s,
+    s: Session,
     actor: Actor,
     staff_id: int,
     *,
@@ -209,8 +210,19 @@ def change_staff(
     role: str | None = None,
     districts: tuple[str, ...] | None = None,
     active: bool | None = None,
-) -> StaffView:
-    """Change role, districts or active flag (managers; audited as staff.change); ends that person's sessions."""
+    current_password: str = "",
+    second: tuple[str, str] | None = None,
+    ip: str = "",
+    hasher: PasswordHasher | None = None,
+) -> StaffChange:
+    """Change role, districts or active flag (managers; audited as staff.change); ends that person's sessions.
+
+    Changing the role of a protected account (another manager, the auditor, a safeguarding lead) needs the same
+    as resetting its password: the acting manager's own password and a second participation manager's
+    (`second` = (username, password)). Otherwise one manager could demote the account, reset its password alone
+    and promote it back (issue 22, 6). Pausing one or changing its districts gives no one its access, so one
+    manager may still do that at once. A wrong password is recorded as a failed sign-in and returns ok=False.
+    """
     authorise(actor, "staff.change")
     before = _target(s, staff_id)
     if staff_id == actor.staff_id and (active is False or (role is not None and role != actor.role)):
@@ -221,19 +233,79 @@ def change_staff(
     new_districts = before.districts if districts is None else districts
     if new_role in SCOPED_ROLES and not new_districts:
         raise Invalid(f"a {new_role} works in named districts: choose at least one")
+    confirmer: str | None = None
+    if before.role in PROTECTED_ROLES and new_role != before.role:
+        confirmer = _second_manager(actor, before, second, "role can only be changed")
+        wrong = _reauthenticate(
+            s, actor, current_password, confirmer, second, ip=ip, now=now, hasher=hasher or password_hasher()
+        )
+        if wrong:
+            return StaffChange(False, wrong)
     view = staff_store.update(
         s, staff_id, role=role, districts=list(districts) if districts is not None else None, active=active
     )
     staff_store.delete_sessions_of(s, staff_id)
+    detail = f"role={view.role} districts={','.join(view.districts) or 'all'} active={view.active}"
     record(
         s,
         actor,
         "staff.change",
         target=f"staff:{view.username}",
-        detail=f"role={view.role} districts={','.join(view.districts) or 'all'} active={view.active}",
+        detail=f"{detail} confirmed_by={confirmer}" if confirmer else detail,
         now=now,
     )
-    return view
+    return StaffChange(True, "", view)
+
+
+def _second_manager(actor: Actor, view: StaffView, second: tuple[str, str] | None, what: str) -> str:
+    """The confirming manager's username for a change to a protected account, or Forbidden if there is none."""
+    if second is None or not second[0].strip():
+        raise Forbidden(
+            f"a {ROLES.get(view.role, view.role)} account's {what} by two participation managers: ask another "
+            "manager to confirm with their username and password"
+        )
+    confirmer = second[0].strip().lower()
+    if confirmer in (actor.username, view.username):
+        raise Forbidden("the second manager must be someone other than you and the account's owner")
+    return confirmer
+
+
+def _reauthenticate(
+    s: Session,
+    actor: Actor,
+    current_password: str,
+    confirmer: str | None,
+    second: tuple[str, str] | None,
+    *,
+    ip: str,
+    now: datetime,
+    hasher: PasswordHasher,
+) -> str:
+    """Check the acting person's own password and, when named, the confirming manager's.
+
+    Returns "" when both are right, else why not ("invalid"/"locked", or "second_invalid"/"second_locked");
+    each wrong password counts as a failed sign-in. A confirming account that is not a manager is Forbidden.
+    """
+    mine = check_credentials(s, actor.username, current_password, ip=ip, now=now, hasher=hasher, record_success=False)
+    if not mine.ok:
+        return mine.reason
+    if confirmer is not None and second is not None:
+        other = check_credentials(s, confirmer, second[1], ip=ip, now=now, hasher=hasher, record_success=False)
+        if not other.ok or other.staff is None:
+            return f"second_{other.reason}"
+        if other.staff.role not in RESETTERS:
+            raise Forbidden("the second person must be a participation manager")
+    return ""
+
+
+@dataclass(frozen=True)
+class StaffChange:
+    """The result of `change_staff`: ok with the account as it now is, or which password was wrong (the reasons
+    of `PasswordSet`)."""
+
+    ok: bool
+    reason: str = ""
+    staff: StaffView | None = None
 
 
 @dataclass(frozen=True)
@@ -246,7 +318,7 @@ class PasswordSet:
 
 
 def set_password(
-    s,
+    s: Session,
     actor: Actor,
     staff_id: int,
     password: str,
@@ -271,25 +343,12 @@ def set_password(
     view = _target(s, staff_id)
     confirmer: str | None = None
     if not own and view.role in PROTECTED_ROLES:
-        if second is None or not second[0].strip():
-            raise Forbidden(
-                f"a {ROLES.get(view.role, view.role)} account's password can only be reset by two participation "
-                "managers: ask another manager to confirm with their username and password"
-            )
-        confirmer = second[0].strip().lower()
-        if confirmer in (actor.username, view.username):
-            raise Forbidden("the second manager must be someone other than you and the account's owner")
+        confirmer = _second_manager(actor, view, second, "password can only be reset")
     check_password_strength(view.username, password)
     hasher = hasher or password_hasher()
-    mine = check_credentials(s, actor.username, current_password, ip=ip, now=now, hasher=hasher, record_success=False)
-    if not mine.ok:
-        return PasswordSet(False, mine.reason)
-    if confirmer is not None and second is not None:
-        other = check_credentials(s, confirmer, second[1], ip=ip, now=now, hasher=hasher, record_success=False)
-        if not other.ok or other.staff is None:
-            return PasswordSet(False, f"second_{other.reason}")
-        if other.staff.role not in RESETTERS:
-            raise Forbidden("the second person must be a participation manager")
+    wrong = _reauthenticate(s, actor, current_password, confirmer, second, ip=ip, now=now, hasher=hasher)
+    if wrong:
+        return PasswordSet(False, wrong)
     if own:
         same = password == current_password
     else:
@@ -334,7 +393,7 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY_HASH[key]
 
 
-def is_locked(s, username: str, ip: str, *, now: datetime) -> bool:
+def is_locked(s: Session, username: str, ip: str, *, now: datetime) -> bool:
     """True when this address and username together, this address, or (from an address the person has not
     signed in from lately) this username has had too many recent failures; see the limits above."""
     since = now - LOGIN_WINDOW
@@ -348,7 +407,7 @@ def is_locked(s, username: str, ip: str, *, now: datetime) -> bool:
 
 
 def check_credentials(
-    s,
+    s: Session,
     username: str,
     password: str,
     *,

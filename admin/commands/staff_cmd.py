@@ -21,6 +21,7 @@ from storage import staff as staff_store
 
 app = typer.Typer(help="Staff accounts for the admin web and CLI.", no_args_is_help=True)
 MANAGER = {"participation_manager"}
+SECOND_PASSWORD_ENV = "OURVOICE_SECOND_PASSWORD"  # the confirming manager's password, else a hidden prompt
 
 
 @contextmanager
@@ -123,26 +124,59 @@ def set_cmd(
     districts: Annotated[
         str, typer.Option("--districts", help="new districts ('all' = every district)")
     ] = "",
+    confirm_by: Annotated[
+        str,
+        typer.Option(
+            "--confirm-by",
+            help="a second participation manager, needed to change a manager's, auditor's or safeguarding "
+            f"lead's role (their password: prompt or ${SECOND_PASSWORD_ENV})",
+        ),
+    ] = "",
     staff: StaffOpt = "",
 ) -> None:
-    """Change someone's role or districts (participation managers only); signs them out."""
+    """Change someone's role or districts (participation managers only); signs them out.
+
+    A manager's, the auditor's or a safeguarding lead's role also needs --confirm-by a second manager.
+    """
+    import os
+
     from storage.db import session
 
     with _engine() as engine:
-        actor = authenticate(staff, roles=MANAGER, engine=engine)
+        mine = read_password(f"Password for {staff.strip()}") if staff.strip() else ""
+        actor = authenticate(staff, roles=MANAGER, engine=engine, password=mine)
+        second = None
+        if confirm_by.strip():
+            second_pw = os.environ.get(SECOND_PASSWORD_ENV) or str(
+                typer.prompt(f"Password for {confirm_by.strip()} (confirming)", hide_input=True, err=True)
+            )
+            second = (confirm_by, second_pw)
         try:
             with session(engine) as s:
-                view = staff_actions.change_staff(
+                result = staff_actions.change_staff(
                     s,
                     actor,
                     _target(s, username).id,
                     now=_now(),
                     role=role or None,
                     districts=parse_districts(districts) if districts else None,
+                    current_password=mine,
+                    second=second,
+                    ip="cli",
                 )
         except ActionError as exc:
             raise refuse(str(exc)) from None
+    if not result.ok or result.staff is None:
+        raise refuse(_WRONG_PASSWORD.get(result.reason, "too many wrong passwords: wait 15 minutes"))
+    view = result.staff
     typer.echo(f"{view.username}: {view.role} ({', '.join(view.districts) or 'all districts'})")
+
+
+# Why a change was refused for a wrong password, by the action's reason.
+_WRONG_PASSWORD = {
+    "invalid": "your password did not match",
+    "second_invalid": "the second manager's username and password did not match",
+}
 
 
 def _set_active(username: str, active: bool, staff: str) -> None:
@@ -152,9 +186,10 @@ def _set_active(username: str, active: bool, staff: str) -> None:
         actor = authenticate(staff, roles=MANAGER, engine=engine)
         try:
             with session(engine) as s:
-                view = staff_actions.change_staff(s, actor, _target(s, username).id, now=_now(), active=active)
+                view = staff_actions.change_staff(s, actor, _target(s, username).id, now=_now(), active=active).staff
         except ActionError as exc:
             raise refuse(str(exc)) from None
+        assert view is not None  # pausing never needs a second manager, so it never waits on a password
     typer.echo(f"{view.username}: {'can sign in' if view.active else 'paused (signed out everywhere)'}")
 
 
@@ -168,9 +203,6 @@ def disable(username: str, staff: StaffOpt = "") -> None:
 def enable(username: str, staff: StaffOpt = "") -> None:
     """Let a paused account sign in again (participation managers only)."""
     _set_active(username, True, staff)
-
-
-SECOND_PASSWORD_ENV = "OURVOICE_SECOND_PASSWORD"  # the confirming manager's password, else a hidden prompt
 
 
 @app.command("passwd")
@@ -218,10 +250,5 @@ def passwd(
         except ActionError as exc:
             raise refuse(str(exc)) from None
     if not result.ok:
-        raise refuse(
-            {
-                "invalid": "your password did not match",
-                "second_invalid": "the second manager's username and password did not match",
-            }.get(result.reason, "too many wrong passwords: wait 15 minutes")
-        )
+        raise refuse(_WRONG_PASSWORD.get(result.reason, "too many wrong passwords: wait 15 minutes"))
     typer.echo(f"password changed for {username.strip().lower()}; their sessions were ended")

@@ -154,6 +154,72 @@ def test_cli_reset_of_another_manager_needs_a_second_manager(cli_db: str) -> Non
     assert same.exit_code == 2 and "different from the current one" in same.output
 
 
+def _role_of(admin: Admin, username: str) -> str:
+    from storage import staff as staff_store
+
+    with admin.db() as s:
+        view = staff_store.by_username(s, username)
+        assert view is not None
+        return str(view.role)
+
+
+@pytest.mark.parametrize("role", ["participation_manager", "auditor", "safeguarding_lead"])
+def test_one_manager_alone_cannot_demote_a_protected_account_then_reset_it_on_the_web(
+    admin: Admin, role: str
+) -> None:
+    """The bypass of the two-manager rule: demote the account (staff.change), reset it alone, promote it back."""
+    admin.add_staff("mgr", "participation_manager")
+    admin.add_staff("mo", "participation_manager")
+    other = admin.add_staff("target", role)
+    client, csrf = admin.client_for("mgr")
+    change = f"/admin/staff/{other.id}/change"
+    demote = {"role": "participation_worker", "districts": ["west"], "active": "1", "csrf_token": csrf}
+    alone = client.post(change, data={**demote, "your_password": PASSWORD})
+    assert alone.status_code == 403
+    assert _role_of(admin, "target") == role and _audit(admin, "staff.change") == []
+    reset = client.post(f"/admin/staff/{other.id}/password",
+                        data={"password": STRONG, "your_password": PASSWORD, "csrf_token": csrf})
+    assert reset.status_code == 403 and _audit(admin, "staff.password") == []
+    # Two managers, each with their own password, may change a protected account's role.
+    wrong = client.post(change, data={**demote, "your_password": "not my password", "second_username": "mo",
+                                      "second_password": PASSWORD})
+    assert wrong.status_code == 400 and "Your own password was not right" in wrong.text
+    assert _role_of(admin, "target") == role
+    two = client.post(change, data={**demote, "your_password": PASSWORD, "second_username": "mo",
+                                    "second_password": PASSWORD})
+    assert two.status_code == 303
+    assert _role_of(admin, "target") == "participation_worker"
+    assert [(e.actor, e.detail.split()[-1]) for e in _audit(admin, "staff.change")] == [("mgr", "confirmed_by=mo")]
+
+
+def test_pausing_or_rescoping_a_protected_account_needs_no_second_manager(admin: Admin) -> None:
+    """A manager alone may still pause a protected account at once (it gives no one its access)."""
+    admin.add_staff("mgr", "participation_manager")
+    other = admin.add_staff("aud", "auditor")
+    client, csrf = admin.client_for("mgr")
+    paused = client.post(f"/admin/staff/{other.id}/change", data={"role": "auditor", "csrf_token": csrf})
+    assert paused.status_code == 303
+    assert [e.target for e in _audit(admin, "staff.change")] == ["staff:aud"]
+
+
+def test_cli_demotion_of_a_protected_account_needs_a_second_manager(cli_db: str) -> None:
+    assert _cli_add("mgr", "participation_manager", PASSWORD).exit_code == 0
+    assert _cli_add("mo", "participation_manager", PASSWORD, by="mgr").exit_code == 0
+    assert _cli_add("aud", "auditor", PASSWORD, by="mgr").exit_code == 0
+    env = {"OURVOICE_STAFF_PASSWORD": PASSWORD}
+    demote = ["staff", "set", "aud", "--role", "participation_worker", "--districts", "west", "--staff", "mgr"]
+    alone = runner.invoke(cli, demote, env=env)
+    assert alone.exit_code == 2 and "two participation managers" in alone.output
+    reset = runner.invoke(cli, ["staff", "passwd", "aud", "--staff", "mgr", "--password-stdin"],
+                          input=STRONG + "\n", env=env)
+    assert reset.exit_code == 2 and "two participation managers" in reset.output
+    wrong = runner.invoke(cli, [*demote, "--confirm-by", "mo"], env={**env, "OURVOICE_SECOND_PASSWORD": "nope"})
+    assert wrong.exit_code == 2 and "second manager" in wrong.output
+    two = runner.invoke(cli, [*demote, "--confirm-by", "mo"], env={**env, "OURVOICE_SECOND_PASSWORD": PASSWORD})
+    assert two.exit_code == 0, two.output
+    assert "aud: participation_worker" in two.output
+
+
 # --- 7. limits by address and username ----------------------------------------------------------------------
 
 

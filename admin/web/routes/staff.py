@@ -74,11 +74,16 @@ def staff_change(
     role: Annotated[str, Form(max_length=40)],
     districts: Annotated[list[str] | None, Form()] = None,
     active: Annotated[str, Form()] = "",
+    your_password: Annotated[str, Form(max_length=1000)] = "",
+    second_username: Annotated[str, Form(max_length=200)] = "",
+    second_password: Annotated[str, Form(max_length=1000)] = "",
     ctx: Annotated[Ctx, Depends(MANAGERS)],
 ) -> Response:
+    """Change role, districts or access; a protected account's role also needs your password and a second manager."""
+    second = (second_username, second_password) if second_username.strip() else None
     try:
         with ctx.web.db() as s:
-            staff_actions.change_staff(
+            result = staff_actions.change_staff(
                 s,
                 ctx.user,
                 staff_id,
@@ -86,11 +91,17 @@ def staff_change(
                 role=role,
                 districts=parse_districts(districts),
                 active=bool(active),
+                current_password=your_password,
+                second=second,
+                ip=client_ip(request),
+                hasher=ctx.web.hasher,
             )
     except Invalid as exc:
         return _page(request, ctx, error=str(exc), status=400)
     except ActionError as exc:
         raise refusal(exc) from None
+    if not result.ok:
+        return _page(request, ctx, error=PASSWORD_REFUSALS[result.reason], status=400)
     return redirect("/admin/staff", "saved")
 
 
