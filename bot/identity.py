@@ -23,7 +23,7 @@ from bot.dispatcher import CommandHook, Detour, EffectHandler, Onboarding
 from bot.engine import Effect
 from bot.messages import Inbound, Outbound
 from bot.settings import BotSettings
-from content.loader import Library
+from content.loader import Library, current_council
 from content.schema import QUESTION_TYPES, ChoiceNode, MultiNode, YesNoNode, text_for
 from storage import audit, data_copies, participants, privacy
 from storage import invites as store
@@ -37,8 +37,9 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes: guessing one is hopeless under the rate limits below
 AGE_BANDS = {"7-11": "junior", "11-16": "teen", "16-25": "young_adult"}
 ROLES = ("young_person", "carer")
-DISTRICTS = ("north", "south", "east", "thanet", "west", "out_of_county")
-COUNCILS = ("super_council", "ocypc", "ocypc_extra", "yac")
+# The council's districts and children-in-care councils, from its council file (content/council.yaml).
+DISTRICTS = tuple(current_council().districts)
+COUNCILS = tuple(current_council().councils)
 PRIVACY_FLOW = "privacy_notice"
 # Flows about the person's own data: left out of their readable summary (still in the full copy).
 OWN_DATA_FLOWS = ("privacy_", "my_stuff")

@@ -14,6 +14,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REVIEW_WITHIN = re.compile(r"(\d+) ?(working days?|h)")
 
 
+def _council_value(section: str, key: str) -> str:
+    """One number or name from the council file (content/council.yaml), the default for its setting."""
+    from content.loader import current_council
+
+    return str(getattr(current_council(), section)[key])
+
+
 class BotSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OURVOICE_", env_file=".env", extra="ignore")
 
@@ -35,9 +42,10 @@ class BotSettings(BaseSettings):
     # Demo on one machine (`make demo`): may start without an alert inbox; alerts show in the admin and on the console.
     demo: bool = False
     # Safeguarding: every number in one place, reviewed by the council's safeguarding lead.
-    duty_team_name: str = "the council's children's duty team"
-    duty_number: str = "03000 41 11 11"
-    out_of_hours_number: str = "03000 41 91 91"
+    # Defaults come from the council file's duty_contacts; OURVOICE_DUTY_* settings override them.
+    duty_team_name: str = Field(default_factory=lambda: _council_value("duty_contacts", "duty_team"))
+    duty_number: str = Field(default_factory=lambda: _council_value("duty_contacts", "duty_number"))
+    out_of_hours_number: str = Field(default_factory=lambda: _council_value("duty_contacts", "out_of_hours"))
     office_hours: str = "08:30-17:00"
     timezone: str = "Europe/London"
     alert_email_to: str = ""
@@ -127,7 +135,8 @@ class HelpNumbers(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OURVOICE_HELP_", env_file=".env", extra="ignore")
 
-    emergency: str = "999"
-    childline: str = "0800 1111"
-    samaritans: str = "116 123"
-    shout_text: str = "85258"
+    # Defaults from the council file's help_numbers; OURVOICE_HELP_* settings override them.
+    emergency: str = Field(default_factory=lambda: _council_value("help_numbers", "emergency"))
+    childline: str = Field(default_factory=lambda: _council_value("help_numbers", "childline"))
+    samaritans: str = Field(default_factory=lambda: _council_value("help_numbers", "samaritans"))
+    shout_text: str = Field(default_factory=lambda: _council_value("help_numbers", "shout_text"))

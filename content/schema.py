@@ -247,4 +247,11 @@ class Council(Strict):
             raise ValueError(f"scoped_roles names unknown roles: {', '.join(unknown)}")
         if not self.districts:
             raise ValueError("a council needs at least one district")
+        for section, keys in (
+            ("help_numbers", ("emergency", "childline", "samaritans", "shout_text")),
+            ("duty_contacts", ("duty_team", "duty_number", "out_of_hours")),
+        ):
+            missing = [k for k in keys if not getattr(self, section).get(k)]
+            if missing:
+                raise ValueError(f"{section} needs {', '.join(missing)} (the safe reply gives them)")
         return self

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from content.loader import load_council
+from content.loader import current_council
 from storage import audit
 from storage.staff import StaffView
 
 # The council as data (content/council.yaml): its districts, roles and councils come from there, not code.
-COUNCIL = load_council()
+COUNCIL = current_council()
 ROLES: dict[str, str] = dict(COUNCIL.roles)
 # Roles that only make sense for named districts: adding one insists on districts.
 SCOPED_ROLES = frozenset(COUNCIL.scoped_roles)

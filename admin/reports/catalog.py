@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from content.loader import Library
+from content.loader import Library, current_council
 from content.schema import (
     ChoiceNode,
     Flow,
@@ -29,29 +29,12 @@ BAND_LABELS = {
     "": "age not given",
 }
 BAND_SHORT = {"junior": "7-11", "teen": "11-16", "young_adult": "16-25", "carer": "Carers", "": "Not given"}
-COUNCIL_LABELS = {
-    "super_council": "Super Council",
-    "ocypc": "OCYPC",
-    "ocypc_extra": "OCYPC Extra!",
-    "yac": "Young Adult Council",
-    "": "Not in a council",
-}
-# Which age bands each council is for (from the councils' terms of reference). Any other combination is a
-# structural zero: shown as "not applicable" and left out of disclosure control, never "not shown".
-COUNCIL_BANDS = {
-    "super_council": ("junior",),
-    "ocypc": ("teen",),
-    "ocypc_extra": ("junior", "teen"),
-    "yac": ("young_adult",),
-}
-DISTRICTS = ("north", "south", "east", "thanet", "west", "out_of_county")
-DISTRICT_LABELS = {
-    "north": "North Kent",
-    "south": "South Kent",
-    "east": "East Kent",
-    "thanet": "Thanet",
-    "west": "West Kent",
-    "out_of_county": "Out of county",
+COUNCIL_LABELS = {cid: group.label for cid, group in current_council().councils.items()} | {"": "Not in a council"}
+# Which age bands each council is for (from the councils' terms of reference, in the council file). Any other
+# combination is a structural zero: shown as "not applicable" and left out of disclosure control, never "not shown".
+COUNCIL_BANDS = {cid: tuple(group.bands) for cid, group in current_council().councils.items()}
+DISTRICTS = tuple(current_council().districts)
+DISTRICT_LABELS = dict(current_council().districts) | {
     "": "Area not given",
     "unknown": "Area not given",
     "total": "All areas",

@@ -575,6 +575,18 @@ def mean_if_safe(total: float, people: int, *, threshold: int = THRESHOLD, place
     return None if people < threshold else round(total / people, places)
 
 
+def _structural_example() -> str:
+    """An impossible combination from the council file, for the rules box (Kent: Super Council, 16 to 25)."""
+    from content.loader import current_council
+
+    ages = {"junior": "7 to 11", "teen": "11 to 16", "young_adult": "16 to 25"}
+    for group in current_council().councils.values():
+        missing = [band for band in ages if band not in group.bands]
+        if missing:
+            return f"the {group.label} has no members aged {ages[missing[-1]]}"
+    return "a council has no members of that age"
+
+
 RULES = {
     "threshold": "Any number of fewer than 5 people is hidden (shown as \u201cnot shown\u201d), in tables, "
     "text and charts. Every hidden number carries the same words, so you cannot tell a small one from one "
@@ -582,8 +594,9 @@ RULES = {
     "complementary": "Where a hidden number could be narrowed down from totals, from other tables about the "
     "same people, or from the fact that counts cannot be negative, we hid more numbers, and checked with a "
     "linear-programming solver that nobody can narrow any hidden small number to fewer than 5 possible values.",
-    "structural": "\u201c\u2013\u201d marks a combination that cannot happen (for example, the Super Council "
-    "has no members aged 16 to 25).",
+    "structural": "\u201c\u2013\u201d marks a combination that cannot happen (for example, "
+    + _structural_example()
+    + ").",
     "omitted": "A table or chart in which every number would be hidden is left out, with a sentence saying so.",
     "periods": "Reports cover fixed periods only (calendar months, quarters or the time between two Panel "
     "meetings), so two reports can never be compared to single out one person.",

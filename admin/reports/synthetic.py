@@ -16,7 +16,7 @@ from itertools import accumulate
 from typing import Any
 
 from admin.reports.catalog import WELLBEING_FLOW, questions
-from content.loader import Library
+from content.loader import Library, current_council
 from storage import bulk
 from storage.db import Session, utc
 
@@ -24,6 +24,25 @@ from storage.db import Session, utc
 BAND_WEIGHTS = {"junior": 260, "teen": 600, "young_adult": 760}
 # Areas: East Kent (incl. Thanet) weighted up, a tenth placed out of county (DOMAIN 1.9, 6.3).
 DISTRICT_WEIGHTS = {"north": 19, "south": 14, "east": 24, "thanet": 15, "west": 18, "out_of_county": 10}
+
+
+def _district_weights() -> dict[str, int]:
+    """Kent's weights for Kent's districts; another council's file gets its districts weighted evenly."""
+    districts = list(current_council().districts)
+    if sorted(districts) == sorted(DISTRICT_WEIGHTS):
+        return DISTRICT_WEIGHTS
+    return dict.fromkeys(districts, 10)
+
+
+def _council_for(band: str, district: str, r: float) -> str | None:
+    """Which children-in-care council (if any) a made-up young person sits on, from the council file."""
+    councils = current_council().councils
+    if district == "thanet" and band in ("junior", "teen") and r < 0.15 and "ocypc_extra" in councils:
+        return "ocypc_extra"  # Kent's council for East Kent and Thanet, set up because travel was hard there
+    for cid, group in councils.items():
+        if tuple(group.bands) == (band,):
+            return cid if r < (0.12 if band == "junior" else 0.08) else None
+    return None
 CARER_SHARE = 0.25  # ~900 fostering households next to ~2,900 children and care leavers
 
 # Free-text answers written for the demo. Some deliberately carry details the scrubber must remove.
@@ -207,8 +226,9 @@ def generate(
     rng = g.rng
     band_pick = _picker(rng, list(BAND_WEIGHTS.values()))
     bands = list(BAND_WEIGHTS)
-    district_pick = _picker(rng, list(DISTRICT_WEIGHTS.values()))
-    districts = list(DISTRICT_WEIGHTS)
+    weights = _district_weights()
+    district_pick = _picker(rng, list(weights.values()))
+    districts = list(weights)
     span = max(1.0, (until - since).total_seconds())
     created_n = utc(created)
     pid, sid, aid, cid = ids["participant"], ids["submission"], ids["answer"], ids["answer_choice"]
@@ -221,17 +241,7 @@ def generate(
         carer = rng.random() < CARER_SHARE
         band = "carer" if carer else bands[band_pick()]
         district = districts[district_pick()]
-        council = None
-        if not carer:
-            r = rng.random()
-            if district == "thanet" and band in ("junior", "teen") and r < 0.15:
-                council = "ocypc_extra"
-            elif band == "junior" and r < 0.12:
-                council = "super_council"
-            elif band == "teen" and r < 0.08:
-                council = "ocypc"
-            elif band == "young_adult" and r < 0.08:
-                council = "yac"
+        council = None if carer else _council_for(band, district, rng.random())
         audience = "carer" if carer else "young_person"
         batch_p.append(
             {

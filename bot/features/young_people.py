@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.crypto import Keyring
 from bot.engine import Effect
 from bot.messages import Outbound
-from content.loader import Library
+from content.loader import Library, current_council
 from content.schema import ChoiceNode, MultiNode, text_for
 from storage import challenges, good_news, outbox, participants, reviews, submissions
 from storage.challenges import CardEventView, CardView
@@ -33,9 +33,12 @@ from storage.models import Participant
 
 log = logging.getLogger("ourvoice.young_people")
 
-COUNCILS = ("super_council", "ocypc", "ocypc_extra", "yac")
-# Used when the invite did not set a council: the council a young person of that age normally joins.
-BAND_COUNCIL = {"junior": "super_council", "teen": "ocypc", "young_adult": "yac"}
+COUNCILS = tuple(current_council().councils)  # from the council file (content/council.yaml)
+# Used when the invite did not set a council: the council a young person of that age normally joins, i.e. the
+# first council in the file for that band alone (Kent: 7-11 Super Council, 11-16 OCYPC, 16-25 Young Adult Council).
+BAND_COUNCIL = {
+    group.bands[0]: cid for cid, group in reversed(current_council().councils.items()) if len(group.bands) == 1
+}
 REVIEW_PREVIEW = "review_preview"  # outbox kind of the reply that reads a review statement back
 REVIEW_ROLES = {"send_iro": "iro", "send_social_worker": "social_worker"}
 CHALLENGE_SHORT = 90  # characters of a card's challenge quoted in notices
@@ -87,7 +90,7 @@ class PanelSettings(BaseSettings):
 
 def council_of(p: Participant) -> str:
     """The participant's council: set at invite, otherwise the one their age band normally joins."""
-    return p.council or BAND_COUNCIL.get(p.band or "", "ocypc")
+    return p.council or BAND_COUNCIL.get(p.band or "") or next(iter(COUNCILS))
 
 
 def say(library: Library, key: str, band: str | None, **fmt: object) -> str:
