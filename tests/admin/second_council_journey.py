@@ -13,8 +13,8 @@ from pathlib import Path
 
 from admin.reports import registry
 from admin.reports.settings import ReportSettings
-from bot.identity import IdentitySettings, create_invites, invite_onboarding
 from bot.dispatcher import DispatchResult
+from bot.identity import IdentitySettings, create_invites, invite_onboarding
 from bot.runtime import build_runtime
 from storage.db import session
 from storage.migrate import create_missing_tables, upgrade
