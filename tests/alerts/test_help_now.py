@@ -46,7 +46,9 @@ def test_every_band_has_the_button_in_its_menu_and_it_raises_a_help_request(
     result = p.press(LABEL)
     assert result.flagged and result.stored
     assert p.last[0].text == rt.dispatcher.safe_reply(band, fixed_now()).text
-    assert len(p.last) > 1  # then back to where they were (the menu), still with the button
+    assert len(p.last) == 1  # nothing else is said to it (issue 23 item 4)...
+    p.text("ok")
+    assert LABEL in p.buttons  # ...and writing again brings them back to where they were, button and all
     (alert,) = alerts(rt)
     assert alert.categories.split(",")[:2] == ["not_safe", "help_request"]
     assert alert.participant_id is not None
@@ -77,7 +79,8 @@ def test_mid_survey_the_person_carries_on_where_they_were(rt: Runtime) -> None:
     p.command("help")
     p.press(LABEL)
     assert p.last[0].text == rt.dispatcher.safe_reply("teen", fixed_now()).text
-    assert question in p.said  # the same question again, nothing lost
+    p.text("ok")
+    assert question in p.said  # the same question again once they write, nothing lost
 
 
 def test_carers_menu_is_unchanged(rt: Runtime) -> None:
