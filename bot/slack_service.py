@@ -29,24 +29,6 @@ from storage.db import session
 ACK_ROLES = frozenset({"safeguarding_lead", "participation_manager"})
 
 
-def is_outage(result: Any, *, unavailable_text: str) -> bool:
-    """True when the dispatcher could not commit because storage was down (so the event must come again).
-
-    Same rule as the Telegram channel: an explicit `unavailable` flag if the dispatcher grows one;
-    otherwise nothing stored and the "couldn't save" line, or for a flagged message the safe reply alone.
-    A refusal from onboarding (someone not invited) is also unstored, but final.
-    """
-    explicit = getattr(result, "unavailable", None)
-    if isinstance(explicit, bool):
-        return explicit
-    if result.stored or result.duplicate:
-        return False
-    if result.replies and result.replies[-1].text == unavailable_text:
-        return True
-    kinds = [r.meta.get("kind") for r in result.replies]
-    return bool(result.flagged) and result.participant_id is None and kinds == ["safe_reply"]
-
-
 def acknowledger(rt: Services) -> Callable[[str, str, str, datetime], AckOutcome]:
     """The Acknowledge button's work: one transaction that checks the staff account's role and district,
     acknowledges the alert, writes the audit row (alert.ack, like the admin and the CLI) and queues the
@@ -115,7 +97,6 @@ class SlackService:
             global_per_second=settings.global_per_second,
         )
         library = rt.library
-        unavailable = text_for(library.string("db_unavailable"), "default")
         dm_only = (
             text_for(library.string("slack_dm_only"), "default")
             if "slack_dm_only" in library.strings.messages
@@ -133,7 +114,6 @@ class SlackService:
             sender=self.sender,
             clock=self.clock,
             dm_only_text=dm_only,
-            is_outage=lambda r: is_outage(r, unavailable_text=unavailable),
             dispatch_workers=1 if rt.settings.database_url.startswith("sqlite") else 4,
             wall=wall,
             socket_mode=socket_mode,

@@ -23,16 +23,6 @@ from content.schema import text_for
 PRIVATE_ONLY_FALLBACK = "Hi! I only work in private chats, so I'm leaving this group."
 
 
-def is_outage(result: Any, *, unavailable_text: str = "") -> bool:
-    """True when the dispatcher could not commit because storage was down (so the update must be retried).
-
-    The dispatcher says so explicitly; a refusal from onboarding (someone not invited) is also unstored
-    but is a final answer, not an outage.
-    """
-    del unavailable_text  # kept for callers; the flag is authoritative
-    return bool(getattr(result, "unavailable", False))
-
-
 class TelegramService:
     """The running Telegram channel: polling or webhook, plus its outbox sender."""
 
@@ -56,7 +46,6 @@ class TelegramService:
             max_in_flight=settings.send_concurrency,
         )
         library = rt.library
-        unavailable = text_for(library.string("db_unavailable"), "default")
         private_only = (
             text_for(library.string("private_chat_only"), "default")
             if "private_chat_only" in library.strings.messages
@@ -75,7 +64,6 @@ class TelegramService:
             sender=self.sender,
             clock=self.clock,
             private_only_text=private_only,
-            is_outage=lambda r: is_outage(r, unavailable_text=unavailable),
             dispatch_workers=workers,
         )
         self.sender.executor = self.runner.executor  # one queue of database work (see OutboxSender)

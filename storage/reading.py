@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.db import core, utc
 from storage.models import Answer, ChallengeCard, Participant, Quote, ToRead
@@ -142,7 +142,7 @@ def quarantine(session: Session, entry_id: int, *, sealed: bytes | None, by: str
     only encrypted (`sealed`); a challenge card raised from it is quarantined; a quote made from it, pending or
     approved, is withdrawn from every report.
     """
-    answer_id = session.execute(select(ToRead.answer_id).where(ToRead.id == entry_id)).scalar_one_or_none()
+    answer_id = session.execute(select(col(ToRead.answer_id)).where(col(ToRead.id) == entry_id)).scalar_one_or_none()
     if answer_id is None:
         return
     answer = session.get(Answer, answer_id)
@@ -153,10 +153,10 @@ def quarantine(session: Session, entry_id: int, *, sealed: bytes | None, by: str
         session.add(answer)
     card_id = card_of(session, entry_id)
     if card_id is not None:
-        session.execute(update(ChallengeCard).where(ChallengeCard.id == card_id).values(quarantined=True))
+        session.execute(update(ChallengeCard).where(col(ChallengeCard.id) == card_id).values(quarantined=True))
     session.execute(
         update(Quote)
-        .where(Quote.answer_id == answer_id, Quote.status != "withdrawn")
+        .where(col(Quote.answer_id) == answer_id, col(Quote.status) != "withdrawn")
         .values(status="withdrawn", decided_by=by[:80], decided_at=utc(now))
     )
     session.flush()

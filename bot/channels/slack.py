@@ -34,6 +34,7 @@ from slack_sdk.web import WebClient
 
 from bot.alerts import AlertNotice, Recipient, StaffNotice
 from bot.channels.base import DeliveryError, KeyedLocks, Sender, split_command
+from bot.delivery import Delivery
 from bot.messages import Choice, Inbound, Outbound
 
 if TYPE_CHECKING:  # the async half of the SDK pulls in aiohttp (~0.7 s): imported only when a shell is built
@@ -710,7 +711,7 @@ class SlackRunner:
     Bolt runs with process_before_response=True, so its listeners finish (the event is committed) before
     the HTTP 200 / Socket Mode ack goes back; sending replies, removing answered buttons and ephemeral
     notes run afterwards as tasks. `handle(inbound, now)` is the synchronous dispatcher (run in a thread);
-    `is_outage(result)` says storage was down, so an event must be redelivered (500, no ack).
+    When storage was down (bot/delivery.py) an event must be redelivered (500, no ack).
     """
 
     def __init__(
@@ -722,7 +723,6 @@ class SlackRunner:
         sender: Sender,
         clock: Callable[[], datetime],
         dm_only_text: str,
-        is_outage: Callable[[Any], bool],
         dispatch_workers: int = 1,
         wall: Callable[[], float] = time.time,
         socket_mode: bool = False,
@@ -736,14 +736,13 @@ class SlackRunner:
         self.sender = sender
         self.clock = clock
         self.dm_only_text = dm_only_text
-        self.is_outage = is_outage
+        self.delivery = Delivery(sender)
         self.wall = wall
         self.socket_mode = socket_mode
         self.locks = KeyedLocks()
         # The dispatcher is synchronous; SQLite takes one writer at a time, so one thread there.
         self._executor = ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="slack-dispatch")
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._safe_sent: set[str] = set()  # message ids whose safe reply went out while storage was down
         self.in_flight = 0
         self.ready = False
         self.handled = 0
@@ -851,39 +850,12 @@ class SlackRunner:
         except Exception as exc:
             log.error("slack.dispatch_error message=%s error=%s", msg.message_id, type(exc).__name__)
             return False
-        address = msg.address or msg.sender
-        if self.is_outage(result):
+        # bot/delivery.py: the same rules as every channel (safe reply once during an outage, and so on).
+        if not await self.delivery.deliver(msg, result, redelivered=retried_by_slack):
             log.warning("slack.not_committed message=%s", msg.message_id)
-            if not retried_by_slack:
-                self.sender.send_now(address, result.replies)
-            elif result.flagged and msg.message_id not in self._safe_sent:
-                safe = [r for r in result.replies if r.meta.get("kind") == "safe_reply"]
-                if safe:
-                    self.sender.send_now(address, safe)
-                    self._safe_sent.add(msg.message_id)
             return False
-        already_safe = msg.message_id in self._safe_sent
-        self._safe_sent.discard(msg.message_id)
         if result.duplicate:
             log.info("slack.duplicate message=%s", msg.message_id)
-            self.sender.kick()  # its replies may still be pending from before a restart
-        elif not result.stored:
-            # Not a person we take answers from (yet): nothing was written, reply directly.
-            replies = [r for r in result.replies if not (already_safe and r.meta.get("kind") == "safe_reply")]
-            if replies:
-                self.sender.send_now(address, replies)
-        else:
-            ids = list(result.outbox_ids)
-            if len(ids) != len(result.replies):
-                self.sender.kick()
-            else:
-                items = list(zip(ids, result.replies, strict=True))
-                if already_safe:
-                    await self.sender.mark_delivered(
-                        [i for i, r in items if r.meta.get("kind") == "safe_reply"]
-                    )
-                    items = [(i, r) for i, r in items if r.meta.get("kind") != "safe_reply"]
-                self.sender.enqueue(address, items)
         self.handled += 1
         log.info("slack.handled message=%s kind=%s", msg.message_id, msg.kind)
         return True

@@ -32,6 +32,7 @@ from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.base import DeliveryError, KeyedLocks, Sender, split_command
+from bot.delivery import Delivery
 from bot.messages import Choice, Inbound, Outbound
 
 log = logging.getLogger("ourvoice.telegram")
@@ -373,8 +374,8 @@ class TelegramRunner:
 
     `handle(inbound, now)` is the synchronous dispatcher (one transaction per event), run on a small
     thread pool so the event loop keeps polling and sending meanwhile.
-    `is_outage(result)` says the step was not committed because storage is down, so the update must be
-    tried again (polling: the offset stays; webhook: 503 so Telegram redelivers).
+    When the step was not committed because storage is down (bot/delivery.py), the update is tried again
+    (polling: the offset stays; webhook: 503 so Telegram redelivers).
     """
 
     MAX_FAILURES = 5  # an update that keeps raising (a bug, not an outage) is given up after this many tries
@@ -388,7 +389,6 @@ class TelegramRunner:
         sender: Sender,
         clock: Callable[[], dt.datetime],
         private_only_text: str,
-        is_outage: Callable[[Any], bool],
         dispatch_workers: int = 1,
     ) -> None:
         self.channel = channel
@@ -396,7 +396,7 @@ class TelegramRunner:
         self.sender = sender
         self.clock = clock
         self.private_only_text = private_only_text
-        self.is_outage = is_outage
+        self.delivery = Delivery(sender)
         self.locks = KeyedLocks()
         # SQLite takes one writer at a time, so one thread there; more threads only pay off on PostgreSQL.
         self.executor = ThreadPoolExecutor(max_workers=dispatch_workers, thread_name_prefix="tg-dispatch")
@@ -405,7 +405,6 @@ class TelegramRunner:
         self._idle = asyncio.Event()
         self._idle.set()
         self._failures: dict[int, int] = {}
-        self._safe_sent: set[str] = set()  # message ids whose safe reply went out while storage was down
         self._done: OrderedDict[int, None] = OrderedDict()  # update ids finished in this process
         self._stopping = False
         self._poll_task: asyncio.Task[None] | None = None
@@ -476,37 +475,13 @@ class TelegramRunner:
             result = await loop.run_in_executor(self.executor, self.handle, msg, self.clock())
         except Exception as exc:
             return self._failed(uid, exc)
-        if self.is_outage(result):
+        if not await self.delivery.deliver(msg, result):  # bot/delivery.py: the same rules as every channel
             log.warning("telegram.not_committed update=%d", uid)
-            if result.flagged and msg.message_id not in self._safe_sent:
-                safe = [r for r in result.replies if r.meta.get("kind") == "safe_reply"]
-                if safe:
-                    self.sender.send_now(msg.address, safe)
-                    self._safe_sent.add(msg.message_id)
             if query is not None:
                 await self.channel.answer_button(query.id)
             return False
-        already_safe = msg.message_id in self._safe_sent
-        self._safe_sent.discard(msg.message_id)
         if result.duplicate:
             log.info("telegram.duplicate update=%d", uid)
-            self.sender.kick()  # its replies may still be pending from before a restart
-        elif not result.stored:
-            # Not a person we take answers from (yet): nothing was written, reply directly.
-            replies = [r for r in result.replies if not (already_safe and r.meta.get("kind") == "safe_reply")]
-            if replies:
-                self.sender.send_now(msg.address, replies)
-        else:
-            ids = list(result.outbox_ids)
-            if len(ids) != len(result.replies):
-                self.sender.kick()
-            else:
-                items = list(zip(ids, result.replies, strict=True))
-                if already_safe:
-                    safe = [i for i, r in items if r.meta.get("kind") == "safe_reply"]
-                    await self.sender.mark_delivered(safe)
-                    items = [(i, r) for i, r in items if i not in safe]
-                self.sender.enqueue(msg.address, items)
         log.info("telegram.handled update=%d kind=%s", uid, msg.kind)
         if query is not None:
             await self.channel.answer_button(query.id)

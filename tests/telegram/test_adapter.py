@@ -19,9 +19,9 @@ from bot.channels.telegram import (
     split_text,
     to_inbound,
 )
+from bot.delivery import is_outage
 from bot.dispatcher import DispatchResult
 from bot.messages import Choice, Inbound, Outbound
-from bot.telegram_service import is_outage
 
 PAYLOADS = Path(__file__).parent.parent / "payloads" / "telegram"
 USER = "5550001"
@@ -252,4 +252,4 @@ SAFE = Outbound("Thank you for telling me.", meta={"kind": "safe_reply"})
     ],
 )
 def test_outage_is_told_apart_from_a_refusal(result: DispatchResult, outage: bool) -> None:
-    assert is_outage(result, unavailable_text=UNAVAILABLE) is outage
+    assert is_outage(result) is outage
