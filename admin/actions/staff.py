@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Session
-from zxcvbn import zxcvbn
 
 from admin.actions.policy import (
     COUNCILS,
@@ -96,6 +95,8 @@ def check_password_strength(username: str, password: str, *, email: str = "") ->
         raise Invalid(f"the password must be at most {PASSWORD_MAX_LENGTH} characters long")
     if len(username) >= 3 and username.lower() in password.lower():
         raise Invalid("the password must not contain the username")
+    from zxcvbn import zxcvbn  # its word lists load on first use, not in every start of the bot (issue 27)
+
     inputs = [username, *re.split(r"[._@-]+", username), email, *re.split(r"[._@-]+", email), *_COUNCIL_WORDS]
     result = zxcvbn(password[:_ESTIMATE_CHARS], user_inputs=[w for w in inputs if w])
     if result["score"] >= PASSWORD_MIN_SCORE:

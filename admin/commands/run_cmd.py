@@ -74,7 +74,7 @@ def run(
     from admin.cli import load_settings
     from bot.runtime import SetupError, build_app, build_runtime
     from bot.settings import settings_error_line
-    from storage.migrate import upgrade
+    from storage.migrate import ensure_current
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if channel not in ("web", "telegram", "slack"):
@@ -86,7 +86,7 @@ def run(
     telegram = _telegram_settings() if channel == "telegram" else None
     slack = _slack_settings(channel, socket_mode)  # Slack channel or staff notifications (issue 10)
     try:
-        upgrade(settings.database_url, "head")
+        ensure_current(settings.database_url)  # Alembic runs (and is imported) only when a migration is due
         rt = build_runtime(settings)
     except ContentInvalid as exc:
         for err in exc.errors:

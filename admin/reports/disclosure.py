@@ -16,9 +16,6 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-
 THRESHOLD = 5  # counts of fewer than this many people are never published
 WIDTH = 5  # the attacker's interval for a hidden count under THRESHOLD must be at least this wide
 HIDDEN = "not shown"  # every hidden count, small or not: the label must not tell them apart
@@ -420,6 +417,11 @@ def _interval(
 
 
 def _solve_interval(pub: Publication, key: Key, comp: frozenset[Key], *, integral: bool) -> Interval:
+    # Imported here, not at the top: SciPy/HiGHS and NumPy cost about half a second of every start of the
+    # bot (the admin and CLI import this module), and answering a young person's message never needs them.
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
     rows = _rows(pub, comp)
     order = sorted(comp, key=repr)
     idx = {k: i for i, k in enumerate(order)}
@@ -435,18 +437,18 @@ def _solve_interval(pub: Publication, key: Key, comp: frozenset[Key], *, integra
                 rhs -= c * pub.values[k]
         lo[r] = rhs if is_eq else -np.inf
         hi[r] = rhs
-    c = np.zeros(len(order))
-    c[idx[key]] = 1.0
+    goal = np.zeros(len(order))
+    goal[idx[key]] = 1.0
     eqm = [i for i, (_, is_eq) in enumerate(rows) if is_eq]
     ubm = [i for i, (_, is_eq) in enumerate(rows) if not is_eq]
     ends = []
     for sign in (1.0, -1.0):
         if integral:
             cons = [LinearConstraint(a, lo, hi)] if rows else []
-            res = milp(sign * c, constraints=cons, integrality=np.ones(len(order)), bounds=Bounds(0, np.inf))
+            res = milp(sign * goal, constraints=cons, integrality=np.ones(len(order)), bounds=Bounds(0, np.inf))
         else:
             res = linprog(
-                sign * c,
+                sign * goal,
                 A_ub=a[ubm] if ubm else None,
                 b_ub=hi[ubm] if ubm else None,
                 A_eq=a[eqm] if eqm else None,

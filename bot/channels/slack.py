@@ -29,17 +29,18 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web import WebClient
 
 from bot.alerts import AlertNotice, Recipient, StaffNotice
 from bot.channels.base import DeliveryError, KeyedLocks, Sender, split_command
 from bot.delivery import Delivery
 from bot.messages import Choice, Inbound, Outbound
 
+# The SDK is imported where it is used: its package import alone (slack_sdk.errors pulls in the whole WebClient
+# and Block Kit models) is about 0.2 s of every start, Telegram and web-only included (issue 27).
 if TYPE_CHECKING:  # the async half of the SDK pulls in aiohttp (~0.7 s): imported only when a shell is built
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_bolt.async_app import AsyncApp
+    from slack_sdk.errors import SlackApiError
     from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("ourvoice.slack")
@@ -586,9 +587,13 @@ class SlackNoticeRoute:
         kwargs: dict[str, Any] = {"token": settings.bot_token.get_secret_value(), "timeout": timeout}
         if settings.api_base_url:
             kwargs["base_url"] = settings.api_base_url
+        from slack_sdk.web import WebClient
+
         self.client = WebClient(**kwargs)
 
     def send(self, notice: AlertNotice | StaffNotice, recipient: str) -> None:
+        from slack_sdk.errors import SlackApiError
+
         message = render_notice(notice)
         for attempt in range(self.TRIES):
             try:
@@ -659,6 +664,8 @@ class SlackChannel:
 
     async def send(self, address: str, message: Outbound) -> None:
         """Deliver one message; raises DeliveryError (retry_after on 429, permanent when unreachable)."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         payload = render(message)
         try:
             await self.client.chat_postMessage(
@@ -675,6 +682,8 @@ class SlackChannel:
 
     async def update(self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> bool:
         """Replace a message's blocks (waiting out 429s); False if Slack refused (e.g. it is gone)."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         for attempt in range(self.UPDATE_TRIES):
             try:
                 await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -692,6 +701,8 @@ class SlackChannel:
 
     async def ephemeral(self, channel: str, user: str, text: str) -> None:
         """A message only `user` sees, in `channel`; failures are logged and dropped (it stores nothing)."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         try:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=mrkdwn_escape(text))
         except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
