@@ -60,6 +60,8 @@ class Assessment:
     """How likely the statistical model thinks a disclosure is (0-1); orders the "To read" queue."""
     detectors: tuple[str, ...] = ()
     """Which detectors fired: "lexicon", "model", or both; empty when neither did."""
+    language: str = "en"
+    """The language the message was identified as (bot/language_id.py); "und" when unknown."""
 
 
 class _Strict(BaseModel):
