@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.db import utc
 from storage.models import (
@@ -92,8 +92,11 @@ def submission_district(session: Session, submission_id: int) -> str | None | ob
     return MISSING if row is None else row[1]
 
 
-def flow_counts(session: Session, *, districts: Sequence[str] | None = None) -> list[FlowCount]:
-    """Submissions and completed submissions per flow (optionally only these districts)."""
+def flow_counts(
+    session: Session, *, districts: Sequence[str] | None = None, audiences: Sequence[str] | None = None
+) -> list[FlowCount]:
+    """Submissions and completed submissions per flow (optionally only these districts, and only these
+    audiences' submissions: a flow for young people and carers alike is counted for each viewer's own)."""
     done = func.sum(case((Submission.status == "completed", 1), else_=0))
     q = (
         select(Submission.flow_id, func.count(), done)
@@ -102,13 +105,21 @@ def flow_counts(session: Session, *, districts: Sequence[str] | None = None) -> 
     )
     if districts is not None:
         q = q.where(Submission.district.in_(list(districts)))  # type: ignore[union-attr]
+    if audiences is not None:
+        q = q.where(col(Submission.audience).in_(list(audiences)))
     return [FlowCount(f, int(n), int(c or 0)) for f, n, c in session.execute(q)]
 
 
 def choice_totals(
-    session: Session, flow_id: str, *, districts: Sequence[str] | None = None, band: str | None = None
+    session: Session,
+    flow_id: str,
+    *,
+    districts: Sequence[str] | None = None,
+    band: str | None = None,
+    audiences: Sequence[str] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """{question_id: {choice: answers}} for one flow, never counting quarantined answers."""
+    """{question_id: {choice: answers}} for one flow, never counting quarantined answers (optionally only these
+    districts, one band, and only answers from these audiences' submissions)."""
     q = (
         select(AnswerChoice.question_id, AnswerChoice.choice, func.count())
         .where(
@@ -121,6 +132,12 @@ def choice_totals(
         q = q.where(AnswerChoice.district.in_(list(districts)))  # type: ignore[union-attr]
     if band is not None:
         q = q.where(AnswerChoice.band == band)
+    if audiences is not None:
+        q = q.where(
+            col(AnswerChoice.submission_id).in_(
+                select(col(Submission.id)).where(col(Submission.audience).in_(list(audiences)))
+            )
+        )
     out: dict[str, dict[str, int]] = {}
     for qid, choice, n in session.execute(q):
         out.setdefault(qid, {})[choice] = int(n)

@@ -71,7 +71,8 @@ def summary(
             raise refuse(f"no flow {flow} whose answers you may see", 1)
         with session(engine) as s:
             if not flow:
-                for c in admin_views.flow_counts(s, districts=actor.scope()):
+                mine = AGGREGATE_AUDIENCES[actor.role]  # a shared flow counts only this role's audiences
+                for c in admin_views.flow_counts(s, districts=actor.scope(), audiences=mine):
                     if not sees_flow_id(library, c.flow_id, actor):
                         continue
                     # Finished and not finished add up to started: protected together (issue #19).
@@ -82,7 +83,9 @@ def summary(
                     )
                 typer.echo(NOTE)
                 return
-            totals = admin_views.choice_totals(s, flow, districts=actor.scope())
+            totals = admin_views.choice_totals(
+                s, flow, districts=actor.scope(), audiences=AGGREGATE_AUDIENCES[actor.role]
+            )
     if not totals:
         typer.echo(f"no answers to {flow}")
         return

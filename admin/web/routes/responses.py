@@ -59,7 +59,7 @@ def _band_for(flow: Any) -> str:
 def overview(request: Request, *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> Response:
     web, user = ctx.web, ctx.user
     with web.db() as s:
-        counts = admin_views.flow_counts(s, districts=user.scope())
+        counts = admin_views.flow_counts(s, districts=user.scope(), audiences=AGGREGATE_AUDIENCES[user.role])
         shared = []
         if user.role in AUDIENCES:
             shared = admin_views.shared_submissions(s, districts=user.scope(), audiences=AUDIENCES[user.role])
@@ -91,12 +91,15 @@ def overview(request: Request, *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> R
 
 
 def band_tables(
-    s: Any, flow_id: str, bands: list[str], *, districts: Any
+    s: Any, flow_id: str, bands: list[str], *, districts: Any, audiences: Any = None
 ) -> dict[str, tuple[list[tuple[str, list[int]]], Any]]:
     """Per question: each choice's counts by age band (plus any answers without one) protected as one
-    table whose row totals are the "All" view, so comparing "All" with one band reveals nothing hidden."""
-    everyone = admin_views.choice_totals(s, flow_id, districts=districts)
-    per_band = [admin_views.choice_totals(s, flow_id, districts=districts, band=b) for b in bands]
+    table whose row totals are the "All" view, so comparing "All" with one band reveals nothing hidden.
+    Only `audiences`' answers count: the fostering team never counts young people's, even in a shared flow."""
+    everyone = admin_views.choice_totals(s, flow_id, districts=districts, audiences=audiences)
+    per_band = [
+        admin_views.choice_totals(s, flow_id, districts=districts, band=b, audiences=audiences) for b in bands
+    ]
     out = {}
     for qid, counts in everyone.items():
         choices = []
@@ -120,7 +123,9 @@ def flow_summary(
         raise HTTPException(404, "No such flow.")
     band = band if band in flow.bands else ""
     with web.db() as s:
-        totals = band_tables(s, flow_id, list(flow.bands), districts=user.scope())
+        totals = band_tables(
+            s, flow_id, list(flow.bands), districts=user.scope(), audiences=AGGREGATE_AUDIENCES[user.role]
+        )
     word_band = band or _band_for(flow)
     column = None if not band else list(flow.bands).index(band)
     questions = []
