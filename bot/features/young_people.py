@@ -36,7 +36,7 @@ log = logging.getLogger("ourvoice.young_people")
 COUNCILS = tuple(current_council().councils)  # from the council file (content/council.yaml)
 # Used when the invite did not set a council: the council a young person of that age normally joins, i.e. the
 # first council in the file for that band alone (Kent: 7-11 Super Council, 11-16 OCYPC, 16-25 Young Adult Council).
-BAND_COUNCIL = {
+BAND_COUNCIL: dict[str, str] = {
     group.bands[0]: cid for cid, group in reversed(current_council().councils.items()) if len(group.bands) == 1
 }
 REVIEW_PREVIEW = "review_preview"  # outbox kind of the reply that reads a review statement back
