@@ -124,16 +124,18 @@ MAX_MERGED = 4  # queued messages joined into one send, at most
 
 def mergeable(first: Outbound, then: Outbound, *, limit: int) -> bool:
     """Whether `then` may be joined onto `first` in one message: only the last part may carry buttons, a
-    safe reply always stands alone (so it is never lost above other text), and the result must fit."""
-    if first.choices or "safe_reply" in (first.meta.get("kind"), then.meta.get("kind")):
+    safe reply always stands alone (so it is never lost above other text), an update (which restates the
+    message before it in place) is never joined onto other text, and the result must fit."""
+    if first.choices or then.update or "safe_reply" in (first.meta.get("kind"), then.meta.get("kind")):
         return False
     return len(first.text) + len(MERGE_SEPARATOR) + len(then.text) <= limit
 
 
 def merged(first: Outbound, then: Outbound) -> Outbound:
-    """`first`'s text above `then`'s, with `then`'s buttons."""
+    """`first`'s text above `then`'s; everything else is `then`'s (its buttons and every hint: progress, free
+    text, lasting), since the joined message asks what `then` asks. `replace` keeps fields added later too."""
     text = MERGE_SEPARATOR.join(t for t in (first.text, then.text) if t)
-    return Outbound(text=text, choices=then.choices, layout=then.layout, meta=then.meta)
+    return replace(then, text=text)
 
 
 class OutboxSender:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,6 +93,41 @@ def test_only_the_last_part_may_carry_buttons_and_a_safe_reply_stands_alone() ->
     assert joined.choices == QUESTION.choices
     assert joined.layout == "buttons"
     assert merged(Outbound(""), QUESTION).text == QUESTION.text
+
+
+def test_a_joined_message_keeps_every_field_of_the_last_part() -> None:
+    """Every field of the neutral message but its text comes from the part that asks (issue 23 item 4: the old
+    merge rebuilt the message from four fields and dropped progress, free text and lasting). Each field is
+    given a value other than its default, so a field added later that the merge drops fails here too."""
+    asks = Outbound(
+        "What should change?", (Choice("f.3.0", "Back", pressed=None), Choice("f.3.1", "Skip", pressed=False)),
+        "multi", meta={"kind": "reply"}, progress=(3, 5), free_text=True, lasting=True,
+    )
+    defaults = Outbound("")
+    for f in fields(Outbound):
+        if f.name not in ("text", "update"):
+            assert getattr(asks, f.name) != getattr(defaults, f.name), f"give {f.name} a non-default value here"
+    joined = merged(Outbound("Thanks, that's saved."), asks)
+    assert joined.text == "Thanks, that's saved.\n\nWhat should change?"
+    for f in fields(Outbound):
+        if f.name != "text":
+            assert getattr(joined, f.name) == getattr(asks, f.name), f.name
+    assert Outbound.from_json(joined.to_json()) == joined  # and it survives the outbox row
+
+
+def test_an_update_is_never_joined_onto_other_text() -> None:
+    """An update restates the message before it in place: joined onto other text it would overwrite that
+    message with words it never had."""
+    toggled = Outbound("Picked so far: They listen.", QUESTION.choices, "multi", update=True)
+    assert not mergeable(Outbound("Thanks!"), toggled, limit=4096)
+
+
+async def test_hints_reach_the_channel_when_queued_replies_are_joined(engine) -> None:
+    channel = RecordingChannel()
+    asks = Outbound("What should change?", (Choice("skip", "Skip"),), "buttons", progress=(4, 6), free_text=True)
+    await deliver(engine, channel, [Outbound("Thanks!"), asks])
+    ((_, sent),) = channel.sent
+    assert (sent.progress, sent.free_text) == ((4, 6), True)
 
 
 async def test_replies_queued_together_go_as_one_message_and_every_row_is_marked_sent(engine) -> None:
