@@ -186,10 +186,13 @@ def _fmt(library: Library, wave: waves.WaveView) -> dict[str, object]:
 
 
 def invitation(library: Library, wave: waves.WaveView) -> Outbound:
-    """The first notice of a wave: what it is, until when, how long, and a Start button."""
+    """The first notice of a wave: what it is, until when, how long, and a Start button.
+
+    The Start button is `lasting`: it starts the survey from the carer menu, so it stays valid however many
+    messages come after it (a carer often reads the invitation days later, below other replies)."""
     choices = _start_choices(library, wave.questionnaire_id)
     text = _s(library, "survey_invite", **_fmt(library, wave))
-    return Outbound(text, choices, "buttons" if choices else "none")
+    return Outbound(text, choices, "buttons" if choices else "none", lasting=bool(choices))
 
 
 def reminder(
@@ -224,9 +227,10 @@ def reminder(
             return "resume", Outbound(f"{head}\n\n{body}", asked.choices, asked.layout)
     choices = _start_choices(library, flow.id)
     layout = "buttons" if choices else "none"
+    lasting = bool(choices)  # a menu Start, valid after later messages (as on the invitation)
     if started:
-        return "restart", Outbound(_s(library, "survey_remind_restart", **fmt), choices, layout)
-    return "start", Outbound(_s(library, "survey_remind_start", **fmt), choices, layout)
+        return "restart", Outbound(_s(library, "survey_remind_restart", **fmt), choices, layout, lasting=lasting)
+    return "start", Outbound(_s(library, "survey_remind_start", **fmt), choices, layout, lasting=lasting)
 
 
 # -- the "stop reminders" menu option -----------------------------------------------------------

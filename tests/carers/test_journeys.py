@@ -46,6 +46,7 @@ def test_invitation_start_button_lands_in_the_survey(rt) -> None:
     (invite,) = notices_for(rt, pid_of(rt, sender))
     assert "until 15 January 2027" in invite.text
     assert "▶ Start" in [c.label for c in invite.choices]
+    assert invite.lasting  # the web chat keeps this Start working under later messages
     carer.now = DAY0 + timedelta(hours=2)
     carer.text("ok")  # the web chat shows the pending invitation with this reply
     assert carer.said.startswith("Hello! The annual foster carer survey is open")
@@ -173,3 +174,4 @@ def test_restart_reminder_for_someone_who_left_the_survey_part_way(rt) -> None:
     last = notices_for(rt, pid_of(rt, sender))[-1]
     assert "those answers are kept" in last.text
     assert [c.label for c in last.choices] == ["▶ Start"]
+    assert last.lasting

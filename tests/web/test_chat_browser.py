@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -302,4 +302,39 @@ def test_every_tool_bar_button_gets_an_answer_with_no_slash_command(served: tupl
             assert newest(page).get_by_role("button", name="Delete everything", exact=False).count() == 1
         if tool == "Menu":
             assert newest(page).get_by_role("button", name=HAVE_YOUR_SAY).count() == 1
+    page.context.close()
+
+
+def test_a_real_survey_invitations_start_still_works_below_later_messages(
+    served: tuple[str, Any], browser: Any
+) -> None:
+    """The invitation a wave really sends (bot/features/carers.invitation, by the notice job) keeps its ▶ Start
+    when the carer's later messages bring buttons of their own, and tapping it days later starts the survey."""
+    from admin.jobs.carer_reminders import send_notices
+    from bot.features.carers import WaveSettings
+    from tests.carers.conftest import open_wave
+
+    base, rt = served
+    rt.wave_settings = WaveSettings(_env_file=None)  # type: ignore[call-arg]
+    page = open_chat(browser, base, PHONE)
+    page.locator("#choices").get_by_role("button", name="I'm a foster carer").click()
+    settle(page)
+    today = datetime.now(UTC)
+    open_wave(rt, opens=today.date().isoformat(), closes=(today + timedelta(days=40)).date().isoformat())
+    assert "invite=1" in send_notices(rt, now=today.replace(hour=10, minute=0))
+    page.locator(".tools").get_by_role("button", name="Menu").click()  # the invitation arrives with this reply
+    settle(page)
+    invite = page.locator("#log > li.bot", has_text="survey is open")
+    assert invite.get_by_role("button", name="Start").is_visible()
+    for tool in ("My stuff", "Menu"):  # later replies, each with buttons of its own
+        page.locator(".tools").get_by_role("button", name=tool, exact=True).click()
+        settle(page)
+    assert invite.get_by_role("button", name="Start").is_enabled()
+    invite.get_by_role("button", name="Start").scroll_into_view_if_needed()
+    page.screenshot(path=str(OUT / "invitation-start-after-later-messages.png"))
+    invite.get_by_role("button", name="Start").click()
+    settle(page)
+    assert "Part 1 of 9" in newest(page).inner_text() or "Part 1 of 9" in page.locator("#log").inner_text()
+    assert "How long have you been a foster carer?" in newest(page).inner_text()
+    assert_in_view(page, "after Start")
     page.context.close()
