@@ -615,3 +615,37 @@ class ToRead(SQLModel, table=True):
     read_by: str | None = Field(default=None, max_length=80)
     alert_ref: str | None = Field(default=None, max_length=24)
     escalated_at: datetime | None = None
+
+
+# --- the Corporate Parenting Panel paper (issue 20) ---
+
+
+class PanelPaper(SQLModel, table=True):
+    """What the participation manager writes for one Panel's paper: the cover's summary and recommendation,
+    and the number of children in care and care leavers that the reach is measured against.
+
+    Staff wording and published council figures only; nothing about any one young person.
+    """
+
+    __tablename__ = "panel_paper"
+    id: int | None = Field(default=None, primary_key=True)
+    panel_date: date = Field(unique=True)
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recommendation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    children_in_care: int | None = None
+    care_leavers: int | None = None
+    updated_by: str = Field(max_length=80)
+    updated_at: datetime
+
+
+class CardResolution(SQLModel, table=True):
+    """The Panel's resolution on a challenge card, recorded by staff after the meeting."""
+
+    __tablename__ = "card_resolution"
+    __table_args__ = (UniqueConstraint("card_id", "panel_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    card_id: int = Field(foreign_key="challenge_card.id", index=True)
+    panel_date: date
+    resolution: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_by: str = Field(max_length=80)
+    recorded_at: datetime
