@@ -649,3 +649,67 @@ class CardResolution(SQLModel, table=True):
     resolution: str = Field(sa_column=Column(Text, nullable=False))
     recorded_by: str = Field(max_length=80)
     recorded_at: datetime
+
+
+class ContactRequest(SQLModel, table=True):
+    """Someone said yes to "may someone get in touch?" (issue 25): a request in the right team's queue.
+
+    Holds no words and no name: the answer row is the consent, the team replies through the bot (outbox), and
+    the row records only who acknowledged, replied and closed it, when, and the outcome.
+    """
+
+    __tablename__ = "contact_request"
+    id: int | None = Field(default=None, primary_key=True)
+    # The consenting answer: one request per answer (the job that finds them may run in several processes).
+    answer_id: int = Field(foreign_key="answer.id", unique=True, ondelete="CASCADE")
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    team: str = Field(max_length=40)  # the role whose queue it is in: fostering_team | participation_worker
+    audience: str = Field(max_length=20)
+    district: str | None = Field(default=None, max_length=40)
+    flow_id: str = Field(max_length=48)
+    question_id: str = Field(max_length=48)
+    created_at: datetime = Field(index=True)
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = Field(default=None, max_length=80)
+    replies: int = 0
+    last_reply_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = Field(default=None, max_length=80)
+    outcome: str | None = Field(default=None, max_length=40)
+
+
+class ContactPoint(SQLModel, table=True):
+    """An email address or mobile number someone gave for short notices (issue 25), stored only encrypted.
+
+    Removable at any time (My stuff); `kind` is email | sms. Never holds anything but the address.
+    """
+
+    __tablename__ = "contact_point"
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=10)
+    address_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
+class NotifyMessage(SQLModel, table=True):
+    """One short notice sent (or to be sent) through GOV.UK Notify: template id, our reference, its status.
+
+    Holds no message text: the template's words live in Notify, the link is rebuilt when sending.
+    """
+
+    __tablename__ = "notify_message"
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=40)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    contact_point_id: int | None = Field(default=None, foreign_key="contact_point.id", ondelete="SET NULL")
+    kind: str = Field(max_length=10)  # email | sms
+    template_id: str = Field(max_length=40)
+    notice: str = Field(max_length=30)  # what it is about: survey_waiting, new_message ...
+    status: str = Field(default="pending", max_length=20)  # pending | sending | delivered | failed | refused
+    attempts: int = 0
+    not_before: datetime
+    created_at: datetime
+    sent_at: datetime | None = None
+    notify_id: str | None = Field(default=None, max_length=40)
+    error: str | None = Field(default=None, max_length=200)
