@@ -79,6 +79,7 @@ class AlertNotice:
             f"Council case reference: {_COUNCIL_REF[self.council_ref]}",
             f"Raised at: {self.at}",
             f"Categories: {', '.join(self.categories) or 'unspecified'}",
+            *_language_lines(self.categories),
             f"Escalation level: {self.level}",
         ]
         if self.kind == "escalation":
@@ -419,3 +420,15 @@ def _alive(pid: int) -> bool:
 
 def notice_dict(notice: AlertNotice) -> dict:
     return asdict(notice)
+
+
+def _language_lines(categories: tuple[str, ...]) -> list[str]:
+    """"Message language: Arabic (ar)" for a message not in English (issue 24): who reads it needs to know
+    whether to find an interpreter before they open it."""
+    from bot.language_check import LANGUAGE_TAG, language_name
+
+    return [
+        f"Message language: {language_name(c[len(LANGUAGE_TAG):])} ({c[len(LANGUAGE_TAG):]}): arrange an interpreter"
+        for c in categories
+        if c.startswith(LANGUAGE_TAG)
+    ]

@@ -20,12 +20,15 @@ from zoneinfo import ZoneInfo
 from bot.alerts import AlertNotice, AlertNotifier, AlertSpool, new_alert_ref
 from bot.crypto import Keyring
 from bot.engine import ConversationState, Effect, StepContext, step
+from bot.language_check import alert_categories, default_language_lexicons
+from bot.language_check import assess_message as assess
 from bot.messages import Choice, Inbound, Outbound
-from bot.safeguarding import Assessment, Lexicon, assess
+from bot.safeguarding import Assessment, Lexicon
 from bot.settings import BotSettings, HelpNumbers
 from bot.working_days import is_working_day
 from content.loader import Library
 from content.schema import text_for
+from content.translations import is_rtl, load_translations, translated
 from storage import alerts as alert_store
 from storage import conversations, inbound, integrity, outbox, participants, reading, submissions
 from storage.db import DatabaseUnavailable, Engine, IntegrityError, Session, session
@@ -118,6 +121,12 @@ def open_onboarding(keyring: Keyring) -> Onboarding:
     return resolve
 
 
+def _isolated(value: object, isolate: bool) -> str:
+    """`value` wrapped in first-strong isolates when it sits in right-to-left text (or is a line of one language
+    among others), so a number or an English name inside Arabic reads the right way round."""
+    return f"\u2068{value}\u2069" if isolate else str(value)
+
+
 class Dispatcher:
     """Runs inbound events through safeguarding, the engine and storage."""
 
@@ -143,6 +152,8 @@ class Dispatcher:
         self.library = library
         self.keyring = keyring
         self.lexicon = lexicon
+        # Lexicons for other languages (issue 24): a message the check cannot read goes to a person as unassessed.
+        self.languages = default_language_lexicons()
         self.settings = settings
         self.help = help_numbers or HelpNumbers()
         self.notifier = notifier or AlertNotifier([])
@@ -166,7 +177,7 @@ class Dispatcher:
         text = words_of(msg)
         if not text:
             return Assessment(flagged=False, categories=())
-        return assess(text, self.lexicon)
+        return assess(text, self.lexicon, self.languages)
 
     def _local(self, now: datetime) -> datetime:
         return now.astimezone(ZoneInfo(self.settings.timezone))
@@ -179,23 +190,49 @@ class Dispatcher:
         # A bank holiday is out of hours: the safe reply then gives the out-of-hours number and wait.
         return is_working_day(local.date(), self.settings.bank_holidays) and start <= local.time() < end
 
-    def safe_reply(self, band: str, now: datetime) -> Outbound:
+    def _say(self, key: str, band: str, locale: str) -> str:
+        """A string in `locale` when a current translation exists (draft or reviewed: for the safe reply a
+        draft in the person's language helps more than English), else the English."""
+        english = self.library.strings.messages
+        return translated(english, key, locale, band) or text_for(english[key], band)
+
+    def safe_reply(self, band: str, now: datetime, locale: str = "en") -> Outbound:
+        """The safe reply, in the language the message was written in when we have it; for a language we
+        have no safe reply in (or do not know), one short line in every language we have, English first."""
         s = self.settings
         office = self.in_office_hours(now)
         minutes = s.alert_ack_minutes_office if office else s.alert_ack_minutes_out_of_hours
         when_key = "safe_when_office" if office else "safe_when_out_of_hours"
-        when = text_for(self.library.string(when_key), band).format(minutes=minutes)
-        text = text_for(self.library.string("safe_reply"), band).format(
-            when=when,
-            emergency=self.help.emergency,
-            childline=self.help.childline,
-            samaritans=self.help.samaritans,
-            shout_text=self.help.shout_text,
-            duty_team=s.duty_team_name,
-            duty_number=s.duty_number,
-            out_of_hours=s.out_of_hours_number,
-        )
-        return Outbound(text=text, meta={"kind": "safe_reply"})
+        english = self.library.strings.messages
+        known = locale == "en" or translated(english, "safe_reply", locale, band) is not None
+        # Numbers and names inside right-to-left text are isolated so they read the right way round.
+        rtl = is_rtl(locale)
+        values = {
+            "emergency": _isolated(self.help.emergency, rtl),
+            "childline": _isolated(self.help.childline, rtl),
+            "samaritans": _isolated(self.help.samaritans, rtl),
+            "shout_text": _isolated(self.help.shout_text, rtl),
+            "duty_team": _isolated(s.duty_team_name, rtl),
+            "duty_number": _isolated(s.duty_number, rtl),
+            "out_of_hours": _isolated(s.out_of_hours_number, rtl),
+        }
+        if known:
+            when = self._say(when_key, band, locale).format(minutes=_isolated(minutes, rtl))
+            text = self._say("safe_reply", band, locale).format(when=when, **values)
+            meta = {"kind": "safe_reply"} if locale == "en" else {"kind": "safe_reply", "lang": locale}
+            return Outbound(text=text, meta=meta)
+        lines = [text_for(english["safe_reply_short"], band).format(emergency=self.help.emergency)]
+        for code in sorted(load_translations()):
+            line = translated(english, "safe_reply_short", code, band)
+            if line:
+                said = line.format(emergency=_isolated(self.help.emergency, is_rtl(code)))
+                lines.append(_isolated(said, True))
+        lines.append(f"Childline {self.help.childline} · {s.duty_team_name} {s.duty_number}")
+        return Outbound(text="\n\n".join(lines), meta={"kind": "safe_reply", "lang": "mul"})
+
+    @staticmethod
+    def _locale_of(alert_rec: dict[str, Any] | None) -> str:
+        return str((alert_rec or {}).get("language", "en"))
 
     def _raise_alert(self, msg: Inbound, assessment: Assessment, now: datetime) -> dict:
         # Same message delivered again -> same reference, so a redelivery never leaves an orphan alert.
@@ -204,7 +241,7 @@ class Dispatcher:
         self.notifier.notify(
             AlertNotice(
                 alert_ref=ref,
-                categories=assessment.categories,
+                categories=alert_categories(assessment),
                 at=self._local(now).isoformat(timespec="minutes"),
                 admin_url=f"{self.settings.public_url}/admin/alerts/{ref}",
             )
@@ -214,7 +251,8 @@ class Dispatcher:
         return {
             "alert_ref": ref,
             "channel": msg.channel,
-            "categories": list(assessment.categories),
+            "categories": list(alert_categories(assessment)),
+            "language": assessment.language,
             "text_enc": self.keyring.encrypt(text).decode(),
             "sender_hash": self.keyring.identity_hash(msg.channel, msg.sender),
             "at": now.isoformat(),
@@ -330,7 +368,8 @@ class Dispatcher:
         band = self._bands.get(alert_rec["sender_hash"], "default")
         log.warning("dispatch.safe_reply_first ref=%s channel=%s", alert_rec["alert_ref"], msg.channel)
         return DispatchResult(
-            replies=[self.safe_reply(band, now)], stored=False, flagged=True, unavailable=True, deferred=True
+            replies=[self.safe_reply(band, now, self._locale_of(alert_rec))], stored=False, flagged=True,
+            unavailable=True, deferred=True
         )
 
     def _remember_band(self, key_hash: str, band: str | None) -> None:
@@ -397,7 +436,8 @@ class Dispatcher:
             self.spool.put(alert_rec)
             # The alert has gone out: don't ask the young person to send their disclosure again.
             return DispatchResult(
-                replies=[self.safe_reply("default", now)], stored=False, flagged=True, unavailable=True
+                replies=[self.safe_reply("default", now, self._locale_of(alert_rec))], stored=False, flagged=True,
+                unavailable=True
             )
         replies.append(Outbound(text=text_for(self.library.string("db_unavailable"), "default")))
         return DispatchResult(replies=replies, stored=False, unavailable=True)
@@ -432,7 +472,8 @@ class Dispatcher:
             if alert_rec is not None and earlier.outcome != "flagged":
                 # New words under an old id worried the risk check: they get the safe reply all the same. A
                 # replay of a flagged message was answered the first time (once is enough).
-                replies.insert(0, self.safe_reply(self._bands.get(alert_rec["sender_hash"], "default"), now))
+                band = self._bands.get(alert_rec["sender_hash"], "default")
+                replies.insert(0, self.safe_reply(band, now, self._locale_of(alert_rec)))
             return DispatchResult(
                 replies=replies,
                 duplicate=True,
@@ -449,7 +490,7 @@ class Dispatcher:
             if isinstance(who, Detour):
                 detour, who = who, who.participant
             if isinstance(who, list):
-                replies = ([self.safe_reply("default", now)] if alert_rec else []) + who
+                replies = ([self.safe_reply("default", now, self._locale_of(alert_rec))] if alert_rec else []) + who
                 if alert_rec:
                     self._store_alert(s, alert_rec, None, now)
                     # In the ledger, so a replayed delivery is not answered (and alerted) again.
@@ -526,7 +567,7 @@ class Dispatcher:
         self._store_alert(s, alert_rec, participant, now)
         band = (participant.band if participant else None) or "default"
         return DispatchResult(
-            replies=[self.safe_reply(band, now)], stored=False, flagged=True,
+            replies=[self.safe_reply(band, now, self._locale_of(alert_rec))], stored=False, flagged=True,
             participant_id=participant.id if participant else None,
         )
 
@@ -624,7 +665,7 @@ class Dispatcher:
             replies = self._with_help_now(replies, result.state.band, help_asked=help_asked)
         conversations.save(s, participant.id, result.state.to_json(), version=version, now=now)  # type: ignore[arg-type]
         if assessment.flagged:
-            replies.insert(0, self.safe_reply(result.state.band, now))
+            replies.insert(0, self.safe_reply(result.state.band, now, assessment.language))
         return result, replies
 
     def _detour_input(

@@ -1,0 +1,147 @@
+"""The risk check for every language: English as before, other languages by their own lexicon, and anything
+the check cannot read sent to a person as unassessed (issue 24, item 5).
+
+Rules, in order:
+- A message identified as English is checked exactly as before (`bot.safeguarding.assess`), nothing added.
+- Any other message is also read by the English check (mixed messages), and by its language's lexicon
+  (content/safeguarding/languages/<locale>.yaml) when there is one. Either flagging it flags it.
+- If neither flags it, it passes only when its language's lexicon has been reviewed by a native speaker, or the
+  whole message is one of that language's everyday answers ("yes", "thanks"). Otherwise it is flagged
+  `unassessed`, scored 1.0 (top of the "To read" queue) and alerts a person. A draft lexicon, an unknown
+  language or a language we have no lexicon for never lets a message through silently.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+import content
+from bot.language_id import ENGLISH, UNKNOWN, identify
+from bot.risk_model import RiskModel
+from bot.safeguarding import UNASSESSED, Assessment, Lexicon, assess, assess_lexicon, normalise
+
+LANGUAGE_TAG = "language:"
+"""Alert categories carry the message's language as `language:<locale>` so staff see it on every notice."""
+
+
+class LanguageLexicon(BaseModel):
+    """One language's safeguarding phrases, with whether a native speaker has reviewed them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1]
+    locale: str = Field(min_length=2)
+    status: Literal["draft", "reviewed"]
+    reviewed_by: str | None = None
+    reviewed_on: date | None = None
+    everyday: tuple[str, ...] = ()
+    lexicon: Lexicon
+
+    _everyday: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def model_post_init(self, _context: object) -> None:
+        self._everyday = frozenset(normalise(fold(e), self.lexicon) for e in self.everyday)
+
+    def is_everyday(self, text: str) -> bool:
+        """The whole message is one of this language's everyday answers."""
+        return normalise(fold(text), self.lexicon) in self._everyday
+
+
+# Arabic-script letters written differently in different countries and keyboards: Arabic ya and kaf against
+# the Persian forms, alif maqsura. Folded in messages and in the lexicon files alike.
+_FOLD = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی", "ۀ": "ه"})
+
+
+def fold(text: str) -> str:
+    """One spelling for letters that vary by keyboard, so one pattern meets them all."""
+    return text.translate(_FOLD)
+
+
+def languages_dir() -> Path:
+    return Path(content.__file__).parent / "safeguarding" / "languages"
+
+
+def load_language_lexicons(folder: Path | None = None) -> dict[str, LanguageLexicon]:
+    """Every language lexicon in the folder, by locale; a file whose locale is not its name is refused."""
+    out: dict[str, LanguageLexicon] = {}
+    for path in sorted((folder or languages_dir()).glob("*.yaml")):
+        lx = LanguageLexicon.model_validate(yaml.safe_load(fold(path.read_text(encoding="utf-8"))))
+        if lx.locale != path.stem:
+            raise ValueError(f"{path}: locale {lx.locale!r} does not match the file name")
+        out[lx.locale] = lx
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def default_language_lexicons() -> dict[str, LanguageLexicon]:
+    return load_language_lexicons()
+
+
+def assess_message(
+    text: str,
+    lexicon: Lexicon,
+    languages: dict[str, LanguageLexicon] | None = None,
+    model: RiskModel | None = None,
+) -> Assessment:
+    """The live risk check for a message in any language. Never raises (fails towards a person)."""
+    english = assess(text, lexicon, model)
+    try:
+        locale = identify(text).locale
+    except Exception:
+        locale = UNKNOWN
+    if locale == ENGLISH:
+        return english
+    try:
+        known = languages if languages is not None else default_language_lexicons()
+        own = known.get(locale)
+        categories = set(english.categories) if english.flagged else set()
+        detectors = list(english.detectors)
+        if own is not None:
+            verdict = assess_lexicon(fold(text), own.lexicon)
+            if verdict.flagged:
+                categories.update(verdict.categories)
+                detectors.append(f"lexicon_{locale}")
+            if not categories and (own.status == "reviewed" or own.is_everyday(text)):
+                return Assessment(flagged=False, categories=(), score=english.score, language=locale)
+        # A one- or two-word everyday answer cannot always be told apart by language ("نه" is no in Pashto
+        # and Dari): an everyday answer of any language we read is everyday.
+        if not categories and any(lx.is_everyday(text) for lx in known.values()):
+            return Assessment(flagged=False, categories=(), score=english.score, language=locale)
+        if categories:
+            return Assessment(
+                flagged=True, categories=tuple(sorted(categories)), score=1.0, detectors=tuple(detectors),
+                language=locale,
+            )
+    except Exception:
+        pass
+    return Assessment(flagged=True, categories=(UNASSESSED,), score=1.0, detectors=("language",), language=locale)
+
+
+def language_name(locale: str) -> str:
+    """A language's name for staff ("Arabic", "Somali"), from Babel's CLDR data; `und` is "unknown"."""
+    if locale == UNKNOWN:
+        return "unknown language"
+    from content.translations import languages
+
+    ours = languages().get(locale)
+    if ours is not None:
+        return ours.name
+    try:
+        from babel import Locale
+
+        return str(Locale.parse(locale.replace("-", "_")).english_name)
+    except Exception:
+        return locale
+
+
+def alert_categories(assessment: Assessment) -> tuple[str, ...]:
+    """What an alert records: the categories, plus the language when it is not English."""
+    if assessment.language == ENGLISH:
+        return assessment.categories
+    return (*assessment.categories, f"{LANGUAGE_TAG}{assessment.language}")
