@@ -63,6 +63,8 @@ class BotSettings(BaseSettings):
     # "To read" queue: how long a free-text message may wait unread before the participation manager is
     # told, e.g. "1 working day" (Mon-Fri in `timezone`), "2 working days" or "4h" (clock hours).
     review_within: str = "1 working day"
+    # Requests to be contacted (issue 25): how long a request may wait before it is overdue in its queue.
+    request_within: str = "2 working days"
     # Public holidays that are not working days (office hours and "working day" deadlines skip them):
     # "<country>" or "<country>-<subdivision>" as the holidays package names them; "" for weekends only.
     bank_holidays: str = "GB-ENG"
@@ -109,7 +111,7 @@ class BotSettings(BaseSettings):
 
         return check_region(v.strip())
 
-    @field_validator("review_within")
+    @field_validator("review_within", "request_within")
     @classmethod
     def _review_within(cls, v: str) -> str:
         if not REVIEW_WITHIN.fullmatch(v.strip().lower()) or int(v.strip().split()[0].rstrip("h")) < 1:
