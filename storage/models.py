@@ -713,3 +713,21 @@ class NotifyMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     notify_id: str | None = Field(default=None, max_length=40)
     error: str | None = Field(default=None, max_length=200)
+
+
+class ThemeSummary(SQLModel, table=True):
+    """A short theme summary staff wrote for one question of a topic over one fixed period (issue 19, 6).
+
+    Shown in the report above that question's quotes. Staff wording about many answers, never one person's.
+    """
+
+    __tablename__ = "theme_summary"
+    __table_args__ = (UniqueConstraint("topic_id", "question_id", "since", "until"),)
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: str = Field(max_length=80)
+    question_id: str = Field(max_length=80)
+    since: date
+    until: date
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    written_by: str = Field(max_length=80)
+    written_at: datetime
