@@ -119,6 +119,7 @@ def _create(
     now: datetime,
     by: str,
     hasher: PasswordHasher | None,
+    confirmed_by: str | None = None,
 ) -> StaffView:
     username = username.strip().lower()
     if (
@@ -148,7 +149,8 @@ def _create(
         by,
         "staff.add",
         target=f"staff:{username}",
-        detail=f"role={role} districts={','.join(districts) or 'all'}",
+        detail=f"role={role} districts={','.join(districts) or 'all'}"
+        + (f" confirmed_by={confirmed_by}" if confirmed_by else ""),
         now=now,
     )
     return view
@@ -164,13 +166,41 @@ def add_staff(
     password: str,
     now: datetime,
     hasher: PasswordHasher | None = None,
-) -> StaffView:
-    """Create a staff account (participation managers; audited as staff.add)."""
+    current_password: str = "",
+    second: tuple[str, str] | None = None,
+    ip: str = "",
+) -> StaffChange:
+    """Create a staff account (participation managers; audited as staff.add).
+
+    A protected account (a manager, the auditor, a safeguarding lead) needs the acting manager's own password
+    and a second participation manager whenever another manager account exists (see `_granting_needs_two`).
+    A wrong password is recorded as a failed sign-in and returns ok=False.
+    """
     authorise(actor, "staff.add")
-    return _create(
+    confirmer = None
+    if _granting_needs_two(s, actor, role):
+        confirmer = _second_manager(actor, None, second, "can only be added", role=role)
+        wrong = _reauthenticate(
+            s, actor, current_password, confirmer, second, ip=ip, now=now, hasher=hasher or password_hasher()
+        )
+        if wrong:
+            return StaffChange(False, wrong)
+    view = _create(
         s, username=username, role=role, districts=districts, password=password, now=now,
-        by=actor.username, hasher=hasher,
+        by=actor.username, hasher=hasher, confirmed_by=confirmer,
     )
+    return StaffChange(True, "", view)
+
+
+def _granting_needs_two(s: Session, actor: Actor, role: str) -> bool:
+    """True when giving an account a protected role needs a second manager: whenever another participation
+    manager account exists (active or paused). Otherwise one manager could add a second manager account (or
+    reset a worker's password and promote them) and confirm their own resets of protected accounts with it
+    (issue 22, 6). A council's only manager adds the second one alone; pausing the others does not make one
+    the only manager."""
+    if role not in PROTECTED_ROLES:
+        return False
+    return any(v.role in RESETTERS and v.username != actor.username for v in staff_store.list_all(s))
 
 
 def add_first_account(
@@ -235,7 +265,9 @@ def change_staff(
     if new_role in SCOPED_ROLES and not new_districts:
         raise Invalid(f"a {new_role} works in named districts: choose at least one")
     confirmer: str | None = None
-    if before.role in PROTECTED_ROLES and new_role != before.role:
+    demoting = before.role in PROTECTED_ROLES and new_role != before.role
+    promoting = new_role != before.role and _granting_needs_two(s, actor, new_role)
+    if demoting or promoting:
         confirmer = _second_manager(actor, before, second, "role can only be changed")
         wrong = _reauthenticate(
             s, actor, current_password, confirmer, second, ip=ip, now=now, hasher=hasher or password_hasher()
@@ -258,15 +290,21 @@ def change_staff(
     return StaffChange(True, "", view)
 
 
-def _second_manager(actor: Actor, view: StaffView, second: tuple[str, str] | None, what: str) -> str:
-    """The confirming manager's username for a change to a protected account, or Forbidden if there is none."""
+def _second_manager(
+    actor: Actor, view: StaffView | None, second: tuple[str, str] | None, what: str, *, role: str = ""
+) -> str:
+    """The confirming manager's username for a change to a protected account (or adding one, `view` None, with
+    `role`), or Forbidden if there is none."""
+    role = view.role if view is not None else role
     if second is None or not second[0].strip():
+        name = role.replace("_", " ")
+        subject = f"a {name} account's {what}" if view else f"a {name} account {what}"
         raise Forbidden(
-            f"a {ROLES.get(view.role, view.role)} account's {what} by two participation managers: ask another "
-            "manager to confirm with their username and password"
+            f"{subject} by two participation managers: ask another manager to confirm with their username and "
+            "password"
         )
     confirmer = second[0].strip().lower()
-    if confirmer in (actor.username, view.username):
+    if confirmer in (actor.username, view.username if view else ""):
         raise Forbidden("the second manager must be someone other than you and the account's owner")
     return confirmer
 
@@ -301,8 +339,8 @@ def _reauthenticate(
 
 @dataclass(frozen=True)
 class StaffChange:
-    """The result of `change_staff`: ok with the account as it now is, or which password was wrong (the reasons
-    of `PasswordSet`)."""
+    """The result of `add_staff` and `change_staff`: ok with the account as it now is, or which password was
+    wrong (the reasons of `PasswordSet`)."""
 
     ok: bool
     reason: str = ""

@@ -64,6 +64,14 @@ def add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from stdin")
     ] = False,
+    confirm_by: Annotated[
+        str,
+        typer.Option(
+            "--confirm-by",
+            help="a second participation manager, needed to add a manager, auditor or safeguarding lead once "
+            f"another manager exists (their password: prompt or ${SECOND_PASSWORD_ENV})",
+        ),
+    ] = "",
     staff: StaffOpt = "",
 ) -> None:
     """Add a staff account (the first one needs no --staff; later ones need a participation manager)."""
@@ -72,23 +80,41 @@ def add(
 
         with session(engine) as s:
             first = not staff_store.list_all(s)
-        actor = None if first else authenticate(staff, roles=MANAGER, engine=engine)
+        mine = "" if first or not staff.strip() else read_password(f"Password for {staff.strip()}")
+        actor = None if first else authenticate(staff, roles=MANAGER, engine=engine, password=mine)
         try:
             wanted = parse_districts(districts)
             password = _new_password(password_stdin)
+            second = _second(confirm_by)
             with session(engine) as s:
                 if actor is None:
-                    view = staff_actions.add_first_account(
+                    result = staff_actions.StaffChange(True, "", staff_actions.add_first_account(
                         s, username=username, role=role, districts=wanted, password=password, now=_now()
-                    )
+                    ))
                 else:
-                    view = staff_actions.add_staff(
-                        s, actor, username=username, role=role, districts=wanted, password=password, now=_now()
+                    result = staff_actions.add_staff(
+                        s, actor, username=username, role=role, districts=wanted, password=password, now=_now(),
+                        current_password=mine, second=second, ip="cli",
                     )
         except ActionError as exc:
             raise refuse(str(exc)) from None
+    if not result.ok or result.staff is None:  # after the commit, so the failed attempt counts
+        raise refuse(_WRONG_PASSWORD.get(result.reason, "too many wrong passwords: wait 15 minutes"))
+    view = result.staff
     where = ", ".join(view.districts) or "all districts"
     typer.echo(f"added {view.username}: {view.role} ({where})")
+
+
+def _second(confirm_by: str) -> tuple[str, str] | None:
+    """(username, password) of the confirming manager named by --confirm-by (password: env or prompt)."""
+    import os
+
+    if not confirm_by.strip():
+        return None
+    second_pw = os.environ.get(SECOND_PASSWORD_ENV) or str(
+        typer.prompt(f"Password for {confirm_by.strip()} (confirming)", hide_input=True, err=True)
+    )
+    return (confirm_by, second_pw)
 
 
 @app.command("list")
@@ -129,7 +155,7 @@ def set_cmd(
         typer.Option(
             "--confirm-by",
             help="a second participation manager, needed to change a manager's, auditor's or safeguarding "
-            f"lead's role (their password: prompt or ${SECOND_PASSWORD_ENV})",
+            f"lead's role, or to give someone one of those roles (their password: prompt or ${SECOND_PASSWORD_ENV})",
         ),
     ] = "",
     staff: StaffOpt = "",
@@ -138,19 +164,13 @@ def set_cmd(
 
     A manager's, the auditor's or a safeguarding lead's role also needs --confirm-by a second manager.
     """
-    import os
 
     from storage.db import session
 
     with _engine() as engine:
         mine = read_password(f"Password for {staff.strip()}") if staff.strip() else ""
         actor = authenticate(staff, roles=MANAGER, engine=engine, password=mine)
-        second = None
-        if confirm_by.strip():
-            second_pw = os.environ.get(SECOND_PASSWORD_ENV) or str(
-                typer.prompt(f"Password for {confirm_by.strip()} (confirming)", hide_input=True, err=True)
-            )
-            second = (confirm_by, second_pw)
+        second = _second(confirm_by)
         try:
             with session(engine) as s:
                 result = staff_actions.change_staff(
@@ -225,7 +245,6 @@ def passwd(
 
     Your own current password is always asked for; a protected account also needs --confirm-by.
     """
-    import os
 
     from storage.db import session
 
@@ -236,12 +255,7 @@ def passwd(
             raise refuse("only a participation manager can set someone else's password")
         try:
             new = _new_password(password_stdin)
-            second = None
-            if confirm_by.strip():
-                second_pw = os.environ.get(SECOND_PASSWORD_ENV) or str(
-                    typer.prompt(f"Password for {confirm_by.strip()} (confirming)", hide_input=True, err=True)
-                )
-                second = (confirm_by, second_pw)
+            second = _second(confirm_by)
             with session(engine) as s:
                 result = staff_actions.set_password(
                     s, actor, _target(s, username).id, new, current_password=mine, second=second, ip="cli",

@@ -57,15 +57,17 @@ class Admin:
     def add_staff(
         self, username: str, role: str, districts: tuple[str, ...] = (), *, password: str = PASSWORD
     ) -> Any:
+        # Built directly (checks, hash, audit row), not through add_staff's two-manager rule: fixtures set up
+        # several managers at once with no one signed in (tests/admin/test_signin.py tests the rule itself).
         with self.db() as s:
-            return staff_actions.add_staff(
+            return staff_actions._create(
                 s,
-                SETUP,
                 username=username,
                 role=role,
                 districts=districts,
                 password=password,
                 now=self.clock.now,
+                by=SETUP.username,
                 hasher=self.web.hasher,
             )
 

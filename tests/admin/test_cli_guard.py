@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from admin.actions.policy import Actor
-from admin.actions.staff import add_staff
+from admin.actions.staff import _create
 from admin.cli import _PROTECTED, app
 from storage.db import make_engine, session
 from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY
@@ -26,8 +25,8 @@ def env(sqlite_url: str) -> dict[str, str]:
 def add(url: str, username: str, role: str) -> None:
     engine = make_engine(url)
     with session(engine) as s:
-        add_staff(s, Actor("test.setup", "participation_manager"), username=username, role=role, districts=("east",) if role == "participation_worker"
-                           else (), password=PASSWORD, now=datetime.now(UTC))
+        _create(s, username=username, role=role, districts=("east",) if role == "participation_worker" else (),
+                password=PASSWORD, now=datetime.now(UTC), by="test.setup", hasher=None)
     engine.dispose()
 
 

@@ -138,8 +138,8 @@ def test_your_own_new_password_must_differ_from_the_current_one(admin: Admin) ->
 
 def test_cli_reset_of_another_manager_needs_a_second_manager(cli_db: str) -> None:
     assert _cli_add("mgr", "participation_manager", PASSWORD).exit_code == 0
+    assert _cli_add("aud", "auditor", PASSWORD, by="mgr").exit_code == 0  # while mgr is the only manager
     assert _cli_add("mo", "participation_manager", PASSWORD, by="mgr").exit_code == 0
-    assert _cli_add("aud", "auditor", PASSWORD, by="mgr").exit_code == 0
     env = {"OURVOICE_STAFF_PASSWORD": PASSWORD}
     alone = runner.invoke(cli, ["staff", "passwd", "aud", "--staff", "mgr", "--password-stdin"],
                           input=STRONG + "\n", env=env)
@@ -204,8 +204,8 @@ def test_pausing_or_rescoping_a_protected_account_needs_no_second_manager(admin:
 
 def test_cli_demotion_of_a_protected_account_needs_a_second_manager(cli_db: str) -> None:
     assert _cli_add("mgr", "participation_manager", PASSWORD).exit_code == 0
+    assert _cli_add("aud", "auditor", PASSWORD, by="mgr").exit_code == 0  # while mgr is the only manager
     assert _cli_add("mo", "participation_manager", PASSWORD, by="mgr").exit_code == 0
-    assert _cli_add("aud", "auditor", PASSWORD, by="mgr").exit_code == 0
     env = {"OURVOICE_STAFF_PASSWORD": PASSWORD}
     demote = ["staff", "set", "aud", "--role", "participation_worker", "--districts", "west", "--staff", "mgr"]
     alone = runner.invoke(cli, demote, env=env)
@@ -218,6 +218,75 @@ def test_cli_demotion_of_a_protected_account_needs_a_second_manager(cli_db: str)
     two = runner.invoke(cli, [*demote, "--confirm-by", "mo"], env={**env, "OURVOICE_SECOND_PASSWORD": PASSWORD})
     assert two.exit_code == 0, two.output
     assert "aud: participation_worker" in two.output
+
+
+def test_one_manager_alone_cannot_make_a_second_manager_to_confirm_their_own_reset_on_the_web(admin: Admin) -> None:
+    """The sock-puppet bypass: add a manager account (or reset a worker's password and promote them), then
+    confirm the auditor's reset with it. Giving anyone a protected role needs a second manager too."""
+    admin.add_staff("mgr", "participation_manager")
+    admin.add_staff("mo", "participation_manager")
+    aud = admin.add_staff("aud", "auditor")
+    worker = admin.add_staff("wes", "participation_worker", ("west",))
+    client, csrf = admin.client_for("mgr")
+    puppet = {"username": "sock", "role": "participation_manager", "password": STRONG, "csrf_token": csrf}
+    alone = client.post("/admin/staff", data={**puppet, "your_password": PASSWORD})
+    assert alone.status_code == 403 and [e for e in _audit(admin, "staff.add") if e.actor == "mgr"] == []
+    promote = {"role": "participation_manager", "active": "1", "your_password": PASSWORD, "csrf_token": csrf}
+    assert client.post(f"/admin/staff/{worker.id}/change", data=promote).status_code == 403
+    assert _role_of(admin, "wes") == "participation_worker"
+    reset = client.post(f"/admin/staff/{aud.id}/password", data={
+        "password": "hijacked parsnip words 99", "your_password": PASSWORD, "second_username": "sock",
+        "second_password": STRONG, "csrf_token": csrf,
+    })
+    assert reset.status_code == 400 and _audit(admin, "staff.password") == []  # no such manager to confirm
+    # With the real second manager it is done, and the audit row names them.
+    two = client.post("/admin/staff", data={**puppet, "your_password": PASSWORD, "second_username": "mo",
+                                            "second_password": PASSWORD})
+    assert two.status_code == 303
+    assert [e.detail for e in _audit(admin, "staff.add") if e.actor == "mgr"] == [
+        "role=participation_manager districts=all confirmed_by=mo"]
+    # Other roles still need one manager only.
+    viewer = {"username": "pat", "role": "panel_viewer", "password": STRONG, "csrf_token": csrf}
+    assert client.post("/admin/staff", data=viewer).status_code == 303
+
+
+def test_a_councils_only_manager_adds_the_second_alone_and_pausing_others_does_not_make_one_only(
+    admin: Admin,
+) -> None:
+    admin.add_staff("mgr", "participation_manager")
+    client, csrf = admin.client_for("mgr")
+    first = client.post("/admin/staff", data={
+        "username": "mo", "role": "participation_manager", "password": STRONG, "csrf_token": csrf,
+    })
+    assert first.status_code == 303
+    from storage import staff as staff_store
+
+    with admin.db() as s:
+        mo = staff_store.by_username(s, "mo")
+        assert mo is not None
+    assert client.post(f"/admin/staff/{mo.id}/change", data={"role": "participation_manager", "csrf_token": csrf}
+                       ).status_code == 303  # paused by one manager at once (an emergency)
+    again = client.post("/admin/staff", data={
+        "username": "sock", "role": "participation_manager", "password": STRONG, "your_password": PASSWORD,
+        "csrf_token": csrf,
+    })
+    assert again.status_code == 403
+
+
+def test_cli_cannot_add_a_sock_puppet_manager_alone(cli_db: str) -> None:
+    assert _cli_add("mgr", "participation_manager", PASSWORD).exit_code == 0
+    assert _cli_add("mo", "participation_manager", PASSWORD, by="mgr").exit_code == 0  # the only manager, alone
+    env = {"OURVOICE_STAFF_PASSWORD": PASSWORD}
+    args = ["staff", "add", "--username", "sock", "--role", "participation_manager", "--password-stdin",
+            "--staff", "mgr"]
+    alone = runner.invoke(cli, args, input=STRONG + "\n", env=env)
+    assert alone.exit_code == 2 and "two participation managers" in alone.output
+    lead = runner.invoke(cli, ["staff", "add", "--username", "lee", "--role", "safeguarding_lead",
+                               "--password-stdin", "--staff", "mgr"], input=STRONG + "\n", env=env)
+    assert lead.exit_code == 2 and "two participation managers" in lead.output
+    two = runner.invoke(cli, [*args, "--confirm-by", "mo"], input=STRONG + "\n",
+                        env={**env, "OURVOICE_SECOND_PASSWORD": PASSWORD})
+    assert two.exit_code == 0, two.output
 
 
 # --- 7. limits by address and username ----------------------------------------------------------------------

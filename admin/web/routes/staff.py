@@ -45,11 +45,16 @@ def staff_add(
     role: Annotated[str, Form(max_length=40)],
     districts: Annotated[list[str] | None, Form()] = None,
     password: Annotated[str, Form(max_length=1000)],
+    your_password: Annotated[str, Form(max_length=1000)] = "",
+    second_username: Annotated[str, Form(max_length=200)] = "",
+    second_password: Annotated[str, Form(max_length=1000)] = "",
     ctx: Annotated[Ctx, Depends(ADD)],
 ) -> Response:
+    """Add an account; a manager, auditor or safeguarding lead also needs your password and a second manager."""
+    second = (second_username, second_password) if second_username.strip() else None
     try:
         with ctx.web.db() as s:
-            staff_actions.add_staff(
+            result = staff_actions.add_staff(
                 s,
                 ctx.user,
                 username=username,
@@ -58,11 +63,16 @@ def staff_add(
                 password=password,
                 now=ctx.now,
                 hasher=ctx.web.hasher,
+                current_password=your_password,
+                second=second,
+                ip=client_ip(request),
             )
     except Invalid as exc:
         return _page(request, ctx, error=str(exc), status=400)
     except ActionError as exc:
         raise refusal(exc) from None
+    if not result.ok:
+        return _page(request, ctx, error=PASSWORD_REFUSALS[result.reason], status=400)
     return redirect("/admin/staff", "created")
 
 
