@@ -50,7 +50,8 @@ _WORKERS = ("participation_worker", "participation_manager")
 _PROTECTED: dict[str, dict[str, tuple[str, ...] | None]] = {
     "survey": {"open": roles_for("wave.open"), "close": roles_for("wave.close"), "enter": roles_for("wave.enter")},
     "topic": {"publish": roles_for("topic.publish"), "close": roles_for("topic.close")},
-    "card": {"list": roles_for("card.list"), "show": roles_for("card.view"), "move": roles_for("card.move")},
+    "card": {"list": roles_for("card.list"), "show": roles_for("card.view"), "move": roles_for("card.move"),
+             "resolve": roles_for("card.move")},
     "goodnews": {"list": roles_for("goodnews.list"), "approve": roles_for("goodnews.decide"),
                  "reject": roles_for("goodnews.decide")},
     "report": {n: roles_for("report.export") for n in ("ocypc", "young-people", "panel")},

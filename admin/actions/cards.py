@@ -84,3 +84,20 @@ def move_card(
         )
     except challenges.InvalidTransition as exc:
         raise Invalid(str(exc)) from None
+
+
+def resolve_card(s: Any, actor: Actor, card_id: int, panel_date: Any, resolution: str, *, now: datetime) -> Any:
+    """Record the Panel's resolution on a card after the meeting (card.move's authority: the same staff who
+    take a card to the Panel; audited as card.move with detail=resolution). Shown in the next paper."""
+    from storage import panel_papers
+
+    authorise(actor, "card.move")
+    require_scope(actor, card_districts(s, card_id), f"card {card_id}", change=True)
+    text = " ".join(resolution.split())
+    if not text:
+        raise Invalid("give the Panel's resolution in a sentence")
+    if len(text) > 600:
+        raise Invalid("keep the resolution under 600 characters")
+    view = panel_papers.resolve_card(s, card_id, panel_date, text, by=actor.username, now=now)
+    record(s, actor, "card.move", target=f"card:{card_id}", detail=f"resolution panel={panel_date}", now=now)
+    return view

@@ -68,3 +68,47 @@ def add_you_said(
     line = report_actions.add(s, said=said.strip(), did=did.strip(), by=actor.username, now=now, flow_id=flow_id)
     record(s, actor, "report.action_add", target=f"report_action:{line.id}", now=now)
     return line
+
+
+def set_cover(
+    s: Any, actor: Actor, panel_date: date, *, summary: str | None = None, recommendation: str | None = None,
+    now: datetime,
+) -> Any:
+    """The manager's summary and recommendation for one Panel's paper (audited as report.paper)."""
+    from storage import panel_papers
+
+    authorise(actor, "report.paper")
+    summary = summary.strip() if summary is not None else None
+    recommendation = recommendation.strip() if recommendation is not None else None
+    if not summary and not recommendation:
+        raise Invalid("give a summary, a recommendation or both")
+    paper = panel_papers.set_cover(
+        s, panel_date, summary=summary or None, recommendation=recommendation or None, by=actor.username, now=now
+    )
+    fields = ",".join(f for f, v in (("summary", summary), ("recommendation", recommendation)) if v)
+    record(s, actor, "report.paper", target=f"panel:{panel_date}", detail=f"cover={fields}", now=now)
+    return paper
+
+
+def set_population(
+    s: Any, actor: Actor, panel_date: date, *, children_in_care: int | None, care_leavers: int | None,
+    now: datetime,
+) -> Any:
+    """How many children in care and care leavers the council had in the period this Panel's paper covers
+    (the reach is shown against them; audited as report.paper)."""
+    from storage import panel_papers
+
+    authorise(actor, "report.paper")
+    if children_in_care is None and care_leavers is None:
+        raise Invalid("give the number of children in care, care leavers or both")
+    for n in (children_in_care, care_leavers):
+        if n is not None and not 0 < n < 1_000_000:
+            raise Invalid("give a whole number of people, more than 0")
+    paper = panel_papers.set_population(
+        s, panel_date, children_in_care=children_in_care, care_leavers=care_leavers, by=actor.username, now=now
+    )
+    record(
+        s, actor, "report.paper", target=f"panel:{panel_date}",
+        detail=f"population children_in_care={children_in_care} care_leavers={care_leavers}", now=now,
+    )
+    return paper

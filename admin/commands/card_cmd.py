@@ -124,3 +124,24 @@ def move(
     typer.echo(
         f"card #{card_id}: {out.event.from_state} -> {out.event.to_state}; {out.notices} young people told"
     )
+
+
+@app.command("resolve")
+def resolve(
+    card_id: int,
+    panel: str = typer.Option(..., "--panel", help="the Panel meeting date, e.g. 2026-12-10"),
+    resolution: str = typer.Option(..., "--resolution", help="what the Panel resolved, in a sentence"),
+    *,
+    actor: Actor,
+) -> None:
+    """Record the Panel's resolution on a card after the meeting (shown in the next Panel paper)."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(panel)
+    except ValueError:
+        typer.echo(f"--panel must be a date like 2026-12-10 (got {panel!r})", err=True)
+        raise typer.Exit(2) from None
+    with _action() as (s, _library):
+        card_actions.resolve_card(s, actor, card_id, day, resolution, now=datetime.now(UTC))
+    typer.echo(f"card #{card_id}: Panel of {day} resolution recorded")

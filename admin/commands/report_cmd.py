@@ -272,6 +272,61 @@ def action_list(from_: FROM = "2000-01-01", to: TO = "2100-01-01") -> None:
             typer.echo(f"#{a.id} {a.recorded_at:%Y-%m-%d} [{a.flow_id or '-'}] said: {a.said} | did: {a.did}")
 
 
+# --- the Panel paper: cover and population ----------------------------------------------------------------
+
+cover_app = typer.Typer(help="The Panel paper's cover: the summary and recommendation for one Panel.",
+                        no_args_is_help=True)
+app.add_typer(cover_app, name="cover")
+PANEL = Annotated[str, typer.Option("--panel", help="the Panel meeting date, e.g. 2026-12-10")]
+
+
+def _paper_action(fn_name: str, actor: Actor, panel_date: str, **kw: object) -> None:
+    from admin.actions import reports as report_actions_
+
+    day = _day(panel_date, "--panel")
+    try:
+        with wiring() as rt, session(rt.engine) as s:
+            getattr(report_actions_, fn_name)(s, actor, day, now=_now(), **kw)
+    except ActionError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"Panel of {day}: saved")
+
+
+@cover_app.command("set")
+def cover_set(
+    panel_date: PANEL,
+    summary: Annotated[str, typer.Option("--summary", help="what the paper is about, in two or three sentences")] = "",
+    recommendation: Annotated[
+        str, typer.Option("--recommendation", help='e.g. "The Panel is asked to NOTE the report."')
+    ] = "",
+    *,
+    actor: Actor,
+) -> None:
+    """Write the summary and/or recommendation on one Panel paper's cover (staff wording)."""
+    _paper_action("set_cover", actor, panel_date, summary=summary or None, recommendation=recommendation or None)
+
+
+guard(cover_app, "set", roles=roles_for("report.paper"))
+
+
+@app.command("population")
+def population(
+    panel_date: PANEL,
+    children_in_care: Annotated[
+        int | None, typer.Option("--children-in-care", help="children in care in the period")
+    ] = None,
+    care_leavers: Annotated[int | None, typer.Option("--care-leavers", help="care leavers in the period")] = None,
+    *,
+    actor: Actor,
+) -> None:
+    """How many children in care and care leavers the period had: the paper's reach is shown against them."""
+    _paper_action("set_population", actor, panel_date, children_in_care=children_in_care, care_leavers=care_leavers)
+
+
+guard(app, "population", roles=roles_for("report.paper"))
+
+
 # --- quotes ---------------------------------------------------------------------------------------------
 
 
@@ -346,3 +401,13 @@ def quote_collect(from_: FROM, to: TO) -> None:
         )
         n = collect(s, since=start, until=end, now=_now())
     typer.echo(f"{n} new pending quotes")
+
+
+def _themes() -> typer.Typer:
+    """`ourvoice report theme set|show` (issue 19, 6): its own module, so this one stays about reports."""
+    from admin.commands.theme_cmd import app as theme_app
+
+    return theme_app
+
+
+app.add_typer(_themes(), name="theme")

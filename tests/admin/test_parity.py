@@ -250,6 +250,12 @@ ACTIONS: list[Action] = [
         scoped_object=False,
     ),
     Action(
+        "report.paper", nothing,
+        lambda o, r: ("POST", "/admin/reports/paper", {"panel": "2026-12-10", "summary": "What we heard."}),
+        lambda o, r, t: (["report", "cover", "set", "--panel", "2026-12-10", "--summary", "What we heard."], ""),
+        scoped_object=False,
+    ),
+    Action(
         "staff.add", make_new_account,
         lambda o, r: ("POST", "/admin/staff", {
             "username": o["username"], "role": "panel_viewer", "password": "another long password",

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from admin.actions.policy import ActionError, Invalid
+from admin.actions.policy import RULES, ActionError, Invalid
 from admin.actions.reports import export_report
 from admin.web.app import AdminRoute, add_security_headers
 from admin.web.policy import Ctx, for_action, refusal
@@ -22,6 +22,7 @@ router = APIRouter(route_class=AdminRoute)
 NAV = "Reports"
 NEEDS = ("admin.reports.registry",)
 READERS = for_action("report.export")
+PAPER = for_action("report.paper")
 MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 FORMAT_NAMES = {"pdf": "PDF (to print or send)", "html": "Web page (HTML)", "md": "Markdown (to edit)"}
 
@@ -31,7 +32,7 @@ def report_settings(web: Any) -> Any:
     return web.rt.report_settings
 
 
-def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
+def _page(request: Request, ctx: Ctx, *, error: str = "", notice: str = "", status: int = 200) -> Response:
     from admin.reports import periods
     from admin.reports.registry import REPORTS
 
@@ -52,6 +53,9 @@ def _page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> 
         since=since.isoformat(),
         until=until.isoformat(),
         error=error,
+        notice=notice,
+        can_paper=ctx.user.role in RULES["report.paper"].roles,
+        panel_dates=[d.isoformat() for d in report_settings(ctx.web).panel_days()],
     )
 
 
@@ -101,3 +105,43 @@ def download(
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
     return add_security_headers(resp)
+
+
+def _count(raw: str) -> int | None:
+    raw = raw.strip().replace(",", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@router.post("/reports/paper")
+def paper(
+    request: Request,
+    *,
+    panel: Annotated[str, Form()],
+    summary: Annotated[str, Form()] = "",
+    recommendation: Annotated[str, Form()] = "",
+    children_in_care: Annotated[str, Form()] = "",
+    care_leavers: Annotated[str, Form()] = "",
+    ctx: Annotated[Ctx, Depends(PAPER)],
+) -> Response:
+    """The manager's cover text and population for one Panel's paper (the same actions as the CLI's
+    `report cover set` and `report population`)."""
+    from admin.actions.reports import set_cover, set_population
+
+    day = _date(panel)
+    if day is None:
+        return _page(request, ctx, error="Give the Panel meeting date.", status=400)
+    cic, leavers = _count(children_in_care), _count(care_leavers)
+    if not (summary.strip() or recommendation.strip() or cic or leavers):
+        return _page(request, ctx, error="Write a summary or recommendation, or give the numbers.", status=400)
+    try:
+        with ctx.web.db() as s:
+            if summary.strip() or recommendation.strip():
+                set_cover(s, ctx.user, day, summary=summary or None, recommendation=recommendation or None,
+                          now=ctx.now)
+            if cic or leavers:
+                set_population(s, ctx.user, day, children_in_care=cic, care_leavers=leavers, now=ctx.now)
+    except Invalid as exc:
+        return _page(request, ctx, error=f"Not saved: {exc}.", status=400)
+    except ActionError as exc:
+        raise refusal(exc) from None
+    return _page(request, ctx, notice=f"Saved for the Panel of {day}.")

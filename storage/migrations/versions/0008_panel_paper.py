@@ -7,7 +7,7 @@ Create Date: 2026-12-05 06:55:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 from alembic import op
 
 revision: str = "3e8b5d2a9c61"
@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("recommendation", sa.Text(), nullable=True),
         sa.Column("children_in_care", sa.Integer(), nullable=True),
         sa.Column("care_leavers", sa.Integer(), nullable=True),
-        sa.Column("updated_by", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("updated_by", AutoString(length=80), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("panel_date"),
     )
@@ -36,8 +36,8 @@ def upgrade() -> None:
         sa.Column("card_id", sa.Integer(), nullable=False),
         sa.Column("panel_date", sa.Date(), nullable=False),
         sa.Column("resolution", sa.Text(), nullable=False),
-        sa.Column("recorded_by", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-        sa.Column("recorded_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("recorded_by", AutoString(length=80), nullable=False),
+        sa.Column("recorded_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["card_id"], ["challenge_card.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("card_id", "panel_date"),
