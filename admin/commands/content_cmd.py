@@ -65,3 +65,102 @@ def known_actions(lib: Library) -> set[str]:
     for contribute in EFFECTS:
         names.update(contribute(keyring, lib, settings))
     return names
+
+
+translations_app = typer.Typer(help="Translations of the bot's strings (issue 24): status, PO export and import.")
+app.add_typer(translations_app, name="translations")
+
+
+@translations_app.command("status")
+def translations_status() -> None:
+    """Per language: strings in total, translated, reviewed, stale, and whether it may be offered."""
+    from content.translations import languages, translation_status
+
+    english = load_library().strings.messages
+    typer.echo(f"{'language':<22} {'total':>5} {'translated':>10} {'reviewed':>8} {'stale':>5}  offered")
+    for code, lang in languages().items():
+        if code == "en":
+            continue
+        st = translation_status(english, code)
+        offered = "yes" if st.safety_reviewed else "no (safety-critical strings not all reviewed)"
+        name = f"{lang.name} ({code})"
+        typer.echo(f"{name:<22} {st.total:>5} {st.translated:>10} {st.reviewed:>8} {st.stale:>5}  {offered}")
+
+
+@translations_app.command("export")
+def translations_export(
+    locale: str = typer.Argument(..., help="e.g. ar, ps, fa-AF, ti, ckb, sq, vi"),
+    out: Path = typer.Option(..., help="the PO file to write"),
+) -> None:
+    """Write a PO file for a translator: every English string (one entry per age band), with the current
+    translation where there is one; stale and draft entries are marked fuzzy."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    from content.translations import load_translations, source_hash
+
+    english = load_library().strings.messages
+    have = load_translations().get(locale)
+    catalog = Catalog(locale=locale.replace("-", "_"), project="ourvoice")
+    for key, text in english.items():
+        bands = {"default": text} if isinstance(text, str) else dict(text)
+        entry = have.messages.get(key) if have else None
+        for band, words in bands.items():
+            done = ""
+            if entry is not None:
+                theirs = {"default": entry.text} if isinstance(entry.text, str) else dict(entry.text)
+                done = theirs.get(band, "")
+            fresh = entry is not None and entry.source == source_hash(text) and entry.status == "reviewed"
+            catalog.add(
+                words, done, context=f"{key}|{band}", flags=() if fresh or not done else ("fuzzy",),
+                auto_comments=[f"source {source_hash(text)}"],
+            )
+    with out.open("wb") as fh:
+        write_po(fh, catalog, width=0)
+    typer.echo(f"wrote {len(catalog)} entries to {out}")
+
+
+@translations_app.command("import")
+def translations_import(
+    locale: str = typer.Argument(...),
+    po: Path = typer.Argument(..., exists=True),
+    reviewed_by: str = typer.Option("", help="the qualified translator who reviewed it: marks entries reviewed"),
+    root: Path = typer.Option(None, help="content folder (default: the installed content/)"),
+) -> None:
+    """Read a translator's PO file back into content/strings/<locale>.yaml. Entries still fuzzy stay draft;
+    with --reviewed-by the others are marked reviewed by that person today."""
+    import datetime as dt
+
+    import yaml
+    from babel.messages.pofile import read_po
+
+    from content.translations import content_root, source_hash
+
+    english = load_library().strings.messages
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    path = (root or content_root()) / "strings" / f"{locale}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {"messages": {}}
+    messages = dict(data.get("messages") or {})
+    count = 0
+    for msg in catalog:
+        if not msg.id or not msg.string or not msg.context or "|" not in msg.context:
+            continue
+        key, band = msg.context.split("|", 1)
+        if key not in english:
+            continue
+        old = messages.get(key) or {}
+        text = dict(old.get("text") or {}) if isinstance(old.get("text"), dict) else {}
+        text[band] = msg.string
+        reviewed = bool(reviewed_by) and not msg.fuzzy
+        messages[key] = {
+            "text": text, "status": "reviewed" if reviewed else "draft", "source": source_hash(english[key]),
+            "translator": old.get("translator"),
+            "reviewed_by": reviewed_by if reviewed else None,
+            "reviewed_on": dt.datetime.now(dt.UTC).date().isoformat() if reviewed else None,
+        }
+        count += 1
+    body = yaml.safe_dump({"schema_version": 1, "locale": locale, "messages": messages}, allow_unicode=True,
+                          sort_keys=False, width=1000)
+    path.write_text(body, encoding="utf-8")
+    typer.echo(f"imported {count} entries into {path}")
