@@ -731,3 +731,73 @@ class ThemeSummary(SQLModel, table=True):
     summary: str = Field(sa_column=Column(Text, nullable=False))
     written_by: str = Field(max_length=80)
     written_at: datetime
+
+
+class ParticipationEvent(SQLModel, table=True):
+    """A council meeting or participation event staff record (issue 20): kind, date, council or audience,
+    area, place and topics. Attendance is counted per person (pseudonymous) plus a count of unnamed people
+    from a paper register; young people check in with `short_code` (typed, or in the QR link)."""
+
+    __tablename__ = "participation_event"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # council_meeting | activity_day | holiday_event | residential | consultation
+    title: str = Field(max_length=120)
+    held_on: date = Field(index=True)
+    start_time: str | None = Field(default=None, max_length=5)  # "HH:MM", local time, for the invitation
+    council: str | None = Field(default=None, max_length=40)  # a council id from the council file, or none
+    bands: str = Field(default="", max_length=80)  # the audience: comma-separated age bands ("" = the council's)
+    district: str | None = Field(default=None, max_length=40)  # the area; None = county-wide
+    place: str = Field(default="", max_length=120)
+    topics: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # one topic a line
+    status: str = Field(default="planned", max_length=20)  # planned | closed | cancelled
+    short_code: str = Field(unique=True, max_length=12)
+    unnamed_attendees: int = 0  # from a paper register: people who came but are not on the bot
+    created_by: str = Field(max_length=80)
+    created_at: datetime
+    closed_at: datetime | None = None
+
+
+class EventInvitation(SQLModel, table=True):
+    """One young person invited to one event, and their reply (going / not going); the job sends it."""
+
+    __tablename__ = "event_invitation"
+    __table_args__ = (UniqueConstraint("event_id", "participant_id", name="uq_event_invitation"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="participation_event.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    created_at: datetime
+    sent_at: datetime | None = None
+    reminded_at: datetime | None = None
+    rsvp: str | None = Field(default=None, max_length=12)  # going | not_going
+    rsvp_at: datetime | None = None
+
+
+class EventAttendance(SQLModel, table=True):
+    """One person at one event (counted once however many times they check in). source: qr | code | register."""
+
+    __tablename__ = "event_attendance"
+    __table_args__ = (UniqueConstraint("event_id", "participant_id", name="uq_event_attendance"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="participation_event.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    source: str = Field(max_length=12)
+    band: str | None = Field(default=None, max_length=20)
+    district: str | None = Field(default=None, max_length=40)
+    recorded_at: datetime
+    evaluation_sent_at: datetime | None = None
+
+
+class EventEvaluation(SQLModel, table=True):
+    """The two-question evaluation from one attendee: "How was it?" (1-5) and "What should we do next time?"
+    (free text, encrypted; flagged words are quarantined and never shown)."""
+
+    __tablename__ = "event_evaluation"
+    __table_args__ = (UniqueConstraint("event_id", "participant_id", name="uq_event_evaluation"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="participation_event.id", index=True)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    rating: int | None = None  # 1 (not good) .. 5 (brilliant); None = skipped
+    next_time_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    quarantined: bool = False
+    band: str | None = Field(default=None, max_length=20)
+    answered_at: datetime
