@@ -48,7 +48,7 @@ def errors_for(root: Path, body: str) -> list[str]:
 
 def test_shipped_content_is_valid() -> None:
     lib = load_library()
-    assert {"welcome", "menu_young_person", "menu_carer", "good_foster_carer", "carer_checkin"} <= set(lib.flows)
+    assert {"welcome", "menu_young_person", "menu_carer", "good_foster_carer", "carer_pulse"} <= set(lib.flows)
 
 
 def test_good_fixture_is_accepted(content_copy: Path) -> None:

@@ -65,6 +65,24 @@ def test_carer_menu_is_their_own_and_has_survey_and_reminder_options() -> None:
     assert start_token(LIB, "good_foster_carer") is None
 
 
+@pytest.mark.parametrize("menu_id", ["menu_carer", "menu_young_person"])
+def test_a_menu_offers_each_survey_once_under_one_name(menu_id: str) -> None:
+    """Issue 23: the carer menu had "Quick check-in" and "Carer pulse" side by side, two names for one short
+    survey asking the same questions. Now no menu starts one flow twice, and no two questionnaires it offers
+    share half the questions of the longer one (then they are the same survey and should be one item; the
+    annual survey repeats a few of the pulse's questions by design, among 27)."""
+    node = next(n for n in LIB.flows[menu_id].nodes if isinstance(n, MenuNode))
+    started = [o.flow for o in node.options if o.flow]
+    bands = {o.flow: set(getattr(o, "bands", None) or ()) for o in node.options if o.flow}
+    assert [f for f in started if started.count(f) > 1 and not bands[f]] == []
+    asks = {f: set(numbered_questions(LIB.flows[f])) for f in started if LIB.flows[f].kind in ("survey", "topic")}
+    for a in asks:
+        for b in asks:
+            if a < b and asks[a] and asks[b]:
+                shared = asks[a] & asks[b]
+                assert len(shared) * 2 < max(len(asks[a]), len(asks[b])), f"{a} and {b} ask the same: {shared}"
+
+
 def test_topics_filter_hides_young_peoples_topics_from_carers() -> None:
     today = date(2026, 12, 1)
     young = open_topics(LIB, audience="young_person", band="teen", district="east", today=today)

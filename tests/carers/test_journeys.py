@@ -110,7 +110,7 @@ def test_back_changes_answers_until_the_survey_is_sent(rt) -> None:
     open_wave(rt, "carer_pulse")
     carer = Person(rt.dispatcher, sender, now=DAY0)
     carer.text("hello")
-    carer.press("⏱ Carer pulse")
+    carer.press("📝 Quick check-in")
     carer.press("Disagree")  # treated as a professional (agree/disagree as words for carers)
     carer.press("3")  # supervision
     carer.command("back")

@@ -18,7 +18,7 @@ DAY0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday, 09:00 in London
 def test_two_overlapping_waves_send_a_carer_at_most_one_notice_a_day(rt) -> None:
     make_carers(rt, 3)
     annual = open_wave(rt, "carer_annual")
-    checkin = open_wave(rt, "carer_checkin")
+    checkin = open_wave(rt, "carer_pulse")
     for hour in range(0, 10 * 24, 2):  # every two hours for ten days (quiet hours skip themselves)
         send_notices(rt, now=DAY0 + timedelta(hours=hour))
     times: dict[int, list[datetime]] = defaultdict(list)

@@ -152,22 +152,20 @@ async def test_full_carer_checkin_by_buttons(rt: Runtime, slack: Slack, fake: Sl
     await carer.press("I'm a foster carer")
     assert any("Quick check-in" in b for b in carer.buttons())
     await carer.press("Quick check-in")
-    for point in ("4", "5", "Neither"):  # informed, supervision, treated as a professional (agree scale: words)
+    # treated as a professional (agree scale: words), supervision, informed, recommend (1-5)
+    for point in ("Neither", "5", "4", "4"):
         assert len(carer.buttons()) >= 5
         await carer.press(point)
-    await carer.press("Needed it and got it")
-    await carer.say("More notice before review meetings please")
-    assert "Thank you. The fostering team" in carer.texts()[-1] or any(
-        "fostering team looks at these" in t for t in carer.texts()[-2:]
-    )
-    answers, completed = participant_answers(rt, "U0CARER01", "carer_checkin")
+    await carer.press("No")
+    await carer.press("✅ Send my answers")
+    assert any("Sent, thank you" in t for t in carer.texts()[-2:])
+    answers, completed = participant_answers(rt, "U0CARER01", "carer_pulse")
     assert completed
-    assert answers["informed"] == 4 and answers["supervision"] == 5 and answers["treated_as_professional"] == 3
-    assert answers["out_of_hours"] == "needed_got"
-    assert answers["one_change"] == "More notice before review meetings please"
+    assert answers["treated_as_professional"] == 3 and answers["supervision_useful"] == 5 and answers["informed"] == 4
+    assert answers["recommend"] == 4 and answers["thinking_of_stopping"] == "no"
     # Every answered message lost its buttons (chat.update on the exact message pressed).
     updates = fake.calls_to("chat.update")
-    assert len(updates) == 6
+    assert len(updates) == 8
     for call in updates:
         assert not [b for b in call.params["blocks"] if b["type"] == "actions"]
         assert call.params["blocks"][-1]["type"] == "context"
