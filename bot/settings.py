@@ -41,6 +41,9 @@ class BotSettings(BaseSettings):
     invite_only: bool = True
     # Demo on one machine (`make demo`): may start without an alert inbox; alerts show in the admin and on the console.
     demo: bool = False
+    # Issue 24: offer languages whose safety-critical strings are still draft translations (marked "draft
+    # translation" in the picker and on every message). For demos and trying the workflow, never live.
+    show_draft_languages: bool = False
     # Safeguarding: every number in one place, reviewed by the council's safeguarding lead.
     # Defaults come from the council file's duty_contacts; OURVOICE_DUTY_* settings override them.
     duty_team_name: str = Field(default_factory=lambda: _council_value("duty_contacts", "duty_team"))
