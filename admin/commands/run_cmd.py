@@ -179,10 +179,18 @@ def print_after(startup: Callable[..., Awaitable[None]], text: str) -> Callable[
 
 
 class NoQueryStrings(logging.Filter):
-    """Access log lines keep the path but not the query: `/?start=CODE` carries a one-use invite code."""
+    """Access log lines keep the path but not the query, nor a secret in the path: `/?start=CODE` carries a
+    one-use invite code and `/my-data/TOKEN` a one-time download of a young person's data."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from bot.identity import DATA_COPY_PATH  # loaded already by the running app
+
         args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
-            record.args = (*args[:2], args[2].split("?", 1)[0] + "?…", *args[3:])
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path = args[2]
+            if "?" in path:
+                path = path.split("?", 1)[0] + "?…"
+            if path.startswith(DATA_COPY_PATH):
+                path = DATA_COPY_PATH + "…"
+            record.args = (*args[:2], path, *args[3:])
         return True

@@ -43,6 +43,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "admin.web.routes.cards",
     "admin.web.routes.alerts",
     "admin.web.routes.to_read",
+    "admin.web.routes.requests",
     "admin.web.routes.responses",
     "admin.web.routes.approvals",
     "admin.web.routes.invites",
@@ -84,6 +85,9 @@ MESSAGES = {
     "password_changed": "Your password is changed. Other sessions were signed out.",
     "moved": "Card moved.",
     "routed": "Card routed.",
+    "request_acknowledged": "Request acknowledged.",
+    "request_replied": "Your message is on its way to them in their own chat (recorded in the audit log).",
+    "request_closed": "Request closed with its outcome recorded.",
 }
 
 

@@ -27,3 +27,13 @@ def test_plain_paths_are_left_alone() -> None:
     record = access_record("/admin/cards")
     assert NoQueryStrings().filter(record)
     assert '"GET /admin/cards HTTP/1.1" 200' in record.getMessage()
+
+
+def test_a_one_time_download_token_is_cut_from_the_line() -> None:
+    """The copy-of-my-data link works once for 15 minutes: whoever reads the log in that time must not be able to
+    fetch a young person's data with it (found by the issue 22 re-probe: the path was logged whole)."""
+    record = access_record("/my-data/0zaexg3_RIjSJDPGoCnVwd534JG-wOOAJV0WqY0Yct4")
+    assert NoQueryStrings().filter(record)
+    line = record.getMessage()
+    assert "0zaexg3_RIjSJDPGoCnVwd534JG" not in line
+    assert '"GET /my-data/… HTTP/1.1" 200' in line
