@@ -27,6 +27,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(importlib.import_module("admin.commands.safeguarding_cmd").app, name="safeguarding")
 app.add_typer(importlib.import_module("admin.commands.alerts_cmd").app, name="alerts")  # signs in itself (18)
 app.add_typer(importlib.import_module("admin.commands.toread_cmd").app, name="toread")  # signs in itself (18)
+app.add_typer(importlib.import_module("admin.commands.requests_cmd").app, name="requests")  # signs in itself (25)
 app.add_typer(importlib.import_module("admin.commands.survey_cmd").app, name="survey")
 app.add_typer(importlib.import_module("admin.commands.invite_cmd").app, name="invite")
 app.add_typer(importlib.import_module("admin.commands.keys_cmd").app, name="keys")
@@ -34,6 +35,7 @@ app.add_typer(importlib.import_module("admin.commands.participant_cmd").app, nam
 app.add_typer(importlib.import_module("admin.commands.topic_cmd").app, name="topic")  # issue 6
 app.add_typer(importlib.import_module("admin.commands.card_cmd").app, name="card")  # issue 6
 app.add_typer(importlib.import_module("admin.commands.goodnews_cmd").app, name="goodnews")  # issue 6
+app.add_typer(importlib.import_module("admin.commands.event_cmd").app, name="event")  # signs in itself (20)
 app.add_typer(importlib.import_module("admin.commands.staff_cmd").app, name="staff")  # issue 9
 app.add_typer(importlib.import_module("admin.commands.audit_cmd").app, name="audit")  # issue 9
 app.add_typer(importlib.import_module("admin.commands.responses_cmd").app, name="responses")  # issue 9

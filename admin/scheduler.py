@@ -39,6 +39,7 @@ class Job:
 # Job definitions live in code (never in a shared job store): features add one line each.
 JOBS: list[Job] = [
     Job("alerts_escalate", "admin.jobs.alerts:escalate", every_seconds=60),
+    Job("contact_requests", "admin.jobs.contact_requests:collect", every_seconds=60),  # issue 25
     Job("to_read_escalate", "admin.jobs.to_read:escalate", every_seconds=300),  # unread past review (18)
     Job("carer_survey_notices", "admin.jobs.carer_reminders:send_notices", every_seconds=900),
     Job("carer_survey_digest", "admin.jobs.carer_reminders:weekly_digest",

@@ -99,6 +99,10 @@ class ScaleNode(QuestionBase):
 class YesNoNode(QuestionBase):
     type: Literal["yesno"]
     not_sure: bool = True
+    # "May someone get in touch?": a Yes in a sent submission is consent, in that moment, to be contacted, and
+    # puts a request in the queue of the person's team (carers: the fostering team; young people: their
+    # district's participation worker). Issue 25; see admin/jobs/contact_requests.py.
+    contact: bool = False
 
 
 class TextNode(QuestionBase):

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from admin.actions import invites as invite_actions
 from admin.actions.policy import ROLES, RULES, Actor
 from admin.cli import app as cli
-from storage import challenges, good_news, participants, quotes, submissions, waves
+from storage import challenges, contact_requests, events, good_news, participants, quotes, submissions, waves
 from storage import staff as staff_store
 from storage import topics as topic_store
 from storage.models import AuditEntry
@@ -75,6 +75,34 @@ def make_news(w: World, s: Any, where: str) -> dict[str, str]:
         category="school", consent=True, band="teen", district=where, council="ocypc", now=fixed_now(),
     )
     return {"id": str(item.id), "where": where}
+
+
+def make_requests(w: World, s: Any, where: str) -> dict[str, str]:
+    """A carer's request (the fostering team's queue) and a young person's (the workers'), in `where`."""
+    made = {"where": where}
+    for audience, team, flow, question in (("carer", "fostering_team", "carer_pulse", "talk_offer"),
+                                           ("young_person", "participation_worker", "wellbeing", "feel_safe")):
+        person = _participant(s, where, audience)
+        sub = submissions.get_or_start(s, person, flow, 1, now=fixed_now())
+        yes = submissions.put_answer(s, sub, question, "yes", skipped=False, free_text=False, quarantined=False,
+                                     now=fixed_now())
+        consent = contact_requests.Consent(yes.id, person.id, audience, where, flow, question, fixed_now())
+        made[team] = str(contact_requests.file(s, consent, team=team, now=fixed_now()))
+    return made
+
+
+def _req(o: dict[str, str], role: str) -> str:
+    """The request in this role's own queue (the manager's: the fostering team's)."""
+    return o["participation_worker"] if role == "participation_worker" else o["fostering_team"]
+
+
+def make_event(w: World, s: Any, where: str) -> dict[str, str]:
+    """A planned activity day in `where`, far enough ahead that it can still take invitations."""
+    ev = events.create(
+        s, kind="activity_day", title="Parity day", held_on=date(2030, 6, 1), start_time=None, council="ocypc",
+        bands=("teen",), district=where, place="Canterbury", topics=(), created_by="parity.setup", now=fixed_now(),
+    )
+    return {"id": str(ev.id), "where": where}
 
 
 def make_quote(w: World, s: Any, where: str) -> dict[str, str]:
@@ -188,6 +216,41 @@ ACTIONS: list[Action] = [
         lambda o, r, t: (["card", "move", o["id"], "discussed_at_council"], ""),
     ),
     Action(
+        "event.add", nothing,
+        lambda o, r: ("POST", "/admin/events", {
+            "kind": "activity_day", "title": "Parity day", "held_on": "2030-06-01", "council": "ocypc",
+            "district": o["where"],
+        }),
+        lambda o, r, t: (["event", "add", "activity_day", "--on", "2030-06-01", "--title", "Parity day",
+                          "--council", "ocypc", "--district", o["where"]], ""),
+    ),
+    Action(
+        "event.list", nothing,
+        lambda o, r: ("GET", "/admin/events", {}),
+        lambda o, r, t: (["event", "list"], ""),
+        scoped_object=False,
+    ),
+    Action(
+        "event.view", make_event,
+        lambda o, r: ("GET", f"/admin/events/{o['id']}", {}),
+        lambda o, r, t: (["event", "show", o["id"]], ""),
+    ),
+    Action(
+        "event.invite", make_event,
+        lambda o, r: ("POST", f"/admin/events/{o['id']}/invite", {}),
+        lambda o, r, t: (["event", "invite", o["id"]], ""),
+    ),
+    Action(
+        "event.attend", make_event,
+        lambda o, r: ("POST", f"/admin/events/{o['id']}/attend", {"unnamed": "3"}),
+        lambda o, r, t: (["event", "attend", o["id"], "--unnamed", "3"], ""),
+    ),
+    Action(
+        "event.close", make_event,
+        lambda o, r: ("POST", f"/admin/events/{o['id']}/close", {}),
+        lambda o, r, t: (["event", "close", o["id"]], ""),
+    ),
+    Action(
         "goodnews.list", nothing,
         lambda o, r: ("GET", "/admin/approvals", {}),
         lambda o, r, t: (["goodnews", "list"], ""),
@@ -254,6 +317,32 @@ ACTIONS: list[Action] = [
         lambda o, r: ("POST", "/admin/reports/paper", {"panel": "2026-12-10", "summary": "What we heard."}),
         lambda o, r, t: (["report", "cover", "set", "--panel", "2026-12-10", "--summary", "What we heard."], ""),
         scoped_object=False,
+    ),
+    Action(
+        "request.list", nothing,
+        lambda o, r: ("GET", "/admin/requests", {}),
+        lambda o, r, t: (["requests", "list"], ""),
+        scoped_object=False,
+    ),
+    Action(
+        "request.view", make_requests,
+        lambda o, r: ("GET", f"/admin/requests/{_req(o, r)}", {}),
+        lambda o, r, t: (["requests", "show", _req(o, r)], ""),
+    ),
+    Action(
+        "request.ack", make_requests,
+        lambda o, r: ("POST", f"/admin/requests/{_req(o, r)}/ack", {}),
+        lambda o, r, t: (["requests", "ack", _req(o, r)], ""),
+    ),
+    Action(
+        "request.reply", make_requests,
+        lambda o, r: ("POST", f"/admin/requests/{_req(o, r)}/reply", {"message": "Could we ring you on Thursday?"}),
+        lambda o, r, t: (["requests", "reply", _req(o, r), "--message", "Could we ring you on Thursday?"], ""),
+    ),
+    Action(
+        "request.close", make_requests,
+        lambda o, r: ("POST", f"/admin/requests/{_req(o, r)}/close", {"outcome": "spoke_to_them"}),
+        lambda o, r, t: (["requests", "close", _req(o, r), "--outcome", "spoke_to_them"], ""),
     ),
     Action(
         "staff.add", make_new_account,

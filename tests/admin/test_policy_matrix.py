@@ -27,7 +27,7 @@ from admin.web import policy as pol
 from admin.web.policy import ALL, route_table
 from bot.runtime import build_app, build_runtime
 from storage import alerts as alert_store
-from storage import challenges, good_news, participants, quotes, reading, submissions, waves
+from storage import challenges, contact_requests, good_news, participants, quotes, reading, submissions, waves
 from storage import topics as topic_store
 from storage.db import session
 from storage.models import Submission
@@ -122,6 +122,15 @@ def build_world(url: str, tmp: Path, library: Any) -> World:
                 district=where, score=0.0, flagged=False, now=_now(),
             )
             put("entry_id", where, entry, frozenset({where}))
+            asked = submissions.get_or_start(s, carer, "carer_pulse", 1, now=_now())
+            yes = submissions.put_answer(
+                s, asked, "talk_offer", "yes", skipped=False, free_text=False, quarantined=False, now=_now()
+            )
+            request_id = contact_requests.file(
+                s, contact_requests.Consent(yes.id, carer.id, "carer", where, "carer_pulse", "talk_offer", _now()),
+                team="fostering_team", now=_now(),
+            )
+            put("request_id", where, request_id, frozenset({where}))
             item = good_news.add(
                 s,
                 participant_id=yp.id,
@@ -238,6 +247,9 @@ def form_for(path: str, role: str, where: str = ME) -> dict[str, Any]:
         "/admin/alerts/{alert_ref}/reply": {"message": "We have read your message and will call you today."},
         "/admin/to-read/{entry_id}/read": {},
         "/admin/to-read/{entry_id}/alert": {},
+        "/admin/requests/{request_id}/ack": {},
+        "/admin/requests/{request_id}/reply": {"message": "Could we ring you on Thursday?"},
+        "/admin/requests/{request_id}/close": {"outcome": "spoke_to_them"},
         "/admin/approvals/quotes/{quote_id}": {"decision": "approve", "text": "", "original": ""},
         "/admin/approvals/goodnews/{news_id}": {"decision": "approve"},
         "/admin/invites": {
@@ -259,6 +271,7 @@ def form_for(path: str, role: str, where: str = ME) -> dict[str, Any]:
         "/admin/waves/{wave_id}/close": {},
         "/admin/waves/{wave_id}/enter": {"mode": "phone", "district": where, "treated_as_professional": "4"},
         "/admin/reports/download": {"report": "ocypc", "fmt": "md", "since": "2026-09-01", "until": today},
+        "/admin/themes": {"period": "2026-Q3", "question": "good_foster_carer/qualities_other", "summary": "Kind words."},
         "/admin/staff": {
             "username": "new.person",
             "role": "panel_viewer",
@@ -279,6 +292,9 @@ HANDLER_404 = {
         "fostering_team"
     },  # young people's answers: not theirs
     ("GET", "/admin/responses/flow/{flow_id}"): {"fostering_team"},  # wellbeing is a young people's flow
+    # A carer's request is in the fostering team's queue, not the young people's workers'.
+    **{(m, f"/admin/requests/{{request_id}}{tail}"): {"participation_worker"}
+       for m, tail in (("GET", ""), ("POST", "/ack"), ("POST", "/reply"), ("POST", "/close"))},
 }
 
 

@@ -8,16 +8,16 @@ Create Date: 2026-12-05 07:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 revision: str = "5a2c9e7f1b84"
 down_revision: str | None = "3e8b5d2a9c61"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_S = sqlmodel.sql.sqltypes.AutoString
-_T = sqlmodel.sql.sqltypes.UTCDateTime
+_S = AutoString
+_T = UTCDateTime
 
 
 def upgrade() -> None:

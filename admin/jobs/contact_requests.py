@@ -1,0 +1,44 @@
+"""Requests to be contacted (issue 25): every minute, file each new Yes to a question marked `contact:` (in a
+sent submission) in the right team's queue, once.
+
+A plain `job(rt, *, now) -> str` run once across processes by admin.scheduler claims; the request row is also
+unique per answer, so overlapping runs cannot file one twice. Logs counts only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from admin.actions.requests import team_for
+from content.loader import Library
+from content.schema import YesNoNode
+from storage import contact_requests as store
+from storage.db import session
+
+log = logging.getLogger("ourvoice.jobs.contact_requests")
+
+
+def contact_questions(library: Library) -> list[tuple[str, str]]:
+    """(flow id, question id) of every yes/no question that asks for consent to be contacted."""
+    return sorted(
+        (flow.id, node.id)
+        for flow in library.flows.values()
+        for node in flow.nodes
+        if isinstance(node, YesNoNode) and node.contact
+    )
+
+
+def collect(rt: Any, *, now: datetime) -> str:
+    """File new consents in their team's queue; returns e.g. 'filed fostering_team=1'."""
+    filed: Counter[str] = Counter()
+    with session(rt.engine) as s:
+        for consent in store.new_consents(s, contact_questions(rt.library)):
+            team = team_for(consent.audience)
+            if team is not None and store.file(s, consent, team=team, now=now) is not None:
+                filed[team] += 1
+    if filed:
+        log.info("requests.filed %s", " ".join(f"{t}={n}" for t, n in sorted(filed.items())))
+    return "filed " + (" ".join(f"{t}={n}" for t, n in sorted(filed.items())) or "0")
