@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from cryptography.fernet import Fernet
 
 from bot.settings import BotSettings
 from storage.migrate import create_missing_tables, upgrade
+from tests.support.clock import fixed_now  # noqa: F401 - re-exported: many tests import it from here
 
 PG_URL = os.environ.get("OURVOICE_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("OURVOICE_REQUIRE_POSTGRES") == "1"
@@ -19,11 +19,6 @@ REQUIRE_PG = os.environ.get("OURVOICE_REQUIRE_POSTGRES") == "1"
 # Keys for tests only: generated per run, never written anywhere.
 TEST_HASH_KEY = "test-hash-key-" + uuid.uuid4().hex
 TEST_FERNET_KEY = Fernet.generate_key().decode()
-
-
-def fixed_now() -> datetime:
-    """A Tuesday at 10:00 London time (office hours), so time-dependent replies are stable."""
-    return datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def _postgres_url() -> str:

@@ -208,3 +208,33 @@ def test_import_cycles_only_shrink() -> None:
     found = cycles(module_graph())
     unknown = [sorted(c) for c in found if not any(c <= known for known in KNOWN_CYCLES)]
     assert unknown == [], f"new import cycles: {unknown}"
+
+
+def _test_imports(path: Path) -> set[str]:
+    """The tests.* modules a test file imports (top-level and inside functions)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests."):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("tests.")}
+    return found
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """Shared helpers live in tests/support, fixtures in conftest, fakes in tests/fakes: a test file stands alone."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(m for m in _test_imports(path) if m.rsplit(".", 1)[-1].startswith("test_"))
+        for path in (ROOT / "tests").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_one_hand_moved_clock() -> None:
+    """Every test moves time with tests/support/clock.py's Clock, not a copy of its own."""
+    copies = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tests").rglob("*.py")
+        if re.search(r"^class \w*Clock\b", path.read_text(encoding="utf-8"), re.M) and path.parent.name != "support"
+    ]
+    assert copies == []

@@ -15,6 +15,7 @@ from storage.db import session
 from storage.models import Answer, ChannelIdentity, Conversation, InboundEvent, OutboxMessage, Submission
 from tests.conftest import fixed_now, make_settings
 from tests.helpers import Person
+from tests.support.journeys import walk_to_free_text
 
 
 def count(engine, model) -> int:
@@ -27,18 +28,6 @@ def rt(db_url: str, tmp_path: Path):
     runtime = build_runtime(make_settings(db_url, tmp_path))
     yield runtime
     runtime.engine.dispose()
-
-
-def walk_to_free_text(p: Person) -> None:
-    p.text("hello")
-    p.press("I'm 11 to 16")
-    p.press("🗣")
-    p.feel("🙂")
-    p.press("They listen")
-    p.press("Done")
-    p.press("Whether they have pets")
-    p.press("Done")
-    p.press("A meal I like")
 
 
 def test_answers_are_stored_as_given_and_submission_completes(rt) -> None:

@@ -24,6 +24,7 @@ from bot.outbox import OutboxSender, holder_gone, new_holder
 from storage import leases, outbox
 from storage.db import make_engine, session
 from storage.migrate import upgrade
+from tests.support.clock import Clock
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 KEYRING = Keyring("k", [Keyring.new_fernet_key()])
@@ -37,14 +38,6 @@ class RecordingChannel:
 
     async def send(self, address: str, message: Outbound) -> None:
         self.sent.append((address, message.text))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -88,7 +81,7 @@ def pending(engine) -> int:
 
 async def two_started(engine) -> list[tuple[RecordingChannel, OutboxSender]]:
     """Two senders for one channel, as two processes would run them; the first to start holds the lease."""
-    clock = Clock()
+    clock = Clock(NOW)
     pairs = []
     for _ in range(2):
         channel = RecordingChannel()
@@ -153,7 +146,7 @@ def test_a_dead_holders_lease_runs_out(engine) -> None:
         await sender.stop()
         return channel
 
-    channel = asyncio.run(scenario(Clock()))
+    channel = asyncio.run(scenario(Clock(NOW)))
     assert [text for _, text in channel.sent] == ["waiting for a sender"]
 
 
@@ -186,7 +179,7 @@ def test_a_restarted_process_takes_over_from_a_killed_holder_at_once(engine, tmp
 
     async def scenario() -> tuple[RecordingChannel, bool]:
         channel = RecordingChannel()
-        clock = Clock()
+        clock = Clock(NOW)
         clock.now = datetime.now(UTC)  # well within the killed holder's 30 s
         sender = make_sender(engine, channel, clock)
         await sender.start()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +19,12 @@ from bot.runtime import build_app, build_runtime
 from content.loader import load_library
 from storage.db import session
 from storage.migrate import create_missing_tables, upgrade
-from tests.conftest import fixed_now, make_settings
+from tests.conftest import make_settings
+from tests.support.clock import Clock
 
 PASSWORD = "a long test password 42"
 TEST_PUBLIC_URL = "http://testserver"  # starlette's TestClient's own base URL
 SETUP = Actor("test", "participation_manager")  # creates the test accounts
-
-
-@dataclass
-class Clock:
-    """A hand-moved clock injected through rt.clock."""
-
-    now: datetime = field(default_factory=fixed_now)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from bot.safeguarding import Lexicon
 from content.loader import Library, load_library
 from tests.conftest import fixed_now, make_settings
 from tests.fakes.smtp_sink import SmtpSink
+from tests.support.clock import Clock
 
 DUTY = "duty@council.test"
 MANAGER = "duty-manager@council.test"
@@ -96,13 +97,6 @@ def tick(rt: Runtime, now: datetime) -> str | None:
 
 def recipients(sink: SmtpSink) -> list[str]:
     return [r for d in sink.deliveries for r in d.rcpt_tos]
-
-
-class Clock:
-    """The time the web channel sees (it reads datetime.now(UTC); tests move this instead)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
 
 
 class WebChat:

@@ -26,6 +26,7 @@ from tests.alerts.conftest import DUTY, Clock, WebChat, recipients
 from tests.conftest import fixed_now
 from tests.fakes.slack_api import dm_message_event, event_callback
 from tests.slack.conftest import SlackUser, fake, post_event, running  # noqa: F401 - the fake Slack fixture
+from tests.support.wait import wait_until
 from tests.telegram.conftest import TgUser, services, settle, tg  # noqa: F401 - fixtures used below
 
 BUSY = 6.0  # seconds a write waits for the lock before giving up: the bound the safe reply must beat
@@ -53,13 +54,6 @@ def flagged_ledger_rows(rt: Runtime) -> int:
     with session(rt.engine) as s:
         q = select(func.count()).select_from(InboundEvent).where(InboundEvent.outcome == "flagged")
         return int(s.execute(q).scalar_one())
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def written_once(rt: Runtime) -> None:

@@ -3,9 +3,7 @@ record is written from the spool once the database is back (by the next schedule
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,12 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.runtime import Runtime
-from storage.db import make_engine, session
+from storage.db import session
 from storage.migrate import create_missing_tables, upgrade
 from storage.models import Alert
 from tests.alerts.conftest import DUTY, recipients, tick
 from tests.conftest import PG_URL, _postgres_url, fixed_now
 from tests.helpers import Person
+from tests.support.faults import database_down
 
 FLAGGED = "he said he will hurt me if i tell anyone"
 
@@ -38,34 +37,7 @@ def outage_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@contextmanager
-def database_down(rt: Runtime, url: str) -> Iterator[None]:
-    """Make the database unreachable for the running runtime, then bring it back.
 
-    SQLite: close pooled connections and replace the database's folder by a plain file, so opening
-    fails even for root. PostgreSQL: point the runtime at a port where nothing listens.
-    """
-    if url.startswith("sqlite"):
-        folder = Path(url.split("///", 1)[1]).parent
-        away = folder.with_name("dbdir-away")
-        rt.engine.dispose()
-        os.rename(folder, away)
-        folder.write_text("the database folder is gone")
-        try:
-            yield
-        finally:
-            rt.engine.dispose()
-            folder.unlink()
-            os.rename(away, folder)
-    else:
-        real = rt.dispatcher.engine
-        dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/postgres?connect_timeout=2")
-        rt.dispatcher.engine = rt.engine = dead
-        try:
-            yield
-        finally:
-            rt.dispatcher.engine = rt.engine = real
-            dead.dispose()
 
 
 def alert_count(rt: Runtime) -> int:

@@ -17,8 +17,8 @@ from storage.db import session
 from storage.migrate import create_missing_tables, upgrade
 from storage.models import Alert, Answer, Conversation, OutboxMessage
 from tests.alerts.conftest import Clock, WebChat, tick, walk_to_choice_question, walk_to_text_question
-from tests.alerts.test_outage import database_down
 from tests.helpers import Person
+from tests.support.faults import database_down
 
 SENTINEL = "zqxsentinel42"
 MESSAGES = [  # each one flags; the sentinel sits inside the words the child types

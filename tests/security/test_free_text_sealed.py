@@ -16,7 +16,7 @@ from storage.db import session
 from storage.models import Answer, Participant, Submission
 from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY, fixed_now, make_settings
 from tests.helpers import Person
-from tests.test_dispatcher import walk_to_free_text
+from tests.support.journeys import walk_to_free_text
 
 SENTINEL = "My school is Hartsdown Academy and I live on Sentinel Road"
 

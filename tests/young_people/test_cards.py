@@ -13,34 +13,8 @@ from storage.challenges import STATES, TRANSITIONS, InvalidTransition
 from storage.db import session
 from storage.models import Answer, CardEvent, ChallengeCard, OutboxMessage, Submission
 from tests.conftest import fixed_now
+from tests.support.journeys import back_first_card, raise_card
 from tests.young_people.conftest import join
-
-
-def raise_card(
-    p,
-    text: str = "Every young person in care should be able to see their brothers and sisters",
-    council: str = "Not sure",
-    who: str = "Children and young people in care",
-) -> None:
-    p.press("✊")
-    p.feel("🙂")
-    p.text(text)
-    p.text("Because family matters to all of us")
-    p.press(who)
-    p.press("Done")
-    p.press(council)
-    assert "Here's your challenge card" in p.said
-    p.press("✅ Send it")
-
-
-def back_first_card(p) -> str:
-    p.press("🃏")
-    p.feel("😐")
-    p.press("👍")
-    listing = p.said
-    if "1" in p.buttons:  # a numbered button only for each card listed (none when there is nothing to back)
-        p.press("1")
-    return listing
 
 
 def test_raise_card_in_chat_goes_to_the_chosen_or_own_council(rt) -> None:

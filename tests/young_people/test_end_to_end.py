@@ -15,8 +15,8 @@ from storage.db import session
 from storage.models import GoodNews, OutboxMessage, ReviewStatement, Submission
 from tests.fakes.smtp_sink import SmtpSink
 from tests.helpers import MOOD_FACES, Person
+from tests.support.journeys import back_first_card, raise_card
 from tests.young_people.conftest import IRO, join
-from tests.young_people.test_cards import back_first_card, raise_card
 
 MENU = "What would you like to do"
 

@@ -14,8 +14,8 @@ from bot.features.young_people import PanelSettings, move_card
 from storage import challenges
 from storage.db import session
 from storage.models import OutboxMessage, PanelDigest
+from tests.support.journeys import back_first_card, raise_card
 from tests.young_people.conftest import join
-from tests.young_people.test_cards import back_first_card, raise_card
 
 
 def at(day: str) -> datetime:
