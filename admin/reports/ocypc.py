@@ -44,6 +44,7 @@ from content.loader import Library
 from content.schema import Flow
 from storage import quotes as quote_store
 from storage import report_actions, reporting, rollups
+from storage import themes as theme_store
 from storage.db import Session
 
 log = logging.getLogger("ourvoice.reports")
@@ -288,6 +289,7 @@ class TopicSection:
     next_steps: list[str]
     respondents: str
     base: Table | None = None  # people who took part, per column: the base every table of the topic shares
+    themes: dict[str, str] = field(default_factory=dict)  # question text -> staff's theme summary (issue 19)
 
 
 @dataclass
@@ -714,6 +716,13 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
                 near_duplicate(x.text, line.text) for x in bucket
             ):
                 bucket.append(line)
+        # Staff's theme summary for a question, shown above its quotes (storage.themes; staff words only).
+        themes: dict[str, str] = {}
+        for qid, qtext in texts.items():
+            summary = theme_store.theme_summary(ctx.session, flow.id, qid, (ctx.window.since, ctx.window.until))
+            if summary:
+                themes[qtext] = summary
+                grouped.setdefault(qtext, [])
         section = TopicSection(
             flow=flow,
             title=catalog.title(flow),
@@ -724,6 +733,7 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
             next_steps=[_short(a.did, 300) for a in actions if a.flow_id == flow.id],
             respondents="",
             base=base,
+            themes=themes,
         )
 
         def fill(section: TopicSection = section, base: Table = base) -> None:

@@ -49,6 +49,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "admin.web.routes.invites",
     "admin.web.routes.waves",
     "admin.web.routes.reports",
+    "admin.web.routes.themes",
     "admin.web.routes.audit_log",
     "admin.web.routes.staff",
 )

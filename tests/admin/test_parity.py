@@ -345,6 +345,15 @@ ACTIONS: list[Action] = [
         lambda o, r, t: (["requests", "close", _req(o, r), "--outcome", "spoke_to_them"], ""),
     ),
     Action(
+        "theme.write", nothing,
+        lambda o, r: ("POST", "/admin/themes", {
+            "period": "2026-Q3", "question": "good_foster_carer/anything_else", "summary": "Kind words, mostly.",
+        }),
+        lambda o, r, t: (["report", "theme", "set", "--topic", "good_foster_carer", "--question", "anything_else",
+                          "--period", "2026-Q3", "--summary", "Kind words, mostly."], ""),
+        scoped_object=False,
+    ),
+    Action(
         "staff.add", make_new_account,
         lambda o, r: ("POST", "/admin/staff", {
             "username": o["username"], "role": "panel_viewer", "password": "another long password",
