@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.db import utc
 from storage.models import ThemeSummary
@@ -41,10 +41,10 @@ def _find(session: Session, topic_id: str, question_id: str, period: Period) -> 
     since, until = period
     return session.execute(
         select(ThemeSummary).where(
-            ThemeSummary.topic_id == topic_id,
-            ThemeSummary.question_id == question_id,
-            ThemeSummary.since == since,
-            ThemeSummary.until == until,
+            col(ThemeSummary.topic_id) == topic_id,
+            col(ThemeSummary.question_id) == question_id,
+            col(ThemeSummary.since) == since,
+            col(ThemeSummary.until) == until,
         )
     ).scalar_one_or_none()
 
@@ -61,7 +61,8 @@ def set_summary(
         return None
     if row is None:
         row = ThemeSummary(topic_id=topic_id, question_id=question_id, since=period[0], until=period[1],
-                           summary=summary, written_by=by[:80], written_at=utc(now))
+                           summary=summary, written_by=by[:80],
+                           written_at=utc(now))  # type: ignore[arg-type]
         session.add(row)
     else:
         row.summary, row.written_by, row.written_at = summary, by[:80], utc(now)  # type: ignore[assignment]
@@ -77,8 +78,8 @@ def theme_summary(session: Session, topic_id: str, question_id: str, period: Per
 
 def for_period(session: Session, period: Period, topic_id: str | None = None) -> list[ThemeView]:
     """Every summary written for this period (one topic's when given), by topic then question."""
-    q = select(ThemeSummary).where(ThemeSummary.since == period[0], ThemeSummary.until == period[1])
+    q = select(ThemeSummary).where(col(ThemeSummary.since) == period[0], col(ThemeSummary.until) == period[1])
     if topic_id is not None:
-        q = q.where(ThemeSummary.topic_id == topic_id)
-    rows = session.execute(q.order_by(ThemeSummary.topic_id, ThemeSummary.question_id)).scalars()  # type: ignore[arg-type]
+        q = q.where(col(ThemeSummary.topic_id) == topic_id)
+    rows = session.execute(q.order_by(col(ThemeSummary.topic_id), col(ThemeSummary.question_id))).scalars()
     return [_view(r) for r in rows]

@@ -5,7 +5,7 @@ Calls the same action as the admin's Themes page (admin.actions.themes.write_the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
@@ -17,7 +17,7 @@ app = typer.Typer(help="Theme summaries: a few sentences shown above a question'
 PERIOD = Annotated[str, typer.Option("--period", help="a month like 2026-11 or a quarter like 2026-Q4")]
 
 
-def _period(value: str) -> tuple:
+def _period(value: str) -> tuple[date, date]:
     from admin.reports.periods import PeriodRefused, parse
 
     try:

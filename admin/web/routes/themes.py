@@ -51,10 +51,11 @@ def _page(request: Request, ctx: Ctx, period: str, *, error: str = "", notice: s
         since, until = parse(period)
     with ctx.web.db() as s:
         written = themes.for_period(s, (since, until))
-    return ctx.web.render(
+    page: Response = ctx.web.render(
         request, ctx, "themes.html", status=status, title="Themes", period=period, questions=_questions(
             ctx.web.library), written=written, error=error, notice=notice, max_chars=MAX_CHARS, form=form or {},
     )
+    return page
 
 
 @router.get("/themes")
