@@ -674,9 +674,10 @@ class Dispatcher:
         """The engine input a detour stands for: start its flow, or carry on as after /start."""
         if detour.start_flow is None:
             return replace(msg, kind="command", command="start", args="", text="", payload=""), ctx
-        # The engine starts a flow from a "t.<token>" button when the flow is open and none is running:
-        # leave any current flow (its answers so far are kept) and open just this one for this step.
-        state.flow_id, state.node_id, state.paused = None, None, False
+        # The engine starts a flow from a "t.<token>" button from anywhere, and parks a topic or survey left
+        # part-way (so choosing it again offers "carry on at question N"; clearing the state here lost that place
+        # and left the run "started"). Open just this one flow for this step.
+        state.paused = False
         token = f"t.{self.library.flow_tokens[detour.start_flow]}"
         flow_id = detour.start_flow
         opened = ctx.with_topic(flow_id)  # still lazy

@@ -40,7 +40,9 @@ MAX_AUTO_STEPS = 200  # guards against a loop of say/branch nodes in content
 RESUMABLE_KINDS = frozenset({"topic", "survey"})
 # A gap this long between two messages starts a new session (the mood check-in may be asked again).
 SESSION_GAP = timedelta(hours=2)
-FACE_BANDS = frozenset({"junior", "teen"})  # carers and 16-25s get words, not faces (issue 23 item 3)
+# Faces beside scale answers by default for 7-16s only; carers and 16-25s get words unless they choose faces in
+# My stuff ("Show faces with scale answers", profile key `faces`: on|off), which any band may turn on or off.
+FACE_BANDS = frozenset({"junior", "teen"})
 QUESTIONS = "{questions}"  # in flow text: the flow's own question count, never typed by hand
 
 
@@ -319,8 +321,15 @@ class _Run:
             extra.append(Choice(SKIP, self.s("skip_label")))
         self.say(text, self._multi_choices(node, extra), "multi", node=node, update=True)
 
+    @property
+    def faces(self) -> bool:
+        """Whether scale answers carry faces: the person's own choice, else their band's default."""
+        chosen = self.state.profile.get("faces")
+        return chosen == "on" if chosen in ("on", "off") else self.state.band in FACE_BANDS
+
     def _scale_label(self, node: ScaleNode, value: int) -> str:
-        """Faces only for 7-16s, and always with a word or number beside them (a face alone can be a blank box)."""
+        """Faces only where wanted (7-16s, or anyone who chose them), and always with a word or number beside
+        them (a face alone can be a blank box)."""
         band = self.state.band
         if node.labels:
             word = node.labels[value - 1]
@@ -331,9 +340,9 @@ class _Run:
         else:
             word = str(value)
             end = node.low if value == 1 else node.high if value == 5 else ""
-            if end and band not in FACE_BANDS:
+            if end and (band not in FACE_BANDS or not self.faces):
                 word = f"{value} ({text_for(end, band)})"
-        return f"{FACES[value - 1]} {word}" if band in FACE_BANDS else word
+        return f"{FACES[value - 1]} {word}" if self.faces else word
 
     def _scale_choice(self, node: ScaleNode, value: int) -> Choice:
         return Choice(self.token(node.id, value - 1), self._scale_label(node, value))
@@ -505,7 +514,8 @@ class _Run:
     def numbered(self, node: object) -> bool:
         """True when the node's buttons show numbers, so "type its number" makes sense."""
         if isinstance(node, ScaleNode):
-            return self._scale_label(node, 1).split()[-1].isdigit() or self._scale_label(node, 1)[:1].isdigit()
+            label = self._scale_label(node, 1)
+            return (label.split(" ", 1)[-1] if self.faces else label)[:1].isdigit()
         if isinstance(node, ChoiceNode):
             return any(text_for(c.label, self.state.band).strip()[:1].isdigit() for c in node.choices)
         return False
