@@ -123,6 +123,15 @@ def focus_is_next_step(page: Any, label: str) -> None:
     assert focused == ("composer-text" if free_text else "first-button"), f"{label}: focus on {focused}"
 
 
+def one_back(page: Any, label: str) -> None:
+    """One Back on screen, the tool bar's: the engine's own Back button (sent with every question after the
+    first, for channels without a tool bar) is not repeated under the question."""
+    backs = page.get_by_role("button", name=re.compile(r"^\W*Back\b"))
+    visible = [backs.nth(i) for i in range(backs.count()) if backs.nth(i).is_visible()]
+    assert len(visible) == 1, f"{label}: {len(visible)} Back buttons"
+    assert visible[0].evaluate("b => b.closest('.tools') !== null"), f"{label}: the Back shown is not the tool bar's"
+
+
 def answer_newest(page: Any, step: int, out: Path) -> str:
     """Do what the newest message asks, the way a person would; returns what was done."""
     last = newest(page)
@@ -176,6 +185,7 @@ def test_a_whole_topic_keeps_the_composer_and_the_newest_buttons_in_view(
         label = f"step {step}"
         assert_in_view(page, label)
         focus_is_next_step(page, label)
+        one_back(page, label)
         page.screenshot(path=str(out / f"{step:02d}.png"))
         if "What would you like to do" in newest(page).inner_text():
             break  # the topic is over and the menu is back
