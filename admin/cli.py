@@ -35,6 +35,7 @@ app.add_typer(importlib.import_module("admin.commands.participant_cmd").app, nam
 app.add_typer(importlib.import_module("admin.commands.topic_cmd").app, name="topic")  # issue 6
 app.add_typer(importlib.import_module("admin.commands.card_cmd").app, name="card")  # issue 6
 app.add_typer(importlib.import_module("admin.commands.goodnews_cmd").app, name="goodnews")  # issue 6
+app.add_typer(importlib.import_module("admin.commands.event_cmd").app, name="event")  # signs in itself (20)
 app.add_typer(importlib.import_module("admin.commands.staff_cmd").app, name="staff")  # issue 9
 app.add_typer(importlib.import_module("admin.commands.audit_cmd").app, name="audit")  # issue 9
 app.add_typer(importlib.import_module("admin.commands.responses_cmd").app, name="responses")  # issue 9

@@ -41,6 +41,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "admin.web.routes.dashboard",
     "admin.web.routes.topics",
     "admin.web.routes.cards",
+    "admin.web.routes.events",
     "admin.web.routes.alerts",
     "admin.web.routes.to_read",
     "admin.web.routes.requests",

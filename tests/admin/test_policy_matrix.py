@@ -27,7 +27,7 @@ from admin.web import policy as pol
 from admin.web.policy import ALL, route_table
 from bot.runtime import build_app, build_runtime
 from storage import alerts as alert_store
-from storage import challenges, contact_requests, good_news, participants, quotes, reading, submissions, waves
+from storage import challenges, contact_requests, events, good_news, participants, quotes, reading, submissions, waves
 from storage import topics as topic_store
 from storage.db import session
 from storage.models import Submission
@@ -172,6 +172,11 @@ def build_world(url: str, tmp: Path, library: Any) -> World:
                 now=_now(),
             )
             put("wave_id", where, w.id, frozenset({where}))
+            ev = events.create(
+                s, kind="activity_day", title=f"Day {where}", held_on=date(2030, 6, 1), start_time=None,
+                council="ocypc", bands=("teen",), district=where, place="", topics=(), created_by="setup", now=_now(),
+            )
+            put("event_id", where, ev.id, frozenset({where}))
             assert carer.id
         card = challenges.create(
             s,
@@ -269,6 +274,10 @@ def form_for(path: str, role: str, where: str = ME) -> dict[str, Any]:
             "districts": [ME],
         },
         "/admin/waves/{wave_id}/close": {},
+        "/admin/events": {"kind": "activity_day", "held_on": "2030-07-01", "council": "ocypc", "district": where},
+        "/admin/events/{event_id}/attend": {"unnamed": "2"},
+        "/admin/events/{event_id}/invite": {},
+        "/admin/events/{event_id}/close": {},
         "/admin/waves/{wave_id}/enter": {"mode": "phone", "district": where, "treated_as_professional": "4"},
         "/admin/reports/download": {"report": "ocypc", "fmt": "md", "since": "2026-09-01", "until": today},
         "/admin/themes": {"period": "2026-Q3", "question": "good_foster_carer/qualities_other", "summary": "Kind words."},
