@@ -42,6 +42,7 @@ JOBS: list[Job] = [
     Job("contact_requests", "admin.jobs.contact_requests:collect", every_seconds=60),  # issue 25
     Job("to_read_escalate", "admin.jobs.to_read:escalate", every_seconds=300),  # unread past review (18)
     Job("carer_survey_notices", "admin.jobs.carer_reminders:send_notices", every_seconds=900),
+    Job("event_notices", "admin.jobs.events:send", every_seconds=900),  # invitations, reminders, evaluations (20)
     Job("carer_survey_digest", "admin.jobs.carer_reminders:weekly_digest",
         cron={"day_of_week": "mon", "hour": 9}),
     Job("identity_purge", "admin.jobs.identity:purge", every_seconds=900),  # counters, link codes (issue 5)

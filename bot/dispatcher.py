@@ -500,7 +500,7 @@ class Dispatcher:
             address_enc = self.keyring.encrypt(msg.address) if msg.address else None
         else:
             participant, address_enc = found
-            hook = self.commands.get(msg.command) if msg.kind == "command" else None
+            hook = self._hook_for(msg)
             detour = hook(s, participant, msg, now) if hook else None
             if detour is not None and detour.participant is not None:
                 participant = detour.participant
@@ -549,6 +549,18 @@ class Dispatcher:
             participant_id=participant.id,
             outbox_ids=outbox_ids,
         )
+
+    def _hook_for(self, msg: Inbound) -> CommandHook | None:
+        """The hook for a command (/link, /checkin ...), for a button whose payload is `name:...` (the event
+        invitation's going / not going, registered as "button:name"), or the "text" hook, which takes only
+        words that are its own (an event's check-in code). Everything else goes to the engine."""
+        if msg.kind == "command":
+            return self.commands.get(msg.command)
+        if msg.kind == "button" and ":" in msg.payload:
+            return self.commands.get("button:" + msg.payload.split(":", 1)[0])
+        if msg.kind == "text":
+            return self.commands.get("text")  # returns None unless the words are its own (an event's code)
+        return None
 
     def _check_only(self, s: Session, msg: Inbound, alert_rec: dict | None, now: datetime) -> DispatchResult:
         """A message we do not take answers from (a group chat): nothing, unless it worried the risk check.

@@ -557,3 +557,20 @@ def reach_for_period(session: Session, start: date, end: date, *, kinds: tuple[s
         two_or_more=sum(1 for n in per_person.values() if n >= 2),
         unnamed=sum(int(u) for _, u in events),
     )
+
+
+def awaiting_evaluation(session: Session, participant_id: int) -> int | None:
+    """The event whose evaluation this person was last asked for and has not answered (None: nothing open)."""
+    answered = select(col(EventEvaluation.event_id)).where(col(EventEvaluation.participant_id) == participant_id)
+    q = (
+        select(col(EventAttendance.event_id))
+        .where(
+            col(EventAttendance.participant_id) == participant_id,
+            col(EventAttendance.evaluation_sent_at).is_not(None),
+            col(EventAttendance.event_id).not_in(answered),
+        )
+        .order_by(col(EventAttendance.evaluation_sent_at).desc(), col(EventAttendance.id).desc())
+        .limit(1)
+    )
+    found = session.execute(q).scalar_one_or_none()
+    return int(found) if found is not None else None
