@@ -5,6 +5,10 @@ A transcript is a YAML list of steps, each doing one thing and optionally checki
     - press: "I'm 11 to 16"         # button by label start (as tests.helpers.Person.press)
     - now: "2027-04-13T10:00:00Z"   # move the clock (topics open and close by date)
     - as: "friend"                  # later steps are sent by another young person (default: "me")
+    - wave: "carer_annual"          # staff open a survey wave today and the notice job runs (invitations queued;
+                                    # the web chat shows them with the person's next reply)
+    - press_earlier: "▶ Start"      # tap a button on an earlier message that is still shown: the web chat keeps
+                                    # only `lasting` buttons of earlier messages (a survey invitation's Start)
     expect: "substring"             # or a list: every one must appear in the reply texts
     expect_not: "substring"         # or a list: none may appear
     buttons: ["Yes", "No"]          # each must start one of the offered buttons' labels
@@ -16,20 +20,21 @@ The clock starts at tests.conftest.fixed_now(). Each transcript gets a fresh dat
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bot.messages import Outbound
 from bot.runtime import build_runtime
 from content.loader import Library, load_library
 from tests.conftest import fixed_now, make_settings
 from tests.helpers import Person
 
 TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
-ACTIONS = ("send", "press", "command", "now", "as")
+ACTIONS = ("send", "press", "command", "now", "as", "wave", "press_earlier")
 CHECKS = ("expect", "expect_not", "buttons", "no_buttons", "replies", "in_order")
 
 
@@ -60,6 +65,7 @@ def test_transcript(path: Path, sqlite_url: str, tmp_path: Path, library: Librar
     rt = build_runtime(make_settings(sqlite_url, tmp_path), library=library)
     now = fixed_now()
     people: dict[str, Person] = {}
+    seen: dict[str, list[Outbound]] = {}  # every reply each person was shown, oldest first
     who = "me"
     try:
         for i, step in enumerate(steps, start=1):
@@ -74,8 +80,17 @@ def test_transcript(path: Path, sqlite_url: str, tmp_path: Path, library: Librar
             if "as" in step:
                 who = str(step["as"])
                 continue
+            if "wave" in step:
+                _open_wave(rt, str(step["wave"]), now)
+                continue
             p = people.setdefault(who, Person(rt.dispatcher, f"{path.stem}-{who}", now=now))
-            if "send" in step:
+            if "press_earlier" in step:
+                label = str(step["press_earlier"])
+                kept = [c for r in seen.get(who, [])[:-len(p.last) or None] if r.lasting for c in r.choices]
+                match = [c for c in kept if c.label.startswith(label)]
+                assert match, f"{where}: no lasting button {label!r} on an earlier message; kept {kept}"
+                p.token(match[-1].token)
+            elif "send" in step:
                 p.text(str(step["send"]))
             elif "press" in step:
                 try:
@@ -85,6 +100,7 @@ def test_transcript(path: Path, sqlite_url: str, tmp_path: Path, library: Librar
             else:
                 name, _, args = str(step["command"]).partition(" ")
                 p.command(name, args)
+            seen.setdefault(who, []).extend(p.last)
             said = p.said
             for text in _as_list(step["expect"]) if "expect" in step else []:
                 assert text in said, f"{where}: expected {text!r} in:\n{said}"
@@ -108,6 +124,17 @@ def test_transcript(path: Path, sqlite_url: str, tmp_path: Path, library: Librar
                 assert len(p.last) == int(step["replies"]), f"{where}: expected {step['replies']} replies, got:\n{said}"
     finally:
         rt.engine.dispose()
+
+
+def _open_wave(rt: Any, questionnaire: str, now: datetime) -> None:
+    """A wave of `questionnaire` for every district, open from today for six weeks, and the notice job run at
+    10:00 (outside quiet hours): what `ourvoice survey open` and the carer_survey_notices job do."""
+    from admin.jobs.carer_reminders import send_notices
+    from tests.carers.conftest import open_wave
+
+    at = now.replace(hour=10, minute=0, second=0, microsecond=0)
+    open_wave(rt, questionnaire, opens=at.date().isoformat(), closes=(at + timedelta(days=42)).date().isoformat())
+    send_notices(rt, now=at)
 
 
 def test_there_are_transcripts() -> None:
