@@ -332,9 +332,17 @@ def you_said_we_did(
     for card, event in challenges.events_between(session, since, until):
         if is_public(card):
             latest.setdefault(card.council, {})[card.id] = (card, event)
-    if not latest:
+    # What staff recorded with `report action add` since the last Panel goes to everyone who took part too,
+    # in every council, even when no card moved.
+    from storage import report_actions
+
+    said = report_actions.between(session, since=since or until - timedelta(days=366), until=until)
+    if not latest and not said:
         return {}
     active = challenges.took_part(session, since, until, flow_ids=taking_part_flows(library))
+    if said:
+        for p in active:
+            latest.setdefault(council_of(p), {})
     told: dict[str, int] = {}
     for council, items in sorted(latest.items()):
         if challenges.digest_sent(session, panel_date, council):
@@ -355,7 +363,7 @@ def you_said_we_did(
                     note=f" {event.note}" if event.note else "",
                 )
                 for card, event in items.values()
-            ]
+            ] + [say(library, "yp_ysdw_action", band, said=short(a.said), did=short(a.did)) for a in said]
             text = "\n".join(
                 [
                     say(
