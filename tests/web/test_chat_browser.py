@@ -194,6 +194,11 @@ def test_a_whole_topic_keeps_the_composer_and_the_newest_buttons_in_view(
     else:
         pytest.fail(f"the topic did not finish in {MAX_STEPS} replies: {done}")
     assert topic_started and "typed" in done and "Enter on the first button" in done
+    # Progress within the flow: every question says "Question n of m", n never going back, m the same throughout.
+    shown = [t.strip() for t in page.locator("#log > li.bot .progress").all_inner_texts()]
+    numbers = [tuple(map(int, re.fullmatch(r"Question (\d+) of (\d+)", t).groups())) for t in shown]  # type: ignore[union-attr]
+    assert len(numbers) >= 5 and len({m for _, m in numbers}) == 1, shown
+    assert [n for n, _ in numbers] == sorted(n for n, _ in numbers) and numbers[-1][0] <= numbers[-1][1], shown
     assert "toggled and Done" in done  # multi-select choices are toggles (aria-pressed), asked once
     # Every face on a scale is also said in words, on screen (no emoji font needed to know what it means).
     faces = page.locator(".choices.scale button .face")
