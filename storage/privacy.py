@@ -26,7 +26,8 @@ log = logging.getLogger("ourvoice.privacy")
 
 # Rows in these tables outlive an erasure with the link to the person removed (nullable columns set
 # to NULL): a safeguarding alert must stay on record for the duty team; the inbound ledger only
-# holds channel message ids (it makes redelivery harmless); a challenge card belongs to its council.
+# holds channel message ids (it makes redelivery harmless); a challenge card for everyone belongs to its council
+# (one about the person's own situation is erased with them: see `erase`).
 KEEP_UNLINKED: frozenset[str] = frozenset({"alert", "inbound_event", "challenge_card"})
 # Columns never shown in clear in an export: what they are, instead of their value.
 REDACTED = {"key_hash": "one-way keyed code of your account id on that app (not the id itself)",
@@ -131,7 +132,8 @@ class ErasureReport:
 
 
 def erase(session: Session, participant_id: int) -> ErasureReport:
-    """Delete everything about a participant; keep safeguarding alerts (and a few ledgers) unlinked.
+    """Delete everything about a participant; keep safeguarding alerts, cards raised for everyone (and a few
+    ledgers) unlinked. A card raised about the person's own situation is deleted with them.
 
     Deletes answers, submissions, conversation, channel identities, outbox rows, link codes and the
     participant row itself, plus any row of another feature that references them. Goodbye replies
@@ -168,6 +170,10 @@ def erase(session: Session, participant_id: int) -> ErasureReport:
         if count:
             deleted[table.name] = deleted.get(table.name, 0) + int(count)
 
+    # A card raised about the person's own situation ("mostly me") is theirs, not the council's: it goes with
+    # them (its events, supporters and notices first). A card for everyone in care stays, unlinked.
+    cards = tables["challenge_card"]
+    cascade(cards, (cards.c.raised_by == participant_id) & cards.c.personal.is_(True), 0)
     cascade(tables["participant"], tables["participant"].c.id == participant_id, 0)
     session.expunge_all()  # ORM copies of deleted rows must not be written back by a later flush
     _scrub_after_commit(session)
