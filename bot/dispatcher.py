@@ -27,6 +27,7 @@ from bot.safeguarding import Assessment, Lexicon
 from bot.settings import BotSettings, HelpNumbers
 from bot.working_days import is_working_day
 from content.loader import Library
+from content.localise import is_draft, libraries
 from content.schema import text_for
 from content.translations import is_rtl, load_translations, translated
 from storage import alerts as alert_store
@@ -150,6 +151,9 @@ class Dispatcher:
     ) -> None:
         self.engine = engine
         self.library = library
+        # One library per language on offer (issue 24): the engine is given the one for the person's language.
+        self.libraries = libraries(library, drafts=settings.show_draft_languages)
+        self._drafts = frozenset(code for code in self.libraries if is_draft(library, code))
         self.keyring = keyring
         self.lexicon = lexicon
         # Lexicons for other languages (issue 24): a message the check cannot read goes to a person as unassessed.
@@ -314,15 +318,18 @@ class Dispatcher:
         carry_on = replace(msg, kind="command", command="start", args="", payload="", text="")
         return self._flagged(carry_on, assessment, alert_rec, now)
 
-    def _with_help_now(self, replies: list[Outbound], band: str, *, help_asked: bool) -> list[Outbound]:
+    def _with_help_now(
+        self, replies: list[Outbound], band: str, *, help_asked: bool, library: Library | None = None
+    ) -> list[Outbound]:
         """A young person's menus carry the "I need help now" button; /help adds a line with it."""
-        button = Choice(HELP_NOW, text_for(self.library.string("help_now_label"), band))
+        lib = library or self.library
+        button = Choice(HELP_NOW, text_for(lib.string("help_now_label"), band))
         out = [
             replace(r, choices=(*r.choices, button)) if r.layout == "menu" and button not in r.choices else r
             for r in replies
         ]
         if help_asked:
-            line = text_for(self.library.string("help_now_line"), band)
+            line = text_for(lib.string("help_now_line"), band)
             out.insert(0, Outbound(text=line, choices=(button,), layout="buttons"))
         return out
 
@@ -609,7 +616,9 @@ class Dispatcher:
         ctx.flagged = assessment.flagged  # the safe reply is then the whole answer (the engine says nothing more)
         if detour is not None:
             msg, ctx = self._detour_input(detour, state, msg, ctx)
-        result = step(self.library, state, msg, now=now, context=ctx)
+        locale = self._language_of(state, msg, assessment)
+        lib = self.libraries.get(locale, self.library)
+        result = step(lib, state, msg, now=now, context=ctx)
         if result.profile_changed:
             participants.update_profile(s, participant, result.state.profile)
             s.flush()
@@ -674,11 +683,32 @@ class Dispatcher:
             replies = []
         if participant.audience == "young_person":
             help_asked = msg.kind == "command" and msg.command == "help"
-            replies = self._with_help_now(replies, result.state.band, help_asked=help_asked)
+            replies = self._with_help_now(replies, result.state.band, help_asked=help_asked, library=lib)
+        replies = self._marked(replies, locale)  # the language this step spoke (a new choice speaks next time)
         conversations.save(s, participant.id, result.state.to_json(), version=version, now=now)  # type: ignore[arg-type]
         if assessment.flagged:
-            replies.insert(0, self.safe_reply(result.state.band, now, assessment.language))
+            said_in = assessment.language if assessment.language != "en" else locale
+            replies.insert(0, self.safe_reply(result.state.band, now, said_in))
         return result, replies
+
+    def _language_of(self, state: ConversationState, msg: Inbound, assessment: Assessment) -> str:
+        """The person's language: the one they chose, else (first time) the one they wrote in, if on offer."""
+        chosen = state.profile.get("language")
+        if chosen in self.libraries:
+            return str(chosen)
+        if chosen is None and msg.kind == "text" and assessment.language in self.libraries:
+            state.profile["language"] = assessment.language
+            return assessment.language
+        return "en"
+
+    def _marked(self, replies: list[Outbound], locale: str) -> list[Outbound]:
+        """Replies in another language say which (channels set lang and dir), and whether it is a draft."""
+        if locale == "en" or locale not in self.libraries:
+            return replies
+        extra = {"lang": locale}
+        if locale in self._drafts:
+            extra["draft"] = "draft translation"
+        return [r if r.meta.get("kind") == "safe_reply" else replace(r, meta={**r.meta, **extra}) for r in replies]
 
     def _detour_input(
         self, detour: Detour, state: ConversationState, msg: Inbound, ctx: StepContext

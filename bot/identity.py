@@ -50,6 +50,7 @@ RIGHTS_COMMANDS = {
     "mydata": "my_stuff",
     "delete": "my_stuff_delete",
     "pause": "my_stuff_pause",
+    "language": "my_stuff_language",  # issue 24: choose or change language at any time
 }
 DATA_COPY_MINUTES = 15  # a copy-of-my-data link works once, for this long
 DATA_COPY_PATH = "/my-data/"

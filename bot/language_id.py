@@ -59,6 +59,7 @@ _ALBANIAN_WORDS = frozenset(
 _VIETNAMESE_WORDS = frozenset(["toi", "khong", "bi", "danh", "cam", "on", "giup", "nha", "muon", "chet", "an", "toan"])
 
 _WORD = re.compile(r"[^\W\d_]+")
+_CODE = re.compile(r"\d|^[A-Z0-9]{2,}(-[A-Z0-9]{2,})+$")
 _DOUBLE = re.compile(r"(.)\1+")
 ENGLISH_SHARE = 0.5
 """A Latin message is English if at least this share of its words are known English."""
@@ -143,7 +144,9 @@ def _latin(text: str) -> str:
     letters = set(text)
     if letters & _VIETNAMESE_LETTERS or any("\u1ea0" <= ch <= "\u1ef9" for ch in letters):
         return "vi"
-    words = [w.casefold() for w in _WORD.findall(text.replace("'", "").replace("\u2019", ""))]
+    # Codes and references ("K7PQ-XM3R", "ABCD-EFGH", "2nd", "b4") are not words of any language.
+    kept = " ".join(t for t in text.split() if not _CODE.search(t))
+    words = [w.casefold() for w in _WORD.findall(kept.replace("'", "").replace("\u2019", ""))]
     if not words:
         return ENGLISH
     if letters & _ALBANIAN_LETTERS or sum(w in _ALBANIAN_WORDS for w in words) >= 2:

@@ -24,9 +24,12 @@ import content
 from content.schema import Text, text_for
 
 SAFETY_CRITICAL = (
-    "safe_reply", "safe_when_office", "safe_when_out_of_hours", "safe_reply_short",
+    "safe_reply", "safe_when_office", "safe_when_out_of_hours", "safe_reply_short", "help_now_label",
+    "help_now_line", "yes_label", "no_label",
 )  # fmt: skip
-"""Strings a language cannot be offered without (reviewed): the safe reply and how soon a person reads it."""
+"""Strings a language cannot be offered without (reviewed): the safe reply and how soon a person reads it, the
+help numbers in it, "I need help now", and the yes/no of consent questions. With them, every flow's privacy notice
+and consent questions (content/localise.py: `safety_keys`)."""
 
 
 class Translation(BaseModel):

@@ -64,8 +64,47 @@ DRAFTS: dict[str, dict[str, str]] = {
 }
 
 
+def _entry(text: str, english: object) -> dict[str, object]:
+    return {
+        "text": {"default": text}, "status": "draft", "source": source_hash(english),  # type: ignore[arg-type]
+        "translator": "ourvoice team (draft, not a qualified translator)",
+    }
+
+
+def flows(english_strings: dict[str, object]) -> None:
+    """Flow and extra string drafts from tools/translation_drafts/<locale>.yaml (onboarding, menu, privacy
+    notice, "I need help now", one topic) into content/translations/<locale>/<flow>.yaml."""
+    from content.loader import load_library
+    from content.localise import flow_texts
+
+    lib = load_library()
+    for path in sorted((ROOT / "tools" / "translation_drafts").glob("*.yaml")):
+        locale = path.stem
+        drafts = yaml.safe_load(path.read_text(encoding="utf-8"))
+        DRAFTS.setdefault(locale, {}).update(drafts.pop("strings", {}))
+        for flow_id, texts in drafts.items():
+            english = flow_texts(lib.flows[flow_id])
+            out = ROOT / "content" / "translations" / locale / f"{flow_id}.yaml"
+            old = yaml.safe_load(out.read_text(encoding="utf-8")) if out.exists() else {}
+            entries = dict((old or {}).get("entries") or {})
+            for key, text in texts.items():
+                if key not in english:
+                    raise SystemExit(f"{path}: {flow_id} has no {key!r}")
+                if entries.get(key, {}).get("status") == "reviewed":
+                    continue
+                entries[key] = _entry(text, english[key])
+            out.parent.mkdir(parents=True, exist_ok=True)
+            head = f"# {locale}: translation of {flow_id}. Draft unless marked reviewed (issue 24).\n"
+            body = yaml.safe_dump(
+                {"schema_version": 1, "locale": locale, "flow": flow_id, "entries": entries},
+                allow_unicode=True, sort_keys=False, width=1000,
+            )
+            out.write_text(head + body, encoding="utf-8")
+
+
 def main() -> None:
     english = yaml.safe_load((ROOT / "content" / "strings" / "en.yaml").read_text(encoding="utf-8"))["messages"]
+    flows(english)
     for locale, texts in DRAFTS.items():
         path = ROOT / "content" / "strings" / f"{locale}.yaml"
         old = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {"messages": {}}
@@ -73,10 +112,7 @@ def main() -> None:
         for key, text in texts.items():
             if key in messages and messages[key].get("status") == "reviewed":
                 continue  # never overwrite a reviewed translation
-            messages[key] = {
-                "text": {"default": text}, "status": "draft", "source": source_hash(english[key]),
-                "translator": "ourvoice team (draft, not a qualified translator)",
-            }
+            messages[key] = _entry(text, english[key])
         head = f"# {locale}: translations of content/strings/en.yaml. Draft unless marked reviewed (issue 24).\n"
         body = yaml.safe_dump(
             {"schema_version": 1, "locale": locale, "messages": messages}, allow_unicode=True, sort_keys=False,

@@ -40,11 +40,31 @@ def check(root: Path = typer.Option(None, help="content folder (default: the ins
         typer.echo(stale, err=True)
         typer.echo("1 problem(s) found", err=True)
         raise typer.Exit(1)
+    _report_translations(lib)
     kinds: dict[str, int] = {}
     for f in lib.flows.values():
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
     summary = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items()))
     typer.echo(f"content OK: {summary}")
+
+
+def _report_translations(lib: Library) -> None:
+    """Missing and stale translations per language (issue 24). Not a failure: a stale or missing translation
+    is never shown (English or the multilingual safe reply is used instead), and the language is not offered
+    until its safety-critical wording is reviewed."""
+    from content.localise import stale_and_missing
+    from content.translations import languages
+
+    for code, lang in languages().items():
+        if code == "en":
+            continue
+        stale, missing = stale_and_missing(lib, code)
+        if stale or missing:
+            typer.echo(f"translations {lang.name} ({code}): {len(stale)} stale, {len(missing)} safety-critical missing")
+            for item in stale:
+                typer.echo(f"  stale: {item} (the English changed: translate again)")
+            for item in missing:
+                typer.echo(f"  missing: {item}")
 
 
 def known_actions(lib: Library) -> set[str]:
@@ -74,17 +94,23 @@ app.add_typer(translations_app, name="translations")
 @translations_app.command("status")
 def translations_status() -> None:
     """Per language: strings in total, translated, reviewed, stale, and whether it may be offered."""
-    from content.translations import languages, translation_status
+    from content.localise import language_counts, safety_state
+    from content.translations import languages
 
-    english = load_library().strings.messages
+    lib = load_library()
     typer.echo(f"{'language':<22} {'total':>5} {'translated':>10} {'reviewed':>8} {'stale':>5}  offered")
     for code, lang in languages().items():
         if code == "en":
             continue
-        st = translation_status(english, code)
-        offered = "yes" if st.safety_reviewed else "no (safety-critical strings not all reviewed)"
+        n = language_counts(lib, code)
+        state = safety_state(lib, code)
+        offered = {
+            "reviewed": "yes",
+            "drafted": "demo only (safety-critical wording drafted, not reviewed)",
+            "incomplete": "no (safety-critical wording missing or stale)",
+        }[state]
         name = f"{lang.name} ({code})"
-        typer.echo(f"{name:<22} {st.total:>5} {st.translated:>10} {st.reviewed:>8} {st.stale:>5}  {offered}")
+        typer.echo(f"{name:<22} {n['total']:>5} {n['translated']:>10} {n['reviewed']:>8} {n['stale']:>5}  {offered}")
 
 
 @translations_app.command("export")

@@ -22,6 +22,7 @@ from bot.channels.base import split_command
 from bot.channels.web_budget import UnjoinedBudget
 from bot.channels.web_cookie import ChatCookie
 from bot.messages import Inbound, Outbound
+from content.translations import is_rtl
 
 STATIC = Path(__file__).parent / "web_static"
 COOKIE = "ov_chat"
@@ -77,6 +78,14 @@ class WebChannel:
                 choice["label"] = choice["label"][len(TICK):]  # the page shows a toggle's state itself
             if not any(ch.isalnum() for ch in choice["label"]):
                 choice["name"] = spoken_name(choice["label"])
+        # Issue 24: the message's language and direction, so the page sets lang and dir per bubble (a screen
+        # reader speaks it in the right voice; Arabic script runs right to left), and a draft translation says so.
+        lang = message.meta.get("lang")
+        if lang:
+            data["lang"] = lang
+            data["dir"] = "rtl" if is_rtl(lang) else "ltr"
+        if message.meta.get("draft"):
+            data["draft"] = True
         return data
 
     async def send(self, address: str, message: Outbound) -> None:

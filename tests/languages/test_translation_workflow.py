@@ -19,7 +19,7 @@ def test_status_prints_each_language_with_totals() -> None:
     assert out.exit_code == 0, out.output
     for name in ("Arabic (ar)", "Pashto (ps)", "Dari (fa-AF)", "Tigrinya (ti)", "Kurdish (Sorani) (ckb)", "Albanian (sq)", "Vietnamese (vi)"):
         assert name in out.output
-    assert "not all reviewed" in out.output  # drafts are not offered
+    assert "demo only" in out.output and "  yes" not in out.output  # drafts are not offered
 
 
 def test_every_offered_language_has_a_current_draft_of_every_safety_critical_string() -> None:

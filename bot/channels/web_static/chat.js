@@ -62,7 +62,38 @@
       p.appendChild(bar);
       bubble.appendChild(p);
     }
-    bubble.appendChild(el("div", "text", text));
+    const words = el("div", "text", text);
+    // Issue 24: each message in its own language and direction (a multilingual safe reply is "mul": its lines
+    // are isolated by the server, so the bubble itself follows the text); what a person types follows its text.
+    if (reply && reply.lang && reply.lang !== "mul") {
+      li.lang = reply.lang;
+      li.dir = reply.dir || "auto";
+    } else if (li.classList.contains("bot") && !(reply && reply.lang === "mul")) {
+      li.lang = "en";  // the bot's own English, laid out left to right even on a right-to-left page
+      li.dir = "ltr";
+    } else {
+      words.dir = "auto";  // what the person typed, and a safe reply in many languages, follow their text
+    }
+    if (reply && reply.draft) {
+      const mark = el("p", "draft", "Draft translation");
+      mark.lang = "en";
+      mark.dir = "ltr";
+      bubble.appendChild(mark);
+    }
+    bubble.appendChild(words);
+  }
+
+  function followLanguage(replies) {
+    // The page takes the language of the newest reply that names one (not a safe reply in many languages).
+    const named = replies.filter((r) => r.lang && r.lang !== "mul");
+    const last = named.length ? named[named.length - 1] : null;
+    if (last) {
+      document.documentElement.lang = last.lang;
+      document.documentElement.dir = last.dir || "ltr";
+    } else if (replies.length && replies.every((r) => !r.lang)) {
+      document.documentElement.lang = "en";
+      document.documentElement.dir = "ltr";
+    }
   }
 
   function shownChoices(reply) {
@@ -198,6 +229,7 @@
   }
 
   function render(replies) {
+    followLanguage(replies);
     const fresh = replies.filter((r) => !r.update);
     if (fresh.some((r) => shownChoices(r).length)) spendEarlierButtons();
     let target = null;  // the message whose buttons (or text box) come next
