@@ -36,8 +36,10 @@ KINDS: dict[str, str] = {
 STATUSES = ("planned", "closed", "cancelled")
 SOURCES = ("qr", "code", "register")
 RATINGS = (1, 2, 3, 4, 5)  # "How was it?": 1 not good .. 5 brilliant
-# Short codes avoid letters and digits people confuse when typing from a poster (0/O, 1/I/L, 5/S, 2/Z).
-CODE_ALPHABET = "ABCDEFGHJKMNPQRTUVWXY346789"
+# Short codes are six digits: easy to type from a poster on any phone keyboard, the same in every language, and
+# never read as words by the language and risk checks (letters such as "/start ev_KXPQRT" looked like a
+# foreign-language message and were held as unassessed).
+CODE_ALPHABET = "0123456789"
 CODE_LENGTH = 6
 
 
