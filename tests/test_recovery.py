@@ -422,3 +422,52 @@ def test_the_web_chat_gets_the_integrity_fault_answer_once_and_is_not_told_to_re
     assert data["retry"] is False and data["stored"] is False
     assert [x["text"] for x in data["replies"]] == [text_for(rt.library.string("db_unavailable"), "default")]
     rt.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def bare_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database (not migrated: `make demo` runs `ourvoice db upgrade` itself)."""
+    from tests import conftest
+
+    if request.param == "postgres":
+        if not conftest.PG_URL:
+            if conftest.REQUIRE_PG:
+                pytest.fail("PostgreSQL required but not configured")
+            pytest.skip("no PostgreSQL server configured")
+        return conftest._postgres_url()
+    return f"sqlite:///{tmp_path / 'ourvoice.db'}"
+
+
+def test_make_demo_then_start_with_its_code(bare_db: str, tmp_path: Path) -> None:
+    """`make demo`'s own steps as commands (`ourvoice db upgrade`, `ourvoice demo setup`), then `/start CODE` with
+    the young person's code it printed, on SQLite and PostgreSQL: the join is stored, not refused or lost."""
+    import re
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from bot.settings import BotSettings
+
+    env = {**cli_env(tmp_path), "OURVOICE_DATABASE_URL": bare_db}
+    for args in (["db", "upgrade"], ["demo", "setup", "--people", "30"]):
+        done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    links = (tmp_path / "var" / "demo-links.txt").read_text(encoding="utf-8")
+    found = re.search(r"young person invite: (\S+)", links)
+    assert found, links
+    settings = BotSettings(_env_file=None, database_url=bare_db, id_hash_key=env["OURVOICE_ID_HASH_KEY"],  # type: ignore[call-arg]
+                           encryption_keys=env["OURVOICE_ENCRYPTION_KEYS"], alert_spool_dir=str(tmp_path / "spool"),
+                           audit_anchor_file=str(tmp_path / "anchors.log"), invite_only=True, demo=True)
+    rt = build_runtime(settings)
+    try:
+        with session(rt.engine) as s:
+            before = s.execute(select(func.count()).select_from(Participant)).scalar_one()
+        p = Person(rt.dispatcher, "demo-newcomer", now=datetime.now(UTC))
+        result = p.command("start", found.group(1))
+        assert not result.unavailable, p.said
+        assert result.participant_id is not None, p.said
+        with session(rt.engine) as s:
+            assert s.execute(select(func.count()).select_from(Participant)).scalar_one() == before + 1
+    finally:
+        rt.engine.dispose()
