@@ -576,3 +576,9 @@ def awaiting_evaluation(session: Session, participant_id: int) -> int | None:
     )
     found = session.execute(q).scalar_one_or_none()
     return int(found) if found is not None else None
+
+
+def active_young_people(session: Session) -> list[Participant]:
+    """Every active young person (the demo seed picks who was invited and who came from these)."""
+    q = select(Participant).where(col(Participant.audience) == "young_person", col(Participant.status) == "active")
+    return list(session.execute(q.order_by(col(Participant.id))).scalars())

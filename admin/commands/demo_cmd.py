@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from admin.commands import demo_events
 from admin.commands.report_cmd import wiring
 from storage import audit, bulk, report_actions
 from storage import quotes as quote_store
@@ -79,6 +80,7 @@ def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, st
         cards = _demo_cards(s, now=now, staff=staff)
         news = _demo_good_news(s, now=now, staff=staff)
         wave = _demo_wave(s, rt.library, now=now, staff=staff)
+        council_events = demo_events.seed(s, rt.keyring, now=now, seed=seed, staff=staff)  # issue 20
         audit.record(s, actor=staff, action="demo.seed", detail=f"people={people} seed={seed}", now=now)
     return {
         "participants": result.participants,
@@ -89,6 +91,7 @@ def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, st
         "cards": cards,
         "good_news": news,
         "carer_waves": wave,
+        "council_events": council_events,
     }
 
 
