@@ -26,10 +26,10 @@ from bot.crypto import Keyring, configure_audit
 from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
 from bot.effects import EFFECTS
 from bot.engine import StepContext
-from bot.features import events as event_features
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings, council_of
 from bot.messages import Inbound
+from bot.reach import ReachSettings
 from bot.safeguarding import Lexicon, default_lexicon_path
 from bot.services import Services, SetupError
 from bot.settings import BotSettings, HelpNumbers
@@ -123,6 +123,7 @@ def build_runtime(
     report_settings: ReportSettings | None = None,
     wave_settings: WaveSettings | None = None,
     panel_settings: PanelSettings | None = None,
+    reach_settings: ReachSettings | None = None,
 ) -> Services:
     """Wire every part from settings; raises SetupError or ContentInvalid with a clear message.
 
@@ -150,16 +151,14 @@ def build_runtime(
         onboarding=onboarding,
         effects=effects,
         context=topic_context(library, settings.timezone),
-        commands={
-            **identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
-            **event_features.commands(keyring, library, settings),  # /start ev_CODE, /checkin, RSVP (issue 20)
-        },
+        commands=identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
     )
     return Services(
         settings, engine, library, keyring, lexicon, notifier, dispatcher,
         report_settings=report_settings or ReportSettings(),
         wave_settings=wave_settings or WaveSettings(),
         panel_settings=panel_settings or PanelSettings(),
+        reach_settings=reach_settings or ReachSettings(),
     )
 
 

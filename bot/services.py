@@ -20,6 +20,7 @@ from bot.crypto import Keyring
 from bot.dispatcher import Dispatcher
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings
+from bot.reach import ReachSettings
 from bot.safeguarding import Lexicon
 from bot.settings import BotSettings
 from content.loader import Library
@@ -65,6 +66,8 @@ class Services:
     report_settings: ReportSettings
     wave_settings: WaveSettings
     panel_settings: PanelSettings
+    # The one rule for messages sent first (quiet hours, daily cap; issue 25).
+    reach_settings: ReachSettings = field(default_factory=ReachSettings)
     # What `ourvoice run` serves, and the channel settings its entry point read (None: not configured).
     channel: str = "web"
     socket_mode: bool = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.db import core
 from storage.models import OutboxMessage
@@ -24,8 +24,10 @@ def add(
     address_enc: bytes | None = None,
     kind: str = "reply",
     status: str = "pending",
+    not_before: datetime | None = None,
 ) -> int:
-    """Queue one message and return its id (ids grow in the order rows are added)."""
+    """Queue one message and return its id (ids grow in the order rows are added); `not_before` holds it back
+    until then (a notice planned for after quiet hours, bot/reach.py)."""
     # A Core insert on the session's connection: every reply of every inbound message comes through here, and no
     # caller needs an ORM row.
     return core(session).execute(
@@ -39,7 +41,7 @@ def add(
             "kind": kind,
             "status": status,
             "attempts": 0,
-            "not_before": now,
+            "not_before": not_before or now,
             "created_at": now,
             "sent_at": now if status == "sent" else None,
         },
@@ -123,6 +125,19 @@ def take_notices(session: Session, participant_id: int, channel: str, *, now: da
     )
     mark_sent(session, [r.id for r in rows if r.id is not None], now=now)
     return rows
+
+
+def notices_between(session: Session, participant_id: int, start: datetime, end: datetime) -> int:
+    """How many notices (messages sent first, not replies) someone has had or will have in [start, end), by the
+    time each goes out: the daily cap's count (bot/reach.py)."""
+    q = select(func.count()).select_from(OutboxMessage).where(
+        col(OutboxMessage.participant_id) == participant_id,
+        col(OutboxMessage.kind) == "notice",
+        col(OutboxMessage.status) != "dead",
+        col(OutboxMessage.not_before) >= start,
+        col(OutboxMessage.not_before) < end,
+    )
+    return int(session.execute(q).scalar_one())
 
 
 def sent_count(session: Session, channel: str) -> int:

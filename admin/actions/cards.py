@@ -68,8 +68,10 @@ def move_card(
     owner: str | None = None,
     note: str | None = None,
     now: datetime,
+    reach: Any = None,
 ) -> Any:
-    """Move a card to its next state and tell its raiser and supporters (audited as card.move).
+    """Move a card to its next state and tell its raiser and supporters (audited as card.move), under the one
+    rule for messages sent first (`reach`: the runtime's ReachSettings; None reads the environment).
 
     Returns the move's outcome (the event and how many young people were told); Invalid for a move the
     card's lifecycle does not allow.
@@ -80,7 +82,8 @@ def move_card(
     require_scope(actor, card_districts(s, card_id), f"card {card_id}", change=True)
     try:
         return apply_move(
-            s, library, card_id, to_state, staff=actor.username, now=now, owner=owner or None, note=note or None
+            s, library, card_id, to_state, staff=actor.username, now=now, owner=owner or None, note=note or None,
+            reach=reach,
         )
     except challenges.InvalidTransition as exc:
         raise Invalid(str(exc)) from None

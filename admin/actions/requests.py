@@ -10,7 +10,6 @@ renders, prints, reads the clock or logs what anyone wrote.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +17,11 @@ from typing import Any
 
 from admin.actions.policy import Actor, Invalid, NotFound, authorise, record
 from admin.actions.reading import due_at
+from bot import reach
 from bot.messages import Outbound
+from bot.reach import ReachSettings
 from content.schema import text_for
 from storage import contact_requests as store
-from storage import outbox, participants
 from storage.contact_requests import RequestView
 
 log = logging.getLogger("ourvoice.actions.requests")
@@ -43,6 +43,11 @@ OUTCOMES: dict[str, str] = {
     "passed_on": "Passed to another team",
 }
 REPLY_MAX = 1000
+SKIPPED = {
+    "paused": "they have paused ourvoice, so nothing is sent to them until they come back; try again later",
+    "daily_cap": "they have had as many messages from ourvoice as they should get for the next two weeks",
+    "too_long": "the message is too long for their chat app",
+}
 
 
 @dataclass(frozen=True)
@@ -112,9 +117,15 @@ def acknowledge(s: Any, actor: Actor, request_id: int, *, now: datetime) -> bool
     return True
 
 
-def reply(library: Any, s: Any, actor: Actor, request_id: int, *, message: str, now: datetime) -> int:
+def reply(
+    library: Any, s: Any, actor: Actor, request_id: int, *, message: str, now: datetime,
+    reach_settings: ReachSettings | None = None,
+) -> int:
     """Write to the person through the bot, on their own channel, after a short introduction saying which team
-    it is from (audited as request.reply, never the words). Returns the outbox row id."""
+    it is from (audited as request.reply, never the words). Returns the outbox row id.
+
+    Under the one rule for messages sent first: in their quiet hours or past the daily cap it is held until it
+    may go; to someone who has paused ourvoice it is refused, saying so."""
     item = _request(s, actor, request_id, "request.reply")
     message = message.strip()
     if not message:
@@ -123,20 +134,25 @@ def reply(library: Any, s: Any, actor: Actor, request_id: int, *, message: str, 
         raise Invalid(f"keep the message under {REPLY_MAX} characters")
     if item.closed_at is not None:
         raise Invalid(f"request {request_id} is closed")
+    rules = reach_settings or ReachSettings()
     person = store.participant_of(s, request_id)
-    idents = participants.addresses(s, person.id) if person is not None and person.id is not None else []
-    if person is None or person.status != "active" or not idents:
-        raise Invalid("this person cannot be reached through ourvoice (no longer taking part)")
-    ident = idents[0]
-    intro = text_for(library.string(f"request_reply_intro_{item.team}"), person.band or "default")
+    intro = text_for(library.string(f"request_reply_intro_{item.team}"), (person.band if person else None) or "default")
     payload = Outbound(text=f"{intro}\n\n{message}", meta={"kind": "notice", "notice": "staff_reply"})
-    row_id = outbox.add(
-        s, channel=ident.channel, payload_json=json.dumps(payload.to_json(), ensure_ascii=False), now=now,
-        participant_id=person.id, address_enc=ident.address_enc, kind="notice",
-    )
+    # A reply is a message sent first: the one rule (bot/reach.py) holds it through quiet hours and the daily cap.
+    planned = reach.plan(s, person.id, payload, purpose="staff_reply", now=now, settings=rules) if (
+        person is not None and person.id is not None) else None
+    if planned is None:
+        raise Invalid("this person cannot be reached through ourvoice (no longer taking part)")
+    if not planned.decision.goes:
+        raise Invalid(SKIPPED.get(planned.decision.reason, "ourvoice cannot send this to them now"))
+    row_id = reach.queue(s, planned, payload, purpose="staff_reply", now=now)
+    assert row_id is not None
     store.note_reply(s, item.id, by=actor.username, now=now)
-    record(s, actor, "request.reply", target=f"request:{request_id}", detail=f"channel={ident.channel}", now=now)
-    log.info("request.reply_queued request=%s channel=%s", request_id, ident.channel)
+    held = planned.decision.action == "hold"
+    when = f"held_until={planned.decision.at.isoformat(timespec='minutes')}" if held else "now"
+    record(s, actor, "request.reply", target=f"request:{request_id}", detail=f"channel={planned.channel} {when}",
+           now=now)
+    log.info("request.reply_queued request=%s channel=%s", request_id, planned.channel)
     return int(row_id)
 
 

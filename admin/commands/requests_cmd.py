@@ -109,7 +109,8 @@ def reply(
     with runtime() as rt:
         try:
             with session(rt.engine) as s:
-                actions.reply(rt.library, s, who, request_id, message=message, now=_now())
+                actions.reply(rt.library, s, who, request_id, message=message, now=_now(),
+                              reach_settings=rt.reach_settings)
         except ActionError as exc:
             raise _refused(exc) from None
     typer.echo(f"request {request_id}: reply queued to their chat")

@@ -3,12 +3,12 @@
 A person in two overlapping waves gets at most one notice a day across them (the other waits for a later run).
 Run-once is layered: `admin.scheduler.run_job` claims each occurrence in `job_run`, and every notice is
 also claimed by inserting its unique (wave member, number) row in the same transaction as its outbox row,
-so even two overlapping runs cannot send one notice twice. Never sends in quiet hours; never reads clocks.
+so even two overlapping runs cannot send one notice twice. Every notice passes the one rule for messages sent
+first (bot/reach.py: carers' quiet hours, the daily cap, pause); never reads clocks.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import smtplib
 from collections import Counter
@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from bot.features.carers import WaveSettings, in_quiet_hours, invitation, reminder
-from storage import conversations, outbox, participants, waves
+from bot import reach
+from bot.features.carers import WaveSettings, invitation, reminder
+from storage import conversations, waves
 from storage.db import Session, session
 
 log = logging.getLogger("ourvoice.jobs.carers")
@@ -59,9 +60,6 @@ def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidat
     last = waves.last_notice_at(s, c.participant_id, other_than_wave=wave.id)
     if last is not None and now - last < timedelta(hours=max(24, ws.min_gap_hours)):
         return None  # one notice a day per person across overlapping waves; this one waits for a later run
-    idents = participants.addresses(s, c.participant_id)
-    if not idents:
-        return None
     if c.sent == 0:
         kind, message = "invite", invitation(rt.library, wave)
     else:
@@ -69,19 +67,15 @@ def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidat
         if not _may_remind(waves.presence(s, [c.participant_id]).get(c.participant_id), now, ws):
             return None  # they paused or wrote since the candidates were read
         kind, message = reminder(rt.library, wave, state, started=c.started, now=now)
+    purpose = "survey_invitation" if kind == "invite" else "survey_reminder"
+    planned = reach.plan(s, c.participant_id, message, purpose=purpose, now=now, settings=rt.reach_settings)
+    if planned is None or not planned.decision.goes:
+        return None  # not reachable, or the one rule for messages sent first says no (paused, ...)
     notice = waves.claim_notice(s, member_id=c.member_id, number=c.sent, kind=kind, now=now)
     if notice is None:
         return None  # another process (or an earlier run) already sent this one
-    ident = idents[0]
-    outbox_id = outbox.add(
-        s,
-        channel=ident.channel,
-        payload_json=json.dumps(message.to_json(), ensure_ascii=False),
-        now=now,
-        participant_id=c.participant_id,
-        address_enc=ident.address_enc,
-        kind="notice",
-    )
+    outbox_id = reach.queue(s, planned, message, purpose=purpose, now=now)
+    assert outbox_id is not None  # the plan said it goes
     waves.attach_outbox(s, notice, outbox_id)
     return kind
 
@@ -89,7 +83,7 @@ def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidat
 def send_notices(rt: Any, *, now: datetime) -> str:
     """Invite members of live waves and remind those who haven't finished, outside quiet hours."""
     ws = wave_settings(rt)
-    if in_quiet_hours(now, ws):
+    if reach.in_quiet_hours(now, "carer", rt.reach_settings):  # the one rule's carer quiet hours (bot/reach.py)
         return "quiet_hours"
     sent: Counter[str] = Counter()
     with session(rt.engine) as s:

@@ -27,7 +27,8 @@ def run(rt: Any, *, now: datetime) -> str:
             continue
         previous = dates[i - 1] if i else None
         with session(rt.engine) as s:
-            told = you_said_we_did(s, rt.library, panel_date=panel_date, previous=previous, tz=tz, now=now)
+            told = you_said_we_did(s, rt.library, panel_date=panel_date, previous=previous, tz=tz, now=now,
+                                   reach=rt.reach_settings)
         if told:
             done.append(f"panel={panel_date} " + " ".join(f"{c}={n}" for c, n in told.items()))
     return "; ".join(done) or "nothing due"

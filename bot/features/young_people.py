@@ -8,7 +8,6 @@ step that recorded that choice has committed.
 
 from __future__ import annotations
 
-import json
 import logging
 import smtplib
 from collections.abc import Callable
@@ -24,9 +23,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.crypto import Keyring
 from bot.engine import Effect
 from bot.messages import Outbound
+from bot.reach import ReachSettings, send_first
 from content.loader import Library, current_council
 from content.schema import ChoiceNode, MultiNode, text_for
-from storage import challenges, good_news, outbox, participants, reviews, submissions
+from storage import challenges, good_news, outbox, reviews, submissions
 from storage.challenges import CardEventView, CardView
 from storage.db import Session
 from storage.models import Participant
@@ -124,21 +124,21 @@ def _labels(library: Library, flow_id: str, node_id: str, value: Any, band: str 
     return [choice_label(library, flow_id, node_id, str(v), band) for v in values]
 
 
-def queue_notice(session: Session, participant_id: int, text: str, *, now: datetime) -> int | None:
-    """Queue one message to a participant outside a conversation, on their newest channel identity."""
-    idents = participants.addresses(session, participant_id)
-    if not idents:
-        return None
-    ident = idents[0]
-    return outbox.add(
-        session,
-        channel=ident.channel,
-        payload_json=json.dumps(Outbound(text=text).to_json(), ensure_ascii=False),
-        now=now,
-        participant_id=participant_id,
-        address_enc=ident.address_enc,
-        kind="notice",
-    )
+def queue_notice(
+    session: Session,
+    participant_id: int,
+    text: str,
+    *,
+    now: datetime,
+    purpose: str = "card_update",
+    reach: ReachSettings | None = None,
+) -> int | None:
+    """Queue one message to a participant outside a conversation, on their newest channel identity, under the
+    one rule for messages sent first (bot/reach.py: quiet hours, daily cap, pause). None when it is not sent.
+
+    `reach` is the runtime's ReachSettings; callers without a runtime (the CLI) read the same environment."""
+    return send_first(session, participant_id, Outbound(text=text), purpose=purpose, now=now,
+                      settings=reach or ReachSettings())
 
 
 def _submission_id(session: Session, p: Participant, eff: Effect, now: datetime) -> int:
@@ -249,7 +249,8 @@ class MoveOutcome:
 
 
 def notify_card_event(
-    session: Session, library: Library, card: CardView, event: CardEventView, *, now: datetime
+    session: Session, library: Library, card: CardView, event: CardEventView, *, now: datetime,
+    reach: ReachSettings | None = None,
 ) -> int:
     """Queue exactly one notice per active raiser/supporter for this event; returns how many were queued."""
     queued = 0
@@ -257,7 +258,7 @@ def notify_card_event(
         if challenges.notice_sent(session, event_id=event.id, participant_id=r.participant_id):
             continue
         text = card_notice_text(library, card, event, band=r.band, role=r.role)
-        outbox_id = queue_notice(session, r.participant_id, text, now=now)
+        outbox_id = queue_notice(session, r.participant_id, text, now=now, reach=reach)
         challenges.record_notice(
             session, event_id=event.id, participant_id=r.participant_id, outbox_id=outbox_id
         )
@@ -275,6 +276,7 @@ def move_card(
     now: datetime,
     owner: str | None = None,
     note: str | None = None,
+    reach: ReachSettings | None = None,
 ) -> MoveOutcome:
     """Validate and apply a state change, write the event and audit row, and tell everyone involved.
 
@@ -283,7 +285,7 @@ def move_card(
     event = challenges.move(session, card_id, to_state, staff=staff, now=now, owner_role=owner, note=note)
     card = challenges.get(session, card_id)
     assert card is not None
-    return MoveOutcome(card, event, notify_card_event(session, library, card, event, now=now))
+    return MoveOutcome(card, event, notify_card_event(session, library, card, event, now=now, reach=reach))
 
 
 def state_words(library: Library, card: CardView, state: str, band: str | None) -> str:
@@ -319,7 +321,8 @@ def _end_of_day(d: date, tz: str) -> datetime:
 
 
 def you_said_we_did(
-    session: Session, library: Library, *, panel_date: date, previous: date | None, tz: str, now: datetime
+    session: Session, library: Library, *, panel_date: date, previous: date | None, tz: str, now: datetime,
+    reach: ReachSettings | None = None,
 ) -> dict[str, int]:
     """Tell everyone in each council who took part what changed up to `panel_date`; once per date and council.
 
@@ -377,7 +380,9 @@ def you_said_we_did(
                     say(library, "yp_ysdw_outro", band),
                 ]
             )
-            count += queue_notice(session, pid, text, now=now) is not None  # type: ignore[arg-type]
+            count += queue_notice(
+                session, pid, text, now=now, purpose="you_said_we_did", reach=reach  # type: ignore[arg-type]
+            ) is not None
         challenges.record_digest(session, panel_date, council, recipients=count, now=now)
         told[council] = count
     return told
@@ -473,7 +478,10 @@ def effects(
                 log.warning("review.send_failed submission=%s error=%s", sub_id, type(exc).__name__)
                 with open_session() as s2:
                     reviews.set_status(s2, sub_id, "failed", now=now)
-                    queue_notice(s2, pid, say(library, "yp_review_failed", band, who=who), now=now)  # type: ignore[arg-type]
+                    queue_notice(
+                        s2, pid, say(library, "yp_review_failed", band, who=who),  # type: ignore[arg-type]
+                        now=now, purpose="review_update",
+                    )
                 return
             with open_session() as s2:
                 reviews.set_status(s2, sub_id, "sent", now=now)

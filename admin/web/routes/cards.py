@@ -105,7 +105,8 @@ def card_move(
     try:
         with web.db() as s:
             card_actions.move_card(
-                s, web.library, ctx.user, card_id, to_state, owner=owner or None, note=note or None, now=ctx.now
+                s, web.library, ctx.user, card_id, to_state, owner=owner or None, note=note or None, now=ctx.now,
+                reach=web.rt.reach_settings,
             )
     except Invalid as exc:
         return _card_page(request, ctx, card_id, error=f"Not moved: {exc}.", status=400)

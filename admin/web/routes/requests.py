@@ -95,7 +95,8 @@ def reply(
     web = ctx.web
     try:
         with web.db() as s:
-            actions.reply(web.rt.library, s, ctx.user, request_id, message=message, now=ctx.now)
+            actions.reply(web.rt.library, s, ctx.user, request_id, message=message, now=ctx.now,
+                          reach_settings=web.rt.reach_settings)
     except (NotFound, Forbidden) as exc:
         raise _http(exc) from None
     except ActionError as exc:
