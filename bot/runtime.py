@@ -26,6 +26,7 @@ from bot.crypto import Keyring, configure_audit
 from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
 from bot.effects import EFFECTS
 from bot.engine import StepContext
+from bot.features import events as event_features
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings, council_of
 from bot.messages import Inbound
@@ -151,7 +152,10 @@ def build_runtime(
         onboarding=onboarding,
         effects=effects,
         context=topic_context(library, settings.timezone),
-        commands=identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
+        commands={
+            **identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
+            **event_features.commands(keyring, library, settings),  # /start ev_CODE, /checkin, RSVP (issue 20)
+        },
     )
     return Services(
         settings, engine, library, keyring, lexicon, notifier, dispatcher,

@@ -64,7 +64,7 @@ def test_engine_is_pure() -> None:
 
 
 @pytest.mark.parametrize(("sdk", "homes"), [
-    ("telegram", {"bot/channels/telegram.py"}),
+    ("telegram", {f"bot/channels/telegram/{m}.py" for m in ("channel", "render", "runner", "translate")}),
     ("slack_bolt", {"bot/channels/slack.py"}),
     ("slack_sdk", {"bot/channels/slack.py"}),
 ])
