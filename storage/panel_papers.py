@@ -118,3 +118,16 @@ def resolutions(session: Session, *, on_or_before: date | None = None) -> dict[i
             ResolutionView(r.card_id, r.panel_date, r.resolution, r.recorded_by, utc(r.recorded_at))  # type: ignore[arg-type]
         )
     return out
+
+
+def first_after(session: Session, day: date, *, within_days: int = 120) -> PaperView | None:
+    """The first Panel's paper after a period ends (when no meeting date is given with the report)."""
+    from datetime import timedelta
+
+    row = session.execute(
+        select(PanelPaper)
+        .where(col(PanelPaper.panel_date) > day, col(PanelPaper.panel_date) <= day + timedelta(days=within_days))
+        .order_by(col(PanelPaper.panel_date))
+        .limit(1)
+    ).scalar_one_or_none()
+    return _paper_view(row) if row else None

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -286,17 +287,25 @@ def _sub(wave_id: int, *extra: object) -> object:
     )
 
 
-def wave_status(session: Session, wave_id: int) -> WaveStatusView | None:
+def wave_status(session: Session, wave_id: int, *, until: datetime | None = None) -> WaveStatusView | None:
     """Invited, started, completed, opted out and staff-entered counts per district (links submissions first).
 
     Members count once each, however many times they started. Responses staff entered without naming a
     member (carers who don't use chat) count as invited, started and completed in their district.
+    `until` counts only what had happened before then (a report period ending while the wave is still open).
     """
     wave = get_wave(session, wave_id)
     if wave is None:
         return None
     link_submissions(session, wave_id)
-    done = Submission.status == "completed"
+    done: Any = Submission.status == "completed"
+    began: Any = true()
+    member_in: Any = true()
+    if until is not None:
+        cut: Any = utc(until)
+        done = and_(done, Submission.completed_at < cut)
+        began = Submission.started_at < cut
+        member_in = WaveMember.added_at < cut
     staff_only = and_(
         _sub(wave_id, done, Submission.mode.in_(STAFF_MODES)),  # type: ignore[union-attr]
         ~_sub(wave_id, done, Submission.mode == "chat"),
@@ -307,19 +316,19 @@ def wave_status(session: Session, wave_id: int) -> WaveStatusView | None:
         select(
             WaveMember.district,
             func.count(),
-            func.sum(case((_sub(wave_id), one), else_=0)),
+            func.sum(case((_sub(wave_id, began), one), else_=0)),
             func.sum(case((_sub(wave_id, done), one), else_=0)),
             func.sum(case((WaveMember.opted_out_at.is_not(None), one), else_=0)),  # type: ignore[union-attr]
             func.sum(case((staff_only, one), else_=0)),
         )
-        .where(WaveMember.wave_id == wave_id)
+        .where(WaveMember.wave_id == wave_id, member_in)
         .group_by(WaveMember.district)
     ).all():
         rows[district or "unknown"] = [int(invited), int(started or 0), int(completed or 0), int(opted or 0),
                                        int(staff or 0)]
     for district, n, completed in session.execute(
         select(Submission.district, func.count(), func.sum(case((done, one), else_=0)))
-        .where(Submission.wave_id == wave_id, Submission.participant_id.is_(None))  # type: ignore[union-attr]
+        .where(Submission.wave_id == wave_id, Submission.participant_id.is_(None), began)  # type: ignore[union-attr]
         .group_by(Submission.district)
     ).all():
         r = rows.setdefault(district or "unknown", [0, 0, 0, 0, 0])
@@ -330,7 +339,7 @@ def wave_status(session: Session, wave_id: int) -> WaveStatusView | None:
     by_mode = dict(
         session.execute(  # type: ignore[arg-type]
             select(Submission.mode, func.count())
-            .where(Submission.wave_id == wave_id, done, Submission.mode.in_(STAFF_MODES))  # type: ignore[union-attr]
+            .where(Submission.wave_id == wave_id, done, began, Submission.mode.in_(STAFF_MODES))  # type: ignore[union-attr]
             .group_by(Submission.mode)
         ).all()
     )

@@ -7,7 +7,7 @@ Writes only made-up people and words (see admin/reports/synthetic.py). `demo set
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -81,6 +81,7 @@ def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, st
         news = _demo_good_news(s, now=now, staff=staff)
         wave = _demo_wave(s, rt.library, now=now, staff=staff)
         council_events = demo_events.seed(s, rt.keyring, now=now, seed=seed, staff=staff)  # issue 20
+        paper = _demo_paper(s, now=now, staff=staff)
         audit.record(s, actor=staff, action="demo.seed", detail=f"people={people} seed={seed}", now=now)
     return {
         "participants": result.participants,
@@ -92,7 +93,82 @@ def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, st
         "good_news": news,
         "carer_waves": wave,
         "council_events": council_events,
+        "panel_paper": paper,
     }
+
+
+# The last whole quarter's Panel paper: a card followed from raising to the Panel's resolution, each age
+# band's good news and a "you said, we did" line inside the quarter, and what the manager writes for the
+# Panel (population figures from the council's own papers: 2,286 children in care, 1,580 care leavers).
+DEMO_PAPER_CARD = ("ocypc", "Young people should get their bus pass in time for their first day, not weeks later.")
+DEMO_PAPER_STEPS = [
+    # (days after the quarter starts, state, owner, note)
+    (12, "discussed_at_council", None, None),
+    (20, "taken_to_senior_officers", None, None),
+    (34, "presented_to_panel", None, None),
+    (36, "accepted", "Head of Transport", "Bus passes will be ordered when a college place is confirmed."),
+    (70, "progress_update", None, "New starters in September had passes on their first day (the first group)."),
+]
+DEMO_PAPER_NEWS = [
+    ("junior", "I was in the school play and remembered all my lines."),
+    ("teen", "I got player of the match at football on Saturday."),
+    ("young_adult", "I passed my driving theory test first time."),
+]
+
+
+def last_quarter(now: datetime) -> tuple[datetime, datetime, date]:
+    """Start and end (UTC, end exclusive) of the last whole quarter before `now`, and its Panel date (ten
+    days after it ends, as the report tests and the demo use)."""
+    from admin.reports.periods import quarter
+
+    q = (now.month - 1) // 3  # the quarter before this one; 0 means last year's fourth
+    since, until = quarter(now.year, q) if q else quarter(now.year - 1, 4)
+    start = datetime.combine(since, datetime.min.time(), UTC)
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+    return start, end, until + timedelta(days=10)
+
+
+def _demo_paper(s: Any, *, now: datetime, staff: str) -> int:
+    """What a complete Panel paper for the last whole quarter needs (see DEMO_PAPER_*)."""
+    try:
+        from storage import challenges, good_news, panel_papers
+    except ModuleNotFoundError:
+        return 0
+    start, _end, panel_day = last_quarter(now)
+    noon = timedelta(hours=12)
+    council, text = DEMO_PAPER_CARD
+    card = challenges.create(
+        s, raised_by=None, council=council, challenge=text, why=None, who_for=(), personal=False,
+        quarantined=False, submission_id=None, now=start + timedelta(days=5) + noon,
+    )
+    for days, state, owner, note in DEMO_PAPER_STEPS:
+        challenges.move(s, card.id, state, staff=staff, now=start + timedelta(days=days) + noon, owner_role=owner,
+                        note=note)
+    panel_papers.resolve_card(
+        s, card.id, (start + timedelta(days=34)).date(),
+        "The Panel welcomed the card, agreed bus passes should be ready before term starts and asked for the "
+        "figures at its next meeting.", by=staff, now=start + timedelta(days=35) + noon,
+    )
+    for k, (band, words) in enumerate(DEMO_PAPER_NEWS):
+        item = good_news.add(
+            s, participant_id=None, submission_id=None, text=words, category="achievement", consent=True,
+            band=band, district=None, council=None, now=start + timedelta(days=40 + k) + noon,
+        )
+        good_news.decide(s, item.id, approve=True, staff=staff, now=start + timedelta(days=41 + k) + noon)
+    report_actions.add(
+        s, said="Bus passes arrive weeks after college starts.",
+        did="Passes are now ordered as soon as a college place is confirmed.", by=staff,
+        now=start + timedelta(days=72) + noon,
+    )
+    panel_papers.set_cover(
+        s, panel_day,
+        summary="Children in care and care leavers told us what makes a good foster carer, and the councils took "
+        "a card about bus passes for college to the Panel, which has already changed how passes are ordered.",
+        recommendation="The Panel is asked to NOTE the update and to CONSIDER and COMMENT ON the challenge cards.",
+        by=staff, now=now,
+    )
+    panel_papers.set_population(s, panel_day, children_in_care=2286, care_leavers=1580, by=staff, now=now)
+    return 1
 
 
 DEMO_WAVE_AHEAD = timedelta(days=28)  # the demo wave stays open this long after seeding

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from admin.reports import catalog, charts, periods
+from admin.reports import catalog, charts, paper, periods
 from admin.reports.catalog import (
     BAND_LABELS,
     BAND_SHORT,
@@ -266,6 +266,7 @@ def heard_sentence(between: str, previous: str, young: str | None, change: str, 
 class QuoteLine:
     text: str
     band: str
+    band_key: str = ""  # junior | teen | young_adult | "" (the young people's pages keep each band's own)
 
 
 @dataclass
@@ -276,6 +277,7 @@ class QuestionResult:
     chart_alt: str
     note: str = ""
     omitted: str = ""  # why the table is left out (every number would be hidden)
+    headline: str = ""  # e.g. "67% answered 4 or 5" from the published figures (carers' key questions)
 
 
 @dataclass
@@ -289,6 +291,7 @@ class TopicSection:
     next_steps: list[str]
     respondents: str
     base: Table | None = None  # people who took part, per column: the base every table of the topic shares
+    left_out: str = ""  # the whole topic would be hidden cells: one sentence instead of the section
     themes: dict[str, str] = field(default_factory=dict)  # question text -> staff's theme summary (issue 19)
 
 
@@ -332,12 +335,47 @@ class CarerWave:
     rates: list[tuple[str, str, str]]  # (district label, rate text, rag)
     target: str
     floor: str
+    counted_to: str = ""  # "" when the wave closed inside the period; else the period's last day
+    overall: str = ""  # the all-areas response rate (published figures only)
+    unrated: int = 0  # areas left out of the rates because a figure is not shown
 
 
 @dataclass
 class SaidDid:
     said: str
     did: str
+
+
+@dataclass
+class EarlierWave:
+    name: str
+    dates: str
+    rate: str
+
+
+@dataclass
+class CarersVoice:
+    waves: list[CarerWave]
+    earlier: list[EarlierWave]
+    baseline: str
+    caveat: str
+
+
+@dataclass
+class ActivityRow:
+    when: str
+    what: str
+    council: str
+    area: str
+    place: str
+    topics: str
+
+
+@dataclass
+class Activity:
+    rows: list[ActivityRow]
+    attendance: Table | None
+    note: str
 
 
 @dataclass
@@ -351,12 +389,16 @@ class OcypcSummary:
     headline: Headline
     topics: list[TopicSection]
     wellbeing: Wellbeing | None
-    cards: list[CardRow] | None  # None: the challenge-card tracker is not installed
+    cards: list[paper.CardOutcome] | None  # None: the challenge-card tracker is not installed
     good_news: list[QuoteLine]
     carers: list[CarerWave] | None  # None: carer surveys not installed
     said_did: list[SaidDid]
     rules: list[str]
     log: DisclosureLog
+    cover: paper.Cover | None = None
+    reach: paper.Reach | None = None
+    activity: Activity | None = None  # None: council meetings and events are not recorded (feature missing)
+    carers_voice: CarersVoice | None = None
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -457,14 +499,23 @@ def build(
                     private_flows=catalog.private_flows(library))
     cells = reporting.rolled_choices(session, ctx.window.key)
     headline = _headline(ctx, reach)
+    activity = _activity(ctx)
     topics = _topics(ctx, cells, charts_on)
     wellbeing = _wellbeing(ctx, charts_on)
-    cards = _cards(ctx)
+    cards = _cards(ctx, meeting)
     good = _good_news(ctx)
     carers = _carers(ctx)
     said_did = _said_did(ctx)
     ctx.finish()
     local_now = now.astimezone(ZoneInfo(ctx.tz))
+    written = _paper_row(ctx, meeting)
+    heard = headline.young_now.protected
+    assert heard is not None
+    by_band = dict(zip(headline.young_now.col_keys, heard.col_totals or [], strict=False))
+    carers_voice = (
+        _carers_voice(ctx, carers or [], topics)
+        if carers is not None or any(t.audience == "carer" for t in topics) else None
+    )
     return OcypcSummary(
         title="Corporate Parenting Panel update",
         subtitle="from the Children in Care Councils and the Young Adult Council",
@@ -481,7 +532,22 @@ def build(
         said_did=said_did,
         rules=ctx.log.lines(),
         log=ctx.log,
+        cover=paper.cover(settings, written, meeting=meeting, period_label=ctx.window.label),
+        reach=paper.reach_against_population(by_band, heard.grand_total, written),
+        activity=activity,
+        carers_voice=carers_voice,
     )
+
+
+def _paper_row(ctx: Context, meeting: date | None) -> object | None:
+    """What the manager wrote for this Panel (cover text, population), when that feature is installed."""
+    mod = _optional("storage.panel_papers")
+    if mod is None:
+        return None
+    # No date given: the first Panel after the period that has a paper written for it.
+    find = mod.first_after if meeting is None else mod.get  # type: ignore[attr-defined]
+    row: object | None = find(ctx.session, ctx.window.until if meeting is None else meeting)
+    return row
 
 
 def _reach_table(ctx: Context, cells: list[reporting.ReachCell], period: Window | None = None) -> Table:
@@ -606,16 +672,56 @@ def _question_result(
             r.omitted = "Left out: too few people answered for any number to be shown safely."
             return
         values, texts = table.overall()
-        if charts_on:  # drawn from the published (protected) values only
-            r.chart = charts.data_uri(
-                charts.bar_chart(table.row_labels, values, texts, colour=len(info.question_id))
-            )
+        r.headline = headline_share(info, table.row_keys, values, table.protected)
+        # No bar chart: it would repeat the table's numbers (the paper shows each figure once).
         r.chart_alt = "Bar chart of people per answer. " + "; ".join(
             f"{lab}: {t}" for lab, t in zip(table.row_labels, texts, strict=False)
         )
 
     ctx.after.append(fill)
     return r
+
+
+def headline_share(
+    info: QuestionInfo, row_keys: Sequence[str], values: Sequence[int | None], protected: Protected | None
+) -> str:
+    """One headline percentage from the published figures only: on a 1-5 scale the share answering 4 or 5,
+    otherwise the most common answer's share ("" when a figure it needs is hidden)."""
+    if protected is None:
+        return ""
+    total = protected.grand_total
+    if total is None and protected.col_totals and len(protected.col_totals) == 1:
+        total = protected.col_totals[0]
+    if info.kind == "multi" or total is None:
+        return ""
+    if info.kind == "scale":
+        top = [v for k, v in zip(row_keys, values, strict=False) if k in ("4", "5")]
+        if len(top) != 2 or any(v is None for v in top):
+            return ""
+        pct = percent(sum(v for v in top if v is not None), total)
+        return f"{pct} answered 4 or 5" if pct else ""
+    shown = [(v, k) for k, v in zip(row_keys, values, strict=False) if v is not None]
+    if not shown:
+        return ""
+    v, k = max(shown)
+    pct = percent(v, total)
+    return f"{pct} answered \u201c{info.label_of(k)}\u201d" if pct else ""
+
+
+def question_heading(info: QuestionInfo, flow: Flow) -> str:
+    """The question as a heading, never empty: the mood check-in's words come from strings, not the topic,
+    so live content leaves its text blank; then any band's wording, then the id made readable."""
+    if info.text.strip():
+        return info.text
+    node = next((n for n in flow.nodes if n.id == info.question_id), None)
+    if node is not None and getattr(node, "mood", False):
+        return "How are you feeling today? (the mood check-in at the start)"
+    text = getattr(node, "text", None)
+    if isinstance(text, dict):
+        for band_text in text.values():
+            if catalog.plain(str(band_text or "")):
+                return catalog.plain(str(band_text))
+    return info.question_id.replace("_", " ").capitalize()
 
 
 def _link_bases(
@@ -687,6 +793,9 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
         )
         results = []
         for info in catalog.questions(flow):
+            if not info.text.strip():
+                info = QuestionInfo(info.flow_id, info.question_id, info.kind, question_heading(info, flow),
+                                    info.choices)
             counts: dict[tuple[str, str], int] = defaultdict(int)
             rest: dict[str, int] = defaultdict(int)
             for c in flow_cells:
@@ -709,7 +818,7 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
         texts = {q.question_id: q.text for q in catalog.questions(flow, include_text=True)}
         grouped: dict[str, list[QuoteLine]] = defaultdict(list)
         for q in flow_quotes:
-            line = QuoteLine(catalog.plain(scrub(q.text)), BAND_LABELS.get(q.band or "", ""))
+            line = QuoteLine(catalog.plain(scrub(q.text)), BAND_LABELS.get(q.band or "", ""), q.band or "")
             bucket = grouped[texts.get(q.question_id, "In their own words")]
             # The same (or nearly the same) words from several people: once; at most a few per question.
             if len(bucket) < ctx.settings.quotes_per_question and not any(
@@ -739,7 +848,17 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
         def fill(section: TopicSection = section, base: Table = base) -> None:
             assert base.protected is not None
             assert base.protected.row_totals is not None
-            section.respondents = show(base.protected.row_totals[0])
+            n = base.protected.row_totals[0]
+            who = "carers" if section.audience == "carer" else "young people"
+            # Never "up to not shown people answered": a hidden total gets its own sentence.
+            section.respondents = (
+                f"{n:,} {who} took part." if n is not None else f"Too few {who} took part to give the number."
+            )
+            if all(q.omitted for q in section.questions) and base.omitted and not section.quotes:
+                section.left_out = (
+                    "Left out: so few people answered that every number would have to be hidden to keep "
+                    "them from being identified."
+                )
 
         ctx.after.append(fill)
         sections.append(section)
@@ -884,12 +1003,18 @@ def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
     )
 
 
-def _cards(ctx: Context) -> list[CardRow] | None:
+def _cards(ctx: Context, meeting: date | None) -> list[paper.CardOutcome] | None:
+    """Every card raised before the period ended and not finished before it began, followed to its outcome
+    (owner, decision, follow-up, the Panel's resolutions up to this meeting)."""
     mod = _optional("storage.challenges")
     if mod is None or not hasattr(mod, "list_cards"):
         return None
+    store = _optional("storage.panel_papers")
+    resolved = (
+        store.resolutions(ctx.session, on_or_before=meeting) if store is not None else {}  # type: ignore[attr-defined]
+    )
     start, end = ctx.window.bounds(ctx.tz)
-    rows: list[CardRow] = []
+    rows: list[paper.CardOutcome] = []
     for card in mod.list_cards(ctx.session):  # type: ignore[attr-defined]
         if getattr(card, "quarantined", False) or getattr(card, "personal", False):
             continue
@@ -898,19 +1023,12 @@ def _cards(ctx: Context) -> list[CardRow] | None:
         is_open = bool(getattr(card, "is_open", True))
         if created is None or created >= end or (not is_open and updated is not None and updated < start):
             continue  # not raised yet, or finished before this period
-        stop = ctx.now if is_open else (updated or ctx.now)
-        tz = ZoneInfo(ctx.tz)
-        rows.append(
-            CardRow(
-                challenge=_short(scrub(str(getattr(card, "challenge", "") or "")), 140),
-                council=label(COUNCIL_LABELS, getattr(card, "council", "")),
-                state=STATE_LABELS.get(card.state, card.state.replace("_", " ")),
-                owner=getattr(card, "owner_role", None) or "\u2014",
-                last_update=long_date(updated.astimezone(tz).date()) if updated else "\u2014",
-                days_open=str(max(0, (stop - created).days)),
-                is_open=is_open,
-            )
-        )
+        rows.append(paper.card_outcome(
+            card, resolved.get(card.id, []), now=ctx.now, tz=ctx.tz,
+            state_label=STATE_LABELS.get(card.state, card.state.replace("_", " ")),
+            council_label=label(COUNCIL_LABELS, getattr(card, "council", "")),
+            challenge=_short(scrub(str(getattr(card, "challenge", "") or "")), 140),
+        ))
     return rows
 
 
@@ -927,7 +1045,8 @@ def _good_news(ctx: Context) -> list[QuoteLine]:
     start, end = ctx.window.bounds(ctx.tz)
     items = mod.approved(ctx.session, start, end)  # type: ignore[attr-defined]
     return [
-        QuoteLine(_short(catalog.plain(scrub(i.text)), 280), BAND_LABELS.get(i.band or "", "")) for i in items
+        QuoteLine(_short(catalog.plain(scrub(i.text)), 280), BAND_LABELS.get(i.band or "", ""), i.band or "")
+        for i in items
     ]
 
 
@@ -943,7 +1062,9 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
         opens, closes = _aware(wave.opens_at), _aware(wave.closes_at)
         if opens is None or closes is None or opens >= end or closes < start:
             continue
-        status = mod.wave_status(ctx.session, wave.id)  # type: ignore[attr-defined]
+        # A wave still open when the period ends is counted up to the period's end (what the period saw).
+        still_open = closes >= end
+        status = mod.wave_status(ctx.session, wave.id, until=end if still_open else None)  # type: ignore[attr-defined]
         if status is None:
             continue
         keys = [d.district for d in status.districts]
@@ -967,11 +1088,13 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
             ctx.pub.fact({tk.key((i, 1)): 1, tk.key((i, 0)): -1})
         wave_out = CarerWave(
             name=wave.name,
-            dates=f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}",
+            dates=f"{long_date(max(wave.opens_on, ctx.window.since))} to "
+            f"{long_date(min(wave.closes_on, ctx.window.until))}",
             table=table,
             rates=[],
             target=f"{round(target * 100)}%",
             floor=f"{round(floor * 100)}%",
+            counted_to=long_date(ctx.window.until) if still_open else "",
         )
 
         def fill(status=status, table: Table = table, wave_out: CarerWave = wave_out) -> None:
@@ -984,6 +1107,8 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
                 pct = percent(done_shown, invited_shown) or "no rate: a figure is not shown"
                 rag = published_rating(done_shown, invited_shown, target=target, floor=floor)
                 wave_out.rates.append((label(DISTRICT_LABELS, d.district), pct, rag))
+            wave_out.overall = wave_out.rates[-1][1] if wave_out.rates else ""
+            wave_out.unrated = sum(1 for _, pct, _ in wave_out.rates[:-1] if pct.startswith("no rate"))
 
         ctx.after.append(fill)
         out.append(wave_out)
@@ -1122,9 +1247,95 @@ def plain_pages(
                 ),
                 topics=topics,
                 feelings=feelings,
-                good_news=[g.text for g in summary.good_news[:3]],
+                # Each band's own news only: a 7-11 page never carries a 16-25's college news.
+                good_news=[g.text for g in summary.good_news if g.band_key == band][:3],
                 said_did=summary.said_did[:2],
                 cards=cards,
             )
         )
     return pages
+
+
+# --- council activity, carers' voice (the committee paper's sections) -----------------------------------
+
+
+def _when(value: object, tz: str) -> str:
+    if isinstance(value, datetime):
+        return long_date(_aware(value).astimezone(ZoneInfo(tz)).date())  # type: ignore[union-attr]
+    if isinstance(value, date):
+        return long_date(value)
+    return str(value or "")
+
+
+def _activity(ctx: Context) -> Activity | None:
+    """Council meetings and participation events in the period with their attendance, once the events
+    feature is installed (storage.events.activity_for_period); attendance goes through the same Publication
+    as every other count."""
+    mod = _optional("storage.events")
+    if mod is None or not hasattr(mod, "activity_for_period"):
+        return None
+    events = list(mod.activity_for_period(ctx.session, ctx.window.since, ctx.window.until))
+    rows: list[ActivityRow] = []
+    counts: dict[tuple[str, str], int] = {}
+    for i, e in enumerate(events):
+        topics = getattr(e, "topics", ()) or ()
+        council = getattr(e, "council", None) or getattr(e, "audience", None) or ""
+        rows.append(ActivityRow(
+            when=_when(getattr(e, "held_on", None) or getattr(e, "starts_at", None), ctx.tz),
+            what=" ".join(str(getattr(e, "title", None) or getattr(e, "name", None) or getattr(e, "kind", "")).split()),
+            council=label(COUNCIL_LABELS, council) if council in COUNCIL_LABELS else str(council).replace("_", " "),
+            area=label(DISTRICT_LABELS, getattr(e, "area", None) or getattr(e, "district", None) or ""),
+            place=str(getattr(e, "place", "") or ""),
+            topics=topics if isinstance(topics, str) else ", ".join(str(t) for t in topics),
+        ))
+        counts[(str(i), "attended")] = int(getattr(e, "attended", 0) or 0)
+    table = None
+    if rows:
+        table = make_table(
+            ctx, counts, [(str(i), f"{r.when}: {r.what}") for i, r in enumerate(rows)],
+            [("attended", "Young people who came")], row_head="Meeting or event", row_totals=False,
+            col_totals=len(rows) > 1, grand_total=False,
+        )
+    note = (
+        "Each young person is counted once per meeting or event, from the check-ins and paper registers."
+        if rows else "No council meetings or events were recorded for this period."
+    )
+    if rows and hasattr(mod, "reach_for_period"):
+        r = mod.reach_for_period(ctx.session, ctx.window.since, ctx.window.until)
+        one, two = safe_count(r.one_or_more), safe_count(r.two_or_more)
+        if one is not None:
+            note += f" {one:,} young people came to one or more" + (
+                f", and {two:,} to two or more." if two is not None else "."
+            )
+    return Activity(rows, table, note)
+
+
+def _carers_voice(ctx: Context, waves: list[CarerWave], topics: list[TopicSection]) -> CarersVoice:
+    """Earlier waves' response rates (their published totals only), the 23% baseline and the caveat about
+    who did not answer; each wave of this period is already counted up to the period's end."""
+    mod = _optional("storage.waves")
+    start, _end = ctx.window.bounds(ctx.tz)
+    earlier: list[EarlierWave] = []
+    if mod is not None:
+        for wave in mod.list_waves(ctx.session):  # type: ignore[attr-defined]
+            closes = _aware(wave.closes_at)
+            if closes is None or closes >= start:
+                continue
+            status = mod.wave_status(ctx.session, wave.id)  # type: ignore[attr-defined]
+            if status is None:
+                continue
+            rate = percent(safe_count(status.total.completed), safe_count(status.total.invited))
+            earlier.append(EarlierWave(
+                wave.name, f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}",
+                rate or "no rate: a figure is not shown",
+            ))
+    return CarersVoice(
+        waves=waves,
+        earlier=earlier,
+        baseline="23%",
+        caveat=(
+            "Carers who answer may not be typical: those with the most to say, good or bad, are likelier to "
+            "reply, and areas with few replies tell us little. Read the percentages as what those who answered "
+            "told us, not what every foster carer thinks."
+        ),
+    )

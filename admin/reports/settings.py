@@ -28,7 +28,18 @@ class ReportSettings(BaseSettings):
     # Targets and floors change between reporting years (April to March), e.g. {"2027/28": [0.45, 0.30]}.
     carer_response_years: str = Field(default="", description="JSON: reporting year -> [target, floor]")
     report_formats: str = "pdf,html,md"
-    quotes_per_question: int = Field(default=6, ge=0, le=50, description="most quotes shown per question")
+    quotes_per_question: int = Field(default=3, ge=0, le=50, description="most quotes shown per question")
+    # The Panel paper's cover (the words the manager writes for each Panel come from `report cover set`).
+    paper_from: str = Field(
+        default="Participation Manager, Children in Care Councils and Young Adult Council",
+        description="the cover's From line",
+    )
+    paper_to: str = Field(default="Corporate Parenting Panel", description="the cover's To line (the date is added)")
+    paper_classification: str = "Unrestricted"
+    paper_contact: str = Field(default="", description="the contact details at the end of the paper")
+    paper_background: str = Field(
+        default="None", description="background documents listed at the end of the paper (semicolon-separated)"
+    )
 
     @field_validator("panel_dates")
     @classmethod

@@ -1,8 +1,8 @@
-"""The OCYPC update on seeded data: PDF pages have ink, Markdown golden file, nothing small or quarantined."""
+"""The OCYPC update on seeded data: PDF pages have ink, charts never repeat a table, nothing small or quarantined
+(the paper's outline is checked in test_paper.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from datetime import date, timedelta
@@ -17,8 +17,6 @@ from storage import submissions
 from storage.db import make_engine, session
 from storage.models import Participant
 from tests.reports.conftest import FROM, NOW, TO, frozen_library, report_settings
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.fixture
@@ -65,19 +63,15 @@ def test_pdf_renders_and_every_page_has_ink(db: str, tmp_path: Path) -> None:
     assert "How we kept everyone" in text
 
 
-def test_html_embeds_svg_charts(db: str, tmp_path: Path) -> None:
+def test_html_charts_never_repeat_a_table(db: str, tmp_path: Path) -> None:
+    """One chart: the wellbeing months, whose table then gives only the period against the one before (a bar
+    chart of each question's table said the same numbers twice)."""
     html = produce(db, tmp_path, "ocypc", "html").data.decode()
-    assert html.count('src="data:image/svg+xml;base64,') >= 3
+    assert html.count('src="data:image/svg+xml;base64,') == 1
+    assert "Line chart of average wellbeing scores by month" in html
+    feeling = html.split("How young people are feeling", 1)[1].split("</section>", 1)[0]
+    assert "<th>Jul 2026</th>" not in feeling
     assert "<script" not in html
-
-
-def test_markdown_matches_the_golden_file(db: str, tmp_path: Path) -> None:
-    md = produce(db, tmp_path, "ocypc", "md", meeting=TO + timedelta(days=10)).data.decode()
-    golden = GOLDEN / "ocypc.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1" or not golden.exists():
-        golden.parent.mkdir(exist_ok=True)
-        golden.write_text(md, encoding="utf-8")
-    assert md == golden.read_text(encoding="utf-8"), "report changed: review, then rerun with UPDATE_GOLDEN=1"
 
 
 def test_young_people_version_is_one_page_per_band(db: str, tmp_path: Path) -> None:
@@ -105,7 +99,7 @@ def test_no_published_count_is_under_five(db: str, tmp_path: Path) -> None:
     assert nums, "expected some tables"
     assert min(nums) >= 5
     assert "not shown" in md
-    assert "fewer than 5" not in md.split("## How we kept", 1)[0]  # one label for every hidden count
+    assert "fewer than 5" not in md.split("How we kept everyone", 1)[0]  # one label for every hidden count
     for m in re.finditer(r"(\d+) of you", produce(db, tmp_path, "young-people", "md").data.decode()):
         assert int(m.group(1)) >= 5
 
@@ -176,7 +170,7 @@ def test_quarantined_text_never_appears(db: str, tmp_path: Path) -> None:
 
 def test_rules_applied_are_listed(db: str, tmp_path: Path) -> None:
     md = produce(db, tmp_path, "ocypc", "md").data.decode()
-    rules = md.split("## How we kept everyone's information safe", 1)[1]
+    rules = md.split("How we kept everyone's information safe", 1)[1]
     for phrase in (
         "fewer than 5",
         "linear-programming",
@@ -225,7 +219,7 @@ def test_rating_uses_only_published_figures(done: int | None, invited: int | Non
 
 def test_carers_wave_shows_rates_by_area_with_rag(db: str, tmp_path: Path) -> None:
     md = produce(db, tmp_path, "ocypc", "md").data.decode()
-    section = md.split("## Carers' voice", 1)[1]
+    section = md.split("Carers' voice", 1)[1]
     assert "| Area | Response rate | Rating |" in section
     assert re.search(r"\| (Green|Amber|Red) \|", section)
     assert "target" in section
