@@ -1,6 +1,7 @@
-"""A survey invitation's ▶ Start keeps working on Telegram after later messages (issue 23): a carer reads the
+"""Issue 23 on Telegram. A survey invitation's ▶ Start keeps working after later messages: a carer reads the
 invitation, chats (the menu comes after it), and days later taps Start on the invitation itself, not on the
-newest message. Real python-telegram-bot against the loopback fake Bot API; the wave opened as staff open it.
+newest message. Faces chosen in My stuff show on Telegram's scale buttons too. Real python-telegram-bot against
+the loopback fake Bot API; the wave opened as staff open it.
 """
 
 from __future__ import annotations
@@ -53,3 +54,28 @@ async def test_an_invitations_start_button_works_after_later_messages(tg: FakeBo
         assert found is not None
         conv = s.get(Conversation, found[0].id)
         assert conv is not None and json.loads(conv.state_json)["flow_id"] == "carer_annual"
+
+
+async def test_faces_chosen_in_my_stuff_show_on_telegram_scales(tg: FakeBotAPI, rt, services: Factory) -> None:
+    """The faces setting is the person's, not the web chat's: a carer who turns faces on in My stuff gets them on
+    Telegram's scale buttons too (each with its words), and words only again after turning them off."""
+    svc = services(rt)
+    await svc.start()
+    carer = TgUser(tg, 7302)
+    for say, press in (("/start", "I'm a foster carer"), ("/mystuff", "🙂 Show faces"), (None, "Faces on"),
+                       (None, "📝 Quick check-in")):
+        if say:
+            carer.say(say)
+            await settle(tg, svc)
+        carer.press(press)
+        await settle(tg, svc)
+    assert carer.buttons()[:5] == ["😢 Strongly disagree", "🙁 Disagree", "😐 Neither", "🙂 Agree", "😀 Strongly agree"]
+    carer.say("/mystuff")
+    await settle(tg, svc)
+    carer.press("🙂 Show faces")
+    await settle(tg, svc)
+    carer.press("Faces off")
+    await settle(tg, svc)
+    carer.press("📝 Quick check-in")
+    await settle(tg, svc)
+    assert carer.buttons()[:5] == ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
