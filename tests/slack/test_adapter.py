@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.alerts import AlertNotice
+from bot.alerts import AlertNotice, StaffNotice
 from bot.channels.slack import (
     ACK_ACTION,
     AlertAck,
     DmOnly,
     SlackSettings,
-    StaffNotice,
     acknowledged_blocks,
     answered_blocks,
     parse_user_map,

@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.alerts import AlertNotice
-from bot.channels.slack import StaffNotice
+from bot.alerts import AlertNotice, StaffNotice
 from bot.runtime import Runtime, build_runtime
 from bot.slack_service import SlackService
 from content.loader import Library
