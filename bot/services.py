@@ -20,6 +20,7 @@ from bot.crypto import Keyring
 from bot.dispatcher import Dispatcher
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings
+from bot.notify import NotifySettings
 from bot.reach import ReachSettings
 from bot.safeguarding import Lexicon
 from bot.settings import BotSettings
@@ -68,6 +69,8 @@ class Services:
     panel_settings: PanelSettings
     # The one rule for messages sent first (quiet hours, daily cap; issue 25).
     reach_settings: ReachSettings = field(default_factory=ReachSettings)
+    # GOV.UK Notify: texts and emails for people who gave an address (issue 25).
+    notify_settings: NotifySettings = field(default_factory=NotifySettings)
     # What `ourvoice run` serves, and the channel settings its entry point read (None: not configured).
     channel: str = "web"
     socket_mode: bool = False

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from bot import reach
+from bot import notify, reach
 from bot.features.carers import WaveSettings, invitation, reminder
 from storage import conversations, waves
 from storage.db import Session, session
@@ -76,6 +76,10 @@ def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidat
         return None  # another process (or an earlier run) already sent this one
     outbox_id = reach.queue(s, planned, message, purpose=purpose, now=now)
     assert outbox_id is not None  # the plan said it goes
+    # Carers who gave an email address or mobile number also get a short "your survey is waiting" notice there
+    # (GOV.UK Notify, same rule; nothing without OURVOICE_NOTIFY_API_KEY).
+    notify.notify_first(s, c.participant_id, f"survey_{kind}", purpose=purpose, now=now,
+                        reach_settings=rt.reach_settings, settings=rt.notify_settings)
     waves.attach_outbox(s, notice, outbox_id)
     return kind
 

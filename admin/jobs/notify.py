@@ -1,0 +1,22 @@
+"""GOV.UK Notify (issue 25): every minute, send the short notices that are due (texts and emails queued under the
+one rule for messages sent first), through the official client. A plain `job(rt, *, now) -> str`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from bot.notify import GovNotify, send_due
+from storage.db import session
+
+
+def send(rt: Any, *, now: datetime) -> str:
+    """Send due notices; 'not_configured' without OURVOICE_NOTIFY_API_KEY."""
+    settings = rt.notify_settings
+    if not settings.api_key:
+        return "not_configured"
+    counts = send_due(partial(session, rt.engine), rt.keyring, GovNotify(settings), settings,
+                      link=rt.settings.public_url, now=now)
+    return " ".join(f"{k}={v}" for k, v in counts.items() if v) or "nothing due"

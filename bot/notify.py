@@ -1,0 +1,213 @@
+"""Short notices by text message or email through GOV.UK Notify (issue 25), behind one notifier interface.
+
+Only short notices go this way ("You have a new message from ourvoice: <link>", "Your survey is waiting: <link>"):
+the words live in Notify templates chosen by id, we send only a link, never an answer or free text. Someone's
+email address or mobile number is stored encrypted and removable at any time. Notices pass the one rule for
+messages sent first (bot/reach.py: quiet hours, daily cap, pause); `send_due` sends what is due, retries Notify's
+outages with back-off and records a refusal (e.g. not a UK mobile number) in Notify's own words.
+Logs ids and references only, never an address.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot import reach
+from bot.crypto import Keyring
+from storage import notify_store, participants, waves
+from storage.db import Session
+
+log = logging.getLogger("ourvoice.notify")
+
+KINDS = ("sms", "email")
+UK_MOBILE = re.compile(r"^(?:\+44|0044|0)7\d{9}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class NotifySettings(BaseSettings):
+    """GOV.UK Notify (OURVOICE_NOTIFY_*): the API key and the ids of the two templates we use."""
+
+    model_config = SettingsConfigDict(env_prefix="OURVOICE_NOTIFY_", env_file=".env", extra="ignore")
+
+    api_key: str = Field(default="", description="a Notify API key ('team' or 'live'); empty: nothing is sent")
+    base_url: str = "https://api.notifications.service.gov.uk"
+    sms_template: str = Field(default="", description="text template id, with a ((link)) placeholder")
+    email_template: str = Field(default="", description="email template id, with a ((link)) placeholder")
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+    def template(self, kind: str) -> str:
+        return self.sms_template if kind == "sms" else self.email_template
+
+
+class Refused(Exception):
+    """Notify will never take this notice (a number that is not a UK mobile, an unknown template, a bad key)."""
+
+
+class Unavailable(Exception):
+    """Notify could not be reached or failed this time; try again later."""
+
+
+class Notifier(Protocol):
+    """Sends one templated notice; returns the provider's id. Raises Refused or Unavailable."""
+
+    def send(self, kind: str, to: str, template_id: str, *, personalisation: dict[str, str], reference: str) -> str: ...
+
+
+class GovNotify:
+    """The official client (`notifications-python-client`) behind the Notifier interface."""
+
+    def __init__(self, settings: NotifySettings) -> None:
+        from notifications_python_client.notifications import NotificationsAPIClient
+
+        self.client: Any = NotificationsAPIClient(  # type: ignore[no-untyped-call]
+            settings.api_key, base_url=settings.base_url, timeout=10
+        )
+
+    def send(self, kind: str, to: str, template_id: str, *, personalisation: dict[str, str], reference: str) -> str:
+        from notifications_python_client.errors import APIError
+        from requests import RequestException
+
+        try:
+            if kind == "sms":
+                answer = self.client.send_sms_notification(to, template_id, personalisation, reference)
+            else:
+                answer = self.client.send_email_notification(to, template_id, personalisation, reference)
+        except APIError as exc:
+            if exc.status_code in (400, 403):
+                raise Refused(_words(exc.message)) from None
+            raise Unavailable(f"Notify answered {exc.status_code}") from None
+        except RequestException as exc:
+            raise Unavailable(type(exc).__name__) from None
+        return str(answer["id"])
+
+
+def _words(message: Any) -> str:
+    """Notify's error list as one line ("phone_number Not a UK mobile number")."""
+    if isinstance(message, list):
+        return "; ".join(str(m.get("message", m)) if isinstance(m, dict) else str(m) for m in message)
+    return str(message)
+
+
+def normalise(kind: str, address: str) -> str:
+    """A tidied address, or ValueError with a clear message (checked again by Notify when sending)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    if kind == "sms":
+        number = re.sub(r"[\s()-]", "", address)
+        if not UK_MOBILE.match(number):
+            raise ValueError("that is not a UK mobile number (it should start 07 or +447 and have 11 digits)")
+        return number
+    email = address.strip()
+    if not EMAIL.match(email):
+        raise ValueError("that does not look like an email address")
+    return email
+
+
+def add_contact(session: Session, keyring: Keyring, participant_id: int, kind: str, address: str, *,
+                now: datetime) -> int:
+    """Store an address for short notices, encrypted; ValueError (a clear message) when it is not one."""
+    return notify_store.add_contact(session, participant_id, kind, keyring.encrypt(normalise(kind, address)), now=now)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What `notify_first` did: the rule's decision and the notices it queued (one per address)."""
+
+    decision: reach.Decision | None
+    ids: tuple[int, ...]
+
+
+def notify_first(
+    session: Session, participant_id: int, notice: str, *, purpose: str, now: datetime,
+    reach_settings: reach.ReachSettings, settings: NotifySettings,
+) -> Queued:
+    """Queue a short notice to each of someone's addresses under the one rule (held through quiet hours and the
+    daily cap; none while paused). Nothing when they gave no address or Notify is not set up."""
+    person = participants.get(session, participant_id)
+    points = notify_store.contacts(session, participant_id)
+    if person is None or person.status != "active" or not points or not settings.api_key:
+        return Queued(None, ())
+    presence = waves.presence(session, [participant_id]).get(participant_id)
+
+    def sent_on(day: date) -> int:
+        start, end = reach.day_bounds(day, reach_settings.timezone)
+        return notify_store.count_between(session, participant_id, start, end)
+
+    decision = reach.decide(
+        purpose=purpose, audience=person.audience, paused=bool(presence and presence.paused), channel="notify",
+        text_length=0, sent_on=sent_on, now=now, settings=reach_settings,
+    )
+    if not decision.goes:
+        log.info("notify.skipped participant=%s reason=%s", participant_id, decision.reason)
+        return Queued(decision, ())
+    ids = []
+    for point in points:
+        template = settings.template(point.kind)
+        if not template:
+            continue
+        ids.append(notify_store.queue(
+            session, participant_id=participant_id, contact_point_id=point.id, kind=point.kind,  # type: ignore[arg-type]
+            template_id=template, notice=notice, reference=f"ov-{uuid.uuid4().hex[:20]}", now=now,
+            not_before=decision.at,
+        ))
+    return Queued(decision, tuple(ids))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes after each failed try, at most an hour."""
+    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def send_due(
+    open_session: Callable[[], Any], keyring: Keyring, notifier: Notifier, settings: NotifySettings, *,
+    link: str, now: datetime,
+) -> dict[str, int]:
+    """Send every due notice once: sent, refused (recorded in Notify's words), retried later after an outage, or
+    failed after `max_attempts`; a notice to someone who has paused since it was queued is cancelled."""
+    counts = {"sent": 0, "refused": 0, "retry": 0, "failed": 0, "cancelled": 0}
+    with open_session() as s:
+        due = [(int(m.id or 0), m.participant_id, m.contact_point_id, m.kind, m.template_id, m.reference, m.attempts)
+               for m in notify_store.due(s, now=now)]
+    for mid, pid, cid, kind, template, reference, attempts in due:
+        with open_session() as s:
+            point = notify_store.contact(s, cid) if cid is not None else None
+            presence = waves.presence(s, [pid]).get(pid) if pid is not None else None
+            if point is None or (presence is not None and presence.paused):
+                notify_store.mark(s, mid, status="cancelled", now=now, tried=False,
+                                  error="paused" if point is not None else "address removed")
+                counts["cancelled"] += 1
+                continue
+            to = keyring.decrypt(point.address_enc)
+        try:
+            notify_id = notifier.send(kind, to, template, personalisation={"link": link}, reference=reference)
+        except Refused as exc:
+            with open_session() as s:
+                notify_store.mark(s, mid, status="refused", now=now, error=str(exc))
+            log.warning("notify.refused reference=%s", reference)
+            counts["refused"] += 1
+            continue
+        except Unavailable as exc:
+            tries = attempts + 1
+            with open_session() as s:
+                if tries >= settings.max_attempts:
+                    notify_store.mark(s, mid, status="failed", now=now, error=f"{exc} (after {tries} tries)")
+                    counts["failed"] += 1
+                else:
+                    notify_store.mark(s, mid, status="pending", now=now, error=str(exc),
+                                      retry_at=now + retry_delay(tries))
+                    counts["retry"] += 1
+            log.warning("notify.unavailable reference=%s try=%d", reference, tries)
+            continue
+        with open_session() as s:
+            notify_store.mark(s, mid, status="sent", now=now, notify_id=notify_id)
+        counts["sent"] += 1
+    return counts
