@@ -79,7 +79,15 @@ def weekly_digest(rt: Any, *, now: datetime) -> str:
         )
     week = (now - timedelta(days=7)).astimezone(ZoneInfo(rt.settings.timezone)).date().isoformat()
     rt.notifier.notify(StaffNotice.weekly_digest(week, digest_lines(counts), _admin(rt, "")))
-    return "digest " + " ".join(f"{k}={v}" for k, v in counts.items())
+    return digest_result(counts)
+
+
+def digest_result(counts: dict[str, int]) -> str:
+    """What the job run prints and records (`ourvoice jobs run`, job_run): the same protected figures as the
+    digest, never a raw count of people (issue 19: a week with 3 finished conversations printed 3)."""
+    return "digest " + " ".join(
+        f"{k}={show(lone(v), hidden='hidden') if k in PEOPLE_COUNTS else v}" for k, v in counts.items()
+    )
 
 
 def report_ready(rt: Any, name: str) -> None:

@@ -37,8 +37,12 @@ def report_settings(tmp_path: Path, **overrides: object) -> ReportSettings:
 def runtime(url: str, tmp_path: Path, *, notifier: AlertNotifier | None = None, **overrides: object) -> SimpleNamespace:
     """What report jobs and commands need from the runtime: engine, content, settings, a notifier (none
     of whose routes takes staff notices unless one is given)."""
+    from bot.crypto import Keyring
+    from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY
+
     return SimpleNamespace(
         engine=make_engine(url),
+        keyring=Keyring(TEST_HASH_KEY, [TEST_FERNET_KEY]),  # the demo's events keep names encrypted
         library=frozen_library(),
         report_settings=report_settings(tmp_path, **overrides),
         settings=SimpleNamespace(public_url="https://ov.example"),
