@@ -59,7 +59,7 @@ _ALBANIAN_WORDS = frozenset(
 _VIETNAMESE_WORDS = frozenset(["toi", "khong", "bi", "danh", "cam", "on", "giup", "nha", "muon", "chet", "an", "toan"])
 
 _WORD = re.compile(r"[^\W\d_]+")
-_CODE = re.compile(r"\d|^[A-Z0-9]{2,}(-[A-Z0-9]{2,})+$")
+_CODE = re.compile(r"\d|_|^[A-Z0-9]{2,}(-[A-Z0-9]{2,})+$")
 _DOUBLE = re.compile(r"(.)\1+")
 ENGLISH_SHARE = 0.5
 """A Latin message is English if at least this share of its words are known English."""
@@ -144,8 +144,12 @@ def _latin(text: str) -> str:
     letters = set(text)
     if letters & _VIETNAMESE_LETTERS or any("\u1ea0" <= ch <= "\u1ef9" for ch in letters):
         return "vi"
-    # Codes and references ("K7PQ-XM3R", "ABCD-EFGH", "2nd", "b4") are not words of any language.
-    kept = " ".join(t for t in text.split() if not _CODE.search(t))
+    # Codes and references ("K7PQ-XM3R", "ev_ABCDEF", "2nd") are not words of any language, nor are capitals
+    # amid ordinary words ("start ABCDEF", "my IRO"); a message all in capitals is read as it is.
+    tokens = [t for t in text.split() if not _CODE.search(t)]
+    if any(any(ch.islower() for ch in t) for t in tokens):
+        tokens = [t for t in tokens if not (len(t) > 1 and t.isupper())]
+    kept = " ".join(tokens)
     words = [w.casefold() for w in _WORD.findall(kept.replace("'", "").replace("\u2019", ""))]
     if not words:
         return ENGLISH

@@ -102,6 +102,7 @@ def decide_quote(
             # Issue #19: staff may take words out or redact them, never put words in a young person's mouth.
             raise Invalid("an edited quote may only take words out (or replace them with [removed]), never add any")
     if approve:
+        _refuse_untranslated(s, quote_id)
         ref = screen(s, guard or QuoteGuard.record_only(), quote_id, text, by=actor.username, now=now)
         if ref is not None:
             record(s, actor, "quote.withdraw", target=f"quote:{quote_id}", detail=f"alert={ref}", now=now)
@@ -119,6 +120,29 @@ def decide_quote(
         now=now,
     )
     return view
+
+
+def quote_language(text: str) -> str:
+    """The language a quote is written in (issue 24): "en", a locale code, or "und"."""
+    from bot.language_id import identify
+
+    return identify(text).locale
+
+
+def _refuse_untranslated(s: Any, quote_id: int) -> None:
+    """Free text in another language is marked for translation: it cannot be approved as a quote (nor read
+    by the English checks a report relies on) until a qualified translator's English wording exists."""
+    from bot.language_check import language_name
+
+    found = quotes.screening(s, quote_id)
+    if found is None:
+        return
+    lang = quote_language(found[0])
+    if lang != "en":
+        raise Invalid(
+            f"this answer is written in {language_name(lang)} ({lang}): it is marked for translation and cannot be "
+            "quoted until a qualified translator has put it into English"
+        )
 
 
 def decide_good_news(s: Any, actor: Actor, item_id: int, *, approve: bool, now: datetime) -> Any:

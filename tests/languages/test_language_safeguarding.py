@@ -188,3 +188,15 @@ def test_english_safe_reply_is_unchanged(rt) -> None:
     assert result.replies[0].text.startswith("Thank you for telling me.")
     with session(rt.engine) as s:
         assert "language:" not in s.execute(select(Alert)).scalar_one().categories
+
+
+def test_codes_in_commands_are_not_taken_for_another_language(lexicon) -> None:
+    """Invite codes, event check-in codes and references are not words: '/start ev_KRBDMD' once read as Afrikaans
+    and went to a person as unassessed. Every code of the invite alphabet stays English."""
+    rng = random.Random(7)
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    for _ in range(2000):
+        code = "".join(rng.choice(alphabet) for _ in range(8))
+        for text in (f"start ev_{code[:6]}", f"checkin {code[:6]}", f"start {code[:4]}-{code[4:]}", code):
+            assert identify(text).locale == "en", text
+    assert identify("AABBAHAY WUU I GARAACAA HABEEN WALBA").locale == "so"  # all in capitals: still read
