@@ -44,9 +44,9 @@ def _action() -> Iterator[tuple[Any, Any]]:
 
 def check_in_link(rt: Any, code: str) -> str:
     """The link the event's QR code opens: the Telegram bot when configured, else the web chat."""
-    from admin.web.routes.events import check_in_link as link
+    from bot.features.events import check_in_link as link
 
-    return link(rt.settings, code)
+    return link(rt.settings.public_url, code)
 
 
 @app.command("add")

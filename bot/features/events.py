@@ -30,6 +30,14 @@ EVALUATION_FLOW = "event_evaluation"
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+def check_in_link(public_url: str, code: str, *, telegram_bot: str = "") -> str:
+    """The link an event's QR code opens: the web chat (or, given its username, the Telegram bot) with the
+    check-in code as the start parameter; opening it sends /start ev_CODE, which `commands` answers."""
+    if telegram_bot:
+        return f"https://t.me/{telegram_bot.lstrip('@')}?start={CHECK_IN_PREFIX}{code}"
+    return f"{public_url.rstrip('/')}/?start={CHECK_IN_PREFIX}{code}"
+
+
 def _say(library: Library, key: str, band: str | None, **fmt: object) -> str:
     text = text_for(library.string(key), band or "teen")
     return text.format(**fmt) if fmt else text

@@ -24,17 +24,18 @@ VIEW = for_action("event.view")
 INVITE = for_action("event.invite")
 ATTEND = for_action("event.attend")
 CLOSE = for_action("event.close")
-CHECK_IN_PREFIX = "ev_"  # /start ev_CODE: the bot's check-in (bot/features/events.py)
 
 
 def check_in_link(settings: Any, code: str, *, telegram: bool = False) -> str:
-    """The link an event's QR code opens: the web chat (or the Telegram bot) with the check-in code."""
+    """The link an event's QR code opens (the web chat, or the Telegram bot when its username is set)."""
+    from bot.features.events import check_in_link as link
+
     if telegram:
         from bot.identity import IdentitySettings
 
-        name = IdentitySettings().telegram_bot_username.lstrip("@")
-        return f"https://t.me/{name}?start={CHECK_IN_PREFIX}{code}" if name else ""
-    return f"{settings.public_url.rstrip('/')}/?start={CHECK_IN_PREFIX}{code}"
+        name = IdentitySettings().telegram_bot_username
+        return link(settings.public_url, code, telegram_bot=name) if name else ""
+    return link(settings.public_url, code)
 
 
 def _qr(target: str) -> str:
