@@ -190,3 +190,28 @@ def translations_import(
                           sort_keys=False, width=1000)
     path.write_text(body, encoding="utf-8")
     typer.echo(f"imported {count} entries into {path}")
+
+
+@app.command("preview")
+def preview(
+    flow_id: str = typer.Argument(..., help="a flow, topic or survey id"),
+    language: str = typer.Option("en", "--language", help="e.g. ar, ps, fa-AF, ti, ckb, sq, vi"),
+    band: str = typer.Option("teen", help="junior, teen, young_adult or carer"),
+) -> None:
+    """Staff preview (issue 24): a flow's wording in any language and age band, drafts included and marked,
+    English wherever there is no current translation."""
+    from content.localise import flow_texts, is_draft, localised_library
+    from content.schema import text_for
+
+    lib = load_library()
+    if flow_id not in lib.flows:
+        typer.echo(f"no flow {flow_id!r}", err=True)
+        raise typer.Exit(1)
+    english = flow_texts(lib.flows[flow_id])
+    shown = flow_texts(localised_library(lib, language, drafts=True).flows[flow_id])
+    if is_draft(lib, language):
+        typer.echo(f"[{language}: draft translation, not yet reviewed by a qualified translator]")
+    for key, text in shown.items():
+        words = text_for(text, band)
+        mark = "" if language == "en" or words != text_for(english[key], band) else "  [English: not translated]"
+        typer.echo(f"{key}: {words}{mark}")

@@ -66,3 +66,30 @@ def test_the_language_of_a_first_message_is_taken_as_the_persons_language(rt_dra
     result = p.text("Përshëndetje")  # hello in Albanian: an everyday word, so no safe reply
     assert not result.flagged and p.last
     assert all(r.meta.get("lang") == "sq" for r in p.last)
+
+
+def test_choice_answers_are_stored_the_same_in_every_language(rt_drafts) -> None:
+    """A choice is stored by its id, whatever language its button was in: reports count them together."""
+    import json
+
+    from sqlalchemy import select
+
+    from storage.db import session
+    from storage.models import Answer
+
+    for sender, first, age, listens, done in (
+        ("en-1", "hello", "I'm 11 to 16", "They listen", "Done"),
+        ("ar-1", "مرحبا", "عمري من 11 إلى 16", "يستمعون إليّ", "تم"),
+        ("vi-1", "Chào bạn", "Mình từ 11 đến 16 tuổi", "Họ lắng nghe mình", "Xong"),
+    ):
+        p = Person(rt_drafts.dispatcher, sender, now=fixed_now())
+        p.text(first)
+        p.press(age)
+        p.press("🗣")
+        p.press("🙂")
+        p.press(listens)
+        p.press(done)
+    with session(rt_drafts.engine) as s:
+        picked = [json.loads(a.value_json) for a in s.execute(select(Answer).where(Answer.question_id == "qualities"))
+                  .scalars()]
+    assert picked == [["listens"], ["listens"], ["listens"]]

@@ -61,3 +61,14 @@ def test_po_round_trip_marks_reviewed_entries_with_who(tmp_path: Path) -> None:
     english = load_library().strings.messages
     assert short["source"] == source_hash(english["safe_reply_short"])
     assert load_translations()["sq"].messages["safe_reply_short"].status == "draft"  # the repo's copy untouched
+
+
+def test_staff_preview_any_flow_in_any_language_and_band() -> None:
+    runner = CliRunner()
+    out = runner.invoke(app, ["content", "preview", "welcome", "--language", "ar", "--band", "junior"])
+    assert out.exit_code == 0, out.output
+    assert "draft translation" in out.output and "who.text: أيّ واحد من هؤلاء أنت؟" in out.output
+    assert "title: Welcome  [English: not translated]" in out.output
+    english = runner.invoke(app, ["content", "preview", "good_foster_carer", "--band", "junior"])
+    assert "What makes a great foster carer?" in english.output  # the 7-11 wording
+    assert runner.invoke(app, ["content", "preview", "nope"]).exit_code == 1
