@@ -41,3 +41,21 @@ def test_a_quote_in_another_language_cannot_be_approved_until_translated(admin: 
     with admin.db() as s:
         assert decide_quote(s, manager, english, approve=True, now=admin.clock.now).status == "approved"
         assert decide_quote(s, manager, arabic, approve=False, now=admin.clock.now).status == "rejected"
+
+
+def test_the_to_read_entry_names_the_language_and_marks_it_for_translation(admin: Admin) -> None:
+    from sqlalchemy import select
+
+    from storage.models import ToRead
+    from tests.admin.test_to_read import add_staff, good_news, young_person
+
+    add_staff(admin, "wendy", "participation_worker", ("east",))
+    good_news(young_person(admin, "yp-sq", "east"), "Kalova provimin e matematikës sot!")
+    good_news(young_person(admin, "yp-en", "east"), "I passed my maths exam today!")
+    with admin.db() as s:
+        albanian, english = (e.id for e in s.execute(select(ToRead).order_by(ToRead.id)).scalars())
+    c, _ = admin.client_for("wendy")
+    page = c.get(f"/admin/to-read/{albanian}").text
+    assert "Albanian (sq): marked for translation" in page and 'lang="sq" dir="auto"' in page
+    page = c.get(f"/admin/to-read/{english}").text
+    assert "English (en)" in page and "marked for translation" not in page

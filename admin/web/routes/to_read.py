@@ -67,7 +67,24 @@ def entry(request: Request, entry_id: int, *, ctx: Annotated[Ctx, Depends(READER
             found, words = actions.show(web.keyring, s, ctx.user, entry_id, now=ctx.now, **_window(ctx))
     except ActionError as exc:
         raise _http(exc) from None
-    return web.render(request, ctx, "to_read_entry.html", title=f"Message {entry_id}", e=found, words=words)
+    lang = _language_of(words)
+    return web.render(
+        request, ctx, "to_read_entry.html", title=f"Message {entry_id}", e=found, words=words, lang=lang,
+        language=_language_label(lang),
+    )
+
+
+def _language_of(words: str | None) -> str:
+    """Issue 24: the language the words are in, so the reader knows to find an interpreter."""
+    from bot.language_id import identify
+
+    return identify(words).locale if words else "en"
+
+
+def _language_label(lang: str) -> str:
+    from bot.language_check import language_name
+
+    return f"{language_name(lang)} ({lang})"
 
 
 @router.post("/to-read/{entry_id}/read")
