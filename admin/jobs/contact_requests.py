@@ -2,14 +2,18 @@
 sent submission) in the right team's queue, once.
 
 A plain `job(rt, *, now) -> str` run once across processes by admin.scheduler claims; the request row is also
-unique per answer, so overlapping runs cannot file one twice. Logs counts only.
+unique per answer, so overlapping runs cannot file one twice. The fostering team's addresses
+(OURVOICE_SURVEY_DIGEST_TO) get one short email per run that filed a carer's request: how many and a link, never
+who or anything they said. Logs counts only.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections import Counter
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any
 
 from admin.actions.requests import team_for
@@ -41,4 +45,27 @@ def collect(rt: Any, *, now: datetime) -> str:
                 filed[team] += 1
     if filed:
         log.info("requests.filed %s", " ".join(f"{t}={n}" for t, n in sorted(filed.items())))
+    if filed["fostering_team"]:
+        _tell_fostering_team(rt, filed["fostering_team"])
     return "filed " + (" ".join(f"{t}={n}" for t, n in sorted(filed.items())) or "0")
+
+
+def _tell_fostering_team(rt: Any, count: int) -> None:
+    """One email to the fostering team's addresses: how many new requests and where to answer them."""
+    to = rt.wave_settings.recipients()
+    if not to:
+        return
+    msg = EmailMessage()
+    msg["From"] = rt.wave_settings.digest_from or rt.settings.alert_email_from
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = f"[ourvoice] {count} new request(s) from foster carers to be contacted"
+    link = rt.settings.public_url.rstrip("/") + "/admin/requests"
+    msg.set_content(
+        f"{count} foster carer(s) asked for someone from the fostering team to get in touch.\n"
+        f"Please acknowledge within {rt.settings.request_within} and reply through ourvoice: {link}\n"
+    )
+    try:
+        with smtplib.SMTP(rt.settings.smtp_host, rt.settings.smtp_port, timeout=10) as smtp:
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:  # the queue still shows them; the next filing emails again
+        log.warning("requests.email_failed error=%s", type(exc).__name__)

@@ -96,3 +96,19 @@ def test_an_unacknowledged_request_is_overdue_after_its_service_level(rt) -> Non
     with session(rt.engine) as s:
         (req,) = actions.queue(s, FOSTERING, rt.settings, now=later)
     assert req.overdue
+
+
+def test_the_fostering_team_is_emailed_how_many_new_requests_wait_never_who(rt) -> None:
+    from bot.features.carers import WaveSettings
+    from tests.fakes.smtp_sink import SmtpSink
+
+    pulse_carer(rt, stopping="Yes", talk="Yes")
+    with SmtpSink() as sink:
+        rt.settings = rt.settings.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
+        rt.wave_settings = WaveSettings(_env_file=None, digest_to="fostering@council.example")  # type: ignore[call-arg]
+        assert tick(rt, DAY0 + timedelta(hours=2)) == "filed fostering_team=1"
+        (mail,) = sink.messages
+    assert mail["To"] == "fostering@council.example"
+    assert "1 new request(s) from foster carers" in mail["Subject"]
+    body = mail.get_content()
+    assert "/admin/requests" in body and "carer-0" not in body and "north" not in body
