@@ -609,6 +609,7 @@ class Dispatcher:
                     "audience": participant.audience,
                     "district": participant.district or "",
                     "council": participant.council or "",
+                    "language": getattr(participant, "language", None) or "",  # from their invite (issue 24)
                 }.items()
                 if v
             }

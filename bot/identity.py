@@ -147,6 +147,7 @@ def create_invites(
     created_by: str,
     now: datetime,
     council_ref: str | None = None,
+    language: str | None = None,
 ) -> tuple[str, list[CreatedInvite]]:
     """Create `count` one-time invites; returns (batch id, codes with links). Storage gets hashes only.
 
@@ -168,6 +169,11 @@ def create_invites(
         raise ValueError(f"council must be one of {', '.join(COUNCILS)}")
     if not 1 <= count <= 1000:
         raise ValueError("count must be between 1 and 1000")
+    if language is not None:
+        from content.translations import languages
+
+        if language not in languages():
+            raise ValueError(f"language must be one of {', '.join(languages())}")
     if not 1 <= expires_days <= 366:
         raise ValueError("expires-days must be between 1 and 366")
     batch = "B-" + "".join(secrets.choice(ALPHABET) for _ in range(6))
@@ -179,6 +185,7 @@ def create_invites(
             district=district, council=council, expires_at=now + timedelta(days=expires_days),
             created_by=created_by, now=now,
             council_ref_enc=keyring.encrypt(council_ref) if council_ref else None,
+            language=None if language == "en" else language,
         )
         tg, web = invite_links(code, public_url=public_url, bot_username=bot_username)
         out.append(CreatedInvite(code, tg, web))

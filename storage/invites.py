@@ -46,11 +46,13 @@ def add_invite(
     created_by: str,
     now: datetime,
     council_ref_enc: bytes | None = None,
+    language: str | None = None,
 ) -> Invite:
     """Store one invite by the keyed hash of its code (and any council case reference, encrypted)."""
     row = Invite(
         code_hash=code_hash, batch=batch, audience=audience, band=band, district=district, council=council,
         created_by=created_by, created_at=utc(now), expires_at=utc(expires_at), council_ref_enc=council_ref_enc,
+        language=language,
     )
     session.add(row)
     session.flush()
@@ -86,6 +88,7 @@ def carry_to_participant(session: Session, invite: Invite, participant: Particip
     """On joining: the participant keeps which invite let them in and its encrypted council reference."""
     participant.invite_id = invite.id
     participant.council_ref_enc = invite.council_ref_enc
+    participant.language = invite.language  # issue 24: the bot speaks it from the first message
     session.add(participant)
 
 

@@ -25,6 +25,7 @@ class Participant(SQLModel, table=True):
     # never listed; revealed only by a safeguarding lead's audited "break glass" on an alert.
     council_ref_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     invite_id: int | None = Field(default=None)  # the invite they joined with: who issued it and when
+    language: str | None = Field(default=None, max_length=16)  # issue 24: from their invite, until they choose
 
 
 class ChannelIdentity(SQLModel, table=True):
@@ -552,6 +553,7 @@ class Invite(SQLModel, table=True):
     revoked_at: datetime | None = None
     # `invite create --case-ref`: the council case-system reference, encrypted, copied to the participant.
     council_ref_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    language: str | None = Field(default=None, max_length=16)  # issue 24: `invite create --language ar`
 
 
 class LinkCode(SQLModel, table=True):

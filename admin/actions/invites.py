@@ -39,6 +39,7 @@ def create_invites(
     public_url: str,
     bot_username: str = "",
     council_ref: str | None = None,
+    language: str | None = None,
 ) -> tuple[str, list]:
     """Create a batch of one-time invites (audited as invite.create); returns (batch, codes with links).
 
@@ -55,7 +56,9 @@ def create_invites(
         raise Forbidden(f"a {actor.role} cannot invite {audience.replace('_', ' ')}s")
     if not actor.all_districts and district not in actor.districts:
         raise Invalid("choose one of your own districts for these invites")
-    extra = {"council_ref": council_ref} if council_ref else {}
+    extra: dict[str, Any] = {"council_ref": council_ref} if council_ref else {}
+    if language:
+        extra["language"] = language  # issue 24: the language the young person will be spoken to in
     try:
         batch, created = make(
             s,

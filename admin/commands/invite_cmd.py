@@ -53,6 +53,9 @@ def create(
     case_ref: str = typer.Option(
         None, "--case-ref", help="the young person's council case reference (one code; stored encrypted)"
     ),
+    language: str = typer.Option(
+        None, "--language", help="the language to speak from the first message: ar, ps, fa-AF, ti, ckb, sq, vi"
+    ),
     *,
     actor: Actor,
 ) -> None:
@@ -69,7 +72,7 @@ def create(
             batch, created = invite_actions.create_invites(
                 s, keyring, actor, audience=role, age_band=age_band, district=district, council=council,
                 expires_days=expires_days, count=count, public_url=settings.public_url,
-                bot_username=identity.telegram_bot_username, council_ref=case_ref, now=_now(),
+                bot_username=identity.telegram_bot_username, council_ref=case_ref, now=_now(), language=language,
             )
     except ActionError as exc:
         raise _refuse(exc) from None
