@@ -16,6 +16,7 @@ import typer
 
 from admin.actions import cards as card_actions
 from admin.actions.policy import COUNCILS, ActionError, Actor
+from admin.reports.staff_counts import lone, text
 
 app = typer.Typer(help="Challenge cards: triage, move through the lifecycle, show.", no_args_is_help=True)
 
@@ -66,7 +67,7 @@ def list_cards(
         typer.echo("no cards")
     for c in cards:
         flags = ("P" if c.personal else "-") + ("H" if c.quarantined else "-")
-        head = f"#{c.id:<4} {c.state:<25} {c.council:<12} backing={c.supporters:<3} {flags}"
+        head = f"#{c.id:<4} {c.state:<25} {c.council:<12} backing={text(lone(c.supporters)):<9} {flags}"
         typer.echo(f"{head} {_short(c.challenge)}")
     if cards:
         typer.echo(
@@ -81,7 +82,8 @@ def show(card_id: int, *, actor: Actor) -> None:
 
     with _action() as (s, _library):
         card = card_actions.view_card(s, actor, card_id, now=datetime.now(UTC))
-    typer.echo(f"Card #{card.id} ({card.council}) is {card.state}; {card.supporters} young people backing it")
+    backing = text(lone(card.supporters))  # a count of young people: hidden under 5 (issue 19)
+    typer.echo(f"Card #{card.id} ({card.council}) is {card.state}; young people backing it: {backing}")
     typer.echo(f"What should change: {card.challenge}")
     typer.echo(f"Why it matters: {card.why or '-'}")
     typer.echo(f"Who it's for: {', '.join(card.who_for) or '-'}")

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from admin.actions.policy import DISTRICTS, ROLES
 from admin.actions.staff import password_hasher
+from admin.reports.staff_counts import lone
 from admin.web.auth import AdminAuth, AdminHostGuard, allowed_hosts, own_urls
 from admin.web.policy import Ctx, LoginRequired, Policy, check_routes, policy_of
 from storage.db import session as db_session
@@ -141,6 +142,8 @@ class AdminWeb:
         self.env.globals.update(ROLES=ROLES, DISTRICTS=DISTRICTS, district_name=lambda d: DISTRICTS.get(d, d))
         self.env.filters["age"] = human_age
         self.env.filters["district_name"] = lambda d: DISTRICTS.get(d, d or "unknown")
+        # A lone count of people (a card's supporters): through the disclosure layer, hidden under 5.
+        self.env.filters["people"] = lambda n: lone(int(n or 0))
         self.env.filters["when"] = lambda dt: dt.strftime("%d %b %Y %H:%M") if dt else ""
         self.nav: list[NavItem] = []
         self.modules: list[str] = []

@@ -46,13 +46,13 @@ CHECKED_PAGES = {
     "/admin/topics",
     "/admin/topics/{topic_id}",
     "/admin/account",
+    "/admin/cards",  # each card's supporters are a count of young people: a lone count through the layer
+    "/admin/cards/{card_id}",
 }
 LISTS = "lists items one by one (each row is something this viewer may open); any number is an id, a date or a row"
 COUNT_FREE_PAGES = {
     ("GET", "/admin/login"): "the sign-in form: no data",
     ("GET", "/admin/static/{name}"): "stylesheets and scripts",
-    ("GET", "/admin/cards"): LISTS,
-    ("GET", "/admin/cards/{card_id}"): "one challenge card the viewer may open (the Panel update lists every card)",
     ("GET", "/admin/events/{event_id}"): "one event's own register (staff took it); attendance on the list page "
     "(checked) goes through the disclosure layer",
     ("GET", "/admin/alerts"): LISTS,
@@ -76,11 +76,11 @@ POST_REASON = "changes something; answers with a redirect, a refusal, or a check
 
 # CLI commands, by their words. Checked ones are run below; the others print no counts of people.
 CHECKED_CLI = {
-    "survey list", "survey status", "responses summary", "event list", "report theme show", "jobs run",
+    "survey list", "survey status", "responses summary", "event list", "report theme show", "jobs run", "card list",
 }
 CLI_COUNT_FREE = {
     "run": "starts the server", "init": "writes a settings file", "db upgrade": "migrates",
-    "content check": "checks content files", "content translations status": "strings per language, not people",
+    "content check": "checks content files", "content preview": "shows a flow's own messages, no answers", "content translations status": "strings per language, not people",
     "content translations export": "writes strings", "content translations import": "reads strings",
     "safeguarding check": "scores a phrase given on the command line", "safeguarding train": "trains the model on "
     "labelled, made-up messages", "safeguarding test-alert": "sends a test notice",
@@ -96,7 +96,7 @@ CLI_COUNT_FREE = {
     "keys rotate": "re-encrypts", "participant export": "one person's own data, for them",
     "participant delete": "erases one person", "topic list": "topics and their dates",
     "topic publish": "publishes", "topic close": "closes", "topic preview": "a topic's questions",
-    "card list": LISTS, "card show": "one card", "card move": "one card", "card resolve": "one card",
+    "card show": "one card; its supporters through the layer as on `card list` (checked)", "card move": "one card", "card resolve": "one card",
     "goodnews list": LISTS, "goodnews approve": "one item", "goodnews reject": "one item",
     "event add": "adds an event", "event show": "one event's own register", "event invite": "invites",
     "event attend": "takes a register", "event close": "closes an event",
@@ -125,7 +125,7 @@ _NOT_COUNTS = re.compile(
     r"(?: \d{4})?"  # long dates
     r"|\b\d{4}-(?:Q[1-4]|\d{2})\b|\bQ[1-4]\b"  # periods
     r"|\b\d{1,2} ?(?:to|-|\u2013) ?\d{1,2}\b"  # age ranges (7 to 11, 11-16)
-    r"|#\d+|\bwave \d+\b|\bid \d+"  # ids
+    r"|#\d+|\b(?:[Ww]ave|[Cc]ard|id) \d+\b"  # ids
     r"|\b\d+(?:\.\d+)?%"  # percentages are given only over published parts of 5 or more (checked apart)
     r"|\b\d+ ?(?:minutes|hours|days|working days?|characters|MB|KB|bytes)\b"  # settings, not people
     r"|\b\d+ ?="  # a scale's legend (1 = not at all)
@@ -218,6 +218,13 @@ class World:
             return sorted(f.id for f in self.library.flows.values() if f.kind != "menu")
         if name == "topic_id":
             return sorted(f.id for f in self.library.flows.values() if f.kind == "topic")
+        if name == "card_id":
+            from sqlalchemy import select
+
+            from storage.models import ChallengeCard
+
+            with self.admin.db() as s:
+                return [str(i) for i in s.execute(select(ChallengeCard.id)).scalars()]
         if name == "wave_id":
             with self.admin.db() as s:
                 return [str(w.id) for w in waves.list_waves(s)]
@@ -376,6 +383,7 @@ def cli_outputs(w: World) -> dict[str, str]:
             continue
         outs[f"responses summary --flow {flow}"] = _cli(w, "responses", "summary", "--flow", flow)
     outs["event list"] = _cli(w, "event", "list")
+    outs["card list"] = _cli(w, "card", "list")
     outs["report theme show"] = _cli(w, "report", "theme", "show", "--period", "2026-Q3")
     return outs
 
@@ -389,6 +397,8 @@ def _cli_small(name: str, out: str) -> list[str]:
             line = re.sub(r"^(\S+\s+)\d+", r"\1", line)  # invited: the team's own list (listed)
         if name.startswith("responses summary --flow") and line.startswith("  "):
             line = re.sub(r"^\s+\S+", " ", line)  # the choice's id (a scale's "4" is a label, not a count)
+        if name == "card list":
+            line = line.split(" -- ", 1)[0]  # the card's own words follow
         if name == "event list":
             line = re.sub(r"^\s*\d+\s", " ", line)  # the event's id
         lines.append(line)
