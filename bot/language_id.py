@@ -39,8 +39,9 @@ _URDU = frozenset("\u0679\u0688\u0691\u06ba\u06d2\u06c1")
 _PERSIAN = frozenset("\u067e\u0686\u0698\u06af\u06a9\u06cc")  # also used by Pashto, Sorani and Urdu
 _ARABIC_ONLY = frozenset("\u0629\u0643\u0649\u0623\u0625")  # ta marbuta, Arabic kaf, alif maqsura, hamza seats
 # Very common Pashto words, for Pashto typed without the letters only Pashto has.
-_PASHTO_WORDS = frozenset(["زه", "زما", "یم", "یی", "دی", "ده", "کې", "ته", "ولې", "څه", "ما", "ته", "مې", "هم", "دا"])
-_DARI_WORDS = frozenset(["من", "است", "هستم", "میکنم", "نیستم", "را", "برای", "چه", "خود"])
+# Words Arabic shares ("ما", "هم", "دا", "من") are left out: they made Levantine Arabic read as Pashto or Dari.
+_PASHTO_WORDS = frozenset(["زه", "زما", "یم", "یی", "دی", "ده", "کې", "ته", "ولې", "څه", "مې"])
+_DARI_WORDS = frozenset(["است", "هستم", "میکنم", "نیستم", "را", "برای", "چه", "خود"])
 
 # Very common words: Tigrinya and Amharic share the Ethiopic script.
 _TIGRINYA_WORDS = frozenset(
