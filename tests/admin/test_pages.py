@@ -373,8 +373,16 @@ def test_card_page_shows_supporter_count_never_names(staffed: Admin) -> None:
             refs.append(p.case_ref)
         refs.append(raiser.case_ref)
     page = _get(staffed, "worker", f"/admin/cards/{card.id}").text
-    assert re.search(r"<dt>Supporters</dt><dd>3</dd>", page)
+    # A count of young people: through the disclosure layer, so 3 is "not shown" (issue 19) and 5 is shown.
+    assert re.search(r"<dt>Supporters</dt><dd><span[^>]*>not shown</span></dd>", page)
     assert not any(ref in page for ref in refs)
+    with staffed.db() as s:
+        for i in range(3, 5):
+            p, _ = people.create(
+                s, key_hash=f"sup{i}", channel="web", address_enc=None, now=now, council="ocypc"
+            )
+            assert challenges.support(s, card.id, p.id, council="ocypc", now=now) == "added"
+    assert re.search(r"<dt>Supporters</dt><dd>5</dd>", _get(staffed, "worker", f"/admin/cards/{card.id}").text)
 
 
 def test_quarantined_card_text_is_hidden(staffed: Admin) -> None:
