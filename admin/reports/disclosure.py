@@ -12,7 +12,7 @@ all carry one label, so the label itself says nothing about the size. Never logs
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +23,10 @@ FEWER = "fewer than 5"  # only for a lone count that adds up with nothing else p
 NOT_APPLICABLE = "\u2013"  # a structural zero: this combination cannot happen (e.g. Super Council, 16-25)
 
 TOTAL_COST = 10.0**6  # a margin's cost: the search hides a total only when no cell will do
+# Solved problems of this process, newest last (see Publication.solve); SOLVED_HITS counts answers given from it.
+SOLVED: OrderedDict[tuple[object, ...], tuple[frozenset[Hashable], frozenset[Hashable]]] = OrderedDict()
+SOLVED_MAX = 64
+SOLVED_HITS = [0]
 
 Key = Hashable
 Pos = tuple[int, int]
@@ -197,7 +201,35 @@ class Publication:
         `fixed` counts were published already (an earlier output): they stay exactly as they were, hidden
         when in `hidden` and shown otherwise, and only the other counts may be hidden to protect them.
         `quick` mends the first leak found (in a fixed order) instead of the narrowest one, so each round
-        solves one interval rather than all of them: for big linked problems (several periods at once)."""
+        solves one interval rather than all of them: for big linked problems (several periods at once).
+
+        The answer is a function of the problem alone, so an identical problem solved before in this process
+        (the Panel job drawing PDF, HTML and Markdown of one period; a second download) is answered from
+        SOLVED without running the audit again: the same counts hidden, byte for byte the same output."""
+        hidden, fixed = frozenset(hidden), frozenset(fixed)
+        key = self._fingerprint(hidden, fixed, quick)
+        if key in SOLVED:
+            SOLVED.move_to_end(key)
+            SOLVED_HITS[0] += 1
+            primary, secondary = SOLVED[key]
+            return Result(self, primary, secondary)
+        result = self._solve(hidden=hidden, fixed=fixed, quick=quick)
+        SOLVED[key] = (result.primary, result.secondary)
+        while len(SOLVED) > SOLVED_MAX:
+            SOLVED.popitem(last=False)
+        return result
+
+    def _fingerprint(self, hidden: frozenset[Key], fixed: frozenset[Key], quick: bool) -> tuple[object, ...]:
+        """Everything the solve reads, in the order it reads it (equations and inequalities keep theirs)."""
+        return (
+            self.threshold, self.width, quick, hidden, fixed,
+            frozenset(self.values.items()), frozenset(self.published), frozenset(self.structural),
+            frozenset(self.cost.items()),
+            tuple(tuple(eq.items()) for eq in self.equations),
+            tuple(tuple(eq.items()) for eq in self.inequalities),
+        )
+
+    def _solve(self, *, hidden: Iterable[Key], fixed: Iterable[Key], quick: bool) -> Result:
         frozen = set(fixed)
         primary = {k for k in self.published if self.values[k] < self.threshold and k not in frozen}
         primary |= {k for k in frozen & set(hidden) if self.values[k] < self.threshold}

@@ -251,3 +251,26 @@ def test_carers_headline_percentages_use_published_figures_only() -> None:
     yesno = QuestionInfo("carer_pulse", "help", "yesno", "Help?", (("yes", "Yes"), ("no", "No")))
     assert ocypc.headline_share(yesno, ["yes", "no"], [12, None], _protected([12, None], 16)) == \
         "75% answered \u201cYes\u201d"  # type: ignore[arg-type]
+
+
+def test_a_second_build_of_the_same_period_reuses_the_solved_problems(
+    outputs: dict[str, bytes], seeded_db: str, tmp_path: Path
+) -> None:
+    """The Panel job draws three formats of one period: the disclosure audit runs once, and the answer
+    given from memory is exactly the one solved (same document, byte for byte)."""
+    from admin.reports import disclosure
+    from admin.reports.render import render
+
+    dst = tmp_path / "again.db"
+    shutil.copy(Path(seeded_db.split("///", 1)[1]), dst)
+    engine = make_engine(f"sqlite:///{dst}")
+    hits = disclosure.SOLVED_HITS[0]
+    try:
+        with session(engine) as s:
+            again = ocypc.build(s, frozen_library(), since=FROM, until=TO, now=NOW, settings=report_settings(tmp_path),
+                                meeting=MEETING)
+            md = render("ocypc", "md", s=again)
+    finally:
+        engine.dispose()
+    assert disclosure.SOLVED_HITS[0] > hits
+    assert md.replace(str(tmp_path).encode(), b"") == outputs["md"].replace(str(tmp_path).encode(), b"")
