@@ -425,7 +425,8 @@ class OutboxSender:
         begun = self._mark_commits  # commits up to this one are visible to the read below
         self._scans.append(begun)
         try:
-            rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch)
+            held = frozenset(self._known) | frozenset(self._just_marked)
+            rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch, held)
         except Exception as exc:
             log.warning("outbox.scan_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
             return
@@ -532,10 +533,12 @@ class OutboxSender:
         except Exception as exc:
             log.warning("outbox.db_write_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
 
-    def _db_due(self, limit: int) -> list[tuple[int, bytes | None, str, str]]:
+    def _db_due(self, limit: int, held: frozenset[int]) -> list[tuple[int, bytes | None, str, str]]:
+        """Due rows this sender does not hold yet: ids first (cheap), then only the new rows' payloads, so a
+        scan costs little however many replies are already queued in memory (a burst of thousands of chats)."""
         with session(self.engine) as s:
-            rows = outbox.due(s, self.channel.name, now=self.clock(), limit=limit)
-            return [(r.id, r.address_enc, r.payload_json, r.kind) for r in rows if r.id is not None]
+            ids = outbox.due_ids(s, self.channel.name, now=self.clock(), limit=limit)
+            return outbox.payloads(s, [i for i in ids if i not in held][: self.batch])
 
     def _db_acquire_lease(self) -> bool:
         now, ttl, name = self.clock(), timedelta(seconds=self.lease_ttl), self.channel.name

@@ -73,6 +73,38 @@ def due(session: Session, channel: str, *, now: datetime, limit: int = 100) -> l
     )
 
 
+def due_ids(session: Session, channel: str, *, now: datetime, limit: int = 100) -> list[int]:
+    """Ids of the pending rows for a channel whose time has come, oldest first: the sender's cheap scan, which
+    then loads only the rows it does not already hold (see `payloads`)."""
+    return list(
+        session.execute(
+            select(col(OutboxMessage.id))
+            .where(
+                col(OutboxMessage.status) == "pending",
+                col(OutboxMessage.channel) == channel,
+                col(OutboxMessage.not_before) <= now,
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def payloads(session: Session, ids: list[int]) -> list[tuple[int, bytes | None, str, str]]:
+    """(id, encrypted address, payload JSON, kind) of these rows, oldest first, as plain tuples."""
+    if not ids:
+        return []
+    rows = session.execute(
+        select(
+            col(OutboxMessage.id), col(OutboxMessage.address_enc), col(OutboxMessage.payload_json),
+            col(OutboxMessage.kind),
+        )
+        .where(col(OutboxMessage.id).in_(ids))
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    return [(int(r[0]), r[1], str(r[2]), str(r[3])) for r in rows]
+
+
 def mark_sent(session: Session, ids: list[int], *, now: datetime) -> None:
     if ids:
         session.execute(
