@@ -19,15 +19,17 @@ from typing import Any
 import yaml
 
 from bot.risk_model import FEATURIZER, Concepts, features, tokens
-from bot.safeguarding import Lexicon, default_lexicon_path
+from bot.safeguarding import Lexicon, assess_lexicon, default_lexicon_path
 
-TARGET_FPR = 0.06
-"""The threshold is the lowest one whose cross-validated false-alarm rate on the everyday training messages
-stays within this. The budget for both detectors together is 0.10; on the same messages the lexicon raises
-about 0.035, so the model may spend up to about 0.06 of it buying recall on wording the lexicon never saw.
-(The everyday training messages are about 40% deliberate near misses, harder than real traffic.)"""
+TARGET_RECALL = 0.9725
+"""Recall first: the threshold is the highest one at which the COMBINED detector (lexicon hit, or model score at
+or above it) catches this share of the training disclosures, scored out of fold. A miss can cost a child and a
+false alarm costs a worker a minute, so the model is tuned to recall and the false-alarm rate is what follows
+(reported, and bounded by the quality tests on the blind sets)."""
 MIN_DF = 2
-C = 4.0
+C = 64.0
+"""Weak regularisation: with folds held out by whole file, C of 1, 4, 16, 32 and 64 were tried; 64 gave the best
+recall at the lowest false-alarm rate on wording from unseen files (and on blind sets 1 and 2)."""
 FOLDS = 5
 DIGITS = 5
 
@@ -52,6 +54,10 @@ class Example:
     text: str
     flag: bool
     category: str | None
+    source: str = ""
+    """The labelled file it came from: each file is one author's wording, so cross-validation holds out whole
+    files, imitating wording the model never saw (holding out single lines would let a sister sentence from
+    the same file leak the answer)."""
 
 
 def labelled_dir() -> Path:
@@ -82,14 +88,14 @@ def _read_txt(path: Path, flag: bool) -> list[Example]:
                 category = _heading_category(line)
             continue
         if line.strip():
-            out.append(Example(line, flag, category if flag else None))
+            out.append(Example(line, flag, category if flag else None, path.name))
     return out
 
 
 def _read_yaml(path: Path) -> list[Example]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    out = [Example(str(row["text"]), True, row.get("category")) for row in data.get("flag") or ()]
-    out += [Example(str(row["text"]), False, None) for row in data.get("not_flag") or ()]
+    out = [Example(str(row["text"]), True, row.get("category"), path.name) for row in data.get("flag") or ()]
+    out += [Example(str(row["text"]), False, None, path.name) for row in data.get("not_flag") or ()]
     return out
 
 
@@ -139,14 +145,23 @@ def live_concepts() -> Concepts:
     return concepts_of(Lexicon.from_file(default_lexicon_path()))
 
 
-def data_digest(examples: list[Example], concepts: Concepts | None = None) -> str:
-    """What the stored model must have been trained on: the examples, the lexicon's word classes and the
-    training recipe."""
+def data_digest(
+    examples: list[Example], concepts: Concepts | None = None, lexicon_hits: list[bool] | None = None
+) -> str:
+    """What the stored model must have been trained on: the examples and their source files, the lexicon's word
+    classes, which examples the lexicon catches (the threshold is set for both detectors together, so a lexicon
+    edit that changes what it catches makes the model stale too) and the training recipe."""
+    if concepts is None or lexicon_hits is None:
+        lexicon = Lexicon.from_file(default_lexicon_path())
+        concepts = concepts or concepts_of(lexicon)
+        lexicon_hits = [assess_lexicon(ex.text, lexicon).flagged for ex in examples]
     h = hashlib.sha256()
-    h.update(json.dumps([FEATURIZER, TARGET_FPR, MIN_DF, C, FOLDS, DIGITS]).encode())
-    h.update(json.dumps((concepts or live_concepts()).as_data(), sort_keys=True).encode())
+    recipe = [FEATURIZER, "recall-first, folds by source file", TARGET_RECALL, MIN_DF, C, FOLDS, DIGITS]
+    h.update(json.dumps(recipe).encode())
+    h.update(json.dumps(concepts.as_data(), sort_keys=True).encode())
+    h.update("".join("1" if hit else "0" for hit in lexicon_hits).encode())
     for ex in examples:
-        h.update(json.dumps([ex.text, ex.flag, ex.category], ensure_ascii=False).encode("utf-8"))
+        h.update(json.dumps([ex.text, ex.flag, ex.category, ex.source], ensure_ascii=False).encode("utf-8"))
     return h.hexdigest()
 
 
@@ -182,44 +197,91 @@ def _fit(x: Any, y: list[int]) -> Any:
     return model.fit(x, y)
 
 
-def _threshold(examples: list[Example], counts: list[Counter[str]]) -> tuple[float, dict[str, float]]:
-    """Pick the threshold from out-of-fold scores, so it reflects unseen wording rather than memory."""
+def source_folds(examples: list[Example]) -> list[int]:
+    """Each example's fold, whole source files together: files largest first, each to the fold holding the
+    fewest examples so far (ties to the lower fold; the same rule as scikit-learn's GroupKFold, written out so
+    the folds, and so the model's bytes, cannot change with a library upgrade)."""
+    sizes = Counter(ex.source for ex in examples)
+    load = [0] * FOLDS
+    fold_of_source: dict[str, int] = {}
+    for source, n in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
+        k = min(range(FOLDS), key=lambda j: (load[j], j))
+        fold_of_source[source] = k
+        load[k] += n
+    return [fold_of_source[ex.source] for ex in examples]
+
+
+def out_of_fold_scores(examples: list[Example], counts: list[Counter[str]]) -> list[float]:
+    """Each example's model score from a model that never saw its source file."""
     flags = [ex.flag for ex in examples]
-    # Stratified, deterministic folds: every k-th example of each class.
-    fold_of: list[int] = []
-    seen = {True: 0, False: 0}
-    for f in flags:
-        fold_of.append(seen[f] % FOLDS)
-        seen[f] += 1
+    fold_of = source_folds(examples)
     scores = [0.0] * len(examples)
     for k in range(FOLDS):
         train = [i for i in range(len(examples)) if fold_of[i] != k]
         test = [i for i in range(len(examples)) if fold_of[i] == k]
+        if not test or len({flags[i] for i in train}) < 2:
+            continue
         names, idf = _vocabulary([counts[i] for i in train])
         model = _fit(_matrix([counts[i] for i in train], names, idf), [int(flags[i]) for i in train])
         probs = model.predict_proba(_matrix([counts[i] for i in test], names, idf))[:, 1]
         for i, p in zip(test, probs, strict=True):
             scores[i] = float(p)
-    positives = sorted((s for s, f in zip(scores, flags, strict=True) if f), reverse=True)
-    negatives = [s for s, f in zip(scores, flags, strict=True) if not f]
-    negatives_desc = sorted(negatives, reverse=True)
-    allowed = math.floor(TARGET_FPR * len(negatives))
-    # Just above the (allowed+1)-th highest everyday score: at most `allowed` everyday messages reach it.
-    threshold = round(negatives_desc[allowed] + 10**-DIGITS, DIGITS) if allowed < len(negatives) else 0.5
-    recall = sum(s >= threshold for s in positives) / len(positives)
-    fpr = sum(s >= threshold for s in negatives) / max(1, len(negatives))
-    return threshold, {"cv_recall": round(recall, 4), "cv_false_positive_rate": round(fpr, 4)}
+    return scores
+
+
+def recall_first_threshold(flags: list[bool], lexicon_hits: list[bool], scores: list[float]) -> float:
+    """The highest threshold at which lexicon-or-model catches TARGET_RECALL of the disclosures."""
+    positives = [i for i, f in enumerate(flags) if f]
+    need = math.ceil(TARGET_RECALL * len(positives))
+    caught_by_lexicon = sum(lexicon_hits[i] for i in positives)
+    if caught_by_lexicon >= need:
+        return 1.0
+    # The model must add `need - caught_by_lexicon` of those the lexicon misses: the threshold is the score
+    # of the one that makes up the number, rounded down so it is still caught after rounding.
+    rest = sorted((scores[i] for i in positives if not lexicon_hits[i]), reverse=True)
+    kth = rest[need - caught_by_lexicon - 1]
+    return float(math.floor(kth * 10**DIGITS) / 10**DIGITS)
+
+
+def _rates(flags: list[bool], fired: list[bool]) -> tuple[float, float]:
+    """Recall on the disclosures and false-alarm rate on the everyday messages."""
+    positives = sum(flags)
+    caught = sum(x for f, x in zip(flags, fired, strict=True) if f)
+    alarms = sum(x for f, x in zip(flags, fired, strict=True) if not f)
+    return round(caught / max(1, positives), 4), round(alarms / max(1, len(flags) - positives), 4)
+
+
+def _threshold(
+    examples: list[Example], counts: list[Counter[str]], lexicon_hits: list[bool]
+) -> tuple[float, dict[str, float]]:
+    """Pick the threshold from out-of-fold scores, so it reflects unseen wording rather than memory."""
+    flags = [ex.flag for ex in examples]
+    scores = out_of_fold_scores(examples, counts)
+    threshold = recall_first_threshold(flags, lexicon_hits, scores)
+    model_fired = [s >= threshold for s in scores]
+    both = [m or h for m, h in zip(model_fired, lexicon_hits, strict=True)]
+    recall, fpr = _rates(flags, model_fired)
+    both_recall, both_fpr = _rates(flags, both)
+    return threshold, {
+        "cv_recall": recall,
+        "cv_false_positive_rate": fpr,
+        "cv_combined_recall": both_recall,
+        "cv_combined_false_positive_rate": both_fpr,
+    }
 
 
 def train_model(root: Path | None = None) -> dict[str, Any]:
     """Train on every labelled message and return the model as plain data (see `dumps`)."""
-    return train_examples(load_labelled(root), live_concepts())
+    lexicon = Lexicon.from_file(default_lexicon_path())
+    return train_examples(load_labelled(root), concepts_of(lexicon), lexicon)
 
 
-def train_examples(examples: list[Example], concepts: Concepts) -> dict[str, Any]:
-    """Train on these examples (in this order) and return the model as plain data."""
+def train_examples(examples: list[Example], concepts: Concepts, lexicon: Lexicon | None = None) -> dict[str, Any]:
+    """Train on these examples (in this order) and return the model as plain data. With a lexicon the threshold
+    is set for the two detectors together (see TARGET_RECALL); without one, for the model alone."""
     counts = [features(tokens(ex.text), concepts) for ex in examples]
-    threshold, cv = _threshold(examples, counts)
+    hits = [assess_lexicon(ex.text, lexicon).flagged if lexicon else False for ex in examples]
+    threshold, cv = _threshold(examples, counts, hits)
     names, idf = _vocabulary(counts)
     x = _matrix(counts, names, idf)
     model = _fit(x, [int(ex.flag) for ex in examples])
@@ -242,7 +304,7 @@ def train_examples(examples: list[Example], concepts: Concepts) -> dict[str, Any
         "schema_version": 1,
         "id": "safeguarding_model",
         "featurizer": FEATURIZER,
-        "data_digest": data_digest(examples, concepts),
+        "data_digest": data_digest(examples, concepts, hits),
         "trained_on": {
             "flag": sum(ex.flag for ex in examples),
             "not_flag": sum(not ex.flag for ex in examples),

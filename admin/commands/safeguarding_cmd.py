@@ -85,8 +85,9 @@ def train(
     seen = data["trained_on"]
     typer.echo(
         f"{target}: {len(data['features'])} features from {seen['flag']} disclosures and {seen['not_flag']} "
-        f"everyday messages; threshold {data['threshold']} (cross-validated recall {seen['cv_recall']}, "
-        f"false alarms {seen['cv_false_positive_rate']} for the model alone)"
+        f"everyday messages; threshold {data['threshold']} (cross-validated by whole file: recall "
+        f"{seen['cv_recall']}, false alarms {seen['cv_false_positive_rate']} for the model alone; "
+        f"{seen['cv_combined_recall']} / {seen['cv_combined_false_positive_rate']} with the lexicon)"
     )
 
 

@@ -20,6 +20,8 @@ from bot.safeguarding import Lexicon, assess_lexicon
 HERE = Path(__file__).parent
 FRESH = HERE / "fresh" / "fresh_2026-12-04.yaml"
 FRESH_SECOND = HERE / "fresh" / "fresh_2026-12-04_second.yaml"
+FRESH_THIRD = HERE / "fresh" / "fresh_2026-12-04_third.yaml"
+BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD)
 
 Row = tuple[str, bool, str | None]  # text, must flag, category
 
@@ -90,20 +92,27 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel) -> Score:
     return s
 
 
+BLIND_NOTES = {
+    FRESH: "looked at during development",
+    FRESH_SECOND: "looked at during development",
+    FRESH_THIRD: "scored once, with the final model",
+}
+
+
 def markdown_table() -> str:
-    """The README's table: each detector and both together, on each set, then the blind set by category."""
+    """The README's table: each detector and both together, on each set, then the blind sets by category."""
     from bot.risk_model import cached_model
     from bot.safeguarding import default_lexicon_path
 
     lexicon, model = Lexicon.from_file(default_lexicon_path()), cached_model()
-    meta, meta2 = fresh_meta(), fresh_meta(FRESH_SECOND)
     sets = [
         ("tuning set (all labelled data, both detectors learned from it)", tuning_rows()),
         ("team hold-out (older, written by the team, never tuned on)", team_holdout_rows()),
-        (f"**blind set 1** ({meta['written']}, {meta['author_role']}; totals seen during development)", fresh_rows()),
-        (f"**blind set 2** ({meta2['written']}, {meta2['author_role']}; not used to choose anything)",
-         fresh_rows(FRESH_SECOND)),
     ]
+    for n, path in enumerate(BLIND_SETS, start=1):
+        meta = fresh_meta(path)
+        label = f"**blind set {n}** ({meta['written']}, {meta['author_role']}; {BLIND_NOTES[path]})"
+        sets.append((label, fresh_rows(path)))
     out = ["| set | disclosures / everyday | lexicon recall / FPR | model recall / FPR | **both** recall / FPR |",
            "| --- | --- | --- | --- | --- |"]
     blinds = []
@@ -112,11 +121,15 @@ def markdown_table() -> str:
         cells = [f"{s.recall(d):.3f} / {s.fpr(d):.3f}" for d in ("lexicon", "model", "combined")]
         out.append(f"| {name} | {s.n_flag} / {s.n_not} | {cells[0]} | {cells[1]} | **{cells[2]}** |")
         blinds.append(s)
-    one, two = blinds[-2], blinds[-1]
-    out += ["", "| by category (both detectors) | blind set 1 | blind set 2 |", "| --- | --- | --- |"]
-    for cat in sorted(one.by_category):
-        a, b = one.by_category[cat], two.by_category[cat]
-        out.append(f"| {cat} | {a[0]} / {a[1]} ({a[0] / a[1]:.2f}) | {b[0]} / {b[1]} ({b[0] / b[1]:.2f}) |")
+    blinds = blinds[-len(BLIND_SETS):]
+    head = " | ".join(f"blind set {n}" for n in range(1, len(blinds) + 1))
+    out += ["", f"| by category (both detectors) | {head} |", "| --- |" + " --- |" * len(blinds)]
+    for cat in sorted(blinds[0].by_category):
+        cells = []
+        for b in blinds:
+            hit, total = b.by_category.get(cat, [0, 0])
+            cells.append(f"{hit} / {total} ({hit / total:.2f})" if total else "-")
+        out.append(f"| {cat} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
