@@ -51,6 +51,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _keyring(rt: Any) -> Any:
+    """The keys the demo's encrypted words need: the runtime's, or built from the settings (the .env keys)."""
+    keyring = getattr(rt, "keyring", None)
+    if keyring is not None:
+        return keyring
+    from bot.runtime import build_keyring
+    from bot.settings import BotSettings
+
+    return build_keyring(getattr(rt, "settings", None) or BotSettings())
+
+
 def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, staff: str = "demo") -> dict:
     """Seed synthetic answers over the last `months` months plus quotes, actions, cards and good news."""
     from admin.reports import quoting, synthetic
@@ -80,7 +91,7 @@ def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, st
         cards = _demo_cards(s, now=now, staff=staff)
         news = _demo_good_news(s, now=now, staff=staff)
         wave = _demo_wave(s, rt.library, now=now, staff=staff)
-        council_events = demo_events.seed(s, rt.keyring, now=now, seed=seed, staff=staff)  # issue 20
+        council_events = demo_events.seed(s, _keyring(rt), now=now, seed=seed, staff=staff)  # issue 20
         paper = _demo_paper(s, now=now, staff=staff)
         audit.record(s, actor=staff, action="demo.seed", detail=f"people={people} seed={seed}", now=now)
     return {
