@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlmodel import Session
 
 from admin.actions.policy import (
     COUNCILS,
@@ -27,6 +26,7 @@ from admin.actions.policy import (
     record,
 )
 from storage import staff as staff_store
+from storage.db import Session
 from storage.staff import StaffView
 
 BOOTSTRAP = "cli:bootstrap"  # the audit actor of the very first account

@@ -17,6 +17,7 @@ from admin.actions import staff as staff_actions
 from admin.actions.policy import Actor
 from bot.runtime import build_app, build_runtime
 from content.loader import load_library
+from storage import participants, submissions
 from storage.db import session
 from storage.migrate import create_missing_tables, upgrade
 from tests.conftest import make_settings
@@ -158,3 +159,33 @@ def admin(_template_db: Path, _shared_content: Any, tmp_path: Path) -> Iterator[
     yield a
     a.client.close()
     a.rt.engine.dispose()
+
+
+def people_with_check_ins(admin: Admin, district: str, n: int, *, council: str = "ocypc", band: str = "teen") -> list[int]:
+    """n young people in a district, each with one answered wellbeing check-in; returns submission ids."""
+    ids = []
+    with admin.db() as s:
+        for i in range(n):
+            p, _ = participants.create(
+                s,
+                key_hash=f"{district}-{council}-{i}",
+                channel="web",
+                address_enc=None,
+                now=admin.clock.now,
+                band=band,
+                district=district,
+                council=council,
+            )
+            sub = submissions.get_or_start(s, p, "wellbeing", 1, now=admin.clock.now)
+            submissions.put_answer(
+                s,
+                sub,
+                "feel_safe",
+                3 + i % 2,
+                skipped=False,
+                free_text=False,
+                quarantined=False,
+                now=admin.clock.now,
+            )
+            ids.append(sub.id)
+    return ids

@@ -16,6 +16,7 @@ from storage import challenges, quotes, submissions
 from storage import participants as people
 from storage.models import Invite, Quote, Submission
 from tests.admin.conftest import Admin
+from tests.admin.conftest import people_with_check_ins as _people
 
 STAFF = [
     ("mgr", "participation_manager", ()),
@@ -32,36 +33,6 @@ def staffed(admin: Admin) -> Admin:
     for username, role, districts in STAFF:
         admin.add_staff(username, role, districts)
     return admin
-
-
-def _people(admin: Admin, district: str, n: int, *, council: str = "ocypc", band: str = "teen") -> list[int]:
-    """n young people in a district, each with one answered wellbeing check-in; returns submission ids."""
-    ids = []
-    with admin.db() as s:
-        for i in range(n):
-            p, _ = people.create(
-                s,
-                key_hash=f"{district}-{council}-{i}",
-                channel="web",
-                address_enc=None,
-                now=admin.clock.now,
-                band=band,
-                district=district,
-                council=council,
-            )
-            sub = submissions.get_or_start(s, p, "wellbeing", 1, now=admin.clock.now)
-            submissions.put_answer(
-                s,
-                sub,
-                "feel_safe",
-                3 + i % 2,
-                skipped=False,
-                free_text=False,
-                quarantined=False,
-                now=admin.clock.now,
-            )
-            ids.append(sub.id)
-    return ids
 
 
 def _get(admin: Admin, user: str, path: str) -> Any:

@@ -280,6 +280,8 @@ def form_for(path: str, role: str, where: str = ME) -> dict[str, Any]:
         "/admin/events/{event_id}/close": {},
         "/admin/waves/{wave_id}/enter": {"mode": "phone", "district": where, "treated_as_professional": "4"},
         "/admin/reports/download": {"report": "ocypc", "fmt": "md", "since": "2026-09-01", "until": today},
+        "/admin/reports/paper": {"panel": "2030-07-15", "summary": "What young people told us this quarter.",
+                                 "children_in_care": "1600", "care_leavers": "900"},
         "/admin/themes": {"period": "2026-Q3", "question": "good_foster_carer/qualities_other", "summary": "Kind words."},
         "/admin/staff": {
             "username": "new.person",

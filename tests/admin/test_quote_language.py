@@ -9,7 +9,7 @@ from admin.actions.policy import Actor, Invalid
 from storage import quotes, submissions
 from storage.models import Submission
 from tests.admin.conftest import Admin
-from tests.admin.test_pages import _people
+from tests.admin.conftest import people_with_check_ins as _people
 
 
 def _quote(admin: Admin, text: str, council: str) -> int:
