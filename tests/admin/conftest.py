@@ -6,21 +6,26 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from admin.actions import staff as staff_actions
 from admin.actions.policy import Actor
 from bot.runtime import build_app, build_runtime
 from content.loader import load_library
 from storage import participants, submissions
+from storage import staff as staff_store
 from storage.db import session
 from storage.migrate import create_missing_tables, upgrade
+from storage.models import Participant
 from tests.conftest import make_settings
+from tests.helpers import Person
 from tests.support.clock import Clock
 
 PASSWORD = "a long test password 42"
@@ -189,3 +194,30 @@ def people_with_check_ins(admin: Admin, district: str, n: int, *, council: str =
             )
             ids.append(sub.id)
     return ids
+
+
+def add_staff(admin: Admin, username: str, role: str, districts: tuple[str, ...] = ()) -> None:
+    with admin.db() as s:
+        staff_store.create(
+            s, username=username, role=role, districts=districts,
+            password_hash=admin.web.hasher.hash(PASSWORD), now=admin.clock.now,
+        )
+
+
+def young_person(admin: Admin, sender: str, district: str | None, *, now: datetime | None = None) -> Person:
+    """A teen on web chat, at the main menu, living in `district`."""
+    p = Person(admin.rt.dispatcher, sender, now=now or admin.clock.now)
+    p.text("hi")
+    joined = p.press("I'm 11 to 16")
+    with admin.db() as s:
+        s.execute(update(Participant).values(district=district).where(Participant.id == joined.participant_id))
+    return p
+
+
+def good_news(p: Person, words: str) -> Any:
+    """Share good news through the chat: one free-text answer."""
+    if not any(b.startswith("🎉") for b in p.buttons):
+        p.command("menu")
+    p.press("🎉")
+    p.feel("😀")
+    return p.text(words)

@@ -47,7 +47,7 @@ def test_the_to_read_entry_names_the_language_and_marks_it_for_translation(admin
     from sqlalchemy import select
 
     from storage.models import ToRead
-    from tests.admin.test_to_read import add_staff, good_news, young_person
+    from tests.admin.conftest import add_staff, good_news, young_person
 
     add_staff(admin, "wendy", "participation_worker", ("east",))
     good_news(young_person(admin, "yp-sq", "east"), "Kalova provimin e matematikës sot!")

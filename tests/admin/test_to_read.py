@@ -15,9 +15,8 @@ from admin.actions.policy import Actor, Forbidden, NotFound
 from admin.jobs import to_read as job
 from storage import audit
 from storage import reading as store
-from storage import staff as staff_store
 from storage.models import Alert, Participant, ToRead
-from tests.admin.conftest import PASSWORD, Admin, csrf_of
+from tests.admin.conftest import Admin, add_staff, csrf_of, good_news, young_person
 from tests.fakes.smtp_sink import SmtpSink
 from tests.helpers import Person
 
@@ -26,33 +25,6 @@ WINDOW = {"within": "1 working day", "tz": "Europe/London"}
 EAST = Actor("wendy", "participation_worker", ("east",))
 WEST = Actor("wes", "participation_worker", ("west",))
 MANAGER = Actor("mia", "participation_manager", ())
-
-
-def add_staff(admin: Admin, username: str, role: str, districts: tuple[str, ...] = ()) -> None:
-    with admin.db() as s:
-        staff_store.create(
-            s, username=username, role=role, districts=districts,
-            password_hash=admin.web.hasher.hash(PASSWORD), now=admin.clock.now,
-        )
-
-
-def young_person(admin: Admin, sender: str, district: str | None, *, now: datetime | None = None) -> Person:
-    """A teen on web chat, at the main menu, living in `district`."""
-    p = Person(admin.rt.dispatcher, sender, now=now or admin.clock.now)
-    p.text("hi")
-    joined = p.press("I'm 11 to 16")
-    with admin.db() as s:
-        s.execute(update(Participant).values(district=district).where(Participant.id == joined.participant_id))
-    return p
-
-
-def good_news(p: Person, words: str) -> Any:
-    """Share good news through the chat: one free-text answer."""
-    if not any(b.startswith("🎉") for b in p.buttons):
-        p.command("menu")
-    p.press("🎉")
-    p.feel("😀")
-    return p.text(words)
 
 
 def entries(admin: Admin) -> list[ToRead]:
