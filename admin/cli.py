@@ -12,13 +12,12 @@ import sys
 from pathlib import Path
 
 import typer
-from pydantic import ValidationError
 
 from admin.actions.policy import roles_for
 from admin.commands import content_cmd, db_cmd, run_cmd
 from admin.commands.auth_helper import guard
-from bot.crypto import Keyring, configure_audit
-from bot.settings import BotSettings, settings_error_line
+from admin.commands.settings_loader import load_settings  # noqa: F401 - the name other code reads here
+from bot.crypto import Keyring
 
 app = typer.Typer(help="ourvoice: a participation bot for children in care, care leavers and foster carers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -67,18 +66,6 @@ _PROTECTED: dict[str, dict[str, tuple[str, ...] | None]] = {
 for _group in app.registered_groups:
     for _command, _roles in _PROTECTED.get(_group.name or "", {}).items():
         guard(_group.typer_instance, _command, roles=_roles)  # type: ignore[arg-type]
-
-
-def load_settings() -> BotSettings:
-    """Read settings or exit with one line naming the bad setting."""
-    try:
-        settings = BotSettings()
-    except ValidationError as exc:
-        typer.echo(settings_error_line(exc), err=True)
-        raise typer.Exit(2) from None
-    if settings.audit_key or settings.id_hash_key:
-        configure_audit(settings)  # audit rows written or checked by this command are keyed (issue 22)
-    return settings
 
 
 @app.command("init")

@@ -21,7 +21,7 @@ app = typer.Typer(help="The audit log: verify the chain, list entries (auditors)
 
 @contextmanager
 def _engine() -> Iterator[Any]:
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from storage.db import make_engine
 
     engine = make_engine(load_settings().database_url)

@@ -62,7 +62,7 @@ def authenticate(
         raise refuse("this command needs --staff USERNAME (and your password)")
     own_engine = engine is None
     if own_engine:
-        from admin.cli import load_settings
+        from admin.commands.settings_loader import load_settings
 
         engine = make_engine(load_settings().database_url)
     try:
@@ -92,7 +92,7 @@ def staff_accounts_exist(engine: Any = None) -> bool:
 
     own = engine is None
     if own:
-        from admin.cli import load_settings
+        from admin.commands.settings_loader import load_settings
 
         engine = make_engine(load_settings().database_url)
     try:

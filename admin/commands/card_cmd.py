@@ -22,7 +22,7 @@ app = typer.Typer(help="Challenge cards: triage, move through the lifecycle, sho
 
 
 def _context():
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from content.loader import load_library
     from storage.db import make_engine
 

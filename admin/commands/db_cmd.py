@@ -10,7 +10,7 @@ app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Bring the database schema up to date (safe to run repeatedly)."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from storage.migrate import upgrade as do_upgrade
 
     settings = load_settings()

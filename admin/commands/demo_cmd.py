@@ -293,7 +293,7 @@ def _demo_invites(now: datetime) -> list[str]:
         from bot.runtime import SetupError, build_keyring
     except ModuleNotFoundError:
         return []
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
 
     settings = load_settings()
     try:

@@ -22,7 +22,7 @@ app = typer.Typer(help="Approve good news for the 'celebrating achievements' sec
 @contextmanager
 def _action() -> Iterator[Any]:
     """A session for one action in one transaction; a refusal exits 2 (1 when not found) with one line."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from storage.db import make_engine, session
 
     engine = make_engine(load_settings().database_url)

@@ -23,7 +23,7 @@ def _now() -> datetime:
 
 
 def _wiring():
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from bot.identity import IdentitySettings
     from bot.runtime import SetupError, build_keyring
 
@@ -92,7 +92,7 @@ def create(
 @app.command("list")
 def list_batches(*, actor: Actor) -> None:
     """Invite batches in your districts, newest first: what they grant and how many were used or revoked."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
 
     engine = make_engine(load_settings().database_url)
     try:

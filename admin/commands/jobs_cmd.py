@@ -29,7 +29,7 @@ def run_job(
     force: bool = typer.Option(False, help="run even if another process already claimed this occurrence"),
 ) -> None:
     """Run one job once, claiming its occurrence like the scheduler does."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from admin.scheduler import JOBS
     from admin.scheduler import run_job as do_run
     from bot.runtime import build_runtime

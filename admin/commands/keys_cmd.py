@@ -15,7 +15,7 @@ app = typer.Typer(help="Encryption and identity keys: new, rotate, check.", no_a
 
 
 def _setup():
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from bot.runtime import SetupError, build_keyring
 
     settings = load_settings()

@@ -20,7 +20,7 @@ app = typer.Typer(help="A participant's data: export or erase (subject-access an
 
 
 def _engine():
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
 
     return make_engine(load_settings().database_url)
 

@@ -54,7 +54,7 @@ def _actor(staff: str) -> str:
 @contextmanager
 def wiring() -> Iterator[SimpleNamespace]:
     """Settings, database and content: what report commands and jobs need (no keys required)."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from admin.reports.settings import ReportSettings
     from bot.settings import settings_error_line
     from content.loader import ContentInvalid, load_library

@@ -27,7 +27,7 @@ AUDIENCES = SHARED_AUDIENCES
 
 @contextmanager
 def _engine() -> Iterator[Any]:
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from storage.db import make_engine
 
     engine = make_engine(load_settings().database_url)
@@ -43,7 +43,7 @@ NOTE = "not shown: fewer than 5, or hidden so that a smaller number cannot be wo
 def _library() -> Any:
     from pathlib import Path
 
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from content.loader import load_library
 
     settings = load_settings()
@@ -122,7 +122,7 @@ def shared(staff: StaffOpt = "") -> None:
 
 def _keyring():
     """The key ring from settings: free-text answers are stored encrypted (exit 2 if keys are missing)."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from bot.runtime import SetupError, build_keyring
 
     try:

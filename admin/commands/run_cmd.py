@@ -71,7 +71,7 @@ def run(
     import uvicorn
     from pydantic import ValidationError
 
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from bot.runtime import SetupError, build_app, build_runtime
     from bot.settings import settings_error_line
     from storage.migrate import ensure_current

@@ -96,7 +96,7 @@ def send_test_alert(
     wait: Annotated[float, typer.Option(help="seconds to wait for the routes to accept it")] = 20.0,
 ) -> None:
     """Send a clearly marked test notice to every alert recipient (all levels) and report the result."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from bot.alerts import AlertNotice
     from bot.runtime import build_notifier
 

@@ -26,7 +26,7 @@ SECOND_PASSWORD_ENV = "OURVOICE_SECOND_PASSWORD"  # the confirming manager's pas
 
 @contextmanager
 def _engine() -> Iterator[Any]:
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from storage.db import make_engine
 
     engine = make_engine(load_settings().database_url)

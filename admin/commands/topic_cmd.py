@@ -36,7 +36,7 @@ FACES = topics.FACES
 
 def _context() -> tuple[object, Library, str]:
     """Settings-derived database engine, content library and timezone (lazy: keeps `--help` fast)."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from storage.db import make_engine
 
     settings = load_settings()
@@ -197,7 +197,7 @@ def preview(
     band: str = typer.Option("teen", "--band", help="junior | teen | young_adult | carer"),
 ) -> None:
     """Print a topic (or any flow) as that age band would see it."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
 
     settings = load_settings()
     library = load_library(Path(settings.content_dir) if settings.content_dir else None)

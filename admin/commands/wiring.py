@@ -14,7 +14,7 @@ from bot.services import Services
 @contextmanager
 def runtime() -> Iterator[Services]:
     """The Services from settings; exits 2 with one clear line on a set-up problem."""
-    from admin.cli import load_settings
+    from admin.commands.settings_loader import load_settings
     from bot.runtime import SetupError, build_runtime
     from bot.settings import settings_error_line
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,10 +26,10 @@ from admin.actions.staff import password_hasher
 from admin.reports.staff_counts import lone
 from admin.web.auth import AdminAuth, AdminHostGuard, allowed_hosts, own_urls
 from admin.web.policy import Ctx, LoginRequired, Policy, check_routes, policy_of
+from admin.web.routing import HERE, SECURITY_HEADERS, AdminRoute, add_security_headers, redirect  # noqa: F401
 from storage.db import session as db_session
 
 log = logging.getLogger("ourvoice.admin")
-HERE = Path(__file__).parent
 PREFIX = "/admin"
 
 # Route modules, in nav order. Each exposes `router` (an APIRouter of AdminRoute) and may expose
@@ -56,15 +54,6 @@ ROUTE_MODULES: tuple[str, ...] = (
     "admin.web.routes.staff",
 )
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-    "script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 
 # Messages shown after an action, by key (never echo free text from the query string).
 MESSAGES = {
@@ -92,24 +81,6 @@ MESSAGES = {
     "request_replied": "Your message is on its way to them in their own chat (recorded in the audit log).",
     "request_closed": "Request closed with its outcome recorded.",
 }
-
-
-def add_security_headers(response: Response) -> Response:
-    for k, v in SECURITY_HEADERS.items():
-        response.headers.setdefault(k, v)
-    return response
-
-
-class AdminRoute(APIRoute):
-    """Every admin response carries the security headers."""
-
-    def get_route_handler(self) -> Callable:
-        original = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            return add_security_headers(await original(request))
-
-        return handler
 
 
 @dataclass(frozen=True)
@@ -193,12 +164,6 @@ def human_age(delta_or_dt: Any, now: datetime | None = None) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h {minutes % 60} min"
     return f"{minutes // 1440} days"
-
-
-def redirect(path: str, msg: str = "") -> RedirectResponse:
-    """303 to an admin path, optionally with a message key from MESSAGES."""
-    target = path + (("&" if "?" in path else "?") + f"msg={msg}" if msg else "")
-    return add_security_headers(RedirectResponse(target, status_code=303))  # type: ignore[return-value]
 
 
 def _available(module: Any) -> bool:

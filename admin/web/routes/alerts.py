@@ -18,8 +18,8 @@ from fastapi.responses import Response
 from admin.actions import alerts as actions
 from admin.actions.policy import ActionError, Forbidden, NotFound
 from admin.actions.staff import check_credentials
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import ALL, Ctx, requires, resolver
+from admin.web.routing import AdminRoute, redirect
 from storage import admin_views
 
 router = APIRouter(route_class=AdminRoute)

@@ -11,8 +11,8 @@ from fastapi.responses import Response
 
 from admin.actions import approvals as approval_actions
 from admin.actions.policy import ActionError, districts_of
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import Ctx, for_action, refusal, resolver
+from admin.web.routing import AdminRoute, redirect
 from storage import admin_views
 
 router = APIRouter(route_class=AdminRoute)

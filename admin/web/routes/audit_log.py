@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from admin.web.app import AdminRoute
 from admin.web.policy import Ctx, requires
+from admin.web.routing import AdminRoute
 from storage import audit
 
 router = APIRouter(route_class=AdminRoute)

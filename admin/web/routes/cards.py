@@ -14,8 +14,8 @@ from fastapi.responses import Response
 
 from admin.actions import cards as card_actions
 from admin.actions.policy import ActionError, Invalid
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import Ctx, for_action, refusal, resolver
+from admin.web.routing import AdminRoute, redirect
 from storage import challenges
 
 router = APIRouter(route_class=AdminRoute)

@@ -20,8 +20,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from admin.actions.policy import Actor, districts_of, may_read
-from admin.web.app import AdminRoute
 from admin.web.policy import Ctx, requires
+from admin.web.routing import AdminRoute
 from storage import admin_views
 from storage import alerts as alert_store
 from storage.db import utc

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 
 from admin.actions import events as actions
 from admin.actions.policy import COUNCILS, DISTRICTS, ActionError, Invalid
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import Ctx, for_action, refusal, resolver
+from admin.web.routing import AdminRoute, redirect
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Events"

@@ -14,8 +14,8 @@ from fastapi.responses import Response
 from admin.actions import invites as invite_actions
 from admin.actions.policy import COUNCILS as COUNCIL_LABELS
 from admin.actions.policy import INVITE_AUDIENCES, ActionError, Forbidden, Invalid
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import Ctx, for_action, refusal, resolver
+from admin.web.routing import AdminRoute, redirect
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Invites"

@@ -13,9 +13,9 @@ from fastapi.responses import Response
 
 from admin.actions import staff as staff_actions
 from admin.actions.policy import ActionError, record
-from admin.web.app import HERE, AdminRoute, redirect
 from admin.web.auth import SESSION_COOKIE, client_ip, hash_id
 from admin.web.policy import ALL_ROLES, Ctx, Policy, public
+from admin.web.routing import HERE, AdminRoute, redirect
 from storage import staff as staff_store
 
 router = APIRouter(route_class=AdminRoute)

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 
 from admin.actions.policy import RULES, ActionError, Invalid
 from admin.actions.reports import export_report
-from admin.web.app import AdminRoute, add_security_headers
 from admin.web.policy import Ctx, for_action, refusal
+from admin.web.routing import AdminRoute, add_security_headers
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Reports"

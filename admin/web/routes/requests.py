@@ -14,8 +14,8 @@ from fastapi.responses import Response
 
 from admin.actions import requests as actions
 from admin.actions.policy import ActionError, Forbidden, NotFound, roles_for
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import ALL, Ctx, requires, resolver
+from admin.web.routing import AdminRoute, redirect
 from storage import contact_requests as store
 
 router = APIRouter(route_class=AdminRoute)

@@ -11,8 +11,8 @@ from fastapi.responses import Response
 
 from admin.actions.policy import AGGREGATE_AUDIENCES, SHARED_AUDIENCES, record, sees_flow
 from admin.reports.disclosure import protect, protect_list
-from admin.web.app import AdminRoute
 from admin.web.policy import ALL, Ctx, requires, resolver
+from admin.web.routing import AdminRoute
 from content.schema import text_for
 from storage import admin_views
 

@@ -11,9 +11,9 @@ from fastapi.responses import Response
 
 from admin.actions import staff as staff_actions
 from admin.actions.policy import ActionError, Invalid, parse_districts
-from admin.web.app import AdminRoute, redirect
 from admin.web.auth import client_ip
 from admin.web.policy import Ctx, for_action, refusal
+from admin.web.routing import AdminRoute, redirect
 from storage import staff as staff_store
 
 router = APIRouter(route_class=AdminRoute)

@@ -13,8 +13,8 @@ from fastapi.responses import Response
 
 from admin.actions.policy import ActionError, Invalid
 from admin.actions.themes import MAX_CHARS, write_theme
-from admin.web.app import AdminRoute
 from admin.web.policy import Ctx, for_action, refusal
+from admin.web.routing import AdminRoute
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Themes"

@@ -14,8 +14,8 @@ from fastapi.responses import Response
 from admin.actions import reading as actions
 from admin.actions.alerts import QUEUE_ROLES
 from admin.actions.policy import ActionError, Forbidden, NotFound
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import ALL, Ctx, requires, resolver
+from admin.web.routing import AdminRoute, redirect
 from storage import reading as reading_store
 
 router = APIRouter(route_class=AdminRoute)

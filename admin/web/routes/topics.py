@@ -13,8 +13,8 @@ from fastapi.responses import Response
 
 from admin.actions import topics as topic_actions
 from admin.actions.policy import ActionError, Invalid
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import Ctx, for_action, refusal, resolver
+from admin.web.routing import AdminRoute, redirect
 from content.schema import text_for
 from storage import topics as topic_store
 

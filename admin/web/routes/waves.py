@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from admin.actions import waves as wave_actions
 from admin.actions.policy import ActionError, Invalid
 from admin.reports.disclosure import THRESHOLD, protect, safe_count
-from admin.web.app import AdminRoute, redirect
 from admin.web.policy import Ctx, for_action, refusal, resolver
+from admin.web.routing import AdminRoute, redirect
 from content.schema import text_for
 
 router = APIRouter(route_class=AdminRoute)
