@@ -52,13 +52,21 @@ def serve(app, port: int | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def browser_page() -> Iterator:
+def chromium() -> Iterator:
+    """Debian Chromium under Playwright, closed afterwards (the `browser` fixture in tests/conftest.py)."""
     from playwright.sync_api import sync_playwright
 
+    require_chromium()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone screen
-            yield context.new_page()
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_page() -> Iterator:
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone screen
+        yield context.new_page()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -81,3 +83,12 @@ def make_settings(url: str, tmp_path: Path, **overrides: object) -> BotSettings:
 @pytest.fixture
 def settings(sqlite_url: str, tmp_path: Path) -> BotSettings:
     return make_settings(sqlite_url, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium per test module, shared by the browser tests (tests/browser.py)."""
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b

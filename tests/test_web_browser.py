@@ -4,7 +4,6 @@ One browser for the module; each test has its own context (its own cookie, so it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,24 +13,11 @@ from sqlalchemy import select
 from bot.runtime import build_app, build_runtime
 from storage.db import session
 from storage.models import Answer, Submission
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from tests.browser import serve
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    require_chromium()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_complete_sample_flow_in_chromium(sqlite_url: str, tmp_path: Path, browser: Any) -> None:

@@ -18,7 +18,7 @@ from storage import participants as people
 from storage import topics as topic_store
 from storage.db import session
 from storage.models import AuditEntry
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve
+from tests.browser import free_port, require_chromium, serve
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
@@ -102,18 +102,6 @@ def served(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Any, dict[str
     with serve(build_app(rt), port) as base:
         yield base, rt, ids
     rt.engine.dispose()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _sign_in(page: Any, base: str) -> None:

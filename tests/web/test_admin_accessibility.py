@@ -14,7 +14,7 @@ from bot.runtime import build_app, build_runtime
 from storage import alerts as alert_store
 from storage import participants as people
 from storage.db import session
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve
+from tests.browser import free_port, require_chromium, serve
 from tests.conftest import make_settings
 from tests.web.axe import serious_violations
 
@@ -43,18 +43,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve(build_app(rt), port) as base:
         yield base
     rt.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}],

@@ -23,7 +23,7 @@ from bot.runtime import build_app, build_runtime
 from storage import outbox
 from storage.db import session
 from storage.models import Participant
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from tests.browser import require_chromium, serve
 from tests.conftest import make_settings
 from tests.web.axe import serious_violations
 
@@ -48,18 +48,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
     with serve(build_app(rt)) as base:
         yield base, rt
     rt.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def open_chat(browser: Any, base: str, viewport: dict[str, int]) -> Any:

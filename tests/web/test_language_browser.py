@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.runtime import build_app, build_runtime
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from tests.browser import require_chromium, serve
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.browser
@@ -42,18 +42,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve(build_app(rt)) as base:
         yield base
     rt.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def settle(page: Any) -> None:
