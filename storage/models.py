@@ -26,6 +26,10 @@ class Participant(SQLModel, table=True):
     council_ref_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     invite_id: int | None = Field(default=None)  # the invite they joined with: who issued it and when
     language: str | None = Field(default=None, max_length=16)  # issue 24: from their invite, until they choose
+    # Where this young person's review statements go (issue 25): their IRO's and social worker's addresses from
+    # the invite, encrypted; None falls back to the shared mailbox (OURVOICE_REVIEW_IRO_TO / _SOCIAL_WORKER_TO).
+    iro_to_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    social_worker_to_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class ChannelIdentity(SQLModel, table=True):
@@ -482,6 +486,7 @@ class ReviewStatement(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None = None
+    outbox_id: int | None = None  # the email outbox row carrying it; its delivery becomes this row's status
 
 
 # --- carers (issue 7) ---
@@ -554,6 +559,9 @@ class Invite(SQLModel, table=True):
     # `invite create --case-ref`: the council case-system reference, encrypted, copied to the participant.
     council_ref_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     language: str | None = Field(default=None, max_length=16)  # issue 24: `invite create --language ar`
+    # `invite create --iro-email/--social-worker-email` (issue 25): encrypted, copied to the participant.
+    iro_to_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    social_worker_to_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class LinkCode(SQLModel, table=True):
