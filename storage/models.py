@@ -811,3 +811,42 @@ class EventEvaluation(SQLModel, table=True):
     quarantined: bool = False
     band: str | None = Field(default=None, max_length=20)
     answered_at: datetime
+
+
+class PushSubscription(SQLModel, table=True):
+    """A browser's Web Push subscription for the web chat (issue 25): endpoint and keys, stored only encrypted.
+
+    `endpoint_hash` (a keyed hash) finds it again to unsubscribe. Removed when the person turns pings off, or
+    when the push service says it has gone (404/410).
+    """
+
+    __tablename__ = "push_subscription"
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    endpoint_hash: str = Field(unique=True, max_length=64)
+    data_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+    last_sent_at: datetime | None = None
+
+
+class PushMessage(SQLModel, table=True):
+    """One neutral ping to one subscription for a web chat notice waiting to be read (`outbox_id`).
+
+    Holds no text: every ping says the same thing. status: pending | sent | failed | cancelled.
+    """
+
+    __tablename__ = "push_message"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "outbox_id"),
+        Index("ix_push_message_due", "status", "not_before"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="push_subscription.id", ondelete="CASCADE")
+    participant_id: int = Field(foreign_key="participant.id", ondelete="CASCADE")
+    outbox_id: int = Field(index=True)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    not_before: datetime
+    created_at: datetime
+    sent_at: datetime | None = None
+    error: str | None = Field(default=None, max_length=200)
