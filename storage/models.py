@@ -119,7 +119,10 @@ class AnswerChoice(SQLModel, table=True):
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_pending", "status", "channel", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "channel", "not_before"),
+        Index("ix_outbox_chat", "channel", "participant_id", "status", "id"),  # a chat's oldest pending row
+    )
     id: int | None = Field(default=None, primary_key=True)
     participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
     inbound_id: int | None = Field(default=None, foreign_key="inbound_event.id", index=True)
@@ -133,6 +136,11 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime
     sent_at: datetime | None = None
     error: str | None = Field(default=None, max_length=200)
+    # Several processes send (issue 26): a process claims a chat's due rows until `claimed_until` (renewed while
+    # it runs); `sending_at` is set when a send starts, so a row still pending with it was in flight at a crash.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = None
+    sending_at: datetime | None = None
 
 
 class Alert(SQLModel, table=True):
@@ -168,6 +176,16 @@ class SenderLease(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=20)
     holder: str = Field(max_length=64)
     expires_at: datetime
+
+
+class SendBudget(SQLModel, table=True):
+    """A channel's global send rate, shared by every process: the next free send slot and the time a 429 from the
+    platform blocks everyone until (epoch seconds)."""
+
+    __tablename__ = "send_budget"
+    channel: str = Field(primary_key=True, max_length=20)
+    next_at: float = 0.0
+    blocked_until: float = 0.0
 
 
 class JobRun(SQLModel, table=True):
