@@ -7,7 +7,6 @@ its one audit row. Nothing here renders HTML, prints, reads the clock or logs an
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +14,10 @@ from typing import Any
 
 from admin.actions.policy import Actor, Forbidden, Invalid, NotFound, record
 from admin.actions.staff import check_credentials
+from bot import reach
 from bot.messages import Outbound
 from content.schema import text_for
-from storage import admin_views, outbox, participants
+from storage import admin_views, participants
 from storage import alerts as alert_store
 from storage.db import utc
 
@@ -222,21 +222,17 @@ def reply(rt: Any, s: Any, actor: Actor, ref: str, *, message: str, now: datetim
     if len(message) > REPLY_MAX:
         raise Invalid(f"keep the message under {REPLY_MAX} characters")
     person = participants.get(s, alert.participant_id) if alert.participant_id else None
-    idents = participants.addresses(s, person.id) if person is not None else []  # type: ignore[arg-type]
-    ident = next((i for i in idents if i.channel == alert.channel), idents[0] if idents else None)
-    if person is None or person.status != "active" or ident is None:
+    if person is None or person.status != "active":
         raise Invalid("this young person cannot be reached through ourvoice (not known, or no longer taking part)")
     intro = text_for(rt.library.string("staff_reply_intro"), person.band or "default")
     payload = Outbound(text=f"{intro}\n\n{message}", meta={"kind": "notice"})
-    row_id = outbox.add(
-        s,
-        channel=ident.channel,
-        payload_json=json.dumps(payload.to_json(), ensure_ascii=False),
-        now=now,
-        participant_id=person.id,
-        address_enc=ident.address_enc,
-        kind="notice",
-    )
-    record(s, actor, "alert.reply", target=alert.alert_ref, detail=f"channel={ident.channel} outbox={row_id}", now=now)
-    log.info("alert.reply_queued ref=%s channel=%s", alert.alert_ref, ident.channel)
+    # Urgent: through the one rule all the same (bot/reach.py lets safeguarding messages go at once, paused or not).
+    planned = reach.plan(s, int(person.id or 0), payload, purpose="safeguarding", now=now, settings=rt.reach_settings,
+                         channel=alert.channel)
+    row_id = reach.queue(s, planned, payload, purpose="safeguarding", now=now) if planned is not None else None
+    if planned is None or row_id is None:
+        raise Invalid("this young person cannot be reached through ourvoice (not known, or no longer taking part)")
+    record(s, actor, "alert.reply", target=alert.alert_ref, detail=f"channel={planned.channel} outbox={row_id}",
+           now=now)
+    log.info("alert.reply_queued ref=%s channel=%s", alert.alert_ref, planned.channel)
     return int(row_id)

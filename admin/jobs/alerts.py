@@ -6,16 +6,16 @@ Works from references, categories and times only: it never decrypts or sends the
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import reach
 from bot.alerts import AlertNotice
 from bot.messages import Outbound
 from content.schema import text_for
 from storage import alerts as alert_store
-from storage import outbox, participants
+from storage import participants
 from storage.db import DatabaseUnavailable, Session, session, utc
 
 log = logging.getLogger("ourvoice.jobs.alerts")
@@ -48,26 +48,17 @@ def queue_followups(rt: Any, s: Session, *, now: datetime) -> int:
     queued = 0
     for alert in alert_store.followups_due(s):
         person = participants.get(s, alert.participant_id)  # type: ignore[arg-type]
-        idents = participants.addresses(s, alert.participant_id)  # type: ignore[arg-type]
-        ident = next((i for i in idents if i.channel == alert.channel), idents[0] if idents else None)
-        if person is None or ident is None or person.status != "active":
+        text = text_for(rt.library.string("safe_followup"), (person.band if person else None) or "default").format(
+            duty_number=settings.duty_number, emergency=help_numbers.emergency
+        )
+        # Urgent: through the one rule all the same (bot/reach.py lets safeguarding messages go at once).
+        row = reach.send_first(s, alert.participant_id, Outbound(text=text, meta={"kind": "notice"}),  # type: ignore[arg-type]
+                               purpose="safeguarding", now=now, settings=rt.reach_settings, channel=alert.channel)
+        if row is None:
             log.info("alert.followup_skipped ref=%s", alert.alert_ref)
         else:
-            text = text_for(rt.library.string("safe_followup"), person.band or "default").format(
-                duty_number=settings.duty_number, emergency=help_numbers.emergency
-            )
-            message = Outbound(text=text, meta={"kind": "notice"})
-            outbox.add(
-                s,
-                channel=ident.channel,
-                payload_json=json.dumps(message.to_json(), ensure_ascii=False),
-                now=now,
-                participant_id=person.id,
-                address_enc=ident.address_enc,
-                kind="notice",
-            )
             queued += 1
-            log.info("alert.followup_queued ref=%s channel=%s", alert.alert_ref, ident.channel)
+            log.info("alert.followup_queued ref=%s channel=%s", alert.alert_ref, alert.channel)
         alert_store.mark_followup_sent(s, alert)
     return queued
 

@@ -1,48 +1,35 @@
 """Event notices (issue 20): send invitations staff queued, remind those going (or not yet replied) the day
-before, and ask those who came for the two-question evaluation the day after. Never in quiet hours.
+before, and ask those who came for the two-question evaluation the day after.
 
-Each notice is claimed by stamping its row (sent_at, reminded_at, evaluation_sent_at) in the same transaction as
-its outbox row, so a run that overlaps another cannot send one twice. Young people who paused messages get
-nothing. Never reads clocks: the scheduler passes `now`.
+Every notice passes the one rule for messages sent first (bot.reach.send_first, purpose "event_invitation"): one
+due in the person's quiet hours or over their daily cap waits in the outbox until it may go, and people who paused
+messages get nothing. Each notice is claimed by stamping its row (sent_at, reminded_at, evaluation_sent_at) in the
+same transaction as its outbox row, so a run that overlaps another cannot send one twice. Never reads clocks: the
+scheduler passes `now`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from bot import reach
 from bot.features import events as words
-from bot.features.carers import in_quiet_hours
 from bot.messages import Outbound
-from storage import events, outbox, participants
+from storage import events, participants
 from storage.db import Session, session
 
 log = logging.getLogger("ourvoice.jobs.events")
 BATCH = 50
 
 
-def _queue(s: Session, pid: int, message: Outbound, *, now: datetime) -> bool:
-    """Queue one notice to the person's newest channel; False when they have none or paused messages."""
-    person = participants.get(s, pid)
-    if person is None or person.status != "active":
-        return False
-    from storage import waves
-
-    presence = waves.presence(s, [pid]).get(pid)
-    if presence is not None and presence.paused:
-        return False
-    idents = participants.addresses(s, pid)
-    if not idents:
-        return False
-    ident = idents[0]
-    outbox.add(
-        s, channel=ident.channel, payload_json=json.dumps(message.to_json(), ensure_ascii=False), now=now,
-        participant_id=pid, address_enc=ident.address_enc, kind="notice",
-    )
-    return True
+def _queue(rt: Any, s: Session, pid: int, message: Outbound, *, now: datetime) -> bool:
+    """Queue one notice under the one rule (held through quiet hours and the daily cap); False when the person
+    cannot be reached or the rule says no (paused)."""
+    row = reach.send_first(s, pid, message, purpose="event_invitation", now=now, settings=rt.reach_settings)
+    return row is not None
 
 
 def _band(s: Session, pid: int) -> str | None:
@@ -51,11 +38,9 @@ def _band(s: Session, pid: int) -> str | None:
 
 
 def send(rt: Any, *, now: datetime) -> str:
-    """Invitations, reminders and evaluations due at `now`, outside quiet hours; returns what it sent."""
-    ws = rt.wave_settings  # the council's quiet hours and time zone (OURVOICE_SURVEY_QUIET_HOURS, ..._TIMEZONE)
-    if in_quiet_hours(now, ws):
-        return "quiet_hours"
-    today = words.local_today(now, ws.timezone)
+    """Invitations, reminders and evaluations due at `now` (held by the rule when it is not their time yet);
+    returns what it queued."""
+    today = words.local_today(now, rt.reach_settings.timezone)
     sent: Counter[str] = Counter()
     library = rt.library
     with session(rt.engine) as s:
@@ -69,7 +54,7 @@ def send(rt: Any, *, now: datetime) -> str:
                 if inv is None or view is None or inv.sent_at is not None:
                     continue
                 events.mark_invitation(s, inv_id, sent=True, now=now)  # claimed, sent or not (paused: skipped)
-                if _queue(s, inv.participant_id, words.invitation(library, view, _band(s, inv.participant_id)),
+                if _queue(rt, s, inv.participant_id, words.invitation(library, view, _band(s, inv.participant_id)),
                           now=now):
                     sent["invitations"] += 1
     for i in range(0, len(reminders), BATCH):
@@ -80,7 +65,7 @@ def send(rt: Any, *, now: datetime) -> str:
                     continue
                 events.mark_invitation(s, inv_id, reminded=True, now=now)
                 message = words.reminder(library, view, _band(s, inv.participant_id), going=inv.rsvp == "going")
-                if _queue(s, inv.participant_id, message, now=now):
+                if _queue(rt, s, inv.participant_id, message, now=now):
                     sent["reminders"] += 1
     for i in range(0, len(evaluations), BATCH):
         with session(rt.engine) as s:
@@ -90,7 +75,7 @@ def send(rt: Any, *, now: datetime) -> str:
                     continue
                 events.mark_evaluation_sent(s, att_id, now=now)
                 message = words.evaluation_invite(library, view, _band(s, att.participant_id))
-                if _queue(s, att.participant_id, message, now=now):
+                if _queue(rt, s, att.participant_id, message, now=now):
                     sent["evaluations"] += 1
     log.info("events.notices sent=%d", sum(sent.values()))
     return " ".join(f"{k}={v}" for k, v in sorted(sent.items())) or "sent=0"
