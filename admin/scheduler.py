@@ -41,6 +41,7 @@ JOBS: list[Job] = [
     Job("alerts_escalate", "admin.jobs.alerts:escalate", every_seconds=60),
     Job("contact_requests", "admin.jobs.contact_requests:collect", every_seconds=60),  # issue 25
     Job("notify_send", "admin.jobs.notify:send", every_seconds=60),  # texts and emails via GOV.UK Notify (25)
+    Job("push_send", "admin.jobs.push:send", every_seconds=30),  # web chat pings, no text (issue 25)
     Job("to_read_escalate", "admin.jobs.to_read:escalate", every_seconds=300),  # unread past review (18)
     Job("carer_survey_notices", "admin.jobs.carer_reminders:send_notices", every_seconds=900),
     Job("event_notices", "admin.jobs.events:send", every_seconds=900),  # invitations, reminders, evaluations (20)

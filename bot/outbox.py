@@ -159,8 +159,17 @@ class OutboxSender:
         executor: Executor | None = None,
         lease_ttl: float = 30.0,
         lease_renew: float = 10.0,
+        transient_tries: int | None = None,
+        retry_pause: float = 0.5,
+        hold_seconds: float | None = None,
     ) -> None:
         self.engine = engine
+        # Network errors: tried `transient_tries` times in this process (waiting retry_pause * 2**try between),
+        # then the row is postponed in the database and its address held for `hold_seconds` (default: the
+        # outbox's own back-off). Email sets these from its settings; chat channels keep the defaults.
+        self.transient_tries = transient_tries or self.MAX_TRANSIENT_TRIES
+        self.retry_pause = retry_pause
+        self.hold_seconds = hold_seconds
         self.keyring = keyring
         self.channel = channel
         self.clock = clock
@@ -387,8 +396,8 @@ class OutboxSender:
         item.attempts += 1
         log.warning("outbox.send_failed channel=%s row=%s try=%d", self.channel.name, item.row_id,
                     item.attempts)
-        if item.attempts < self.MAX_TRANSIENT_TRIES:
-            await asyncio.sleep(min(30.0, 0.5 * 2**item.attempts))
+        if item.attempts < self.transient_tries:
+            await asyncio.sleep(min(30.0, self.retry_pause * 2**item.attempts))
             return "retry"
         stored = [p for p in item.each() if p.row_id is not None]
         item.resolve(False)  # direct replies are not retried after this
@@ -402,7 +411,10 @@ class OutboxSender:
 
     def _hold(self, address: str, queue: deque[_Item]) -> None:
         """Stop sending to a chat for a while; its rows stay pending and come back in order via the scan."""
-        self._held[address] = time.monotonic() + outbox.retry_delay(self.MAX_TRANSIENT_TRIES).total_seconds()
+        hold = self.hold_seconds
+        if hold is None:
+            hold = outbox.retry_delay(self.transient_tries).total_seconds()
+        self._held[address] = time.monotonic() + hold
         for item in queue:
             if item.row_id is not None:
                 self._known.discard(item.row_id)

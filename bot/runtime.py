@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from admin.reports.settings import ReportSettings
 from admin.web import app as admin_web
-from bot import data_copy, identity, security_headers, slack_service, telegram_service, web_device
+from bot import data_copy, email_service, identity, security_headers, slack_service, telegram_service, web_device
 from bot.alert_routes import demo_recipients
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
 from bot.channels import web
@@ -181,6 +181,7 @@ def build_app(rt: Services) -> FastAPI:
 
     telegram_service.mount(app, rt)
     slack_service.mount(app, rt)
+    email_service.mount(app, rt)  # review statements and staff notices by email (outbox rows)
     admin_web.mount(app, rt)
 
     @app.get("/healthz")

@@ -14,9 +14,11 @@ from typing import Protocol
 
 from admin.reports.settings import ReportSettings
 from bot.alerts import AlertNotifier
+from bot.channels.email import EmailSettings
 from bot.channels.slack import SlackSettings
 from bot.channels.telegram import TelegramSettings
 from bot.crypto import Keyring
+from bot.push import PushSettings
 from bot.dispatcher import Dispatcher
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings
@@ -71,6 +73,10 @@ class Services:
     reach_settings: ReachSettings = field(default_factory=ReachSettings)
     # GOV.UK Notify: texts and emails for people who gave an address (issue 25).
     notify_settings: NotifySettings = field(default_factory=NotifySettings)
+    # Web Push for the web chat: the VAPID key that signs its pings (issue 25 item 1).
+    push_settings: PushSettings = field(default_factory=PushSettings)
+    # Email as an outbox channel: the sender's login and each team's addresses (issue 21 item 6, issue 25).
+    email_settings: EmailSettings = field(default_factory=EmailSettings)
     # What `ourvoice run` serves, and the channel settings its entry point read (None: not configured).
     channel: str = "web"
     socket_mode: bool = False
