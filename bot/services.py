@@ -18,11 +18,11 @@ from bot.channels.email import EmailSettings
 from bot.channels.slack import SlackSettings
 from bot.channels.telegram import TelegramSettings
 from bot.crypto import Keyring
-from bot.push import PushSettings
 from bot.dispatcher import Dispatcher
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings
 from bot.notify import NotifySettings
+from bot.push import PushSettings
 from bot.reach import ReachSettings
 from bot.safeguarding import Lexicon
 from bot.settings import BotSettings
