@@ -718,6 +718,11 @@ class ContactPoint(SQLModel, table=True):
     kind: str = Field(max_length=10)
     address_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
+    # Notify said it can never deliver here (permanent-failure): not used again, and the person is told once.
+    not_working_at: datetime | None = None
+    told_at: datetime | None = None
+    # Given for one request to be contacted only: never used for other notices; removed when the request closes.
+    request_id: int | None = Field(default=None, index=True)
 
 
 class NotifyMessage(SQLModel, table=True):
@@ -741,6 +746,10 @@ class NotifyMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     notify_id: str | None = Field(default=None, max_length=40)
     error: str | None = Field(default=None, max_length=200)
+    # Notify's delivery receipt (callback or status poll): delivered | permanent-failure | temporary-failure |
+    # technical-failure.
+    receipt: str | None = Field(default=None, max_length=30)
+    receipt_at: datetime | None = None
 
 
 class ThemeSummary(SQLModel, table=True):
