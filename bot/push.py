@@ -148,13 +148,13 @@ def subscribe(session: Session, keyring: Keyring, participant_id: int, sub: Subs
     return sid
 
 
-def unsubscribe(session: Session, keyring: Keyring, participant_id: int, endpoint: str) -> bool:
-    """Forget this browser's subscription for this person; True when there was one."""
-    row = push_store.find(session, participant_id, endpoint_hash(keyring, endpoint))
+def unsubscribe(session: Session, keyring: Keyring, endpoint: str) -> bool:
+    """Forget the subscription with this endpoint (only its browser knows it); True when there was one."""
+    row = push_store.find_by_hash(session, endpoint_hash(keyring, endpoint))
     if row is None:
         return False
     push_store.remove(session, [int(row.id or 0)])
-    log.info("push.unsubscribed participant=%s subscription=%s", participant_id, row.id)
+    log.info("push.unsubscribed participant=%s subscription=%s", row.participant_id, row.id)
     return True
 
 
@@ -236,8 +236,9 @@ def send_due(
             unread = push_store.unread(s, [r[2] for r in rows])
             person = participants.get(s, pid)
             presence = waves.presence(s, [pid]).get(pid)
-            reason = ("gone" if sub is None or person is None or person.status != "active"
-                      else "paused" if presence is not None and presence.paused
+            # Paused either way: "Take a break" (the chat's presence) or "Pause messages" in My stuff (opted out).
+            reason = ("gone" if sub is None or person is None or person.status not in ("active", "opted_out")
+                      else "paused" if person.status == "opted_out" or (presence is not None and presence.paused)
                       else "read" if not unread else "")
             if reason:
                 push_store.mark(s, ids, status="cancelled", now=now, error=reason, tried=False)

@@ -19,9 +19,7 @@ from storage.models import OutboxMessage, PushMessage, PushSubscription
 def save(session: Session, participant_id: int, endpoint_hash: str, data_enc: bytes, *, now: datetime) -> int:
     """Keep a subscription for someone; the same endpoint again replaces the old one (even someone else's: the
     browser is now theirs)."""
-    old = session.execute(
-        select(PushSubscription).where(col(PushSubscription.endpoint_hash) == endpoint_hash)
-    ).scalar_one_or_none()
+    old = find_by_hash(session, endpoint_hash)
     if old is not None:
         remove(session, [int(old.id or 0)])
     row = PushSubscription(participant_id=participant_id, endpoint_hash=endpoint_hash, data_enc=data_enc,
@@ -41,10 +39,8 @@ def get(session: Session, subscription_id: int) -> PushSubscription | None:
     return session.get(PushSubscription, subscription_id)
 
 
-def find(session: Session, participant_id: int, endpoint_hash: str) -> PushSubscription | None:
-    q = select(PushSubscription).where(
-        col(PushSubscription.participant_id) == participant_id, col(PushSubscription.endpoint_hash) == endpoint_hash
-    )
+def find_by_hash(session: Session, endpoint_hash: str) -> PushSubscription | None:
+    q = select(PushSubscription).where(col(PushSubscription.endpoint_hash) == endpoint_hash)
     return session.execute(q).scalar_one_or_none()
 
 
