@@ -41,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # `ourvoice run` refuses to start without an alert route outside demo mode: runs the suite starts are demos
     # unless a test configures a route (the loopback SMTP sink) or says otherwise.
     os.environ.setdefault("OURVOICE_DEMO", "true")
+    os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `ourvoice run` sets it (PTB's timedelta durations)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,9 @@ def run(
     from storage.migrate import ensure_current
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Process-wide settings belong here, in the entry point (issue 21 item 6), not in the modules that need them:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs request URLs; Bot API URLs hold the token
+    os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB's timedelta durations now: else every 429 logs a warning
     if channel not in ("web", "telegram", "slack"):
         typer.echo(f"unknown channel {channel!r}: choose web, telegram or slack", err=True)
         raise typer.Exit(2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import warnings
 from contextlib import suppress
 from typing import Any
@@ -52,8 +51,6 @@ class TelegramChannel:
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
-        # Opt in to PTB's coming timedelta durations now: otherwise every 429 logs a deprecation warning.
-        os.environ.setdefault("PTB_TIMEDELTA", "1")
         builder = ApplicationBuilder().token(settings.token.get_secret_value()).updater(None)
         if settings.api_base_url:
             builder = builder.base_url(settings.api_base_url)
@@ -71,8 +68,6 @@ class TelegramChannel:
 
     async def start(self, *, webhook: bool) -> None:
         """Connect (getMe), register the command menu, then set or delete the webhook."""
-        # httpx logs request URLs, and Bot API URLs contain the token.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
         await self.application.initialize()
         expected = self.settings.bot_username.lstrip("@").lower()
         if expected and (self.bot.username or "").lower() != expected:
