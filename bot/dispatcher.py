@@ -124,8 +124,21 @@ def open_onboarding(keyring: Keyring) -> Onboarding:
 
 def _isolated(value: object, isolate: bool) -> str:
     """`value` wrapped in first-strong isolates when it sits in right-to-left text (or is a line of one language
-    among others), so a number or an English name inside Arabic reads the right way round."""
+    among others), so an English name inside Arabic reads the right way round."""
     return f"\u2068{value}\u2069" if isolate else str(value)
+
+
+def _number(value: object, isolate: bool) -> str:
+    """A phone number inside right-to-left text: a left-to-right isolate (LRI ... PDI) with no-break spaces.
+
+    Digits and spaces have no strong direction of their own. Left to wrap, "03000 41 11 11" in an Arabic
+    bubble broke after "41" and its last groups came first on the next line's right-hand end, so a child could
+    read the groups in the wrong order and dial the wrong number. Kept on one line and left to right, it reads
+    as one number."""
+    if not isolate:
+        return str(value)
+    kept = str(value).replace(" ", "\u00a0")
+    return f"\u2066{kept}\u2069"
 
 
 class Dispatcher:
@@ -212,16 +225,16 @@ class Dispatcher:
         # Numbers and names inside right-to-left text are isolated so they read the right way round.
         rtl = is_rtl(locale)
         values = {
-            "emergency": _isolated(self.help.emergency, rtl),
-            "childline": _isolated(self.help.childline, rtl),
-            "samaritans": _isolated(self.help.samaritans, rtl),
-            "shout_text": _isolated(self.help.shout_text, rtl),
-            "duty_team": _isolated(s.duty_team_name, rtl),
-            "duty_number": _isolated(s.duty_number, rtl),
-            "out_of_hours": _isolated(s.out_of_hours_number, rtl),
+            "emergency": _number(self.help.emergency, rtl),
+            "childline": _number(self.help.childline, rtl),
+            "samaritans": _number(self.help.samaritans, rtl),
+            "shout_text": _number(self.help.shout_text, rtl),
+            "duty_team": _isolated(s.duty_team_names.get(locale, s.duty_team_name), rtl),
+            "duty_number": _number(s.duty_number, rtl),
+            "out_of_hours": _number(s.out_of_hours_number, rtl),
         }
         if known:
-            when = self._say(when_key, band, locale).format(minutes=_isolated(minutes, rtl))
+            when = self._say(when_key, band, locale).format(minutes=_number(minutes, rtl))
             text = self._say("safe_reply", band, locale).format(when=when, **values)
             meta = {"kind": "safe_reply"} if locale == "en" else {"kind": "safe_reply", "lang": locale}
             return Outbound(text=text, meta=meta)
@@ -229,7 +242,7 @@ class Dispatcher:
         for code in sorted(load_translations()):
             line = translated(english, "safe_reply_short", code, band)
             if line:
-                said = line.format(emergency=_isolated(self.help.emergency, is_rtl(code)))
+                said = line.format(emergency=_number(self.help.emergency, is_rtl(code)))
                 lines.append(_isolated(said, True))
         lines.append(f"Childline {self.help.childline} · {s.duty_team_name} {s.duty_number}")
         return Outbound(text="\n\n".join(lines), meta={"kind": "safe_reply", "lang": "mul"})

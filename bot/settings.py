@@ -21,6 +21,13 @@ def _council_value(section: str, key: str) -> str:
     return str(getattr(current_council(), section)[key])
 
 
+def _council_duty_team_names() -> dict[str, str]:
+    """The duty team's name in each language the council has named it in (content/council.yaml)."""
+    from content.loader import current_council
+
+    return dict(current_council().duty_team_names)
+
+
 class BotSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OURVOICE_", env_file=".env", extra="ignore")
 
@@ -47,6 +54,7 @@ class BotSettings(BaseSettings):
     # Safeguarding: every number in one place, reviewed by the council's safeguarding lead.
     # Defaults come from the council file's duty_contacts; OURVOICE_DUTY_* settings override them.
     duty_team_name: str = Field(default_factory=lambda: _council_value("duty_contacts", "duty_team"))
+    duty_team_names: dict[str, str] = Field(default_factory=lambda: _council_duty_team_names())
     duty_number: str = Field(default_factory=lambda: _council_value("duty_contacts", "duty_number"))
     out_of_hours_number: str = Field(default_factory=lambda: _council_value("duty_contacts", "out_of_hours"))
     office_hours: str = "08:30-17:00"

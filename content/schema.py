@@ -109,6 +109,10 @@ class TextNode(QuestionBase):
     type: Literal["text"]
     max_length: int = Field(default=1000, ge=1, le=5000)
     report: bool = False
+    # An email address or UK mobile number for short notices (issue 25): checked as typed (a wrong one is asked
+    # again), handed only to the action that must come next (which stores it encrypted) and never kept as an
+    # answer, read by staff or left in the conversation.
+    address: Literal["email", "sms"] | None = None
 
 
 class BranchRule(Strict):
@@ -194,6 +198,11 @@ class Flow(Strict):
             raise ValueError("a topic needs a `topic:` block (districts, opens, closes)")
         if self.private and self.kind in ("topic", "survey", "menu"):
             raise ValueError(f"a {self.kind} cannot be private: topics and surveys are asked to be reported")
+        for node in self.nodes:
+            if isinstance(node, TextNode) and node.address and not isinstance(
+                self.index.get(node.next or ""), ActionNode
+            ):
+                raise ValueError(f"{node.id}: an address question must be followed at once by an action that keeps it")
         return self
 
     @cached_property
@@ -243,6 +252,9 @@ class Council(Strict):
     scoped_roles: tuple[Ident, ...] = ()
     help_numbers: dict[Ident, str]
     duty_contacts: dict[Ident, str]
+    duty_team_names: dict[str, str] = {}
+    """The duty team's name in other languages, by locale (`ar: ...`): the council names its own team, and a
+    safe reply in Arabic should not carry an English name in the middle of it."""
 
     @model_validator(mode="after")
     def _references(self) -> Council:

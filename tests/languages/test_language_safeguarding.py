@@ -15,6 +15,7 @@ from bot.language_check import alert_categories, assess_message, default_languag
 from bot.language_id import identify
 from bot.runtime import build_runtime
 from bot.safeguarding import UNASSESSED, Lexicon, assess, default_lexicon_path
+from content.loader import current_council
 from storage.db import session
 from storage.models import Alert
 from tests.conftest import fixed_now, make_settings
@@ -164,7 +165,10 @@ def test_an_arabic_disclosure_gets_the_arabic_safe_reply_and_an_alert_naming_ara
     reply = result.replies[0]
     assert reply.meta == {"kind": "safe_reply", "lang": "ar"}
     assert "شكراً" in reply.text and "مترجم" in reply.text  # thanks ... interpreter
-    assert "\u2068999\u2069" in reply.text  # the emergency number isolated inside right-to-left text
+    # numbers sit whole in left-to-right isolates inside right-to-left text, and the duty team has its Arabic name
+    assert "\u2066999\u2069" in reply.text
+    assert "\u206603000\u00a041\u00a011\u00a011\u2069" in reply.text
+    assert current_council().duty_team_names["ar"] in reply.text and "duty team" not in reply.text
     with session(rt.engine) as s:
         alert = s.execute(select(Alert)).scalar_one()
     assert alert.categories.split(",") == ["physical_abuse", "language:ar"]

@@ -28,6 +28,28 @@ NO_OVERFLOW = """() => [...document.querySelectorAll('#log .bubble')].flatMap((b
   }).map((t) => t.textContent.slice(0, 40));
 })"""
 
+# Where each group of a phone number is drawn in the newest reply: true only when the whole number is on one line
+# with each group left of the next (reading order for digits). Numbers in right-to-left text are kept whole with
+# no-break spaces; a number split across lines, or drawn right to left, reads as a different number.
+GROUPS_IN_ORDER = """(number) => {
+  const el = [...document.querySelectorAll('#log .text')].pop();
+  const kept = number.replace(/ /g, '\\u00a0');
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  let node, at = -1;
+  while ((node = walker.nextNode())) { at = node.data.indexOf(kept); if (at >= 0) break; }
+  if (at < 0) return false;
+  const boxes = [];
+  let offset = at;
+  for (const group of number.split(' ')) {
+    const range = document.createRange();
+    range.setStart(node, offset);
+    range.setEnd(node, offset + group.length);
+    boxes.push(range.getBoundingClientRect());
+    offset += group.length + 1;
+  }
+  return boxes.slice(1).every((b, i) => Math.abs(boxes[i].top - b.top) < 1 && boxes[i].right <= b.left + 0.5);
+}"""
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -99,8 +121,13 @@ def test_the_chat_in_another_language_at_phone_size(
     safe = newest(page)
     assert thanks in safe.inner_text()
     assert safe.get_attribute("dir") == direction
-    if direction == "rtl":  # the emergency number inside Arabic text is isolated (U+2068 ... U+2069)
-        assert "\u2068999\u2069" in page.evaluate("[...document.querySelectorAll('#log .text')].pop().textContent")
+    if direction == "rtl":  # numbers inside Arabic text sit in left-to-right isolates (U+2066 ... U+2069)
+        assert "\u2066999\u2069" in page.evaluate("[...document.querySelectorAll('#log .text')].pop().textContent")
+        # ... and are drawn in reading order: each group of digits left of the next (or on a later line)
+        for number in ("03000 41 11 11", "03000 41 91 91", "0800 1111"):
+            assert page.evaluate(GROUPS_IN_ORDER, number) is True, f"{number} is drawn with its groups out of order"
+        # the duty team is named in Arabic, not in English inside the Arabic
+        assert "duty team" not in safe.inner_text()
     # what the person typed follows its own direction
     mine = page.locator("#log > li.me .text").last
     assert mine.get_attribute("dir") == "auto"
