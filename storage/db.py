@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
+from storage import tenancy
+
 __all__ = [
     "DatabaseUnavailable",
     "Engine",
@@ -80,9 +82,11 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> 
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ) else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20
     )
+    tenancy.guard(engine)  # every transaction names its council for row-level security (issue 26)
+    return engine
 
 
 def _private_file(path: Path) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 from alembic import op
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 revision: str = "c4f7a2e91b60"
 down_revision: str | None = "6c3f1b8e2a94"
@@ -76,7 +77,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(40), nullable=False),
         sa.Column("name", sa.String(120), nullable=False),
         sa.Column("council_yaml", sa.Text(), nullable=True),  # None: the deployment's own council file
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.bulk_insert(council, [{"id": home, "name": name, "council_yaml": None, "created_at": _now()}])
@@ -86,9 +87,9 @@ def upgrade() -> None:
             continue
         # Plain ADD COLUMN (no batch copy): SQLite keeps audit_entry's append-only triggers.
         op.add_column(table, sa.Column("council_id", sa.String(40), nullable=False, server_default=home))
+        op.create_index(f"ix_{table}_council_id", table, ["council_id"])
         if not postgres:
             continue
-        op.create_index(f"ix_{table}_council_id", table, ["council_id"])
         op.execute(f"ALTER TABLE {table} ALTER COLUMN council_id SET DEFAULT {SETTING}")
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
@@ -97,36 +98,39 @@ def upgrade() -> None:
         if table in LOOKUP:
             op.execute(f"CREATE POLICY council_lookup ON {table} FOR SELECT "
                        "USING (current_setting('ourvoice.lookup', true) = 'on')")
+    inspector = sa.inspect(bind)
     if postgres:
-        inspector = sa.inspect(bind)
         for table, cols in PRIMARY.items():
             if table in existing:
                 pk = inspector.get_pk_constraint(table)["name"]
                 op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {pk}")
                 op.create_primary_key(pk, table, ["council_id", *cols])
-        for table, cols in UNIQUE.items():
-            if table not in existing:
-                continue
+    for table, cols in UNIQUE.items():
+        if table not in existing:
+            continue
+        # SQLite: reflected unnamed constraints get a name by this convention so the batch copy can drop them.
+        with op.batch_alter_table(table, naming_convention={"uq": "uq_%(table_name)s_%(column_0_name)s"}) as b:
             for uq in inspector.get_unique_constraints(table):
                 if tuple(uq["column_names"]) == cols:
-                    op.drop_constraint(uq["name"], table, type_="unique")
-            op.create_unique_constraint(f"uq_{table}_council", table, ["council_id", *cols])
+                    b.drop_constraint(uq["name"] or f"uq_{table}_{cols[0]}", type_="unique")
+            b.create_unique_constraint(f"uq_{table}_council", ["council_id", *cols])
 
 
 def _now() -> datetime:
-    """The first council row's time, stored as every time is: UTC without tzinfo."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """The first council row's time (UTC)."""
+    return datetime.now(UTC)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
     existing = set(sa.inspect(bind).get_table_names())
+    for table, cols in UNIQUE.items():
+        if table in existing:
+            with op.batch_alter_table(table) as b:
+                b.drop_constraint(f"uq_{table}_council", type_="unique")
+                b.create_unique_constraint(f"uq_{table}", list(cols))
     if postgres:
-        for table, cols in UNIQUE.items():
-            if table in existing:
-                op.drop_constraint(f"uq_{table}_council", table, type_="unique")
-                op.create_unique_constraint(None, table, list(cols))
         inspector = sa.inspect(bind)
         for table, cols in PRIMARY.items():
             if table in existing:
@@ -141,6 +145,6 @@ def downgrade() -> None:
             op.execute(f"DROP POLICY IF EXISTS council_only ON {table}")
             op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
             op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
-            op.drop_index(f"ix_{table}_council_id", table)
+        op.drop_index(f"ix_{table}_council_id", table)
         op.drop_column(table, "council_id")
     op.drop_table("council")
