@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,19 +54,38 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
                 pytest.fail("OURVOICE_REQUIRE_POSTGRES=1 but OURVOICE_TEST_POSTGRES_URL is not set")
             pytest.skip("no PostgreSQL server: set OURVOICE_TEST_POSTGRES_URL (.ci/run starts one)")
         url = _postgres_url()
-    else:
-        url = f"sqlite:///{tmp_path / 'ourvoice.db'}"
+        upgrade(url)
+        create_missing_tables(url)
+        return url
+    return _copy_of(request.getfixturevalue("_migrated_sqlite"), tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated through the real upgrade path, once per run.
+
+    Each test gets a copy of the file: migrating a fresh file for each of the ~450 tests that want one cost
+    minutes of the CI budget, and the copy is the same schema byte for byte. The migrations themselves are still
+    run from empty, on SQLite and on PostgreSQL, by tests/test_migrations.py and every PostgreSQL test."""
+    path = tmp_path_factory.mktemp("migrated") / "ourvoice.db"
+    url = f"sqlite:///{path}"
     upgrade(url)
     create_missing_tables(url)
-    return url
+    return path
+
+
+def _copy_of(template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "ourvoice.db"
+    for suffix in ("", "-wal"):  # the last connection folds the WAL in on close; copy it if one is left
+        if template.with_name(template.name + suffix).exists():
+            shutil.copyfile(template.with_name(template.name + suffix), target.with_name(target.name + suffix))
+            os.chmod(target.with_name(target.name + suffix), 0o600)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'ourvoice.db'}"
-    upgrade(url)
-    create_missing_tables(url)
-    return url
+def sqlite_url(tmp_path: Path, _migrated_sqlite: Path) -> str:
+    return _copy_of(_migrated_sqlite, tmp_path)
 
 
 def make_settings(url: str, tmp_path: Path, **overrides: object) -> BotSettings:
