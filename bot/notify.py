@@ -11,7 +11,6 @@ Logs ids and references only, never an address.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,14 +22,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import reach
 from bot.crypto import Keyring
+from bot.engine import address as address_rules
 from storage import notify_store, participants, waves
 from storage.db import Session
 
 log = logging.getLogger("ourvoice.notify")
 
-KINDS = ("sms", "email")
-UK_MOBILE = re.compile(r"^(?:\+44|0044|0)7\d{9}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+KINDS = address_rules.KINDS
 
 
 class NotifySettings(BaseSettings):
@@ -99,17 +97,7 @@ def _words(message: Any) -> str:
 
 def normalise(kind: str, address: str) -> str:
     """A tidied address, or ValueError with a clear message (checked again by Notify when sending)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-    if kind == "sms":
-        number = re.sub(r"[\s()-]", "", address)
-        if not UK_MOBILE.match(number):
-            raise ValueError("that is not a UK mobile number (it should start 07 or +447 and have 11 digits)")
-        return number
-    email = address.strip()
-    if not EMAIL.match(email):
-        raise ValueError("that does not look like an email address")
-    return email
+    return address_rules.normalise(kind, address)
 
 
 def add_contact(session: Session, keyring: Keyring, participant_id: int, kind: str, address: str, *,
@@ -128,12 +116,15 @@ class Queued:
 
 def notify_first(
     session: Session, participant_id: int, notice: str, *, purpose: str, now: datetime,
-    reach_settings: reach.ReachSettings, settings: NotifySettings,
+    reach_settings: reach.ReachSettings, settings: NotifySettings, request_id: int | None = None,
 ) -> Queued:
-    """Queue a short notice to each of someone's addresses under the one rule (held through quiet hours and the
-    daily cap; none while paused). Nothing when they gave no address or Notify is not set up."""
+    """Queue a short notice to each of someone's working addresses under the one rule (held through quiet hours and
+    the daily cap; none while paused). With `request_id`, only to the address given for that request (and never to
+    that one otherwise). Nothing when they gave no address or Notify is not set up."""
     person = participants.get(session, participant_id)
-    points = notify_store.contacts(session, participant_id)
+    given = notify_store.for_request(session, request_id) if request_id is not None else notify_store.contacts(
+        session, participant_id)
+    points = [p for p in given if p.not_working_at is None]
     if person is None or person.status != "active" or not points or not settings.api_key:
         return Queued(None, ())
     presence = waves.presence(session, [participant_id]).get(participant_id)

@@ -20,6 +20,8 @@ from storage.db import utc
 from storage.models import Answer, ContactRequest, Participant, Submission
 
 YES = json.dumps("yes")
+# Whose queue a request goes to, by the audience of the person who asked.
+TEAM_OF_AUDIENCE: dict[str, str] = {"carer": "fostering_team", "young_person": "participation_worker"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,26 @@ def new_consents(session: Session, questions: Iterable[tuple[str, str]], *, limi
         .limit(limit)
     ).all()
     return [Consent(r[0], r[1], r[2], r[3], r[4], r[5], utc(r[6])) for r in rows]  # type: ignore[arg-type]
+
+
+def consent_in_run(
+    session: Session, participant_id: int, flow_id: str, run: int, question_id: str
+) -> Consent | None:
+    """The Yes to a contact question given in this run (asked and answered just now), filed or not; None when the
+    answer was not Yes."""
+    row = session.execute(
+        select(col(Answer.id), col(Submission.participant_id), col(Submission.audience), col(Submission.district),
+               col(Submission.flow_id), col(Answer.question_id), col(Answer.answered_at))
+        .join(Submission, col(Submission.id) == col(Answer.submission_id))
+        .where(col(Submission.participant_id) == participant_id, col(Submission.flow_id) == flow_id,
+               col(Submission.run) == run, col(Answer.question_id) == question_id, col(Answer.value_json) == YES)
+    ).first()
+    return Consent(row[0], row[1], row[2], row[3], row[4], row[5], utc(row[6])) if row else None  # type: ignore[arg-type]
+
+
+def request_of_answer(session: Session, answer_id: int) -> int | None:
+    found = session.execute(select(col(ContactRequest.id)).where(col(ContactRequest.answer_id) == answer_id)).first()
+    return int(found[0]) if found else None
 
 
 def file(session: Session, consent: Consent, *, team: str, now: datetime) -> int | None:

@@ -17,17 +17,17 @@ from typing import Any
 
 from admin.actions.policy import Actor, Invalid, NotFound, authorise, record
 from admin.actions.reading import due_at
-from bot import reach
+from bot import notify, reach
 from bot.messages import Outbound
+from bot.notify import NotifySettings
 from bot.reach import ReachSettings
 from content.schema import text_for
 from storage import contact_requests as store
-from storage.contact_requests import RequestView
+from storage import notify_store
+from storage.contact_requests import TEAM_OF_AUDIENCE, RequestView
 
 log = logging.getLogger("ourvoice.actions.requests")
 
-# Whose queue a request goes to, by the audience of the person who asked.
-TEAM_OF_AUDIENCE: dict[str, str] = {"carer": "fostering_team", "young_person": "participation_worker"}
 # Which queues each role works (the participation manager covers both).
 QUEUES_OF_ROLE: dict[str, tuple[str, ...]] = {
     "fostering_team": ("fostering_team",),
@@ -119,10 +119,12 @@ def acknowledge(s: Any, actor: Actor, request_id: int, *, now: datetime) -> bool
 
 def reply(
     library: Any, s: Any, actor: Actor, request_id: int, *, message: str, now: datetime,
-    reach_settings: ReachSettings | None = None,
+    reach_settings: ReachSettings | None = None, notify_settings: NotifySettings | None = None,
 ) -> int:
     """Write to the person through the bot, on their own channel, after a short introduction saying which team
-    it is from (audited as request.reply, never the words). Returns the outbox row id.
+    it is from (audited as request.reply, never the words). Returns the outbox row id. With Notify set up, a short
+    note ("you have a reply: open ourvoice", never the words) also goes to the address they gave for this request,
+    or else to the addresses they gave in My stuff.
 
     Under the one rule for messages sent first: in their quiet hours or past the daily cap it is held until it
     may go; to someone who has paused ourvoice it is refused, saying so."""
@@ -147,6 +149,10 @@ def reply(
         raise Invalid(SKIPPED.get(planned.decision.reason, "ourvoice cannot send this to them now"))
     row_id = reach.queue(s, planned, payload, purpose="staff_reply", now=now)
     assert row_id is not None
+    if notify_settings is not None:
+        only_this = item.id if notify_store.for_request(s, item.id) else None
+        notify.notify_first(s, person.id, "staff_reply", purpose="staff_reply", now=now,  # type: ignore[union-attr,arg-type]
+                            reach_settings=rules, settings=notify_settings, request_id=only_this)
     store.note_reply(s, item.id, by=actor.username, now=now)
     held = planned.decision.action == "hold"
     when = f"held_until={planned.decision.at.isoformat(timespec='minutes')}" if held else "now"
@@ -163,5 +169,6 @@ def close(s: Any, actor: Actor, request_id: int, *, outcome: str, now: datetime)
         raise Invalid(f"choose an outcome: {', '.join(OUTCOMES)}")
     if not store.close(s, item.id, by=actor.username, outcome=outcome, now=now):
         return False
+    notify_store.remove_for_request(s, item.id)  # an address given for this request alone goes with it
     record(s, actor, "request.close", target=f"request:{request_id}", detail=f"outcome={outcome}", now=now)
     return True

@@ -110,7 +110,7 @@ def reply(
         try:
             with session(rt.engine) as s:
                 actions.reply(rt.library, s, who, request_id, message=message, now=_now(),
-                              reach_settings=rt.reach_settings)
+                              reach_settings=rt.reach_settings, notify_settings=rt.notify_settings)
         except ActionError as exc:
             raise _refused(exc) from None
     typer.echo(f"request {request_id}: reply queued to their chat")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from bot.engine import address
 from bot.engine.progress import question_count, question_number
 from bot.engine.state import AnswerEvent, ConversationState, Effect, StepContext, StepResult
 from bot.engine.text import clean, fold, has_words, label_key
@@ -44,6 +45,11 @@ SESSION_GAP = timedelta(hours=2)
 # My stuff ("Show faces with scale answers", profile key `faces`: on|off), which any band may turn on or off.
 FACE_BANDS = frozenset({"junior", "teen"})
 QUESTIONS = "{questions}"  # in flow text: the flow's own question count, never typed by hand
+
+
+def _is_address(node: object) -> bool:
+    """An email address or mobile number question: handed to the next action only, never an answer."""
+    return isinstance(node, TextNode) and node.address is not None
 
 
 @lru_cache(maxsize=4096)
@@ -214,6 +220,9 @@ class _Run:
                 self.result.effects.append(
                     Effect(node.action, flow.id, self.state.run, dict(self.state.answers), len(self.result.replies))
                 )
+                for nid in list(self.state.answers):  # an address goes to this action only, never into the state
+                    if _is_address(flow.index.get(nid)):
+                        self.state.answers[nid] = None
                 if node.text:
                     self.say(self.words(node.text))
                 node_id = node.next  # type: ignore[assignment]
@@ -297,7 +306,7 @@ class _Run:
             choices = tuple(Choice(self.token(node.id, i), self.s(key)) for i, (_, key) in enumerate(opts))
             self.say(text, choices + tuple(extra), "buttons", node=node)
         elif isinstance(node, TextNode):
-            hint = self.s("free_text_notice") if node.notice else ""
+            hint = self.s("free_text_notice") if node.notice and not node.address else ""
             body = f"{text}\n\n{hint}" if hint else text
             self.say(body, tuple(extra), "buttons", node=node)
 
@@ -386,9 +395,10 @@ class _Run:
             self.state.history.append(nid)
         if isinstance(node, ScaleNode) and node.mood:
             self.state.mood = {"value": value}
-        self.result.answers.append(
-            AnswerEvent(flow.id, self.state.run, nid, value, skipped, isinstance(node, TextNode) and not skipped)
-        )
+        if not _is_address(node):  # an address is not an answer: not stored, not read, not counted
+            self.result.answers.append(
+                AnswerEvent(flow.id, self.state.run, nid, value, skipped, isinstance(node, TextNode) and not skipped)
+            )
         set_fields = None
         if isinstance(node, ChoiceNode) and not skipped:
             set_fields = next((c.set for c in node.choices if c.id == value), None)
@@ -469,6 +479,11 @@ class _Run:
                 self.reask(self.s("empty"))
             elif len(text) > node.max_length:
                 self.reask(self.s("too_long", limit=node.max_length, length=len(text)))
+            elif node.address:
+                try:
+                    self.record(node, address.normalise(node.address, text))
+                except ValueError:
+                    self.reask(self.s("not_an_email" if node.address == "email" else "not_a_mobile"))
             else:
                 self.record(node, text)
             return

@@ -96,7 +96,7 @@ def reply(
     try:
         with web.db() as s:
             actions.reply(web.rt.library, s, ctx.user, request_id, message=message, now=ctx.now,
-                          reach_settings=web.rt.reach_settings)
+                          reach_settings=web.rt.reach_settings, notify_settings=web.rt.notify_settings)
     except (NotFound, Forbidden) as exc:
         raise _http(exc) from None
     except ActionError as exc:
