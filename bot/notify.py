@@ -23,6 +23,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot import reach
 from bot.crypto import Keyring
 from bot.engine import address as address_rules
+from bot.messages import Outbound
+from content.schema import text_for
 from storage import notify_store, participants, waves
 from storage.db import Session
 
@@ -41,6 +43,10 @@ class NotifySettings(BaseSettings):
     sms_template: str = Field(default="", description="text template id, with a ((link)) placeholder")
     email_template: str = Field(default="", description="email template id, with a ((link)) placeholder")
     max_attempts: int = Field(default=5, ge=1, le=20)
+    # Notify's delivery receipts: the bearer token set for the callback in Notify (API integration > Callbacks).
+    # Empty: no callback is accepted, and the notify_send job asks Notify for each notice's status instead.
+    callback_token: str = Field(default="", description="bearer token Notify sends with delivery receipts")
+    poll_days: int = Field(default=3, ge=1, le=7, description="how long after sending a status is asked for")
 
     def template(self, kind: str) -> str:
         return self.sms_template if kind == "sms" else self.email_template
@@ -55,9 +61,12 @@ class Unavailable(Exception):
 
 
 class Notifier(Protocol):
-    """Sends one templated notice; returns the provider's id. Raises Refused or Unavailable."""
+    """Sends one templated notice and returns the provider's id; tells a sent notice's delivery status. Raises
+    Refused or Unavailable."""
 
     def send(self, kind: str, to: str, template_id: str, *, personalisation: dict[str, str], reference: str) -> str: ...
+
+    def status(self, notify_id: str) -> str: ...
 
 
 class GovNotify:
@@ -86,6 +95,17 @@ class GovNotify:
         except RequestException as exc:
             raise Unavailable(type(exc).__name__) from None
         return str(answer["id"])
+
+    def status(self, notify_id: str) -> str:
+        from notifications_python_client.errors import APIError
+        from requests import RequestException
+
+        try:
+            return str(self.client.get_notification_by_id(notify_id)["status"])
+        except APIError as exc:
+            raise Unavailable(f"Notify answered {exc.status_code}") from None
+        except RequestException as exc:
+            raise Unavailable(type(exc).__name__) from None
 
 
 def _words(message: Any) -> str:
@@ -201,4 +221,64 @@ def send_due(
         with open_session() as s:
             notify_store.mark(s, mid, status="sent", now=now, notify_id=notify_id)
         counts["sent"] += 1
+    return counts
+
+
+# Notify's delivery statuses that will not change again; "permanent-failure" means the address will never work.
+FINAL = frozenset({"delivered", "permanent-failure", "temporary-failure", "technical-failure"})
+POLL_AFTER = timedelta(minutes=1)  # Notify needs a moment: a notice is first asked about on the run after it went
+
+
+def record_receipt(
+    session: Session, keyring: Keyring, library: Any, *, notify_id: str, reference: str | None, status: str,
+    now: datetime, reach_settings: reach.ReachSettings,
+) -> str:
+    """Record Notify's delivery status for one notice (from its callback or a status poll): 'unknown' when it is
+    not ours. A permanent failure marks the address as not working (never used again) and tells the person once,
+    in their chat, under the one rule: the web chat shows it the next time they open it."""
+    msg = notify_store.by_notify_id(session, notify_id) or (
+        notify_store.by_reference(session, reference) if reference else None)
+    if msg is None:
+        return "unknown"
+    notify_store.record_receipt(session, int(msg.id or 0), receipt=status, now=now)
+    log.info("notify.receipt reference=%s status=%s", msg.reference, status)
+    if status != "permanent-failure" or msg.contact_point_id is None:
+        return status
+    point = notify_store.contact(session, msg.contact_point_id)
+    if point is None or not notify_store.mark_not_working(session, int(point.id or 0), now=now):
+        return status
+    person = participants.get(session, point.participant_id)
+    band = (person.band if person else None) or "default"
+    shown = address_rules.mask(point.kind, keyring.decrypt(point.address_enc))
+    text = text_for(library.string("contact_not_working"), band).format(shown=shown)
+    if reach.send_first(session, point.participant_id, Outbound(text=text, meta={"kind": "notice"}),
+                        purpose="address_not_working", now=now, settings=reach_settings) is not None:
+        notify_store.mark_told(session, int(point.id or 0), now=now)
+    log.info("notify.not_working participant=%s kind=%s", point.participant_id, point.kind)
+    return status
+
+
+def poll_receipts(
+    open_session: Callable[[], Any], keyring: Keyring, library: Any, notifier: Notifier, settings: NotifySettings,
+    *, now: datetime, reach_settings: reach.ReachSettings, limit: int = 100,
+) -> dict[str, int]:
+    """Ask Notify for the status of notices sent in the last `poll_days` that have no final receipt yet (used when
+    no callback is set up); counts of the statuses recorded."""
+    counts: dict[str, int] = {}
+    with open_session() as s:
+        waiting = [(m.notify_id, m.reference) for m in notify_store.awaiting_receipt(
+            s, sent_after=now - timedelta(days=settings.poll_days), sent_before=now - POLL_AFTER, limit=limit)]
+    for notify_id, reference in waiting:
+        try:
+            status = notifier.status(str(notify_id))
+        except (Unavailable, Refused):
+            counts["unavailable"] = counts.get("unavailable", 0) + 1
+            break  # Notify is struggling: ask again next run
+        if status not in FINAL:  # still on its way: ask again next run
+            counts["pending"] = counts.get("pending", 0) + 1
+            continue
+        with open_session() as s:
+            done = record_receipt(s, keyring, library, notify_id=str(notify_id), reference=reference, status=status,
+                                  now=now, reach_settings=reach_settings)
+        counts[done] = counts.get(done, 0) + 1
     return counts

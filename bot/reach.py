@@ -28,7 +28,7 @@ log = logging.getLogger("ourvoice.reach")
 # What a message sent first is for. Only URGENT ones pass the rule untouched.
 PURPOSES = frozenset(
     {"survey_invitation", "survey_reminder", "card_update", "event_invitation", "you_said_we_did",
-     "staff_reply", "review_update", "safeguarding"}
+     "staff_reply", "review_update", "safeguarding", "address_not_working"}
 )
 URGENT = frozenset({"safeguarding"})
 # The longest text each channel takes in one message (Telegram 4096 characters; Slack's section blocks 3000;

@@ -17,10 +17,20 @@ from fastapi import FastAPI
 
 from admin.reports.settings import ReportSettings
 from admin.web import app as admin_web
-from bot import data_copy, email_service, identity, security_headers, slack_service, telegram_service, web_device
+from bot import (
+    data_copy,
+    email_service,
+    identity,
+    notify_receipts,
+    security_headers,
+    slack_service,
+    telegram_service,
+    web_app,
+    web_device,
+)
 from bot.alert_routes import demo_recipients
 from bot.alerts import AlertNotifier, EmailRoute, Recipient
-from bot.channels import web, web_push
+from bot.channels import web
 from bot.channels.slack import staff_recipients
 from bot.crypto import Keyring, configure_audit
 from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
@@ -177,8 +187,9 @@ def build_app(rt: Services) -> FastAPI:
     secure = rt.settings.public_url.startswith("https://")
     security_headers.install(app, https=secure)  # nosniff, no-store, HSTS on https (issue 22)
     app.include_router(web.router(handle, secure_cookie=secure, **web_device.wiring(rt)))  # signed cookie, forget
-    app.include_router(web_push.router(rt))  # manifest, service worker, pings on/off (issue 25)
+    app.include_router(web_app.router(rt))  # manifest, service worker, pings on/off (issue 25)
     app.include_router(data_copy.router(rt))  # one-time download of a young person's copy of their data
+    app.include_router(notify_receipts.router(rt))  # GOV.UK Notify's delivery receipts (bearer token)
 
     telegram_service.mount(app, rt)
     slack_service.mount(app, rt)

@@ -89,14 +89,18 @@ def record_receipt(session: Session, message_id: int, *, receipt: str, now: date
     )
 
 
-def awaiting_receipt(session: Session, *, sent_after: datetime, limit: int = 100) -> list[NotifyMessage]:
-    """Sent notices with no final receipt yet (none, or Notify still trying), oldest first: to poll."""
+def awaiting_receipt(
+    session: Session, *, sent_after: datetime, sent_before: datetime, limit: int = 100
+) -> list[NotifyMessage]:
+    """Notices sent in [sent_after, sent_before] with no final receipt yet (none, or Notify still trying), oldest
+    first: to poll."""
     q = (
         select(NotifyMessage)
         .where(
             col(NotifyMessage.status) == "sent",
             col(NotifyMessage.notify_id).is_not(None),
             col(NotifyMessage.sent_at) >= sent_after,
+            col(NotifyMessage.sent_at) <= sent_before,
             col(NotifyMessage.receipt).is_(None) | col(NotifyMessage.receipt).in_(("sending", "created", "pending")),
         )
         .order_by(col(NotifyMessage.id))

@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from admin.jobs.carer_reminders import send_notices
 from admin.jobs.notify import send as notify_job
-from bot import notify
+from bot import notify, notify_receipts
 from bot.notify import GovNotify, NotifySettings, add_contact, notify_first, send_due
 from bot.reach import ReachSettings
 from storage import notify_store, participants
 from storage.db import session
-from storage.models import ContactPoint, NotifyMessage
+from storage.models import ContactPoint, NotifyMessage, OutboxMessage
+from tests.browser import serve
 from tests.carers.conftest import make_carers, open_wave, runtime_for
 from tests.fakes.notify_api import API_KEY, NotifyStandIn
 from tests.helpers import Person
@@ -85,7 +86,10 @@ def test_a_survey_invitation_goes_by_text_and_email_with_template_ids_and_refere
     assert [r.reference for r in rows] == [n.reference for n in stand_in.sent]  # our reference travels
     assert [r.status for r in rows] == ["sent", "sent"] and all(r.notify_id for r in rows)
     assert {r.notice for r in rows} == {"survey_invite"}
-    assert notify_job(rt, now=DAY + timedelta(minutes=1)) == "nothing due"
+    # No callback set up: the next run asks Notify how they went (receipts polled, each once).
+    assert notify_job(rt, now=DAY + timedelta(minutes=1)) == "delivered=2"
+    assert {r.receipt for r in messages(rt)} == {"delivered"}
+    assert notify_job(rt, now=DAY + timedelta(minutes=2)) == "nothing due"
 
 
 def test_an_outage_is_retried_then_recorded_as_failed(rt, stand_in) -> None:
@@ -159,3 +163,58 @@ def test_a_notice_queued_before_a_pause_or_a_removed_address_is_cancelled(rt, st
     assert send(rt, DAY + timedelta(minutes=1)) == {"sent": 0, "refused": 0, "retry": 0, "failed": 0, "cancelled": 1}
     assert [r.status for r in messages(rt)] == ["cancelled", "cancelled"]
     assert stand_in.sent == []
+
+
+TOKEN = "receipts-token-2026"
+
+
+def test_delivery_receipts_by_callback_a_permanent_failure_stops_the_address_and_the_person_is_told(
+    rt, stand_in
+) -> None:
+    from fastapi import FastAPI
+
+    rt.notify_settings = rt.notify_settings.model_copy(update={"callback_token": TOKEN})
+    rt.clock = lambda: DAY + timedelta(minutes=5)
+    sender, pid = carer_with(rt, ("sms", "07700 900123"), ("email", "carer@example.org"))
+    stand_in.outcomes = {"07700900123": "permanent-failure"}  # a number that no longer exists
+    with session(rt.engine) as s:
+        notify_first(s, pid, "card_update", purpose="card_update", now=DAY, reach_settings=RULES,
+                     settings=rt.notify_settings)
+    assert send(rt, DAY)["sent"] == 2
+    app = FastAPI()
+    app.include_router(notify_receipts.router(rt))
+    with serve(app) as url:
+        stand_in.callback_url, stand_in.callback_token = url + notify_receipts.RECEIPTS_PATH, TOKEN
+        assert stand_in.send_receipts(token="not-the-token") == [401, 401]  # checked: nothing recorded
+        assert {r.receipt for r in messages(rt)} == {None}
+        assert stand_in.send_receipts() == [200, 200]
+    assert sorted((r.kind, r.receipt) for r in messages(rt)) == [("email", "delivered"), ("sms", "permanent-failure")]
+    with session(rt.engine) as s:
+        sms = next(c for c in notify_store.contacts(s, pid) if c.kind == "sms")
+        assert sms.not_working_at is not None and sms.told_at is not None
+        told = [r.payload_json for r in s.execute(select(OutboxMessage)).scalars()]
+    assert len(told) == 1 and "07*** ***123" in told[0] and "900123" not in told[0]
+    carer = Person(rt.dispatcher, sender, now=DAY + timedelta(minutes=10))
+    carer.text("hi")  # told the next time they open the chat, once
+    assert "couldn't be delivered, so we've stopped using it" in carer.said
+    carer.text("hello")
+    assert "couldn't be delivered" not in carer.said
+    carer.press("🔒")
+    carer.press("📧 Email or text me")  # My stuff shows which one stopped
+    assert "• Text messages: 07*** ***123 (not working: we've stopped using it)" in carer.said
+    with session(rt.engine) as s:  # the next notice goes only to the address that works
+        queued = notify_first(s, pid, "card_update", purpose="card_update", now=DAY + timedelta(hours=1),
+                              reach_settings=RULES, settings=rt.notify_settings)
+        assert [notify_store.contact(s, m.contact_point_id).kind for m in notify_store.due(  # type: ignore[union-attr,arg-type]
+            s, now=DAY + timedelta(hours=1)) if m.id in queued.ids] == ["email"]
+
+
+def test_the_receipts_endpoint_is_mounted_and_refuses_without_the_token(rt) -> None:
+    from fastapi.testclient import TestClient
+
+    from bot.runtime import build_app
+
+    with TestClient(build_app(rt)) as client:
+        assert client.post(notify_receipts.RECEIPTS_PATH, json={"id": "x", "status": "delivered"}).status_code == 401
+        assert client.post(notify_receipts.RECEIPTS_PATH, json={"id": "x", "status": "delivered"},
+                           headers={"Authorization": "Bearer "}).status_code == 401  # no token set: none accepted

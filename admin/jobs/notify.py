@@ -1,5 +1,7 @@
 """GOV.UK Notify (issue 25): every minute, send the short notices that are due (texts and emails queued under the
-one rule for messages sent first), through the official client. A plain `job(rt, *, now) -> str`.
+one rule for messages sent first), through the official client, and, when no delivery-receipt callback is set up
+(OURVOICE_NOTIFY_CALLBACK_TOKEN empty), ask Notify how the notices already sent went. A plain
+`job(rt, *, now) -> str`.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from bot.notify import GovNotify, send_due
+from bot.notify import GovNotify, poll_receipts, send_due
 from storage.db import session
 
 
@@ -17,6 +19,9 @@ def send(rt: Any, *, now: datetime) -> str:
     settings = rt.notify_settings
     if not settings.api_key:
         return "not_configured"
-    counts = send_due(partial(session, rt.engine), rt.keyring, GovNotify(settings), settings,
-                      link=rt.settings.public_url, now=now)
+    client = GovNotify(settings)
+    counts = send_due(partial(session, rt.engine), rt.keyring, client, settings, link=rt.settings.public_url, now=now)
+    if not settings.callback_token:  # no callback: poll for delivery receipts instead
+        counts.update(poll_receipts(partial(session, rt.engine), rt.keyring, rt.library, client, settings, now=now,
+                                    reach_settings=rt.reach_settings))
     return " ".join(f"{k}={v}" for k, v in counts.items() if v) or "nothing due"

@@ -5,6 +5,11 @@ the client's JSON Web Token (HS256, signed with the API key's secret, `iss` = th
 its templates by id, refuses what Notify refuses with Notify's error shape (400 ValidationError for a number that
 is not a UK mobile or a bad email address, 400 BadRequestError for an unknown template, 403 AuthError for a bad
 token), and can be told to answer the next N sends with 500 (a Notify outage). Keeps every accepted notification.
+
+Delivery receipts as Notify gives them: `outcomes` says what becomes of a notification to an address (default
+"delivered"; e.g. "permanent-failure" for a number that no longer exists); GET answers that status, and
+`send_receipts()` makes Notify's callback to `callback_url` with `Authorization: Bearer <callback_token>` and
+Notify's body (id, reference, to, status, times, notification_type, template_id) for each not yet reported.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +54,10 @@ class NotifyStandIn:
     sent: list[Sent] = field(default_factory=list)
     fail_next: int = 0  # answer this many sends with 500 before accepting again
     requests: int = 0
+    outcomes: dict[str, str] = field(default_factory=dict)  # address -> final status (default delivered)
+    callback_url: str = ""
+    callback_token: str = ""
+    reported: set[str] = field(default_factory=set)  # ids whose receipt was sent
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -126,7 +137,7 @@ class NotifyStandIn:
                         {"error": "BadRequestError", "message": "Template not found"}]})
                     return
                 sent = Sent(str(uuid.uuid4()), kind, str(to), template, dict(body.get("personalisation") or {}),
-                            body.get("reference"))
+                            body.get("reference"), stand_in.outcomes.get(str(to), "delivered"))
                 with stand_in._lock:
                     stand_in.sent.append(sent)
                 self._answer(201, {"id": sent.id, "reference": sent.reference, "template": {"id": template},
@@ -135,6 +146,27 @@ class NotifyStandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True, name="notify-stand-in").start()
         return self
+
+    def send_receipts(self, token: str | None = None) -> list[int]:
+        """Notify's delivery-receipt callback for every notification not reported yet (with `token` instead of the
+        configured one, to try a wrong one); the HTTP status of each call."""
+        answers = []
+        for s in [s for s in self.sent if s.id not in self.reported]:
+            body = {"id": s.id, "reference": s.reference, "to": s.to, "status": s.status,
+                    "created_at": "2026-12-01T10:00:00.000000Z", "completed_at": "2026-12-01T10:00:05.000000Z",
+                    "sent_at": "2026-12-01T10:00:01.000000Z", "notification_type": s.kind,
+                    "template_id": s.template_id, "template_version": 1}
+            request = urllib.request.Request(
+                self.callback_url, data=json.dumps(body).encode(), method="POST",
+                headers={"Content-Type": "application/json",
+                         "Authorization": f"Bearer {self.callback_token if token is None else token}"})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    answers.append(answer.status)
+                    self.reported.add(s.id)
+            except urllib.error.HTTPError as exc:
+                answers.append(exc.code)
+        return answers
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:

@@ -53,3 +53,42 @@ def test_an_outage_answers_500_then_recovers(notify: NotifyStandIn) -> None:
     assert down.value.status_code == 500
     client.send_sms_notification("07700900123", SMS, reference="r")
     assert len(notify.sent) == 1
+
+
+def test_outcomes_are_answered_by_status_and_sent_as_callbacks_with_the_bearer_token(notify: NotifyStandIn) -> None:
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    got: list[tuple[str, dict]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            got.append((self.headers["Authorization"], body))
+            self.send_response(200 if self.headers["Authorization"] == "Bearer right-token-123" else 401)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        notify.outcomes = {"07700900999": "permanent-failure"}
+        notify.callback_url = f"http://127.0.0.1:{server.server_address[1]}/notify/receipts"
+        notify.callback_token = "right-token-123"
+        client = NotificationsAPIClient(API_KEY, base_url=notify.base_url)
+        gone = client.send_sms_notification("07700900999", SMS, reference="ov-9")
+        assert client.get_notification_by_id(gone["id"])["status"] == "permanent-failure"
+        assert notify.send_receipts(token="wrong") == [401]  # not reported: tried again with the right one
+        assert notify.send_receipts() == [200]
+        assert notify.send_receipts() == []  # each once
+    finally:
+        server.shutdown()
+        server.server_close()
+    auth, body = got[-1]
+    assert auth == "Bearer right-token-123"
+    assert {k: body[k] for k in ("id", "reference", "status", "notification_type", "template_id")} == {
+        "id": gone["id"], "reference": "ov-9", "status": "permanent-failure", "notification_type": "sms",
+        "template_id": SMS}
