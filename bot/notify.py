@@ -1,8 +1,9 @@
 """Short notices by text message or email through GOV.UK Notify (issue 25), behind one notifier interface.
 
-Only short notices go this way ("You have a new message from ourvoice: <link>", "Your survey is waiting: <link>"):
-the words live in Notify templates chosen by id, we send only a link, never an answer or free text. Someone's
-email address or mobile number is stored encrypted and removable at any time. Notices pass the one rule for
+Only short notices go this way ("Your survey is waiting: <link>", "You have a reply from the fostering team: <link>"):
+the words live in Notify templates chosen by id; we send only a link and a fixed line saying what kind of notice it
+is (NOTICE_WORDS), never an answer or free text. Someone's email address or mobile number is stored encrypted and
+removable at any time. Notices pass the one rule for
 messages sent first (bot/reach.py: quiet hours, daily cap, pause); `send_due` sends what is due, retries Notify's
 outages with back-off and records a refusal (e.g. not a UK mobile number) in Notify's own words.
 Logs ids and references only, never an address.
@@ -31,6 +32,24 @@ from storage.db import Session
 log = logging.getLogger("ourvoice.notify")
 
 KINDS = address_rules.KINDS
+
+
+# What each kind of notice says, as the template's ((what)) before ((link)): fixed words chosen here, never anyone's
+# answer or message. A template without ((what)) simply ignores it.
+NOTICE_WORDS = {
+    "survey_invite": "Your survey is waiting",
+    "survey_reminder": "Your survey is still waiting",
+    "reply_fostering_team": "You have a reply from the fostering team",
+    "reply_participation_worker": "You have a reply from your participation worker",
+}
+DEFAULT_WORDS = "You have a new message from ourvoice"
+
+
+def words_for(notice: str) -> str:
+    """The fixed line for a kind of notice (every survey reminder, whatever its kind, says the survey waits)."""
+    if notice in NOTICE_WORDS:
+        return NOTICE_WORDS[notice]
+    return NOTICE_WORDS["survey_reminder"] if notice.startswith("survey_") else DEFAULT_WORDS
 
 
 class NotifySettings(BaseSettings):
@@ -186,9 +205,9 @@ def send_due(
     failed after `max_attempts`; a notice to someone who has paused since it was queued is cancelled."""
     counts = {"sent": 0, "refused": 0, "retry": 0, "failed": 0, "cancelled": 0}
     with open_session() as s:
-        due = [(int(m.id or 0), m.participant_id, m.contact_point_id, m.kind, m.template_id, m.reference, m.attempts)
-               for m in notify_store.due(s, now=now)]
-    for mid, pid, cid, kind, template, reference, attempts in due:
+        due = [(int(m.id or 0), m.participant_id, m.contact_point_id, m.kind, m.template_id, m.reference, m.attempts,
+                m.notice) for m in notify_store.due(s, now=now)]
+    for mid, pid, cid, kind, template, reference, attempts, notice in due:
         with open_session() as s:
             point = notify_store.contact(s, cid) if cid is not None else None
             presence = waves.presence(s, [pid]).get(pid) if pid is not None else None
@@ -199,7 +218,8 @@ def send_due(
                 continue
             to = keyring.decrypt(point.address_enc)
         try:
-            notify_id = notifier.send(kind, to, template, personalisation={"link": link}, reference=reference)
+            notify_id = notifier.send(kind, to, template, reference=reference,
+                                      personalisation={"link": link, "what": words_for(notice)})
         except Refused as exc:
             with open_session() as s:
                 notify_store.mark(s, mid, status="refused", now=now, error=str(exc))

@@ -132,9 +132,10 @@ def test_an_address_for_one_request_gets_the_note_and_goes_when_it_is_closed(rt)
         assert notify_job(rt, now=DAY + timedelta(minutes=3)) == "sent=1"
         (note,) = fake.sent
         assert (note.kind, note.to, note.template_id) == ("sms", "07700900321", SMS)
-        assert note.personalisation == {"link": rt.settings.public_url}  # a link, never the worker's words
+        assert note.personalisation == {  # a link and a fixed line, never the worker's words
+            "link": rt.settings.public_url, "what": "You have a reply from your participation worker"}
         with session(rt.engine) as s:
             assert actions.close(s, EAST, req.item.id, outcome="spoke_to_them", now=DAY + timedelta(hours=1))
             assert s.execute(select(ContactPoint)).first() is None
             (row,) = s.execute(select(NotifyMessage)).scalars()
-            assert (row.status, row.notice) == ("sent", "staff_reply")
+            assert (row.status, row.notice) == ("sent", "reply_participation_worker")

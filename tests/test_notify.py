@@ -79,8 +79,8 @@ def test_a_survey_invitation_goes_by_text_and_email_with_template_ids_and_refere
     assert send_notices(rt, now=DAY) == "waves=1 invite=1"
     assert notify_job(rt, now=DAY) == "sent=2"
     assert [(n.kind, n.to, n.template_id, n.personalisation) for n in stand_in.sent] == [
-        ("sms", "07700900123", SMS, {"link": rt.settings.public_url}),
-        ("email", "carer@example.org", EMAIL, {"link": rt.settings.public_url}),
+        ("sms", "07700900123", SMS, {"link": rt.settings.public_url, "what": "Your survey is waiting"}),
+        ("email", "carer@example.org", EMAIL, {"link": rt.settings.public_url, "what": "Your survey is waiting"}),
     ]
     rows = messages(rt)
     assert [r.reference for r in rows] == [n.reference for n in stand_in.sent]  # our reference travels

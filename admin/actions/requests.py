@@ -151,7 +151,7 @@ def reply(
     assert row_id is not None
     if notify_settings is not None:
         only_this = item.id if notify_store.for_request(s, item.id) else None
-        notify.notify_first(s, person.id, "staff_reply", purpose="staff_reply", now=now,  # type: ignore[union-attr,arg-type]
+        notify.notify_first(s, person.id, f"reply_{item.team}", purpose="staff_reply", now=now,  # type: ignore[union-attr,arg-type]
                             reach_settings=rules, settings=notify_settings, request_id=only_this)
     store.note_reply(s, item.id, by=actor.username, now=now)
     held = planned.decision.action == "hold"
