@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from bot.engine import address
+from bot.engine.address import normalise as normalise_address
 from bot.engine.progress import question_count, question_number
 from bot.engine.state import AnswerEvent, ConversationState, Effect, StepContext, StepResult
 from bot.engine.text import clean, fold, has_words, label_key
@@ -481,7 +481,7 @@ class _Run:
                 self.reask(self.s("too_long", limit=node.max_length, length=len(text)))
             elif node.address:
                 try:
-                    self.record(node, address.normalise(node.address, text))
+                    self.record(node, normalise_address(node.address, text))
                 except ValueError:
                     self.reask(self.s("not_an_email" if node.address == "email" else "not_a_mobile"))
             else:
