@@ -75,7 +75,7 @@ def effects(keyring: Keyring, library: Library, settings: BotSettings) -> dict[s
             notify_store.add_contact(s, int(p.id or 0), kind, keyring.encrypt(address), now=now)
             log.info("contact.added participant=%s kind=%s", p.id, kind)
             out.append(Outbound(text=say("contact_saved", band, what=say(WHAT[kind], band), shown=mask(kind, address))))
-        return out
+        return out or [Outbound(text=say("contact_nothing_saved", band))]  # skipped: say so, not silence
 
     def remove(s: Session, p: Participant, _e: Effect, _now: datetime) -> list[Outbound]:
         band = p.band or "default"
