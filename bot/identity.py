@@ -500,8 +500,22 @@ def tidy_copy(
         "you": {"code": p.case_ref, "group": p.audience, "age_band": p.band, "area": p.district,
                 "council": p.council},
         "your_answers": answers,
+        "your_email_and_text_addresses": _addresses(s, p, decrypt),
         "all_records": privacy.export_rows(s, p.id),  # type: ignore[arg-type]
     }
+
+
+def _addresses(s: Session, p: Participant, decrypt: Callable[[bytes], str] | None) -> list[dict[str, object]]:
+    """The email addresses and numbers they gave (issue 25), in full: it is their own copy."""
+    from storage import notify_store
+
+    return [
+        {"kind": "email" if c.kind == "email" else "text messages",
+         "address": decrypt(c.address_enc) if decrypt else "(kept encrypted)",
+         "used_for": f"request {c.request_id} only" if c.request_id else "short notices",
+         "working": c.not_working_at is None, "added": c.created_at.isoformat() if c.created_at else None}
+        for c in notify_store.every_address(s, int(p.id or 0))
+    ]
 
 
 def effects(keyring: Keyring, library: Library, settings: BotSettings) -> dict[str, EffectHandler]:

@@ -35,6 +35,12 @@ def contacts(session: Session, participant_id: int) -> list[ContactPoint]:
     return list(session.execute(q).scalars())
 
 
+def every_address(session: Session, participant_id: int) -> list[ContactPoint]:
+    """All of someone's addresses, for notices and for single requests alike (their copy of their data)."""
+    q = select(ContactPoint).where(col(ContactPoint.participant_id) == participant_id).order_by(col(ContactPoint.id))
+    return list(session.execute(q).scalars())
+
+
 def for_request(session: Session, request_id: int) -> list[ContactPoint]:
     """The address someone gave for one request to be contacted (none: the reply goes through the bot)."""
     q = select(ContactPoint).where(col(ContactPoint.request_id) == request_id).order_by(col(ContactPoint.id))

@@ -18,6 +18,7 @@ from admin.actions import requests as actions
 from admin.actions.policy import Actor, NotFound
 from admin.jobs.notify import send as notify_job
 from admin.scheduler import JOBS, run_job
+from bot.identity import tidy_copy
 from bot.notify import NotifySettings
 from bot.reach import ReachSettings
 from storage import notify_store, participants
@@ -67,6 +68,11 @@ def test_an_address_is_kept_only_encrypted(sqlite_url: str, tmp_path: Path) -> N
         assert [(c.kind, rt.keyring.decrypt(c.address_enc)) for c in points] == [
             ("email", "Robin.Leaver@example.org"), ("sms", "07700900555")]
         assert s.execute(select(Answer).where(Answer.question_id.in_(("email", "sms")))).first() is None  # type: ignore[attr-defined]
+        person = participants.get(s, pid)
+        assert person is not None
+        copy = tidy_copy(s, rt.library, person, now=DAY, decrypt=rt.keyring.decrypt)  # their own copy: in full
+    assert [(a["kind"], a["address"], a["used_for"]) for a in copy["your_email_and_text_addresses"]] == [  # type: ignore[attr-defined]
+        ("email", "Robin.Leaver@example.org", "short notices"), ("text messages", "07700900555", "short notices")]
     rt.engine.dispose()
     raw = b"".join(p.read_bytes() for p in Path(sqlite_url.removeprefix("sqlite:///")).parent.glob("*.db*"))
     assert b"contact_point" in raw  # the scan reads the database itself
