@@ -48,6 +48,8 @@ class ChoiceOption(Strict):
     id: Ident
     label: Text
     set: dict[str, str] | None = Field(default=None, description="profile fields this choice sets")
+    # Offered only to these age bands (a `choice` question's option; e.g. giving an address, not to 7-11s).
+    bands: list[Band] | None = None
 
 
 class NodeBase(Strict):

@@ -118,12 +118,12 @@ def test_an_address_for_one_request_gets_the_note_and_goes_when_it_is_closed(rt)
         rt.reach_settings = ReachSettings(_env_file=None)  # type: ignore[call-arg]
         rt.notify_settings = NotifySettings(  # type: ignore[call-arg]
             _env_file=None, api_key=API_KEY, base_url=fake.base_url, sms_template=SMS, email_template=EMAIL)
-        pid = young_person(rt, "junior-east", "junior")
-        me = Person(rt.dispatcher, "junior-east", now=DAY)
+        pid = young_person(rt, "teen-number", "teen")
+        me = Person(rt.dispatcher, "teen-number", now=DAY)
         me.text("hi")
         me.press("🙋")
         me.press("Yes")
-        me.press("📱 By text message")
+        me.press("📱 Text me too")
         me.text("07700 900 321")
         assert "07*** ***321" in me.said
         with session(rt.engine) as s:  # filed at once, with the number for it alone

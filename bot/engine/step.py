@@ -357,7 +357,11 @@ class _Run:
         return Choice(self.token(node.id, value - 1), self._scale_label(node, value))
 
     def _choice_visible(self, node: ChoiceNode, index: int) -> bool:
-        """With `count`, numbered choices ("1", "2"...) only up to that count (never a card that isn't there)."""
+        """Only the choices for the person's age band; with `count`, numbered choices ("1", "2"...) only up to that
+        count (never a card that isn't there)."""
+        bands = node.choices[index].bands
+        if bands and self.state.band not in bands:
+            return False
         if not node.count:
             return True
         label = text_for(node.choices[index].label, "default").strip()
@@ -495,7 +499,7 @@ class _Run:
             self.finish_multi(node)
             return
         index = self.match_typed(node, folded)
-        if index is None:
+        if index is None or not self.index_in_range(node, index):  # typed words of a choice not offered to them
             self.reask(self.s("pick_a_button_number" if self.numbered(node) else "pick_a_button"))
         else:
             self.answer_index(node, index)
