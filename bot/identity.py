@@ -23,7 +23,7 @@ from bot.dispatcher import CommandHook, Detour, EffectHandler, Onboarding
 from bot.engine import Effect
 from bot.messages import Inbound, Outbound
 from bot.settings import BotSettings
-from content.loader import Library, current_council
+from content.loader import CouncilTuple, Library
 from content.schema import QUESTION_TYPES, ChoiceNode, MultiNode, YesNoNode, text_for
 from storage import audit, data_copies, participants, privacy
 from storage import invites as store
@@ -38,8 +38,8 @@ CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes: guessing one is hopeless under the rat
 AGE_BANDS = {"7-11": "junior", "11-16": "teen", "16-25": "young_adult"}
 ROLES = ("young_person", "carer")
 # The council's districts and children-in-care councils, from its council file (content/council.yaml).
-DISTRICTS = tuple(current_council().districts)
-COUNCILS = tuple(current_council().councils)
+DISTRICTS = CouncilTuple(lambda c: tuple(c.districts))  # the current council's (issue 26)
+COUNCILS = CouncilTuple(lambda c: tuple(c.councils))
 PRIVACY_FLOW = "privacy_notice"
 # Flows about the person's own data: left out of their readable summary (still in the full copy).
 OWN_DATA_FLOWS = ("privacy_", "my_stuff")

@@ -6,10 +6,14 @@ start on broken content; `ourvoice content check` prints the same errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -277,9 +281,131 @@ def council_path() -> Path:
 
 
 @lru_cache(maxsize=1)
-def current_council() -> Council:
-    """The deployment's council, loaded once per process (districts, councils, roles, help numbers)."""
+def own_council() -> Council:
+    """The deployment's own council, loaded once per process (districts, councils, roles, help numbers)."""
     return load_council(council_path())
+
+
+# Issue 26: one service can run for several councils. An entry point that serves another council's request
+# (its staff's page, its bot) puts that council's file here (bot/tenant.py does it with the database's
+# council); everything that reads current_council() then reads that council's districts, numbers and labels.
+_SERVING: ContextVar[Council | None] = ContextVar("ourvoice_serving_council", default=None)
+
+
+def current_council() -> Council:
+    """The council this request is for: the one an entry point is serving, else the deployment's own."""
+    return _SERVING.get() or own_council()
+
+
+@contextmanager
+def serving(council: Council) -> Iterator[Council]:
+    """Read `council`'s content inside the block."""
+    token = _SERVING.set(council)
+    try:
+        yield council
+    finally:
+        _SERVING.reset(token)
+
+
+def serve(council: Council) -> None:
+    """Read `council`'s content for the rest of this context (a CLI process)."""
+    _SERVING.set(council)
+
+
+def parse_council(text: str, name: str = "council file") -> Council:
+    """A council file's text (as `ourvoice council add` stores it), validated like load_council."""
+    raw = yaml.load(text, Loader=_LineLoader)
+    try:
+        return Council.model_validate(raw)
+    except ValidationError as exc:
+        raise ContentInvalid(
+            [ContentError(name, _line_for(raw, tuple(e["loc"])), e["msg"]) for e in exc.errors()]
+        ) from None
+
+
+_T = TypeVar("_T")
+
+
+class Following(Generic[_T]):
+    """A value worked out from the current council each time it is read. Module constants such as DISTRICTS
+    were read once at import; as Following views they answer for whichever council is being served."""
+
+    def __init__(self, make: Callable[[Council], _T]) -> None:
+        self._make = make
+        self._cache: dict[int, _T] = {}
+
+    def get(self) -> _T:
+        council = current_council()
+        key = id(council)
+        value = self._cache.get(key)
+        if value is None:
+            if len(self._cache) > 32:
+                self._cache = {}
+            value = self._cache[key] = self._make(council)
+        return value
+
+
+class CouncilMapping(Mapping[Any, Any]):
+    """A dict from the current council's file (its districts, roles, labels), read per request."""
+
+    def __init__(self, make: Callable[[Council], Mapping[Any, Any]]) -> None:
+        self._value = Following(make)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._value.get()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._value.get())
+
+    def __len__(self) -> int:
+        return len(self._value.get())
+
+    def __or__(self, other: Mapping[Any, Any]) -> dict[Any, Any]:
+        return {**self._value.get(), **other}
+
+    def __repr__(self) -> str:
+        return repr(dict(self._value.get()))
+
+
+class CouncilTuple(Sequence[Any]):
+    """A tuple from the current council's file (its district ids, council ids), read per request."""
+
+    def __init__(self, make: Callable[[Council], tuple[Any, ...]]) -> None:
+        self._value = Following(make)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._value.get()[index]
+
+    def __len__(self) -> int:
+        return len(self._value.get())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._value.get()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._value.get())
+
+    def __add__(self, other: tuple[Any, ...]) -> tuple[Any, ...]:
+        return self._value.get() + tuple(other)
+
+    def __repr__(self) -> str:
+        return repr(self._value.get())
+
+
+class CouncilSet(AbstractSet[Any]):
+    """A frozenset from the current council's file (its district-scoped roles), read per request."""
+
+    def __init__(self, make: Callable[[Council], frozenset[Any]]) -> None:
+        self._value = Following(make)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._value.get()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._value.get())
+
+    def __len__(self) -> int:
+        return len(self._value.get())
 
 
 def load_council(path: Path | None = None) -> Council:

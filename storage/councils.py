@@ -8,9 +8,13 @@ so every process of the service reads the same content for it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, Text, select
 from sqlmodel import Field, Session, SQLModel
+
+from storage import tenancy
+from storage.models import ChannelIdentity, Invite, Participant, StaffAccount, StaffSession
 
 
 class CouncilRow(SQLModel, table=True):
@@ -35,3 +39,33 @@ def add(session: Session, *, council_id: str, name: str, council_yaml: str, now:
     session.add(row)
     session.flush()
     return row
+
+
+# --- finding a row's council before it is known (sign-in, a session cookie, an invite code, a channel id) ---
+# Each runs inside tenancy.lookup(): on PostgreSQL only these tables admit it, and only for SELECT.
+
+
+def _council_of(session: Session, model: Any, column: Any, value: str) -> str | None:
+    with tenancy.lookup():
+        found = session.execute(select(model.council_id).where(column == value).limit(1)).scalar_one_or_none()
+    return str(found) if found is not None else None
+
+
+def council_of_staff(session: Session, username: str) -> str | None:
+    return _council_of(session, StaffAccount, StaffAccount.username, username.strip().lower()[:80])
+
+
+def council_of_staff_session(session: Session, id_hash: str) -> str | None:
+    return _council_of(session, StaffSession, StaffSession.id_hash, id_hash)
+
+
+def council_of_invite(session: Session, code_hash: str) -> str | None:
+    return _council_of(session, Invite, Invite.code_hash, code_hash)
+
+
+def council_of_identity(session: Session, key_hash: str) -> str | None:
+    return _council_of(session, ChannelIdentity, ChannelIdentity.key_hash, key_hash)
+
+
+def council_of_participant(session: Session, participant_id: int) -> str | None:
+    return _council_of(session, Participant, Participant.id, participant_id)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
+from storage import councils as _councils  # noqa: F401 - the council table is on the metadata wherever a database is
 from storage import tenancy
 
 __all__ = [

@@ -189,7 +189,6 @@ def guard(engine: Engine) -> None:
 
 
 def _own_every_model() -> None:
-    import storage.councils  # the list of councils (not owned)
     import storage.models  # noqa: F401 - every table is defined before it is owned
 
     own_tables([m.class_ for m in SQLModel._sa_registry.mappers])

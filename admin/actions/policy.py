@@ -12,17 +12,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from content.loader import current_council
+from content.loader import CouncilMapping, CouncilSet, own_council
 from storage import audit
 from storage.staff import StaffView
 
 # The council as data (content/council.yaml): its districts, roles and councils come from there, not code.
-COUNCIL = current_council()
-ROLES: dict[str, str] = dict(COUNCIL.roles)
+# Districts, councils and scoped roles are the current council's (issue 26: one service, many councils); the
+# roles' names are the code's own (this policy grants them), described in the deployment's council file.
+ROLES: dict[str, str] = dict(own_council().roles)
 # Roles that only make sense for named districts: adding one insists on districts.
-SCOPED_ROLES = frozenset(COUNCIL.scoped_roles)
-DISTRICTS: dict[str, str] = dict(COUNCIL.districts)
-COUNCILS: dict[str, str] = {cid: group.label for cid, group in COUNCIL.councils.items()}
+SCOPED_ROLES = CouncilSet(lambda c: frozenset(c.scoped_roles))
+DISTRICTS = CouncilMapping(lambda c: dict(c.districts))
+COUNCILS = CouncilMapping(lambda c: {cid: group.label for cid, group in c.councils.items()})
 
 # The districts of an object not tied to one district (Kent-wide): anyone in the role may read it, only
 # staff who cover every district may change it.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from content.loader import Library, current_council
+from content.loader import CouncilMapping, CouncilTuple, Library
 from content.schema import (
     ChoiceNode,
     Flow,
@@ -29,16 +29,17 @@ BAND_LABELS = {
     "": "age not given",
 }
 BAND_SHORT = {"junior": "7-11", "teen": "11-16", "young_adult": "16-25", "carer": "Carers", "": "Not given"}
-COUNCIL_LABELS = {cid: group.label for cid, group in current_council().councils.items()} | {"": "Not in a council"}
+COUNCIL_LABELS = CouncilMapping(
+    lambda c: {cid: group.label for cid, group in c.councils.items()} | {"": "Not in a council"})
 # Which age bands each council is for (from the councils' terms of reference, in the council file). Any other
 # combination is a structural zero: shown as "not applicable" and left out of disclosure control, never "not shown".
-COUNCIL_BANDS = {cid: tuple(group.bands) for cid, group in current_council().councils.items()}
-DISTRICTS = tuple(current_council().districts)
-DISTRICT_LABELS = dict(current_council().districts) | {
+COUNCIL_BANDS = CouncilMapping(lambda c: {cid: tuple(group.bands) for cid, group in c.councils.items()})
+DISTRICTS = CouncilTuple(lambda c: tuple(c.districts))
+DISTRICT_LABELS = CouncilMapping(lambda c: dict(c.districts) | {
     "": "Area not given",
     "unknown": "Area not given",
     "total": "All areas",
-}
+})
 YESNO_LABELS = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
 
 

@@ -5,6 +5,7 @@ Sign-in is throttled per username and per address; a successful sign-in always g
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from admin.actions.policy import ActionError, record
 from admin.web.auth import SESSION_COOKIE, client_ip, hash_id
 from admin.web.policy import ALL_ROLES, Ctx, Policy, public
 from admin.web.routing import HERE, AdminRoute, redirect
+from bot import tenant
 from storage import staff as staff_store
 
 router = APIRouter(route_class=AdminRoute)
@@ -58,7 +60,9 @@ def login(
     ctx: Annotated[Ctx, Depends(public())],
 ) -> Response:
     web = ctx.web
-    with web.db() as s:
+    # The account's own council (issue 26): its sign-in, session and audit row are that council's.
+    council = tenant.council_of_staff(web.engine, username)
+    with tenant.serving(web.engine, council) if council else nullcontext(), web.db() as s:
         result = staff_actions.check_credentials(
             s, username, password, ip=client_ip(request), now=ctx.now, hasher=web.hasher
         )
