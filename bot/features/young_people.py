@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -24,7 +24,7 @@ from bot.crypto import Keyring
 from bot.engine import Effect
 from bot.messages import Outbound
 from bot.reach import ReachSettings, send_first
-from content.loader import Library, current_council
+from content.loader import CouncilMapping, CouncilTuple, Library
 from content.schema import ChoiceNode, MultiNode, text_for
 from storage import challenges, good_news, outbox, reviews, submissions
 from storage.challenges import CardEventView, CardView
@@ -33,12 +33,12 @@ from storage.models import Participant
 
 log = logging.getLogger("ourvoice.young_people")
 
-COUNCILS = tuple(current_council().councils)  # from the council file (content/council.yaml)
+COUNCILS = CouncilTuple(lambda c: tuple(c.councils))  # the current council's file (content/council.yaml)
 # Used when the invite did not set a council: the council a young person of that age normally joins, i.e. the
 # first council in the file for that band alone (Kent: 7-11 Super Council, 11-16 OCYPC, 16-25 Young Adult Council).
-BAND_COUNCIL: dict[str, str] = {
-    group.bands[0]: cid for cid, group in reversed(current_council().councils.items()) if len(group.bands) == 1
-}
+BAND_COUNCIL: Mapping[str, str] = CouncilMapping(lambda c: {
+    group.bands[0]: cid for cid, group in reversed(c.councils.items()) if len(group.bands) == 1
+})
 REVIEW_PREVIEW = "review_preview"  # outbox kind of the reply that reads a review statement back
 REVIEW_ROLES = {"send_iro": "iro", "send_social_worker": "social_worker"}
 CHALLENGE_SHORT = 90  # characters of a card's challenge quoted in notices
@@ -222,7 +222,7 @@ def card_preview(library: Library, answers: dict[str, Any], council: str, band: 
 
 def _card_council(p: Participant, answers: dict[str, Any]) -> str:
     chosen = answers.get("council")
-    return chosen if chosen in COUNCILS else council_of(p)
+    return str(chosen) if chosen in COUNCILS else council_of(p)
 
 
 def card_notice_text(
