@@ -25,6 +25,7 @@ from admin.actions.policy import DISTRICTS, ROLES
 from admin.actions.staff import password_hasher
 from admin.reports.staff_counts import lone
 from admin.web.auth import AdminAuth, AdminHostGuard, allowed_hosts, own_urls
+from admin.web.council import CouncilOfSession
 from admin.web.policy import Ctx, LoginRequired, Policy, check_routes, policy_of
 from admin.web.routing import HERE, SECURITY_HEADERS, AdminRoute, add_security_headers, redirect  # noqa: F401
 from storage.db import session as db_session
@@ -181,6 +182,8 @@ def mount(app: FastAPI, rt: Any) -> None:
     app.state.ourvoice_admin = web
     # Unknown Host headers get 400 on admin paths (issue 22, 8).
     app.add_middleware(AdminHostGuard, hosts=allowed_hosts(rt.settings.public_url, web.own_urls), prefix=PREFIX)
+    # Each request runs for the signed-in account's council (issue 26): the one place the admin web picks it.
+    app.add_middleware(CouncilOfSession, engine=rt.engine, prefix=PREFIX)
     for name in ROUTE_MODULES:
         module = importlib.import_module(name)
         if not _available(module):
