@@ -41,6 +41,7 @@ JOBS: list[Job] = [
     Job("alerts_escalate", "admin.jobs.alerts:escalate", every_seconds=60),
     Job("contact_requests", "admin.jobs.contact_requests:collect", every_seconds=60),  # issue 25
     Job("notify_send", "admin.jobs.notify:send", every_seconds=60),  # texts and emails via GOV.UK Notify (25)
+    Job("review_delivery", "admin.jobs.reviews:delivery", every_seconds=60),  # statements' emails sent/failed (21)
     Job("push_send", "admin.jobs.push:send", every_seconds=30),  # web chat pings, no text (issue 25)
     Job("to_read_escalate", "admin.jobs.to_read:escalate", every_seconds=300),  # unread past review (18)
     Job("carer_survey_notices", "admin.jobs.carer_reminders:send_notices", every_seconds=900),
@@ -56,6 +57,8 @@ JOBS: list[Job] = [
     Job("staff_new_cards", "admin.jobs.staff_notices:new_cards", every_seconds=120),  # Slack staff (issue 10)
     Job("staff_digest", "admin.jobs.staff_notices:weekly_digest", cron={"day_of_week": "mon", "hour": 9,
                                                                         "minute": 10}),  # issue 10
+    Job("staff_approvals", "admin.jobs.staff_notices:approvals_waiting",
+        cron={"day_of_week": "mon-fri", "hour": 9, "minute": 15}),  # good news and quotes waiting (issue 25)
 ]
 
 

@@ -145,7 +145,7 @@ class StaffNotice:
     anything a participant wrote.
     """
 
-    kind: str  # card | digest | report
+    kind: str  # card | approvals | digest | report
     title: str
     lines: tuple[str, ...] = ()
     link: str = ""
@@ -181,6 +181,16 @@ class StaffNotice:
             tuple(f"{k}: {v}" for k, v in counts.items()),
             link,
             f"digest-{week}",
+        )
+
+    @classmethod
+    def approvals_waiting(cls, counts: dict[str, str], link: str) -> StaffNotice:
+        return cls(
+            "approvals",
+            "Approvals waiting",
+            tuple(f"{k}: {v}" for k, v in counts.items()),
+            link,
+            "approvals",
         )
 
     @classmethod

@@ -1,28 +1,20 @@
 """Review statements ('get ready for my review'): encrypted drafts, the choice made, delivery status.
 
 Owns the review_statement table and deleting a discarded statement's free text. Stores only what it is
-given (already encrypted); must not send mail itself: `after_commit` lets the caller send once the
-transaction that recorded the choice has committed, so a rolled-back step never sends anything.
+given (already encrypted); never sends mail: the statement goes as an email outbox row written in the same
+transaction (bot/features/young_people.py), and `finished_deliveries` reads that row's fate back.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, event, or_, select
-from sqlalchemy.orm import SessionTransaction
-from sqlmodel import Session
+from sqlalchemy import delete, or_, select
+from sqlmodel import Session, col
 
-from storage.db import session as new_session
 from storage.db import utc
-from storage.models import Answer, ReviewStatement
-
-log = logging.getLogger("ourvoice.reviews")
-SessionFactory = Callable[[], AbstractContextManager[Session]]
+from storage.models import Answer, OutboxMessage, ReviewStatement
 
 
 @dataclass(frozen=True)
@@ -105,8 +97,10 @@ def set_status(
     now: datetime,
     role: str | None = None,
     address: str | None = None,
+    outbox_id: int | None = None,
 ) -> ReviewView | None:
-    """Record the young person's choice (sending/kept) or the delivery result (sent/failed)."""
+    """Record the young person's choice (sending/kept, with the email row carrying it) or the delivery result
+    (sent/failed)."""
     row = _row(session, submission_id)
     if row is None:
         return None
@@ -116,6 +110,8 @@ def set_status(
         row.sent_to_role = role
     if address is not None:
         row.sent_to_address = address
+    if outbox_id is not None:
+        row.outbox_id = outbox_id
     if status == "sent":
         row.sent_at = utc(now)
     session.add(row)
@@ -160,40 +156,27 @@ def has_quarantined(session: Session, submission_id: int) -> bool:
     return found is not None
 
 
-def after_commit(session: Session, callback: Callable[[SessionFactory], None]) -> None:
-    """Run `callback(open_session)` once, after this transaction commits; never if it rolls back.
+@dataclass(frozen=True)
+class Delivery:
+    """A statement whose email the sender has finished with: sent, or given up ('dead')."""
 
-    Savepoints count: asked from inside one (group commit steps each event of a batch in its own), the
-    callback runs only when the whole transaction commits, and never if that savepoint or one around it
-    was rolled back, even though the transaction itself then commits.
+    submission_id: int
+    participant_id: int | None
+    role: str | None
+    outcome: str  # sent | dead
+    at: datetime | None
 
-    The callback gets a factory for fresh transactions (the committed one is finished). It must not
-    raise: anything it does not handle is swallowed so a committed step never looks failed.
-    """
-    engine = session.get_bind()
-    owner = session.get_nested_transaction() or session.get_transaction()
-    state = {"cancelled": False, "fired": False}
 
-    def factory() -> AbstractContextManager[Session]:
-        return new_session(engine)  # type: ignore[arg-type]
-
-    def rolled_back(_session: Session, ended: SessionTransaction) -> None:
-        txn = owner
-        while txn is not None:
-            if txn is ended:
-                state["cancelled"] = True
-                return
-            txn = txn.parent
-
-    def committed(sess: Session) -> None:
-        # SQLAlchemy also announces a savepoint's release as a commit: wait for the real one.
-        if sess.get_nested_transaction() is not None or state["cancelled"] or state["fired"]:
-            return
-        state["fired"] = True
-        try:
-            callback(factory)
-        except Exception:
-            log.exception("review.after_commit_failed")
-
-    event.listen(session, "after_soft_rollback", rolled_back)
-    event.listen(session, "after_commit", committed)
+def finished_deliveries(session: Session, limit: int = 500) -> list[Delivery]:
+    """Statements still 'sending' whose email outbox row is sent or dead (admin/jobs/reviews.py records them)."""
+    rows = session.execute(
+        select(
+            col(ReviewStatement.submission_id), col(ReviewStatement.participant_id),
+            col(ReviewStatement.sent_to_role), col(OutboxMessage.status), col(OutboxMessage.sent_at),
+        )
+        .join(OutboxMessage, col(OutboxMessage.id) == col(ReviewStatement.outbox_id))
+        .where(col(ReviewStatement.status) == "sending", col(OutboxMessage.status).in_(("sent", "dead")))
+        .order_by(col(ReviewStatement.id))
+        .limit(limit)
+    ).all()
+    return [Delivery(int(r[0]), r[1], r[2], str(r[3]), utc(r[4]) if r[4] else None) for r in rows]

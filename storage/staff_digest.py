@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.db import utc
 from storage.models import Alert, ChallengeCard, GoodNews, Quote, Submission
@@ -35,4 +35,14 @@ def week_counts(
             Submission.completed_at < end,  # type: ignore[operator]
             Submission.flow_id.not_in(list(leave_out)),  # type: ignore[attr-defined]
         ),
+    }
+
+
+def approvals_waiting(session: Session) -> dict[str, int]:
+    """Good news and quotes waiting for a member of staff to approve or reject them."""
+    return {
+        "good_news": int(session.execute(
+            select(func.count()).select_from(GoodNews).where(col(GoodNews.status) == "pending")).scalar_one()),
+        "quotes": int(session.execute(
+            select(func.count()).select_from(Quote).where(col(Quote.status) == "pending")).scalar_one()),
     }

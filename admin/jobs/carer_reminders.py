@@ -10,13 +10,12 @@ first (bot/reach.py: carers' quiet hours, the daily cap, pause); never reads clo
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections import Counter
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from bot import notify, reach
+from bot.channels import email
 from bot.features.carers import WaveSettings, invitation, reminder
 from storage import conversations, waves
 from storage.db import Session, session
@@ -136,21 +135,19 @@ def digest_text(statuses: list[waves.WaveStatusView], now: datetime) -> str:
 
 
 def weekly_digest(rt: Any, *, now: datetime) -> str:
-    """Email the fostering team the response rates of waves live now or ended in the last week."""
-    ws = wave_settings(rt)
-    to = ws.recipients()
+    """Email the fostering team the response rates of waves live now or ended in the last week (as email outbox
+    rows, to OURVOICE_EMAIL_FOSTERING_TO or else OURVOICE_SURVEY_DIGEST_TO)."""
+    from admin.jobs.contact_requests import fostering_addresses
+
+    to = fostering_addresses(rt)
     if not to:
         return "no_recipient"
     week_ago = now - timedelta(days=7)
+    subject = f"[ourvoice] Carer survey response rates, week to {now:%d %b %Y}"
     with session(rt.engine) as s:
         chosen = [w for w in waves.list_waves(s) if w.opens_at <= now and w.closes_at > week_ago]
         statuses = [st for w in reversed(chosen) if (st := waves.wave_status(s, w.id)) is not None]
-    msg = EmailMessage()
-    msg["From"] = ws.digest_from or rt.settings.alert_email_from
-    msg["To"] = ", ".join(to)
-    msg["Subject"] = f"[ourvoice] Carer survey response rates, week to {now:%d %b %Y}"
-    msg.set_content(digest_text(statuses, now))
-    with smtplib.SMTP(rt.settings.smtp_host, rt.settings.smtp_port, timeout=10) as smtp:
-        smtp.send_message(msg)
+        body = digest_text(statuses, now)
+        for address in to:
+            email.queue(s, rt.keyring, to=address, subject=subject, body=body, kind="staff_notice", now=now)
     return f"digest_sent waves={len(statuses)}"
-

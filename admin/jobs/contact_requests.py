@@ -3,24 +3,24 @@ sent submission) in the right team's queue, once.
 
 A plain `job(rt, *, now) -> str` run once across processes by admin.scheduler claims; the request row is also
 unique per answer, so overlapping runs cannot file one twice. The fostering team's addresses
-(OURVOICE_SURVEY_DIGEST_TO) get one short email per run that filed a carer's request: how many and a link, never
-who or anything they said. Logs counts only.
+(OURVOICE_EMAIL_FOSTERING_TO, else OURVOICE_SURVEY_DIGEST_TO) get one short email per run that filed a carer's
+request, as outbox rows written in the same transaction as the filing: how many and a link, never who or anything
+they said. Logs counts only.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections import Counter
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from admin.actions.requests import team_for
+from bot.channels import email
 from content.loader import Library
 from content.schema import YesNoNode
 from storage import contact_requests as store
-from storage.db import session
+from storage.db import Session, session
 
 log = logging.getLogger("ourvoice.jobs.contact_requests")
 
@@ -43,29 +43,26 @@ def collect(rt: Any, *, now: datetime) -> str:
             team = team_for(consent.audience)
             if team is not None and store.file(s, consent, team=team, now=now) is not None:
                 filed[team] += 1
+        if filed["fostering_team"]:
+            _tell_fostering_team(s, rt, filed["fostering_team"], now=now)
     if filed:
         log.info("requests.filed %s", " ".join(f"{t}={n}" for t, n in sorted(filed.items())))
-    if filed["fostering_team"]:
-        _tell_fostering_team(rt, filed["fostering_team"])
     return "filed " + (" ".join(f"{t}={n}" for t, n in sorted(filed.items())) or "0")
 
 
-def _tell_fostering_team(rt: Any, count: int) -> None:
-    """One email to the fostering team's addresses: how many new requests and where to answer them."""
-    to = rt.wave_settings.recipients()
-    if not to:
-        return
-    msg = EmailMessage()
-    msg["From"] = rt.wave_settings.digest_from or rt.settings.alert_email_from
-    msg["To"] = ", ".join(to)
-    msg["Subject"] = f"[ourvoice] {count} new request(s) from foster carers to be contacted"
+def fostering_addresses(rt: Any) -> list[str]:
+    """The fostering team's addresses: OURVOICE_EMAIL_FOSTERING_TO, else the survey digest's (older setting)."""
+    team: list[str] = rt.email_settings.team("fostering")
+    return team or list(rt.wave_settings.recipients())
+
+
+def _tell_fostering_team(s: Session, rt: Any, count: int, *, now: datetime) -> None:
+    """One email to each fostering team address: how many new requests and where to answer them."""
     link = rt.settings.public_url.rstrip("/") + "/admin/requests"
-    msg.set_content(
+    subject = f"[ourvoice] {count} new request(s) from foster carers to be contacted"
+    body = (
         f"{count} foster carer(s) asked for someone from the fostering team to get in touch.\n"
         f"Please acknowledge within {rt.settings.request_within} and reply through ourvoice: {link}\n"
     )
-    try:
-        with smtplib.SMTP(rt.settings.smtp_host, rt.settings.smtp_port, timeout=10) as smtp:
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:  # the queue still shows them; the next filing emails again
-        log.warning("requests.email_failed error=%s", type(exc).__name__)
+    for address in fostering_addresses(rt):
+        email.queue(s, rt.keyring, to=address, subject=subject, body=body, kind="staff_notice", now=now)

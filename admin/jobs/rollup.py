@@ -174,6 +174,6 @@ def panel_summary(rt: Any, *, now: datetime) -> str:
         if run.run_on <= today < run.panel and not is_done(settings, run):
             write_panel_update(rt, run, now=now)
             made.append(run.panel.isoformat())
-            staff_notices.report_ready(rt, f"update for the Panel on {run.panel:%d %B %Y}")
+            staff_notices.report_ready(rt, f"update for the Panel on {run.panel:%d %B %Y}", now=now)
     log.info("panel_summary.done made=%d", len(made))
     return f"panel updates: {','.join(made) or 'none due'}"

@@ -1,10 +1,13 @@
-"""Staff channel notices that are not safeguarding alerts: new challenge cards and a weekly digest.
+"""Staff notices that are not safeguarding alerts: new challenge cards, approvals waiting, a weekly digest and
+reports ready to check.
 
-Both are plain `job(rt, *, now) -> str` functions run once across processes by admin.scheduler claims.
-They post StaffNotices through the runtime's notifier, which hands them only to routes that take staff
-notices (the Slack staff channel), never to the safeguarding inboxes. Notices carry references and
-counts, never anything a young person wrote. Without a staff channel both jobs do nothing, and cards are
-left unmarked, so turning the channel on later still announces the cards that wait.
+Plain `job(rt, *, now) -> str` functions run once across processes by admin.scheduler claims. Each notice goes
+to the Slack staff channel when one is set (through the notifier, which never hands it to the safeguarding
+inboxes) and, as email outbox rows written in the same transaction as the job's own bookkeeping, to the
+participation team's addresses (OURVOICE_EMAIL_PARTICIPATION_TO) when set: one, the other or both (issue 25).
+Notices carry references and counts (people's contributions through the disclosure layer), never anything a
+young person wrote. With neither set the jobs do nothing, and cards are left unmarked, so turning a channel
+on later still announces the cards that wait.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from admin.reports import catalog
 from admin.reports.disclosure import FEWER, show
 from admin.reports.staff_counts import lone
 from bot.alerts import StaffNotice
+from bot.channels import email
 from bot.features.young_people import council_name
 from storage import challenges, staff_digest
-from storage.db import session
+from storage.db import Session, session
+
+TEAM = "participation"  # who these notices are for (README: "Staff notices")
 
 # Counts of young people's own contributions are reported like any published count (under 5 hidden);
 # the work waiting for staff is shown exactly, as it is on the admin pages.
@@ -38,14 +44,25 @@ def _admin(rt: Any, path: str) -> str:
     return rt.settings.public_url.rstrip("/") + "/admin" + path
 
 
+def _routes(rt: Any) -> tuple[bool, bool]:
+    """(Slack staff channel set, participation team email set)."""
+    return rt.notifier.has_staff_channel, bool(rt.email_settings.team(TEAM))
+
+
+def _email(s: Session, rt: Any, notice: StaffNotice, *, now: datetime, teams: tuple[str, ...] = (TEAM,)) -> int:
+    """Queue a notice as email rows to the teams' addresses in the caller's transaction; how many rows."""
+    return len(email.queue_teams(s, rt.keyring, rt.email_settings, teams, subject=notice.subject(),
+                                 body=notice.body(), kind="staff_notice", now=now))
+
+
 def new_cards(rt: Any, *, now: datetime) -> str:
-    """Tell the staff channel about each challenge card it has not heard of yet (once per card)."""
-    if not rt.notifier.has_staff_channel:
+    """Tell staff about each challenge card they have not heard of yet (once per card)."""
+    slack, mail = _routes(rt)
+    if not (slack or mail):
         return "no staff channel"
     with session(rt.engine) as s:
         cards = challenges.awaiting_staff_notice(s)
-    for card in cards:
-        rt.notifier.notify(
+        notices = [
             StaffNotice.card_awaiting_triage(
                 f"#{card.id}",
                 council_name(rt.library, card.council, None),
@@ -53,10 +70,38 @@ def new_cards(rt: Any, *, now: datetime) -> str:
                 personal=card.personal,
                 held=card.held,
             )
-        )
-    with session(rt.engine) as s:
+            for card in cards
+        ]
+        for notice in notices:
+            _email(s, rt, notice, now=now)
         challenges.mark_staff_notified(s, [c.id for c in cards], now=now)
+    if slack:  # after the commit: a card is announced once, whichever way
+        for notice in notices:
+            rt.notifier.notify(notice)
     return f"cards={len(cards)}"
+
+
+def approvals_waiting(rt: Any, *, now: datetime) -> str:
+    """Each working morning: how many good news stories and quotes wait for approval (nothing when none)."""
+    slack, mail = _routes(rt)
+    if not (slack or mail):
+        return "no staff channel"
+    with session(rt.engine) as s:
+        waiting = staff_digest.approvals_waiting(s)
+        total = sum(waiting.values())
+        if not total:
+            return "none waiting"
+        # Work waiting for staff is shown exactly, as on the Approvals page (it is not a count of people).
+        notice = StaffNotice.approvals_waiting(
+            {APPROVAL_LINES[k]: f"{v:,}" for k, v in waiting.items()}, _admin(rt, "/approvals")
+        )
+        _email(s, rt, notice, now=now)
+    if slack:
+        rt.notifier.notify(notice)
+    return " ".join(f"{k}={v}" for k, v in waiting.items())
+
+
+APPROVAL_LINES = {"good_news": "Good news waiting for approval", "quotes": "Quotes waiting for approval"}
 
 
 def digest_lines(counts: dict[str, int]) -> dict[str, str]:
@@ -71,14 +116,18 @@ def digest_lines(counts: dict[str, int]) -> dict[str, str]:
 
 def weekly_digest(rt: Any, *, now: datetime) -> str:
     """Monday morning: what waits for the participation team and what came in over the last 7 days."""
-    if not rt.notifier.has_staff_channel:
+    slack, mail = _routes(rt)
+    if not (slack or mail):
         return "no staff channel"
+    week = (now - timedelta(days=7)).astimezone(ZoneInfo(rt.settings.timezone)).date().isoformat()
     with session(rt.engine) as s:
         counts = staff_digest.week_counts(
             s, since=now - timedelta(days=7), until=now, leave_out=catalog.private_flows(rt.library)
         )
-    week = (now - timedelta(days=7)).astimezone(ZoneInfo(rt.settings.timezone)).date().isoformat()
-    rt.notifier.notify(StaffNotice.weekly_digest(week, digest_lines(counts), _admin(rt, "")))
+        notice = StaffNotice.weekly_digest(week, digest_lines(counts), _admin(rt, ""))
+        _email(s, rt, notice, now=now)
+    if slack:
+        rt.notifier.notify(notice)
     return digest_result(counts)
 
 
@@ -90,7 +139,12 @@ def digest_result(counts: dict[str, int]) -> str:
     )
 
 
-def report_ready(rt: Any, name: str) -> None:
-    """Tell the staff channel a drafted report is waiting to be checked (called by the report jobs)."""
-    if rt.notifier.has_staff_channel:
-        rt.notifier.notify(StaffNotice.report_ready(name, _admin(rt, "/reports")))
+def report_ready(rt: Any, name: str, *, now: datetime) -> None:
+    """Tell staff a drafted report is waiting to be checked (called by the report jobs)."""
+    slack, mail = _routes(rt)
+    notice = StaffNotice.report_ready(name, _admin(rt, "/reports"))
+    if mail:
+        with session(rt.engine) as s:
+            _email(s, rt, notice, now=now)
+    if slack:
+        rt.notifier.notify(notice)

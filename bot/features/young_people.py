@@ -2,24 +2,23 @@
 service shared by the CLI and the admin web (moves, notices to raisers and supporters, "you said, we did").
 
 Wording comes from content/strings (keys starting `yp_`); every query goes through storage. Nothing here
-sends anything except a review statement the young person explicitly chose to send, and only after the
-step that recorded that choice has committed.
+sends anything except a review statement the young person explicitly chose to send, as an email outbox row
+written in the step that recorded that choice (so it goes only if that step commits).
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.channels import email as email_out
 from bot.crypto import Keyring
 from bot.engine import Effect
 from bot.messages import Outbound
@@ -40,6 +39,8 @@ BAND_COUNCIL: Mapping[str, str] = CouncilMapping(lambda c: {
     group.bands[0]: cid for cid, group in reversed(c.councils.items()) if len(group.bands) == 1
 })
 REVIEW_PREVIEW = "review_preview"  # outbox kind of the reply that reads a review statement back
+REVIEW_EMAIL = "review_statement"  # outbox kind of the email that carries a statement to the IRO or social worker
+NAMED = "named at invite"  # what a statement records as its address when it went to the person the invite named
 REVIEW_ROLES = {"send_iro": "iro", "send_social_worker": "social_worker"}
 CHALLENGE_SHORT = 90  # characters of a card's challenge quoted in notices
 
@@ -47,20 +48,27 @@ EffectHandler = Callable[[Session, Participant, Effect, datetime], list[Outbound
 
 
 class ReviewSettings(BaseSettings):
-    """Where review statements go when a young person chooses to send one (OURVOICE_REVIEW_*)."""
+    """The shared mailboxes review statements go to when the young person's invite named no IRO or social
+    worker address (OURVOICE_REVIEW_IRO_TO, OURVOICE_REVIEW_SOCIAL_WORKER_TO). Mail leaves through the email
+    outbox channel (bot/channels/email.py, OURVOICE_SMTP_* and OURVOICE_EMAIL_*)."""
 
     model_config = SettingsConfigDict(env_prefix="OURVOICE_REVIEW_", env_file=".env", extra="ignore")
 
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_timeout: float = 10.0
-    mail_from: str = "ourvoice@localhost"
     iro_to: str = ""  # e.g. iro@example.invalid in the demo
     social_worker_to: str = ""
 
     def address(self, role: str) -> str:
-        """The configured recipient for a role ('iro' or 'social_worker'); empty when not set up."""
+        """The shared mailbox for a role ('iro' or 'social_worker'); empty when not set up."""
         return {"iro": self.iro_to, "social_worker": self.social_worker_to}.get(role, "").strip()
+
+
+def review_address(keyring: Keyring, p: Participant, role: str, shared: ReviewSettings) -> tuple[str, bool]:
+    """Where a statement for `role` goes: the address named for this young person at invite (decrypted), else
+    the shared mailbox; and whether it was the named one. ("", False) when neither is set."""
+    sealed = {"iro": p.iro_to_enc, "social_worker": p.social_worker_to_enc}.get(role)
+    if sealed:
+        return keyring.decrypt(sealed), True
+    return shared.address(role), False
 
 
 class PanelSettings(BaseSettings):
@@ -172,23 +180,6 @@ def compose_statement(library: Library, answers: dict[str, Any], band: str | Non
     if chair:
         parts.append(f"{say(library, 'yp_review_chair', band)}\n{chair[0]}")
     return "\n\n".join(parts)
-
-
-class ReviewMailer:
-    """Sends one statement by email to the address configured for the chosen role."""
-
-    def __init__(self, settings: ReviewSettings) -> None:
-        self.settings = settings
-
-    def send(self, *, to: str, subject: str, body: str) -> None:
-        msg = EmailMessage()
-        msg["From"] = self.settings.mail_from
-        msg["To"] = to
-        msg["Subject"] = subject
-        msg.set_content(body)
-        s = self.settings
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
-            smtp.send_message(msg)
 
 
 def _review_email(library: Library, *, case_ref: str, role: str, statement: str) -> tuple[str, str]:
@@ -400,7 +391,6 @@ def effects(
 ) -> dict[str, EffectHandler]:
     """The handlers for this feature's `action:` nodes, keyed by action name."""
     review = review or ReviewSettings()
-    mailer = ReviewMailer(review)
 
     def good_news_save(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:
         text = eff.answers.get("news")
@@ -459,35 +449,21 @@ def effects(
             reviews.set_status(s, sub_id, "kept", now=now)
             return Outbound(say(library, "yp_review_kept", band))
         who = say(library, f"yp_role_{role}", band)
-        address = review.address(role)
+        address, named = review_address(keyring, p, role, review)
         if not enc:
             reviews.set_status(s, sub_id, "kept", now=now)
             return Outbound(say(library, "yp_review_nothing_to_send", band))
         if not address:
             reviews.set_status(s, sub_id, "kept", now=now)
             return Outbound(say(library, "yp_review_no_address", band, who=who))
-        reviews.set_status(s, sub_id, "sending", now=now, role=role, address=address)
         subject, body = _review_email(library, case_ref=p.case_ref, role=role, statement=keyring.decrypt(enc))
-        pid = p.id
-
-        def deliver(open_session: reviews.SessionFactory) -> None:
-            # Runs only after the choice is committed; the young person has been told it is on its way.
-            try:
-                mailer.send(to=address, subject=subject, body=body)
-            except (OSError, smtplib.SMTPException) as exc:
-                log.warning("review.send_failed submission=%s error=%s", sub_id, type(exc).__name__)
-                with open_session() as s2:
-                    reviews.set_status(s2, sub_id, "failed", now=now)
-                    queue_notice(
-                        s2, pid, say(library, "yp_review_failed", band, who=who),  # type: ignore[arg-type]
-                        now=now, purpose="review_update",
-                    )
-                return
-            with open_session() as s2:
-                reviews.set_status(s2, sub_id, "sent", now=now)
-            log.info("review.sent submission=%s role=%s", sub_id, role)
-
-        reviews.after_commit(s, deliver)
+        # An email outbox row in this step's transaction: it exists only if the choice is committed, and the
+        # email sender delivers it (retrying while the relay is down). admin/jobs/reviews.py reads its delivery
+        # back into the statement's status. A named person's address is kept only encrypted, in the row.
+        row = email_out.queue(s, keyring, to=address, subject=subject, body=body, kind=REVIEW_EMAIL, now=now,
+                          participant_id=p.id)
+        reviews.set_status(s, sub_id, "sending", now=now, role=role, address=NAMED if named else address,
+                           outbox_id=row)
         return Outbound(say(library, "yp_review_sending", band, who=who, address=address, ref=p.case_ref))
 
     def card_preview_h(s: Session, p: Participant, eff: Effect, now: datetime) -> list[Outbound]:

@@ -101,12 +101,14 @@ def test_an_unacknowledged_request_is_overdue_after_its_service_level(rt) -> Non
 def test_the_fostering_team_is_emailed_how_many_new_requests_wait_never_who(rt) -> None:
     from bot.features.carers import WaveSettings
     from tests.fakes.smtp_sink import SmtpSink
+    from tests.support.email import send_queued_email
 
     pulse_carer(rt, stopping="Yes", talk="Yes")
     with SmtpSink() as sink:
         rt.settings = rt.settings.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
         rt.wave_settings = WaveSettings(_env_file=None, digest_to="fostering@council.example")  # type: ignore[call-arg]
         assert tick(rt, DAY0 + timedelta(hours=2)) == "filed fostering_team=1"
+        send_queued_email(rt, now=DAY0 + timedelta(hours=2))
         (mail,) = sink.messages
     assert mail["To"] == "fostering@council.example"
     assert "1 new request(s) from foster carers" in mail["Subject"]

@@ -24,6 +24,7 @@ from storage.models import Answer, Submission
 from tests.carers.conftest import OPENED, make_carers, open_wave, runtime_for
 from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY
 from tests.fakes.smtp_sink import SmtpSink
+from tests.support.email import send_queued_email
 
 DAY0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -125,6 +126,8 @@ def test_weekly_digest_sends_aggregate_rates_only(sqlite_url: str, tmp_path: Pat
         survey_cmd.do_enter(rt, wave_id, mode="phone", district="east", actor=Actor("a", "participation_manager"), case_ref=None,
                             answers={"change_first": "Mrs Example never calls back"}, now=DAY0)
         assert weekly_digest(rt, now=DAY0 + timedelta(days=6)) == "digest_sent waves=1"
+        assert sink.messages == []  # an email outbox row until the email sender runs
+        send_queued_email(rt, now=DAY0 + timedelta(days=6))
         (mail,) = sink.wait_for(1)
         body = mail.get_content()
         assert mail["To"] == "fostering@council.example"

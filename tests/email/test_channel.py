@@ -87,25 +87,9 @@ def test_relay_down_rows_stay_queued_then_sent_once_when_it_is_back(db_url: str,
 
 
 def test_a_refused_recipient_is_given_up_and_the_others_still_go(sqlite_url: str) -> None:
-    from aiosmtpd.smtp import SMTP as Server
-
-    class Refusing(SmtpSink):
-        def start(self) -> None:
-            super().start()
-            assert self._controller is not None
-            handler = self._controller.handler
-
-            async def handle_RCPT(server: Server, session, envelope, address: str, options) -> str:
-                if address.startswith("gone@"):
-                    return "550 no such mailbox"
-                envelope.rcpt_tos.append(address)
-                return "250 OK"
-
-            handler.handle_RCPT = handle_RCPT
-
     engine = make_engine(sqlite_url)
     clock = Clock()
-    with Refusing() as sink:
+    with SmtpSink(refuse=("gone@council.invalid",)) as sink:
         with session(engine) as s:
             gone = email.queue(s, KEYRING, to="gone@council.invalid", subject="a", body="b", kind="k", now=clock())
             fine = email.queue(s, KEYRING, to="fine@council.invalid", subject="a", body="b", kind="k", now=clock())

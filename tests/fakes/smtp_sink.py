@@ -38,6 +38,14 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() in self._sink.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
@@ -51,8 +59,9 @@ class _Handler:
 class SmtpSink:
     """Context manager: ``with SmtpSink() as sink:`` serves SMTP on ``sink.host:sink.port``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, *, refuse: tuple[str, ...] = ()) -> None:
         self.host = host
+        self.refuse = {a.lower() for a in refuse}  # recipients answered "550 no such mailbox"
         self.port = port if port is not None else _free_port(host)
         self.messages: list[EmailMessage] = []
         self.deliveries: list[Delivery] = []

@@ -257,7 +257,7 @@ async def test_weekly_digest_counts_work_and_hides_small_counts_of_people(
 async def test_report_ready_links_to_the_reports_page(staff_rt: Runtime, fake: SlackFake) -> None:
     from admin.jobs import staff_notices
 
-    staff_notices.report_ready(staff_rt, "update for the Panel on 14 January 2027")
+    staff_notices.report_ready(staff_rt, "update for the Panel on 14 January 2027", now=fixed_now())
     await fake.wait_for(lambda: len(staff_messages(fake)) == 1)
     message = staff_messages(fake)[0]
     assert "Report ready: update for the Panel on 14 January 2027" in message["text"]

@@ -27,10 +27,11 @@ def sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def review_env(sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> SmtpSink:
-    """Point OURVOICE_REVIEW_* at the sink, as an operator would in the environment."""
-    monkeypatch.setenv("OURVOICE_REVIEW_SMTP_HOST", sink.host)
-    monkeypatch.setenv("OURVOICE_REVIEW_SMTP_PORT", str(sink.port))
-    monkeypatch.setenv("OURVOICE_REVIEW_SMTP_TIMEOUT", "5")
+    """Point the mail relay (OURVOICE_SMTP_*) and the shared review mailboxes (OURVOICE_REVIEW_*) at the sink,
+    as an operator would in the environment."""
+    monkeypatch.setenv("OURVOICE_SMTP_HOST", sink.host)
+    monkeypatch.setenv("OURVOICE_SMTP_PORT", str(sink.port))
+    monkeypatch.setenv("OURVOICE_EMAIL_TIMEOUT", "5")
     monkeypatch.setenv("OURVOICE_REVIEW_IRO_TO", IRO)
     monkeypatch.setenv("OURVOICE_REVIEW_SOCIAL_WORKER_TO", SOCIAL_WORKER)
     return sink

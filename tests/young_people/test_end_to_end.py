@@ -10,11 +10,14 @@ import time
 
 from sqlalchemy import func, select
 
+from admin.jobs.reviews import delivery
 from storage import challenges
 from storage.db import session
 from storage.models import GoodNews, OutboxMessage, ReviewStatement, Submission
+from tests.conftest import fixed_now
 from tests.fakes.smtp_sink import SmtpSink
 from tests.helpers import MOOD_FACES, Person
+from tests.support.email import send_queued_email
 from tests.support.journeys import back_first_card, raise_card
 from tests.young_people.conftest import IRO, join
 
@@ -96,7 +99,10 @@ def test_three_young_people_every_menu_item_and_a_card_through_its_whole_life(
     use_every_menu_item(teen, "teen", "📨 Send it to my IRO")
     use_every_menu_item(adult, "young_adult", "🗑 Delete it")
 
-    # Review statements: only the teen chose to send, so exactly one email, to the IRO.
+    # Review statements: only the teen chose to send, so exactly one email, to the IRO (the email sender and
+    # the review_delivery job, as `ourvoice run` runs them).
+    send_queued_email(rt)
+    delivery(rt, now=fixed_now())
     [mail] = review_env.wait_for(1)
     assert review_env.deliveries[0].rcpt_tos == (IRO,)
     assert "Going well for the teen" in mail.get_content()

@@ -1,21 +1,25 @@
 """'Get ready for my review': the statement is shown back, and nothing leaves without the explicit choice.
 
-Deliveries go to a loopback SMTP sink configured through OURVOICE_REVIEW_* (see conftest).
+A statement leaves as an email outbox row written in the step that records the choice; the real email sender
+delivers it to a loopback SMTP sink (OURVOICE_SMTP_*, see conftest) and the review_delivery job reads the
+outcome back into the statement's status.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from storage import reviews
-from storage.db import make_engine, session
+from admin.jobs.reviews import delivery
+from storage.db import session
 from storage.models import Answer, OutboxMessage, ReviewStatement, Submission
 from tests.conftest import make_settings
 from tests.fakes.smtp_sink import SmtpSink
+from tests.support.email import send_queued_email
 from tests.young_people.conftest import IRO, SOCIAL_WORKER, join
 
 GOING_WELL = "I like my new school and the football club"
@@ -32,6 +36,12 @@ def prepare(p, band: str = "teen") -> None:
     p.press("Done")
     p.text(ASK)
     p.press("A little bit of it" if band == "junior" else "Yes, part of it")
+
+
+def deliver(rt, *, now=None) -> str:
+    """What `ourvoice run` does in the background: the email sender, then the review_delivery job."""
+    send_queued_email(rt, now=now)
+    return delivery(rt, now=now or datetime.now(UTC))
 
 
 def statement_row(rt) -> ReviewStatement:
@@ -78,6 +88,10 @@ def test_send_to_iro_delivers_once_to_the_configured_address_and_says_who(rt, re
     prepare(p)
     p.press("📨 Send it to my IRO")
     assert f"Sent to your IRO (Independent Reviewing Officer) only, at {IRO}" in p.said
+    assert review_env.messages == []  # an outbox row until the email sender runs
+    assert statement_row(rt).status == "sending"
+    assert GOING_WELL not in outbox_words(rt)  # the row holds the statement sealed
+    assert deliver(rt) == "sent=1 failed=0"
     [msg] = review_env.wait_for(1)
     assert review_env.deliveries[0].rcpt_tos == (IRO,)
     body = msg.get_content()
@@ -87,7 +101,7 @@ def test_send_to_iro_delivers_once_to_the_configured_address_and_says_who(rt, re
     row = statement_row(rt)
     assert (row.status, row.sent_to_role, row.sent_to_address) == ("sent", "iro", IRO)
     assert review_texts(rt) == []  # the plain-text answers are gone; the encrypted statement is the copy
-    time.sleep(0.2)
+    assert deliver(rt) == "sent=0 failed=0"
     assert len(review_env.messages) == 1
 
 
@@ -96,6 +110,7 @@ def test_send_to_social_worker_for_a_young_adult_names_the_pa_too(rt, review_env
     prepare(p)
     p.press("📨 Send it to my social worker or personal adviser (PA)")
     assert "your social worker or personal adviser only" in p.said
+    deliver(rt)
     review_env.wait_for(1)
     assert review_env.deliveries[0].rcpt_tos == (SOCIAL_WORKER,)
     assert statement_row(rt).sent_to_role == "social_worker"
@@ -107,7 +122,7 @@ def test_keep_or_skip_sends_nothing(rt, review_env: SmtpSink, choice: str) -> No
     prepare(p)
     p.press(choice)
     assert "kept just for you" in p.said
-    time.sleep(0.3)
+    deliver(rt)
     assert review_env.messages == []
     row = statement_row(rt)
     assert row.status == "kept"
@@ -122,7 +137,7 @@ def test_discard_sends_nothing_and_deletes_the_text(rt, review_env: SmtpSink) ->
     prepare(p, "junior")
     p.press("🗑 Throw it away")
     assert "it's gone" in p.said
-    time.sleep(0.3)
+    deliver(rt)
     assert review_env.messages == []
     row = statement_row(rt)
     assert (row.status, row.statement_enc) == ("discarded", None)
@@ -150,6 +165,7 @@ def test_edit_then_send_sends_the_edited_statement(rt, review_env: SmtpSink) -> 
     assert "Everything at college" in p.said
     assert GOING_WELL not in p.said
     p.press("📨 Send it to my IRO")
+    deliver(rt)
     [msg] = review_env.wait_for(1)
     assert "Everything at college" in msg.get_content()
     assert GOING_WELL not in msg.get_content()
@@ -158,74 +174,73 @@ def test_edit_then_send_sends_the_edited_statement(rt, review_env: SmtpSink) -> 
 def test_without_a_configured_address_nothing_is_sent(
     db_url: str, tmp_path: Path, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch, fast_runtime
 ) -> None:
-    monkeypatch.setenv("OURVOICE_REVIEW_SMTP_PORT", str(sink.port))
+    monkeypatch.setenv("OURVOICE_SMTP_PORT", str(sink.port))
     monkeypatch.delenv("OURVOICE_REVIEW_IRO_TO", raising=False)
     rt = fast_runtime(make_settings(db_url, tmp_path))
     p = join(rt, "r7", "teen")
     prepare(p)
     p.press("📨 Send it to my IRO")
     assert "hasn't set up where it should go. Nothing was sent" in p.said
-    time.sleep(0.3)
+    deliver(rt)
     assert sink.messages == []
     assert statement_row(rt).status == "kept"
     rt.engine.dispose()
 
 
-def test_mail_server_down_marks_failed_and_tells_the_young_person(rt, review_env: SmtpSink) -> None:
+def test_mail_server_down_keeps_it_queued_and_it_goes_once_when_back(rt, review_env: SmtpSink) -> None:
     review_env.stop()
     p = join(rt, "r8", "teen")
     prepare(p)
     p.press("📨 Send it to my IRO")
-    assert statement_row(rt).status == "failed"
-    p.command("help")  # the web chat shows the pending notice with the next reply
-    assert "didn't reach your IRO" in p.said
+    now = datetime.now(UTC)
+    assert deliver(rt, now=now) == "sent=0 failed=0"  # tried, refused by the network, put back for later
+    assert statement_row(rt).status == "sending"
+    review_env.start()
+    assert deliver(rt, now=now + timedelta(minutes=10)) == "sent=1 failed=0"
+    assert deliver(rt, now=now + timedelta(minutes=20)) == "sent=0 failed=0"
+    assert len(review_env.messages) == 1
+    assert statement_row(rt).status == "sent"
 
 
-def test_after_commit_never_runs_when_the_transaction_rolls_back(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
-    calls: list[str] = []
+def test_a_refused_address_marks_failed_and_tells_the_young_person(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_runtime
+) -> None:
+    with SmtpSink(refuse=(IRO,)) as refusing:
+        monkeypatch.setenv("OURVOICE_SMTP_HOST", refusing.host)
+        monkeypatch.setenv("OURVOICE_SMTP_PORT", str(refusing.port))
+        monkeypatch.setenv("OURVOICE_REVIEW_IRO_TO", IRO)
+        rt = fast_runtime(make_settings(db_url, tmp_path))
+        p = join(rt, "r8b", "teen")
+        prepare(p)
+        p.press("📨 Send it to my IRO")
+        assert deliver(rt) == "sent=0 failed=1"
+        assert statement_row(rt).status == "failed"
+        p.command("help")  # the web chat shows the pending notice with the next reply
+        assert "didn't reach your IRO" in p.said
+        assert refusing.messages == []
+        rt.engine.dispose()
 
-    def failing_step() -> None:
-        with session(engine) as s:
-            reviews.after_commit(s, lambda _open: calls.append("rolled back"))
-            raise RuntimeError("step failed")
 
-    with pytest.raises(RuntimeError):
-        failing_step()
-    with session(engine) as s:
-        reviews.after_commit(s, lambda _open: calls.append("committed"))
-    assert calls == ["committed"]
-    engine.dispose()
-
-
-def test_after_commit_from_a_rolled_back_savepoint_never_runs(sqlite_url: str) -> None:
-    # Group commit steps each event of a batch in a savepoint: an event that fails is rolled back alone
-    # while the others commit, and what it asked to run after commit (say, emailing a review) must go too.
-    engine = make_engine(sqlite_url)
-    calls: list[str] = []
-    with session(engine) as s:
-        with s.begin_nested():
-            reviews.after_commit(s, lambda _open: calls.append("kept event"))
-
-        def failed_event() -> None:
-            with s.begin_nested():
-                reviews.after_commit(s, lambda _open: calls.append("failed event"))
-                raise RuntimeError("step failed")
-
-        with pytest.raises(RuntimeError):
-            failed_event()
-        with s.begin_nested(), s.begin_nested():  # an inner savepoint kept, its outer one rolled back
-            reviews.after_commit(s, lambda _open: calls.append("inside a failed savepoint"))
-            s.get_nested_transaction().parent.rollback()  # type: ignore[union-attr]
-        assert calls == []  # nothing runs before the real commit
-    assert calls == ["kept event"]
-    engine.dispose()
+def test_the_email_row_is_written_with_the_choice_and_blanked_once_sent(rt, review_env: SmtpSink) -> None:
+    p = join(rt, "r10", "teen")
+    prepare(p)
+    p.press("📨 Send it to my IRO")
+    row = statement_row(rt)
+    with session(rt.engine) as s:
+        mail = s.execute(select(OutboxMessage).where(OutboxMessage.id == row.outbox_id)).scalar_one()
+        assert (mail.channel, mail.kind, mail.status) == ("email", "review_statement", "pending")
+        sealed = mail.payload_json
+    deliver(rt)
+    with session(rt.engine) as s:
+        mail = s.execute(select(OutboxMessage).where(OutboxMessage.id == row.outbox_id)).scalar_one()
+        assert mail.status == "sent" and mail.payload_json != sealed  # the sealed copy is gone too
 
 
 def test_a_successful_send_queues_no_follow_up_notice(rt, review_env: SmtpSink) -> None:
     p = join(rt, "r9", "teen")
     prepare(p)
     p.press("📨 Send it to my IRO")
+    deliver(rt)
     review_env.wait_for(1)
     with session(rt.engine) as s:
         rows = s.execute(select(OutboxMessage).where(OutboxMessage.kind == "notice")).scalars().all()
