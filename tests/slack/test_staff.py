@@ -3,6 +3,7 @@ the mapped staff member and is audited, delivery while the database is down, 429
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -262,6 +263,25 @@ async def test_report_ready_links_to_the_reports_page(staff_rt: Runtime, fake: S
     message = staff_messages(fake)[0]
     assert "Report ready: update for the Panel on 14 January 2027" in message["text"]
     assert "https://ov.example/admin/reports" in strings(message)
+
+
+async def test_with_slack_and_a_team_address_both_get_each_notice(staff_rt: Runtime, fake: SlackFake) -> None:
+    from admin.jobs import staff_notices
+    from bot.channels.email import EmailSettings
+    from tests.fakes.smtp_sink import SmtpSink
+    from tests.support.email import send_queued_email
+
+    with SmtpSink() as sink:
+        staff_rt.settings = staff_rt.settings.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
+        staff_rt.email_settings = EmailSettings(_env_file=None, participation_to="pt@council.invalid")  # type: ignore[call-arg]
+        card = add_card(staff_rt)
+        assert staff_notices.new_cards(staff_rt, now=fixed_now()) == "cards=1"
+        await fake.wait_for(lambda: len(staff_messages(fake)) == 1)
+        await asyncio.to_thread(send_queued_email, staff_rt, now=fixed_now())
+        (mail,) = sink.messages
+    assert f"#{card}" in staff_messages(fake)[0]["text"]
+    assert mail["To"] == "pt@council.invalid" and f"#{card}" in mail["Subject"]
+    assert CARD_WORDS not in mail.as_string() and "PRIVATE-WHY" not in mail.as_string()
 
 
 def test_without_a_staff_channel_cards_wait_to_be_announced(sqlite_url: str, tmp_path: Path, library: Library) -> None:
