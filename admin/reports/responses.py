@@ -1,0 +1,276 @@
+"""What the Responses pages and `ourvoice responses summary` may print: people per answer for one ended
+calendar quarter, protected once for every viewer (issue 19).
+
+Why this shape:
+- **Fixed, ended quarters only**, read from the period's frozen roll-up (the same one the Panel update uses):
+  the same quarter always gives the same figures, so two visits, a visit before and after an answer is
+  held back, or a visit before and after someone's data is erased cannot be differenced. Quarters do not
+  overlap, so no two choosable periods add up to a third (months inside quarters would: answers add up
+  exactly across months, and a hidden month could be read off its quarter).
+- **One problem per answer, for every viewer at once**: the counts of one answer (a question's choice) by
+  area and age band, with the county-wide margins and every role's audience total ("layer": a
+  participation worker counts young people only, the fostering team carers only, a manager both) in one
+  `Publication`. Every view (all districts or one, all ages or one band, any role) is cut from that one
+  result, and a district-scoped viewer with several districts sees a sum only when every part of it is
+  published. So all the views together tell an attacker nothing the one protected grid does not.
+- People are counted (distinct, per cell), not answers: someone who answered twice is one person.
+
+Pure apart from `load` (which reads the roll-up); never logs counts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from admin.reports import periods
+from admin.reports.disclosure import Publication, Result
+
+Period = tuple[date, date]
+UNKNOWN = ""  # no area or no age band: counted in the totals only, never a row or column of its own
+QUARTERS_LISTED = 8  # how many ended quarters the period menu offers
+
+
+# -- periods ----------------------------------------------------------------------------------------
+
+
+def quarter_label(p: Period) -> str:
+    return f"{p[0].year}-Q{(p[0].month - 1) // 3 + 1}"
+
+
+def ended_quarters(now: datetime, tz: str, n: int = QUARTERS_LISTED) -> list[Period]:
+    """The last `n` calendar quarters that have ended (local time), newest first."""
+    today = now.astimezone(ZoneInfo(tz)).date()
+    y, q = today.year, (today.month - 1) // 3 + 1
+    out = []
+    for _ in range(n):
+        y, q = (y, q - 1) if q > 1 else (y - 1, 4)
+        out.append(periods.quarter(y, q))
+    return out
+
+
+def choose_quarter(value: str, now: datetime, settings: Any) -> Period:
+    """The quarter asked for ("2026-Q3"), or the last whole quarter when none is given.
+
+    Refused (periods.PeriodRefused) when it is not a quarter or has not ended: a quarter still running would
+    change from one day to the next, and the difference would single out whoever answered in between."""
+    if not value.strip():
+        return ended_quarters(now, settings.timezone, 1)[0]
+    if "-Q" not in value.strip().upper():
+        raise periods.PeriodRefused(
+            f"{value!r} is not a quarter: the responses pages count whole calendar quarters, e.g. 2026-Q3 "
+            "(months would add up to their quarter, so one could be worked out from the other)"
+        )
+    p = periods.parse(value)
+    periods.check(p[0], p[1], settings, now=now)
+    return p
+
+
+# -- who counts whom --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One role's view of a flow: the age bands whose people it counts, and whether people with no band
+    count too (only when the role counts every audience the flow is for: then nobody could be someone else's)."""
+
+    bands: tuple[str, ...]
+    unknown: bool
+
+
+def audience_of(band: str) -> str:
+    return "carer" if band == "carer" else "young_person"
+
+
+def layer_for(flow: Any, audiences: Iterable[str]) -> Layer | None:
+    """The layer of a role counting `audiences` in `flow`, or None when it counts nobody there."""
+    mine = set(audiences) & set(getattr(flow, "audience", ()) or ())
+    if not mine:
+        return None
+    bands = tuple(b for b in flow.bands if audience_of(b) in mine)
+    return Layer(bands, mine >= set(flow.audience))
+
+
+def layers_for(flow: Any, role_audiences: Mapping[str, Sequence[str]]) -> list[Layer]:
+    """Every role's layer of `flow` (the same for every viewer, so the result never depends on who asks)."""
+    out: list[Layer] = []
+    for auds in role_audiences.values():
+        lay = layer_for(flow, auds)
+        if lay is not None and lay not in out:
+            out.append(lay)
+    return sorted(out, key=lambda lay: (len(lay.bands), lay.bands, lay.unknown))
+
+
+# -- one answer's grid ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One answer's protected counts (people), by area and band, with every layer's margins."""
+
+    result: Result
+    districts: tuple[str, ...]
+    bands: tuple[str, ...]
+
+    def _shown(self, key: object) -> int | None:
+        return self.result.shown(key)
+
+    def value(self, layer: Layer, *, districts: Sequence[str] | None, band: str = "") -> int | None:
+        """What a viewer sees: county-wide (districts None) or the sum over their districts, only when every
+        part is published (a sum over a hidden part would be a new figure)."""
+        if band and band not in layer.bands:
+            return None
+        if districts is None:
+            return self._shown(("col", band) if band else total_key(layer, None))
+        own = [d for d in self.districts if d in districts]
+        if not own:
+            return None
+        parts = [self._shown(("c", d, band) if band else total_key(layer, d)) for d in own]
+        return None if any(v is None for v in parts) else sum(v for v in parts if v is not None)
+
+
+def total_key(layer: Layer, district: str | None) -> tuple[object, ...]:
+    """A layer's total in one district (or county-wide): the cell itself when the layer is one band."""
+    if len(layer.bands) == 1 and not layer.unknown:
+        return ("c", district, layer.bands[0]) if district is not None else ("col", layer.bands[0])
+    return ("row", district, layer)
+
+
+def protect_grid(
+    values: Mapping[tuple[str, str], int], districts: Sequence[str], bands: Sequence[str], layers: Sequence[Layer]
+) -> Grid:
+    """Register one answer's people by (district, band) ("" = not given, latent) with every layer's margins
+    and solve it as one problem."""
+    pub = Publication()
+    ds, bs = [*districts, UNKNOWN], [*bands, UNKNOWN]
+    for d in ds:
+        for b in bs:
+            v = int(values.get((d, b), 0))
+            if d == UNKNOWN or b == UNKNOWN:
+                pub.latent(("c", d, b), v)
+            else:
+                pub.count(("c", d, b), v)
+    for b in bands:  # county-wide by band (the "All areas" column of one band)
+        parts = [("c", d, b) for d in ds]
+        pub.count(("col", b), sum(pub.values[k] for k in parts))
+        pub.total(("col", b), parts)
+    for lay in layers:
+        cols = [*lay.bands, *([UNKNOWN] if lay.unknown else [])]
+        where: list[str | None] = [*districts, None]
+        for place in where:
+            key = total_key(lay, place)
+            if key in pub.values:
+                continue  # one band: the cell or column itself
+            parts = [("c", x, b) for x in ([place] if place is not None else ds) for b in cols]
+            pub.count(key, sum(pub.values[k] for k in parts))
+            pub.total(key, parts)
+    return Grid(pub.solve(), tuple(districts), tuple(bands))
+
+
+# -- a flow -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    question_id: str
+    choice: str
+    grid: Grid
+
+
+@dataclass(frozen=True)
+class FlowCounts:
+    """One flow's protected figures for one quarter: people who took part, and people per answer."""
+
+    flow_id: str
+    period: Period
+    took_part: Grid | None  # by area only (band "" throughout): None when nobody took part
+    answers: list[Answer]
+
+    def took_part_value(self, layer: Layer, flow: Any, *, districts: Sequence[str] | None) -> int | None:
+        """People who took part, for a role that counts everyone the flow is for (else None)."""
+        if self.took_part is None or not layer.unknown:
+            return None
+        return self.took_part.value(ALL_OF_FLOW, districts=districts)
+
+
+ALL_OF_FLOW = Layer((), True)  # the took-part grid has one (unknown-band) column: everyone
+
+
+def flow_counts(
+    flow: Any,
+    period: Period,
+    cells: Iterable[Any],
+    people: Iterable[Any],
+    districts: Sequence[str],
+    role_audiences: Mapping[str, Sequence[str]],
+) -> FlowCounts:
+    """Protect one flow's roll-up cells (reporting.ChoiceCell) and took-part rows (reporting.PeopleCell by
+    district, question "") for one quarter. Every choice the flow offers is listed, zeros included."""
+    layers = layers_for(flow, role_audiences)
+    bands = tuple(flow.bands)
+    by_answer: dict[tuple[str, str], dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    for c in cells:
+        if c.flow_id != flow.id:
+            continue
+        d = c.district if c.district in districts else UNKNOWN
+        b = c.band if c.band in bands else UNKNOWN
+        by_answer[(c.question_id, c.choice)][(d, b)] += int(c.people)
+    offered: list[tuple[str, str]] = []
+    for node in getattr(flow, "nodes", ()):
+        for ch in getattr(node, "choices", None) or ():
+            offered.append((node.id, ch.id))
+    keys = offered + sorted(set(by_answer) - set(offered))
+    answered = {q for q, _ in by_answer}
+    answers = [
+        Answer(q, ch, protect_grid(by_answer.get((q, ch), {}), districts, bands, layers))
+        for q, ch in keys
+        if q in answered  # a question nobody answered this quarter is left out whole
+    ]
+    took: dict[tuple[str, str], int] = defaultdict(int)
+    for pc in people:
+        if pc.flow_id == flow.id and pc.question_id == "":
+            took[(pc.key if pc.key in districts else UNKNOWN, UNKNOWN)] += int(pc.people)
+    took_part = protect_grid(took, districts, (), [ALL_OF_FLOW]) if took else None
+    return FlowCounts(flow.id, period, took_part, answers)
+
+
+def load(session: Any, library: Any, period: Period, *, settings: Any, now: datetime,
+         flow_ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
+    """The quarter's frozen roll-up (computed now if it never was; it freezes once the quarter has ended),
+    exactly as the Panel update reads it: choice cells and took-part rows by district."""
+    from admin.reports import catalog, reach
+    from storage import reporting, rollups
+
+    since, until = reach.bounds(period, settings.timezone)
+    key = reach.period_key(period)
+    rollups.refresh(session, key, since=since, until=until, reach_flows=catalog.reach_flows(library), now=now,
+                    private_flows=catalog.private_flows(library))
+    cells = reporting.rolled_choices(session, key, flow_ids=list(flow_ids))
+    people = reporting.rolled_people(session, key, flow_ids=list(flow_ids), by="district")
+    return cells, people
+
+
+_MEMO: dict[tuple[object, ...], FlowCounts] = {}  # same frozen input, same result: solved once per process
+
+
+def for_flow(session: Any, library: Any, flow: Any, period: Period, *, settings: Any, now: datetime,
+             districts: Sequence[str], role_audiences: Mapping[str, Sequence[str]]) -> FlowCounts:
+    """A flow's protected figures for an ended quarter (from its frozen roll-up, memoised by that input)."""
+    cells, people = load(session, library, period, settings=settings, now=now, flow_ids=[flow.id])
+    sig = (flow.id, period, tuple(districts), tuple(sorted((k, tuple(v)) for k, v in role_audiences.items())),
+           tuple(sorted((c.question_id, c.choice, c.council, c.band, c.district, c.people) for c in cells)),
+           tuple(sorted((p.question_id, p.key, p.people) for p in people)))
+    if sig not in _MEMO:
+        if len(_MEMO) >= 256:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[sig] = flow_counts(flow, period, cells, people, districts, role_audiences)
+    return _MEMO[sig]
+
+
+def previous_quarter(p: Period) -> Period:
+    d = p[0] - timedelta(days=1)
+    return periods.quarter(d.year, (d.month - 1) // 3 + 1)
