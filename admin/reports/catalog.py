@@ -6,6 +6,7 @@ Reads the content library only; never touches the database.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from content.loader import CouncilMapping, CouncilTuple, Library
@@ -48,7 +49,7 @@ def structural_zeros(councils: list[str], bands: list[str]) -> set[tuple[str, st
     return {(c, b) for c in councils if c in COUNCIL_BANDS for b in bands if b and b not in COUNCIL_BANDS[c]}
 
 
-def label(table: dict[str, str], key: str | None) -> str:
+def label(table: Mapping[str, str], key: str | None) -> str:
     """Display name for an id, falling back to the id made readable."""
     key = key or ""
     return table.get(key) or key.replace("_", " ").capitalize()

@@ -10,7 +10,7 @@ import importlib
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -640,7 +640,7 @@ def _question_result(
     counts: dict[tuple[str, str], int],
     rest: dict[str, int],
     col_keys: list[str],
-    col_labels: dict[str, str],
+    col_labels: Mapping[str, str],
     charts_on: bool,
 ) -> QuestionResult:
     choice_ids = [c for c, _ in info.choices]

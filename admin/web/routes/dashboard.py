@@ -11,6 +11,7 @@ ahead (admin/jobs/dashboard.py) so the page stays fast.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -49,7 +50,7 @@ class Row:
     hidden: str = "not shown"  # one label for every hidden count: it must not say which ones are small
 
 
-def _rows(pairs: list[tuple[str, int | None]], labels: dict[str, str]) -> list[Row]:
+def _rows(pairs: list[tuple[str, int | None]], labels: Mapping[str, str]) -> list[Row]:
     from admin.reports.catalog import label
 
     return [Row(label(labels, k), v) for k, v in pairs]
@@ -87,7 +88,8 @@ def reach_flows(library: Any) -> list[str]:
     return report_reach_flows(library)
 
 
-_SOLVED: WeakKeyDictionary[Any, dict[tuple[date, date], Any]] = WeakKeyDictionary()  # engine -> period -> result
+# engine -> (council, period) -> result: one service serves several councils (issue 26), each its own figures.
+_SOLVED: WeakKeyDictionary[Any, dict[tuple[str, tuple[date, date]], Any]] = WeakKeyDictionary()
 
 
 def solved_period(engine: Any, library: Any, settings: Any, key: str, now: datetime) -> tuple[Any, tuple[date, date]]:
@@ -96,14 +98,16 @@ def solved_period(engine: Any, library: Any, settings: Any, key: str, now: datet
     An ended period's roll-up is frozen, so its protected result never changes: worked out once per
     process (the refresh job does it ahead) and kept."""
     from admin.reports import reach
+    from storage import tenancy
     from storage.db import session
 
     period = reach.last_whole(now, settings.timezone)[key]
     memo = _SOLVED.setdefault(engine, {})
-    if period not in memo:
+    mine = (tenancy.current(), period)
+    if mine not in memo:
         with session(engine) as s:
-            memo[period] = reach.for_period(s, library, period, settings=settings, now=now)
-    return memo[period], period
+            memo[mine] = reach.for_period(s, library, period, settings=settings, now=now)
+    return memo[mine], period
 
 
 def heard(web: Any, period: str, now: datetime, scope: tuple[str, ...] | None) -> tuple[dict, tuple[date, date]]:

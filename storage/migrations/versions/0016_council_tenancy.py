@@ -44,9 +44,9 @@ TABLES = (
 # Read before anyone's council is known: who signs in, which session a cookie is, which invite a code is,
 # which participant a channel id or a web chat device is.
 LOOKUP = ("staff", "staff_session", "invite", "channel_identity", "participant", "link_code", "data_copy_link")
-# Primary keys that become (council_id, ...).
+# Primary keys that become (council_id, ...). Each council's audit chain numbers its rows 1, 2, 3...
 PRIMARY = {
-    "topic_publication": ("topic_id",), "audit_head": ("id",), "dashboard_snapshot": ("period_days",),
+    "topic_publication": ("topic_id",), "audit_head": ("id",), "audit_entry": ("id",), "dashboard_snapshot": ("period_days",),
     "rollup_period": ("period",), "panel_digest": ("panel_date", "council"),
 }
 # Unique constraints that become (council_id, ...).

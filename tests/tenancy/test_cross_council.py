@@ -1,0 +1,173 @@
+"""Two councils in one PostgreSQL database (issue 26 item 4): every admin page one council's staff can open
+shows nothing of the other's, with the application's own filter on, and again with it switched off so the
+database's row-level security is the only guard. The app connects as an ordinary role (superusers bypass RLS).
+
+Sentinels: each council's staff usernames, an event title, an invite batch, a good-news text and its own
+district names (from its council file). Pages are walked once per council as a participation manager (who sees
+most) and the audit log as its auditor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PG_URL, REQUIRE_PG
+
+pytestmark = pytest.mark.skipif(not PG_URL and not REQUIRE_PG, reason="needs PostgreSQL (OURVOICE_TEST_POSTGRES_URL)")
+
+BORSETSHIRE = Path(__file__).resolve().parents[1] / "admin" / "councils" / "borsetshire.yaml"
+DB = "ourvoice_tenancy_test"
+ROLE = "ourvoice_tenancy_app"
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+SENTINELS = {
+    "kent": ("mgr-kent", "Kestrel Kent meeting", "KENTBATCH", "Kent kestrel news", "Thanet"),
+    "borsetshire": ("mgr-borsetshire", "Badger Borsetshire meeting", "BORSBATCH", "Borsetshire badger news",
+                    "Hollerton"),
+}
+
+
+def _url(db: str, user: str | None = None) -> str:
+    base = sa.engine.make_url(PG_URL)
+    return base.set(database=db, username=user or base.username).render_as_string(hide_password=False)
+
+
+def _seed(engine: Any, council: str, admin: Any) -> None:
+    from bot import tenant
+    from storage.db import session
+    from storage.models import GoodNews, Invite, ParticipationEvent
+
+    mgr, event, batch, news, _district = SENTINELS[council]
+    with tenant.serving(engine, council):
+        admin.add_staff(mgr, "participation_manager")
+        admin.add_staff(f"aud-{council}", "auditor")
+        with session(engine) as s:
+            s.add(ParticipationEvent(kind="meeting", title=event, held_on=date(2026, 12, 10),
+                                     short_code=f"E{council[:5].upper()}", created_by=mgr, created_at=NOW))
+            s.add(Invite(code_hash=f"hash-{council}", batch=batch, audience="young_person", band="teen",
+                         created_by=mgr, created_at=NOW, expires_at=NOW + timedelta(days=30)))
+            s.add(GoodNews(text=news, created_at=NOW))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from bot import tenant
+    from content.loader import load_library
+    from storage.migrate import upgrade
+    from tests.admin.conftest import make_admin
+
+    root = sa.create_engine(_url("postgres"), isolation_level="AUTOCOMMIT")
+    with root.connect() as c:
+        c.execute(sa.text(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+        c.execute(sa.text(f"CREATE DATABASE {DB}"))
+        c.execute(sa.text(f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') "
+                          f"THEN CREATE ROLE {ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"))
+    upgrade(_url(DB))  # as the owner
+    owner = sa.create_engine(_url(DB))
+    with owner.begin() as c:
+        c.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}"))
+        c.execute(sa.text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {ROLE}"))
+        assert not c.execute(sa.text(f"SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname='{ROLE}'")).scalar()
+    owner.dispose()
+    admin = make_admin(_url(DB, ROLE), tmp_path_factory.mktemp("tenancy"), load_library())
+    admin.clock.now = NOW
+    tenant.add(admin.rt.engine, BORSETSHIRE.read_text(encoding="utf-8"), actor="operator", now=NOW)
+    for council in SENTINELS:
+        _seed(admin.rt.engine, council, admin)
+    yield admin
+    admin.client.close()
+    admin.rt.engine.dispose()
+    root.dispose()
+
+
+def _pages(admin: Any) -> list[str]:
+    """Every admin GET page without a path parameter (the sign-in form and static files aside)."""
+    from admin.web.policy import route_table
+
+    out = []
+    for info in route_table(admin.app):
+        if "GET" in info.methods and info.path.startswith("/admin") and "{" not in info.path \
+                and info.path != "/admin/login":
+            out.append(info.path)
+    return sorted(set(out))
+
+
+def _walk(admin: Any, council: str) -> dict[str, str]:
+    """The text of every page as this council's manager (and the audit log as its auditor)."""
+    from bot import tenant
+
+    texts = {}
+    for who in (f"mgr-{council}", f"aud-{council}"):
+        with tenant.serving(admin.rt.engine, council):  # the session row is made in the account's council
+            client, _ = admin.client_for(who)
+        for path in _pages(admin):
+            resp = client.get(path)
+            if resp.status_code in (403, 404):
+                continue
+            assert resp.status_code == 200, (who, path, resp.status_code)
+            texts[f"{who} {path}"] = re.sub(r"\s+", " ", resp.text)
+        client.close()
+    return texts
+
+
+def _leaks(admin: Any) -> tuple[list[str], int]:
+    leaks, own = [], 0
+    for council, other in (("kent", "borsetshire"), ("borsetshire", "kent")):
+        pages = _walk(admin, council)
+        own += sum(any(s in text for s in SENTINELS[council]) for text in pages.values())
+        leaks += [f"{page}: {s}" for page, text in pages.items() for s in SENTINELS[other] if s in text]
+    return leaks, own
+
+
+def test_no_admin_page_shows_the_other_councils_data(world: Any) -> None:
+    leaks, own = _leaks(world)
+    assert own >= 6, "each council's pages show its own sentinels (events, invites, good news, staff, districts)"
+    assert leaks == []
+
+
+def test_row_level_security_alone_keeps_them_apart(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage import tenancy
+
+    monkeypatch.setattr(tenancy.APP_FILTER, "on", False)
+    leaks, own = _leaks(world)
+    assert own >= 6
+    assert leaks == []
+
+
+def test_the_walk_would_see_a_leak(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not toothless: through the owner's connection with FORCE row-level security lifted and the filter off,
+    Kent's events page shows Borsetshire's event."""
+    from bot import tenant
+    from storage import tenancy
+
+    monkeypatch.setattr(tenancy.APP_FILTER, "on", False)
+    owner = sa.create_engine(_url(DB))
+    with owner.begin() as c:
+        c.execute(sa.text("ALTER TABLE participation_event NO FORCE ROW LEVEL SECURITY; "
+                          "ALTER TABLE participation_event DISABLE ROW LEVEL SECURITY"))
+    try:
+        with tenant.serving(world.rt.engine, "kent"):
+            client, _ = world.client_for("mgr-kent")
+        assert SENTINELS["borsetshire"][1] in client.get("/admin/events").text
+        client.close()
+    finally:
+        with owner.begin() as c:
+            c.execute(sa.text("ALTER TABLE participation_event ENABLE ROW LEVEL SECURITY; "
+                              "ALTER TABLE participation_event FORCE ROW LEVEL SECURITY"))
+        owner.dispose()
+
+
+def test_the_app_role_cannot_write_into_another_council(world: Any) -> None:
+    from bot import tenant
+    from storage.db import session
+
+    with tenant.serving(world.rt.engine, "kent"), pytest.raises(sa.exc.ProgrammingError), \
+            session(world.rt.engine) as s:
+        s.execute(sa.text("INSERT INTO good_news (text, created_at, council_id) "
+                          "VALUES ('x', now(), 'borsetshire')"))
