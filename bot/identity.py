@@ -148,6 +148,8 @@ def create_invites(
     now: datetime,
     council_ref: str | None = None,
     language: str | None = None,
+    iro_email: str | None = None,
+    social_worker_email: str | None = None,
 ) -> tuple[str, list[CreatedInvite]]:
     """Create `count` one-time invites; returns (batch id, codes with links). Storage gets hashes only.
 
@@ -160,6 +162,15 @@ def create_invites(
             raise ValueError("a case reference belongs to one young person: make their invite on its own (count 1)")
         if len(council_ref) > 64 or not council_ref.isprintable():
             raise ValueError("a case reference is at most 64 printable characters")
+    review_to = {"IRO": (iro_email or "").strip(), "social worker": (social_worker_email or "").strip()}
+    for who, address in review_to.items():
+        if address:
+            from bot.channels.email import valid_address
+
+            if role != "young_person" or count != 1:
+                raise ValueError(f"the {who}'s address belongs to one young person: make their invite alone (count 1)")
+            if not valid_address(address):
+                raise ValueError(f"the {who}'s address should look like name@council.gov.uk")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     band = band_for(role, age_band)
@@ -186,6 +197,8 @@ def create_invites(
             created_by=created_by, now=now,
             council_ref_enc=keyring.encrypt(council_ref) if council_ref else None,
             language=None if language == "en" else language,
+            iro_to_enc=keyring.encrypt(review_to["IRO"]) if review_to["IRO"] else None,
+            social_worker_to_enc=keyring.encrypt(review_to["social worker"]) if review_to["social worker"] else None,
         )
         tg, web = invite_links(code, public_url=public_url, bot_username=bot_username)
         out.append(CreatedInvite(code, tg, web))

@@ -47,12 +47,14 @@ def add_invite(
     now: datetime,
     council_ref_enc: bytes | None = None,
     language: str | None = None,
+    iro_to_enc: bytes | None = None,
+    social_worker_to_enc: bytes | None = None,
 ) -> Invite:
     """Store one invite by the keyed hash of its code (and any council case reference, encrypted)."""
     row = Invite(
         code_hash=code_hash, batch=batch, audience=audience, band=band, district=district, council=council,
         created_by=created_by, created_at=utc(now), expires_at=utc(expires_at), council_ref_enc=council_ref_enc,
-        language=language,
+        language=language, iro_to_enc=iro_to_enc, social_worker_to_enc=social_worker_to_enc,
     )
     session.add(row)
     session.flush()
@@ -89,6 +91,8 @@ def carry_to_participant(session: Session, invite: Invite, participant: Particip
     participant.invite_id = invite.id
     participant.council_ref_enc = invite.council_ref_enc
     participant.language = invite.language  # issue 24: the bot speaks it from the first message
+    participant.iro_to_enc = invite.iro_to_enc  # issue 25: where their review statements go (encrypted)
+    participant.social_worker_to_enc = invite.social_worker_to_enc
     session.add(participant)
 
 

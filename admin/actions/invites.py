@@ -40,11 +40,14 @@ def create_invites(
     bot_username: str = "",
     council_ref: str | None = None,
     language: str | None = None,
+    iro_email: str | None = None,
+    social_worker_email: str | None = None,
 ) -> tuple[str, list]:
     """Create a batch of one-time invites (audited as invite.create); returns (batch, codes with links).
 
     A district-scoped actor must choose one of their own districts. `council_ref` (one young person's
-    case reference) is stored only encrypted.
+    case reference) is stored only encrypted, and so are `iro_email` / `social_worker_email` (where that young
+    person's review statements go, issue 25); the audit row says only whether they were given.
     """
     from bot.identity import ROLES as AUDIENCES
     from bot.identity import create_invites as make
@@ -59,6 +62,10 @@ def create_invites(
     extra: dict[str, Any] = {"council_ref": council_ref} if council_ref else {}
     if language:
         extra["language"] = language  # issue 24: the language the young person will be spoken to in
+    if iro_email:
+        extra["iro_email"] = iro_email
+    if social_worker_email:
+        extra["social_worker_email"] = social_worker_email
     try:
         batch, created = make(
             s,
@@ -83,7 +90,9 @@ def create_invites(
         "invite.create",
         target=batch,
         detail=f"count={count} audience={audience} district={district or 'any'} expires_days={expires_days}"
-        + (" case_ref=yes" if council_ref else ""),
+        + (" case_ref=yes" if council_ref else "")
+        + (" iro_email=yes" if iro_email else "")
+        + (" social_worker_email=yes" if social_worker_email else ""),
         now=now,
     )
     return batch, created

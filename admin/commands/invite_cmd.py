@@ -56,6 +56,12 @@ def create(
     language: str = typer.Option(
         None, "--language", help="the language to speak from the first message: ar, ps, fa-AF, ti, ckb, sq, vi"
     ),
+    iro_email: str = typer.Option(
+        None, "--iro-email", help="their IRO's email: review statements go there (one code; stored encrypted)"
+    ),
+    social_worker_email: str = typer.Option(
+        None, "--social-worker-email", help="their social worker's (or PA's) email, likewise"
+    ),
     *,
     actor: Actor,
 ) -> None:
@@ -73,6 +79,7 @@ def create(
                 s, keyring, actor, audience=role, age_band=age_band, district=district, council=council,
                 expires_days=expires_days, count=count, public_url=settings.public_url,
                 bot_username=identity.telegram_bot_username, council_ref=case_ref, now=_now(), language=language,
+                iro_email=iro_email, social_worker_email=social_worker_email,
             )
     except ActionError as exc:
         raise _refuse(exc) from None

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from admin.jobs.reviews import delivery
 from storage.db import session
-from storage.models import Answer, OutboxMessage, ReviewStatement, Submission
+from storage.models import Answer, Invite, OutboxMessage, ReviewStatement, Submission
 from tests.conftest import make_settings
 from tests.fakes.smtp_sink import SmtpSink
 from tests.support.email import send_queued_email
@@ -245,3 +245,58 @@ def test_a_successful_send_queues_no_follow_up_notice(rt, review_env: SmtpSink) 
     with session(rt.engine) as s:
         rows = s.execute(select(OutboxMessage).where(OutboxMessage.kind == "notice")).scalars().all()
     assert rows == []
+
+
+NAMED_IRO = "named.iro@council.invalid"
+
+
+def test_a_statement_goes_to_the_iro_named_at_invite_not_the_shared_mailbox(
+    db_url: str, tmp_path: Path, review_env: SmtpSink, fast_runtime
+) -> None:
+    from admin.actions.invites import create_invites
+    from admin.actions.policy import Actor
+    from tests.conftest import fixed_now
+    from tests.helpers import Person
+
+    rt = fast_runtime(make_settings(db_url, tmp_path, invite_only=True))
+    lead = Actor("lead", "participation_manager")
+    with session(rt.engine) as s:
+        _, [made] = create_invites(s, rt.keyring, lead, audience="young_person", age_band="11-16", district=None,
+                                   council=None, count=1, expires_days=5, now=fixed_now(),
+                                   public_url="https://ov.example", iro_email=NAMED_IRO)
+        stored = s.execute(select(Invite)).scalar_one()
+        assert stored.iro_to_enc and NAMED_IRO.encode() not in stored.iro_to_enc  # encrypted
+    p = Person(rt.dispatcher, "named-1", now=fixed_now())
+    p.text(made.code)
+    for _ in range(3):  # through the welcome to the main menu
+        if any(b.startswith("📋") for b in p.buttons):
+            break
+        assert p.buttons, p.said
+        p.press(p.buttons[0])
+    prepare(p)
+    p.press("📨 Send it to my IRO")
+    assert deliver(rt) == "sent=1 failed=0"
+    [msg] = review_env.wait_for(1)
+    assert review_env.deliveries[0].rcpt_tos == (NAMED_IRO,)
+    assert GOING_WELL in msg.get_content() and "ref P-" in msg["Subject"]
+    row = statement_row(rt)
+    assert row.sent_to_address == "named at invite"  # the named person's address is never stored in clear
+    rt.engine.dispose()
+
+
+def test_an_iro_address_needs_one_young_persons_invite_and_a_real_address(sqlite_url: str, tmp_path: Path) -> None:
+    from admin.actions.invites import create_invites
+    from admin.actions.policy import Actor, Invalid
+    from bot.crypto import Keyring
+    from storage.db import make_engine
+    from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY, fixed_now
+
+    engine = make_engine(sqlite_url)
+    keyring = Keyring(TEST_HASH_KEY, [TEST_FERNET_KEY])
+    lead = Actor("lead", "participation_manager")
+    for count, address, why in ((2, NAMED_IRO, "one young person"), (1, "not an address", "should look like")):
+        with pytest.raises(Invalid, match=why), session(engine) as s:
+            create_invites(s, keyring, lead, audience="young_person", age_band="11-16", district=None,
+                           council=None, count=count, expires_days=5, now=fixed_now(),
+                           public_url="https://ov.example", iro_email=address)
+    engine.dispose()

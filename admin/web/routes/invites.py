@@ -69,6 +69,8 @@ def invite_create(
     count: Annotated[int, Form()] = 10,
     expires_days: Annotated[int, Form()] = 60,
     case_ref: Annotated[str, Form()] = "",
+    iro_email: Annotated[str, Form()] = "",
+    social_worker_email: Annotated[str, Form()] = "",
     ctx: Annotated[Ctx, Depends(INVITERS)],
 ) -> Response:
     from bot.identity import pretty
@@ -91,6 +93,8 @@ def invite_create(
                 public_url=web.rt.settings.public_url,
                 bot_username=bot_username,
                 council_ref=case_ref.strip() or None,
+                iro_email=iro_email.strip() or None,
+                social_worker_email=social_worker_email.strip() or None,
             )
     except (Invalid, Forbidden) as exc:
         return _page(request, ctx, error=str(exc), status=400)
