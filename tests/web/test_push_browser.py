@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +28,10 @@ from storage.db import session
 from tests.browser import require_chromium, serve
 from tests.conftest import make_settings
 from tests.fakes.push_service import PushStandIn
+from tests.web.axe import serious_violations
 
 pytestmark = pytest.mark.browser
+OUT = Path("test-output") / "pings"  # screenshots for a person to look at (gitignored)
 SECRET = "Your card 'Later bedtimes at weekends' is going to the panel"
 
 # The browser's push service is the one part stood in for (see the module docstring).
@@ -89,6 +92,15 @@ def wait_for(check: Any, what: str, timeout: float = 10.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def subscribed_count(rt: Any) -> int:
+    from sqlalchemy import func, select
+
+    from storage.models import PushSubscription
+
+    with session(rt.engine) as s:
+        return int(s.execute(select(func.count()).select_from(PushSubscription)).scalar_one())
+
+
 def test_opt_in_ping_for_a_card_update_then_opt_out(served: tuple[str, Any, PushStandIn], browser: Any) -> None:
     base, rt, stand_in = served
     context = browser.new_context(viewport={"width": 390, "height": 844})
@@ -115,6 +127,12 @@ def test_opt_in_ping_for_a_card_update_then_opt_out(served: tuple[str, Any, Push
     pings.click()
     panel = page.locator("#pings-panel")
     assert panel.is_visible() and "never says what the message is" in panel.inner_text()
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUT / "offer-390x844.png"))
+    yes = page.get_by_role("button", name="Yes, ping me").bounding_box()
+    assert yes is not None and yes["height"] >= 44 and yes["y"] >= 0 and yes["y"] + yes["height"] <= 844
+    problems = serious_violations(page)
+    assert not problems, problems
     sub = stand_in.subscription(rt.push_settings.public_key)
     page.evaluate("s => { window.__standInSubscription = s; }", sub)
     with context.expect_event("serviceworker") as registered:
@@ -160,5 +178,13 @@ def test_opt_in_ping_for_a_card_update_then_opt_out(served: tuple[str, Any, Push
     asked = stand_in.requests
     assert push_job(rt, now=datetime.now(UTC)) == "nothing due"
     assert stand_in.requests == asked
+
+    # "Forget this device" turns this device's pings off too.
+    page.get_by_role("button", name="Yes, ping me").click()
+    page.locator("#pings-said", has_text="Pings are on").wait_for()
+    assert subscribed_count(rt) == 1
+    page.get_by_role("button", name="Forget this device").click()
+    page.get_by_role("button", name="Yes, forget it").click()
+    wait_for(lambda: subscribed_count(rt) == 0, "the subscription to be forgotten")
     assert errors == []
     context.close()
