@@ -44,6 +44,21 @@ app.add_typer(importlib.import_module("admin.commands.report_cmd").quote_app, na
 app.add_typer(importlib.import_module("admin.commands.demo_cmd").app, name="demo")  # issue 8
 app.add_typer(importlib.import_module("admin.commands.jobs_cmd").app, name="jobs")
 app.command("run")(run_cmd.run)
+app.add_typer(importlib.import_module("admin.commands.council_cmd").app, name="council")  # issue 26 (operator)
+
+
+@app.callback()
+def _council(council: str = typer.Option(
+    "", "--council", envvar="OURVOICE_COUNCIL",
+    help="which council's data and content a command works on (default: the signing-in account's, else "
+         "this deployment's own council)")) -> None:
+    """The CLI's one entry point for councils (issue 26): everything after runs for this council."""
+    if council.strip():
+        from admin.commands.settings_loader import load_settings
+        from bot import tenant
+        from storage.db import make_engine
+
+        tenant.enter(make_engine(load_settings().database_url), council.strip())
 
 # Commands that change things, export data or show an individual's words need a signed-in staff member
 # (after the first staff account exists). Listed here, in one place, so the rule is easy to review. Commands

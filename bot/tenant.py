@@ -76,6 +76,9 @@ def add(engine: Any, text: str, *, actor: str, now: datetime | None = None) -> C
     council = parse_council(text)
     when = now or datetime.now(UTC)
     with session(engine) as s:
+        if councils.bypasses_row_security(s):
+            raise ValueError("this database account bypasses row-level security (a superuser or BYPASSRLS): "
+                             "several councils need the service to connect as an ordinary role")
         if councils.get(s, council.id) is not None or council.id == tenancy.default_id():
             raise ValueError(f"council {council.id} is already on this service")
         councils.add(s, council_id=council.id, name=council.name, council_yaml=text, now=when)

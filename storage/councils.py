@@ -34,6 +34,15 @@ def get(session: Session, council_id: str) -> CouncilRow | None:
     return session.get(CouncilRow, council_id)
 
 
+def bypasses_row_security(session: Session) -> bool:
+    """PostgreSQL: whether this connection's role ignores row-level security (then only the app's filter would
+    keep councils apart, and ORM updates by a per-council key would reach every council's row)."""
+    from sqlalchemy import text
+
+    query = text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+    return bool(session.execute(query).scalar())
+
+
 def add(session: Session, *, council_id: str, name: str, council_yaml: str, now: datetime) -> CouncilRow:
     row = CouncilRow(id=council_id, name=name, council_yaml=council_yaml, created_at=now)
     session.add(row)

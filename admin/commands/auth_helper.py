@@ -67,6 +67,7 @@ def authenticate(
         engine = make_engine(load_settings().database_url)
     try:
         secret = password if password is not None else read_password(f"Password for {staff.strip()}")
+        _enter_council_of(engine, staff)
         with session(engine) as s:
             result = staff_actions.check_credentials(s, staff, secret, ip="cli", now=now or datetime.now(UTC))
     finally:
@@ -83,6 +84,17 @@ def authenticate(
     if wanted and actor.role not in wanted:
         raise refuse(f"a {actor.role} cannot do this (needs: {', '.join(sorted(wanted))})")
     return actor
+
+
+def _enter_council_of(engine: Any, staff: str) -> None:
+    """With no --council given, the command runs for the signing-in account's council (issue 26)."""
+    from bot import tenant
+    from storage import tenancy
+
+    if tenancy.explicit() is None:
+        council = tenant.council_of_staff(engine, staff)
+        if council is not None and council != tenancy.current():
+            tenant.enter(engine, council)
 
 
 def staff_accounts_exist(engine: Any = None) -> bool:

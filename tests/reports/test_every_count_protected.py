@@ -113,6 +113,7 @@ CLI_COUNT_FREE = {
     "report cover set": "staff wording", "report theme set": "staff wording",
     "quote list": LISTS, "quote approve": "one quote", "quote reject": "one quote",
     "quote collect": "how many consented answers became pending quotes (each then listed to the same staff)",
+    "council add": "adds a council (operator)", "council list": "councils' ids and names",
     "demo seed": "made-up data", "demo setup": "made-up data", "jobs list": "job names and times",
 }
 
