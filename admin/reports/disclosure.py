@@ -15,6 +15,7 @@ import math
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 THRESHOLD = 5  # counts of fewer than this many people are never published
 WIDTH = 5  # the attacker's interval for a hidden count under THRESHOLD must be at least this wide
@@ -27,6 +28,8 @@ TOTAL_COST = 10.0**6  # a margin's cost: the search hides a total only when no c
 SOLVED: OrderedDict[tuple[object, ...], tuple[frozenset[Hashable], frozenset[Hashable]]] = OrderedDict()
 SOLVED_MAX = 64
 SOLVED_HITS = [0]
+CANDIDATES = 16  # visible counts tried per leak, cheapest first
+GIVE_BACK_TRIALS = 8  # hidden totals tried for showing again, most expensive first (see _give_back)
 
 Key = Hashable
 Pos = tuple[int, int]
@@ -61,8 +64,6 @@ class Publication:
         self.cost: dict[Key, float] = {}
         self.equations: list[dict[Key, int]] = []
         self.inequalities: list[dict[Key, int]] = []
-        self._cache: dict[tuple[Key, frozenset[Key], bool], Interval] = {}
-        self._cache_version: tuple[int, int, int] = (0, 0, 0)
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -200,8 +201,10 @@ class Publication:
 
         `fixed` counts were published already (an earlier output): they stay exactly as they were, hidden
         when in `hidden` and shown otherwise, and only the other counts may be hidden to protect them.
-        `quick` mends the first leak found (in a fixed order) instead of the narrowest one, so each round
-        solves one interval rather than all of them: for big linked problems (several periods at once).
+        Each round mends every leak the audit found, narrowest first (`quick`: in a fixed key order), a leak
+        checked again first when a count linked to it was hidden earlier in the round. The audit (see
+        `Auditor`) proves most counts safe from whole-number solutions it has already met, runs the LP
+        relaxation next and HiGHS `milp` only when the LP ends are fractional; the bar is unchanged.
 
         The answer is a function of the problem alone, so an identical problem solved before in this process
         (the Panel job drawing PDF, HTML and Markdown of one period; a second download) is answered from
@@ -234,59 +237,60 @@ class Publication:
         primary = {k for k in self.published if self.values[k] < self.threshold and k not in frozen}
         primary |= {k for k in frozen & set(hidden) if self.values[k] < self.threshold}
         hide = set(primary) | set(hidden)
-        if quick:
-            return self._give_back(self._solve_quick(primary, hide, frozen), frozen)
-        passed: set[Key] = set()  # hiding more only widens intervals: a count that passed stays passed
+        auditor = Auditor(self)
+        pending = set(primary)  # hiding more only widens intervals: a count that passed stays passed
         for _ in range(10 * len(self.published) + 10):
-            leaks = audit(self, hide, primary - passed)
-            passed |= primary - set(leaks)
+            leaks = auditor.audit(hide, pending)
+            pending = set(leaks)
             if not leaks:
                 break
-            extra = None
-            for key in sorted(leaks, key=lambda k: (leaks[k].width, repr(k))):
-                extra = self._choose(key, hide, frozen)
-                if extra is not None:
-                    break
-            if extra is None:
-                break  # nothing visible is linked to any leak: hiding more cannot widen them
-            hide.add(extra)
-        return self._give_back(Result(self, frozenset(primary), frozenset(hide - primary)), frozen)
+            # Mend every leak of this round, narrowest first (in a fixed order when `quick`); a leak whose
+            # linked counts changed since the audit is checked again first, as the change may have mended it.
+            order = sorted(leaks, key=repr) if quick else sorted(leaks, key=lambda k: (leaks[k].width, repr(k)))
+            touched: set[Key] = set()
+            added = False
+            for key in order:
+                comp = auditor.component(key, hide)
+                if comp & touched and auditor.interval(key, hide, comp).width >= self.width:
+                    continue
+                extra = self._choose(key, hide, frozen, auditor)
+                if extra is None:
+                    continue  # nothing visible is linked to it: hiding more cannot widen it
+                hide.add(extra)
+                added = True
+                touched |= auditor.component(key, hide)
+            if not added:
+                break
+        result = Result(self, frozenset(primary), frozenset(hide - primary))
+        return self._give_back(result, frozen, auditor)
 
-    def _give_back(self, result: Result, fixed: set[Key]) -> Result:
+    def _give_back(self, result: Result, fixed: set[Key], auditor: Auditor) -> Result:
         """Show again any total the greedy search hid when the cells hidden after it protect enough on their
         own (a total is hidden only when no cell will do): most expensive first, each checked by the audit
-        of the counts it is linked to."""
+        of the counts it is linked to. Optional (showing fewer counts is always safe), so at most
+        GIVE_BACK_TRIALS totals are tried, the same ones for the same problem."""
         hide = set(result.hidden)
-        for k in sorted(result.secondary, key=lambda k: (-self.cost[k], repr(k))):
-            if self.cost[k] < TOTAL_COST or k in fixed:
-                continue
+        trials = [
+            k for k in sorted(result.secondary, key=lambda k: (-self.cost[k], repr(k)))
+            if self.cost[k] >= TOTAL_COST and k not in fixed
+        ][:GIVE_BACK_TRIALS]
+        for k in trials:
             trial = hide - {k}
             comps = _components(self, trial)
             near = {x for eq in self.equations + self.inequalities if k in eq for x in eq if x in comps}
             linked = set().union(*(comps[x] for x in near)) if near else set()
-            if not audit(self, trial, result.primary & linked):
+            attempt = auditor.without(k)
+            if not attempt.audit(trial, result.primary & linked):
                 hide = trial
+                auditor = attempt
         return Result(self, result.primary, frozenset(hide - result.primary))
 
-    def _solve_quick(self, primary: set[Key], hide: set[Key], frozen: set[Key]) -> Result:
-        pending = sorted(primary, key=repr)
-        for _ in range(10 * len(self.published) + 10 + len(pending)):
-            if not pending:
-                break
-            key = pending[0]
-            if _interval(self, key, hide).width >= self.width:
-                pending.pop(0)  # hiding more only widens intervals: it stays wide enough
-                continue
-            extra = self._choose(key, hide, frozen)
-            if extra is None:
-                pending.pop(0)  # nothing visible is linked to it: hiding more cannot widen it
-            else:
-                hide.add(extra)
-        return Result(self, frozenset(primary), frozenset(hide - primary))
-
-    def _choose(self, leak: Key, hide: set[Key], fixed: set[Key] | frozenset[Key] = frozenset()) -> Key | None:
-        """The cheapest visible count whose hiding widens `leak` most (LP relaxation, its component only)."""
-        comp = _component(self, leak, hide)
+    def _choose(self, leak: Key, hide: set[Key], fixed: set[Key] | frozenset[Key], auditor: Auditor) -> Key | None:
+        """The cheapest visible count whose hiding widens `leak` most (LP relaxation). The candidates are
+        judged in one block: the leak's linked counts plus the candidates, each candidate freed in turn
+        while the others stay at their published values (other counts linked only to a candidate stay
+        fixed too: a narrower estimate, so the choice errs towards hiding more)."""
+        comp = auditor.component(leak, hide)
         cands = sorted(
             {
                 k
@@ -295,13 +299,14 @@ class Publication:
                 if k in self.published and k not in hide and k not in fixed
             },
             key=lambda k: (self.cost[k], repr(k)),
-        )
+        )[:CANDIDATES]
         if not cands:
             return None
+        block = auditor.block(comp | frozenset(cands))
         best: tuple[bool, float, float, str] | None = None
         choice = None
-        for k in cands[:16]:
-            iv = _interval(self, leak, hide | {k}, integral=False)
+        for k in cands:
+            iv = block.lp_interval(leak, freed=k, fixed=cands)
             if iv.width >= self.width:
                 return k
             # A total (cost TOTAL_COST and up) only when no single cell widens the leak at all.
@@ -412,106 +417,269 @@ def _components(pub: Publication, hide: set[Key] | frozenset[Key]) -> dict[Key, 
     return {k: frozen[find(k)] for k in unknown}
 
 
-def _component(pub: Publication, key: Key, hide: set[Key] | frozenset[Key]) -> frozenset[Key]:
-    """The unknowns linked to `key` through constraints (`key` itself when it is linked to nothing)."""
-    return _components(pub, hide).get(key, frozenset({key}))
-
-
 def _rows(pub: Publication, comp: frozenset[Key]) -> list[Row]:
     return [(eq, True) for eq in pub.equations if any(k in comp for k in eq)] + [
         (eq, False) for eq in pub.inequalities if any(k in comp for k in eq)
     ]
 
 
-def _interval(
-    pub: Publication,
-    key: Key,
-    hide: set[Key] | frozenset[Key],
-    *,
-    integral: bool = True,
-    comp: frozenset[Key] | None = None,
-) -> Interval:
-    """min and max of `key` over non-negative (integer) values consistent with everything published.
+class _Block:
+    """The constraints touching a set of unknowns as one sparse system, built once and solved for many of
+    its counts (every other count in those constraints is at its published value)."""
 
-    Cached per (key, component): adding one hidden count changes only the component it joins, so the
-    greedy search re-solves only what changed. The cache is dropped whenever the publication grows."""
-    if comp is None:
-        comp = _component(pub, key, hide)
-    version = (len(pub.values), len(pub.equations), len(pub.inequalities))
-    if pub._cache_version != version:
-        pub._cache.clear()
-        pub._cache_version = version
-    memo = (key, comp, integral)
-    hit = pub._cache.get(memo)
-    if hit is None:
-        hit = pub._cache[memo] = _solve_interval(pub, key, comp, integral=integral)
-    return hit
+    def __init__(self, pub: Publication, unknowns: frozenset[Key]) -> None:
+        # Imported here, not at the top: SciPy/HiGHS and NumPy cost about half a second of every start of the
+        # bot (the admin and CLI import this module), and answering a young person's message never needs them.
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        self.order = sorted(unknowns, key=repr)
+        self.idx = {k: i for i, k in enumerate(self.order)}
+        n = len(self.order)
+        parts: dict[bool, tuple[list[int], list[int], list[float], list[float]]] = {
+            True: ([], [], [], []), False: ([], [], [], [])
+        }
+        for eq, is_eq in _rows(pub, unknowns):
+            r, c, v, b = parts[is_eq]
+            row = len(b)
+            rhs = 0.0
+            for k, coef in eq.items():
+                i = self.idx.get(k)
+                if i is None:
+                    rhs -= coef * pub.values[k]  # a structural zero is 0 too
+                else:
+                    r.append(row)
+                    c.append(i)
+                    v.append(coef)
+            b.append(rhs)
+
+        def matrix(is_eq: bool) -> tuple[object, object] | tuple[None, None]:
+            r, c, v, b = parts[is_eq]
+            if not b:
+                return None, None
+            return csr_matrix((v, (r, c)), shape=(len(b), n)), np.array(b)
+
+        self.a_eq, self.b_eq = matrix(True)
+        self.a_ub, self.b_ub = matrix(False)
+        self.true = np.array([pub.values[k] for k in self.order], dtype=float)
+
+    def _feasible_integer(self, x: Any) -> Any:
+        """`x` rounded, when it is a whole-number point that meets every constraint exactly (else None)."""
+        import numpy as np
+
+        xr = np.round(x)
+        if np.max(np.abs(xr - x), initial=0.0) > 1e-6 or np.min(xr, initial=0.0) < 0:
+            return None
+        if self.a_eq is not None and np.max(np.abs(self.a_eq @ xr - self.b_eq), initial=0.0) > 1e-9:
+            return None
+        if self.a_ub is not None and np.max(self.a_ub @ xr - self.b_ub, initial=0.0) > 1e-9:
+            return None
+        return xr
+
+    def lp(self, key: Key, sign: float, bounds: object = (0, None)) -> tuple[float, Any]:
+        """min (sign 1) or max (sign -1) of `key` by the LP relaxation, and the optimal vertex when it is
+        a whole-number point (the simplex stops at a vertex; for tables with margins it is usually whole)."""
+        import numpy as np
+        from scipy.optimize import linprog
+
+        goal = np.zeros(len(self.order))
+        goal[self.idx[key]] = sign
+        res = linprog(goal, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds,
+                      method="highs-ds")
+        if res.status == 0:
+            return sign * res.fun, self._feasible_integer(res.x)
+        if res.status == 3 and sign < 0:
+            return math.inf, None  # unbounded; with a whole-number solution (the truth) so is the ILP
+        v = float(self.true[self.idx[key]])  # infeasible cannot happen (the truth fits); be safe: no width
+        return v, None
+
+    def lp_sum(self, keys: Sequence[Key], sign: float) -> Any:
+        """A whole-number optimal vertex for the min (1) or max (-1) of the sum of `keys`, if it is one."""
+        import numpy as np
+        from scipy.optimize import linprog
+
+        goal = np.zeros(len(self.order))
+        for k in keys:
+            goal[self.idx[k]] = sign
+        res = linprog(goal, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=(0, None),
+                      method="highs-ds")
+        return self._feasible_integer(res.x) if res.status == 0 else None
+
+    def milp(self, key: Key, sign: float) -> tuple[float, Any]:
+        """The same by integer programming (HiGHS branch and bound)."""
+        import numpy as np
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        goal = np.zeros(len(self.order))
+        goal[self.idx[key]] = sign
+        cons = []
+        if self.a_eq is not None:
+            cons.append(LinearConstraint(self.a_eq, self.b_eq, self.b_eq))
+        if self.a_ub is not None:
+            cons.append(LinearConstraint(self.a_ub, -np.inf, self.b_ub))
+        res = milp(goal, constraints=cons, integrality=np.ones(len(self.order)), bounds=Bounds(0, np.inf))
+        if res.status == 0:
+            return sign * res.fun, self._feasible_integer(res.x)
+        if res.status in (3, 4) and sign < 0:
+            # HiGHS says "unbounded" (or "infeasible or unbounded"): the truth is a solution, so unbounded.
+            return math.inf, None
+        return float(self.true[self.idx[key]]), None
+
+    def lp_interval(self, key: Key, *, freed: Key, fixed: Iterable[Key]) -> Interval:
+        """LP interval of `key` with the `fixed` unknowns held at their true values except `freed`."""
+        bounds = [(0.0, None)] * len(self.order)
+        for k in fixed:
+            if k != freed:
+                i = self.idx[k]
+                bounds[i] = (self.true[i], self.true[i])
+        lo, _ = self.lp(key, 1.0, bounds)
+        hi, _ = self.lp(key, -1.0, bounds)
+        return Interval(lo, hi)
 
 
-def _solve_interval(pub: Publication, key: Key, comp: frozenset[Key], *, integral: bool) -> Interval:
-    # Imported here, not at the top: SciPy/HiGHS and NumPy cost about half a second of every start of the
-    # bot (the admin and CLI import this module), and answering a young person's message never needs them.
-    import numpy as np
-    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+class Auditor:
+    """The attacker's view while one Publication is solved, with what it has learnt kept for the next ask.
 
-    rows = _rows(pub, comp)
-    order = sorted(comp, key=repr)
-    idx = {k: i for i, k in enumerate(order)}
-    a = np.zeros((len(rows), len(order)))
-    lo = np.empty(len(rows))
-    hi = np.empty(len(rows))
-    for r, (eq, is_eq) in enumerate(rows):
-        rhs = 0.0
-        for k, c in eq.items():
-            if k in idx:
-                a[r, idx[k]] += c
-            elif k not in pub.structural:
-                rhs -= c * pub.values[k]
-        lo[r] = rhs if is_eq else -np.inf
-        hi[r] = rhs
-    goal = np.zeros(len(order))
-    goal[idx[key]] = 1.0
-    eqm = [i for i, (_, is_eq) in enumerate(rows) if is_eq]
-    ubm = [i for i, (_, is_eq) in enumerate(rows) if not is_eq]
-    ends = []
-    for sign in (1.0, -1.0):
-        if integral:
-            cons = [LinearConstraint(a, lo, hi)] if rows else []
-            res = milp(sign * goal, constraints=cons, integrality=np.ones(len(order)), bounds=Bounds(0, np.inf))
+    It keeps every whole-number solution it meets (a pool of points consistent with everything published):
+    each one proves that every count in it can take its value, so a hidden count whose known values already
+    span `width` passes without a solve. Then, per count, the LP relaxation: narrower than `width` means a
+    leak (the integer interval lies inside it), and whole-number LP ends are the integer ends; only
+    otherwise HiGHS `milp`. Hiding more only adds unknowns, so the pool stays valid as the search hides
+    more; `without` starts a trial that shows one count again with the points that do not move it.
+    """
+
+    BLOCKS = 64
+
+    def __init__(self, pub: Publication, *, _shared: Auditor | None = None, gone: frozenset[Key] = frozenset()) -> None:
+        self.pub = pub
+        self.blocks: OrderedDict[frozenset[Key], _Block] = _shared.blocks if _shared else OrderedDict()
+        self.memo: dict[tuple[Key, frozenset[Key]], Interval] = _shared.memo if _shared else {}
+        # Whole-number solutions, each as the counts it moves from their true values, and which move each count.
+        self.points: list[dict[Key, int]] = _shared.points if _shared else []
+        self.moves: dict[Key, list[int]] = _shared.moves if _shared else defaultdict(list)
+        self.gone = gone  # counts shown again since the points were found: a point moving one no longer holds
+        self._comps: tuple[frozenset[Key], dict[Key, frozenset[Key]]] | None = None
+
+    # -- points --------------------------------------------------------------------------------
+
+    def _add_vector(self, block: _Block, x: Any) -> None:
+        import numpy as np
+
+        moved = np.nonzero(x != block.true)[0]
+        point = {block.order[i]: int(x[i]) for i in moved}
+        pid = len(self.points)
+        self.points.append(point)
+        for k in point:
+            self.moves[k].append(pid)
+
+    def _seen(self, key: Key) -> Interval:
+        """The values `key` is known to take in some whole-number solution that still holds."""
+        lo = hi = self.pub.values[key]
+        for pid in self.moves.get(key, ()):
+            p = self.points[pid]
+            if self.gone and any(g in p for g in self.gone):
+                continue
+            v = p[key]
+            lo, hi = min(lo, v), max(hi, v)
+            if hi - lo >= self.pub.width:
+                break
+        return Interval(lo, hi)
+
+    def without(self, key: Key) -> Auditor:
+        """A trial auditor for the same counts with `key` shown again. Points it finds hold here too (found
+        with fewer counts hidden); if the trial is kept, the points that move `key` no longer hold."""
+        return Auditor(self.pub, _shared=self, gone=self.gone | {key})
+
+    # -- structure -----------------------------------------------------------------------------
+
+    def component(self, key: Key, hide: set[Key] | frozenset[Key]) -> frozenset[Key]:
+        snap = frozenset(hide)
+        if self._comps is None or self._comps[0] != snap:
+            self._comps = (snap, _components(self.pub, snap))
+        return self._comps[1].get(key, frozenset({key}))
+
+    def block(self, unknowns: frozenset[Key]) -> _Block:
+        hit = self.blocks.get(unknowns)
+        if hit is None:
+            hit = self.blocks[unknowns] = _Block(self.pub, unknowns)
+            while len(self.blocks) > self.BLOCKS:
+                self.blocks.popitem(last=False)
         else:
-            res = linprog(
-                sign * goal,
-                A_ub=a[ubm] if ubm else None,
-                b_ub=hi[ubm] if ubm else None,
-                A_eq=a[eqm] if eqm else None,
-                b_eq=hi[eqm] if eqm else None,
-                bounds=(0, None),
-                method="highs",
-            )
-        status, fun = res.status, res.fun
-        if status == 0:
-            ends.append(sign * fun)
-        elif status in (3, 4) and sign < 0:
-            # HiGHS says "unbounded" (or, for MILP, "infeasible or unbounded"): the true values are a
-            # solution, so it is unbounded.
-            ends.append(math.inf)
-        else:  # infeasible cannot happen (the true values satisfy everything); be safe: no width
-            return Interval(pub.values[key], pub.values[key])
-    lo_v, hi_v = ends[0], ends[1]
-    if integral:
-        lo_v, hi_v = math.ceil(lo_v - 1e-6), (hi_v if math.isinf(hi_v) else math.floor(hi_v + 1e-6))
-    return Interval(lo_v, hi_v)
+            self.blocks.move_to_end(unknowns)
+        return hit
+
+    # -- intervals -----------------------------------------------------------------------------
+
+    def interval(self, key: Key, hide: set[Key] | frozenset[Key], comp: frozenset[Key] | None = None) -> Interval:
+        """The attacker's interval for hidden `key`: exact (integer) when narrower than the bar; when wide
+        enough, an interval inside it at least that wide, proved by whole-number solutions."""
+        comp = self.component(key, hide) if comp is None else comp
+        memo = (key, comp)
+        hit = self.memo.get(memo)
+        if hit is None:
+            hit = self.memo[memo] = self._interval(key, comp)
+        return hit
+
+    def _interval(self, key: Key, comp: frozenset[Key]) -> Interval:
+        width = self.pub.width
+        seen = self._seen(key)
+        if seen.width >= width:
+            return seen
+        block = self.block(comp)
+        ends: dict[float, tuple[float, bool]] = {}
+        for sign in (-1.0, 1.0):  # the top first: small counts usually sit near 0 already
+            v, x = block.lp(key, sign)
+            if x is not None:
+                self._add_vector(block, x)
+            if math.isinf(v) or self._seen(key).width >= width:
+                return Interval(self._seen(key).lo, math.inf) if math.isinf(v) else self._seen(key)
+            ends[sign] = (v, x is not None)
+        lo, hi = math.ceil(ends[1.0][0] - 1e-6), math.floor(ends[-1.0][0] + 1e-6)
+        if hi - lo < width or (ends[1.0][1] and ends[-1.0][1]):
+            return Interval(lo, hi)  # narrower than the bar already, or whole-number ends: exact
+        for sign in (-1.0, 1.0):
+            if not ends[sign][1]:
+                v, x = block.milp(key, sign)
+                if x is not None:
+                    self._add_vector(block, x)
+                if math.isinf(v):
+                    return Interval(self._seen(key).lo, math.inf)
+                ends[sign] = (v, True)
+        lo, hi = math.ceil(ends[1.0][0] - 1e-6), math.floor(ends[-1.0][0] + 1e-6)
+        return Interval(lo, hi)
+
+    def _spread(self, hide: set[Key] | frozenset[Key], keys: Sequence[Key]) -> None:
+        """Two LPs per component with several counts still to prove: the largest and the smallest sum of
+        them. Their whole-number vertices move many counts at once, so most then pass without a solve."""
+        todo: dict[frozenset[Key], list[Key]] = defaultdict(list)
+        for k in keys:
+            comp = self.component(k, hide)
+            if (k, comp) not in self.memo and self._seen(k).width < self.pub.width:
+                todo[comp].append(k)
+        for comp, ks in sorted(todo.items(), key=lambda kv: repr(kv[1][0])):
+            if len(ks) < 3:
+                continue
+            block = self.block(comp)
+            for sign in (-1.0, 1.0):
+                x = block.lp_sum(ks, sign)
+                if x is not None:
+                    self._add_vector(block, x)
+
+    def audit(self, hide: set[Key] | frozenset[Key], sensitive: Iterable[Key]) -> dict[Key, Interval]:
+        """Hidden sensitive counts whose attacker interval (integer programming) is narrower than the bar."""
+        out = {}
+        keys = sorted(set(sensitive) & set(hide), key=repr)
+        self._spread(hide, keys)
+        for k in keys:
+            iv = self.interval(k, hide)
+            if iv.width < self.pub.width:
+                out[k] = iv
+        return out
 
 
 def audit(pub: Publication, hide: set[Key] | frozenset[Key], sensitive: Iterable[Key]) -> dict[Key, Interval]:
     """Hidden sensitive counts whose attacker interval (integer programming) is narrower than the bar."""
-    comps = _components(pub, hide)
-    out = {}
-    for k in sorted(set(sensitive) & set(hide), key=repr):
-        iv = _interval(pub, k, hide, comp=comps.get(k, frozenset({k})))
-        if iv.width < pub.width:
-            out[k] = iv
-    return out
+    return Auditor(pub).audit(hide, sensitive)
 
 
 # -- single tables (the simple API) --------------------------------------------------------------
