@@ -14,7 +14,7 @@ from sqlalchemy import delete, or_, select
 from sqlmodel import Session, col
 
 from storage.db import utc
-from storage.models import Answer, OutboxMessage, ReviewStatement
+from storage.models import Answer, OutboxMessage, Participant, ReviewStatement
 
 
 @dataclass(frozen=True)
@@ -180,3 +180,10 @@ def finished_deliveries(session: Session, limit: int = 500) -> list[Delivery]:
         .limit(limit)
     ).all()
     return [Delivery(int(r[0]), r[1], r[2], str(r[3]), utc(r[4]) if r[4] else None) for r in rows]
+
+
+def participant_by_ref(session: Session, case_ref: str) -> Participant | None:
+    """The participant whose ourvoice reference (P-...) a review statement's email carries."""
+    return session.execute(
+        select(Participant).where(col(Participant.case_ref) == case_ref.strip().upper())
+    ).scalar_one_or_none()

@@ -183,6 +183,36 @@ def reveal(
     typer.echo("Your reveal and reason were recorded in the audit log.")
 
 
+@app.command("reveal-review")
+def reveal_review(
+    ref: str,
+    staff: StaffOpt = "",
+    reason: Annotated[str, typer.Option(help="why you need the case reference (kept in the audit log)")] = "",
+) -> None:
+    """Break glass on a review statement's reference (P-...): the council case reference (safeguarding leads)."""
+    from admin.actions.review_refs import reveal_review_ref
+
+    who = authenticate(staff, roles=LEAD)
+    now = _now()
+    password = read_password(f"Password for {who.username} again, to reveal the case reference")
+    with runtime() as rt:
+        try:
+            with session(rt.engine) as s:
+                result = reveal_review_ref(rt.keyring, s, who, ref, password=password, reason=reason, ip="cli",
+                                           now=now)
+        except ActionError as exc:
+            raise _refused(exc) from None
+    if result.reason in ("invalid", "locked"):
+        raise refuse(
+            "that password did not match" if result.reason == "invalid" else "too many attempts: wait 15 minutes"
+        )
+    if not result.ok:
+        typer.echo(f"{ref}: no council case reference was given with this young person's invite")
+        return
+    typer.echo(f"{ref}: council case reference {result.value}")
+    typer.echo("Your reveal and reason were recorded in the audit log.")
+
+
 @app.command("reply")
 def reply(
     ref: str,

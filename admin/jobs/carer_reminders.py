@@ -14,8 +14,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import notify, reach
-from bot.channels import email
+from bot import mail_queue, notify, reach
 from bot.features.carers import WaveSettings, invitation, reminder
 from storage import conversations, waves
 from storage.db import Session, session
@@ -149,5 +148,5 @@ def weekly_digest(rt: Any, *, now: datetime) -> str:
         statuses = [st for w in reversed(chosen) if (st := waves.wave_status(s, w.id)) is not None]
         body = digest_text(statuses, now)
         for address in to:
-            email.queue(s, rt.keyring, to=address, subject=subject, body=body, kind="staff_notice", now=now)
+            mail_queue.queue(s, rt.keyring, to=address, subject=subject, body=body, kind="staff_notice", now=now)
     return f"digest_sent waves={len(statuses)}"

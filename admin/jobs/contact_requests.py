@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from admin.actions.requests import team_for
-from bot.channels import email
+from bot import mail_queue
 from content.loader import Library
 from content.schema import YesNoNode
 from storage import contact_requests as store
@@ -65,4 +65,4 @@ def _tell_fostering_team(s: Session, rt: Any, count: int, *, now: datetime) -> N
         f"Please acknowledge within {rt.settings.request_within} and reply through ourvoice: {link}\n"
     )
     for address in fostering_addresses(rt):
-        email.queue(s, rt.keyring, to=address, subject=subject, body=body, kind="staff_notice", now=now)
+        mail_queue.queue(s, rt.keyring, to=address, subject=subject, body=body, kind="staff_notice", now=now)

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from admin.reports import catalog
 from admin.reports.disclosure import FEWER, show
 from admin.reports.staff_counts import lone
+from bot import mail_queue
 from bot.alerts import StaffNotice
-from bot.channels import email
 from bot.features.young_people import council_name
 from storage import challenges, staff_digest
 from storage.db import Session, session
@@ -51,7 +51,7 @@ def _routes(rt: Any) -> tuple[bool, bool]:
 
 def _email(s: Session, rt: Any, notice: StaffNotice, *, now: datetime, teams: tuple[str, ...] = (TEAM,)) -> int:
     """Queue a notice as email rows to the teams' addresses in the caller's transaction; how many rows."""
-    return len(email.queue_teams(s, rt.keyring, rt.email_settings, teams, subject=notice.subject(),
+    return len(mail_queue.queue_teams(s, rt.keyring, rt.email_settings, teams, subject=notice.subject(),
                                  body=notice.body(), kind="staff_notice", now=now))
 
 

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from admin.actions.reading import due_at
+from bot import mail_queue
 from bot.alerts import StaffNotice
-from bot.channels import email
 from storage import reading as store
 from storage.db import session
 
@@ -68,7 +68,7 @@ def escalate(rt: Any, *, now: datetime) -> str:
         notice = ReviewOverdueNotice(tuple(late), within, link)
         if late:
             for address in recipients(rt):
-                email.queue(s, rt.keyring, to=address, subject=notice.subject(), body=notice.body(),
+                mail_queue.queue(s, rt.keyring, to=address, subject=notice.subject(), body=notice.body(),
                             kind="staff_notice", now=now)
     if late:
         if rt.notifier.has_staff_channel:

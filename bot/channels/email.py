@@ -2,10 +2,11 @@
 written in the same transaction as whatever causes them, and the outbox sender (bot/outbox.py) delivers them by
 SMTP with its usual claim, retries and back-off. Nothing is sent from a commit hook or from process state.
 
-Owns the settings (OURVOICE_EMAIL_*: sender, relay login, each team's addresses), the row format and the SMTP
-transport. A row's payload holds the subject and body encrypted (a review statement is a young person's own
-words; a staff notice holds only references and counts, but is sealed the same way), and its address is
-encrypted like every other outbox address. Logs carry row ids and error types, never an address or a body.
+Owns the settings (OURVOICE_EMAIL_*: sender, relay login, each team's addresses), reading the row format and the
+SMTP transport (rows are written by bot/mail_queue.py: channels never touch storage). A row's payload holds the
+subject and body encrypted (a review statement is a young person's own words; a staff notice holds only
+references and counts, but is sealed the same way), and its address is encrypted like every other outbox
+address. Logs carry row ids and error types, never an address or a body.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import smtplib
-from collections.abc import Iterable
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any
@@ -25,8 +24,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.channels.base import DeliveryError
 from bot.crypto import Keyring
 from bot.messages import Inbound, Outbound
-from storage import outbox
-from storage.db import Session
 
 CHANNEL = "email"
 # The teams a staff notice can go to, as the council file names their roles' work (content/council.yaml):
@@ -73,55 +70,6 @@ class EmailSettings(BaseSettings):
         if name not in TEAMS:
             raise ValueError(f"unknown team {name!r}: one of {', '.join(TEAMS)}")
         return _addresses(str(getattr(self, f"{name}_to")))
-
-
-def queue(
-    s: Session,
-    keyring: Keyring,
-    *,
-    to: str,
-    subject: str,
-    body: str,
-    kind: str,
-    now: datetime,
-    participant_id: int | None = None,
-) -> int:
-    """Write one email as a pending outbox row in the caller's transaction; returns the row id.
-
-    It is sent only if that transaction commits, by whichever process holds the email sender's lease."""
-    sealed = keyring.encrypt(json.dumps({"subject": " ".join(subject.split()), "body": body})).decode()
-    return outbox.add(
-        s,
-        channel=CHANNEL,
-        payload_json=json.dumps(Outbound(text=sealed).to_json()),
-        now=now,
-        participant_id=participant_id,
-        address_enc=keyring.encrypt(to.strip()),
-        kind=kind,
-    )
-
-
-def queue_team(
-    s: Session, keyring: Keyring, settings: EmailSettings, team: str, *, subject: str, body: str, kind: str,
-    now: datetime,
-) -> list[int]:
-    """One row per address of a team (so one bad address never holds up the others); [] when none is set."""
-    return [queue(s, keyring, to=a, subject=subject, body=body, kind=kind, now=now) for a in settings.team(team)]
-
-
-def queue_teams(
-    s: Session, keyring: Keyring, settings: EmailSettings, teams: Iterable[str], *, subject: str, body: str,
-    kind: str, now: datetime,
-) -> list[int]:
-    """The same notice to several teams, each address once."""
-    seen: set[str] = set()
-    ids = []
-    for team in teams:
-        for a in settings.team(team):
-            if a.lower() not in seen:
-                seen.add(a.lower())
-                ids.append(queue(s, keyring, to=a, subject=subject, body=body, kind=kind, now=now))
-    return ids
 
 
 def opened(keyring: Keyring, message: Outbound) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.channels import email as email_out
+from bot import mail_queue
 from bot.crypto import Keyring
 from bot.engine import Effect
 from bot.messages import Outbound
@@ -460,7 +460,7 @@ def effects(
         # An email outbox row in this step's transaction: it exists only if the choice is committed, and the
         # email sender delivers it (retrying while the relay is down). admin/jobs/reviews.py reads its delivery
         # back into the statement's status. A named person's address is kept only encrypted, in the row.
-        row = email_out.queue(s, keyring, to=address, subject=subject, body=body, kind=REVIEW_EMAIL, now=now,
+        row = mail_queue.queue(s, keyring, to=address, subject=subject, body=body, kind=REVIEW_EMAIL, now=now,
                           participant_id=p.id)
         reviews.set_status(s, sub_id, "sending", now=now, role=role, address=NAMED if named else address,
                            outbox_id=row)

@@ -181,3 +181,32 @@ def test_the_invite_form_takes_a_case_reference_for_one_young_person(admin: Admi
     assert admin.rt.keyring.decrypt(inv.council_ref_enc) == CASE_REF
     assert len(rows) == 1 and "case_ref=yes" in (rows[0].detail or "") and CASE_REF not in (rows[0].detail or "")
     assert CASE_REF not in c.get("/admin/invites").text
+
+
+def test_a_review_statements_reference_resolves_for_the_safeguarding_lead_only_audited(admin: Admin) -> None:
+    from admin.actions.policy import Actor, Forbidden, Invalid, NotFound
+    from admin.actions.review_refs import reveal_review_ref
+
+    add_staff(admin, "sam", "safeguarding_lead", ("east",))
+    invited(admin, "yp-review-ref")
+    with admin.db() as s:
+        ref = s.execute(select(Participant.case_ref).where(Participant.council_ref_enc.is_not(None))).scalar_one()
+    lead = Actor("sam", "safeguarding_lead", ("east",))
+    reason = "IRO asked who sent a review statement"
+    kw: dict[str, Any] = {"ip": "test", "now": admin.clock.now, "hasher": admin.web.hasher}
+    with admin.db() as s, pytest.raises(Forbidden):
+        reveal_review_ref(admin.rt.keyring, s, Actor("pm", "participation_manager"), ref, password=PASSWORD,
+                          reason=reason, **kw)
+    with admin.db() as s, pytest.raises(NotFound):  # another district's young person looks like nobody
+        reveal_review_ref(admin.rt.keyring, s, Actor("sam", "safeguarding_lead", ("west",)), ref,
+                          password=PASSWORD, reason=reason, **kw)
+    with admin.db() as s, pytest.raises(Invalid):
+        reveal_review_ref(admin.rt.keyring, s, lead, ref, password=PASSWORD, reason="why", **kw)
+    with admin.db() as s:
+        assert not reveal_review_ref(admin.rt.keyring, s, lead, ref, password="wrong", reason=reason, **kw).ok
+    with admin.db() as s:
+        shown = reveal_review_ref(admin.rt.keyring, s, lead, ref.lower(), password=PASSWORD, reason=reason, **kw)
+    assert (shown.ok, shown.value) == (True, CASE_REF)
+    with admin.db() as s:
+        rows = audit.entries(s, action="review.reveal_case_ref")
+    assert len(rows) == 1 and rows[0].target == ref and reason in (rows[0].detail or "")

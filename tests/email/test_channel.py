@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot import mail_queue
 from bot.channels import email
 from bot.crypto import Keyring
 from bot.outbox import OutboxSender
@@ -49,7 +50,7 @@ def test_relay_down_rows_stay_queued_then_sent_once_when_it_is_back(db_url: str,
     clock = Clock()
     sink = SmtpSink()  # its port is chosen, but nothing listens yet: the relay is down
     with session(engine) as s:
-        rid = email.queue(s, KEYRING, to="team@council.invalid", subject="New card #3", body="Council: OCYPC",
+        rid = mail_queue.queue(s, KEYRING, to="team@council.invalid", subject="New card #3", body="Council: OCYPC",
                           kind="staff_notice", now=clock())
     stored = row(engine, rid)
     assert b"team@council.invalid" not in (stored.address_enc or b"")
@@ -91,8 +92,8 @@ def test_a_refused_recipient_is_given_up_and_the_others_still_go(sqlite_url: str
     clock = Clock()
     with SmtpSink(refuse=("gone@council.invalid",)) as sink:
         with session(engine) as s:
-            gone = email.queue(s, KEYRING, to="gone@council.invalid", subject="a", body="b", kind="k", now=clock())
-            fine = email.queue(s, KEYRING, to="fine@council.invalid", subject="a", body="b", kind="k", now=clock())
+            gone = mail_queue.queue(s, KEYRING, to="gone@council.invalid", subject="a", body="b", kind="k", now=clock())
+            fine = mail_queue.queue(s, KEYRING, to="fine@council.invalid", subject="a", body="b", kind="k", now=clock())
 
         async def run() -> None:
             sender = sender_for(engine, sink, clock)
