@@ -745,6 +745,33 @@ def _link_bases(
             pub.fact({q: 1, t.key((t.m, j)): -1}, promote=True)
 
 
+def _link_follow_ups(ctx: Context, flow: Flow, results: Sequence[QuestionResult]) -> None:
+    """A follow-up question asked only after certain answers to an earlier one (a branch rule such as "if
+    someone_missing is yes, ask want_help"): in each column, the people who answered the follow-up are at
+    most those who gave those answers (equal when true), which an attacker reading the topic's flow knows.
+    Issue 19: the child table is linked to its parent cell, not protected as if it stood alone."""
+    by_id = {r.info.question_id: r for r in results}
+    for node in flow.nodes:
+        for rule in getattr(node, "rules", None) or []:
+            if len(rule.when) != 1 or rule.goto not in by_id:
+                continue
+            (parent_id, answers), = rule.when.items()
+            parent = by_id.get(parent_id)
+            if parent is None or parent.info.kind == "multi":
+                continue
+            pt, ct = parent.table, by_id[rule.goto].table
+            assert pt.keys is not None
+            assert ct.keys is not None
+            rows = [i for i, k in enumerate(pt.row_keys) if k in answers]
+            for j, col in enumerate(ct.col_keys):
+                if col not in pt.col_keys or not rows:
+                    continue
+                pj = pt.col_keys.index(col)
+                q = (ct.keys.name, "people", j)
+                if q in ctx.pub.values:
+                    ctx.pub.fact({q: 1, **{pt.keys.key((i, pj)): -1 for i in rows}}, promote=True)
+
+
 def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) -> list[TopicSection]:
     by_flow: dict[str, list[reporting.ChoiceCell]] = defaultdict(list)
     for c in cells:
@@ -815,6 +842,7 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
             }
             _link_bases(ctx, r.table, base, q_people, info.kind == "multi")
             results.append(r)
+        _link_follow_ups(ctx, flow, results)
         texts = {q.question_id: q.text for q in catalog.questions(flow, include_text=True)}
         grouped: dict[str, list[QuoteLine]] = defaultdict(list)
         for q in flow_quotes:

@@ -131,6 +131,24 @@ def knowledge(summary: ocypc.OcypcSummary) -> Knowledge:
                     fact({people: 1, **{(keys.name, i, j): -1 for i in range(keys.m)}})  # picked at least one
                 else:
                     fact({people: 1, (keys.name, "c", j): -1}, tight=True)
+        # Follow-up questions (issue 19 item 2): read from the topic's branch rules, the people who answered a
+        # follow-up in a column are at most those who gave the answers that lead to it (equal when true).
+        by_id = {q.info.question_id: q for q in topic.questions}
+        for node in topic.flow.nodes:
+            for rule in getattr(node, "rules", None) or []:
+                if len(rule.when) != 1 or rule.goto not in by_id:
+                    continue
+                ((parent_id, answers),) = rule.when.items()
+                parent, child = by_id.get(parent_id), by_id[rule.goto]
+                if parent is None or parent.info.kind == "multi":
+                    continue
+                pk, ck = parent.table.keys, child.table.keys
+                assert pk is not None
+                assert ck is not None
+                for j, col in enumerate(child.table.col_keys):
+                    pj = parent.table.col_keys.index(col)
+                    rows = [i for i, r in enumerate(parent.table.row_keys) if r in answers]
+                    fact({("latent", ck.name, "people", j): 1, **{(pk.name, i, pj): -1 for i in rows}}, tight=True)
     for w in summary.carers or []:
         keys = w.table.keys
         assert keys is not None
