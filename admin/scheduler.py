@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.process_role import ROLE
 from storage import jobs as job_store
 from storage.db import session
 
@@ -88,6 +89,7 @@ def run_job(rt: Any, job: Job, *, now: datetime, claim: bool = True) -> str | No
 def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = "Europe/London") -> BackgroundScheduler:
     """A background scheduler that fires every job through `run_job` (claim first)."""
     sched = BackgroundScheduler(timezone=timezone)
+    ROLE.scheduler = "claims"  # every process may run it: each occurrence is claimed in the database
     for job in jobs or JOBS:
         trigger = (
             IntervalTrigger(seconds=job.every_seconds)

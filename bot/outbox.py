@@ -5,9 +5,11 @@ Owns pacing (a minimum interval per chat and a cap per second overall), waiting 
 knows no SDK: it calls the channel's async `send` and reads `DeliveryError`. One sender per channel per
 process; row times come from the injected clock.
 
-Across processes, a lease in the database (storage.leases) lets one sender at a time deliver a channel's
-stored rows; the others stand by, still sending their direct replies, and take over when the holder
-stops or its lease runs out, or at once when the holder is provably gone (`holder_gone`).
+Across processes (issue 26) every sender sends: it claims whole chats in the database (storage.outbox.claim, a
+claim that runs out unless renewed), so one process at a time sends a chat, in order, and a killed process's
+chats are taken over when its claims run out, or at once when it is provably gone (`holder_gone`). On
+PostgreSQL the global rate is booked from one shared row (bot/send_budget.py) and a 429 blocks every process;
+on SQLite (one process) the in-process `RateLimiter` paces alone.
 """
 
 from __future__ import annotations
@@ -15,10 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -30,8 +29,10 @@ from typing import Any
 from bot.channels.base import Channel, DeliveryError, wait_until
 from bot.crypto import Keyring
 from bot.messages import Outbound
-from storage import leases, outbox
-from storage.db import session
+from bot.process_role import ROLE, holder_gone, new_holder
+from bot.send_budget import SharedBudget
+from storage import outbox, send_budget
+from storage.db import is_postgres, session
 
 log = logging.getLogger("ourvoice.outbox")
 
@@ -157,8 +158,10 @@ class OutboxSender:
         max_in_flight: int = 8,
         batch: int = 200,
         executor: Executor | None = None,
-        lease_ttl: float = 30.0,
-        lease_renew: float = 10.0,
+        claim_ttl: float = 30.0,
+        claim_renew: float = 10.0,
+        shared_budget: bool | None = None,
+        budget_jitter: float = 0.05,
         transient_tries: int | None = None,
         retry_pause: float = 0.5,
         hold_seconds: float | None = None,
@@ -202,21 +205,31 @@ class OutboxSender:
         self._calls: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.dead = 0
-        self.lease_holder = new_holder()  # who we are to other processes (host:pid:random)
-        self.lease_ttl = lease_ttl
-        self.lease_renew = lease_renew
-        self.active = False  # holding the lease: only then are stored rows sent
-        self._lease_until = 0.0  # monotonic time our last renewal is good until
+        self.holder = new_holder()  # who we are to other processes (host:pid:random), on every claim
+        self.claim_ttl = claim_ttl
+        self.claim_renew = claim_renew
+        self.active = True  # every process sends (no standby since issue 26)
+        self._claims_until = 0.0  # monotonic time our claims are good until (last renewal + ttl - renew)
+        self._wanted: dict[int, tuple[str, Outbound]] = {}  # rows committed here: claimed at the next kick
+        self.in_doubt = 0  # rows taken over whose send had started elsewhere
+        self._claiming = 0  # claims of rows committed here, under way
+        shared = (engine is not None and is_postgres(engine)) if shared_budget is None else shared_budget
+        self.budget = (
+            SharedBudget(self._book, limit=global_per_second, jitter=budget_jitter) if shared else None
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        await self._renew_lease()
+        self._claims_until = time.monotonic() + self.claim_ttl - self.claim_renew
+        ROLE.senders[self.channel.name] = self.holder
         self._tasks = [
             loop.create_task(self._scan_loop(), name=f"outbox-scan-{self.channel.name}"),
             loop.create_task(self._mark_loop(), name=f"outbox-mark-{self.channel.name}"),
-            loop.create_task(self._lease_loop(), name=f"outbox-lease-{self.channel.name}"),
+            loop.create_task(self._renew_loop(), name=f"outbox-claims-{self.channel.name}"),
         ]
+        if self.budget is not None:
+            self._tasks.append(loop.create_task(self.budget.run(), name=f"outbox-budget-{self.channel.name}"))
         self.kick()
 
     async def stop(self, *, drain: float = 5.0) -> None:
@@ -239,13 +252,14 @@ class OutboxSender:
                     item.done.set_result(False)
         self._tasks, self._workers, self._queues = [], {}, {}
         await self._flush_marks()
-        if self.active:
-            self.active = False
-            await self._db_safely(self._db_release_lease)
+        self._wanted.clear()
+        await self._db_safely(self._db_release)  # what is left goes to the other processes at once
+        ROLE.senders.pop(self.channel.name, None)
 
     @property
     def idle(self) -> bool:
-        return not self._queues and not self._workers and not self._to_mark and not self._known and not self._calls
+        return (not self._queues and not self._workers and not self._to_mark and not self._known and not self._calls
+                and not self._wanted and not self._claiming)
 
     async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a plain bounded wait
         """Wait until nothing is queued, in flight or waiting to be marked sent."""
@@ -257,11 +271,15 @@ class OutboxSender:
         self._kick.set()
 
     def enqueue(self, address: str, items: Sequence[tuple[int, Outbound]]) -> None:
-        """Queue rows just committed for `address` (already in id order); rows already known are ignored.
+        """Rows just committed for `address` (already in id order): claimed for this process at once (with any
+        older rows of the chat), then queued. When another process holds the chat they stay pending for it."""
+        fresh = {rid: (address, msg) for rid, msg in items if rid not in self._known}
+        if fresh:
+            self._wanted.update(fresh)
+            self.kick()
 
-        On standby the rows are left pending: the lease holder's scan sends them."""
-        if not self.active:
-            return
+    def _queue(self, address: str, items: Sequence[tuple[int, Outbound]]) -> None:
+        """Queue claimed rows for `address` (in id order); rows already known are ignored."""
         fresh = [_Item(rid, msg) for rid, msg in items if rid not in self._known]
         if not fresh:
             return
@@ -288,6 +306,8 @@ class OutboxSender:
 
     async def pace(self) -> None:
         """Wait for a slot in the global budget (for edits and other calls that count against it)."""
+        if self.budget is not None:
+            await self.budget.slot([])
         await self.limiter.wait_global()
 
     def call(self, method: str, *args: Any) -> None:
@@ -321,6 +341,10 @@ class OutboxSender:
                 outcome = await self._attempt(address, item)
                 while outcome == "retry":
                     outcome = await self._attempt(address, item)
+                if outcome == "lost":
+                    self._let_go(address, queue, item)
+                    item = None
+                    break
                 item = None
                 if outcome == "hold":
                     self._hold(address, queue)
@@ -352,6 +376,11 @@ class OutboxSender:
     async def _attempt(self, address: str, item: _Item) -> str:
         await self.limiter.wait_chat(address)
         async with self._slots:
+            rows = [p.row_id for p in item.each() if p.row_id is not None]
+            if rows and time.monotonic() > self._claims_until:
+                return "lost"  # our claims may have run out: another process may be sending this chat now
+            if self.budget is not None:
+                await self.budget.slot(rows)  # the shared global rate (marks the rows as being sent)
             await self.limiter.wait_global(address)
             try:
                 await self.channel.send(address, item.message)
@@ -380,9 +409,11 @@ class OutboxSender:
 
     async def _failed(self, address: str, item: _Item, exc: DeliveryError) -> str:
         if exc.retry_after is not None:
-            # Flood control: every send waits, then this message goes again. Never dropped.
+            # Flood control: every send waits (in every process), then this message goes again. Never dropped.
             log.warning("outbox.rate_limited channel=%s retry_after=%.1f", self.channel.name, exc.retry_after)
             self.limiter.pause(exc.retry_after)
+            if self.budget is not None:
+                await self._db_safely(self._db_block, time.time() + exc.retry_after)
             return "retry"
         if exc.permanent:
             for part in item.each():
@@ -425,20 +456,33 @@ class OutboxSender:
     # -- background loops --------------------------------------------------------------------------
     async def _scan_loop(self) -> None:
         while True:
+            kicked = False
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), timeout=self.scan_interval)
+                kicked = True
             self._kick.clear()
-            await self.rescan()
+            if kicked and self._wanted:
+                await self.rescan(among=True)  # rows committed here: claim just their chats, now
+            else:
+                await self.rescan()
 
-    async def rescan(self) -> None:
-        """Queue every due row not already known (the scan loop does this every few seconds, and on a kick)."""
-        if not self.active:
-            return
+    async def rescan(self, *, among: bool = False) -> None:
+        """Claim due chats and queue their rows not already known (every few seconds, and on a kick); `among`:
+        only the chats of the rows committed in this process since the last time."""
+        self._claiming += 1
+        try:
+            await self._rescan(among)
+        finally:
+            self._claiming -= 1
+
+    async def _rescan(self, among: bool) -> None:
+        wanted, fresh = (list(self._wanted), dict(self._wanted)) if among else (None, {})
+        if among:
+            self._wanted.clear()
         begun = self._mark_commits  # commits up to this one are visible to the read below
         self._scans.append(begun)
         try:
-            held = frozenset(self._known) | frozenset(self._just_marked)
-            rows = await self._in_db_thread(self._db_due, len(self._known) + self.batch, held)
+            rows = await self._in_db_thread(self._db_claim, wanted)
         except Exception as exc:
             log.warning("outbox.scan_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
             return
@@ -449,8 +493,15 @@ class OutboxSender:
         just_marked = self._just_marked
         seen_by_all = min([begun, *self._scans])  # a scan still reading may have begun earlier
         self._just_marked = {k: n for k, n in just_marked.items() if n > seen_by_all}
-        for rid, address_enc, payload, kind in rows:
+        for rid, address_enc, payload, kind, doubt in rows:
             if rid in self._known or rid in just_marked:
+                continue
+            if doubt:
+                self.in_doubt += 1
+                log.warning("outbox.in_doubt channel=%s row=%d", self.channel.name, rid)  # may arrive twice
+            if rid in fresh:
+                address, message = fresh[rid]
+                self._queue(address, [(rid, message)])
                 continue
             if address_enc is None:
                 await self._db_safely(self._db_mark_dead, rid, "no address")
@@ -463,40 +514,50 @@ class OutboxSender:
                 continue
             if address in self._held:
                 continue
-            self.enqueue(address, [(rid, message)])
+            self._queue(address, [(rid, message)])
 
-    async def _lease_loop(self) -> None:
+    async def _renew_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.lease_renew)
-            await self._renew_lease()
+            await asyncio.sleep(self.claim_renew)
+            asked = time.monotonic()
+            try:
+                held = await self._in_db_thread(self._db_renew)
+            except Exception as exc:
+                log.warning("outbox.renew_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
+                if time.monotonic() > self._claims_until:
+                    self._stand_by()  # our claims ran out: leave the stored rows to whoever claims them next
+            else:
+                # Stop a little before the stored expiry, so two senders never overlap on a slow renewal.
+                self._claims_until = asked + self.claim_ttl - self.claim_renew
+                self._drop(set(self._known) - set(held) - set(self._to_mark))
 
-    async def _renew_lease(self) -> None:
-        """Take or keep the lease; hand the work over when another process has it."""
-        try:
-            held = await self._in_db_thread(self._db_acquire_lease)
-        except Exception as exc:
-            log.warning("outbox.lease_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
-            held = self.active and time.monotonic() < self._lease_until
-        else:
-            if held:
-                # Stop a little before the stored expiry, so two holders never overlap on a slow renewal.
-                self._lease_until = time.monotonic() + self.lease_ttl - self.lease_renew
-        if held and not self.active:
-            self.active = True
-            log.info("outbox.lease_taken channel=%s holder=%s", self.channel.name, self.lease_holder)
-            self.kick()
-        elif not held and self.active:
-            self.active = False
-            log.warning("outbox.lease_lost channel=%s holder=%s", self.channel.name, self.lease_holder)
-            self._stand_by()
+    def _drop(self, lost: set[int]) -> None:
+        """Unqueue rows whose claim ran out before we renewed it (another process may hold them now)."""
+        if not lost:
+            return
+        log.warning("outbox.claims_expired channel=%s count=%d", self.channel.name, len(lost))
+        for queue in self._queues.values():
+            gone = [item for item in queue if item.row_id in lost]
+            for item in gone:
+                queue.remove(item)
+        self._known.difference_update(lost)
 
     def _stand_by(self) -> None:
-        """Leave queued stored rows to the new holder (they stay pending); direct replies still go."""
+        """Drop queued stored rows (they stay pending for the next claim); direct replies still go."""
         for queue in self._queues.values():
             kept = [item for item in queue if item.row_id is None]
             self._known.difference_update(item.row_id for item in queue if item.row_id is not None)
             queue.clear()
             queue.extend(kept)
+
+    def _let_go(self, address: str, queue: deque[_Item], item: _Item) -> None:
+        """A send found our claims run out: this chat's stored rows are left to whoever claims them next."""
+        log.warning("outbox.claims_expired channel=%s", self.channel.name)
+        for part in item.each():
+            if part.row_id is not None:
+                self._known.discard(part.row_id)
+        item.resolve(False)
+        self._stand_by()
 
     async def _mark_loop(self) -> None:
         while True:
@@ -545,29 +606,44 @@ class OutboxSender:
         except Exception as exc:
             log.warning("outbox.db_write_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
 
-    def _db_due(self, limit: int, held: frozenset[int]) -> list[tuple[int, bytes | None, str, str]]:
-        """Due rows this sender does not hold yet: ids first (cheap), then only the new rows' payloads, so a
-        scan costs little however many replies are already queued in memory (a burst of thousands of chats)."""
+    def _db_claim(self, among: list[int] | None) -> list[tuple[int, bytes | None, str, str, bool]]:
+        """Claim chats (those of `among`, or any due) for this sender; the rows it now holds, oldest first."""
+        now = self.clock()
+        until = now + timedelta(seconds=self.claim_ttl)
+        name = self.channel.name
         with session(self.engine) as s:
-            ids = outbox.due_ids(s, self.channel.name, now=self.clock(), limit=limit)
-            return outbox.payloads(s, [i for i in ids if i not in held][: self.batch])
+            gone = tuple(h for h in outbox.claimants(s, name, now=now) if h != self.holder and holder_gone(h))
+            if gone:
+                log.info("outbox.claims_taken_over channel=%s count=%d", name, len(gone))  # a process died
+            return outbox.claim(s, name, self.holder, now=now, until=until, limit=self.batch, among=among,
+                                gone=gone)
 
-    def _db_acquire_lease(self) -> bool:
-        now, ttl, name = self.clock(), timedelta(seconds=self.lease_ttl), self.channel.name
+    def _db_renew(self) -> list[int]:
+        now = self.clock()
         with session(self.engine) as s:
-            if leases.acquire(s, name, self.lease_holder, now=now, ttl=ttl):
-                return True
-            current = leases.holder(s, name, now=now)
-            if current is None or not holder_gone(current):
-                return False
-            taken = leases.take_over(s, name, current, self.lease_holder, now=now, ttl=ttl)
-            if taken:
-                log.info("outbox.lease_taken_over channel=%s", name)  # from a process that died holding it
-            return taken
+            return outbox.renew(s, self.holder, now=now, until=now + timedelta(seconds=self.claim_ttl))
 
-    def _db_release_lease(self) -> None:
+    def _db_release(self) -> None:
         with session(self.engine) as s:
-            leases.release(s, self.channel.name, self.lease_holder)
+            outbox.release(s, self.holder)
+
+    async def _book(self, count: int, rows: list[list[int]]) -> tuple[float, int]:
+        return await self._in_db_thread(self._db_book, count, rows)  # type: ignore[no-any-return]
+
+    def _db_book(self, count: int, rows: list[list[int]]) -> tuple[float, int]:
+        """Book send slots from the shared budget and record the rows of the waiters who got one as being sent."""
+        assert self.budget is not None
+        b = self.budget
+        with session(self.engine) as s:
+            first, n = send_budget.book(s, self.channel.name, now=time.time(), count=count, gap=b.gap,
+                                        horizon=b.horizon)
+            ids = [rid for group in rows[:n] for rid in group]
+            outbox.mark_sending(s, ids, at=self.clock())
+            return first, n
+
+    def _db_block(self, until: float) -> None:
+        with session(self.engine) as s:
+            send_budget.block(s, self.channel.name, until=until)
 
     def _db_mark_sent(self, ids: list[int]) -> None:
         with session(self.engine) as s:
@@ -587,31 +663,4 @@ def _settle(done: asyncio.Future[bool] | None, ok: bool) -> None:
         done.set_result(ok)
 
 
-_OURS: set[str] = set()  # holder names made in this process (several senders may run in one process)
-
-
-def new_holder() -> str:
-    """A lease holder name an operator can read: host, process id and a random part."""
-    name = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    _OURS.add(name)
-    return name
-
-
-def holder_gone(name: str) -> bool:
-    """True only when the holder provably no longer runs: it was on this host and its process id is free, or
-    is this process's own id while the name is none of ours (a restarted container gets the same id back).
-    Anything else (another host, an id now in use) is left to the lease running out."""
-    host, _, rest = name.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname()[:30] or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return name not in _OURS
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it exists (perhaps as another user)
-    return False
+__all__ = ["OutboxSender", "RateLimiter", "holder_gone", "new_holder"]

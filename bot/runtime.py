@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from admin.reports.settings import ReportSettings
 from admin.web import app as admin_web
@@ -40,6 +41,7 @@ from bot.features import events as event_features
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings, council_of
 from bot.messages import Inbound
+from bot.process_role import ROLE
 from bot.reach import ReachSettings
 from bot.safeguarding import Lexicon, default_lexicon_path
 from bot.services import Services, SetupError
@@ -49,6 +51,7 @@ from content.loader import Library, load_library
 from storage import challenges, submissions
 from storage import topics as topic_store
 from storage.db import Session, make_engine
+from storage.health import database_ok
 from storage.models import Participant
 
 log = logging.getLogger("ourvoice.runtime")
@@ -197,7 +200,11 @@ def build_app(rt: Services) -> FastAPI:
     admin_web.mount(app, rt)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> JSONResponse:
+        """The database answers (SELECT 1), and this process's role: pid, polling lease, senders, scheduler;
+        503 when the database is down, so a load balancer stops sending this process requests."""
+        ok = database_ok(rt.engine)
+        body = {"status": "ok" if ok else "database unavailable", **ROLE.report()}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     return app

@@ -5,8 +5,9 @@ the SDK stays in bot/channels/telegram.py, storage access in bot/outbox.py and t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.channels.telegram import TelegramChannel, TelegramRunner, TelegramSetti
 from bot.dispatcher import DispatchResult
 from bot.messages import Inbound
 from bot.outbox import OutboxSender
+from bot.polling_lease import PollingLease
 from bot.services import Services, SetupError
 from content.schema import text_for
 
@@ -44,6 +46,9 @@ class TelegramService:
             per_chat_interval=settings.per_chat_interval,
             global_per_second=settings.global_per_second,
             max_in_flight=settings.send_concurrency,
+            claim_ttl=settings.claim_ttl,
+            claim_renew=settings.claim_ttl / 3,
+            budget_jitter=settings.rate_jitter,
         )
         library = rt.library
         private_only = (
@@ -67,6 +72,12 @@ class TelegramService:
             dispatch_workers=workers,
         )
         self.sender.executor = self.runner.executor  # one queue of database work (see OutboxSender)
+        # Long polling: one process per bot token at a time, the others take over when it stops or dies.
+        self.lease = PollingLease(
+            rt.engine, "telegram", start=self.runner.start_polling, stop=self.runner.stop_polling,
+            ttl=settings.claim_ttl, executor=self.runner.executor,
+        )
+        self._lease_task: asyncio.Task[None] | None = None
         self.started = False
 
     @property
@@ -85,14 +96,20 @@ class TelegramService:
         self.started = True
 
     def open(self) -> None:
-        """Start taking updates: the webhook route answers, or the polling loop starts."""
+        """Start taking updates: the webhook route answers (in every process), or the polling loop starts once
+        this process holds the polling lease."""
         self.runner.ready = True
         if not self.webhook:
-            self.runner.start_polling()
+            self._lease_task = asyncio.get_running_loop().create_task(self.lease.begin())
 
     async def stop(self) -> None:
         """Stop taking updates, let queued replies go out (briefly), then disconnect."""
         self.runner.ready = False
+        if self._lease_task is not None:
+            with suppress(asyncio.CancelledError):
+                await self._lease_task
+            self._lease_task = None
+            await self.lease.close()
         await self.runner.stop_polling()
         await self.runner.drain(10)  # webhook requests still being handled
         await self.sender.stop()

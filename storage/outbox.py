@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from storage.db import core
@@ -116,7 +118,8 @@ def postpone(session: Session, row_id: int, *, until: datetime, error: str) -> N
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
-        .values(not_before=until, attempts=OutboxMessage.attempts + 1, error=error[:200])
+        .values(not_before=until, attempts=OutboxMessage.attempts + 1, error=error[:200], claimed_by=None,
+                claimed_until=None, sending_at=None)
     )
 
 
@@ -196,3 +199,123 @@ def blank_sent(session: Session, participant_id: int, kind: str) -> int:
         .values(payload_json=_BLANK)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# -- claims: several processes send one outbox (issue 26) ---------------------------------------------------------
+#
+# A process claims a chat (a participant on a channel; a row without one is a chat of its own) by its oldest due
+# pending row, the chat's head, and takes every due pending row of that chat with it, until `claimed_until`; it
+# renews its claims while it runs. A chat's later rows are never claimable on their own, so one process at a time
+# sends a chat, in order. On PostgreSQL heads are locked with FOR UPDATE SKIP LOCKED, so processes claiming at the
+# same moment take different chats instead of waiting for each other; SQLite (one process) runs the same
+# statements without the lock clause, under its single writer.
+
+
+def _free(holder: str, now: datetime, gone: tuple[str, ...]) -> Any:
+    """A row nobody else holds: never claimed, its claim ran out, ours, or its holder is known to be gone."""
+    cond = or_(
+        col(OutboxMessage.claimed_by).is_(None),
+        col(OutboxMessage.claimed_until) <= now,
+        col(OutboxMessage.claimed_by) == holder,
+    )
+    return or_(cond, col(OutboxMessage.claimed_by).in_(gone)) if gone else cond
+
+
+def _due(channel: str, now: datetime) -> Any:
+    return and_(
+        col(OutboxMessage.status) == "pending",
+        col(OutboxMessage.channel) == channel,
+        col(OutboxMessage.not_before) <= now,
+    )
+
+
+IN_DOUBT = "in doubt: its send had started when its sender stopped; sent again"
+
+
+def claim(
+    session: Session, channel: str, holder: str, *, now: datetime, until: datetime, limit: int = 100,
+    among: list[int] | None = None, gone: tuple[str, ...] = (),
+) -> list[tuple[int, bytes | None, str, str, bool]]:
+    """Claim up to `limit` chats whose head is free (only the chats of the rows `among`, when given) with all their
+    due pending rows; returns every row `holder` now holds that way as (id, encrypted address, payload JSON, kind,
+    in doubt), oldest first. `in doubt`: another sender had started sending it and stopped (killed) before marking
+    it sent, so it may have arrived already; it is sent again (a repeat rather than a loss) and its error says so."""
+    older = aliased(OutboxMessage)
+    heads_q = select(col(OutboxMessage.id), col(OutboxMessage.participant_id)).where(
+        _due(channel, now),
+        _free(holder, now, gone),
+        ~exists().where(
+            col(older.channel) == channel,
+            col(older.participant_id) == col(OutboxMessage.participant_id),
+            col(older.status) == "pending",
+            col(older.not_before) <= now,
+            col(older.id) < col(OutboxMessage.id),
+        ),
+    )
+    if among is not None:
+        if not among:
+            return []
+        chats = select(col(OutboxMessage.participant_id)).where(col(OutboxMessage.id).in_(among)).scalar_subquery()
+        heads_q = heads_q.where(or_(col(OutboxMessage.id).in_(among), col(OutboxMessage.participant_id).in_(chats)))
+    heads = session.execute(
+        heads_q.order_by(col(OutboxMessage.id)).limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    if not heads:
+        return []
+    head_ids = [int(h[0]) for h in heads]
+    people = sorted({int(h[1]) for h in heads if h[1] is not None})
+    rows_q = select(
+        col(OutboxMessage.id), col(OutboxMessage.address_enc), col(OutboxMessage.payload_json),
+        col(OutboxMessage.kind), col(OutboxMessage.claimed_by), col(OutboxMessage.sending_at),
+    ).where(_due(channel, now), _free(holder, now, gone))
+    who: Any = col(OutboxMessage.id).in_(head_ids)
+    if people:
+        who = or_(who, col(OutboxMessage.participant_id).in_(people))
+    rows = session.execute(rows_q.where(who).order_by(col(OutboxMessage.id)).with_for_update()).all()
+    ids = [int(r[0]) for r in rows]
+    doubt = [int(r[0]) for r in rows if r[5] is not None and r[4] != holder]
+    session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(claimed_by=holder, claimed_until=until)
+    )
+    if doubt:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(doubt)).values(error=IN_DOUBT))
+    return [(int(r[0]), r[1], str(r[2]), str(r[3]), int(r[0]) in doubt) for r in rows]
+
+
+def renew(session: Session, holder: str, *, now: datetime, until: datetime) -> list[int]:
+    """Extend `holder`'s claims that have not run out; returns the ids of the pending rows it still holds."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.claimed_by) == holder,
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.claimed_until) > now,
+        )
+        .values(claimed_until=until)
+        .returning(col(OutboxMessage.id))
+    )
+    return [int(i) for i in result.scalars()]
+
+
+def release(session: Session, holder: str, ids: list[int] | None = None) -> None:
+    """Give claims up (all of `holder`'s, or these rows), so another process may send them at once."""
+    q = update(OutboxMessage).where(col(OutboxMessage.claimed_by) == holder, col(OutboxMessage.status) == "pending")
+    if ids is not None:
+        q = q.where(col(OutboxMessage.id).in_(ids))
+    session.execute(q.values(claimed_by=None, claimed_until=None))
+
+
+def claimants(session: Session, channel: str, *, now: datetime) -> list[str]:
+    """Who holds claims on a channel's pending rows right now (to ask which of them are known to be gone)."""
+    q = select(col(OutboxMessage.claimed_by)).distinct().where(
+        col(OutboxMessage.status) == "pending",
+        col(OutboxMessage.channel) == channel,
+        col(OutboxMessage.claimed_until) > now,
+    )
+    return [str(h) for h in session.execute(q).scalars() if h]
+
+
+def mark_sending(session: Session, ids: list[int], *, at: datetime) -> None:
+    """Record that a send of these rows is starting (committed before the request leaves)."""
+    if ids:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sending_at=at))

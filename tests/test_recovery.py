@@ -243,25 +243,27 @@ def test_the_readme_points_only_to_files_a_fresh_clone_has() -> None:
 # -- crash recovery (issue 27 item 1) -------------------------------------------------------------------------
 
 
-async def test_after_sigkill_a_restarted_process_replies_before_the_dead_senders_lease_would_expire(
+async def test_after_sigkill_a_restarted_process_replies_before_the_dead_senders_claims_would_expire(
     tmp_path: Path,
 ) -> None:
     """`ourvoice run --channel telegram` as a real process on SQLite against the loopback fake Bot API: a
-    conversation in progress, SIGKILL, restart. The dead process's sender lease is stretched to ten minutes
-    after the kill, so only taking it over from the provably dead holder (not waiting for it to expire) can
-    get the next reply out before that expiry; the generous wait guards a hang, not the machine's speed."""
+    conversation in progress, SIGKILL, restart. After the kill the dead process is made to hold, for ten minutes,
+    a claim on a reply still waiting for the chat, and its polling lease is stretched as long, so only taking both
+    over from the provably dead holder (not waiting for them to expire) can get the next reply out before then;
+    the generous wait guards a hang, not the machine's speed."""
     import asyncio
     import os
     import signal
+    import socket
     import subprocess
     import sys
     from datetime import UTC, datetime, timedelta
 
     from cryptography.fernet import Fernet
-    from sqlalchemy import update
+    from sqlalchemy import select, update
 
     from storage.db import make_engine
-    from storage.models import SenderLease
+    from storage.models import OutboxMessage, SenderLease
     from tests.browser import free_port
     from tests.fakes.telegram_api import FakeBotAPI
 
@@ -309,16 +311,26 @@ async def test_after_sigkill_a_restarted_process_replies_before_the_dead_senders
         await first.wait()  # reaped: its process id is free, as after a real crash
         engine = make_engine(url)
         stretched = datetime.now(UTC) + timedelta(minutes=10)
+        dead = f"{socket.gethostname()[:30]}:{first.pid}:deadbeef"
         with session(engine) as s:
-            held = s.execute(update(SenderLease).where(SenderLease.channel == "telegram")
+            held = s.execute(update(SenderLease).where(SenderLease.channel == "poll:telegram")
                              .values(expires_at=stretched))
             assert held.rowcount == 1  # type: ignore[attr-defined]
+            last = s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1)).scalar_one()  # type: ignore[union-attr]
+            s.add(OutboxMessage(  # a reply the dead process had claimed and not sent yet
+                channel="telegram", participant_id=last.participant_id, address_enc=last.address_enc,
+                payload_json='{"text": "Still here!", "layout": "none", "choices": []}', kind="reply",
+                status="pending", not_before=last.not_before, created_at=last.created_at, claimed_by=dead,
+                claimed_until=stretched,
+            ))
         tg.push_update(tg.text_update(chat, "1"))  # written while ourvoice is down
         second = await start()
-        await tg.wait_for(lambda: bool(set(texts()) - before), timeout=300)
-        assert datetime.now(UTC) < stretched  # replied before the dead holder's lease ran out: taken over
+        await tg.wait_for(lambda: len(set(texts()) - before - {"Still here!"}) >= 1, timeout=300)
+        assert datetime.now(UTC) < stretched  # replied before the dead holder's claims ran out: taken over
+        after = [t for t in texts() if t not in before]
+        assert after[0].startswith("Still here!")  # the claimed reply first (maybe joined): the chat kept its order
         with session(engine) as s:
-            lease = s.get(SenderLease, "telegram")
+            lease = s.get(SenderLease, "poll:telegram")
             assert lease is not None and f":{second.pid}:" in lease.holder
         engine.dispose()
         # Nothing lost: the age given before the crash and the answer sent while it was down are both there.

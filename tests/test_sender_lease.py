@@ -1,4 +1,4 @@
-"""One sender at a time delivers a channel's stored rows, however many processes run it.
+"""Every process sends a channel's stored rows, each chat claimed by one of them at a time (issue 26).
 
 Real OutboxSenders on one real SQLite outbox; the channels are recording stand-ins. Two senders on one
 database stand in for two `ourvoice run` processes (each would have its own engine; here they share one).
@@ -10,8 +10,6 @@ import asyncio
 import json
 import os
 import socket
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,7 +61,7 @@ def add_rows(engine, texts: list[str], *, chats: int = 4) -> list[int]:
 def make_sender(engine, channel: RecordingChannel, clock: Clock, **kw) -> OutboxSender:
     return OutboxSender(
         engine=engine, keyring=KEYRING, channel=channel, clock=clock, per_chat_interval=0.0,
-        global_per_second=1000, scan_interval=0.05, lease_renew=0.05, **kw,
+        global_per_second=1000, scan_interval=0.05, claim_renew=0.05, **kw,
     )
 
 
@@ -80,7 +78,7 @@ def pending(engine) -> int:
 
 
 async def two_started(engine) -> list[tuple[RecordingChannel, OutboxSender]]:
-    """Two senders for one channel, as two processes would run them; the first to start holds the lease."""
+    """Two senders for one channel, as two processes would run them."""
     clock = Clock(NOW)
     pairs = []
     for _ in range(2):
@@ -91,106 +89,61 @@ async def two_started(engine) -> list[tuple[RecordingChannel, OutboxSender]]:
     return pairs
 
 
-def test_two_senders_deliver_each_row_once(engine) -> None:
-    async def scenario() -> tuple[RecordingChannel, RecordingChannel, OutboxSender, OutboxSender]:
+def test_two_senders_both_send_and_deliver_each_row_once(engine) -> None:
+    async def scenario() -> tuple[RecordingChannel, RecordingChannel]:
         (first_channel, first), (second_channel, second) = await two_started(engine)
         texts = [f"message {n}" for n in range(40)]
         ids = add_rows(engine, texts)
-        # Each process queues what its own dispatcher committed; the standby leaves its share pending.
-        second.enqueue("D0", [(ids[0], Outbound(texts[0]))])
+        second.enqueue("D0", [(ids[0], Outbound(texts[0]))])  # what its own dispatcher committed: claimed at once
         first.kick()
         second.kick()
         await until(lambda: pending(engine) == 0)
         await first.wait_idle(5)
-        await asyncio.sleep(0.2)  # several scans and renewals of both
+        await second.wait_idle(5)
         await first.stop()
-        await second.stop()
-        return first_channel, second_channel, first, second
-
-    first_channel, second_channel, first, second = asyncio.run(scenario())
-    assert (first.active, second.active) == (False, False)  # both stopped
-    counts = Counter(text for _, text in first_channel.sent)
-    assert second_channel.sent == []
-    assert len(counts) == 40
-    assert set(counts.values()) == {1}
-
-
-def test_standby_takes_over_when_the_holder_stops(engine) -> None:
-    async def scenario() -> tuple[RecordingChannel, RecordingChannel]:
-        (first_channel, first), (second_channel, second) = await two_started(engine)
-        assert (first.active, second.active) == (True, False)
-        await first.stop()  # a clean stop gives the lease up at once
-        add_rows(engine, ["after the first stopped"])
-        await until(lambda: pending(engine) == 0)
         await second.stop()
         return first_channel, second_channel
 
     first_channel, second_channel = asyncio.run(scenario())
-    assert first_channel.sent == []
-    assert [text for _, text in second_channel.sent] == ["after the first stopped"]
+    counts = Counter(text for _, text in first_channel.sent + second_channel.sent)
+    assert len(counts) == 40
+    assert set(counts.values()) == {1}
 
 
-def test_a_dead_holders_lease_runs_out(engine) -> None:
-    with session(engine) as s:  # a process that died without giving its lease up
-        assert leases.acquire(s, "slack", "gone:1", now=NOW, ttl=timedelta(seconds=30))
-    add_rows(engine, ["waiting for a sender"])
+def test_a_chats_later_rows_go_with_its_head_to_one_sender(engine) -> None:
+    """Rows of one participant's chat are claimed together by one process, oldest first."""
+    with session(engine) as s:
+        ids = [outbox.add(s, channel="slack", payload_json=json.dumps(Outbound(f"m{n}").to_json()), now=NOW,
+                          participant_id=None, address_enc=KEYRING.encrypt("D9")) for n in range(3)]
+        got = outbox.claim(s, "slack", "a", now=NOW, until=NOW + timedelta(seconds=30))
+        assert [r[0] for r in got] == ids  # no participant: each row a chat of its own, all free
+        assert outbox.claim(s, "slack", "b", now=NOW, until=NOW + timedelta(seconds=30)) == []  # held by a
+        later = NOW + timedelta(seconds=31)
+        assert [r[0] for r in outbox.claim(s, "slack", "b", now=later, until=later + timedelta(seconds=30))] == ids
+        assert outbox.renew(s, "a", now=later, until=later + timedelta(seconds=30)) == []  # a's ran out: not renewed
+        outbox.mark_sending(s, [ids[0]], at=later)
+        assert [r[4] for r in outbox.claim(s, "slack", "c", now=later, until=later, gone=("b",))] == [True, False, False]
+
+
+def test_a_dead_senders_claims_run_out(engine) -> None:
+    ids = add_rows(engine, ["waiting for a sender"])
+    with session(engine) as s:  # a process that died holding its claim (on another host: not provably gone)
+        assert outbox.claim(s, "slack", "elsewhere:1:x", now=NOW, until=NOW + timedelta(seconds=30))
 
     async def scenario(clock: Clock) -> RecordingChannel:
         channel = RecordingChannel()
         sender = make_sender(engine, channel, clock)
         await sender.start()
+        sender.kick()
         await asyncio.sleep(0.3)
-        assert channel.sent == [] and not sender.active  # the lease is still good
+        assert channel.sent == []  # the claim is still good
         clock.now = NOW + timedelta(seconds=31)
         await until(lambda: pending(engine) == 0)
         await sender.stop()
         return channel
 
     channel = asyncio.run(scenario(Clock(NOW)))
-    assert [text for _, text in channel.sent] == ["waiting for a sender"]
-
-
-def test_a_restarted_process_takes_over_from_a_killed_holder_at_once(engine, tmp_path: Path) -> None:
-    """A real process takes the lease and is killed (kill -9, no release): its successor on this machine
-    does not wait the 30 s for the lease to run out, because the holder's process id provably no longer runs."""
-    url = str(engine.url)
-    code = (
-        "import sys, time\n"
-        "from datetime import UTC, datetime, timedelta\n"
-        "from bot.outbox import new_holder\n"
-        "from storage import leases\n"
-        "from storage.db import make_engine, session\n"
-        "with session(make_engine(sys.argv[1])) as s:\n"
-        "    assert leases.acquire(s, 'slack', new_holder(), now=datetime.now(UTC), ttl=timedelta(seconds=30))\n"
-        "print('held', flush=True)\n"
-        "time.sleep(600)\n"
-    )
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, "-c", code, url], cwd=root, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-    finally:
-        proc.kill()
-        proc.wait()
-    add_rows(engine, ["left by the killed process"])
-    with session(engine) as s:
-        dead = leases.holder(s, "slack", now=datetime.now(UTC))
-    assert dead is not None and dead.split(":")[1] == str(proc.pid)
-
-    async def scenario() -> tuple[RecordingChannel, bool]:
-        channel = RecordingChannel()
-        clock = Clock(NOW)
-        clock.now = datetime.now(UTC)  # well within the killed holder's 30 s
-        sender = make_sender(engine, channel, clock)
-        await sender.start()
-        active_at_start = sender.active
-        await until(lambda: pending(engine) == 0)
-        await sender.stop()
-        return channel, active_at_start
-
-    channel, active_at_start = asyncio.run(scenario())
-    assert active_at_start  # taken over in start(), not after the lease ran out
-    assert [text for _, text in channel.sent] == ["left by the killed process"]
+    assert ids and [text for _, text in channel.sent] == ["waiting for a sender"]
 
 
 def test_a_live_or_remote_holder_is_never_taken_over() -> None:

@@ -77,7 +77,8 @@ def run(
     from bot.settings import settings_error_line
     from storage.migrate import ensure_current
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # pid= on every line: several processes may share one log (issue 26)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s pid=%(process)d %(name)s %(message)s")
     # Process-wide settings belong here, in the entry point (issue 21 item 6), not in the modules that need them:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # httpx logs request URLs; Bot API URLs hold the token
     os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB's timedelta durations now: else every 429 logs a warning

@@ -30,6 +30,15 @@ class TelegramSettings(BaseSettings):
     webhook_max_connections: int = Field(default=8, ge=1, le=100)
     dispatch_workers: int = Field(default=0, ge=0, le=32, description="0: 1 on SQLite, 4 on PostgreSQL")
     send_concurrency: int = Field(default=8, ge=1, le=64, description="sends in flight at once")
+    claim_ttl: float = Field(
+        default=30.0, ge=1, le=600,
+        description="seconds a process's claim on chats' replies, and the polling lease, last unless renewed "
+        "(renewed every third of it): how long a dead process's work waits for another host to take it over",
+    )
+    rate_jitter: float = Field(
+        default=0.05, ge=0, le=1,
+        description="PostgreSQL: seconds a send may leave late; the shared slots are spaced for it",
+    )
 
     @field_validator("api_base_url", "webhook_url")
     @classmethod

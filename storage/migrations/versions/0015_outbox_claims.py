@@ -10,7 +10,7 @@ Create Date: 2026-12-05 09:20:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 from alembic import op
 
 revision: str = "6c3f1b8e2a94"
@@ -21,13 +21,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox_message") as batch:
-        batch.add_column(sa.Column("claimed_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
-        batch.add_column(sa.Column("claimed_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("sending_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("claimed_by", AutoString(length=64), nullable=True))
+        batch.add_column(sa.Column("claimed_until", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("sending_at", UTCDateTime(), nullable=True))
         batch.create_index("ix_outbox_chat", ["channel", "participant_id", "status", "id"], unique=False)
     op.create_table(
         "send_budget",
-        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("channel", AutoString(length=20), nullable=False),
         sa.Column("next_at", sa.Float(), nullable=False),
         sa.Column("blocked_until", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("channel"),

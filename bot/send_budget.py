@@ -1,0 +1,87 @@
+"""The global send rate shared by every process (issue 26): slots booked from the database, in batches.
+
+Each send waits for a slot; a background task books slots for everyone waiting in this process with one short
+transaction (storage.send_budget.book), in the same transaction records which rows are about to be sent
+(outbox.sending_at, so a row in flight at a crash is known to be in doubt), and hands each waiter its slot time.
+Slots are `gap` seconds apart across all processes, and `gap` leaves room for the time a request takes to leave
+(`jitter`): at most `limit` sends reach the platform in any one-second window, counted as the platform counts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+
+log = logging.getLogger("ourvoice.outbox")
+
+Book = Callable[[int, list[list[int]]], Awaitable[tuple[float, int]]]
+
+
+def slot_gap(limit: float, jitter: float) -> float:
+    """Seconds between two slots so that no one-second window holds more than `limit` sends when each may leave up
+    to `jitter` seconds late: (1 + jitter) / (limit - 1) (the window may hold both of its end points' slots)."""
+    if limit <= 1:
+        return (1.0 + jitter) / max(limit, 1e-6)
+    return (1.0 + jitter) / (limit - 1)
+
+
+class SharedBudget:
+    """Waiters ask for a slot; `run()` books them from the shared row and wakes each at its time."""
+
+    def __init__(
+        self, book: Book, *, limit: float, jitter: float = 0.05, horizon: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.book = book
+        self.gap = slot_gap(limit, jitter)
+        self.horizon = horizon
+        self.most = max(1, int(horizon / self.gap))  # slots booked at once, at most
+        self.clock = clock
+        self._waiting: deque[tuple[asyncio.Future[float], list[int]]] = deque()
+        self._wake = asyncio.Event()
+        self.booked = 0
+
+    async def slot(self, rows: list[int]) -> None:
+        """Wait for this process's next booked slot; `rows` are recorded as being sent when it is booked."""
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiting.append((fut, rows))
+        self._wake.set()
+        at = await fut
+        delay = at - self.clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def run(self) -> None:
+        """Book slots for whoever waits, for as long as the sender runs."""
+        while True:
+            if not self._waiting:
+                self._wake.clear()
+                await self._wake.wait()
+            batch = [w for w in list(self._waiting)[: self.most] if not w[0].done()]
+            if not batch:
+                self._waiting.clear()
+                continue
+            try:
+                first, n = await self.book(len(batch), [rows for _, rows in batch])
+            except Exception as exc:
+                log.warning("outbox.budget_failed error=%s", type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            if n == 0:
+                await asyncio.sleep(max(0.001, first - self.horizon - self.clock()))
+                continue
+            for i in range(n):
+                fut, _ = batch[i]
+                with suppress(ValueError):
+                    self._waiting.remove(batch[i])
+                if not fut.done():
+                    fut.set_result(first + i * self.gap)
+            self.booked += n
+            # Do not book again before these slots are mostly used: keeps this process's share near the horizon.
+            wait = first + (n - 1) * self.gap - self.horizon / 2 - self.clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
