@@ -413,6 +413,7 @@ class OutboxSender:
             log.warning("outbox.rate_limited channel=%s retry_after=%.1f", self.channel.name, exc.retry_after)
             self.limiter.pause(exc.retry_after)
             if self.budget is not None:
+                self.budget.block(time.time() + exc.retry_after)
                 await self._db_safely(self._db_block, time.time() + exc.retry_after)
             return "retry"
         if exc.permanent:

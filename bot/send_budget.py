@@ -44,16 +44,26 @@ class SharedBudget:
         self._waiting: deque[tuple[asyncio.Future[float], list[int]]] = deque()
         self._wake = asyncio.Event()
         self.booked = 0
+        self.blocked_until = 0.0
 
     async def slot(self, rows: list[int]) -> None:
         """Wait for this process's next booked slot; `rows` are recorded as being sent when it is booked."""
-        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._waiting.append((fut, rows))
-        self._wake.set()
-        at = await fut
-        delay = at - self.clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        while True:
+            if self.blocked_until > self.clock():
+                await asyncio.sleep(self.blocked_until - self.clock())
+            fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+            self._waiting.append((fut, rows))
+            self._wake.set()
+            at = await fut
+            delay = at - self.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if at >= self.blocked_until:
+                return  # booked before a 429 arrived, for a time it blocks: booked again after it
+
+    def block(self, until: float) -> None:
+        """A 429 arrived here: no send from this process before `until` (the database row tells the others)."""
+        self.blocked_until = max(self.blocked_until, until)
 
     async def run(self) -> None:
         """Book slots for whoever waits, for as long as the sender runs."""
