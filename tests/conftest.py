@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from cryptography.fernet import Fernet
 from bot.settings import BotSettings
 from storage.migrate import create_missing_tables, upgrade
 from tests.support.clock import fixed_now  # noqa: F401 - re-exported: many tests import it from here
+from tests.support.database import copy_migrated
 
 PG_URL = os.environ.get("OURVOICE_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("OURVOICE_REQUIRE_POSTGRES") == "1"
@@ -57,7 +57,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         upgrade(url)
         create_missing_tables(url)
         return url
-    return _copy_of(request.getfixturevalue("_migrated_sqlite"), tmp_path)
+    return copy_migrated(request.getfixturevalue("_migrated_sqlite"), tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -74,18 +74,9 @@ def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _copy_of(template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "ourvoice.db"
-    for suffix in ("", "-wal"):  # the last connection folds the WAL in on close; copy it if one is left
-        if template.with_name(template.name + suffix).exists():
-            shutil.copyfile(template.with_name(template.name + suffix), target.with_name(target.name + suffix))
-            os.chmod(target.with_name(target.name + suffix), 0o600)
-    return f"sqlite:///{target}"
-
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path, _migrated_sqlite: Path) -> str:
-    return _copy_of(_migrated_sqlite, tmp_path)
+    return copy_migrated(_migrated_sqlite, tmp_path)
 
 
 def make_settings(url: str, tmp_path: Path, **overrides: object) -> BotSettings:

@@ -27,7 +27,6 @@ from bot.slack_service import SlackService
 from content.loader import Library, load_library
 from storage import participants, submissions
 from storage.db import session
-from storage.migrate import create_missing_tables, upgrade
 from tests.conftest import fixed_now, make_settings
 from tests.fakes.slack_api import (
     FakeSlackAPI,
@@ -39,6 +38,7 @@ from tests.fakes.slack_api import (
     sign_slack_request,
     slash_command_form,
 )
+from tests.support.database import copy_migrated
 
 SECRET = "slack-signing-secret-for-tests"
 TOKEN = "xoxb-test-token"
@@ -141,11 +141,8 @@ def db_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def sqlite_url(db_dir: Path) -> str:
-    url = f"sqlite:///{db_dir / 'ourvoice.db'}"
-    upgrade(url)
-    create_missing_tables(url)
-    return url
+def sqlite_url(db_dir: Path, _migrated_sqlite: Path) -> str:
+    return copy_migrated(_migrated_sqlite, db_dir)
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,9 @@ from bot.telegram_service import TelegramService
 from content.loader import Library, load_library
 from storage import participants, submissions
 from storage.db import session
-from storage.migrate import create_missing_tables, upgrade
 from tests.conftest import fixed_now, make_settings
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.support.database import copy_migrated
 
 Factory = Callable[..., TelegramService]
 
@@ -52,11 +52,8 @@ def db_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def sqlite_url(db_dir: Path) -> str:
-    url = f"sqlite:///{db_dir / 'ourvoice.db'}"
-    upgrade(url)
-    create_missing_tables(url)
-    return url
+def sqlite_url(db_dir: Path, _migrated_sqlite: Path) -> str:
+    return copy_migrated(_migrated_sqlite, db_dir)
 
 
 @pytest.fixture(scope="session")
