@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +18,8 @@ from bot.outbox import OutboxSender
 from storage import outbox, send_budget
 from storage.db import make_engine, session
 from tests.support.clock import Clock
-from tests.test_sender_lease import NOW
+
+NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
 KEYRING = Keyring("k", [Keyring.new_fernet_key()])
 LIMIT = 20
