@@ -139,7 +139,7 @@
     if (old) old.remove();
     li.reply = reply;
     if (!choices.length) return null;
-    const group = el("div", "choices " + layout);
+    const group = el("div", "choices " + layout + (layout === "menu" && choices.length > 6 ? " long" : ""));
     group.setAttribute("role", "group");
     group.setAttribute("aria-label", "Answers you can tap");
     group.dataset.tokens = tokens;

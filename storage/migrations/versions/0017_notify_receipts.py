@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 revision: str = "7a1d3e5f9b20"
 down_revision: str | None = "c4f7a2e91b60"
@@ -22,10 +23,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("notify_message") as batch:
         batch.add_column(sa.Column("receipt", sa.String(length=30), nullable=True))
-        batch.add_column(sa.Column("receipt_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("receipt_at", UTCDateTime(), nullable=True))
     with op.batch_alter_table("contact_point") as batch:
-        batch.add_column(sa.Column("not_working_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("told_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("not_working_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("told_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("request_id", sa.Integer(), nullable=True))
         batch.create_index("ix_contact_point_request_id", ["request_id"])
 
