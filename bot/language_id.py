@@ -157,8 +157,12 @@ def _latin(text: str) -> str:
     if letters & _ALBANIAN_LETTERS or sum(w in _ALBANIAN_WORDS for w in words) >= 2:
         return "sq"
     vocab = english_vocabulary()
-    known = sum(w in vocab or _DOUBLE.sub(r"\1", w) in vocab for w in words)
-    if known >= ENGLISH_SHARE * len(words):
+    # One- and two-letter words ("e", "co", "la", "an") are words in many languages and in text-speak, and
+    # the labelled data holds most of them: they are not evidence of English when longer words are there.
+    longer = [w for w in words if len(w) >= 3]
+    judged = longer if len(longer) >= 2 else words
+    known = sum(w in vocab or _DOUBLE.sub(r"\1", w) in vocab for w in judged)
+    if known >= ENGLISH_SHARE * len(judged):
         return ENGLISH
     if sum(w in _VIETNAMESE_WORDS for w in words) >= 2:
         return "vi"
