@@ -21,7 +21,8 @@ HERE = Path(__file__).parent
 FRESH = HERE / "fresh" / "fresh_2026-12-04.yaml"
 FRESH_SECOND = HERE / "fresh" / "fresh_2026-12-04_second.yaml"
 FRESH_THIRD = HERE / "fresh" / "fresh_2026-12-04_third.yaml"
-BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD)
+FRESH_FOURTH = HERE / "fresh" / "fresh_2026-12-05_fourth.yaml"
+BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH)
 
 Row = tuple[str, bool, str | None]  # text, must flag, category
 
@@ -96,6 +97,7 @@ BLIND_NOTES = {
     FRESH: "looked at during development",
     FRESH_SECOND: "looked at during development",
     FRESH_THIRD: "scored once on 2026-12-05 (0.966 / 0.102), since then looked at during development",
+    FRESH_FOURTH: "scored once on 2026-12-05 by the lead after the model was final; never looked at in development",
 }
 
 

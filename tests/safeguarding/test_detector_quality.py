@@ -22,6 +22,7 @@ from tests.safeguarding.quality import (
     BLIND_SETS,
     FRESH,
     FRESH_SECOND,
+    FRESH_FOURTH,
     FRESH_THIRD,
     fresh_rows,
     score,
@@ -45,7 +46,7 @@ def model() -> RiskModel:
     return cached_model()
 
 
-@pytest.mark.parametrize("path", BLIND_SETS, ids=["blind1", "blind2", "blind3"])
+@pytest.mark.parametrize("path", BLIND_SETS, ids=["blind1", "blind2", "blind3", "blind4"])
 def test_blind_set_is_big_enough(path: Path) -> None:
     rows = fresh_rows(path)
     assert sum(must for _, must, _ in rows) >= 150
@@ -59,6 +60,14 @@ def test_blind_set_meets_the_goal(path: Path, lexicon: Lexicon, model: RiskModel
     print(f"{path.name}: recall {s.recall('combined'):.3f} fpr {s.fpr('combined'):.3f} ({s.n_flag}/{s.n_not})")
     assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} disclosures missed on {path.name}"
     assert s.fpr("combined") <= GOAL_FALSE_ALARMS, f"{len(s.false_alarms)} false alarms on {path.name}"
+
+
+def test_the_fourth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: RiskModel) -> None:
+    """Blind set 4, scored once when the model was final: recall 0.974 (meets 0.97) but false alarms 0.108, just
+    over the 0.10 goal. Held to what it measured so it cannot get worse; the README says it misses the goal."""
+    s = score(fresh_rows(FRESH_FOURTH), lexicon, model)
+    assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} disclosures missed"
+    assert s.fpr("combined") <= 0.109, f"{len(s.false_alarms)} false alarms"
 
 
 def test_tuning_set(lexicon: Lexicon, model: RiskModel) -> None:
