@@ -21,8 +21,8 @@ from bot.safeguarding import Lexicon, default_lexicon_path
 from tests.safeguarding.quality import (
     BLIND_SETS,
     FRESH,
-    FRESH_SECOND,
     FRESH_FOURTH,
+    FRESH_SECOND,
     FRESH_THIRD,
     fresh_rows,
     score,
