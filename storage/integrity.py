@@ -12,8 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 # The inbound ledger's unique key (storage.models.InboundEvent): the only conflict a concurrent delivery of
 # the same message causes, answered by reading the earlier delivery's replies.
+# Since councils share a database (migration 0016) the key is per council: both names are the ledger's.
 LEDGER_CONSTRAINT = "uq_inbound_channel_msg"
-_LEDGER_SQLITE = "inbound_event.channel,inbound_event.message_id"
+_LEDGER_NAMES = frozenset({
+    LEDGER_CONSTRAINT,
+    "uq_inbound_event_council",
+    "unique:inbound_event.channel,inbound_event.message_id",
+    "unique:inbound_event.council_id,inbound_event.channel,inbound_event.message_id",
+})
 _SQLITE = re.compile(r"^(UNIQUE|NOT NULL|CHECK|FOREIGN KEY|PRIMARY KEY) constraint failed(?::\s*([\w.,\s]+))?")
 _SAFE = re.compile(r"[^\w.,]")
 
@@ -36,5 +42,4 @@ def constraint_of(exc: IntegrityError) -> str:
 
 def is_ledger_duplicate(exc: IntegrityError) -> bool:
     """True when the conflict is the inbound ledger's key: another delivery of this message got in first."""
-    name = constraint_of(exc)
-    return name == LEDGER_CONSTRAINT or name == f"unique:{_LEDGER_SQLITE}"
+    return constraint_of(exc) in _LEDGER_NAMES

@@ -14,7 +14,8 @@ ALLOWED = {
     ("outbox", "add"): {
         "bot/reach.py": "the one rule itself",
         "bot/dispatcher.py": "the reply path: answers to what someone just wrote are not sent first",
-        "bot/channels/email.py": "staff notices by email (to staff addresses, never to people taking part)",
+        "bot/mail_queue.py": "staff notices and review statements by email (to staff addresses, never to people "
+        "taking part)",
     },
     ("notify_store", "queue"): {"bot/notify.py": "notify_first, after reach.decide"},
 }

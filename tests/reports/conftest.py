@@ -11,6 +11,7 @@ import yaml
 
 from admin.reports.settings import ReportSettings
 from bot.alerts import AlertNotifier
+from bot.channels.email import EmailSettings
 from content.loader import Library
 from content.schema import Flow, Strings
 from storage.db import make_engine
@@ -47,6 +48,7 @@ def runtime(url: str, tmp_path: Path, *, notifier: AlertNotifier | None = None, 
         report_settings=report_settings(tmp_path, **overrides),
         settings=SimpleNamespace(public_url="https://ov.example"),
         notifier=notifier or AlertNotifier([]),
+        email_settings=EmailSettings(_env_file=None),  # no team addresses: staff notices go to the notifier only
     )
 
 

@@ -85,7 +85,8 @@ CLI_COUNT_FREE = {
     "safeguarding check": "scores a phrase given on the command line", "safeguarding train": "trains the model on "
     "labelled, made-up messages", "safeguarding test-alert": "sends a test notice",
     "alerts list": LISTS, "alerts ack": "one alert", "alerts close": "one alert", "alerts show": "one alert",
-    "alerts reveal": "one alert", "alerts reply": "one alert", "alerts escalate": "one escalation tick, "
+    "alerts reveal": "one alert", "alerts reveal-review": "one review statement's reference",
+    "alerts reply": "one alert", "alerts escalate": "one escalation tick, "
     "reports how many alerts it re-sent (each is listed to the same staff)",
     "toread list": LISTS, "toread show": "one message", "toread read": "one message", "toread alert": "one message",
     "requests list": LISTS, "requests show": "one request", "requests ack": "one request",
