@@ -19,9 +19,9 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,8 +31,8 @@ from bot.crypto import Keyring
 from bot.messages import Outbound
 from bot.process_role import ROLE, holder_gone, new_holder
 from bot.send_budget import SharedBudget
-from storage import outbox, send_budget
-from storage.db import is_postgres, session
+from storage import outbox, send_budget, tenancy
+from storage.db import Session, is_postgres, session
 
 log = logging.getLogger("ourvoice.outbox")
 
@@ -612,7 +612,7 @@ class OutboxSender:
         now = self.clock()
         until = now + timedelta(seconds=self.claim_ttl)
         name = self.channel.name
-        with session(self.engine) as s:
+        with _every_council(self.engine) as s:
             gone = tuple(h for h in outbox.claimants(s, name, now=now) if h != self.holder and holder_gone(h))
             if gone:
                 log.info("outbox.claims_taken_over channel=%s count=%d", name, len(gone))  # a process died
@@ -621,11 +621,11 @@ class OutboxSender:
 
     def _db_renew(self) -> list[int]:
         now = self.clock()
-        with session(self.engine) as s:
+        with _every_council(self.engine) as s:
             return outbox.renew(s, self.holder, now=now, until=now + timedelta(seconds=self.claim_ttl))
 
     def _db_release(self) -> None:
-        with session(self.engine) as s:
+        with _every_council(self.engine) as s:
             outbox.release(s, self.holder)
 
     async def _book(self, count: int, rows: list[list[int]]) -> tuple[float, int]:
@@ -635,7 +635,7 @@ class OutboxSender:
         """Book send slots from the shared budget and record the rows of the waiters who got one as being sent."""
         assert self.budget is not None
         b = self.budget
-        with session(self.engine) as s:
+        with _every_council(self.engine) as s:
             first, n = send_budget.book(s, self.channel.name, now=time.time(), count=count, gap=b.gap,
                                         horizon=b.horizon)
             ids = [rid for group in rows[:n] for rid in group]
@@ -643,20 +643,28 @@ class OutboxSender:
             return first, n
 
     def _db_block(self, until: float) -> None:
-        with session(self.engine) as s:
+        with _every_council(self.engine) as s:
             send_budget.block(s, self.channel.name, until=until)
 
     def _db_mark_sent(self, ids: list[int]) -> None:
-        with session(self.engine) as s:
+        with _every_council(self.engine) as s:
             outbox.mark_sent(s, ids, now=self.clock())
 
     def _db_mark_dead(self, row_id: int, error: str) -> None:
-        with session(self.engine) as s:
+        with _every_council(self.engine) as s:
             outbox.mark_dead(s, row_id, error=error)
 
     def _db_postpone(self, row_id: int, until: datetime, error: str) -> None:
-        with session(self.engine) as s:
+        with _every_council(self.engine) as s:
             outbox.postpone(s, row_id, until=until, error=error)
+
+
+@contextmanager
+def _every_council(engine: Any) -> Iterator[Session]:
+    """The sender's transactions: one bot per channel sends every council's queued replies (the invite decides a
+    person's council, not the token), so its outbox statements run in tenancy's delivery window."""
+    with tenancy.delivery(), session(engine) as s:
+        yield s
 
 
 def _settle(done: asyncio.Future[bool] | None, ok: bool) -> None:

@@ -19,6 +19,10 @@ deployment, `make demo` and every test that never mentions councils behave exact
 Sign-in and redeeming an invite must find a row before anyone's council is known: `lookup()` opens a
 read-only window for that (the app filter is off; on PostgreSQL only SELECT on the few tables named in
 migration 0016 is admitted), and the caller then `use()`s the council the row names.
+
+One part works across councils by design: the outbox sender (one bot per channel serves every council; the
+invite, not the token, decides a person's council). `delivery()` opens its window: the app filter is off and,
+on PostgreSQL, outbox_message alone admits SELECT and UPDATE of every council's rows (migration 0018).
 """
 
 from __future__ import annotations
@@ -55,9 +59,11 @@ PER_COUNCIL_UNIQUE: dict[str, tuple[str, ...]] = {
 }
 COUNCIL_SETTING = "ourvoice.council"
 LOOKUP_SETTING = "ourvoice.lookup"
+DELIVERY_SETTING = "ourvoice.delivery"
 
 _CURRENT: ContextVar[str | None] = ContextVar("ourvoice_council", default=None)
 _LOOKUP: ContextVar[bool] = ContextVar("ourvoice_council_lookup", default=False)
+_DELIVERY: ContextVar[bool] = ContextVar("ourvoice_council_delivery", default=False)
 OWNED: list[type] = []  # council-owned mapped classes (filled by own_tables)
 _OWNED_NAMES: dict[str, type] = {}
 
@@ -119,6 +125,17 @@ def lookup() -> Iterator[None]:
         _LOOKUP.reset(token)
 
 
+@contextmanager
+def delivery() -> Iterator[None]:
+    """The outbox sender's window: claim, renew, mark and release queued replies of every council. Only
+    bot/outbox.py opens it, and only around outbox statements (PostgreSQL admits nothing else in it)."""
+    token = _DELIVERY.set(True)
+    try:
+        yield
+    finally:
+        _DELIVERY.reset(token)
+
+
 def own_tables(classes: list[type]) -> None:
     """Give every council-owned mapped class its `council_id` column, defaulting to the current council.
 
@@ -146,7 +163,7 @@ def _unique_per_council(table: Any, cols: tuple[str, ...]) -> None:
 
 def _filter(state: ORMExecuteState) -> None:
     council = _CURRENT.get()
-    if council is None or not APP_FILTER.on or _LOOKUP.get():
+    if council is None or not APP_FILTER.on or _LOOKUP.get() or _DELIVERY.get():
         return  # no entry point named a council: the deployment's own, alone in its database (or held by RLS)
     if not (state.is_select or state.is_update or state.is_delete):
         return
@@ -172,8 +189,9 @@ event.listen(Session, "do_orm_execute", _filter)
 
 def _set_guard(connection: Connection) -> None:
     connection.exec_driver_sql(
-        "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-        (COUNCIL_SETTING, current(), LOOKUP_SETTING, "on" if _LOOKUP.get() else "off"),
+        "SELECT set_config(%s, %s, true), set_config(%s, %s, true), set_config(%s, %s, true)",
+        (COUNCIL_SETTING, current(), LOOKUP_SETTING, "on" if _LOOKUP.get() else "off",
+         DELIVERY_SETTING, "on" if _DELIVERY.get() else "off"),
     )
 
 
