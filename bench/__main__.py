@@ -12,7 +12,7 @@ import sys
 def main() -> int:
     parser = argparse.ArgumentParser(description="ourvoice benchmarks")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("only", nargs="*", help="engine telegram summary admin paper (default: all available)")
+    parser.add_argument("only", nargs="*", help="engine telegram summary admin paper broadcast (default: all available)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     plan = {
@@ -21,6 +21,7 @@ def main() -> int:
         "summary": ("bench.summary_bench", {"sizes": (20_000, 100_000)} if args.quick else {}),
         "admin": ("bench.admin_bench", {"responses": 100_000} if args.quick else {}),
         "paper": ("bench.paper_bench", {"people": 1_000} if args.quick else {}),
+        "broadcast": ("bench.broadcast_bench", {"people": 1_000} if args.quick else {}),
     }
     for name, (module, kwargs) in plan.items():
         if args.only and name not in args.only:

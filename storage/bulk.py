@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from storage.models import Answer, AnswerChoice, Participant, Submission
+from storage.models import Answer, AnswerChoice, ChannelIdentity, Participant, Submission
 
 TABLES = {
     "participant": Participant,
+    "channel_identity": ChannelIdentity,  # a seeded person's chat, for benchmarks that send to them
     "submission": Submission,
     "answer": Answer,
     "answer_choice": AnswerChoice,
