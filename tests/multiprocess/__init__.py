@@ -1,0 +1,1 @@
+"""Several `ourvoice run` processes on one PostgreSQL database (issue 26): the proof under SIGKILL."""
