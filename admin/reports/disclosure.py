@@ -390,42 +390,117 @@ def _unknowns(pub: Publication, hide: set[Key] | frozenset[Key]) -> set[Key]:
     return (set(hide) & pub.published) | (set(pub.values) - pub.published - pub.structural)
 
 
-def _components(pub: Publication, hide: set[Key] | frozenset[Key]) -> dict[Key, frozenset[Key]]:
-    """Each unknown's linked component: unknowns that share a constraint belong together (union-find).
+class _Links:
+    """Every constraint of a Publication once, and which constraints each count is in: the solve asks for the
+    constraints touching a component, and for components, many times over (scanning every constraint for
+    each ask grew with the square of the paper's size)."""
 
-    A hidden count's attacker interval depends only on its component (the constraints touching it and the
-    published values in them), so components are the unit of work and of caching."""
-    unknown = _unknowns(pub, hide)
-    parent = {k: k for k in unknown}
+    def __init__(self, pub: Publication) -> None:
+        self.size = (len(pub.equations), len(pub.inequalities))
+        self.rows: list[Row] = [(eq, True) for eq in pub.equations] + [(eq, False) for eq in pub.inequalities]
+        self.of: dict[Key, list[int]] = defaultdict(list)
+        for r, (eq, _) in enumerate(self.rows):
+            for k in eq:
+                self.of[k].append(r)
 
-    def find(k: Key) -> Key:
+    def rows_for(self, keys: Iterable[Key]) -> list[Row]:
+        """The constraints touching any of `keys`, in the Publication's order (equations first)."""
+        found: set[int] = set()
+        for k in keys:
+            found.update(self.of.get(k, ()))
+        return [self.rows[r] for r in sorted(found)]
+
+
+def _links(pub: Publication) -> _Links:
+    """The index of `pub`'s constraints, kept on it and built again only when constraints were added since."""
+    hit: _Links | None = getattr(pub, "_links_index", None)
+    if hit is None or hit.size != (len(pub.equations), len(pub.inequalities)):
+        hit = _Links(pub)
+        pub._links_index = hit  # type: ignore[attr-defined]
+    return hit
+
+
+class _Components:
+    """Each unknown's linked component (union-find), grown in place as the search hides more counts:
+    hiding a count only joins components, so each newly hidden count costs its own constraints only."""
+
+    def __init__(self, pub: Publication, hide: set[Key] | frozenset[Key]) -> None:
+        self.pub = pub
+        self.links = _links(pub)
+        self.hidden: set[Key] = set()
+        self.parent: dict[Key, Key] = {}
+        self.members: dict[Key, set[Key]] = {}
+        self.frozen: dict[Key, frozenset[Key]] = {}  # root -> its members, until the root's component grows
+        for k in sorted(_unknowns(pub, frozenset()), key=repr):  # latent quantities: always unknown
+            self._add(k)
+        self.grow(hide)
+
+    def _find(self, k: Key) -> Key:
+        parent = self.parent
         while parent[k] != k:
             parent[k] = parent[parent[k]]
             k = parent[k]
         return k
 
-    for eq in pub.equations + pub.inequalities:
-        ks = [k for k in eq if k in unknown]
-        for o in ks[1:]:
-            a, b = find(ks[0]), find(o)
-            if a != b:
-                parent[a] = b
-    groups: dict[Key, set[Key]] = defaultdict(set)
-    for k in unknown:
-        groups[find(k)].add(k)
-    frozen = {root: frozenset(members) for root, members in groups.items()}
-    return {k: frozen[find(k)] for k in unknown}
+    def _union(self, a: Key, b: Key) -> None:
+        a, b = self._find(a), self._find(b)
+        if a == b:
+            return
+        if len(self.members[a]) > len(self.members[b]):
+            a, b = b, a
+        self.parent[a] = b
+        self.members[b] |= self.members.pop(a)
+        self.frozen.pop(a, None)
+        self.frozen.pop(b, None)
+
+    def _add(self, k: Key) -> None:
+        self.parent[k] = k
+        self.members[k] = {k}
+        for r in self.links.of.get(k, ()):
+            for o in self.links.rows[r][0]:
+                if o != k and o in self.parent:
+                    self._union(k, o)
+
+    def grow(self, hide: set[Key] | frozenset[Key]) -> None:
+        """Take in every newly hidden published count (`hide` must contain what was hidden before)."""
+        for k in sorted((set(hide) - self.hidden) & self.pub.published, key=repr):
+            self.hidden.add(k)
+            self._add(k)
+
+    def component(self, key: Key) -> frozenset[Key]:
+        if key not in self.parent:
+            return frozenset({key})
+        root = self._find(key)
+        hit = self.frozen.get(root)
+        if hit is None:
+            hit = self.frozen[root] = frozenset(self.members[root])
+        return hit
+
+    def groups(self) -> dict[Key, frozenset[Key]]:
+        return {k: self.component(k) for k in self.parent}
+
+
+def _components(pub: Publication, hide: set[Key] | frozenset[Key]) -> dict[Key, frozenset[Key]]:
+    """Each unknown's linked component: unknowns that share a constraint belong together (union-find).
+
+    A hidden count's attacker interval depends only on its component (the constraints touching it and the
+    published values in them), so components are the unit of work and of caching."""
+    return _Components(pub, hide).groups()
 
 
 def _rows(pub: Publication, comp: frozenset[Key]) -> list[Row]:
-    return [(eq, True) for eq in pub.equations if any(k in comp for k in eq)] + [
-        (eq, False) for eq in pub.inequalities if any(k in comp for k in eq)
-    ]
+    return _links(pub).rows_for(comp)
 
 
 class _Block:
     """The constraints touching a set of unknowns as one sparse system, built once and solved for many of
-    its counts (every other count in those constraints is at its published value)."""
+    its counts (every other count in those constraints is at its published value).
+
+    The LPs run on one HiGHS model per block (highspy), kept loaded: each ask changes only the objective
+    (and, while candidates are judged, a few bounds), so the dual simplex starts from the last optimal basis
+    instead of from nothing, and nothing is converted again. The optimal values are the LP's own, so every
+    decision (narrower than the bar or not) is the same as from a fresh solve; only which optimal vertex is
+    met may differ, and a vertex is only ever kept as a proof that a count can take a value."""
 
     def __init__(self, pub: Publication, unknowns: frozenset[Key]) -> None:
         # Imported here, not at the top: SciPy/HiGHS and NumPy cost about half a second of every start of the
@@ -462,6 +537,75 @@ class _Block:
         self.a_eq, self.b_eq = matrix(True)
         self.a_ub, self.b_ub = matrix(False)
         self.true = np.array([pub.values[k] for k in self.order], dtype=float)
+        self._highs: Any = None
+        self._cost: dict[int, float] = {}  # the loaded model's non-zero costs
+        self._fixed: dict[int, float] = {}  # columns the loaded model holds at a value
+
+    def _model(self) -> Any:
+        """The block's LP loaded into HiGHS once: equations as equal row bounds, the rest as upper bounds."""
+        if self._highs is None:
+            import highspy
+            import numpy as np
+            from scipy.sparse import csc_matrix, vstack
+
+            n = len(self.order)
+            blocks: list[Any] = []
+            lower: list[Any] = []
+            upper: list[Any] = []
+            if self.a_eq is not None:
+                blocks.append(self.a_eq)
+                lower.append(self.b_eq)
+                upper.append(self.b_eq)
+            if self.a_ub is not None:
+                blocks.append(self.a_ub)
+                lower.append(np.full(len(self.b_ub), -highspy.kHighsInf))  # type: ignore[arg-type]
+                upper.append(self.b_ub)
+            a = csc_matrix(vstack(blocks)) if blocks else csc_matrix((0, n))
+            lp = highspy.HighsLp()
+            lp.num_col_, lp.num_row_ = n, a.shape[0]
+            lp.col_cost_ = np.zeros(n)
+            lp.col_lower_ = np.zeros(n)
+            lp.col_upper_ = np.full(n, highspy.kHighsInf)
+            lp.row_lower_ = np.concatenate(lower) if lower else np.zeros(0)
+            lp.row_upper_ = np.concatenate(upper) if upper else np.zeros(0)
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+            lp.a_matrix_.index_ = a.indices.astype(np.int32)
+            lp.a_matrix_.value_ = a.data.astype(float)
+            # highspy._Highs, not highspy.Highs: the wrapper prints a banner on stdout when it is made (this
+            # runs inside CLI commands) and starts callback machinery the audit does not use.
+            h = highspy._Highs()  # type: ignore[attr-defined]
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("solver", "simplex")
+            h.passModel(lp)
+            self._highs = h
+        return self._highs
+
+    def _run(self, cost: dict[int, float], fixed: dict[int, float]) -> tuple[str, float, Any]:
+        """Minimise sum(cost[i] * x_i) with the `fixed` columns held at their values: (status, value, x)."""
+        import highspy
+        import numpy as np
+
+        h = self._model()
+        for i in self._cost.keys() - cost.keys():
+            h.changeColCost(i, 0.0)
+        for i, c in cost.items():
+            if self._cost.get(i) != c:
+                h.changeColCost(i, c)
+        self._cost = dict(cost)
+        for i in self._fixed.keys() - fixed.keys():
+            h.changeColBounds(i, 0.0, highspy.kHighsInf)
+        for i, v in fixed.items():
+            if self._fixed.get(i) != v:
+                h.changeColBounds(i, v, v)
+        self._fixed = dict(fixed)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return "optimal", float(h.getInfo().objective_function_value), np.array(h.getSolution().col_value)
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return "unbounded", math.nan, None
+        return "other", math.nan, None
 
     def _feasible_integer(self, x: Any) -> Any:
         """`x` rounded, when it is a whole-number point that meets every constraint exactly (else None)."""
@@ -476,37 +620,28 @@ class _Block:
             return None
         return xr
 
-    def lp(self, key: Key, sign: float, bounds: object = (0, None)) -> tuple[float, Any]:
+    def lp(self, key: Key, sign: float, fixed: dict[int, float] | None = None) -> tuple[float, Any]:
         """min (sign 1) or max (sign -1) of `key` by the LP relaxation, and the optimal vertex when it is
         a whole-number point (the simplex stops at a vertex; for tables with margins it is usually whole)."""
-        import numpy as np
-        from scipy.optimize import linprog
-
-        goal = np.zeros(len(self.order))
-        goal[self.idx[key]] = sign
-        res = linprog(goal, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds,
-                      method="highs-ds")
-        if res.status == 0:
-            return sign * res.fun, self._feasible_integer(res.x)
-        if res.status == 3 and sign < 0:
-            return math.inf, None  # unbounded; with a whole-number solution (the truth) so is the ILP
+        status, value, x = self._run({self.idx[key]: sign}, fixed or {})
+        if status == "optimal":
+            return sign * value, self._feasible_integer(x)
+        if status == "unbounded" and sign < 0:
+            # HiGHS says "unbounded" (or "infeasible or unbounded"): the truth is a solution, so unbounded.
+            return math.inf, None
         v = float(self.true[self.idx[key]])  # infeasible cannot happen (the truth fits); be safe: no width
         return v, None
 
     def lp_sum(self, keys: Sequence[Key], sign: float) -> Any:
         """A whole-number optimal vertex for the min (1) or max (-1) of the sum of `keys`, if it is one."""
-        import numpy as np
-        from scipy.optimize import linprog
-
-        goal = np.zeros(len(self.order))
+        cost: dict[int, float] = {}
         for k in keys:
-            goal[self.idx[k]] = sign
-        res = linprog(goal, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=(0, None),
-                      method="highs-ds")
-        return self._feasible_integer(res.x) if res.status == 0 else None
+            cost[self.idx[k]] = cost.get(self.idx[k], 0.0) + sign
+        status, _value, x = self._run(cost, {})
+        return self._feasible_integer(x) if status == "optimal" else None
 
     def milp(self, key: Key, sign: float) -> tuple[float, Any]:
-        """The same by integer programming (HiGHS branch and bound)."""
+        """The same by integer programming (HiGHS branch and bound, through SciPy: a fresh model)."""
         import numpy as np
         from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -527,13 +662,9 @@ class _Block:
 
     def lp_interval(self, key: Key, *, freed: Key, fixed: Iterable[Key]) -> Interval:
         """LP interval of `key` with the `fixed` unknowns held at their true values except `freed`."""
-        bounds = [(0.0, None)] * len(self.order)
-        for k in fixed:
-            if k != freed:
-                i = self.idx[k]
-                bounds[i] = (self.true[i], self.true[i])
-        lo, _ = self.lp(key, 1.0, bounds)
-        hi, _ = self.lp(key, -1.0, bounds)
+        held = {self.idx[k]: float(self.true[self.idx[k]]) for k in fixed if k != freed}
+        lo, _ = self.lp(key, 1.0, held)
+        hi, _ = self.lp(key, -1.0, held)
         return Interval(lo, hi)
 
 
@@ -558,7 +689,9 @@ class Auditor:
         self.points: list[dict[Key, int]] = _shared.points if _shared else []
         self.moves: dict[Key, list[int]] = _shared.moves if _shared else defaultdict(list)
         self.gone = gone  # counts shown again since the points were found: a point moving one no longer holds
-        self._comps: tuple[frozenset[Key], dict[Key, frozenset[Key]]] | None = None
+        self._uf: _Components | None = None
+        self._seen_hide: set[Key] | frozenset[Key] | None = None  # kept, so its id is never reused meanwhile
+        self._seen_size = -1
 
     # -- points --------------------------------------------------------------------------------
 
@@ -593,10 +726,15 @@ class Auditor:
     # -- structure -----------------------------------------------------------------------------
 
     def component(self, key: Key, hide: set[Key] | frozenset[Key]) -> frozenset[Key]:
-        snap = frozenset(hide)
-        if self._comps is None or self._comps[0] != snap:
-            self._comps = (snap, _components(self.pub, snap))
-        return self._comps[1].get(key, frozenset({key}))
+        uf = self._uf
+        # The search only ever adds to its one `hide` set: the same set at the same size has not changed.
+        if uf is None or self._seen_hide is not hide or self._seen_size != len(hide):
+            if uf is None or not uf.hidden <= set(hide):
+                uf = self._uf = _Components(self.pub, hide)  # shown again (a give-back trial): start afresh
+            else:
+                uf.grow(hide)
+            self._seen_hide, self._seen_size = hide, len(hide)
+        return uf.component(key)
 
     def block(self, unknowns: frozenset[Key]) -> _Block:
         hit = self.blocks.get(unknowns)
