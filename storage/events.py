@@ -561,6 +561,32 @@ def reach_for_period(session: Session, start: date, end: date, *, kinds: tuple[s
     )
 
 
+def ratings_by_person(session: Session, start: date, end: date) -> Counter[int]:
+    """People by their latest "How was it?" answer (1-5) at an event held in [start, end] (both inclusive):
+    each person counted once, so the Panel paper's table adds up to the people who answered. Answers held
+    back by the safeguarding check are not counted; unnamed register entries never evaluate.
+
+    Raw counts: whoever shows them passes them through the disclosure layer.
+    """
+    q = (
+        select(col(EventEvaluation.participant_id), col(EventEvaluation.rating))
+        .join(ParticipationEvent, col(ParticipationEvent.id) == col(EventEvaluation.event_id))
+        .where(
+            col(ParticipationEvent.held_on) >= start,
+            col(ParticipationEvent.held_on) <= end,
+            col(ParticipationEvent.status) != "cancelled",
+            col(EventEvaluation.rating).is_not(None),
+            col(EventEvaluation.participant_id).is_not(None),
+            col(EventEvaluation.quarantined).is_(False),
+        )
+        .order_by(col(ParticipationEvent.held_on), col(EventEvaluation.answered_at), col(EventEvaluation.id))
+    )
+    latest: dict[int, int] = {}
+    for pid, rating in session.execute(q):
+        latest[int(pid)] = int(rating)
+    return Counter(latest.values())
+
+
 def awaiting_evaluation(session: Session, participant_id: int) -> int | None:
     """The event whose evaluation this person was last asked for and has not answered (None: nothing open)."""
     answered = select(col(EventEvaluation.event_id)).where(col(EventEvaluation.participant_id) == participant_id)

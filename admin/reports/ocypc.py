@@ -369,13 +369,16 @@ class ActivityRow:
     area: str
     place: str
     topics: str
+    came: str = ""  # young people who came, as published (filled once the output is protected)
 
 
 @dataclass
 class Activity:
     rows: list[ActivityRow]
-    attendance: Table | None
+    attendance: Table | None  # one column, a row per meeting or event (shown as the rows' "came")
     note: str
+    ratings: Table | None = None  # young people by their latest "How was it?" answer (None: nobody answered)
+    ratings_note: str = ""
 
 
 @dataclass
@@ -1295,10 +1298,18 @@ def _when(value: object, tz: str) -> str:
     return str(value or "")
 
 
+# "How was it?" (1 not good .. 5 brilliant), grouped so that the paper's table is not mostly hidden cells.
+RATING_GROUPS = (
+    ("high", "Good or brilliant (4 or 5)", (4, 5)),
+    ("mid", "OK (3)", (3,)),
+    ("low", "Not good (1 or 2)", (1, 2)),
+)
+
+
 def _activity(ctx: Context) -> Activity | None:
-    """Council meetings and participation events in the period with their attendance, once the events
-    feature is installed (storage.events.activity_for_period); attendance goes through the same Publication
-    as every other count."""
+    """Council meetings and participation events in the period with their attendance and evaluations, once
+    the events feature is installed (storage.events.activity_for_period); attendance and the "How was it?"
+    answers go through the same Publication as every other count."""
     mod = _optional("storage.events")
     if mod is None or not hasattr(mod, "activity_for_period"):
         return None
@@ -1317,25 +1328,60 @@ def _activity(ctx: Context) -> Activity | None:
             topics=topics if isinstance(topics, str) else ", ".join(str(t) for t in topics),
         ))
         counts[(str(i), "attended")] = int(getattr(e, "attended", 0) or 0)
-    table = None
-    if rows:
-        table = make_table(
-            ctx, counts, [(str(i), f"{r.when}: {r.what}") for i, r in enumerate(rows)],
-            [("attended", "Young people who came")], row_head="Meeting or event", row_totals=False,
-            col_totals=len(rows) > 1, grand_total=False,
-        )
-    note = (
-        "Each young person is counted once per meeting or event, from the check-ins and paper registers."
-        if rows else "No council meetings or events were recorded for this period."
+    if not rows:
+        return Activity([], None, "No council meetings or events were recorded for this period.")
+    # No column total: a young person who came to three meetings would be in it three times (the sentence
+    # under the table gives the people who came to one or more, and two or more).
+    table = make_table(
+        ctx, counts, [(str(i), f"{r.when}: {r.what}") for i, r in enumerate(rows)],
+        [("attended", "Young people who came")], row_head="Meeting or event", row_totals=False,
+        col_totals=False, grand_total=False,
     )
-    if rows and hasattr(mod, "reach_for_period"):
+    note = "Each young person is counted once per meeting or event, from the check-ins and paper registers."
+    if hasattr(mod, "reach_for_period"):
         r = mod.reach_for_period(ctx.session, ctx.window.since, ctx.window.until)
         one, two = safe_count(r.one_or_more), safe_count(r.two_or_more)
         if one is not None:
             note += f" {one:,} young people came to one or more" + (
                 f", and {two:,} to two or more." if two is not None else "."
             )
-    return Activity(rows, table, note)
+    out = Activity(rows, table, note)
+    by_rating = mod.ratings_by_person(ctx.session, ctx.window.since, ctx.window.until) \
+        if hasattr(mod, "ratings_by_person") else {}
+    if by_rating:
+        out.ratings = make_table(
+            ctx, {(k, "people"): sum(by_rating.get(v, 0) for v in vals) for k, _, vals in RATING_GROUPS},
+            [(k, lab) for k, lab, _ in RATING_GROUPS], [("people", "Young people")],
+            row_head="How was it?", row_totals=False, col_totals=True, grand_total=False,
+        )
+        rk, ak = out.ratings.keys, table.keys
+        assert rk is not None
+        assert ak is not None
+        # Everyone who answered came to at least one of the events (an attacker knows that too).
+        ctx.pub.fact({rk.key((rk.m, 0)): 1, **{ak.key((i, 0)): -1 for i in range(ak.m)}})
+
+    def fill() -> None:
+        assert table.protected is not None
+        for row, cells in zip(rows, table.cells, strict=True):
+            row.came = cells[0]
+        if out.ratings is None:
+            out.ratings_note = "Nobody answered \u201cHow was it?\u201d after a meeting or event in this period."
+            return
+        p = out.ratings.protected
+        assert p is not None
+        total, high = (p.col_totals or (None,))[0], p.cells[0][0]
+        if total is None:
+            out.ratings_note = "Too few young people answered \u201cHow was it?\u201d to give the number."
+            return
+        share = percent(high, total)
+        out.ratings_note = (
+            f"{total:,} young people answered \u201cHow was it?\u201d (1 not good to 5 brilliant) after a meeting "
+            "or event, each counted once by their latest answer"
+            + (f"; {share} said good or brilliant." if share else ".")
+        )
+
+    ctx.after.append(fill)
+    return out
 
 
 def _carers_voice(ctx: Context, waves: list[CarerWave], topics: list[TopicSection]) -> CarersVoice:

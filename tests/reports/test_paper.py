@@ -117,6 +117,38 @@ def test_seeded_demo_gives_a_complete_paper(outputs: dict[str, bytes]) -> None:
     assert "## 7. Good news" in md and "## 8. You said, we did" in md
 
 
+def _section(md: str, title: str) -> str:
+    return md.split(f". {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_demo_paper_reports_meetings_events_attendance_evaluations_and_outcomes(outputs: dict[str, bytes]) -> None:
+    """`make demo`'s paper is complete (issue 20 acceptance): the councils' meetings and the activity days of
+    the quarter with who came, what those who came thought, and a card followed to the Panel's resolution;
+    none of these sections says that nothing was recorded."""
+    md = outputs["md"].decode()
+    did = _section(md, "What the councils did")
+    assert "No council meetings or events were recorded" not in did and "not recorded in ourvoice" not in did
+    rows = [ln for ln in did.splitlines() if re.match(r"^\| \d{1,2} \w+ 2026 \|", ln)]
+    assert len(rows) >= 10, did[:500]
+    assert any("Super Council meeting" in r and "| West Kent |" in r for r in rows)
+    assert any("East Kent" in r or "Thanet" in r for r in rows)  # the council set up because travel was hard
+    assert any(re.search(r"\| (Horse riding|Canoeing|Climbing wall|Art day|Sports day|Castle visit) \|", r) for r in rows)
+    came = [r.rstrip(" |").rsplit("| ", 1)[1] for r in rows]
+    assert sum(1 for c in came if re.fullmatch(r"\d[\d,]*", c)) >= len(rows) // 2, came
+    assert re.search(r"\d[\d,]* young people came to one or more, and \d[\d,]* to two or more\.", did)
+    ratings = did.split("How was it?", 1)[1]
+    assert re.search(r"\| Good or brilliant \(4 or 5\) \| \d[\d,]* \|", ratings), ratings[:400]
+    assert re.search(r"\d[\d,]* young people answered .How was it\?.* \d+% said good or brilliant\.", ratings)
+    assert "Nobody answered" not in ratings and "Too few young people answered" not in ratings
+    cards = _section(md, "Challenge cards and what happened")
+    assert "No cards were raised" not in cards
+    demo_card = cards.split("bus pass", 1)[1].split("\n### ", 1)[0]
+    for field in ("**Owner:** Head of Transport", "**Decision:** Accepted", "**Follow-up:**",
+                  "**Panel resolution:** Panel of"):
+        assert field in demo_card, field
+    assert "not yet recorded" not in demo_card
+
+
 # --- the wording bugs the issue lists ------------------------------------------------------------------
 
 
