@@ -1322,8 +1322,11 @@ def _activity(ctx: Context) -> Activity | None:
         rows.append(ActivityRow(
             when=_when(getattr(e, "held_on", None) or getattr(e, "starts_at", None), ctx.tz),
             what=" ".join(str(getattr(e, "title", None) or getattr(e, "name", None) or getattr(e, "kind", "")).split()),
-            council=label(COUNCIL_LABELS, council) if council in COUNCIL_LABELS else str(council).replace("_", " "),
-            area=label(DISTRICT_LABELS, getattr(e, "area", None) or getattr(e, "district", None) or ""),
+            # An activity day belongs to no council and a county-wide event to no area: say so, not "not given".
+            council=(label(COUNCIL_LABELS, council) if council in COUNCIL_LABELS and council
+                     else str(council).replace("_", " ") or "Open to all"),
+            area=label(DISTRICT_LABELS, area) if (area := getattr(e, "area", None) or getattr(e, "district", None))
+            else "County-wide",
             place=str(getattr(e, "place", "") or ""),
             topics=topics if isinstance(topics, str) else ", ".join(str(t) for t in topics),
         ))
