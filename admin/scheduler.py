@@ -54,6 +54,7 @@ JOBS: list[Job] = [
     Job("reports_rollup", "admin.jobs.rollup:nightly", cron={"hour": 2, "minute": 20}),  # issue 8
     Job("reports_panel_summary", "admin.jobs.rollup:panel_summary", cron={"hour": 6, "minute": 30}),  # 8
     Job("dashboard_refresh", "admin.jobs.dashboard:refresh", every_seconds=300),  # staff dashboard (issue 9)
+    Job("responses_warm", "admin.jobs.responses:warm", cron={"hour": 2, "minute": 40}),  # Responses pages (19)
     Job("staff_prune", "admin.jobs.staff:prune", every_seconds=900),  # expired staff sessions (issue 9)
     Job("staff_new_cards", "admin.jobs.staff_notices:new_cards", every_seconds=120),  # Slack staff (issue 10)
     Job("staff_digest", "admin.jobs.staff_notices:weekly_digest", cron={"day_of_week": "mon", "hour": 9,

@@ -1,4 +1,5 @@
-"""`ourvoice responses`: counts first (per flow, per question; small counts hidden), and an individual
+"""`ourvoice responses`: counts first (people per flow and per answer in one ended quarter, protected as the
+admin's Responses page: admin/reports/responses.py), and an individual
 response only where the young person or carer chose to share it (staff sign-in required, audited).
 
 Uses the same storage queries and service functions as the admin web's Responses page.
@@ -15,7 +16,7 @@ import typer
 
 from admin.actions.policy import AGGREGATE_AUDIENCES, SHARED_AUDIENCES, record, sees_flow
 from admin.commands.auth_helper import StaffOpt, authenticate, refuse
-from admin.reports.staff_counts import counts_list, text
+from admin.reports.staff_counts import text
 from storage import admin_views
 
 app = typer.Typer(
@@ -37,6 +38,10 @@ def _engine() -> Iterator[Any]:
         engine.dispose()
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 NOTE = "not shown: fewer than 5, or hidden so that a smaller number cannot be worked out"
 
 
@@ -56,49 +61,78 @@ def sees_flow_id(library: Any, flow_id: str, actor: Any) -> bool:
     return flow is not None and not flow.private and (actor is None or sees_flow(actor, flow))
 
 
+def _report_settings() -> Any:
+    from pydantic import ValidationError
+
+    from admin.reports.settings import ReportSettings
+    from bot.settings import settings_error_line
+
+    try:
+        return ReportSettings()
+    except ValidationError as exc:
+        typer.echo(settings_error_line(exc), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("summary")
 def summary(
-    flow: Annotated[str, typer.Option(help="one flow id: per-question counts")] = "",
+    flow: Annotated[str, typer.Option(help="one flow id: people per answer")] = "",
+    period: Annotated[str, typer.Option(help="an ended quarter, e.g. 2026-Q3 (default: the last whole one)")] = "",
+    band: Annotated[str, typer.Option(help="one age band (with --flow)")] = "",
     staff: StaffOpt = "",
 ) -> None:
-    """Started and finished per flow, or answers per question and choice for one flow (under 5 hidden)."""
+    """People per flow, or per answer of one flow, in one ended quarter (protected as the Responses page)."""
+    from admin.reports import responses as counts
+    from admin.reports.catalog import DISTRICTS
+    from admin.reports.periods import PeriodRefused
     from storage.db import session
 
     library = _library()
+    rs = _report_settings()
+    now = _now()
     with _engine() as engine:
         actor = authenticate(staff, roles=set(AGGREGATE_AUDIENCES), engine=engine)
+        try:
+            quarter = counts.choose_quarter(period, now, rs)
+        except PeriodRefused as exc:
+            raise refuse(str(exc), 1) from None
         if flow and not sees_flow_id(library, flow, actor):
             raise refuse(f"no flow {flow} whose answers you may see", 1)
+        wanted = [library.flows[flow]] if flow else counts.counted_flows(library)
+        mine: list[tuple[Any, counts.Layer]] = []
+        for f in wanted:
+            lay = counts.layer_for(f, AGGREGATE_AUDIENCES[actor.role]) if sees_flow_id(library, f.id, actor) else None
+            if lay is not None:
+                mine.append((f, lay))
         with session(engine) as s:
-            if not flow:
-                mine = AGGREGATE_AUDIENCES[actor.role]  # a shared flow counts only this role's audiences
-                for c in admin_views.flow_counts(s, districts=actor.scope(), audiences=mine):
-                    if not sees_flow_id(library, c.flow_id, actor):
-                        continue
-                    # Finished and not finished add up to started: protected together (issue #19).
-                    pair, started = counts_list({"done": c.completed, "not": c.submissions - c.completed},
-                                                ["done", "not"])
-                    typer.echo(
-                        f"{c.flow_id:<28} started {text(started):>6}  finished {text(pair['done']):>6}"
-                    )
-                typer.echo(NOTE)
-                return
-            totals = admin_views.choice_totals(
-                s, flow, districts=actor.scope(), audiences=AGGREGATE_AUDIENCES[actor.role]
-            )
-    if not totals:
+            solved = counts.for_flows(s, library, [f for f, _ in mine], quarter, settings=rs, now=now,
+                                      districts=DISTRICTS, role_audiences=AGGREGATE_AUDIENCES, answers=bool(flow))
+        found = [(f, lay, solved[f.id]) for f, lay in mine]
+        if flow and not found:
+            raise refuse(f"no flow {flow} whose answers you may see", 1)
+    typer.echo(f"people who answered in {counts.quarter_label(quarter)}")
+    if not flow:
+        for f, layer, fc in found:
+            shown = text(fc.took_part_value(layer, f, districts=actor.scope())) if layer.unknown else "per answer"
+            typer.echo(f"{f.id:<28} took part {shown:>10}")
+        typer.echo(NOTE)
+        return
+    f, layer, fc = found[0]
+    if band and band not in layer.bands:
+        raise refuse(f"no age band {band} in {flow} for you: choose from {', '.join(layer.bands)}", 1)
+    if not fc.answers:
         typer.echo(f"no answers to {flow}")
         return
-    node_of = getattr(library.flows.get(flow), "index", {}) or {}
-    for qid, choices in totals.items():
+    by_question: dict[str, list[tuple[str, int | None]]] = {}
+    for a in fc.answers:
+        by_question.setdefault(a.question_id, []).append(
+            (a.choice, a.grid.value(layer, districts=actor.scope(), band=band)))
+    for qid, rows in by_question.items():
         typer.echo(qid)
-        # Every choice the question offers, zeros included (a missing row would say "none"), protected with
-        # the question's total; listed by published value, hidden ones last, so order says nothing either.
-        keys = [c.id for c in getattr(node_of.get(qid), "choices", None) or ()]
-        keys += sorted(set(choices) - set(keys))
-        shown, _ = counts_list(choices, keys)
-        for choice in sorted(keys, key=lambda k: (shown[k] is None, -(shown[k] or 0), k)):
-            typer.echo(f"  {choice:<26} {text(shown[choice]):>9}")
+        # Every choice the question offers, zeros included (a missing row would say "none"); listed by
+        # published value, hidden ones last, so order says nothing either.
+        for choice, n in sorted(rows, key=lambda r: (r[1] is None, -(r[1] or 0), r[0])):
+            typer.echo(f"  {choice:<26} {text(n):>9}")
     typer.echo(NOTE)
 
 

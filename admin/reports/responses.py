@@ -20,7 +20,7 @@ Pure apart from `load` (which reads the roll-up); never logs counts.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -200,16 +200,21 @@ class FlowCounts:
 ALL_OF_FLOW = Layer((), True)  # the took-part grid has one (unknown-band) column: everyone
 
 
-def flow_counts(
-    flow: Any,
-    period: Period,
-    cells: Iterable[Any],
-    people: Iterable[Any],
-    districts: Sequence[str],
-    role_audiences: Mapping[str, Sequence[str]],
-) -> FlowCounts:
-    """Protect one flow's roll-up cells (reporting.ChoiceCell) and took-part rows (reporting.PeopleCell by
-    district, question "") for one quarter. Every choice the flow offers is listed, zeros included."""
+def took_part_grid(flow: Any, people: Iterable[Any], districts: Sequence[str]) -> Grid | None:
+    """People who took part in `flow` by area (reporting.PeopleCell by district, question ""), protected on
+    their own (nothing else printed adds up to them); None when nobody took part."""
+    took: dict[tuple[str, str], int] = defaultdict(int)
+    for pc in people:
+        if pc.flow_id == flow.id and pc.question_id == "":
+            took[(pc.key if pc.key in districts else UNKNOWN, UNKNOWN)] += int(pc.people)
+    return protect_grid(took, districts, (), [ALL_OF_FLOW]) if took else None
+
+
+def answer_grids(
+    flow: Any, cells: Iterable[Any], districts: Sequence[str], role_audiences: Mapping[str, Sequence[str]]
+) -> list[Answer]:
+    """Every answer of `flow` (roll-up reporting.ChoiceCell rows), each protected for every layer at once.
+    Every choice the flow offers is listed, zeros included; a question nobody answered is left out whole."""
     layers = layers_for(flow, role_audiences)
     bands = tuple(flow.bands)
     by_answer: dict[tuple[str, str], dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
@@ -225,23 +230,31 @@ def flow_counts(
             offered.append((node.id, ch.id))
     keys = offered + sorted(set(by_answer) - set(offered))
     answered = {q for q, _ in by_answer}
-    answers = [
+    return [
         Answer(q, ch, protect_grid(by_answer.get((q, ch), {}), districts, bands, layers))
         for q, ch in keys
-        if q in answered  # a question nobody answered this quarter is left out whole
+        if q in answered
     ]
-    took: dict[tuple[str, str], int] = defaultdict(int)
-    for pc in people:
-        if pc.flow_id == flow.id and pc.question_id == "":
-            took[(pc.key if pc.key in districts else UNKNOWN, UNKNOWN)] += int(pc.people)
-    took_part = protect_grid(took, districts, (), [ALL_OF_FLOW]) if took else None
-    return FlowCounts(flow.id, period, took_part, answers)
+
+
+def flow_counts(
+    flow: Any,
+    period: Period,
+    cells: Iterable[Any],
+    people: Iterable[Any],
+    districts: Sequence[str],
+    role_audiences: Mapping[str, Sequence[str]],
+) -> FlowCounts:
+    """Protect one flow's roll-up cells and took-part rows for one quarter (no memo: see `for_flows`)."""
+    return FlowCounts(flow.id, period, took_part_grid(flow, people, districts),
+                      answer_grids(flow, cells, districts, role_audiences))
 
 
 def load(session: Any, library: Any, period: Period, *, settings: Any, now: datetime,
-         flow_ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
+         flow_ids: Sequence[str], choices: bool = True) -> tuple[list[Any], list[Any]]:
     """The quarter's frozen roll-up (computed now if it never was; it freezes once the quarter has ended),
-    exactly as the Panel update reads it: choice cells and took-part rows by district."""
+    exactly as the Panel update reads it: choice cells (unless `choices` is False) and took-part rows by
+    district."""
     from admin.reports import catalog, reach
     from storage import reporting, rollups
 
@@ -249,26 +262,76 @@ def load(session: Any, library: Any, period: Period, *, settings: Any, now: date
     key = reach.period_key(period)
     rollups.refresh(session, key, since=since, until=until, reach_flows=catalog.reach_flows(library), now=now,
                     private_flows=catalog.private_flows(library))
-    cells = reporting.rolled_choices(session, key, flow_ids=list(flow_ids))
+    cells = reporting.rolled_choices(session, key, flow_ids=list(flow_ids)) if choices else []
     people = reporting.rolled_people(session, key, flow_ids=list(flow_ids), by="district")
     return cells, people
 
 
-_MEMO: dict[tuple[object, ...], FlowCounts] = {}  # same frozen input, same result: solved once per process
+# Solved figures of this process, keyed by everything they are worked out from (the flow, the quarter, the
+# areas, who counts whom, and the quarter's frozen roll-up rows of that flow): the same frozen input gives the
+# same figures, so a page view after the first never solves again, and a changed input (a quarter rolled up
+# again by `ourvoice report rollup --force`) can never be answered from an old result. Filled ahead by the
+# `responses_warm` job (admin/jobs/responses.py) once a quarter has ended.
+_MEMO: OrderedDict[tuple[object, ...], object] = OrderedDict()
+MEMO_MAX = 4096  # grids of a few flows' answers over the eight listed quarters: small objects
+SOLVES = [0]  # how many times a flow's figures were worked out (not answered from _MEMO): tests read it
+
+
+def _memo(key: tuple[object, ...], make: Any) -> Any:
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    SOLVES[0] += 1
+    value = make()
+    _MEMO[key] = value
+    while len(_MEMO) > MEMO_MAX:
+        _MEMO.popitem(last=False)
+    return value
+
+
+def for_flows(session: Any, library: Any, flows: Sequence[Any], period: Period, *, settings: Any, now: datetime,
+              districts: Sequence[str], role_audiences: Mapping[str, Sequence[str]],
+              answers: bool = True) -> dict[str, FlowCounts]:
+    """Several flows' protected figures for an ended quarter from one read of its frozen roll-up; with
+    `answers` False only people who took part (the overview page and listing need no more)."""
+    cells, people = load(session, library, period, settings=settings, now=now, flow_ids=[f.id for f in flows],
+                         choices=answers)
+    ds = tuple(districts)
+    roles = tuple(sorted((k, tuple(v)) for k, v in role_audiences.items()))
+    cells_of: dict[str, list[Any]] = defaultdict(list)
+    people_of: dict[str, list[Any]] = defaultdict(list)
+    for c in cells:
+        cells_of[c.flow_id].append(c)
+    for pc in people:
+        people_of[pc.flow_id].append(pc)
+    out = {}
+    for f in flows:
+        mine_p = people_of[f.id]
+        took_key = ("took", f.id, period, ds,
+                    tuple(sorted((p.question_id, p.key, p.people) for p in mine_p)))
+        took = _memo(took_key, lambda f=f, mine_p=mine_p: took_part_grid(f, mine_p, ds))
+        grids: list[Answer] = []
+        if answers:
+            mine_c = cells_of[f.id]
+            ans_key = ("answers", f.id, period, ds, roles, tuple(f.bands),
+                       tuple(sorted((c.question_id, c.choice, c.council, c.band, c.district, c.people)
+                                    for c in mine_c)))
+            grids = _memo(ans_key, lambda f=f, mine_c=mine_c: answer_grids(f, mine_c, ds, role_audiences))
+        out[f.id] = FlowCounts(f.id, period, took, grids)
+    return out
 
 
 def for_flow(session: Any, library: Any, flow: Any, period: Period, *, settings: Any, now: datetime,
-             districts: Sequence[str], role_audiences: Mapping[str, Sequence[str]]) -> FlowCounts:
-    """A flow's protected figures for an ended quarter (from its frozen roll-up, memoised by that input)."""
-    cells, people = load(session, library, period, settings=settings, now=now, flow_ids=[flow.id])
-    sig = (flow.id, period, tuple(districts), tuple(sorted((k, tuple(v)) for k, v in role_audiences.items())),
-           tuple(sorted((c.question_id, c.choice, c.council, c.band, c.district, c.people) for c in cells)),
-           tuple(sorted((p.question_id, p.key, p.people) for p in people)))
-    if sig not in _MEMO:
-        if len(_MEMO) >= 256:
-            _MEMO.pop(next(iter(_MEMO)))
-        _MEMO[sig] = flow_counts(flow, period, cells, people, districts, role_audiences)
-    return _MEMO[sig]
+             districts: Sequence[str], role_audiences: Mapping[str, Sequence[str]],
+             answers: bool = True) -> FlowCounts:
+    """One flow's protected figures for an ended quarter (see `for_flows`)."""
+    return for_flows(session, library, [flow], period, settings=settings, now=now, districts=districts,
+                     role_audiences=role_audiences, answers=answers)[flow.id]
+
+
+def counted_flows(library: Any) -> list[Any]:
+    """The flows whose answers the Responses pages count: every flow but menus and private ones."""
+    return sorted((f for f in library.flows.values() if f.kind != "menu" and not f.private), key=lambda f: f.id)
 
 
 def previous_quarter(p: Period) -> Period:

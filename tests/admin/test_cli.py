@@ -3,6 +3,8 @@ prompt, stdin or the environment, throttling shared with the web."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -207,10 +209,13 @@ def test_responses_cli_counts_and_audited_shared_view(db: str, monkeypatch: pyte
         input="worker password long\n",
     )
     engine = make_engine(db)
-    now = fixed_now()
+    # Answered in an ended quarter (the counts cover whole quarters that have ended: 2026-Q3), six in east
+    # and five in every other district, so no district's figure needs hiding.
+    now = fixed_now() - timedelta(days=70)
+    others = ["west", "north", "south", "thanet", "out_of_county"]
     with session(engine) as s:
         ids = []
-        for i, district in enumerate(["east"] * 6 + ["west"]):
+        for i, district in enumerate(["east"] * 6 + [d for d in others for _ in range(5)]):
             p, _ = participants.create(
                 s, key_hash=f"c{i}", channel="web", address_enc=None, now=now, band="teen", district=district
             )
@@ -224,10 +229,12 @@ def test_responses_cli_counts_and_audited_shared_view(db: str, monkeypatch: pyte
         )
     engine.dispose()
     monkeypatch.setenv("OURVOICE_STAFF_PASSWORD", "worker password long")
-    counts = runner.invoke(cli, ["responses", "summary", "--staff", "w"])
+    monkeypatch.setattr("admin.commands.responses_cmd._now", fixed_now)  # 2026-11-24: Q3 ended, Q4 running
+    counts = runner.invoke(cli, ["responses", "summary", "--period", "2026-Q3", "--staff", "w"])
     assert counts.exit_code == 0, counts.output
-    assert "wellbeing" in counts.output
-    assert "started      6" in counts.output  # east only: west's one person is not theirs
+    assert re.search(r"^wellbeing\s+took part\s+6$", counts.output, re.M), counts.output  # east only
+    running = runner.invoke(cli, ["responses", "summary", "--period", "2026-Q4", "--staff", "w"])
+    assert running.exit_code == 1 and "has not ended" in running.output  # a quarter still running is refused
     listed = runner.invoke(cli, ["responses", "shared", "--staff", "w"])
     assert str(ids[0]) in listed.output
     assert str(ids[-1]) not in listed.output.split()

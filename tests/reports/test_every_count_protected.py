@@ -28,6 +28,8 @@ from admin.web import policy as pol
 from admin.web.policy import route_table
 from tests.reports.conftest import NOW, runtime
 
+QUARTER = "2026-Q3"  # the Responses counts' quarter: ended at NOW, and full of the seeded answers
+
 SMALL = 5
 
 # --- what is checked, and what is not (with why) ------------------------------------------------------
@@ -379,11 +381,11 @@ def cli_outputs(w: World) -> dict[str, str]:
     for wave in w.params("wave_id"):
         outs[f"survey status {wave}"] = _cli(w, "survey", "status", wave, signs_in=False)
     for role in ("participation_manager", "fostering_team", "participation_worker", "panel_viewer"):
-        outs[f"responses summary ({role})"] = _cli(w, "responses", "summary", role=role)
+        outs[f"responses summary ({role})"] = _cli(w, "responses", "summary", "--period", QUARTER, role=role)
     for flow in w.params("flow_id"):
         if w.library.flows[flow].private:  # refused: private answers are in no aggregate
             continue
-        outs[f"responses summary --flow {flow}"] = _cli(w, "responses", "summary", "--flow", flow)
+        outs[f"responses summary --flow {flow}"] = _cli(w, "responses", "summary", "--flow", flow, "--period", QUARTER)
     outs["event list"] = _cli(w, "event", "list")
     outs["card list"] = _cli(w, "card", "list")
     outs["report theme show"] = _cli(w, "report", "theme", "show", "--period", "2026-Q3")
@@ -436,14 +438,17 @@ def test_jobs_and_the_slack_digest_print_no_small_count_of_people(world: World) 
 def test_the_check_catches_an_unprotected_count(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The scan is not toothless: with the disclosure layer switched off (nothing hidden), the pages and the
     CLI print small counts and the checks above find them."""
-    from admin.reports import disclosure
+    from collections import OrderedDict
+
+    from admin.reports import disclosure, responses
 
     monkeypatch.setattr(disclosure.Publication, "solve",
                         lambda self, **_: disclosure.Result(self, frozenset(), frozenset()))
+    monkeypatch.setattr(responses, "_MEMO", OrderedDict())  # the Responses pages keep what they solved
     for c in world.clients.values():
         c.close()
     world.clients.clear()
     html = world.client("participation_manager.all").get("/admin/responses/flow/wellbeing").text
     assert page_small_numbers(html)
-    out = _cli(world, "responses", "summary", "--flow", "wellbeing")
+    out = _cli(world, "responses", "summary", "--flow", "wellbeing", "--period", QUARTER)
     assert _cli_small("responses summary --flow wellbeing", out)

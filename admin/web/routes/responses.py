@@ -1,16 +1,20 @@
-"""Responses: aggregates first (counts per flow and per question, small counts hidden); an individual
-response only where the young person (or carer) chose to share it with a worker, and every view is audited.
+"""Responses: aggregates first (people per flow and per answer for one ended quarter, protected once for every
+viewer by admin/reports/responses.py); an individual response only where the young person (or carer) chose to
+share it with a worker, and every view is audited.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from admin.actions.policy import AGGREGATE_AUDIENCES, SHARED_AUDIENCES, record, sees_flow
-from admin.reports.disclosure import protect, protect_list
+from admin.reports import responses as counts
+from admin.reports.catalog import DISTRICTS
+from admin.reports.periods import PeriodRefused
 from admin.web.policy import ALL, Ctx, requires, resolver
 from admin.web.routing import AdminRoute
 from content.schema import text_for
@@ -55,30 +59,51 @@ def _band_for(flow: Any) -> str:
     return "carer" if flow is not None and "carer" in flow.bands else "teen"
 
 
-@router.get("/responses")
-def overview(request: Request, *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> Response:
-    web, user = ctx.web, ctx.user
+def _period(web: Any, ctx: Ctx, value: str) -> tuple[date, date]:
+    """The ended quarter asked for (default: the last whole one); 400 with the reason otherwise."""
+    try:
+        return counts.choose_quarter(value, ctx.now, web.rt.report_settings)
+    except PeriodRefused as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def _flow_counts(
+    web: Any, ctx: Ctx, flows: list[Any], quarter: tuple[date, date], *, answers: bool
+) -> dict[str, counts.FlowCounts]:
+    """The flows' protected figures (worked out once per process and quarter: see responses.for_flows)."""
     with web.db() as s:
-        counts = admin_views.flow_counts(s, districts=user.scope(), audiences=AGGREGATE_AUDIENCES[user.role])
-        shared = []
-        if user.role in AUDIENCES:
+        return counts.for_flows(s, web.library, flows, quarter, settings=web.rt.report_settings, now=ctx.now,
+                                districts=DISTRICTS, role_audiences=AGGREGATE_AUDIENCES, answers=answers)
+
+
+def _quarters(web: Any, ctx: Ctx) -> list[str]:
+    return [counts.quarter_label(q) for q in counts.ended_quarters(ctx.now, web.rt.report_settings.timezone)]
+
+
+@router.get("/responses")
+def overview(request: Request, period: str = "", *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> Response:
+    web, user = ctx.web, ctx.user
+    quarter = _period(web, ctx, period)
+    shared = []
+    if user.role in AUDIENCES:
+        with web.db() as s:
             shared = admin_views.shared_submissions(s, districts=user.scope(), audiences=AUDIENCES[user.role])
-    rows = []
-    for c in counts:
-        flow = web.library.flows.get(c.flow_id)
-        if flow is None or flow.kind == "menu" or not sees_flow(user, flow):
-            continue
-        # Finished and not finished add up to started: protected together, so neither gives the other away.
-        pair = protect_list([c.completed, c.submissions - c.completed])
-        rows.append(
-            {
-                "id": c.flow_id,
-                "title": text_for(flow.title, _band_for(flow)),
-                "kind": flow.kind,
-                "submissions": pair.row_totals[0] if pair.row_totals else None,
-                "completed": pair.cells[0][0],
-            }
-        )
+    mine: list[tuple[Any, counts.Layer]] = []
+    for flow in counts.counted_flows(web.library):
+        layer = counts.layer_for(flow, AGGREGATE_AUDIENCES[user.role]) if sees_flow(user, flow) else None
+        if layer is not None:
+            mine.append((flow, layer))
+    found = _flow_counts(web, ctx, [f for f, _ in mine], quarter, answers=False)
+    rows = [
+        {
+            "id": flow.id,
+            "title": text_for(flow.title, _band_for(flow)),
+            "kind": flow.kind,
+            "everyone": layer.unknown,  # people who took part are counted only for roles that count all
+            "people": found[flow.id].took_part_value(layer, flow, districts=user.scope()),
+        }
+        for flow, layer in mine
+    ]
     return web.render(
         request,
         ctx,
@@ -87,56 +112,35 @@ def overview(request: Request, *, ctx: Annotated[Ctx, Depends(AGGREGATES)]) -> R
         flows=rows,
         shared=shared,
         can_open=user.role in AUDIENCES,
+        period=counts.quarter_label(quarter),
+        quarters=_quarters(web, ctx),
     )
-
-
-def band_tables(
-    s: Any, flow_id: str, bands: list[str], *, districts: Any, audiences: Any = None
-) -> dict[str, tuple[list[tuple[str, list[int]]], Any]]:
-    """Per question: each choice's counts by age band (plus any answers without one) protected as one
-    table whose row totals are the "All" view, so comparing "All" with one band reveals nothing hidden.
-    Only `audiences`' answers count: the fostering team never counts young people's, even in a shared flow."""
-    everyone = admin_views.choice_totals(s, flow_id, districts=districts, audiences=audiences)
-    per_band = [
-        admin_views.choice_totals(s, flow_id, districts=districts, band=b, audiences=audiences) for b in bands
-    ]
-    out = {}
-    for qid, counts in everyone.items():
-        choices = []
-        for ch, n in counts.items():
-            cells = [pb.get(qid, {}).get(ch, 0) for pb in per_band]
-            choices.append((ch, [*cells, n - sum(cells)]))
-        if not any(c[-1] for _, c in choices):  # every answer has a band: no "without a band" column
-            choices = [(ch, c[:-1]) for ch, c in choices]
-        table = protect([c for _, c in choices], row_totals=True, col_totals=False, grand_total=False)
-        out[qid] = (choices, table)
-    return out
 
 
 @router.get("/responses/flow/{flow_id}")
 def flow_summary(
-    request: Request, flow_id: str, band: str = "", *, ctx: Annotated[Ctx, Depends(AGGREGATES)]
+    request: Request, flow_id: str, band: str = "", period: str = "", *, ctx: Annotated[Ctx, Depends(AGGREGATES)]
 ) -> Response:
     web, user = ctx.web, ctx.user
     flow = web.library.flows.get(flow_id)
-    if flow is None or not sees_flow(user, flow):
+    layer = counts.layer_for(flow, AGGREGATE_AUDIENCES[user.role]) if flow is not None else None
+    if flow is None or flow.private or layer is None or not sees_flow(user, flow):
         raise HTTPException(404, "No such flow.")
-    band = band if band in flow.bands else ""
-    with web.db() as s:
-        totals = band_tables(
-            s, flow_id, list(flow.bands), districts=user.scope(), audiences=AGGREGATE_AUDIENCES[user.role]
-        )
+    quarter = _period(web, ctx, period)
+    band = band if band in layer.bands else ""
+    fc = _flow_counts(web, ctx, [flow], quarter, answers=True)[flow.id]
     word_band = band or _band_for(flow)
-    column = None if not band else list(flow.bands).index(band)
+    by_question: dict[str, list[tuple[str, int | None]]] = {}
+    for a in fc.answers:
+        # Every choice, even at 0: a missing row would say "none".
+        by_question.setdefault(a.question_id, []).append(
+            (a.choice, a.grid.value(layer, districts=user.scope(), band=band))
+        )
     questions = []
     for node in flow.nodes:
-        if node.id not in totals:
+        if node.id not in by_question:
             continue
-        choices, table = totals[node.id]
-        shown = [
-            (ch, table.row_totals[i] if column is None and table.row_totals else table.cells[i][column])
-            for i, (ch, _) in enumerate(choices)  # every choice, even at 0: a missing row would say "none"
-        ]
+        shown = by_question[node.id]
         questions.append(
             {
                 "id": node.id,
@@ -153,9 +157,11 @@ def flow_summary(
         ctx,
         "responses_flow.html",
         title=f"Responses: {text_for(flow.title, word_band)}",
-        flow={"id": flow.id, "title": text_for(flow.title, word_band), "bands": flow.bands},
+        flow={"id": flow.id, "title": text_for(flow.title, word_band), "bands": layer.bands},
         band=band,
         questions=questions,
+        period=counts.quarter_label(quarter),
+        quarters=_quarters(web, ctx),
     )
 
 
