@@ -2,6 +2,11 @@
 
 Run-once across processes: each occurrence is claimed by inserting a `job_run` row keyed by
 (job name, scheduled time); only the process whose insert succeeds runs it (see TECH-NOTES).
+The key is the slot the job was due in, worked out from its trigger, never the time a process happened to fire:
+an interval job's slot is `now` rounded down to its period; a cron job's is its latest fire time at or before
+`now`, so a process that wakes late (a busy machine, APScheduler's misfire grace) finds the slot another process
+already ran and does not run it again. A cron slot that every process missed (all stopped at that moment, a
+rolling restart) is caught up once by whichever process sweeps first, within the job's `catch_up` window.
 The CLI (`ourvoice jobs run NAME`) calls the same functions with an explicit `now`.
 """
 
@@ -11,7 +16,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -31,6 +36,8 @@ class Job:
     func: str  # "module:function", imported when first run so features stay decoupled
     cron: dict[str, Any] = field(default_factory=dict)
     every_seconds: int | None = None
+    # A cron slot missed by every process is run late, once, if a process sweeps within this long after it.
+    catch_up: timedelta = timedelta(hours=1)
 
     def load(self) -> Callable[..., str]:
         module, _, attr = self.func.partition(":")
@@ -64,17 +71,45 @@ JOBS: list[Job] = [
 ]
 
 
-def occurrence(job: Job, now: datetime) -> datetime:
-    """The scheduled slot `now` belongs to: the claim key shared by every process."""
+DEFAULT_TZ = "Europe/London"
+# How far back a cron job's latest fire time is looked for, widening until one is found (weekly jobs need 8 days).
+_LOOKBACK = (timedelta(hours=2), timedelta(days=2), timedelta(days=8), timedelta(days=32), timedelta(days=367))
+
+
+def cron_trigger(job: Job, timezone: str = DEFAULT_TZ) -> CronTrigger:
+    return CronTrigger(timezone=timezone, **job.cron)
+
+
+def last_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The trigger's latest fire time at or before `now` (None if it never fired within a year)."""
+    for back in _LOOKBACK:
+        t = trigger.get_next_fire_time(None, now - back)
+        if t is None or t > now:
+            continue
+        while True:
+            n = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
+            if n is None or n > now:
+                return t  # type: ignore[no-any-return]
+            t = n
+    return None
+
+
+def occurrence(job: Job, now: datetime, timezone: str = DEFAULT_TZ) -> datetime:
+    """The scheduled slot `now` belongs to: the claim key shared by every process (UTC)."""
     if job.every_seconds:
         epoch = int(now.timestamp()) // job.every_seconds * job.every_seconds
         return datetime.fromtimestamp(epoch, UTC)
-    return now.replace(second=0, microsecond=0)
+    fired = last_fire(cron_trigger(job, timezone), now)
+    return (fired or now.replace(second=0, microsecond=0)).astimezone(UTC)
+
+
+def _timezone(rt: Any) -> str:
+    return str(getattr(getattr(rt, "settings", None), "timezone", None) or DEFAULT_TZ)
 
 
 def run_job(rt: Any, job: Job, *, now: datetime, claim: bool = True) -> str | None:
     """Run one occurrence if this process wins the claim; returns the job's summary or None."""
-    slot = occurrence(job, now)
+    slot = occurrence(job, now, _timezone(rt))
     if claim:
         with session(rt.engine) as s:
             if not job_store.claim(s, job.name, slot, now=now):
@@ -87,7 +122,30 @@ def run_job(rt: Any, job: Job, *, now: datetime, claim: bool = True) -> str | No
     return result
 
 
-def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = "Europe/London") -> BackgroundScheduler:
+def catch_up(rt: Any, jobs: list[Job], *, now: datetime) -> list[str]:
+    """Run, once across processes, each cron job's latest slot that no process ran, when it is at most the
+    job's `catch_up` old (a slot missed while every process was stopped). Returns the names of the jobs run."""
+    tz = _timezone(rt)
+    ran: list[str] = []
+    for job in jobs:
+        if job.every_seconds:
+            continue  # an interval job's next tick is its catch-up
+        slot = occurrence(job, now, tz)
+        if now - slot > job.catch_up:
+            continue
+        with session(rt.engine) as s:
+            if job_store.claimed(s, job.name, slot):
+                continue  # run already (the usual case): no insert that would only fail
+        if run_job(rt, job, now=now) is not None:
+            log.info("job.caught_up name=%s slot=%s", job.name, slot.isoformat())
+            ran.append(job.name)
+    return ran
+
+
+CATCH_UP_EVERY = 60  # seconds between sweeps for missed cron slots
+
+
+def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = DEFAULT_TZ) -> BackgroundScheduler:
     """A background scheduler that fires every job through `run_job` (claim first)."""
     sched = BackgroundScheduler(timezone=timezone)
     ROLE.scheduler = "claims"  # every process may run it: each occurrence is claimed in the database
@@ -95,7 +153,7 @@ def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = "
         trigger = (
             IntervalTrigger(seconds=job.every_seconds)
             if job.every_seconds
-            else CronTrigger(timezone=timezone, **job.cron)
+            else cron_trigger(job, timezone)
         )
 
         def fire(job: Job = job) -> None:
@@ -107,4 +165,15 @@ def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = "
         sched.add_job(
             fire, trigger, id=job.name, name=job.name, max_instances=1, coalesce=True, misfire_grace_time=300
         )
+    cron_jobs = [job for job in jobs or JOBS if not job.every_seconds]
+
+    def sweep() -> None:
+        try:
+            catch_up(rt, cron_jobs, now=datetime.now(UTC))
+        except Exception:
+            log.exception("job.catch_up_failed")
+
+    # At start and every minute: a cron slot every process missed runs once (claimed like any other run).
+    sched.add_job(sweep, IntervalTrigger(seconds=CATCH_UP_EVERY), id="_catch_up", name="catch up",
+                  max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     return sched

@@ -27,3 +27,8 @@ def finish(session: Session, job_name: str, scheduled_for: datetime, *, now: dat
         row.finished_at = now
         row.result = result[:200]
         session.add(row)
+
+
+def claimed(session: Session, job_name: str, scheduled_for: datetime) -> bool:
+    """Whether some process has already claimed (run, or is running) this occurrence."""
+    return session.get(JobRun, (job_name, scheduled_for)) is not None
