@@ -213,6 +213,9 @@ class OutboxSender:
         self._wanted: dict[int, tuple[str, Outbound]] = {}  # rows committed here: claimed at the next kick
         self.in_doubt = 0  # rows taken over whose send had started elsewhere
         self._claiming = 0  # claims of rows committed here, under way
+        # The last full scan found a whole batch: more chats are waiting (a broadcast). Claim again as soon as half
+        # of what we hold has gone, not at the next scan interval, so the sender never runs dry while rows wait.
+        self._more = False
         shared = (engine is not None and is_postgres(engine)) if shared_budget is None else shared_budget
         self.budget = (
             SharedBudget(self._book, limit=global_per_second, jitter=budget_jitter) if shared else None
@@ -489,6 +492,8 @@ class OutboxSender:
             return
         finally:
             self._scans.remove(begun)
+        if not among:
+            self._more = len(rows) >= self.batch
         now = time.monotonic()
         self._held = {a: t for a, t in self._held.items() if t > now}
         just_marked = self._just_marked
@@ -596,6 +601,9 @@ class OutboxSender:
         self._just_marked.update(dict.fromkeys(ids, self._mark_commits))
         self._known.difference_update(ids)
         _settle(done, True)
+        if self._more and len(self._known) <= self.batch // 2:
+            self._more = False
+            self.kick()  # more rows were waiting at the last scan: claim the next batch now
 
     # -- storage (run in threads) ------------------------------------------------------------------
     async def _in_db_thread(self, fn: Callable[..., Any], *args: object) -> Any:

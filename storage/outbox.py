@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -241,16 +241,24 @@ def claim(
     in doubt), oldest first. `in doubt`: another sender had started sending it and stopped (killed) before marking
     it sent, so it may have arrived already; it is sent again (a repeat rather than a loss) and its error says so."""
     older = aliased(OutboxMessage)
-    heads_q = select(col(OutboxMessage.id), col(OutboxMessage.participant_id)).where(
-        _due(channel, now),
-        _free(holder, now, gone),
-        ~exists().where(
+    # The chat's oldest due pending row, as a correlated min() rather than NOT EXISTS: PostgreSQL then always probes
+    # ix_outbox_chat with this row's participant. With NOT EXISTS, a table whose statistics predate a broadcast
+    # (10,000 rows queued since the last ANALYZE) was planned as an anti-join rescanning every pending row for each
+    # pending row: a claim over 10,000 rows took about 40 s instead of 40 ms (bench/broadcast_bench.py).
+    first_of_chat = (
+        select(func.min(col(older.id)))
+        .where(
             col(older.channel) == channel,
             col(older.participant_id) == col(OutboxMessage.participant_id),
             col(older.status) == "pending",
             col(older.not_before) <= now,
-            col(older.id) < col(OutboxMessage.id),
-        ),
+        )
+        .scalar_subquery()
+    )
+    heads_q = select(col(OutboxMessage.id), col(OutboxMessage.participant_id)).where(
+        _due(channel, now),
+        _free(holder, now, gone),
+        or_(col(OutboxMessage.participant_id).is_(None), col(OutboxMessage.id) == first_of_chat),
     )
     if among is not None:
         if not among:
