@@ -8,10 +8,15 @@ an interval job's slot is `now` rounded down to its period; a cron job's is its 
 already ran and does not run it again. A cron slot that every process missed (all stopped at that moment, a
 rolling restart) is caught up once by whichever process sweeps first, within the job's `catch_up` window.
 The CLI (`ourvoice jobs run NAME`) calls the same functions with an explicit `now`.
+
+Many councils on one service (issue 26): each occurrence runs once per council, in that council's context
+(bot/tenant.serving: its rows, its districts and numbers), claimed per council ("name@council"; the deployment's
+own council keeps the plain name). `ourvoice --council X jobs run NAME` runs it for X alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 from collections.abc import Callable
@@ -23,8 +28,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import tenant
 from bot.process_role import ROLE
 from storage import jobs as job_store
+from storage import tenancy
 from storage.db import session
 
 log = logging.getLogger("ourvoice.scheduler")
@@ -107,18 +114,63 @@ def _timezone(rt: Any) -> str:
     return str(getattr(getattr(rt, "settings", None), "timezone", None) or DEFAULT_TZ)
 
 
+def councils_to_run(rt: Any) -> list[str]:
+    """The councils a job runs for (issue 26): the one an entry point named (`--council`), else every council on
+    the service (SQLite: the deployment's own)."""
+    named = tenancy.explicit()
+    if named is not None:
+        return [named]
+    if rt.engine.dialect.name != "postgresql":
+        return [tenancy.default_id()]
+    return [row.id for row in tenant.listing(rt.engine)] or [tenancy.default_id()]
+
+
+def claim_name(job: Job, council: str) -> str:
+    """The claim key's name: the job's own for the deployment's council (as before councils), else per council
+    (hashed when it would not fit the 60-character key)."""
+    if council == tenancy.default_id():
+        return job.name
+    name = f"{job.name}@{council}"
+    return name if len(name) <= 60 else f"{job.name}@{hashlib.blake2b(council.encode(), digest_size=8).hexdigest()}"
+
+
 def run_job(rt: Any, job: Job, *, now: datetime, claim: bool = True) -> str | None:
-    """Run one occurrence if this process wins the claim; returns the job's summary or None."""
+    """Run one occurrence for every council whose claim this process wins, each in its own council's context;
+    returns the job's summary (each council's, named, when the service has several) or None."""
+    councils = councils_to_run(rt)
+    done: list[tuple[str, str]] = []
+    failed: Exception | None = None
+    for council in councils:
+        try:
+            with tenant.serving(rt.engine, council):
+                result = _run_once(rt, job, claim_name(job, council), now=now, claim=claim)
+        except Exception as exc:  # one council's failure does not stop the others' run
+            log.exception("job.failed name=%s council=%s", job.name, council)
+            failed = failed or exc
+            continue
+        if result is not None:
+            done.append((council, result))
+    if failed is not None:
+        raise failed
+    if not done:
+        return None
+    if len(councils) == 1:
+        return done[0][1]
+    return "; ".join(f"{council}: {result}" for council, result in done)
+
+
+def _run_once(rt: Any, job: Job, name: str, *, now: datetime, claim: bool) -> str | None:
+    """One council's occurrence, claimed under `name`."""
     slot = occurrence(job, now, _timezone(rt))
     if claim:
         with session(rt.engine) as s:
-            if not job_store.claim(s, job.name, slot, now=now):
+            if not job_store.claim(s, name, slot, now=now):
                 return None
     result = job.load()(rt, now=now)
     if claim:
         with session(rt.engine) as s:
-            job_store.finish(s, job.name, slot, now=now, result=str(result))
-    log.info("job.done name=%s", job.name)
+            job_store.finish(s, name, slot, now=now, result=str(result))
+    log.info("job.done name=%s council=%s", job.name, tenancy.current())
     return result
 
 
@@ -134,8 +186,8 @@ def catch_up(rt: Any, jobs: list[Job], *, now: datetime) -> list[str]:
         if now - slot > job.catch_up:
             continue
         with session(rt.engine) as s:
-            if job_store.claimed(s, job.name, slot):
-                continue  # run already (the usual case): no insert that would only fail
+            if all(job_store.claimed(s, claim_name(job, c), slot) for c in councils_to_run(rt)):
+                continue  # run already (the usual case; for every council): no insert that would only fail
         if run_job(rt, job, now=now) is not None:
             log.info("job.caught_up name=%s slot=%s", job.name, slot.isoformat())
             ran.append(job.name)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from bot import tenant
 from bot.identity import DATA_COPY_PATH, tidy_copy
 from bot.services import Services
-from storage import audit, data_copies, participants
+from storage import audit, councils, data_copies, participants, tenancy
 from storage.db import session
 
 log = logging.getLogger("ourvoice.data_copy")
@@ -27,14 +30,28 @@ GONE = (
 )
 
 
+@contextmanager
+def serving_link(rt: Services, token_hash: str) -> Iterator[None]:
+    """The link's own council (issue 26): the person it was made for belongs to it. An unknown link is looked
+    for in the deployment's own council, and refused there."""
+    if rt.engine.dialect.name != "postgresql":
+        yield
+        return
+    with session(rt.engine) as s:
+        council = councils.council_of_data_copy(s, token_hash)
+    with tenant.serving(rt.engine, council or tenancy.default_id()):
+        yield
+
+
 def router(rt: Services) -> APIRouter:
     api = APIRouter()
 
     @api.get(DATA_COPY_PATH + "{token}")
     def download(token: str) -> Response:
         now = rt.clock() if rt.clock else datetime.now(UTC)
-        with session(rt.engine) as s:
-            pid = data_copies.claim(s, rt.keyring.identity_hash("data_copy", token[:100]), now=now)
+        token_hash = rt.keyring.identity_hash("data_copy", token[:100])
+        with serving_link(rt, token_hash), session(rt.engine) as s:
+            pid = data_copies.claim(s, token_hash, now=now)
             p = participants.get(s, pid) if pid is not None else None
             if p is None:
                 log.info("data_copy.refused")

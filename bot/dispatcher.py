@@ -6,6 +6,7 @@ then dedupe, identity, engine step, and one transaction for state, answers, outb
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -17,6 +18,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import tenant
 from bot.alerts import AlertNotice, AlertNotifier, AlertSpool, new_alert_ref
 from bot.crypto import Keyring
 from bot.engine import ConversationState, Effect, StepContext, step
@@ -26,12 +28,12 @@ from bot.messages import Choice, Inbound, Outbound
 from bot.safeguarding import Assessment, Lexicon
 from bot.settings import BotSettings, HelpNumbers
 from bot.working_days import is_working_day
-from content.loader import Library
+from content.loader import Library, current_council
 from content.localise import is_draft, libraries
 from content.schema import text_for
 from content.translations import is_rtl, load_translations, translated
 from storage import alerts as alert_store
-from storage import conversations, inbound, integrity, outbox, participants, reading, submissions
+from storage import conversations, inbound, integrity, outbox, participants, reading, submissions, tenancy
 from storage.db import DatabaseUnavailable, Engine, IntegrityError, Session, session
 from storage.models import Participant
 
@@ -48,6 +50,23 @@ EffectHandler = Callable[[Session, Participant, Effect, datetime], list[Outbound
 ContextProvider = Callable[[Session, Participant, datetime], StepContext]
 # Decides who is talking: returns a participant, or replies for someone not (yet) allowed in.
 Onboarding = Callable[[Session, Inbound, str, datetime], "Participant | Detour | list[Outbound]"]
+# Which council an inbound is for (issue 26): the sender's, or the invite's they are redeeming; None when the
+# service has one council (SQLite). bot/identity.chat_councils makes the real one.
+CouncilOf = Callable[[Inbound], "str | None"]
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """The numbers in a safe reply: helplines and the council's duty contacts."""
+
+    emergency: str
+    childline: str
+    samaritans: str
+    shout_text: str
+    duty_team: str
+    duty_team_names: dict[str, str]
+    duty_number: str
+    out_of_hours: str
 
 
 @dataclass
@@ -161,8 +180,10 @@ class Dispatcher:
         context: ContextProvider | None = None,
         immediate_channels: frozenset[str] = frozenset({"web"}),
         commands: dict[str, CommandHook] | None = None,
+        council_of: CouncilOf | None = None,
     ) -> None:
         self.engine = engine
+        self.council_of = council_of
         self.library = library
         # One library per language on offer (issue 24): the engine is given the one for the person's language.
         self.libraries = libraries(library, drafts=settings.show_draft_languages)
@@ -213,10 +234,24 @@ class Dispatcher:
         english = self.library.strings.messages
         return translated(english, key, locale, band) or text_for(english[key], band)
 
+    def contacts(self) -> Contacts:
+        """The deployment's own council: from settings (OURVOICE_HELP_*, OURVOICE_DUTY_* override its council
+        file). Another council on the service (issue 26): from its own council file, which the entry point is
+        serving, so a Borsetshire young person is given Borsetshire's duty team."""
+        if tenancy.current() == tenancy.default_id():
+            s, h = self.settings, self.help
+            return Contacts(h.emergency, h.childline, h.samaritans, h.shout_text, s.duty_team_name,
+                            dict(s.duty_team_names), s.duty_number, s.out_of_hours_number)
+        c = current_council()
+        n, d = c.help_numbers, c.duty_contacts
+        return Contacts(n["emergency"], n["childline"], n["samaritans"], n["shout_text"], d["duty_team"],
+                        dict(c.duty_team_names), d["duty_number"], d["out_of_hours"])
+
     def safe_reply(self, band: str, now: datetime, locale: str = "en") -> Outbound:
         """The safe reply, in the language the message was written in when we have it; for a language we
         have no safe reply in (or do not know), one short line in every language we have, English first."""
         s = self.settings
+        c = self.contacts()
         office = self.in_office_hours(now)
         minutes = s.alert_ack_minutes_office if office else s.alert_ack_minutes_out_of_hours
         when_key = "safe_when_office" if office else "safe_when_out_of_hours"
@@ -225,26 +260,26 @@ class Dispatcher:
         # Numbers and names inside right-to-left text are isolated so they read the right way round.
         rtl = is_rtl(locale)
         values = {
-            "emergency": _number(self.help.emergency, rtl),
-            "childline": _number(self.help.childline, rtl),
-            "samaritans": _number(self.help.samaritans, rtl),
-            "shout_text": _number(self.help.shout_text, rtl),
-            "duty_team": _isolated(s.duty_team_names.get(locale, s.duty_team_name), rtl),
-            "duty_number": _number(s.duty_number, rtl),
-            "out_of_hours": _number(s.out_of_hours_number, rtl),
+            "emergency": _number(c.emergency, rtl),
+            "childline": _number(c.childline, rtl),
+            "samaritans": _number(c.samaritans, rtl),
+            "shout_text": _number(c.shout_text, rtl),
+            "duty_team": _isolated(c.duty_team_names.get(locale, c.duty_team), rtl),
+            "duty_number": _number(c.duty_number, rtl),
+            "out_of_hours": _number(c.out_of_hours, rtl),
         }
         if known:
             when = self._say(when_key, band, locale).format(minutes=_number(minutes, rtl))
             text = self._say("safe_reply", band, locale).format(when=when, **values)
             meta = {"kind": "safe_reply"} if locale == "en" else {"kind": "safe_reply", "lang": locale}
             return Outbound(text=text, meta=meta)
-        lines = [text_for(english["safe_reply_short"], band).format(emergency=self.help.emergency)]
+        lines = [text_for(english["safe_reply_short"], band).format(emergency=c.emergency)]
         for code in sorted(load_translations()):
             line = translated(english, "safe_reply_short", code, band)
             if line:
-                said = line.format(emergency=_number(self.help.emergency, is_rtl(code)))
+                said = line.format(emergency=_number(c.emergency, is_rtl(code)))
                 lines.append(_isolated(said, True))
-        lines.append(f"Childline {self.help.childline} · {s.duty_team_name} {s.duty_number}")
+        lines.append(f"Childline {c.childline} · {c.duty_team} {c.duty_number}")
         return Outbound(text="\n\n".join(lines), meta={"kind": "safe_reply", "lang": "mul"})
 
     @staticmethod
@@ -273,6 +308,7 @@ class Dispatcher:
             "text_enc": self.keyring.encrypt(text).decode(),
             "sender_hash": self.keyring.identity_hash(msg.channel, msg.sender),
             "at": now.isoformat(),
+            "council": tenancy.current(),  # a spooled record is written later, under this council
         }
 
     def drain_spool(self, *, now: datetime) -> int:
@@ -282,9 +318,11 @@ class Dispatcher:
             with self.spool.draining() as records:
                 if not records:
                     return 0
-                with session(self.engine) as s:
-                    for rec in records:
-                        self._store_alert(s, rec, None, now)
+                for council in dict.fromkeys(str(r.get("council") or tenancy.default_id()) for r in records):
+                    with tenancy.use(council), session(self.engine) as s:
+                        for rec in records:
+                            if str(rec.get("council") or tenancy.default_id()) == council:
+                                self._store_alert(s, rec, None, now)
         except DatabaseUnavailable:
             return 0
         except Exception as exc:
@@ -310,7 +348,27 @@ class Dispatcher:
 
     # -- the pipeline --------------------------------------------------------------------------
     def handle(self, msg: Inbound, *, now: datetime) -> DispatchResult:
-        """Process one inbound event and return the replies to show now."""
+        """Process one inbound event and return the replies to show now, in the sender's council (issue 26):
+        its storage scope and its content (districts, help numbers, duty contacts)."""
+        council = self._council(msg)
+        if council is None:
+            return self._handle(msg, now=now)
+        with tenant.serving(self.engine, council):  # the database and the content serve the same council
+            return self._handle(msg, now=now)
+
+    def _council(self, msg: Inbound) -> str | None:
+        if self.council_of is None:
+            return None
+        try:
+            council = self.council_of(msg)
+            if council is not None:
+                tenant.content_of(self.engine, council)  # read (and kept) now, inside this guard
+            return council
+        except Exception as exc:  # the database is down or the council unknown: the safe reply must still go
+            log.error("dispatch.council_unknown channel=%s error=%s", msg.channel, type(exc).__name__)
+            return None
+
+    def _handle(self, msg: Inbound, *, now: datetime) -> DispatchResult:
         if msg.kind == "button" and msg.payload == HELP_NOW:
             return self._help_now(msg, now)
         assessment = self.check(msg)
@@ -373,7 +431,9 @@ class Dispatcher:
                     self._flagged_running.discard(key)
                 handoff.done.set()
 
-        threading.Thread(target=work, name="dispatch-flagged", daemon=True).start()
+        # The step's thread serves the same council as this one (a new thread starts with no context).
+        ctx = contextvars.copy_context()
+        threading.Thread(target=ctx.run, args=(work,), name="dispatch-flagged", daemon=True).start()
         if handoff.done.wait(self.settings.safe_reply_within) or not handoff.defer():
             handoff.done.wait()
             out = box[0]

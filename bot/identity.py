@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from threading import Lock
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import tenant
 from bot.crypto import Keyring
 from bot.dispatcher import CommandHook, Detour, EffectHandler, Onboarding
 from bot.engine import Effect
@@ -25,9 +30,9 @@ from bot.messages import Inbound, Outbound
 from bot.settings import BotSettings
 from content.loader import CouncilTuple, Library
 from content.schema import QUESTION_TYPES, ChoiceNode, MultiNode, YesNoNode, text_for
-from storage import audit, data_copies, participants, privacy
+from storage import audit, councils, data_copies, participants, privacy, tenancy
 from storage import invites as store
-from storage.db import Session
+from storage.db import Engine, Session, session
 from storage.models import Invite, LinkCode, Participant
 
 log = logging.getLogger("ourvoice.identity")
@@ -376,6 +381,81 @@ class CodeGate:
         store.clear_failures(s, self._counter_keys(key_hash, msg.channel)[0])
         log.info("identity.linked participant=%s channel=%s", p.id, msg.channel)
         return Detour(participant=p, replies=[self.words.out("link_done", p.band or "default")])
+
+
+class ChatCouncils:
+    """Which council an inbound message is for (issue 26): the one each person belongs to.
+
+    One bot per channel (one Telegram token, one Slack app, one web chat address) serves every council on the
+    service; the invite decides. A message carrying an invite or link code is for that code's council (so the
+    person is created there); anyone else's is for the council their channel id was joined under; a stranger's
+    is the deployment's own (they are told they need an invite). A person's council never changes, so it is
+    kept in memory once found: the per-message cost is one dictionary look-up. SQLite serves one council: None.
+    """
+
+    KEEP = 50_000
+
+    def __init__(self, engine: Engine, gate: CodeGate) -> None:
+        self.engine = engine
+        self.gate = gate
+        self._known: OrderedDict[str, str] = OrderedDict()
+        self._lock = Lock()
+
+    def __call__(self, msg: Inbound) -> str | None:
+        if self.engine.dialect.name != "postgresql":
+            return None
+        raw = _code_in(msg)
+        code = normalise(raw) if raw else ""
+        if well_formed(code):  # a code decides, even for someone known (erased, then invited elsewhere)
+            with session(self.engine) as s:
+                for purpose, find in (("invite", councils.council_of_invite), ("link", councils.council_of_link)):
+                    found = next((c for h in self.gate.hashes(purpose, code) if (c := find(s, h))), None)
+                    if found is not None:
+                        return found
+        return self.of_sender(msg.channel, msg.sender)
+
+    def of_sender(self, channel: str, sender: str) -> str | None:
+        """The council a channel id (a Telegram chat, a web chat browser) was joined under; the deployment's own
+        for a stranger; None on SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        key_hash = self.gate.keyring.identity_hash(channel, sender)
+        with self._lock:
+            known = self._known.get(key_hash)
+        if known is not None:
+            return known
+        with session(self.engine) as s:
+            found = councils.council_of_identity(s, key_hash)
+            if found is None and self.gate.previous is not None:  # during a key change
+                found = councils.council_of_identity(s, self.gate.previous.identity_hash(channel, sender))
+        if found is None:
+            return tenancy.default_id()
+        with self._lock:
+            self._known[key_hash] = found
+            while len(self._known) > self.KEEP:
+                self._known.popitem(last=False)
+        return found
+
+
+@contextmanager
+def serving_sender(rt: Any, channel: str, sender: str | None) -> Iterator[None]:
+    """Entry points beside the chat itself (forget this device, web pings on and off) serve the council of the
+    browser or chat they were called from, like its messages."""
+    find = getattr(rt.dispatcher, "council_of", None)
+    council = find.of_sender(channel, sender) if sender and isinstance(find, ChatCouncils) else None
+    if council is None:
+        yield
+        return
+    with tenant.serving(rt.engine, council):
+        yield
+
+
+def chat_councils(
+    engine: Engine, keyring: Keyring, settings: BotSettings, library: Library, *,
+    identity: IdentitySettings | None = None,
+) -> ChatCouncils:
+    """The dispatcher's `council_of` for a service that may run several councils."""
+    return ChatCouncils(engine, CodeGate(keyring, settings, library, identity or IdentitySettings()))
 
 
 def invite_onboarding(

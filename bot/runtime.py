@@ -169,6 +169,7 @@ def build_runtime(
             **identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
             **event_features.commands(keyring, library, settings),  # /start ev_CODE, /checkin, RSVP (issue 20)
         },
+        council_of=identity.chat_councils(engine, keyring, settings, library),  # the invite decides (issue 26)
     )
     return Services(
         settings, engine, library, keyring, lexicon, notifier, dispatcher,

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot import push, web_device
 from bot.channels.web import COOKIE, STATIC
+from bot.identity import serving_sender
 from storage import participants
 from storage.db import session
 
@@ -126,7 +127,7 @@ def router(rt: Any) -> APIRouter:
         sub = push.parse(raw) if raw is not None else None
         if sub is None:
             return JSONResponse({"error": NOT_A_SUBSCRIPTION}, status_code=422)
-        with session(rt.engine) as s:
+        with serving_sender(rt, "web", sender), session(rt.engine) as s:  # the browser's council (issue 26)
             found = participants.find_with_address(s, rt.keyring.identity_hash("web", sender)) if sender else None
             if found is None or found[0].status != "active":
                 return JSONResponse({"error": JOIN_FIRST}, status_code=403)
@@ -140,7 +141,8 @@ def router(rt: Any) -> APIRouter:
             endpoint = Endpoint.model_validate_json(raw or b"").endpoint
         except ValidationError:
             return JSONResponse({"error": NOT_A_SUBSCRIPTION}, status_code=422)
-        with session(rt.engine) as s:
+        sender = cookies.check(request.cookies.get(COOKIE), now=now()).sender
+        with serving_sender(rt, "web", sender), session(rt.engine) as s:
             push.unsubscribe(s, rt.keyring, endpoint)
         return JSONResponse({"subscribed": False, "message": OFF})
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.channels.web_cookie import ChatCookie
 from bot.crypto import Keyring
+from bot.identity import serving_sender
 from storage import audit, participants
 from storage import invites as store
 from storage.db import Session, session
@@ -51,7 +52,7 @@ def wiring(rt: Any) -> dict[str, Any]:
     previous = Keyring(old, rt.settings.fernet_keys()) if old and rt.settings.fernet_keys() else None
 
     def forget(sender: str, now: datetime) -> None:
-        with session(rt.engine) as s:
+        with serving_sender(rt, "web", sender), session(rt.engine) as s:  # the browser's council (issue 26)
             forget_device(s, rt.keyring, "web", sender, now=now)
 
     fn: Callable[[str, datetime], None] = forget

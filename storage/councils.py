@@ -14,7 +14,7 @@ from sqlalchemy import Column, Text, select
 from sqlmodel import Field, Session, SQLModel
 
 from storage import tenancy
-from storage.models import ChannelIdentity, Invite, Participant, StaffAccount, StaffSession
+from storage.models import ChannelIdentity, DataCopyLink, Invite, LinkCode, Participant, StaffAccount, StaffSession
 
 
 class CouncilRow(SQLModel, table=True):
@@ -70,6 +70,14 @@ def council_of_staff_session(session: Session, id_hash: str) -> str | None:
 
 def council_of_invite(session: Session, code_hash: str) -> str | None:
     return _council_of(session, Invite, Invite.code_hash, code_hash)
+
+
+def council_of_link(session: Session, code_hash: str) -> str | None:
+    return _council_of(session, LinkCode, LinkCode.code_hash, code_hash)
+
+
+def council_of_data_copy(session: Session, token_hash: str) -> str | None:
+    return _council_of(session, DataCopyLink, DataCopyLink.token_hash, token_hash)
 
 
 def council_of_identity(session: Session, key_hash: str) -> str | None:
