@@ -6,6 +6,7 @@ to fewer than 5 values; with secondary suppression switched off, it does."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -108,3 +109,31 @@ def test_only_ended_quarters() -> None:
             r.choose_quarter(refused, now, settings)
     assert r.ended_quarters(now, "Europe/London", 2) == [(date(2026, 7, 1), date(2026, 9, 30)),
                                                          (date(2026, 4, 1), date(2026, 6, 30))]
+
+
+def test_the_warm_job_solves_an_ended_quarter_once_and_views_reuse_it(tmp_path: Path) -> None:
+    """`responses_warm` works every flow out for the last ended quarter; running it again, or a page's read of the
+    same frozen roll-up, solves nothing more (the kept result is keyed by that roll-up's rows)."""
+    from admin.actions.policy import AGGREGATE_AUDIENCES
+    from admin.commands.demo_cmd import seed_demo
+    from admin.jobs.responses import warm
+    from admin.reports.catalog import DISTRICTS
+    from storage.db import session
+    from storage.migrate import create_missing_tables, upgrade
+    from tests.reports.conftest import NOW, runtime
+
+    url = f"sqlite:///{tmp_path / 'warm.db'}"
+    upgrade(url)
+    create_missing_tables(url)
+    rt = runtime(url, tmp_path)
+    seed_demo(rt, people=20, seed=3, months=6, now=NOW)
+    first = warm(rt, now=NOW)
+    assert first.startswith("quarter 2026-Q3") and not first.endswith(" 0 solved"), first
+    assert warm(rt, now=NOW).endswith(" 0 solved")
+    before = r.SOLVES[0]
+    flow = rt.library.flows["wellbeing"]
+    with session(rt.engine) as s:
+        fc = r.for_flow(s, rt.library, flow, (date(2026, 7, 1), date(2026, 9, 30)), settings=rt.report_settings,
+                        now=NOW, districts=DISTRICTS, role_audiences=AGGREGATE_AUDIENCES)
+    assert fc.answers and r.SOLVES[0] == before
+    rt.engine.dispose()
