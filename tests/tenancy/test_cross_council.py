@@ -171,3 +171,62 @@ def test_the_app_role_cannot_write_into_another_council(world: Any) -> None:
             session(world.rt.engine) as s:
         s.execute(sa.text("INSERT INTO good_news (text, created_at, council_id) "
                           "VALUES ('x', now(), 'borsetshire')"))
+
+
+# CLI commands that show a council's data, one representative invocation each (as the council's manager, or its
+# auditor for the audit log). Commands that change one item act through the same scoped queries (tests/tenancy/
+# test_filter.py: updates and deletes stay in the council); operator commands (council, db, keys, run, init,
+# content, demo) hold no council's data.
+READ_COMMANDS: dict[str, tuple[str, ...]] = {
+    "staff list": ("staff", "list"), "event list": ("event", "list"), "invite list": ("invite", "list"),
+    "goodnews list": ("goodnews", "list", "--status", "all"), "card list": ("card", "list"),
+    "alerts list": ("alerts", "list"), "toread list": ("toread", "list"), "requests list": ("requests", "list"),
+    "quote list": ("quote", "list", "--status", "all"), "topic list": ("topic", "list"),
+    "responses shared": ("responses", "shared"), "report action list": ("report", "action", "list"),
+    "audit list": ("audit", "list"),
+}
+NO_SIGN_IN = {("staff", "list"), ("topic", "list"), ("report", "action", "list")}
+
+
+def _cli(admin: Any, council: str, args: tuple[str, ...], tmp: Path) -> str:
+    """One CLI run as `council`'s account, in a context of its own (the CLI sets the council for the rest of its
+    context, as a process would)."""
+    import contextvars
+
+    from typer.testing import CliRunner
+
+    from admin.cli import app
+    from tests.admin.conftest import PASSWORD
+    from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY
+
+    who = f"aud-{council}" if args[0] == "audit" else f"mgr-{council}"
+    env = {"OURVOICE_DATABASE_URL": admin.rt.settings.database_url, "OURVOICE_ID_HASH_KEY": TEST_HASH_KEY,
+           "OURVOICE_ENCRYPTION_KEYS": TEST_FERNET_KEY, "OURVOICE_STAFF_PASSWORD": PASSWORD,
+           "OURVOICE_AUDIT_ANCHOR_FILE": str(tmp / "anchors.log")}
+    # Commands that sign no one in take the council from --council (OURVOICE_COUNCIL), as an operator would.
+    argv = [*args, "--staff", who] if args not in NO_SIGN_IN else ["--council", council, *args]
+    result = contextvars.copy_context().run(CliRunner().invoke, app, argv, env=env)
+    assert result.exit_code == 0, (council, args, result.output)
+    return re.sub(r"\s+", " ", result.output)
+
+
+def _cli_leaks(admin: Any, tmp: Path) -> tuple[list[str], int]:
+    leaks, own = [], 0
+    for council, other in (("kent", "borsetshire"), ("borsetshire", "kent")):
+        for name, args in READ_COMMANDS.items():
+            text = _cli(admin, council, args, tmp)
+            own += any(s in text for s in SENTINELS[council])
+            leaks += [f"{council} {name}: {s}" for s in SENTINELS[other] if s in text]
+    return leaks, own
+
+
+@pytest.mark.parametrize("app_filter", [True, False], ids=["app-filter", "rls-alone"])
+def test_no_cli_listing_shows_the_other_councils_data(
+    world: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, app_filter: bool
+) -> None:
+    from storage import tenancy
+
+    monkeypatch.setattr(tenancy.APP_FILTER, "on", app_filter)
+    leaks, own = _cli_leaks(world, tmp_path)
+    assert own >= 8, "each council's listings show its own staff, events, invites, good news and audit rows"
+    assert leaks == []
