@@ -382,9 +382,9 @@ class OutboxSender:
             rows = [p.row_id for p in item.each() if p.row_id is not None]
             if rows and time.monotonic() > self._claims_until:
                 return "lost"  # our claims may have run out: another process may be sending this chat now
-            if self.budget is not None:
-                await self.budget.slot(rows)  # the shared global rate (marks the rows as being sent)
             await self.limiter.wait_global(address)
+            if self.budget is not None:  # last before the send: a booked slot is used on time or not at all
+                await self.budget.slot(rows)  # the shared global rate (marks the rows as being sent)
             try:
                 await self.channel.send(address, item.message)
             except DeliveryError as exc:
