@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from admin import risk_content
 from bot.risk_model import FEATURIZER, Concepts, features, tokens
 from bot.safeguarding import Lexicon, assess_lexicon, default_lexicon_path
 
@@ -99,9 +100,11 @@ def _read_yaml(path: Path) -> list[Example]:
     return out
 
 
-def load_labelled(root: Path | None = None) -> list[Example]:
-    """Every labelled message, in a fixed order (files by name, lines as written). Raises ValueError on an
-    unknown category so a typo cannot quietly train a new one."""
+def load_labelled(root: Path | None = None, lexicon: Lexicon | None = None) -> list[Example]:
+    """Every labelled message, in a fixed order (files by name, lines as written), then the product's own
+    buttons and questions when `root` sits in a content folder (admin/risk_content.py; the lexicon, the live
+    one unless given, keeps out those it flags). Raises ValueError on an unknown category so a typo cannot
+    quietly train a new one."""
     folder = root or labelled_dir()
     examples: list[Example] = []
     for path in sorted(folder.iterdir()):
@@ -109,6 +112,11 @@ def load_labelled(root: Path | None = None) -> list[Example]:
             examples += _read_txt(path, flag=not path.stem.endswith("not_flag"))
         elif path.suffix in (".yaml", ".yml"):
             examples += _read_yaml(path)
+    content_root = folder.resolve().parents[1]
+    if (content_root / "flows").is_dir():
+        lex = lexicon or Lexicon.from_file(default_lexicon_path())
+        texts = risk_content.everyday_texts(content_root, lambda t: assess_lexicon(t, lex).flagged)
+        examples += [Example(t, False, None, risk_content.SOURCE) for t in texts]
     for ex in examples:
         if ex.category is not None and ex.category not in CATEGORIES:
             raise ValueError(f"unknown category {ex.category!r} in the labelled data")
@@ -273,7 +281,7 @@ def _threshold(
 def train_model(root: Path | None = None) -> dict[str, Any]:
     """Train on every labelled message and return the model as plain data (see `dumps`)."""
     lexicon = Lexicon.from_file(default_lexicon_path())
-    return train_examples(load_labelled(root), concepts_of(lexicon), lexicon)
+    return train_examples(load_labelled(root, lexicon), concepts_of(lexicon), lexicon)
 
 
 def train_examples(examples: list[Example], concepts: Concepts, lexicon: Lexicon | None = None) -> dict[str, Any]:

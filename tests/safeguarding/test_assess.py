@@ -211,6 +211,35 @@ def test_an_everyday_phrase_does_not_hide_a_disclosure(lexicon: Lexicon) -> None
     assert assess("that film was killing me but he hits me every night", lexicon).flagged
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i am writing an essay about domestic abuse",
+        "we had a lesson on self harm and where to get support",
+        "there was an assembly about knife crime today",
+        "the documentary about county lines was good",
+        "my psychology coursework on child abuse is due friday",
+        "the domestic violence storyline in the soap was well done",
+    ],
+)
+def test_talk_about_a_topic_is_not_a_disclosure_to_the_lexicon(lexicon: Lexicon, text: str) -> None:
+    """School work, media and lessons name harm without disclosing it (not_risk: <talk_frame> about <harm_topic>)."""
+    assert not assess_lexicon(text, lexicon).flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i am writing an essay about domestic abuse because my dad hits me",
+        "after the lesson on self harm i cut myself again",
+        "can i talk about suicide",
+        "i have been researching suicide methods",
+    ],
+)
+def test_a_topic_frame_does_not_hide_a_disclosure(lexicon: Lexicon, text: str) -> None:
+    assert assess_lexicon(text, lexicon).flagged
+
+
 # ---- staff-editable data ---------------------------------------------------------------------------------
 
 

@@ -64,10 +64,11 @@ def test_blind_set_meets_the_goal(path: Path, lexicon: Lexicon, model: RiskModel
 
 def test_the_fourth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: RiskModel) -> None:
     """Blind set 4, scored once when the model was final: recall 0.974 (meets 0.97) but false alarms 0.108, just
-    over the 0.10 goal. Held to what it measured so it cannot get worse; the README says it misses the goal."""
+    over the 0.10 goal. Now a development set; the round-3 model (product's own words, talk-about-a-topic rules,
+    three more labelled files) measures 0.977 / 0.105 (36 of 343), still over the goal: held to that floor."""
     s = score(fresh_rows(FRESH_FOURTH), lexicon, model)
     assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} disclosures missed"
-    assert s.fpr("combined") <= 0.109, f"{len(s.false_alarms)} false alarms"
+    assert s.fpr("combined") <= 0.105, f"{len(s.false_alarms)} false alarms"
 
 
 def test_tuning_set(lexicon: Lexicon, model: RiskModel) -> None:
