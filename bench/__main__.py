@@ -12,7 +12,9 @@ import sys
 def main() -> int:
     parser = argparse.ArgumentParser(description="ourvoice benchmarks")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("only", nargs="*", help="engine telegram summary admin paper broadcast (default: all available)")
+    parser.add_argument(
+        "only", nargs="*", help="engine telegram summary admin paper broadcast (default: all available)"
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     plan = {

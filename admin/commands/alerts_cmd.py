@@ -172,15 +172,7 @@ def reveal(
                 )
         except ActionError as exc:
             raise _refused(exc) from None
-    if result.reason in ("invalid", "locked"):
-        raise refuse(
-            "that password did not match" if result.reason == "invalid" else "too many attempts: wait 15 minutes"
-        )
-    if not result.ok:
-        typer.echo(f"{ref}: no council case reference was given with this young person's invite")
-        return
-    typer.echo(f"{ref}: council case reference {result.value}")
-    typer.echo("Your reveal and reason were recorded in the audit log.")
+    _print_reveal(ref, result)
 
 
 @app.command("reveal-review")
@@ -202,6 +194,11 @@ def reveal_review(
                                            now=now)
         except ActionError as exc:
             raise _refused(exc) from None
+    _print_reveal(ref, result)
+
+
+def _print_reveal(ref: str, result: actions.Reveal) -> None:
+    """The answer to a break-glass reveal, the same for an alert's reference and a review statement's."""
     if result.reason in ("invalid", "locked"):
         raise refuse(
             "that password did not match" if result.reason == "invalid" else "too many attempts: wait 15 minutes"

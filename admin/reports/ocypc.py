@@ -1378,8 +1378,8 @@ def _activity(ctx: Context) -> Activity | None:
             return
         share = percent(high, total)
         out.ratings_note = (
-            f"{total:,} young people answered \u201cHow was it?\u201d (1 not good to 5 brilliant) after a meeting "
-            "or event, each counted once by their latest answer"
+            f"{total:,} young people answered \u201cHow was it?\u201d on a scale of 1 (not good) to 5 (brilliant) "
+            "after a meeting or event, each counted once by their latest answer"
             + (f"; {share} said good or brilliant." if share else ".")
         )
 

@@ -33,8 +33,8 @@ from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from tests.conftest import PG_URL, REQUIRE_PG, TEST_FERNET_KEY, TEST_HASH_KEY, _postgres_url, fixed_now, make_settings
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.support.cluster import max_per_window
 from tests.telegram.conftest import Factory
-from tests.telegram.test_limits import max_in_window
 
 PEOPLE = 300
 LIMIT = 100  # messages a second overall, scaled up from Telegram's 30 so the test is short
@@ -121,7 +121,7 @@ async def test_three_senders_broadcast_at_the_limit_and_wait_out_a_429_storm(
     assert got == {CHAT0 + i: 1 for i in range(PEOPLE)}  # none dropped, none twice, nobody else
     assert sum(1 for c in sends if c.status == 429) == STORM  # the storm's, and not one from the limit
     assert tg.over_limit == 0
-    assert max_in_window(accepted, 1.0) <= LIMIT
+    assert max_per_window(accepted, 1.0) <= LIMIT
     assert sum(svc.sender.sent > 0 for svc in senders) >= 2  # the work was shared (a batch is 200 chats)
     with session(rt.engine) as s:
         statuses = dict(s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())

@@ -8,21 +8,12 @@ from collections import defaultdict
 
 from bot.outbox import RateLimiter
 from tests.fakes.telegram_api import Call, FakeBotAPI
+from tests.support.cluster import max_per_window
 from tests.telegram.conftest import Factory, TgUser, delivered, said, settle
 
 JITTER = 0.05  # seconds of slack for HTTP timing between the client's pacing and the fake's clock
 STORM = 8
 ON_THE_WIRE = 0.3  # requests sent just before a 429 came back may still arrive this much later on a busy box
-
-
-def max_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 async def test_429_storm_delivers_everything_within_limits(
@@ -50,11 +41,11 @@ async def test_429_storm_delivers_everything_within_limits(
         assert u.texts()[0].startswith("Hi, and welcome")
         assert delivered(tg, u.chat_id) == said(rt, u.chat_id)
     # Never more than 30 in any second overall, nor more than one per second in a chat.
-    assert max_in_window([c.at for c in ok], 1.0 - JITTER) <= 30
+    assert max_per_window([c.at for c in ok], 1.0 - JITTER) <= 30
     by_chat: dict[int, list[float]] = defaultdict(list)
     for c in ok:
         by_chat[int(c.params["chat_id"])].append(c.at)
-    assert all(max_in_window(times, 1.0 - JITTER) <= 1 for times in by_chat.values())
+    assert all(max_per_window(times, 1.0 - JITTER) <= 1 for times in by_chat.values())
     # retry_after was honoured: after each 429 nothing was delivered for the rest of that second (bar
     # requests that were already on the wire when the 429 came back, which land within ON_THE_WIRE).
     for c in limited:
@@ -75,7 +66,7 @@ async def test_limiter_spaces_one_chat_and_caps_the_total() -> None:
     await asyncio.gather(*(chat(f"c{i}", 3) for i in range(4)))
     every = [t for ts in stamps.values() for t in ts]
     assert len(every) == 12
-    assert max_in_window(every, 1.0 - 0.01) <= 5
+    assert max_per_window(every, 1.0 - 0.01) <= 5
     for ts in stamps.values():
         assert all(b - a >= 0.2 - 0.01 for a, b in zip(ts, ts[1:], strict=False))
     assert time.monotonic() - started >= 2.0 - 0.05  # 12 sends at 5/s need at least two full windows
