@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from admin.risk_training import load_labelled
+from bot.language_check import assess_message
 from bot.risk_model import RiskModel
 from bot.safeguarding import Lexicon, assess_lexicon
 
@@ -22,7 +23,8 @@ FRESH = HERE / "fresh" / "fresh_2026-12-04.yaml"
 FRESH_SECOND = HERE / "fresh" / "fresh_2026-12-04_second.yaml"
 FRESH_THIRD = HERE / "fresh" / "fresh_2026-12-04_third.yaml"
 FRESH_FOURTH = HERE / "fresh" / "fresh_2026-12-05_fourth.yaml"
-BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH)
+FRESH_FIFTH = HERE / "fresh" / "fresh_2026-12-05_fifth.yaml"
+BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH)
 
 Row = tuple[str, bool, str | None]  # text, must flag, category
 
@@ -74,7 +76,10 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel) -> Score:
     for text, must, category in rows:
         lex = assess_lexicon(text, lexicon).flagged
         mod = model.assess(text).fired
-        fired = {"lexicon": lex, "model": mod, "combined": lex or mod}
+        # "live": what the bot does with the message, other languages included (a message in a language it
+        # cannot read goes to a person as unassessed, so it counts as caught and, when everyday, as an alarm).
+        live = assess_message(text, lexicon, model=model).flagged
+        fired = {"lexicon": lex, "model": mod, "combined": lex or mod, "live": live}
         if must:
             s.n_flag += 1
             for name, hit in fired.items():
@@ -97,7 +102,8 @@ BLIND_NOTES = {
     FRESH: "looked at during development",
     FRESH_SECOND: "looked at during development",
     FRESH_THIRD: "scored once on 2026-12-05 (0.966 / 0.102), since then looked at during development",
-    FRESH_FOURTH: "scored once on 2026-12-05 by the lead after the model was final; never looked at in development",
+    FRESH_FOURTH: "scored once on 2026-12-05 by the lead after round 2's model; looked at for round 3",
+    FRESH_FIFTH: "scored once on 2026-12-05 by the lead after round 3's model was final; never looked at in development",
 }
 
 
@@ -115,18 +121,19 @@ def markdown_table() -> str:
         meta = fresh_meta(path)
         label = f"**blind set {n}** ({meta['written']}, {meta['author_role']}; {BLIND_NOTES[path]})"
         sets.append((label, fresh_rows(path)))
-    out = ["| set | disclosures / everyday | lexicon recall / FPR | model recall / FPR | **both** recall / FPR |",
-           "| --- | --- | --- | --- | --- |"]
+    out = ["| set | disclosures / everyday | lexicon recall / FPR | model recall / FPR | **both** recall / FPR "
+           "| live check, other languages to a person: recall / FPR |",
+           "| --- | --- | --- | --- | --- | --- |"]
     blinds = []
     for name, rows in sets:
         s = score(rows, lexicon, model)
-        cells = [f"{s.recall(d):.3f} / {s.fpr(d):.3f}" for d in ("lexicon", "model", "combined")]
-        out.append(f"| {name} | {s.n_flag} / {s.n_not} | {cells[0]} | {cells[1]} | **{cells[2]}** |")
+        cells = [f"{s.recall(d):.3f} / {s.fpr(d):.3f}" for d in ("lexicon", "model", "combined", "live")]
+        out.append(f"| {name} | {s.n_flag} / {s.n_not} | {cells[0]} | {cells[1]} | **{cells[2]}** | {cells[3]} |")
         blinds.append(s)
     blinds = blinds[-len(BLIND_SETS):]
     head = " | ".join(f"blind set {n}" for n in range(1, len(blinds) + 1))
     out += ["", f"| by category (both detectors) | {head} |", "| --- |" + " --- |" * len(blinds)]
-    for cat in sorted(blinds[0].by_category):
+    for cat in sorted({c for b in blinds for c in b.by_category}):
         cells = []
         for b in blinds:
             hit, total = b.by_category.get(cat, [0, 0])

@@ -21,6 +21,7 @@ from bot.safeguarding import Lexicon, default_lexicon_path
 from tests.safeguarding.quality import (
     BLIND_SETS,
     FRESH,
+    FRESH_FIFTH,
     FRESH_FOURTH,
     FRESH_SECOND,
     FRESH_THIRD,
@@ -46,7 +47,7 @@ def model() -> RiskModel:
     return cached_model()
 
 
-@pytest.mark.parametrize("path", BLIND_SETS, ids=["blind1", "blind2", "blind3", "blind4"])
+@pytest.mark.parametrize("path", BLIND_SETS, ids=[f"blind{n}" for n in range(1, len(BLIND_SETS) + 1)])
 def test_blind_set_is_big_enough(path: Path) -> None:
     rows = fresh_rows(path)
     assert sum(must for _, must, _ in rows) >= 150
@@ -69,6 +70,20 @@ def test_the_fourth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: 
     s = score(fresh_rows(FRESH_FOURTH), lexicon, model)
     assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} disclosures missed"
     assert s.fpr("combined") <= 0.105, f"{len(s.false_alarms)} false alarms"
+
+
+def test_the_fifth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: RiskModel) -> None:
+    """Blind set 5, scored once on 2026-12-05 after the round-3 model was final, and the honest measure of fresh
+    wording: both English detectors 0.816 / 0.076 (55 of 299 missed, 38 of them written in other languages;
+    English alone about 0.93), and the live check, which sends a message in a language it cannot read to a
+    person as unassessed, 0.960 / 0.166. Far from the goal: held to what it measured so nothing slips further,
+    and never looked at for tuning. The next round needs a sixth set."""
+    rows = fresh_rows(FRESH_FIFTH)
+    s = score(rows, lexicon, model)
+    assert s.recall("combined") >= 0.816, f"{len(s.missed)} disclosures missed"
+    assert s.fpr("combined") <= 0.077, f"{len(s.false_alarms)} false alarms"
+    assert s.recall("live") >= 0.959, "the live check, other languages included"
+    assert s.fpr("live") <= 0.167
 
 
 def test_tuning_set(lexicon: Lexicon, model: RiskModel) -> None:
