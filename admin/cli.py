@@ -65,7 +65,8 @@ def _council(council: str = typer.Option(
 # backed by a staff action take their roles from that action's rule (admin/actions/policy.py RULES).
 _WORKERS = ("participation_worker", "participation_manager")
 _PROTECTED: dict[str, dict[str, tuple[str, ...] | None]] = {
-    "survey": {"open": roles_for("wave.open"), "close": roles_for("wave.close"), "enter": roles_for("wave.enter")},
+    "survey": {"list": roles_for("wave.list"), "status": roles_for("wave.view"), "open": roles_for("wave.open"),
+               "close": roles_for("wave.close"), "enter": roles_for("wave.enter")},
     "topic": {"publish": roles_for("topic.publish"), "close": roles_for("topic.close")},
     "card": {"list": roles_for("card.list"), "show": roles_for("card.view"), "move": roles_for("card.move"),
              "resolve": roles_for("card.move")},

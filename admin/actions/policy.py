@@ -109,6 +109,8 @@ RULES: dict[str, Rule] = {
     "quote.decide": Rule(MANAGER, False, "approve or reject a quote"),
     "invite.create": Rule(INVITERS, True, "create invite codes"),
     "invite.revoke": Rule(INVITERS, True, "revoke invite codes"),
+    "wave.list": Rule(FOSTERING, True, "list carer survey waves"),
+    "wave.view": Rule(FOSTERING, True, "follow a carer survey wave's counts"),
     "wave.open": Rule(FOSTERING, True, "open a carer survey wave"),
     "wave.close": Rule(FOSTERING, True, "close a carer survey wave"),
     "wave.enter": Rule(FOSTERING, True, "enter a carer's response taken by phone or on paper"),

@@ -1,12 +1,17 @@
-"""Carer survey wave actions: open a wave, close it, and enter a response taken by phone or on paper.
+"""Carer survey wave actions: list and follow waves, open one, close it, and enter a response taken by phone
+or on paper.
 
 The fostering team works only in its own districts: a new wave must lie inside them, closing needs the wave
 wholly inside them, and an entered response must be for one of their districts in a wave that covers it.
-Each action writes one audit row (survey.open, survey.close, survey.enter).
+Each change writes one audit row (survey.open, survey.close, survey.enter). Listing and following are
+reads of counts, not of anyone's words: refused to other roles, scoped to the viewer's districts, and every
+count protected once over the whole wave (`protected_wave_rows`) so the web page and `ourvoice survey status`
+show exactly the same figures.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +22,7 @@ from admin.actions.policy import (
     NotFound,
     authorise,
     districts_of,
+    may_read,
     parse_districts,
     record,
     require_own_districts,
@@ -40,6 +46,58 @@ def _districts(values: list[str] | None) -> tuple[str, ...]:
     if bad:
         raise Invalid(f"unknown district(s) {', '.join(bad)}: use {', '.join(DISTRICTS)}")
     return parse_districts(found)
+
+
+def visible_waves(s: Any, actor: Actor) -> list[waves.WaveView]:
+    """The waves the actor may follow: every one for county-wide staff, else those touching their districts.
+    Not audited: counts of carers, nobody's words (reading aggregates writes no audit row)."""
+    authorise(actor, "wave.list")
+    found = [w for w in waves.list_waves(s)
+             if may_read(actor, frozenset(w.districts) if w.districts else districts_of(None))]
+    return found
+
+
+@dataclass(frozen=True)
+class WaveFigures:
+    """What a viewer may see of one wave: its rows cut to their districts, the total for county-wide staff."""
+
+    status: waves.WaveStatusView
+    rows: list[dict[str, Any]]
+    total: dict[str, Any] | None
+    modes: dict[str, int | None]
+
+
+def protected_wave_rows(
+    districts: list[Any], total: Any, staff_by_mode: dict[str, int] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The wave's counts of carers as published, protected as one problem over every district (a scoped view
+    protected on its own could be put beside the all-districts view to work a hidden count out). Invited is
+    the team's own list of carers asked, always shown."""
+    return _protected(districts, total, staff_by_mode)[:2]
+
+
+def _protected(
+    districts: list[Any], total: Any, staff_by_mode: dict[str, int] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, int | None]]:
+    from dataclasses import asdict
+
+    from admin.reports.staff_counts import wave
+
+    pw = wave(districts, total, staff_by_mode or {})
+    return [asdict(r) for r in pw.rows], asdict(pw.total), pw.modes
+
+
+def wave_figures(s: Any, actor: Actor, wave_id: int) -> WaveFigures:
+    """One wave's counts for the web page and `ourvoice survey status` alike (NotFound outside the actor's
+    districts, like a wave that does not exist). Not audited: protected counts, nobody's words."""
+    authorise(actor, "wave.view")
+    require_scope(actor, wave_districts(s, wave_id), f"wave {wave_id}", change=False)
+    st = waves.wave_status(s, wave_id)
+    if st is None:
+        raise NotFound(f"no wave {wave_id}")
+    rows, total, modes = _protected(list(st.districts), st.total, dict(st.staff_by_mode))
+    mine = [r for r in rows if actor.all_districts or r["district"] in actor.districts]
+    return WaveFigures(st, mine, total if actor.all_districts else None, modes)
 
 
 def wave_districts(s: Any, wave_id: int) -> frozenset[str] | None:

@@ -2,7 +2,8 @@
 
 Each command is a thin Typer shell over a `do_*` function taking the runtime, the signed-in Actor and `now`,
 so tests drive them with an injected clock. Open, close and enter are the actions in admin/actions/waves.py
-(the same ones the admin web calls): own districts only, one audit row each.
+(the same ones the admin web calls): own districts only, one audit row each. List and status need sign-in too
+and show what the web page shows (admin.actions.waves.visible_waves and wave_figures).
 """
 
 from __future__ import annotations
@@ -70,17 +71,17 @@ def do_open(
     return "\n".join(lines)
 
 
-def do_list(rt: Any, *, now: datetime) -> str:
+def do_list(rt: Any, *, actor: Actor, now: datetime) -> str:
+    """The waves the signed-in staff member may follow (admin.actions.waves.visible_waves, as the web page)."""
     with session(rt.engine) as s:
-        rows = waves.list_waves(s)
+        rows = wave_actions.visible_waves(s, actor)
     if not rows:
         return "no survey waves yet"
-    from admin.reports.staff_counts import lone, text
-
+    # Invited is the team's own list of carers asked, shown as the web page shows it.
     out = [f"{'id':>4}  {'state':<9}  {'opens':<10}  {'closes':<10}  {'invited':>9}  questionnaire / name"]
     for w in rows:
         where = f"  [{','.join(w.districts)}]" if w.districts else ""
-        out.append(f"{w.id:>4}  {w.state(now):<9}  {w.opens_on}  {w.closes_on}  {text(lone(w.invited)):>9}  "
+        out.append(f"{w.id:>4}  {w.state(now):<9}  {w.opens_on}  {w.closes_on}  {w.invited:>9}  "
                    f"{w.questionnaire_id} / {w.name}{where}")
     return "\n".join(out)
 
@@ -92,37 +93,35 @@ def do_close(rt: Any, wave_id: int, *, actor: Actor, now: datetime) -> str:
     return f"closed wave {wave_id}: no more reminders, and answers from now on are not counted in it"
 
 
-def format_status(st: waves.WaveStatusView, now: datetime) -> str:
-    """The `survey status` table: one row per district and a total."""
-    w = st.wave
+def format_status(fig: wave_actions.WaveFigures, now: datetime) -> str:
+    """The `survey status` table: one row per district the viewer covers, and the total for county-wide staff.
+    The figures are the web page's (admin.actions.waves.wave_figures: one protection over the whole wave)."""
+    from admin.reports.disclosure import percent
+    from admin.reports.staff_counts import text as t
+
+    w = fig.status.wave
     head = (f"wave {w.id} '{w.name}' ({w.questionnaire_id}) {w.opens_on} to {w.closes_on}, {w.state(now)}"
             + (f", districts {','.join(w.districts)}" if w.districts else ""))
     cols = (f"{'district':<14} {'invited':>7} {'started':>7} {'completed':>9} {'partial':>7} "
             f"{'opted out':>9} {'by staff':>8} {'rate':>6}")
     lines = [head, "", cols]
-    # Every count through the disclosure layer, protected together (see admin.reports.staff_counts).
-    from admin.reports.disclosure import percent
-    from admin.reports.staff_counts import text as t
-    from admin.reports.staff_counts import wave as protected_wave
-
-    pw = protected_wave(st.districts, st.total, st.staff_by_mode)
-    for d in [*pw.rows, pw.total]:
-        lines.append(f"{d.district:<14} {d.invited:>7} {t(d.started):>7} {t(d.completed):>9} {t(d.partial):>7} "
-                     f"{t(d.opted_out):>9} {t(d.staff_entered):>8} {d.rate or t(None):>6}")
-    modes = ", ".join(f"{m} {t(n)}" for m, n in pw.modes.items())
-    share = percent(pw.total.staff_entered, pw.total.completed) or t(None)
-    lines += ["", f"entered by staff: {share} of completed ({modes})",
-              "started includes completed; partial = started, not finished; opted out = no reminders wanted",
+    for d in [*fig.rows, *([fig.total] if fig.total else [])]:
+        lines.append(f"{d['district']:<14} {d['invited']:>7} {t(d['started']):>7} {t(d['completed']):>9} "
+                     f"{t(d['partial']):>7} {t(d['opted_out']):>9} {t(d['staff_entered']):>8} "
+                     f"{d['rate'] or t(None):>6}")
+    if fig.total:
+        modes = ", ".join(f"{m} {t(n)}" for m, n in fig.modes.items())
+        share = percent(fig.total["staff_entered"], fig.total["completed"]) or t(None)
+        lines += ["", f"entered by staff: {share} of completed ({modes})"]
+    lines += ["", "started includes completed; partial = started, not finished; opted out = no reminders wanted",
               "not shown: fewer than 5, or hidden so that a smaller number cannot be worked out"]
     return "\n".join(lines)
 
 
-def do_status(rt: Any, wave_id: int, *, now: datetime) -> str:
+def do_status(rt: Any, wave_id: int, *, actor: Actor, now: datetime) -> str:
     with session(rt.engine) as s:
-        _wave(s, wave_id)
-        st = waves.wave_status(s, wave_id)
-    assert st is not None
-    return format_status(st, now)
+        fig = wave_actions.wave_figures(s, actor, wave_id)
+    return format_status(fig, now)
 
 
 def do_enter(rt: Any, wave_id: int, *, mode: str, district: str | None, answers: dict[str, Any], actor: Actor,
@@ -169,9 +168,9 @@ def open_cmd(
 
 
 @app.command("list")
-def list_cmd() -> None:
-    """List every wave with its state and number invited."""
-    _run(do_list)
+def list_cmd(*, actor: Actor) -> None:
+    """List the waves you may follow, with their state and number invited."""
+    _run(do_list, actor=actor)
 
 
 @app.command("close")
@@ -181,9 +180,9 @@ def close_cmd(wave: int, *, actor: Actor) -> None:
 
 
 @app.command("status")
-def status_cmd(wave: int) -> None:
+def status_cmd(wave: int, *, actor: Actor) -> None:
     """Invited, started, completed, partial, opted out and rate per district, and the staff-entered share."""
-    _run(do_status, wave)
+    _run(do_status, wave, actor=actor)
 
 
 @app.command("enter")

@@ -187,7 +187,7 @@ def test_wave_of_500_carers(rt) -> None:
         case_ref = participants.get(s, _pid(rt, groups["silent"][0])).case_ref  # type: ignore[union-attr]
     survey_cmd.do_enter(rt, wave_id, mode="phone", district=None, answers={"informed": 2}, actor=Actor("j.smith", "participation_manager"),
                         case_ref=case_ref, now=END)
-    out = survey_cmd.do_status(rt, wave_id, now=END)
+    out = survey_cmd.do_status(rt, wave_id, actor=Actor("j.smith", "participation_manager"), now=END)
     with session(rt.engine) as s:
         st = waves.wave_status(s, wave_id)
     assert st is not None

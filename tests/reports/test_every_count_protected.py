@@ -377,9 +377,9 @@ def _cli(w: World, *args: str, role: str = "participation_manager", signs_in: bo
 
 
 def cli_outputs(w: World) -> dict[str, str]:
-    outs = {"survey list": _cli(w, "survey", "list", signs_in=False)}
+    outs = {"survey list": _cli(w, "survey", "list", role="participation_manager")}
     for wave in w.params("wave_id"):
-        outs[f"survey status {wave}"] = _cli(w, "survey", "status", wave, signs_in=False)
+        outs[f"survey status {wave}"] = _cli(w, "survey", "status", wave, role="participation_manager")
     for role in ("participation_manager", "fostering_team", "participation_worker", "panel_viewer"):
         outs[f"responses summary ({role})"] = _cli(w, "responses", "summary", "--period", QUARTER, role=role)
     for flow in w.params("flow_id"):

@@ -11,7 +11,6 @@ from fastapi.responses import Response
 
 from admin.actions import waves as wave_actions
 from admin.actions.policy import ActionError, Invalid
-from admin.reports.disclosure import THRESHOLD, protect, safe_count
 from admin.web.policy import Ctx, for_action, refusal, resolver
 from admin.web.routing import AdminRoute, redirect
 from content.schema import text_for
@@ -19,7 +18,9 @@ from content.schema import text_for
 router = APIRouter(route_class=AdminRoute)
 NAV = "Carer surveys"
 NEEDS = ("storage.waves", "admin.commands.survey_cmd", "bot.features.carers")
-FOSTERING = for_action("wave.open")  # whoever may open a wave may follow the waves
+LIST = for_action("wave.list")
+VIEW = for_action("wave.view", changes_object=False)
+FOSTERING = for_action("wave.open")
 CLOSE = for_action("wave.close")
 ENTER = for_action("wave.enter", changes_object=False)
 
@@ -38,15 +39,8 @@ def _surveys(library: Any) -> list[tuple[str, str]]:
 
 
 def _list_page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
-    from storage import waves
-
-    user = ctx.user
     with ctx.web.db() as s:
-        rows = [
-            w
-            for w in waves.list_waves(s)
-            if user.all_districts or not w.districts or set(w.districts) & set(user.districts)
-        ]
+        rows = wave_actions.visible_waves(s, ctx.user)
     return ctx.web.render(
         request,
         ctx,
@@ -61,7 +55,7 @@ def _list_page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200
 
 
 @router.get("/waves")
-def wave_list(request: Request, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
+def wave_list(request: Request, *, ctx: Annotated[Ctx, Depends(LIST)]) -> Response:
     return _list_page(request, ctx)
 
 
@@ -94,49 +88,25 @@ async def wave_open(request: Request, *, ctx: Annotated[Ctx, Depends(FOSTERING)]
 
 
 @router.get("/waves/{wave_id}")
-def wave_detail(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
-    from storage import waves
-
+def wave_detail(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(VIEW)]) -> Response:
     with ctx.web.db() as s:
-        st = waves.wave_status(s, wave_id)
-    if st is None:
-        raise HTTPException(404, "No such wave.")
-    user = ctx.user
-    # Protected once over every district of the wave, then cut to the viewer's districts: a scoped view
-    # protected on its own could be put beside the all-districts view to work a hidden count out.
-    all_rows, total = protected_wave_rows(list(st.districts), st.total)
-    rows = [r for r in all_rows if user.all_districts or r["district"] in user.districts]
+        try:
+            fig = wave_actions.wave_figures(s, ctx.user, wave_id)
+        except ActionError as exc:
+            raise refusal(exc) from None
     return ctx.web.render(
         request,
         ctx,
         "wave.html",
-        title=f"Wave: {st.wave.name}",
-        st=st,
-        rows=rows,
-        total=total if user.all_districts else None,
-        state=st.wave.state(ctx.now),
+        title=f"Wave: {fig.status.wave.name}",
+        st=fig.status,
+        rows=fig.rows,
+        total=fig.total,
+        state=fig.status.wave.state(ctx.now),
     )
 
 
-def protected_wave_rows(districts: list[Any], total: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The wave's counts of carers as published: any under 5 hidden, with enough others that none can be
-    worked out (completed + part done = started, districts add up to All). Invited is the team's own list."""
-    table = protect([[d.completed, d.partial] for d in districts] or [[0, 0]], grand_total=True)
-
-    def row(d: Any, cells: tuple[int | None, ...], started: int | None) -> dict[str, Any]:
-        done = cells[0]
-        rate = f"{round(100 * done / d.invited)}%" if done is not None and d.invited >= THRESHOLD else None
-        return {
-            "district": d.district, "invited": d.invited, "started": started, "completed": done,
-            "partial": cells[1], "opted_out": safe_count(d.opted_out),
-            "staff_entered": safe_count(d.staff_entered), "rate": rate,
-        }
-
-    rows = [
-        row(d, table.cells[i], table.row_totals[i] if table.row_totals else None) for i, d in enumerate(districts)
-    ]
-    cols = table.col_totals or (None, None)
-    return rows, row(total, cols, table.grand_total)
+protected_wave_rows = wave_actions.protected_wave_rows  # one protection for the page and the CLI
 
 
 @router.post("/waves/{wave_id}/close")
