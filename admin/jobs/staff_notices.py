@@ -114,16 +114,26 @@ def digest_lines(counts: dict[str, int]) -> dict[str, str]:
     return out
 
 
+def digest_week(now: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """The last whole Monday-to-Sunday week before `now`, in the council's time. Fixed weeks, not the 7 days
+    before whenever the job ran: a run by hand (`ourvoice jobs run staff_digest --now ...`) at any time gives
+    one of the same weeks, so two runs can never be set a day apart and subtracted to single out one
+    young person's contribution (issue 19)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    monday = (local - timedelta(days=local.weekday())).date()
+    until = datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(timezone))
+    return until - timedelta(days=7), until
+
+
 def weekly_digest(rt: Any, *, now: datetime) -> str:
-    """Monday morning: what waits for the participation team and what came in over the last 7 days."""
+    """Monday morning: what waits for the participation team and what came in over the last whole week."""
     slack, mail = _routes(rt)
     if not (slack or mail):
         return "no staff channel"
-    week = (now - timedelta(days=7)).astimezone(ZoneInfo(rt.settings.timezone)).date().isoformat()
+    since, until = digest_week(now, rt.settings.timezone)
+    week = since.date().isoformat()
     with session(rt.engine) as s:
-        counts = staff_digest.week_counts(
-            s, since=now - timedelta(days=7), until=now, leave_out=catalog.private_flows(rt.library)
-        )
+        counts = staff_digest.week_counts(s, since=since, until=until, leave_out=catalog.private_flows(rt.library))
         notice = StaffNotice.weekly_digest(week, digest_lines(counts), _admin(rt, ""))
         _email(s, rt, notice, now=now)
     if slack:

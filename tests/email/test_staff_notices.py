@@ -104,3 +104,22 @@ def test_with_no_team_address_and_no_slack_nothing_is_queued(rt: Services) -> No
     assert staff_notices.weekly_digest(rt, now=fixed_now()) == "no staff channel"
     with session(rt.engine) as s:
         assert s.execute(select(OutboxMessage).where(OutboxMessage.channel == "email")).first() is None
+
+
+def test_the_digest_counts_fixed_weeks_whenever_it_runs() -> None:
+    """Issue 19 (differencing): a run by hand at any moment gives one of the same Monday-to-Sunday weeks, so two
+    runs a day apart cannot be subtracted to single one young person out."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    monday_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    week = staff_notices.digest_week(monday_9, "Europe/London")
+    assert week == (datetime(2026, 11, 23, tzinfo=london), datetime(2026, 11, 30, tzinfo=london))
+    for later in (timedelta(minutes=1), timedelta(days=1), timedelta(days=6, hours=14, minutes=59)):
+        assert staff_notices.digest_week(monday_9 + later, "Europe/London") == week
+    assert staff_notices.digest_week(monday_9 + timedelta(days=7), "Europe/London")[0] == week[1]
+    # Across the clocks going back (25 October 2026): still whole local days, midnight to midnight.
+    since, until = staff_notices.digest_week(datetime(2026, 10, 27, 12, tzinfo=UTC), "Europe/London")
+    assert (since.hour, until.hour, (until - since).days) == (0, 0, 7)
+    assert until.utcoffset() != since.utcoffset()
