@@ -105,6 +105,8 @@ class AnswerChoice(SQLModel, table=True):
     __tablename__ = "answer_choice"
     __table_args__ = (
         Index("ix_answer_choice_count", "flow_id", "question_id", "choice", "band", "district"),
+        # A period's roll-up reads one flow's answers between two times (storage.reporting.people_counts).
+        Index("ix_answer_choice_flow_time", "flow_id", "answered_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     answer_id: int = Field(foreign_key="answer.id", index=True)
