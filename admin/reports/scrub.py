@@ -225,6 +225,8 @@ _SOCIAL = (
     r"threads|bereal|roblox|xbox|psn|steam|whatsapp|telegram|user\s?name|handle|gamertag)"
 )
 _RX = [
+    # Handles spelled out: "lil underscore star", "jaz dot b".
+    (re.compile(r"\b[\w]+(?:\s+(?:underscore|under score|dot|dash|hyphen)\s+[\w]+)+", re.I), HANDLE),
     # Emails, also written out: "jo dot smith at gmail dot com".
     (re.compile(rf"\b[\w.+-]+(?:{_DOT}[\w+-]+)*{_AT}[\w-]+(?:{_DOT}(?:com|co|uk|org|net|me|io|ac|gov|sch|nhs|"
                 rf"[a-z]{{2,3}})\b)+", re.I), EMAIL),
@@ -236,6 +238,10 @@ _RX = [
     ),
      rf"\1\2{HANDLE}"),
     (re.compile(r"@[\w.]{2,}"), HANDLE),
+    # An address's provider said in words ("jaz at icloud", "at hotmail dot co dot uk").
+    (re.compile(rf"(?:\b[\w.+-]+\s+)?(?:@|\bat\b|\(at\)|\[at\])\s*(?:g\s?mail|hotmail|icloud|outlook|yahoo|"
+                rf"btinternet|aol|proton(?:mail)?|ymail|msn|virgin(?:media)?|talktalk)\b(?:{_DOT}[a-z]{{2,4}}\b)*",
+                re.I), EMAIL),
     # Phone numbers written in words (or mixed): five or more digits' worth in a row.
     (re.compile(rf"\b{_NUM_WORD}(?:[\s,-]+{_NUM_WORD}){{4,}}\b", re.I), PHONE),
     (re.compile(r"\b(?:https?://|www\.)\S+", re.I), LINK),
@@ -246,6 +252,10 @@ _RX = [
     # Outward codes on their own: any in capitals ("CT9"), and Kent's in any case ("me14").
     (re.compile(r"\b[A-Z]{1,2}\d{1,2}[A-Z]?\b"), PLACE),
     (re.compile(r"\b(?:me|ct|tn|da|br)\d{1,2}\b", re.I), PLACE),
+    # ... and said in words: "da eleven", "c t nine", "m e fourteen" (plain "me" is left alone: "give me two").
+    (re.compile(r"\b(?:ct|tn|da|br|c\s?t|t\s?n|d\s?a|m\s+e)\s+"
+                r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                r"sixteen|seventeen|eighteen|nineteen|twenty(?:[\s-]\w+)?)\b", re.I), PLACE),
     (re.compile(r"\b[a-z\d]*_\w*\b|\b(?=[\d.]*[a-z])[a-z\d]{2,}(?:\.[a-z\d]{2,})+\b", re.I), HANDLE),  # a_b, x.yz
     (re.compile(r"\b[a-z]{2,}\d{2,}[a-z\d]*\b", re.I), HANDLE),  # jaydenxx07
     (re.compile(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b"), DATE),
@@ -266,6 +276,30 @@ _STREET = re.compile(
 _STREET_LOWER = re.compile(r"((?:[^\W\d_][\w'’.-]*\s+){1,3})(road|street|avenue|lane|crescent)\b", re.I)
 _SAINT = re.compile(r"\bSt\.?\s+[A-Z][\w'’]*(?:\s+(?:the\s+)?[A-Z][\w'’]*)?", re.U)
 _TITLE_NAME = re.compile(rf"\b{_TITLES}\.?\s+[A-Z][\w'’-]*", re.U)
+# The same in lower case ("mr smith", "mrs k"); "miss" only before a single letter or a known name, since
+# "i miss home" is the verb.
+_TITLE_LOWER = re.compile(r"\b(?:mr|mrs|ms|mx|dr|sir)\.?\s+(?!(?:and|or|is|was|the|a|to|at|in|said|says)\b)"
+                          r"[^\W\d_][\w'’-]*", re.I | re.U)
+_MISS_LETTER = re.compile(r"\bmiss\s+[a-z]\b\.?", re.I)
+# Initials in lower case with dots ("k.m.", "j.b"), not e.g., i.e., a.m. or p.m.
+_LOWER_INITIALS = re.compile(r"(?<![\w.\[])(?!(?:e\.g|i\.e|a\.m|p\.m|n\.b)\b)(?:[a-z]\.\s?){1,2}[a-z]\b\.?")
+# A name said where a name goes: after "called", "named", "name is", or a person word ("my carer dave").
+_NAME_CONTEXT = re.compile(
+    r"\b(?:called|named|name(?:'s| is)|nicknamed|my (?:foster |key |support |social )?(?:carer|mum|dad|worker|sw|"
+    r"keyworker|iro|pa|mentor|teacher|tutor|mate|best mate|friend|bestie|bf|gf|boyfriend|girlfriend|brother|"
+    r"sister|cousin|nan|aunt|auntie|uncle)|foster (?:mum|dad|carer))\s+([^\W\d_][\w'’-]*)",
+    re.I | re.U,
+)
+# Where a name goes after "me and", "me an", "mates with": an unknown lower-case word there is taken for a name.
+_WITH_CONTEXT = re.compile(r"\b(?:me an(?:d)?|hanging out with|mates with|friends with)\s+([^\W\d_][\w'’-]*)",
+                           re.I | re.U)
+_STRONG_CONTEXT = re.compile(r"\b(?:called|named|name(?:'s| is)|nicknamed)\s+([^\W\d_][\w'’-]*)"
+                             r"(?:\s+([^\W\d_][\w'’-]*))?", re.I | re.U)
+# Two consonants in lower case, standing alone, are initials ("jb and me"), unless a common abbreviation.
+_TWO_CONSONANTS = re.compile(r"(?<![\w\[])(?!(?:bf|gf|sw|pe|ps|tv|pc|dj|mp|nb|pm|st|nd|rd|th|ft|hr|km|kg|ml|cm|mm|mr|"
+                             r"ms|mx|dr|xx|xd|bc|cb|fr|rn|gg|hw|wk|yr|pb|pr|sc|ty|ly|dm|gp|lr|sk|ks)\b)"
+                             r"[bcdfghjklmnpqrstvwxz]{2}(?![\w\]])")
+_ESTATE = re.compile(r"((?:[^\W\d_][\w'’.-]*\s+){1,2})(estate|flats|towers|heights)\b", re.I)
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.U)
 _SENTENCE_END = re.compile(r"[.!?\n:;\"“”()]\s*$")
 
@@ -321,7 +355,9 @@ def _names(text: str) -> str:
             or low in _EXTRA_NAMES
             or (capital and low in _WORDLIKE_NAMES)
             or (capital and not sentence_start and low not in _COMMON and not word.isupper())
-            or (capital and sentence_start and low not in _COMMON and _followed_by_verb(text, m.end()))
+            or (capital and sentence_start and low not in _COMMON
+                and (_followed_by_verb(text, m.end()) or bool(_APPOSITIVE.match(text, m.end()))))
+            or (low in _WORDLIKE_NAMES and low not in _ABSTRACT and _followed_by_verb(text, m.end()))
         )
         if is_name and not _inside_placeholder(text, m.start()):
             out.append(text[pos : m.start()])
@@ -331,9 +367,12 @@ def _names(text: str) -> str:
     return "".join(out)
 
 
+_APPOSITIVE = re.compile(r",\s+(?:my|our|the|who|she|he)\b|\s+an?d?\s+(?:me|i)\b", re.I)
+_ABSTRACT = frozenset({"hope", "faith", "joy", "will", "may", "june", "april", "autumn", "star", "angel", "sunny"})
 _VERB_AFTER = re.compile(
     r"\s+(?:is|was|said|says|told|tells|has|had|helps|helped|gave|gives|takes|took|does|did|always|never|"
-    r"makes|made|lets|let|came|comes|went|goes|listens|listened|cares|cared)\b",
+    r"makes|made|lets|let|came|comes|went|goes|listens|listened|cares|cared|got|gets|paid|pays|sends|sent|"
+    r"bought|buys|drove|drives|picked|picks|bunked|laughed|cried|shouted|rang|texted|messaged)\b",
     re.I,
 )
 
@@ -355,18 +394,83 @@ _STREET_NUMBERED = re.compile(
 )
 
 
+def _strong_names(text: str) -> str:
+    """After "called", "named" or "name is" the next word is a name, and the one after too when it is not an
+    ordinary word ("the FCO is called barbara whittle, she's lovely")."""
+    def repl(m: re.Match[str]) -> str:
+        first, second = m.group(1), m.group(2)
+        if first.lower() in _COMMON or _inside_placeholder(text, m.start(1)):
+            return m.group(0)
+        head = m.group(0)[: m.start(1) - m.start(0)]
+        if second and second.lower() not in _COMMON and not _followed_by_verb(text, m.start(2) - 1):
+            return head + NAME
+        return head + NAME + m.group(0)[m.end(1) - m.start(0):]
+
+    return _STRONG_CONTEXT.sub(repl, text)
+
+
+def _with_names(text: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(1)
+        low = word.lower()
+        if low in _COMMON or _inside_placeholder(text, m.start(1)) or low in _NOT_NAMES_AFTER_WITH:
+            return m.group(0)
+        known = low in _NAMES or low in _EXTRA_NAMES or low in _WORDLIKE_NAMES
+        after = text[m.end(1):]
+        if known or _followed_by_verb(text, m.end(1)) or re.match(r"\s*(?:$|[,.!?;:)]|an?d?\b)", after):
+            return m.group(0)[: m.start(1) - m.start(0)] + NAME
+        return m.group(0)
+
+    return _WITH_CONTEXT.sub(repl, text)
+
+
+# Ordinary words after "with" or "me and" that _COMMON does not list.
+_NOT_NAMES_AFTER_WITH = _words(
+    """
+    him them us everyone anyone her his their a an the my your our its some any no lots loads food money
+    homework school work college uni friends mates bro sis brother sister cousin cousins nan grandad mum dad
+    carer carers staff care it that this me myself yourself herself himself themselves out up down
+    """
+)
+
+
+def _context_names(text: str) -> str:
+    """A word where a name goes is a name when it is a known name, or an unknown word followed by a verb,
+    punctuation or the end ("my carer dave is kind", "my sw is called tez."); ordinary words stay."""
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(1)
+        low = word.lower()
+        if low in _COMMON or _inside_placeholder(text, m.start(1)):
+            return m.group(0)
+        after = text[m.end(1):]
+        known = low in _NAMES or low in _EXTRA_NAMES or low in _WORDLIKE_NAMES
+        if known or _followed_by_verb(text, m.end(1)) or re.match(r"\s*(?:$|[,.!?;:)]|and\b)", after):
+            return m.group(0)[: m.start(1) - m.start(0)] + NAME
+        return m.group(0)
+
+    return _NAME_CONTEXT.sub(repl, text)
+
+
 def scrub(text: str) -> str:
     """Return `text` with identifying details replaced by [name], [school], [place], [date], [number]..."""
     s = _STREET_NUMBERED.sub(PLACE, text)
     for rx, label in _RX:
         s = rx.sub(label, s)
     s = _INITIALS.sub(NAME, s)
+    s = _LOWER_INITIALS.sub(NAME, s)
     s = _institutions(s, _INSTITUTION, SCHOOL)
     s = _SAINT.sub(SCHOOL, s)
     s = _institutions(s, _STREET, PLACE)
     s = _institutions(s, _STREET_LOWER, PLACE)
+    s = _institutions(s, _ESTATE, PLACE)
     s = _places(s)
     s = _TITLE_NAME.sub(NAME, s)
+    s = _TITLE_LOWER.sub(NAME, s)
+    s = _MISS_LETTER.sub(NAME, s)
+    s = _strong_names(s)
+    s = _context_names(s)
+    s = _with_names(s)
+    s = _TWO_CONSONANTS.sub(NAME, s)
     s = _names(s)
     s = re.sub(r"\d+(?:[.,]\d+)*", NUMBER, s)
     # "[name] [name]" -> "[name]"; tidy spaces.
