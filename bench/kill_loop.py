@@ -218,38 +218,13 @@ def read_back(url: str, hash_key: str, fernet_key: str) -> tuple[dict[str, int],
 
 
 def match_deliveries(rows: list[tuple[str, str]], texts: list[str]) -> tuple[list[int], int]:
-    """How many times each outbox row reached the chat, and how many deliveries match no row.
-
-    A delivery is one row's text, or several consecutive rows joined as the sender merges them; matched
-    forward from the next row not yet seen, else backward (a repeat after a restart)."""
+    """How many times each outbox row reached the chat, and how many deliveries match no row (the matching is
+    the three-process test's, tests/support/cluster.match_deliveries: merged rows, repeats after a restart)."""
     from bot.outbox import MAX_MERGED, MERGE_SEPARATOR
+    from tests.support.cluster import match_deliveries as carried_by
 
-    row_texts = [t for t, _ in rows]
-    counts = [0] * len(rows)
-    unmatched = 0
-    nxt = 0
-
-    def fits(k: int, text: str) -> int:
-        for n in range(1, MAX_MERGED + 1):
-            if k + n <= len(row_texts) and MERGE_SEPARATOR.join(row_texts[k : k + n]) == text:
-                return n
-        return 0
-
-    for text in texts:
-        found = None
-        for k in [*range(nxt, min(nxt + 4, len(rows))), *range(nxt - 1, max(-1, nxt - 40), -1)]:
-            n = fits(k, text)
-            if n:
-                found = (k, n)
-                break
-        if found is None:
-            unmatched += 1
-            continue
-        k, n = found
-        for i in range(k, k + n):
-            counts[i] += 1
-        nxt = max(nxt, k + n)
-    return counts, unmatched
+    carried, unmatched = carried_by([t for t, _ in rows], texts, MERGE_SEPARATOR, MAX_MERGED)
+    return [len(c) for c in carried], unmatched
 
 
 # -- the loop ----------------------------------------------------------------------------------------------

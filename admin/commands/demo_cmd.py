@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from admin.commands import demo_events
-from admin.commands.report_cmd import wiring
+from admin.commands.wiring import report_wiring as wiring
 from storage import audit, bulk, report_actions
 from storage import quotes as quote_store
 from storage.db import session

@@ -7,21 +7,18 @@ aggregates and scrubbed, staff-facing quote text; never logs free text.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from pydantic import ValidationError
 
 from admin.actions.policy import ActionError, Actor, NotFound, roles_for
 from admin.commands.auth_helper import guard
+from admin.commands.wiring import report_wiring as wiring
 from storage import report_actions
-from storage.db import make_engine, session
+from storage.db import session
 
 app = typer.Typer(help="Participation summaries for the Corporate Parenting Panel.", no_args_is_help=True)
 quote_app = typer.Typer(
@@ -49,35 +46,6 @@ def _day(value: str, name: str) -> date:
 
 def _actor(staff: str) -> str:
     return staff.strip() or f"cli:{getpass.getuser()}"
-
-
-@contextmanager
-def wiring() -> Iterator[SimpleNamespace]:
-    """Settings, database and content: what report commands and jobs need (no keys required)."""
-    from admin.commands.settings_loader import load_settings
-    from admin.reports.settings import ReportSettings
-    from bot.settings import settings_error_line
-    from content.loader import ContentInvalid, load_library
-
-    settings = load_settings()
-    try:
-        report_settings = ReportSettings()
-    except ValidationError as exc:
-        typer.echo(settings_error_line(exc), err=True)
-        raise typer.Exit(2) from None
-    try:
-        library = load_library(Path(settings.content_dir) if settings.content_dir else None)
-    except ContentInvalid as exc:
-        for err in exc.errors:
-            typer.echo(str(err), err=True)
-        raise typer.Exit(1) from None
-    engine = make_engine(settings.database_url)
-    try:
-        yield SimpleNamespace(
-            settings=settings, engine=engine, library=library, report_settings=report_settings
-        )
-    finally:
-        engine.dispose()
 
 
 def _export(

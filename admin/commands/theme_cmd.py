@@ -38,7 +38,7 @@ def theme_set(
 ) -> None:
     """Write (or replace) the theme summary for one question in one month or quarter."""
     from admin.actions.themes import write_theme
-    from admin.commands.report_cmd import wiring
+    from admin.commands.wiring import report_wiring as wiring
     from storage.db import session
 
     since, until = _period(period)
@@ -60,7 +60,7 @@ guard(app, "set", roles=roles_for("theme.write"))
 @app.command("show")
 def theme_show(period: PERIOD, topic: Annotated[str, typer.Option("--topic", help="one topic only")] = "") -> None:
     """The theme summaries written for one month or quarter (staff words only, no counts)."""
-    from admin.commands.report_cmd import wiring
+    from admin.commands.wiring import report_wiring as wiring
     from storage import themes
     from storage.db import session
 

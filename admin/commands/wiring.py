@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
 
 import typer
 from pydantic import ValidationError
 
 from bot.services import Services
+from storage.db import make_engine
 
 
 @contextmanager
@@ -30,3 +33,32 @@ def runtime() -> Iterator[Services]:
         yield rt
     finally:
         rt.engine.dispose()
+
+
+@contextmanager
+def report_wiring() -> Iterator[SimpleNamespace]:
+    """Settings, database and content: what report commands and jobs need (no keys required)."""
+    from admin.commands.settings_loader import load_settings
+    from admin.reports.settings import ReportSettings
+    from bot.settings import settings_error_line
+    from content.loader import ContentInvalid, load_library
+
+    settings = load_settings()
+    try:
+        report_settings = ReportSettings()
+    except ValidationError as exc:
+        typer.echo(settings_error_line(exc), err=True)
+        raise typer.Exit(2) from None
+    try:
+        library = load_library(Path(settings.content_dir) if settings.content_dir else None)
+    except ContentInvalid as exc:
+        for err in exc.errors:
+            typer.echo(str(err), err=True)
+        raise typer.Exit(1) from None
+    engine = make_engine(settings.database_url)
+    try:
+        yield SimpleNamespace(
+            settings=settings, engine=engine, library=library, report_settings=report_settings
+        )
+    finally:
+        engine.dispose()

@@ -1,5 +1,6 @@
 """Carer survey waves: open a wave, follow response rates per district, close it, and enter a response
-taken by phone or on paper. Uses the same functions as `ourvoice survey` (each writes one audit row).
+taken by phone or on paper. Calls the same actions as `ourvoice survey` (admin/actions/waves.py; each change
+writes one audit row).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from content.schema import text_for
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Carer surveys"
-NEEDS = ("storage.waves", "admin.commands.survey_cmd", "bot.features.carers")
+NEEDS = ("storage.waves", "bot.features.carers")
 LIST = for_action("wave.list")
 VIEW = for_action("wave.view", changes_object=False)
 FOSTERING = for_action("wave.open")
@@ -63,23 +64,21 @@ def wave_list(request: Request, *, ctx: Annotated[Ctx, Depends(LIST)]) -> Respon
 async def wave_open(request: Request, *, ctx: Annotated[Ctx, Depends(FOSTERING)]) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    from admin.commands.survey_cmd import do_open
-
     form = await request.form()
     districts = [str(d) for d in form.getlist("districts")]
-    user = ctx.user
+    rt = ctx.web.rt
+
+    def open_it() -> None:
+        with ctx.web.db() as s:
+            wave_actions.open_wave(
+                s, rt.library, ctx.user, str(form.get("questionnaire", "")),
+                name=str(form.get("name", "")).strip()[:80], opens=str(form.get("opens", "")),
+                closes=str(form.get("closes", "")), districts=districts or None,
+                timezone=rt.wave_settings.timezone, now=ctx.now,
+            )
+
     try:
-        await run_in_threadpool(
-            do_open,
-            ctx.web.rt,
-            str(form.get("questionnaire", "")),
-            name=str(form.get("name", "")).strip()[:80],
-            opens=str(form.get("opens", "")),
-            closes=str(form.get("closes", "")),
-            districts=districts or None,
-            actor=user,
-            now=ctx.now,
-        )
+        await run_in_threadpool(open_it)
     except Invalid as exc:
         return _list_page(request, ctx, error=str(exc), status=400)
     except ActionError as exc:
@@ -111,10 +110,9 @@ protected_wave_rows = wave_actions.protected_wave_rows  # one protection for the
 
 @router.post("/waves/{wave_id}/close")
 def wave_close(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(CLOSE)]) -> Response:
-    from admin.commands.survey_cmd import do_close
-
     try:
-        do_close(ctx.web.rt, wave_id, actor=ctx.user, now=ctx.now)
+        with ctx.web.db() as s:
+            wave_actions.close_wave(s, ctx.user, wave_id, now=ctx.now)
     except ActionError as exc:
         raise refusal(exc) from None
     return redirect(f"/admin/waves/{wave_id}", "closed")
@@ -184,7 +182,6 @@ def wave_enter_form(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depen
 async def wave_enter(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(ENTER)]) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    from admin.commands.survey_cmd import do_enter
     from storage import waves
 
     form = await request.form()
@@ -215,18 +212,25 @@ async def wave_enter(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depe
         )
     try:
         await run_in_threadpool(
-            do_enter,
-            ctx.web.rt,
+            _enter,
+            ctx,
             wave_id,
             mode=str(form.get("mode", "")),
             district=district or None,
             answers=answers,
-            actor=ctx.user,
             case_ref=str(form.get("case_ref", "")).strip() or None,
-            now=ctx.now,
         )
     except Invalid as exc:
         return await run_in_threadpool(_enter_page, request, ctx, wave_id, error=str(exc), status=400)
     except ActionError as exc:
         raise refusal(exc) from None
     return redirect(f"/admin/waves/{wave_id}", "entered")
+
+
+def _enter(ctx: Ctx, wave_id: int, *, mode: str, district: str | None, answers: dict[str, Any],
+           case_ref: str | None) -> None:
+    """The same action `ourvoice survey enter` calls (admin.actions.waves.enter_response)."""
+    rt = ctx.web.rt
+    with ctx.web.db() as s:
+        wave_actions.enter_response(s, rt.library, rt.lexicon, ctx.user, wave_id, mode=mode, district=district,
+                                    answers=answers, case_ref=case_ref, now=ctx.now)
