@@ -102,13 +102,14 @@ def format_status(fig: wave_actions.WaveFigures, now: datetime) -> str:
     w = fig.status.wave
     head = (f"wave {w.id} '{w.name}' ({w.questionnaire_id}) {w.opens_on} to {w.closes_on}, {w.state(now)}"
             + (f", districts {','.join(w.districts)}" if w.districts else ""))
-    cols = (f"{'district':<14} {'invited':>7} {'started':>7} {'completed':>9} {'partial':>7} "
-            f"{'opted out':>9} {'by staff':>8} {'rate':>6}")
+    # Count columns as wide as "not shown", so hidden cells line up with shown ones.
+    cols = (f"{'district':<14} {'invited':>7} {'started':>9} {'completed':>9} {'partial':>9} "
+            f"{'opted out':>9} {'by staff':>9} {'rate':>9}")
     lines = [head, "", cols]
     for d in [*fig.rows, *([fig.total] if fig.total else [])]:
-        lines.append(f"{d['district']:<14} {d['invited']:>7} {t(d['started']):>7} {t(d['completed']):>9} "
-                     f"{t(d['partial']):>7} {t(d['opted_out']):>9} {t(d['staff_entered']):>8} "
-                     f"{d['rate'] or t(None):>6}")
+        lines.append(f"{d['district']:<14} {d['invited']:>7} {t(d['started']):>9} {t(d['completed']):>9} "
+                     f"{t(d['partial']):>9} {t(d['opted_out']):>9} {t(d['staff_entered']):>9} "
+                     f"{d['rate'] or t(None):>9}")
     if fig.total:
         modes = ", ".join(f"{m} {t(n)}" for m, n in fig.modes.items())
         share = percent(fig.total["staff_entered"], fig.total["completed"]) or t(None)
