@@ -52,9 +52,8 @@ def visible_waves(s: Any, actor: Actor) -> list[waves.WaveView]:
     """The waves the actor may follow: every one for county-wide staff, else those touching their districts.
     Not audited: counts of carers, nobody's words (reading aggregates writes no audit row)."""
     authorise(actor, "wave.list")
-    found = [w for w in waves.list_waves(s)
-             if may_read(actor, frozenset(w.districts) if w.districts else districts_of(None))]
-    return found
+    return [w for w in waves.list_waves(s)
+            if may_read(actor, frozenset(w.districts) if w.districts else districts_of(None))]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from admin.web.routes.waves import protected_wave_rows
+from admin.actions.waves import protected_wave_rows
 from storage.waves import DistrictStatus
 
 

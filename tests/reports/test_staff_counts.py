@@ -53,7 +53,7 @@ def test_wave_page_scoped_views_are_cut_from_the_all_districts_protection() -> N
     """Issue #19 item 2 on the wave page: every district's own view together with the all-districts view
     leaks nothing, because each is cut from one protection (the page used to protect a scoped viewer's
     districts on their own)."""
-    from admin.web.routes.waves import protected_wave_rows
+    from admin.actions.waves import protected_wave_rows
 
     ds = [_d("east", 12, 6, 3, 0, 0), _d("west", 20, 9, 6, 0, 0), _d("thanet", 15, 7, 2, 0, 0)]
     total = _d("total", 47, 22, 11, 0, 0)

@@ -105,9 +105,6 @@ def wave_detail(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(V
     )
 
 
-protected_wave_rows = wave_actions.protected_wave_rows  # one protection for the page and the CLI
-
-
 @router.post("/waves/{wave_id}/close")
 def wave_close(request: Request, wave_id: int, *, ctx: Annotated[Ctx, Depends(CLOSE)]) -> Response:
     try:
