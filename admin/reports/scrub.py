@@ -410,18 +410,9 @@ def _strong_names(text: str) -> str:
 
 
 def _with_names(text: str) -> str:
-    def repl(m: re.Match[str]) -> str:
-        word = m.group(1)
-        low = word.lower()
-        if low in _COMMON or _inside_placeholder(text, m.start(1)) or low in _NOT_NAMES_AFTER_WITH:
-            return m.group(0)
-        known = low in _NAMES or low in _EXTRA_NAMES or low in _WORDLIKE_NAMES
-        after = text[m.end(1):]
-        if known or _followed_by_verb(text, m.end(1)) or re.match(r"\s*(?:$|[,.!?;:)]|an?d?\b)", after):
-            return m.group(0)[: m.start(1) - m.start(0)] + NAME
-        return m.group(0)
-
-    return _WITH_CONTEXT.sub(repl, text)
+    """After "me and", "me an", "mates with": the same test as after a person word, with a few more ordinary
+    words left alone ("me and him")."""
+    return _names_in_context(text, _WITH_CONTEXT, _NOT_NAMES_AFTER_WITH)
 
 
 # Ordinary words after "with" or "me and" that _COMMON does not list.
@@ -436,19 +427,22 @@ _NOT_NAMES_AFTER_WITH = _words(
 
 def _context_names(text: str) -> str:
     """A word where a name goes is a name when it is a known name, or an unknown word followed by a verb,
-    punctuation or the end ("my carer dave is kind", "my sw is called tez."); ordinary words stay."""
+    punctuation, "and" or the end ("my carer dave is kind", "my sw is called tez."); ordinary words stay."""
+    return _names_in_context(text, _NAME_CONTEXT, frozenset())
+
+
+def _names_in_context(text: str, context: re.Pattern[str], ordinary: frozenset[str]) -> str:
     def repl(m: re.Match[str]) -> str:
-        word = m.group(1)
-        low = word.lower()
-        if low in _COMMON or _inside_placeholder(text, m.start(1)):
+        low = m.group(1).lower()
+        if low in _COMMON or low in ordinary or _inside_placeholder(text, m.start(1)):
             return m.group(0)
-        after = text[m.end(1):]
         known = low in _NAMES or low in _EXTRA_NAMES or low in _WORDLIKE_NAMES
+        after = text[m.end(1):]
         if known or _followed_by_verb(text, m.end(1)) or re.match(r"\s*(?:$|[,.!?;:)]|and\b)", after):
             return m.group(0)[: m.start(1) - m.start(0)] + NAME
         return m.group(0)
 
-    return _NAME_CONTEXT.sub(repl, text)
+    return context.sub(repl, text)
 
 
 def scrub(text: str) -> str:
