@@ -24,6 +24,7 @@ from tests.safeguarding.quality import (
     FRESH_FIFTH,
     FRESH_FOURTH,
     FRESH_SECOND,
+    FRESH_SIXTH,
     FRESH_THIRD,
     fresh_rows,
     score,
@@ -84,6 +85,21 @@ def test_the_fifth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: R
     assert s.fpr("combined") <= 0.077, f"{len(s.false_alarms)} false alarms"
     assert s.recall("live") >= 0.959, "the live check, other languages included"
     assert s.fpr("live") <= 0.167
+
+
+def test_the_sixth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: RiskModel) -> None:
+    """Blind set 6, written 2026-12-05 by an assistant who saw neither the detector nor sets 1-5, about 15% in other
+    languages, with hard everyday messages. Round 3's model (the one shipped): both English detectors catch 195 of
+    232 disclosures (0.841) and flag 35 of 242 everyday messages (0.145); on the messages identified as English,
+    0.985 / 0.170. The live check, which sends what it cannot read to a person, 229 of 232 (0.987) with 71 of 242
+    flagged (0.293). A trial round 4 that folded sets 1-5 into training was scored on this set too, in totals
+    only: 0.957 / 0.219 (live 0.991 / 0.302), and it pushed the team hold-out's false alarms over 0.10, so it was
+    not kept. Held to what the shipped model measured; the next round needs a seventh set."""
+    s = score(fresh_rows(FRESH_SIXTH), lexicon, model)
+    assert s.caught["combined"] >= 195, f"{len(s.missed)} disclosures missed"
+    assert s.alarms["combined"] <= 35, f"{len(s.false_alarms)} false alarms"
+    assert s.caught["live"] >= 229, "the live check, other languages included"
+    assert s.alarms["live"] <= 71
 
 
 def test_tuning_set(lexicon: Lexicon, model: RiskModel) -> None:
