@@ -6,10 +6,14 @@ logs the text it is given.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
+
+from admin.reports import name_lists
 
 NAME, SCHOOL, PLACE, DATE, NUMBER, PHONE, EMAIL, LINK, HANDLE = (
     "[name]",
@@ -50,7 +54,7 @@ _NAMES = _words(
     molly muhammad musa nadia naomi nathan neil nicole niamh noah olivia oliver ollie omar oscar owen
     paige patrick paul penelope phoebe rachel rebecca reece reuben rhys riley robert rory rosie ryan
     sadie samantha samuel sara sarah scarlett sean sebastian shannon sienna simon sofia sophia sophie
-    stanley stephen steven summer susan szymon tariq taylor teddy theo theodore thomas tia tilly toby
+    stanley stephen steven susan szymon tariq taylor teddy theo theodore thomas tia tilly toby
     tom tommy tyler usman victoria wiktoria william willow yasmin yusuf zac zach zachary zainab zara zoe
     zofia
     """
@@ -58,6 +62,7 @@ _NAMES = _words(
 _WORDLIKE_NAMES = _words(
     """
     grace hope faith joy rose lily poppy ruby holly ivy jade amber violet autumn april may june will
+    summer rich
     mark jack bill frank max bob pat sue dawn sky river rocky sunny angel star reggie harry rob sam
     """
 )
@@ -145,6 +150,18 @@ _COMMON = _words(
     """
 )
 
+
+def _not_names() -> frozenset[str]:
+    """Brands, services and the care system's words (content/scrub/not_names.txt): capitalised, still not names."""
+    path = DATA / "not_names.txt"
+    if not path.exists():
+        return frozenset()
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.lstrip().startswith("#")]
+    return frozenset(w.lower() for ln in lines for w in ln.split())
+
+
+_COMMON = _COMMON | _not_names()
+
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Auntie|Aunty|Uncle|Nan|Nana)"
 _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
@@ -224,6 +241,14 @@ _SOCIAL = (
     r"(?:insta(?:gram)?|ig|snap(?:chat)?|tik\s?tok|twitter|discord|fb|facebook|youtube|yt|twitch|"
     r"threads|bereal|roblox|xbox|psn|steam|whatsapp|telegram|user\s?name|handle|gamertag)"
 )
+# Kent's postcode areas (ME, CT, TN, DA, BR) said letter by letter, for "tee en four" and the like.
+_SPOKEN_LETTER = (r"(?:ay|a|bee|b|see|cee|sea|c|dee|d|ee|e|ef|eff|f|gee|g|aitch|haitch|h|eye|i|jay|j|kay|k|el|ell|l|"
+                  r"em|m|en|n|oh|o|pee|p|cue|queue|q|ar|are|r|es|ess|s|tee|t|you|u|vee|v|double\s?you|w|ex|x|why|y|"
+                  r"zed|zee|z)")
+_SPOKEN_AREAS = (r"(?:em\s+ee|m\s+ee|em\s+e|(?:see|cee|sea|c)\s+tee|tee\s+en|t\s+en|tee\s+n|dee\s+ay|dee\s+a|"
+                 r"bee\s+ar|bee\s+are)")
+_SPOKEN_NUMBER = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                  r"sixteen|seventeen|eighteen|nineteen|twenty(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?)")
 _RX = [
     # Handles spelled out: "lil underscore star", "jaz dot b".
     (re.compile(r"\b[\w]+(?:\s+(?:underscore|under score|dot|dash|hyphen)\s+[\w]+)+", re.I), HANDLE),
@@ -233,7 +258,9 @@ _RX = [
     (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), EMAIL),
     # Handles: "my insta is cool_kid99", "snap: xyz.abc", "@anything".
     (re.compile(
-        rf"\b({_SOCIAL})\b((?:\s*(?:is|=|:|-|name is|handle is|me|me on|add me))?\s+|\s*[:=-]\s*)(?:@?[\w.'-]+)",
+        rf"\b({_SOCIAL})\b((?:\s*(?:is|=|:|-|name is|handle is|me|me on|add me))?\s+|\s*[:=-]\s*)"
+        r"(?!(?:is|are|was|were|in|on|at|the|and|or|a|an|my|with|for|to|of|account|games?|chat|live|all|too|"
+        r"so|but|when|because|every|lol|then|and|is)\b)(?:@?[\w.'-]+)",
         re.I,
     ),
      rf"\1\2{HANDLE}"),
@@ -256,6 +283,9 @@ _RX = [
     (re.compile(r"\b(?:ct|tn|da|br|c\s?t|t\s?n|d\s?a|m\s+e)\s+"
                 r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
                 r"sixteen|seventeen|eighteen|nineteen|twenty(?:[\s-]\w+)?)\b", re.I), PLACE),
+    # ... or letter by letter: "tee en four", "see tee eleven one tee dee", "em ee fourteen".
+    (re.compile(rf"\b(?:{_SPOKEN_AREAS})\s+(?:{_SPOKEN_NUMBER}|\d{{1,2}})\b"
+                rf"(?:\s+(?:{_SPOKEN_NUMBER}|\d)\s+{_SPOKEN_LETTER}\s+{_SPOKEN_LETTER}\b)?", re.I), PLACE),
     (re.compile(r"\b[a-z\d]*_\w*\b|\b(?=[\d.]*[a-z])[a-z\d]{2,}(?:\.[a-z\d]{2,})+\b", re.I), HANDLE),  # a_b, x.yz
     (re.compile(r"\b[a-z]{2,}\d{2,}[a-z\d]*\b", re.I), HANDLE),  # jaydenxx07
     (re.compile(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b"), DATE),
@@ -296,7 +326,7 @@ _WITH_CONTEXT = re.compile(r"\b(?:me an(?:d)?|hanging out with|mates with|friend
 _STRONG_CONTEXT = re.compile(r"\b(?:called|named|name(?:'s| is)|nicknamed)\s+([^\W\d_][\w'’-]*)"
                              r"(?:\s+([^\W\d_][\w'’-]*))?", re.I | re.U)
 # Two consonants in lower case, standing alone, are initials ("jb and me"), unless a common abbreviation.
-_TWO_CONSONANTS = re.compile(r"(?<![\w\[])(?!(?:bf|gf|sw|pe|ps|tv|pc|dj|mp|nb|pm|st|nd|rd|th|ft|hr|km|kg|ml|cm|mm|mr|"
+_TWO_CONSONANTS = re.compile(r"(?<![\w\['’])(?!(?:bf|gf|sw|pe|ps|tv|pc|dj|mp|nb|pm|st|nd|rd|th|ft|hr|km|kg|ml|cm|mm|mr|"
                              r"ms|mx|dr|xx|xd|bc|cb|fr|rn|gg|hw|wk|yr|pb|pr|sc|ty|ly|dm|gp|lr|sk|ks)\b)"
                              r"[bcdfghjklmnpqrstvwxz]{2}(?![\w\]])")
 _ESTATE = re.compile(r"((?:[^\W\d_][\w'’.-]*\s+){1,2})(estate|flats|towers|heights)\b", re.I)
@@ -318,27 +348,41 @@ def _keep_lead(words: str) -> tuple[str, str]:
     return (lead + " " if lead else ""), " ".join(parts[k:])
 
 
-def _institutions(text: str, rx: re.Pattern[str], label: str) -> str:
+def _institutions(text: str, rx: re.Pattern[str], label: str, *, plain_words_too: bool = True) -> str:
+    """Replace a named school, street or estate, keeping the ordinary words before it. With
+    `plain_words_too=False`, a "name" made only of everyday words ("a long road") is left alone."""
     def repl(m: re.Match[str]) -> str:
         lead, tail = _keep_lead(m.group(1))
-        if not tail:
+        if not tail or (not plain_words_too and all(w.lower() in name_lists.everyday_words() for w in tail.split())):
+            return m.group(0)
+        if tail.islower() and all(w.strip("'’") in name_lists.ordinary_words() and not name_lists.is_first_name(w)
+                                  for w in tail.split()):
             return m.group(0)
         return f"{lead}{label}"
 
     return rx.sub(repl, text)
 
 
+def _alternation(words: Iterable[str]) -> str:
+    """One regex alternative per word or phrase, longest first so "herne bay" wins over "herne"."""
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
+@functools.cache
+def _place_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The gazetteer as three compiled patterns (schools; places in any case; word-like places only when
+    capitalised), built once: the gazetteer has hundreds of entries and a quote is scrubbed word by word."""
+    schools = re.compile(rf"\b(?:{_alternation(_GAZ_SCHOOLS)})\b(?:\s+(?:school|academy|college|grammar|primary|"
+                         r"high))*", re.I) if _GAZ_SCHOOLS else re.compile(r"(?!)")
+    places = re.compile(rf"\b(?:{_alternation((set(_GAZ_PLACES) - _WORDLIKE_PLACES) | set(_MULTI_PLACES) | _PLACES)})"
+                        r"\b", re.I)
+    wordlike = re.compile(rf"\b(?:{_alternation(p.title() for p in _WORDLIKE_PLACES)})\b")
+    return schools, places, wordlike
+
+
 def _places(text: str) -> str:
-    for school in sorted(_GAZ_SCHOOLS, key=len, reverse=True):
-        text = re.sub(rf"\b{re.escape(school)}\b(?:\s+(?:school|academy|college|grammar|primary|high))*", SCHOOL,
-                      text, flags=re.I)
-    for place in sorted(set(_GAZ_PLACES) - _WORDLIKE_PLACES, key=len, reverse=True):
-        text = re.sub(rf"\b{re.escape(place)}\b", PLACE, text, flags=re.I)
-    for place in sorted(_MULTI_PLACES, key=len, reverse=True):
-        text = re.sub(rf"\b{re.escape(place)}\b", PLACE, text, flags=re.I)
-    text = re.sub(rf"\b(?:{'|'.join(map(re.escape, _PLACES))})\b", PLACE, text, flags=re.I)
-    wordlike = "|".join(p.title() for p in _WORDLIKE_PLACES)
-    return re.sub(rf"\b(?:{wordlike})\b", PLACE, text)
+    schools, places, wordlike = _place_patterns()
+    return wordlike.sub(PLACE, places.sub(PLACE, schools.sub(SCHOOL, text)))
 
 
 def _names(text: str) -> str:
@@ -353,11 +397,16 @@ def _names(text: str) -> str:
         is_name = (
             low in _NAMES
             or low in _EXTRA_NAMES
+            or (low not in _COMMON and _in_name_list(low))
             or (capital and low in _WORDLIKE_NAMES)
             or (capital and not sentence_start and low not in _COMMON and not word.isupper())
             or (capital and sentence_start and low not in _COMMON
-                and (_followed_by_verb(text, m.end()) or bool(_APPOSITIVE.match(text, m.end()))))
+                and (((_followed_by_verb(text, m.end()) or bool(_APPOSITIVE.match(text, m.end())))
+                      and (low not in name_lists.ordinary_words() or name_lists.is_name_at_start(low)))
+                     or name_lists.is_name_at_start(low)))
             or (low in _WORDLIKE_NAMES and low not in _ABSTRACT and _followed_by_verb(text, m.end()))
+            or (low in _WORDLIKE_NAMES and (bool(_NAMED_AFTER.match(text, m.end()))
+                                            or (sentence_start and bool(_APPOSITIVE.match(text, m.end())))))
         )
         if is_name and not _inside_placeholder(text, m.start()):
             out.append(text[pos : m.start()])
@@ -367,7 +416,26 @@ def _names(text: str) -> str:
     return "".join(out)
 
 
-_APPOSITIVE = re.compile(r",\s+(?:my|our|the|who|she|he)\b|\s+an?d?\s+(?:me|i)\b", re.I)
+def _in_name_list(low: str) -> bool:
+    """A first name from the maintained lists (admin/reports/name_lists.py) that is not an ordinary word, also
+    with a possessive ("leah's") or as part of a double name ("jayden-lee", "Mary-Jane")."""
+    core = re.sub(r"['’]s$", "", low)
+    parts = [p for p in core.split("-") if p]
+    return any(len(p) >= 3 and p not in _COMMON and name_lists.is_first_name(p) for p in parts)
+
+
+_PERSON_WORDS = (r"(?:foster\s+)?(?:brother|bro|sister|sis|mum|dad|carer|carers|mate|friend|bestie|cousin|iro|sw|"
+                 r"social worker|worker|key\s?worker|pa|nan|aunty|auntie|uncle|boyfriend|girlfriend|bf|gf|teacher)")
+_APPOSITIVE = re.compile(
+    r"(?:\s+(?-i:[A-Z])[\w'’-]+)?(?:,\s+(?:my|our|the|who|she|he)\b|\s+an?d?\s+(?:me|i|his|her|their|\[name\])(?!\w)"
+    r"|\s+(?:and|&|n)\s+(?-i:[A-Z][a-z])"
+    rf"|\s+(?:my|our)\s+{_PERSON_WORDS}\b"
+    r"|\s+(?:from|at)\s+(?:my|the|our)\s+(?:[a-z]+\s+){0,2}(?:class|school|unit|home|team|college|football|group|"
+    r"placement|hostel|site|youth club|club|estate|flats)\b)",
+    re.I,
+)
+# After a word that is also a name, what makes it one: "summer, shes my sister", "faith from the leaving care team".
+_NAMED_AFTER = re.compile(r"(?:\s+[a-z]+){0,3},?\s+(?:she|he|they)(?:'s|’s|s| is| was| are)\s+(?:my|our|me)\b", re.I)
 _ABSTRACT = frozenset({"hope", "faith", "joy", "will", "may", "june", "april", "autumn", "star", "angel", "sunny"})
 _VERB_AFTER = re.compile(
     r"\s+(?:is|was|said|says|told|tells|has|had|helps|helped|gave|gives|takes|took|does|did|always|never|"
@@ -386,7 +454,8 @@ def _inside_placeholder(text: str, start: int) -> bool:
 
 
 _INITIALS = re.compile(r"(?<![\w\[])(?:[A-Z]\.\s?){1,3}(?![\w\]])|\b(?!(?:OK|TV|UK|PE|IT|ID|PC|YAC|OCYPC|CAMHS|"
-                       r"SEN|SENCO|IRO|GCSE|GCSES|DBS|PEP|NHS|LAC|PA|UASC|CICC|MP|DJ|AM|PM|RE)\b)[A-Z]{2,3}\b")
+                       r"SEN|SENCO|IRO|GCSE|GCSES|DBS|PEP|NHS|LAC|PA|UASC|CICC|MP|DJ|AM|PM|RE|AND|THE|BUT|NOT|YES|"
+                       r"AND|FOR|ALL|YOU|ARE|WAS|CAN|OMG|LOL|CV|KCC|GP|OT|UC|SW|PHE|EHCP|ICO)\b)[A-Z]{2,3}\b")
 _STREET_NUMBERED = re.compile(
     r"\b\d+[a-z]?\s+(?:[^\W\d_][\w'’-]*\s+){1,3}(?:road|rd|street|st|avenue|ave|lane|ln|close|drive|dr|way|"
     r"crescent|gardens|place|hill|park|court|square|terrace|grove|rise|row|walk|mews|parade|green)\b",
@@ -445,9 +514,19 @@ def _names_in_context(text: str, context: re.Pattern[str], ordinary: frozenset[s
     return context.sub(repl, text)
 
 
+# A number that counts time or money ("every 2 weeks", "3 hours", "£10", "5 times") says nothing about who wrote
+# it, so it stays; ages, dates, door numbers and the like are still replaced.
+_HIDE_DIGITS = {ord(str(d)): 0xE000 + d for d in range(10)}  # kept out of the number rule for a moment
+_SHOW_DIGITS = {v: k for k, v in _HIDE_DIGITS.items()}
+_COUNTED = re.compile(r"(?:£\s?\d{1,3}(?:\.\d\d)?\b|\b\d{1,2}\s+(?:times|minutes|mins|hours|hrs|days|"
+                      r"nights|weeks|months|quid|pounds|years?|yrs?)\b|\b(?:year|yr|level|key stage|ks|season|"
+                      r"series|top)\s+\d{1,2}\b)", re.I)
+
+
 def scrub(text: str) -> str:
     """Return `text` with identifying details replaced by [name], [school], [place], [date], [number]..."""
-    s = _STREET_NUMBERED.sub(PLACE, text)
+    s = _COUNTED.sub(lambda m: m.group(0).translate(_HIDE_DIGITS), text)
+    s = _STREET_NUMBERED.sub(PLACE, s)
     for rx, label in _RX:
         s = rx.sub(label, s)
     s = _INITIALS.sub(NAME, s)
@@ -455,7 +534,7 @@ def scrub(text: str) -> str:
     s = _institutions(s, _INSTITUTION, SCHOOL)
     s = _SAINT.sub(SCHOOL, s)
     s = _institutions(s, _STREET, PLACE)
-    s = _institutions(s, _STREET_LOWER, PLACE)
+    s = _institutions(s, _STREET_LOWER, PLACE, plain_words_too=False)
     s = _institutions(s, _ESTATE, PLACE)
     s = _places(s)
     s = _TITLE_NAME.sub(NAME, s)
@@ -466,7 +545,7 @@ def scrub(text: str) -> str:
     s = _with_names(s)
     s = _TWO_CONSONANTS.sub(NAME, s)
     s = _names(s)
-    s = re.sub(r"\d+(?:[.,]\d+)*", NUMBER, s)
+    s = re.sub(r"\d+(?:[.,]\d+)*", NUMBER, s).translate(_SHOW_DIGITS)
     # "[name] [name]" -> "[name]"; tidy spaces.
     s = re.sub(r"(\[(\w+)\])(?:[\s,]*\[\2\])+", r"\1", s)
     return re.sub(r"[ \t]{2,}", " ", s).strip()
