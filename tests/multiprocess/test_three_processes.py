@@ -46,13 +46,9 @@ async def test_three_processes_under_sigkill_lose_nothing_and_keep_every_limit(t
     assert out.sent_twice_not_in_doubt == 0  # a repeat only where a kill cut a send short (Telegram can't say)
     assert out.replies_sent_twice <= out.in_doubt_rows
     assert out.job_slots > 0 and out.job_slots_run_twice == 0 and out.job_processes >= 2
-    if out.max_sends_in_a_second > plan.limit:
-        # Known and open (issue 26): run alone this measures 14-15 at a limit of 15, but inside the whole suite
-        # on a 2-core CI machine it measured 25 and 26: sends booked a slot apart reached the fake in a bunch.
-        # Not yet explained (a stall in the test process that stamps arrivals, or sends queued behind a slow one
-        # on the client's connection, are the suspects). Reported as an expected failure, never as a pass; the
-        # platform's 429 and retry_after remain the guard. Everything above is asserted.
-        pytest.xfail(f"{out.max_sends_in_a_second} sends in one second at a limit of {plan.limit} (issue 26)")
+    # Counted as Telegram counts: on arrival at the fake, which runs in a quiet process of its own. (With the fake
+    # inside the busy test process, two full CI runs stamped 25 and 26 in a second, the harness's lag, not ours.)
+    assert out.max_sends_in_a_second <= plan.limit
 
 
 # -- each check can fail -----------------------------------------------------------------------------------------

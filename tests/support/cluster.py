@@ -382,7 +382,7 @@ async def run_cluster(plan: Plan, work: Path, *, base_url: str) -> Outcome:
     """Run the plan against the PostgreSQL server at `base_url` (a fresh schema, dropped after)."""
     from cryptography.fernet import Fernet
 
-    from tests.fakes.telegram_api import FakeBotAPI
+    from tests.support.telegram_process import FakeBotAPIProcess
 
     rng = random.Random(plan.seed)
     people = plan.telegram_people + plan.web_people
@@ -394,7 +394,9 @@ async def run_cluster(plan: Plan, work: Path, *, base_url: str) -> Outcome:
     procs: list[OurvoiceProcess] = []
     try:
         codes = await asyncio.to_thread(prepare, url, hash_key, fernet_key, people)
-        async with FakeBotAPI() as tg:
+        # The fake Bot API runs in a quiet process of its own, so it stamps arrivals as Telegram would, not when a
+        # busy test process gets round to them (tests/support/telegram_process.py).
+        async with FakeBotAPIProcess() as tg:
             ports = [_free_port() for _ in range(plan.processes)]
             async with RoundRobinProxy(ports) as proxy:
                 env = {
@@ -460,6 +462,7 @@ async def run_cluster(plan: Plan, work: Path, *, base_url: str) -> Outcome:
                 await _settle(tg, url, plan.settle)
                 await crowd.client.aclose()
                 await asyncio.gather(*(p.stop() for p in procs))
+                await tg.collect()
                 sends = [c for c in tg.calls_to("sendMessage") if c.status == 200]
         stored = await asyncio.to_thread(read_back, url, hash_key, fernet_key)
     finally:

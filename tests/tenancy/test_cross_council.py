@@ -32,6 +32,13 @@ SENTINELS = {
                     "Hollerton"),
 }
 
+# Seen only in a report of November 2026 (an event's title, a good-news text) and in a subject-access export (a
+# case reference).
+REPORT_SENTINELS = {
+    "kent": (("Kestrel November forum", "we won the kestrel quiz at the youth club"), "P-KENTSEN"),
+    "borsetshire": (("Badger November forum", "we won the badger quiz at the youth club"), "P-BORSSEN"),
+}
+
 
 def _url(db: str, user: str | None = None) -> str:
     base = sa.engine.make_url(PG_URL)
@@ -41,9 +48,10 @@ def _url(db: str, user: str | None = None) -> str:
 def _seed(engine: Any, council: str, admin: Any) -> None:
     from bot import tenant
     from storage.db import session
-    from storage.models import GoodNews, Invite, ParticipationEvent
+    from storage.models import GoodNews, Invite, Participant, ParticipationEvent
 
     mgr, event, batch, news, _district = SENTINELS[council]
+    in_reports, in_export = REPORT_SENTINELS[council]
     with tenant.serving(engine, council):
         admin.add_staff(mgr, "participation_manager")
         admin.add_staff(f"aud-{council}", "auditor")
@@ -53,6 +61,13 @@ def _seed(engine: Any, council: str, admin: Any) -> None:
             s.add(Invite(code_hash=f"hash-{council}", batch=batch, audience="young_person", band="teen",
                          created_by=mgr, created_at=NOW, expires_at=NOW + timedelta(days=30)))
             s.add(GoodNews(text=news, created_at=NOW))
+            # What a report of November and a subject-access export would show: an event held and good news
+            # approved in November, and a young person with their case reference.
+            s.add(ParticipationEvent(kind="meeting", title=in_reports[0], held_on=date(2026, 11, 12),
+                                     short_code=f"N{council[:5].upper()}", created_by=mgr, created_at=NOW))
+            s.add(GoodNews(text=in_reports[1], status="approved", consent=True, band="teen",
+                           created_at=datetime(2026, 11, 14, 12, tzinfo=UTC), decided_at=NOW, decided_by=mgr))
+            s.add(Participant(case_ref=in_export, audience="young_person", band="teen", created_at=NOW))
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +245,75 @@ def test_no_cli_listing_shows_the_other_councils_data(
     leaks, own = _cli_leaks(world, tmp_path)
     assert own >= 8, "each council's listings show its own staff, events, invites, good news and audit rows"
     assert leaks == []
+
+
+def _run(admin: Any, council: str, argv: list[str], tmp: Path) -> tuple[int, str]:
+    """One CLI run as `council`'s manager (exit code, output), in a context of its own."""
+    import contextvars
+
+    from typer.testing import CliRunner
+
+    from admin.cli import app
+    from tests.admin.conftest import PASSWORD
+    from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY
+
+    env = {"OURVOICE_DATABASE_URL": admin.rt.settings.database_url, "OURVOICE_ID_HASH_KEY": TEST_HASH_KEY,
+           "OURVOICE_ENCRYPTION_KEYS": TEST_FERNET_KEY, "OURVOICE_STAFF_PASSWORD": PASSWORD,
+           "OURVOICE_AUDIT_ANCHOR_FILE": str(tmp / "anchors.log")}
+    result = contextvars.copy_context().run(CliRunner().invoke, app, [*argv, "--staff", f"mgr-{council}"], env=env)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("app_filter", [True, False], ids=["app-filter", "rls-alone"])
+def test_reports_and_exports_show_nothing_of_the_other_council(
+    world: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, app_filter: bool
+) -> None:
+    """The Panel update and the young people's pages for November (Markdown), and a subject-access export, as each
+    council's manager: their own event, good news and person are there, the other council's are not, and the
+    other council's case reference is "not found"."""
+    from storage import tenancy
+
+    monkeypatch.setattr(tenancy.APP_FILTER, "on", app_filter)
+    for council, other in (("kent", "borsetshire"), ("borsetshire", "kent")):
+        (title, news), ref = REPORT_SENTINELS[council]
+        (other_title, other_news), other_ref = REPORT_SENTINELS[other]
+        paper, plain = tmp_path / f"{council}-paper.md", tmp_path / f"{council}-plain.md"
+        for argv in (["report", "ocypc", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "md",
+                      "--out", str(paper)],
+                     ["report", "young-people", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "md",
+                      "--out", str(plain)]):
+            code, output = _run(world, council, argv, tmp_path)
+            assert code == 0, (council, argv, output)
+        paper_text = paper.read_text(encoding="utf-8")
+        both = paper_text + plain.read_text(encoding="utf-8")
+        assert title in paper_text and news in both, council  # its own November is there
+        assert other_title not in both and other_news not in both, council
+        assert other_ref not in both and SENTINELS[other][4] not in both
+        code, output = _run(world, council, ["participant", "export", ref], tmp_path)
+        assert code == 0 and ref in output, (council, output)
+        assert other_ref not in output and SENTINELS[other][4] not in output
+        code, output = _run(world, council, ["participant", "export", other_ref], tmp_path)
+        assert code == 1 and f"no participant {other_ref}" in output, (council, output)
+
+
+def test_the_report_check_would_see_a_leak(world: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Not toothless either: with the filter off and row-level security lifted from events, Kent's November
+    update lists Borsetshire's November event."""
+    from storage import tenancy
+
+    monkeypatch.setattr(tenancy.APP_FILTER, "on", False)
+    owner = sa.create_engine(_url(DB))
+    with owner.begin() as c:
+        c.execute(sa.text("ALTER TABLE participation_event NO FORCE ROW LEVEL SECURITY; "
+                          "ALTER TABLE participation_event DISABLE ROW LEVEL SECURITY"))
+    try:
+        paper = tmp_path / "paper.md"
+        code, output = _run(world, "kent", ["report", "ocypc", "--from", "2026-11-01", "--to", "2026-11-30",
+                                            "--format", "md", "--out", str(paper)], tmp_path)
+        assert code == 0, output
+        assert REPORT_SENTINELS["borsetshire"][0][0] in paper.read_text(encoding="utf-8")
+    finally:
+        with owner.begin() as c:
+            c.execute(sa.text("ALTER TABLE participation_event ENABLE ROW LEVEL SECURITY; "
+                              "ALTER TABLE participation_event FORCE ROW LEVEL SECURITY"))
+        owner.dispose()
