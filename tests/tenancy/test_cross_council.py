@@ -284,8 +284,18 @@ def test_reports_and_exports_show_nothing_of_the_other_council(
                       "--out", str(plain)]):
             code, output = _run(world, council, argv, tmp_path)
             assert code == 0, (council, argv, output)
+        # The same update downloaded from the admin's Reports page.
+        from bot import tenant
+
+        with tenant.serving(world.rt.engine, council):
+            client, csrf = world.client_for(f"mgr-{council}")
+        resp = client.post("/admin/reports/download", data={"report": "ocypc", "fmt": "md", "since": "2026-11-01",
+                                                             "until": "2026-11-30", "csrf_token": csrf})
+        client.close()
+        assert resp.status_code == 200, resp.text[:300]
         paper_text = paper.read_text(encoding="utf-8")
-        both = paper_text + plain.read_text(encoding="utf-8")
+        both = paper_text + plain.read_text(encoding="utf-8") + resp.text
+        assert title in resp.text
         assert title in paper_text and news in both, council  # its own November is there
         assert other_title not in both and other_news not in both, council
         assert other_ref not in both and SENTINELS[other][4] not in both
