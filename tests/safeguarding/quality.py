@@ -25,7 +25,8 @@ FRESH_THIRD = HERE / "fresh" / "fresh_2026-12-04_third.yaml"
 FRESH_FOURTH = HERE / "fresh" / "fresh_2026-12-05_fourth.yaml"
 FRESH_FIFTH = HERE / "fresh" / "fresh_2026-12-05_fifth.yaml"
 FRESH_SIXTH = HERE / "fresh" / "fresh_2026-12-05_sixth.yaml"
-BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH, FRESH_SIXTH)
+FRESH_SEVENTH = HERE / "fresh" / "fresh_2026-12-05_seventh.yaml"
+BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH, FRESH_SIXTH, FRESH_SEVENTH)
 
 Row = tuple[str, bool, str | None]  # text, must flag, category
 
@@ -105,8 +106,10 @@ BLIND_NOTES = {
     FRESH_THIRD: "scored once on 2026-12-05 (0.966 / 0.102), since then looked at during development",
     FRESH_FOURTH: "scored once on 2026-12-05 by the lead after round 2's model; looked at for round 3",
     FRESH_FIFTH: "scored once on 2026-12-05 by the lead after round 3's model was final; never looked at in development",
-    FRESH_SIXTH: "scored in totals only by the lead on 2026-12-05, with round 3's model and with a trial model trained "
-                 "on sets 1-5 as well (not kept); never looked at message by message",
+    FRESH_SIXTH: "scored in totals with round 3's model (0.841 / 0.145) and two trial models, then read message by "
+                 "message for round 4's lexicon changes: a development set since",
+    FRESH_SEVENTH: "scored in totals only on 2026-12-05, with round 3's model, a trial round 4 with more training data "
+                   "(not kept) and the round 4 that shipped; never read message by message",
 }
 
 

@@ -7,7 +7,8 @@ every blind set that meets it to exactly that bar (README, "How well it works", 
 Blind set 3 was scored once with the model of 2026-12-05 and missed narrowly (0.966 / 0.102); it then became a
 development set like 1 and 2 (looked at for kinds of miss, never trained on), and the next round's model (cross-word
 character 5-grams, more varied training data, chosen on file-held-out cross-validation) meets the goal on all three.
-Never lower a bar to pass.
+Sets 4-7 are held to what they measured (none meets the goal); set 7 is the one never read, the honest measure
+until an eighth is written. Never lower a bar to pass.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.safeguarding.quality import (
     FRESH_FIFTH,
     FRESH_FOURTH,
     FRESH_SECOND,
+    FRESH_SEVENTH,
     FRESH_SIXTH,
     FRESH_THIRD,
     fresh_rows,
@@ -89,17 +91,30 @@ def test_the_fifth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: R
 
 def test_the_sixth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: RiskModel) -> None:
     """Blind set 6, written 2026-12-05 by an assistant who saw neither the detector nor sets 1-5, about 15% in other
-    languages, with hard everyday messages. Round 3's model (the one shipped): both English detectors catch 195 of
-    232 disclosures (0.841) and flag 35 of 242 everyday messages (0.145); on the messages identified as English,
-    0.985 / 0.170. The live check, which sends what it cannot read to a person, 229 of 232 (0.987) with 71 of 242
-    flagged (0.293). A trial round 4 that folded sets 1-5 into training was scored on this set too, in totals
-    only: 0.957 / 0.219 (live 0.991 / 0.302), and it pushed the team hold-out's false alarms over 0.10, so it was
-    not kept. Held to what the shipped model measured; the next round needs a seventh set."""
+    languages, with hard everyday messages. Round 3's model, scored once: both English detectors 195 of 232 (0.841)
+    with 35 of 242 everyday messages flagged (0.145); the live check 229 of 232 (0.987) with 71 flagged. It was then
+    read to make round 4's lexicon changes (questions about what a harm word means, "take the whole box"), so it is
+    a development set now, held to what round 4 measures: 195 / 32, live 229 / 68."""
     s = score(fresh_rows(FRESH_SIXTH), lexicon, model)
     assert s.caught["combined"] >= 195, f"{len(s.missed)} disclosures missed"
-    assert s.alarms["combined"] <= 35, f"{len(s.false_alarms)} false alarms"
+    assert s.alarms["combined"] <= 32, f"{len(s.false_alarms)} false alarms"
     assert s.caught["live"] >= 229, "the live check, other languages included"
-    assert s.alarms["live"] <= 71
+    assert s.alarms["live"] <= 68
+
+
+def test_the_seventh_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: RiskModel) -> None:
+    """Blind set 7, written 2026-12-05 after round 3 by an assistant who saw neither the detector nor any earlier set,
+    about 15% in other languages; never read message by message. Scored in totals: round 3 204 of 242 (0.843) with
+    28 of 264 flagged (0.106); a trial round 4 with 1,140 more training messages 202 / 22, not kept (two more
+    disclosures missed: recall comes first); the round 4 that shipped (lexicon changes, and five examples of them in the
+    labelled data) 204 / 26, and on the 430 messages identified as English 197 of 202 (0.975) with 26 of 228 flagged
+    (0.114). The live check, which sends what it cannot read to a person, 237 of 242 (0.979) with 62 flagged (0.235).
+    Held to those figures."""
+    s = score(fresh_rows(FRESH_SEVENTH), lexicon, model)
+    assert s.caught["combined"] >= 204, f"{len(s.missed)} disclosures missed"
+    assert s.alarms["combined"] <= 26, f"{len(s.false_alarms)} false alarms"
+    assert s.caught["live"] >= 237, "the live check, other languages included"
+    assert s.alarms["live"] <= 62
 
 
 def test_tuning_set(lexicon: Lexicon, model: RiskModel) -> None:
