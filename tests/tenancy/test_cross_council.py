@@ -56,15 +56,16 @@ def _seed(engine: Any, council: str, admin: Any) -> None:
         admin.add_staff(mgr, "participation_manager")
         admin.add_staff(f"aud-{council}", "auditor")
         with session(engine) as s:
-            s.add(ParticipationEvent(kind="meeting", title=event, held_on=date(2026, 12, 10),
-                                     short_code=f"E{council[:5].upper()}", created_by=mgr, created_at=NOW))
+            code = "1" if council == "kent" else "2"  # six digits, as real check-in codes are
+            s.add(ParticipationEvent(kind="activity_day", title=event, held_on=date(2026, 12, 10),
+                                     short_code=f"{code}00001", created_by=mgr, created_at=NOW))
             s.add(Invite(code_hash=f"hash-{council}", batch=batch, audience="young_person", band="teen",
                          created_by=mgr, created_at=NOW, expires_at=NOW + timedelta(days=30)))
             s.add(GoodNews(text=news, created_at=NOW))
             # What a report of November and a subject-access export would show: an event held and good news
             # approved in November, and a young person with their case reference.
-            s.add(ParticipationEvent(kind="meeting", title=in_reports[0], held_on=date(2026, 11, 12),
-                                     short_code=f"N{council[:5].upper()}", created_by=mgr, created_at=NOW))
+            s.add(ParticipationEvent(kind="activity_day", title=in_reports[0], held_on=date(2026, 11, 12),
+                                     short_code=f"{code}00002", created_by=mgr, created_at=NOW))
             s.add(GoodNews(text=in_reports[1], status="approved", consent=True, band="teen",
                            created_at=datetime(2026, 11, 14, 12, tzinfo=UTC), decided_at=NOW, decided_by=mgr))
             s.add(Participant(case_ref=in_export, audience="young_person", band="teen", created_at=NOW))
@@ -198,7 +199,7 @@ READ_COMMANDS: dict[str, tuple[str, ...]] = {
     "alerts list": ("alerts", "list"), "toread list": ("toread", "list"), "requests list": ("requests", "list"),
     "quote list": ("quote", "list", "--status", "all"), "topic list": ("topic", "list"),
     "responses shared": ("responses", "shared"), "report action list": ("report", "action", "list"),
-    "audit list": ("audit", "list"),
+    "audit list": ("audit", "list"), "survey list": ("survey", "list"),
 }
 NO_SIGN_IN = {("staff", "list"), ("topic", "list"), ("report", "action", "list")}
 
@@ -261,7 +262,8 @@ def _run(admin: Any, council: str, argv: list[str], tmp: Path) -> tuple[int, str
            "OURVOICE_ENCRYPTION_KEYS": TEST_FERNET_KEY, "OURVOICE_STAFF_PASSWORD": PASSWORD,
            "OURVOICE_AUDIT_ANCHOR_FILE": str(tmp / "anchors.log")}
     result = contextvars.copy_context().run(CliRunner().invoke, app, [*argv, "--staff", f"mgr-{council}"], env=env)
-    return result.exit_code, result.output
+    return result.exit_code, result.output + ("" if result.exception is None or isinstance(result.exception, SystemExit)
+                                              else repr(result.exception))
 
 
 @pytest.mark.parametrize("app_filter", [True, False], ids=["app-filter", "rls-alone"])
@@ -327,3 +329,35 @@ def test_the_report_check_would_see_a_leak(world: Any, monkeypatch: pytest.Monke
             c.execute(sa.text("ALTER TABLE participation_event ENABLE ROW LEVEL SECURITY; "
                               "ALTER TABLE participation_event FORCE ROW LEVEL SECURITY"))
         owner.dispose()
+
+
+@pytest.mark.parametrize("app_filter", [True, False], ids=["app-filter", "rls-alone"])
+def test_an_item_of_the_other_council_is_not_found_by_its_number(
+    world: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, app_filter: bool
+) -> None:
+    """`event show ID` and the event's admin page, given the other council's event number, answer "not found" and
+    print nothing of it; given their own, they show it."""
+    from sqlmodel import select
+
+    from bot import tenant
+    from storage import tenancy
+    from storage.db import session
+    from storage.models import ParticipationEvent
+
+    ids: dict[str, int] = {}
+    for council in SENTINELS:
+        with tenant.serving(world.rt.engine, council), session(world.rt.engine) as s:
+            ids[council] = int(s.exec(select(ParticipationEvent.id).where(
+                ParticipationEvent.title == SENTINELS[council][1])).one())
+    monkeypatch.setattr(tenancy.APP_FILTER, "on", app_filter)
+    for council, other in (("kent", "borsetshire"), ("borsetshire", "kent")):
+        code, output = _run(world, council, ["event", "show", str(ids[council])], tmp_path)
+        assert code == 0 and SENTINELS[council][1] in output, (council, ids, output)
+        code, output = _run(world, council, ["event", "show", str(ids[other])], tmp_path)
+        assert code != 0 and SENTINELS[other][1] not in output, (council, output)
+        with tenant.serving(world.rt.engine, council):
+            client, _ = world.client_for(f"mgr-{council}")
+        assert SENTINELS[council][1] in client.get(f"/admin/events/{ids[council]}").text
+        resp = client.get(f"/admin/events/{ids[other]}")
+        client.close()
+        assert resp.status_code == 404 and SENTINELS[other][1] not in resp.text
