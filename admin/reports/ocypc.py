@@ -515,6 +515,7 @@ def build(
     heard = headline.young_now.protected
     assert heard is not None
     by_band = dict(zip(headline.young_now.col_keys, heard.col_totals or [], strict=False))
+    good = [_band_if_published(g, by_band) for g in good]
     carers_voice = (
         _carers_voice(ctx, carers or [], topics)
         if carers is not None or any(t.audience == "carer" for t in topics) else None
@@ -540,6 +541,15 @@ def build(
         activity=activity,
         carers_voice=carers_voice,
     )
+
+
+def _band_if_published(line: QuoteLine, published: Mapping[str, int | None]) -> QuoteLine:
+    """The line with its age band shown only when that band's count is published (issue 19, F1b): "(7-11)" under
+    a quote says at least one young person of that age took part, which narrows a hidden count below 5 to 1-4.
+    The band key stays (the young people's pages pick each band's own news and show no label)."""
+    if line.band_key in YOUNG_BANDS and published.get(line.band_key) is None:
+        return QuoteLine(line.text, "", line.band_key)
+    return line
 
 
 def _paper_row(ctx: Context, meeting: date | None) -> object | None:
@@ -876,9 +886,13 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
             themes=themes,
         )
 
-        def fill(section: TopicSection = section, base: Table = base) -> None:
+        def fill(section: TopicSection = section, base: Table = base, col_keys: list[str] = col_keys) -> None:
             assert base.protected is not None
             assert base.protected.row_totals is not None
+            # A quote's age band only where the topic's people of that band are a published count (F1b).
+            took = dict(zip(col_keys, base.protected.cells[0], strict=False)) if base.protected.cells else {}
+            section.quotes = {q: [_band_if_published(line, took) for line in lines]
+                              for q, lines in section.quotes.items()}
             n = base.protected.row_totals[0]
             who = "carers" if section.audience == "carer" else "young people"
             # Never "up to not shown people answered": a hidden total gets its own sentence.

@@ -235,3 +235,34 @@ def test_window_bounds_use_london_midnight(tmp_path: Path) -> None:
     q1 = ocypc.Window(date(2027, 1, 1), date(2027, 3, 31))
     # The previous fixed period, not the same number of days (which would overlap Q4 by two days).
     assert q1.previous(report_settings(tmp_path)) == ocypc.Window(date(2026, 10, 1), date(2026, 12, 31))
+
+
+def test_a_quote_names_its_age_band_only_where_that_bands_count_is_published(db: str, tmp_path: Path) -> None:
+    """Issue 19, F1b: "(7-11)" under a quote says at least one young person of that age took part, so it is shown
+    only where the topic's count for that band is published (good news: where the band's people heard is)."""
+    hidden = ocypc.QuoteLine("we made a film", "7-11", "junior")
+    assert ocypc._band_if_published(hidden, {"junior": None}).band == ""
+    assert ocypc._band_if_published(hidden, {"junior": 12}).band == "7-11"
+    assert ocypc._band_if_published(hidden, {"junior": None}).band_key == "junior"  # the pages still sort by it
+    engine = make_engine(db)
+    try:
+        with session(engine) as s:
+            summary = ocypc.build(s, frozen_library(), since=FROM, until=TO, now=NOW,
+                                  settings=report_settings(tmp_path))
+    finally:
+        engine.dispose()
+    labelled = 0
+    for t in summary.topics:
+        assert t.base.protected is not None
+        took = dict(zip(t.base.col_keys, t.base.protected.cells[0], strict=False))
+        for lines in t.quotes.values():
+            for line in lines:
+                if line.band and line.band_key in ocypc.YOUNG_BANDS:
+                    labelled += 1
+                    assert took.get(line.band_key) is not None, (t.title, line)
+    heard = dict(zip(summary.headline.young_now.col_keys, summary.headline.young_now.protected.col_totals or [],
+                     strict=False))
+    for g in summary.good_news:
+        if g.band:
+            assert heard.get(g.band_key) is not None
+    assert labelled > 0  # the seeded quotes do carry their bands where the counts are published
