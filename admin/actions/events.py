@@ -244,6 +244,12 @@ def protected(sm: events.EventSummary) -> EventCounts:
                      grand_total=False)
     rated = pub.table("rated", [[sm.ratings.get(r, 0) for r in events.RATINGS]], row_totals=True,
                       col_totals=False, grand_total=False)
+    # What anyone knows of how these relate (issue 19, F6): "How was it?" goes only to young people who came, so the
+    # ratings never outnumber those who came (named, through the bot); and those who came by name are at most
+    # those who came. Added as facts only where they hold, and the solve protects hidden counts against them.
+    evaluations, named_key, attended = rated.key((0, rated.n)), came.key((0, 0)), came.key((0, came.n))
+    pub.fact({evaluations: 1, named_key: -1})
+    pub.fact({evaluations: 1, attended: -1})
     solved = pub.solve()
     r, c, g = solved.protected(replies), solved.protected(came), solved.protected(rated)
     going, declined, silent = r.cells[0]
