@@ -60,7 +60,7 @@ def test_blind_set_is_big_enough(path: Path) -> None:
 @pytest.mark.parametrize("path", MEETS_THE_GOAL, ids=[p.stem for p in MEETS_THE_GOAL])
 def test_blind_set_meets_the_goal(path: Path, lexicon: Lexicon, model: RiskModel) -> None:
     """Both detectors together, scored from the stored model and lexicon: recall >= 0.97, false alarms <= 0.10."""
-    s = score(fresh_rows(path), lexicon, model)
+    s = score(fresh_rows(path), lexicon, model, live=False)
     print(f"{path.name}: recall {s.recall('combined'):.3f} fpr {s.fpr('combined'):.3f} ({s.n_flag}/{s.n_not})")
     assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} disclosures missed on {path.name}"
     assert s.fpr("combined") <= GOAL_FALSE_ALARMS, f"{len(s.false_alarms)} false alarms on {path.name}"
@@ -70,7 +70,7 @@ def test_the_fourth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: 
     """Blind set 4, scored once when the model was final: recall 0.974 (meets 0.97) but false alarms 0.108, just
     over the 0.10 goal. Now a development set; the round-3 model (product's own words, talk-about-a-topic rules,
     three more labelled files) measures 0.977 / 0.105 (36 of 343), still over the goal: held to that floor."""
-    s = score(fresh_rows(FRESH_FOURTH), lexicon, model)
+    s = score(fresh_rows(FRESH_FOURTH), lexicon, model, live=False)
     assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} disclosures missed"
     assert s.fpr("combined") <= 0.105, f"{len(s.false_alarms)} false alarms"
 
@@ -118,14 +118,14 @@ def test_the_seventh_blind_set_holds_its_measured_floor(lexicon: Lexicon, model:
 
 
 def test_tuning_set(lexicon: Lexicon, model: RiskModel) -> None:
-    s = score(tuning_rows(), lexicon, model)
+    s = score(tuning_rows(), lexicon, model, live=False)
     recall, fpr = s.recall("combined"), s.fpr("combined")
     assert recall >= 0.94, recall
     assert fpr <= 0.07, fpr
 
 
 def test_team_holdout(lexicon: Lexicon, model: RiskModel) -> None:
-    s = score(team_holdout_rows(), lexicon, model)
+    s = score(team_holdout_rows(), lexicon, model, live=False)
     assert s.recall("combined") >= 0.95, len(s.missed)
     assert s.fpr("combined") <= 0.10, len(s.false_alarms)
 
@@ -135,7 +135,7 @@ def test_the_model_adds_to_the_lexicon_on_the_blind_sets(lexicon: Lexicon, model
     lexicon catches little on the blind sets that the model misses; it stays for what it says
     about a message, the categories, for edits that need no retraining, and in the threshold, which counts it.)"""
     for path in MEETS_THE_GOAL:
-        s = score(fresh_rows(path), lexicon, model)
+        s = score(fresh_rows(path), lexicon, model, live=False)
         assert s.caught["combined"] > s.caught["lexicon"], path.name
 
 
