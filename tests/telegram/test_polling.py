@@ -117,10 +117,11 @@ def chat_script(c: int) -> list[str]:
 FIRST_DAY = ["my_room_ready", "meal_i_like", "quiet_time", "meet_everyone"]
 
 
-async def test_2000_updates_over_100_chats_keep_order(
+async def test_1000_updates_over_50_chats_keep_order(
     tg: FakeBotAPI, rt, services: Factory
 ) -> None:
-    chats = [900_000 + c for c in range(100)]
+    # 50 chats of 20 updates each, mixed at random (it was 100 chats: the same interleavings, twice the suite time).
+    chats = [900_000 + c for c in range(50)]
     todo = {c: chat_script(c) for c in chats}
     rng = random.Random(3)
     while todo:  # everyone typing at once: runs of 1-5 messages per chat, chats mixed at random
@@ -130,14 +131,14 @@ async def test_2000_updates_over_100_chats_keep_order(
                 TgUser(tg, c).say(todo[c].pop(0))
         if not todo[c]:
             del todo[c]
-    assert len(tg.pending_updates()) == 2000
+    assert len(tg.pending_updates()) == 1000
     # Two dispatch threads (not SQLite's default one), so only the per-chat locks keep each chat in order.
     svc = services(rt, dispatch_workers=2)
     await svc.start()
     await settle(tg, svc, timeout=180)
 
     with session(rt.engine) as s:
-        assert inbound.count(s) == 2000
+        assert inbound.count(s) == 1000
     for c in chats:
         assert answers(rt, c, "good_foster_carer") == {
             "feeling": c % 5 + 1,
