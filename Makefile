@@ -26,7 +26,7 @@ demo: setup .env
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python tools/mypy_gate.py
-	$(BIN)/python -m pytest; rc=$$?; \
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: setup

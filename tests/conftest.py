@@ -37,8 +37,11 @@ def _postgres_url() -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault("OURVOICE_ID_HASH_KEY", TEST_HASH_KEY)
-    os.environ.setdefault("OURVOICE_ENCRYPTION_KEYS", TEST_FERNET_KEY)
+    # Set, not defaulted: each pytest-xdist worker imports this module and makes its own keys, but inherits the
+    # environment of the process that started it; the CLI (which reads the environment) and the fixtures (which
+    # read these constants) must hold the same keys within one worker.
+    os.environ["OURVOICE_ID_HASH_KEY"] = TEST_HASH_KEY
+    os.environ["OURVOICE_ENCRYPTION_KEYS"] = TEST_FERNET_KEY
     # `ourvoice run` refuses to start without an alert route outside demo mode: runs the suite starts are demos
     # unless a test configures a route (the loopback SMTP sink) or says otherwise.
     os.environ.setdefault("OURVOICE_DEMO", "true")
