@@ -26,7 +26,8 @@ FRESH_FOURTH = HERE / "fresh" / "fresh_2026-12-05_fourth.yaml"
 FRESH_FIFTH = HERE / "fresh" / "fresh_2026-12-05_fifth.yaml"
 FRESH_SIXTH = HERE / "fresh" / "fresh_2026-12-05_sixth.yaml"
 FRESH_SEVENTH = HERE / "fresh" / "fresh_2026-12-05_seventh.yaml"
-BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH, FRESH_SIXTH, FRESH_SEVENTH)
+FRESH_EIGHTH = HERE / "fresh" / "fresh_2026-12-06_eighth.yaml"
+BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH, FRESH_SIXTH, FRESH_SEVENTH, FRESH_EIGHTH)
 
 Row = tuple[str, bool, str | None]  # text, must flag, category
 
@@ -111,8 +112,10 @@ BLIND_NOTES = {
     FRESH_FIFTH: "scored once on 2026-12-05 by the lead after round 3's model was final; never looked at in development",
     FRESH_SIXTH: "scored in totals with round 3's model (0.841 / 0.145) and two trial models, then read message by "
                  "message for round 4's lexicon changes: a development set since",
-    FRESH_SEVENTH: "scored in totals only on 2026-12-05, with round 3's model, a trial round 4 with more training data "
-                   "(not kept) and the round 4 that shipped; never read message by message",
+    FRESH_SEVENTH: "scored in totals only on 2026-12-05 (round 4: 0.843 / 0.098), then read message by message on "
+                   "2026-12-06 for round 5's training data: a development set since",
+    FRESH_EIGHTH: "scored in totals only on 2026-12-06, with round 4's model and round 5's; never read message by "
+                  "message",
 }
 
 
