@@ -856,6 +856,7 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
             _link_bases(ctx, r.table, base, q_people, info.kind == "multi")
             results.append(r)
         _link_follow_ups(ctx, flow, results)
+        _same_as_responses(ctx, flow, base, results, carer)
         texts = {q.question_id: q.text for q in catalog.questions(flow, include_text=True)}
         grouped: dict[str, list[QuoteLine]] = defaultdict(list)
         for q in flow_quotes:
@@ -908,6 +909,59 @@ def _topics(ctx: Context, cells: list[reporting.ChoiceCell], charts_on: bool) ->
         ctx.after.append(fill)
         sections.append(section)
     return sections
+
+
+def _same_as_responses(
+    ctx: Context, flow: Flow, base: Table, results: Sequence[QuestionResult], carer: bool
+) -> int:
+    """When this update covers a whole calendar quarter, print every figure it shares with that quarter's
+    Responses pages exactly as those pages do (issue 19, F1).
+
+    The Responses pages protect a flow's answers by area and age band as one problem of their own
+    (admin/reports/responses.py); this update protects its tables by age band (carers' by area) with the rest of
+    the update. The same count, hidden in one and printed in the other, or the two sets of printed figures side by
+    side, could narrow a hidden one. So each count both print (people per answer by band, or for carers by area;
+    people per answer overall; people who took part) is registered here as published already: shown with the
+    pages' value where they show it, hidden where they hide it, and this update's own solve protects the rest
+    around them. A count is linked only when both are worked out to the same true value (the same frozen
+    roll-up); returns how many were linked. Periods that are not quarters have no Responses page to match."""
+    if periods.kind(ctx.window.since, ctx.window.until, ctx.settings) != "quarter":
+        return 0
+    from admin.actions.policy import AGGREGATE_AUDIENCES
+    from admin.reports import responses
+
+    solved = responses.for_flow(
+        ctx.session, ctx.library, flow, (ctx.window.since, ctx.window.until), settings=ctx.settings,
+        now=ctx.now, districts=catalog.DISTRICTS, role_audiences=AGGREGATE_AUDIENCES,
+    )
+    everyone = responses.Layer(tuple(flow.bands), True)  # a role that counts everyone the flow is for
+    pairs: list[tuple[object, Result, object]] = []  # (key here, the pages' result, key there)
+    if solved.took_part is not None and base.keys is not None and base.keys.row_totals:
+        pairs.append((base.keys.key((0, base.keys.n)), solved.took_part.result,
+                      responses.total_key(responses.ALL_OF_FLOW, None)))
+    grids = {(a.question_id, a.choice): a.grid for a in solved.answers}
+    for r in results:
+        keys = r.table.keys
+        assert keys is not None
+        for i, choice in enumerate(r.table.row_keys):
+            grid = grids.get((r.info.question_id, choice))
+            if grid is None:
+                continue
+            for j, col in enumerate(r.table.col_keys):
+                pairs.append((keys.key((i, j)), grid.result, ("c", col, "carer") if carer else ("col", col)))
+            if keys.row_totals:
+                pairs.append((keys.key((i, keys.n)), grid.result, responses.total_key(everyone, None)))
+    linked = 0
+    for here, there, key in pairs:
+        if here not in ctx.pub.published or key not in there.pub.published:
+            continue
+        if there.pub.values[key] != ctx.pub.values[here]:
+            continue  # not the same count after all (e.g. a carer with no band): left to this update's solve
+        ctx.fixed.add(here)
+        if key in there.hidden:
+            ctx.fixed_hidden.add(here)
+        linked += 1
+    return linked
 
 
 def near_duplicate(a: str, b: str, *, ratio: float = 0.8) -> bool:

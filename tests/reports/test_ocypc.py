@@ -237,9 +237,17 @@ def test_window_bounds_use_london_midnight(tmp_path: Path) -> None:
     assert q1.previous(report_settings(tmp_path)) == ocypc.Window(date(2026, 10, 1), date(2026, 12, 31))
 
 
-def test_a_quote_names_its_age_band_only_where_that_bands_count_is_published(db: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("since", "until"), [(FROM, TO), (date(2026, 7, 1), date(2026, 7, 31))], ids=["quarter", "month"]
+)
+def test_a_quote_names_its_age_band_only_where_that_bands_count_is_published(
+    db: str, tmp_path: Path, since: date, until: date
+) -> None:
     """Issue 19, F1b: "(7-11)" under a quote says at least one young person of that age took part, so it is shown
-    only where the topic's count for that band is published (good news: where the band's people heard is)."""
+    only where the topic's count for that band is published (good news: where the band's people heard is).
+    In the seeded quarter the topic's took-part figures by band are hidden (with the quarter's Responses pages they
+    would narrow a hidden figure: see test_the_update_prints_shared_figures_as_the_responses_pages_do), so no quote
+    there carries its band; in the month, bands show where its counts are published."""
     hidden = ocypc.QuoteLine("we made a film", "7-11", "junior")
     assert ocypc._band_if_published(hidden, {"junior": None}).band == ""
     assert ocypc._band_if_published(hidden, {"junior": 12}).band == "7-11"
@@ -247,7 +255,7 @@ def test_a_quote_names_its_age_band_only_where_that_bands_count_is_published(db:
     engine = make_engine(db)
     try:
         with session(engine) as s:
-            summary = ocypc.build(s, frozen_library(), since=FROM, until=TO, now=NOW,
+            summary = ocypc.build(s, frozen_library(), since=since, until=until, now=NOW,
                                   settings=report_settings(tmp_path))
     finally:
         engine.dispose()
@@ -265,4 +273,5 @@ def test_a_quote_names_its_age_band_only_where_that_bands_count_is_published(db:
     for g in summary.good_news:
         if g.band:
             assert heard.get(g.band_key) is not None
-    assert labelled > 0  # the seeded quotes do carry their bands where the counts are published
+    if since.month == 7 and until.month == 7:
+        assert labelled > 0  # the seeded quotes do carry their bands where the counts are published
