@@ -935,9 +935,9 @@ def _same_as_responses(
         now=ctx.now, districts=catalog.DISTRICTS, role_audiences=AGGREGATE_AUDIENCES,
     )
     everyone = responses.Layer(tuple(flow.bands), True)  # a role that counts everyone the flow is for
-    pairs: list[tuple[object, Result, object]] = []  # (key here, the pages' result, key there)
+    pairs: list[tuple[object, responses.Grid, tuple[object, ...]]] = []  # (key here, the pages' grid, key there)
     if solved.took_part is not None and base.keys is not None and base.keys.row_totals:
-        pairs.append((base.keys.key((0, base.keys.n)), solved.took_part.result,
+        pairs.append((base.keys.key((0, base.keys.n)), solved.took_part,
                       responses.total_key(responses.ALL_OF_FLOW, None)))
     grids = {(a.question_id, a.choice): a.grid for a in solved.answers}
     for r in results:
@@ -948,17 +948,17 @@ def _same_as_responses(
             if grid is None:
                 continue
             for j, col in enumerate(r.table.col_keys):
-                pairs.append((keys.key((i, j)), grid.result, ("c", col, "carer") if carer else ("col", col)))
+                pairs.append((keys.key((i, j)), grid, ("c", col, "carer") if carer else ("col", col)))
             if keys.row_totals:
-                pairs.append((keys.key((i, keys.n)), grid.result, responses.total_key(everyone, None)))
+                pairs.append((keys.key((i, keys.n)), grid, responses.total_key(everyone, None)))
     linked = 0
     for here, there, key in pairs:
-        if here not in ctx.pub.published or key not in there.pub.published:
+        if here not in ctx.pub.published or not there.is_published(key):
             continue
-        if there.pub.values[key] != ctx.pub.values[here]:
+        if there.true_value(key) != ctx.pub.values[here]:
             continue  # not the same count after all (e.g. a carer with no band): left to this update's solve
         ctx.fixed.add(here)
-        if key in there.hidden:
+        if there.is_hidden(key):
             ctx.fixed_hidden.add(here)
         linked += 1
     return linked

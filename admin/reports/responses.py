@@ -7,12 +7,15 @@ Why this shape:
   held back, or a visit before and after someone's data is erased cannot be differenced. Quarters do not
   overlap, so no two choosable periods add up to a third (months inside quarters would: answers add up
   exactly across months, and a hidden month could be read off its quarter).
-- **One problem per answer, for every viewer at once**: the counts of one answer (a question's choice) by
-  area and age band, with the county-wide margins and every role's audience total ("layer": a
-  participation worker counts young people only, the fostering team carers only, a manager both) in one
-  `Publication`. Every view (all districts or one, all ages or one band, any role) is cut from that one
-  result, and a district-scoped viewer with several districts sees a sum only when every part of it is
-  published. So all the views together tell an attacker nothing the one protected grid does not.
+- **One problem per question, for every viewer at once**: the counts of each of its answers by area and age
+  band, with the county-wide margins and every role's audience total ("layer": a participation worker counts
+  young people only, the fostering team carers only, a manager both), in one `Publication`, beside the flow's
+  people who took part by area (published already, fixed) and the fact that those who answered in an area took
+  part there (for a one-answer question, all its answers' people together). Solved one answer at a time, the
+  answers of a one-answer question in one area could add up to nearly that area's published took-part figure
+  and pin the hidden ones (tests/reports/test_paper_and_responses.py). Every view (all districts or one, all
+  ages or one band, any role) is cut from that one result, and a district-scoped viewer with several districts
+  sees a sum only when every part of it is published.
 - People are counted (distinct, per cell), not answers: someone who answered twice is one person.
 
 Pure apart from `load` (which reads the roll-up); never logs counts.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,14 +114,34 @@ def layers_for(flow: Any, role_audiences: Mapping[str, Sequence[str]]) -> list[L
 
 @dataclass(frozen=True)
 class Grid:
-    """One answer's protected counts (people), by area and band, with every layer's margins."""
+    """One answer's protected counts (people), by area and band, with every layer's margins. The answers of one
+    question share one `result`; each answer's keys in it start with `prefix` (its choice)."""
 
     result: Result
     districts: tuple[str, ...]
     bands: tuple[str, ...]
+    prefix: tuple[object, ...] = ()
 
-    def _shown(self, key: object) -> int | None:
-        return self.result.shown(key)
+    def key(self, key: tuple[object, ...]) -> tuple[object, ...]:
+        return (*self.prefix, *key)
+
+    def _shown(self, key: tuple[object, ...]) -> int | None:
+        return self.result.shown(self.key(key))
+
+    def shown(self, key: tuple[object, ...]) -> int | None:
+        """The printed value of one of this answer's counts (("c", area, band), ("col", band), a layer total),
+        or None when hidden."""
+        return self._shown(key)
+
+    def is_published(self, key: tuple[object, ...]) -> bool:
+        """True for a count that is printed or hidden; False for one never printed (people with no area or band)."""
+        return self.key(key) in self.result.pub.published
+
+    def is_hidden(self, key: tuple[object, ...]) -> bool:
+        return self.key(key) in self.result.hidden
+
+    def true_value(self, key: tuple[object, ...]) -> int:
+        return self.result.pub.values[self.key(key)]
 
     def value(self, layer: Layer, *, districts: Sequence[str] | None, band: str = "") -> int | None:
         """What a viewer sees: county-wide (districts None) or the sum over their districts, only when every
@@ -140,35 +164,84 @@ def total_key(layer: Layer, district: str | None) -> tuple[object, ...]:
     return ("row", district, layer)
 
 
-def protect_grid(
-    values: Mapping[tuple[str, str], int], districts: Sequence[str], bands: Sequence[str], layers: Sequence[Layer]
-) -> Grid:
-    """Register one answer's people by (district, band) ("" = not given, latent) with every layer's margins
-    and solve it as one problem."""
-    pub = Publication()
+def _register(
+    pub: Publication, prefix: tuple[object, ...], values: Mapping[tuple[str, str], int], districts: Sequence[str],
+    bands: Sequence[str], layers: Sequence[Layer],
+) -> None:
+    """Register one answer's people by (district, band) ("" = not given, latent) with every layer's margins,
+    each key starting with `prefix`."""
+    def k(*key: object) -> tuple[object, ...]:
+        return (*prefix, *key)
+
     ds, bs = [*districts, UNKNOWN], [*bands, UNKNOWN]
     for d in ds:
         for b in bs:
             v = int(values.get((d, b), 0))
             if d == UNKNOWN or b == UNKNOWN:
-                pub.latent(("c", d, b), v)
+                pub.latent(k("c", d, b), v)
             else:
-                pub.count(("c", d, b), v)
+                pub.count(k("c", d, b), v)
     for b in bands:  # county-wide by band (the "All areas" column of one band)
-        parts = [("c", d, b) for d in ds]
-        pub.count(("col", b), sum(pub.values[k] for k in parts))
-        pub.total(("col", b), parts)
+        parts = [k("c", d, b) for d in ds]
+        pub.count(k("col", b), sum(pub.values[x] for x in parts))
+        pub.total(k("col", b), parts)
     for lay in layers:
         cols = [*lay.bands, *([UNKNOWN] if lay.unknown else [])]
         where: list[str | None] = [*districts, None]
         for place in where:
-            key = total_key(lay, place)
+            key = k(*total_key(lay, place))
             if key in pub.values:
                 continue  # one band: the cell or column itself
-            parts = [("c", x, b) for x in ([place] if place is not None else ds) for b in cols]
-            pub.count(key, sum(pub.values[k] for k in parts))
+            parts = [k("c", x, b) for x in ([place] if place is not None else ds) for b in cols]
+            pub.count(key, sum(pub.values[x] for x in parts))
             pub.total(key, parts)
+
+
+def protect_grid(
+    values: Mapping[tuple[str, str], int], districts: Sequence[str], bands: Sequence[str], layers: Sequence[Layer]
+) -> Grid:
+    """One answer's people by (district, band) with every layer's margins, solved as one problem of its own."""
+    pub = Publication()
+    _register(pub, (), values, districts, bands, layers)
     return Grid(pub.solve(), tuple(districts), tuple(bands))
+
+
+def protect_question(
+    answers: Mapping[str, Mapping[tuple[str, str], int]], *, one_answer: bool, took: Grid | None,
+    districts: Sequence[str], bands: Sequence[str], layers: Sequence[Layer],
+) -> dict[str, Grid]:
+    """Every answer of one question solved as one problem, beside the flow's took-part figures by area (fixed:
+    published already, by `took_part_grid`) and the fact that those who answered in an area took part there."""
+    pub = Publication()
+    for choice, values in answers.items():
+        _register(pub, (choice,), values, districts, bands, layers)
+    fixed: list[object] = []
+    hidden: list[object] = []
+    if took is not None:
+        ds, bs = [*districts, UNKNOWN], [*bands, UNKNOWN]
+        places: list[str | None] = [*districts, None]
+        for place in places:
+            key = total_key(ALL_OF_FLOW, place)
+            here = ("took", *key)
+            pub.count(here, took.true_value(key))
+            fixed.append(here)
+            if took.is_hidden(key):
+                hidden.append(here)
+        pub.latent(("took", "c", UNKNOWN, UNKNOWN), took.true_value(("c", UNKNOWN, UNKNOWN)))
+        pub.total(("took", *total_key(ALL_OF_FLOW, None)),
+                  [("took", *total_key(ALL_OF_FLOW, d)) for d in districts] + [("took", "c", UNKNOWN, UNKNOWN)])
+        for d in ds:
+            took_here = ("took", "c", UNKNOWN, UNKNOWN) if d == UNKNOWN else ("took", *total_key(ALL_OF_FLOW, d))
+            groups = [list(answers)] if one_answer else [[c] for c in answers]
+            for group in groups:
+                terms: dict[object, int] = {(c, "c", d, b): 1 for c in group for b in bs}
+                terms[took_here] = -1
+                # Someone who answered without taking part in this area (a person who moved) makes it untrue:
+                # then it is not a fact an attacker could use either, and is left out.
+                with suppress(ValueError):
+                    pub.at_most(terms)
+    result = pub.solve(hidden=hidden, fixed=fixed)
+    return {c: Grid(result, tuple(districts), tuple(bands), (c,)) for c in answers}
 
 
 # -- a flow -----------------------------------------------------------------------------------------
@@ -211,9 +284,11 @@ def took_part_grid(flow: Any, people: Iterable[Any], districts: Sequence[str]) -
 
 
 def answer_grids(
-    flow: Any, cells: Iterable[Any], districts: Sequence[str], role_audiences: Mapping[str, Sequence[str]]
+    flow: Any, cells: Iterable[Any], districts: Sequence[str], role_audiences: Mapping[str, Sequence[str]],
+    took: Grid | None = None,
 ) -> list[Answer]:
-    """Every answer of `flow` (roll-up reporting.ChoiceCell rows), each protected for every layer at once.
+    """Every answer of `flow` (roll-up reporting.ChoiceCell rows), each question's answers protected together
+    for every layer at once, beside the flow's took-part figures `took`.
     Every choice the flow offers is listed, zeros included; a question nobody answered is left out whole."""
     layers = layers_for(flow, role_audiences)
     bands = tuple(flow.bands)
@@ -230,11 +305,17 @@ def answer_grids(
             offered.append((node.id, ch.id))
     keys = offered + sorted(set(by_answer) - set(offered))
     answered = {q for q, _ in by_answer}
-    return [
-        Answer(q, ch, protect_grid(by_answer.get((q, ch), {}), districts, bands, layers))
-        for q, ch in keys
-        if q in answered
-    ]
+    multi = {n.id for n in getattr(flow, "nodes", ()) if getattr(n, "type", "") == "multi"}
+    questions: dict[str, list[str]] = defaultdict(list)
+    for q, ch in keys:
+        if q in answered:
+            questions[q].append(ch)
+    grids: dict[tuple[str, str], Grid] = {}
+    for q, choices in questions.items():
+        solved = protect_question({ch: by_answer.get((q, ch), {}) for ch in choices}, one_answer=q not in multi,
+                                  took=took, districts=districts, bands=bands, layers=layers)
+        grids.update({(q, ch): g for ch, g in solved.items()})
+    return [Answer(q, ch, grids[(q, ch)]) for q, ch in keys if q in answered]
 
 
 def flow_counts(
@@ -246,8 +327,8 @@ def flow_counts(
     role_audiences: Mapping[str, Sequence[str]],
 ) -> FlowCounts:
     """Protect one flow's roll-up cells and took-part rows for one quarter (no memo: see `for_flows`)."""
-    return FlowCounts(flow.id, period, took_part_grid(flow, people, districts),
-                      answer_grids(flow, cells, districts, role_audiences))
+    took = took_part_grid(flow, people, districts)
+    return FlowCounts(flow.id, period, took, answer_grids(flow, cells, districts, role_audiences, took))
 
 
 def load(session: Any, library: Any, period: Period, *, settings: Any, now: datetime,
@@ -313,10 +394,11 @@ def for_flows(session: Any, library: Any, flows: Sequence[Any], period: Period, 
         grids: list[Answer] = []
         if answers:
             mine_c = cells_of[f.id]
-            ans_key = ("answers", f.id, period, ds, roles, tuple(f.bands),
+            ans_key = ("answers", took_key, roles, tuple(f.bands),
                        tuple(sorted((c.question_id, c.choice, c.council, c.band, c.district, c.people)
                                     for c in mine_c)))
-            grids = _memo(ans_key, lambda f=f, mine_c=mine_c: answer_grids(f, mine_c, ds, role_audiences))
+            grids = _memo(ans_key, lambda f=f, mine_c=mine_c, took=took: answer_grids(f, mine_c, ds, role_audiences,
+                                                                                     took))
         out[f.id] = FlowCounts(f.id, period, took, grids)
     return out
 

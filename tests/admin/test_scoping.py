@@ -179,18 +179,20 @@ def _tell_me_more(html: str) -> str:
 
 def test_a_flow_for_both_audiences_counts_only_the_viewers_audience_on_the_web(scoped: Admin) -> None:
     """The fostering team sees carers' answers only, the worker young people's only, even in a flow for both
-    (the privacy notice, My stuff): 7 young people and 6 carers each answered it."""
+    (the privacy notice, My stuff): 12 young people and 6 carers answered "Tell me more". (With 7 young people the
+    worker's 7 is hidden too since 2026-12-06: the question's answers are protected together with the 23 who took
+    part, and in this one-district scene everyone who took part answered, so every figure is tied to that total.)"""
     scoped.add_staff("mgr", "participation_manager")
-    _privacy_answers(scoped, "young_person", "teen", 7)
+    _privacy_answers(scoped, "young_person", "teen", 12)
     _privacy_answers(scoped, "carer", "carer", 6)
     url = f"/admin/responses/flow/{SHARED_FLOW}"
-    assert _tell_me_more(_get(scoped, "worker", url)) == "7"
-    assert _tell_me_more(_get(scoped, "mgr", url)) == "13"
-    # The carers' 6 would give away the worker's 7 against the manager's 13 only if both were everything: with
-    # every other band and district at 0 it is hidden (for every viewer), never shown as 13.
+    assert _tell_me_more(_get(scoped, "worker", url)) == "12"
+    assert _tell_me_more(_get(scoped, "mgr", url)) == "18"
+    # The carers' 6 would give away the worker's 12 against the manager's 18 only if both were everything: with
+    # every other band and district at 0 it is hidden (for every viewer), never shown as 18.
     assert "not shown" in _tell_me_more(_get(scoped, "foster", url))
-    # People who took part: only for a role that counts everyone the flow is for (12 young people + 11 carers).
-    for user, shown in (("foster", "per answer only"), ("worker", "per answer only"), ("mgr", "23")):
+    # People who took part: only for a role that counts everyone the flow is for (17 young people + 11 carers).
+    for user, shown in (("foster", "per answer only"), ("worker", "per answer only"), ("mgr", "28")):
         overview = _get(scoped, user, "/admin/responses")
         row = re.search(rf'href="{url}[^"]*">.*?</tr>', overview, re.S)
         assert row and shown in row.group(0), (user, row)
@@ -199,7 +201,7 @@ def test_a_flow_for_both_audiences_counts_only_the_viewers_audience_on_the_web(s
 def test_a_flow_for_both_audiences_counts_only_the_viewers_audience_from_the_cli(
     scoped: Admin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _privacy_answers(scoped, "young_person", "teen", 7)
+    _privacy_answers(scoped, "young_person", "teen", 12)
     _privacy_answers(scoped, "carer", "carer", 6)
     monkeypatch.chdir(tmp_path)
     env = {
@@ -207,7 +209,7 @@ def test_a_flow_for_both_audiences_counts_only_the_viewers_audience_from_the_cli
         "OURVOICE_ENCRYPTION_KEYS": TEST_FERNET_KEY, "OURVOICE_STAFF_PASSWORD": PASSWORD,
     }
     runner = CliRunner()
-    for user, n in (("foster", "not shown"), ("worker", "7")):
+    for user, n in (("foster", "not shown"), ("worker", "12")):
         one = runner.invoke(cli, ["responses", "summary", "--flow", SHARED_FLOW, "--period", "2026-Q3",
                                   "--staff", user], env=env)
         assert one.exit_code == 0, one.output
