@@ -501,17 +501,18 @@ def test_no_hidden_small_count_can_be_narrowed_below_five(scraped: Scraped) -> N
 def test_knowing_that_answers_fit_inside_took_part_narrows_nothing(world: World, scraped: Scraped) -> None:
     """Issue 19, F4: the people who took part in a flow are printed by area; an attacker who also knows that those
     who gave an answer there are among them (and, for a one-answer question, all its answers' people together)
-    must still learn no hidden count under 5 to within 5.
+    must still learn no hidden count under 5 to within 5, also where it knows these are equalities (everyone who
+    took part answered: a question everyone meets).
 
-    Known and open: an attacker who also knows where these are equalities (everyone who took part answered) pins
-    one hidden 0 in this seed, because each answer is protected on its own. Protecting a flow's answers as one
-    problem linked to those figures closed it (2026-12-05 trial) but hid many more figures in small cases; not yet
-    kept."""
+    Until 2026-12-06 each answer was protected on its own and the equalities pinned one hidden 0 in this seed; each
+    question's answers are now protected as one problem beside the took-part figures (admin/reports/responses.py),
+    and with the equalities too nothing narrows."""
     # One quarter, and what the participation manager sees county-wide and in two districts (every age band),
     # keeps the test's cost down.
     tag = _label(QUARTERS[0])
-    facts = [(f, False) for f, _ in took_part_facts(world, scraped.true) if tag in next(iter(f))]
+    facts = [(f, eq) for f, eq in took_part_facts(world, scraped.true) if tag in next(iter(f))]
     assert len(facts) > 20
+    assert any(eq for _, eq in facts)  # the seed has questions everyone who took part answered
     views = tuple(f"{tag} participation_manager.{d} " for d in ("all", *world.districts[:2]))
     figures = [f for f in scraped.figures if f.where.startswith(views)]
     leaks, checked = attack(figures, scraped.true, facts)
