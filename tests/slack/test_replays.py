@@ -22,7 +22,7 @@ WORRY = "my dad hits me with a belt"
 
 @pytest.fixture
 def invite_rt(sqlite_url: str, tmp_path: Path, library: Library) -> Iterator[Runtime]:
-    runtime = build_runtime(make_settings(sqlite_url, tmp_path, invite_only=True), library=library)
+    runtime = build_runtime(make_settings(sqlite_url, tmp_path, invite_only=True, safe_reply_within=5.0), library=library)
     yield runtime
     runtime.notifier.stop()
 

@@ -48,7 +48,10 @@ def staff_rt(sqlite_url: str, tmp_path: Path, library: Library, fake: SlackFake,
     monkeypatch.setenv("OURVOICE_SLACK_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("OURVOICE_SLACK_STAFF_CHANNEL", STAFF_CHANNEL)
     monkeypatch.setenv("OURVOICE_SLACK_API_BASE_URL", fake.api_url)
-    rt = build_runtime(make_settings(sqlite_url, tmp_path, public_url="https://ov.example"), library=library)
+    # safe_reply_within 5 s, not 0.8: Slack's retry of a flagged message must be stored (and acknowledged) even
+    # when two test workers load the machine (see tests/slack/conftest.py::rt).
+    rt = build_runtime(make_settings(sqlite_url, tmp_path, public_url="https://ov.example", safe_reply_within=5.0),
+                       library=library)
     assert [r.route.name for r in rt.notifier.recipients] == ["slack"]
     rt.notifier.retry_seconds = 0.05
     with session(rt.engine) as s:
