@@ -40,7 +40,8 @@ class QuoteGuard:
     @classmethod
     def from_settings(cls, settings: Any) -> QuoteGuard:
         """For the CLI: keys and alert routes from settings (a missing key only means no sealed copy)."""
-        from bot.runtime import SetupError, build_keyring, build_notifier, cached_lexicon
+        from bot.parts import build_keyring, build_notifier, cached_lexicon
+        from bot.services import SetupError
 
         try:
             keyring: Keyring | None = build_keyring(settings)
@@ -54,7 +55,7 @@ class QuoteGuard:
     @classmethod
     def record_only(cls) -> QuoteGuard:
         """No notifier at hand: the alert record is written and the escalation job sends its notice."""
-        from bot.runtime import cached_lexicon
+        from bot.parts import cached_lexicon
 
         return cls(cached_lexicon(default_lexicon_path()))
 

@@ -6,7 +6,6 @@ direct reference: feature effects, channel services and the admin web.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -29,11 +28,9 @@ from bot import (
     web_app,
     web_device,
 )
-from bot.alert_routes import demo_recipients
-from bot.alerts import AlertNotifier, EmailRoute, Recipient
+from bot.alerts import AlertNotifier
 from bot.channels import web
-from bot.channels.slack import staff_recipients
-from bot.crypto import Keyring, configure_audit
+from bot.crypto import configure_audit
 from bot.dispatcher import Dispatcher, DispatchResult, EffectHandler, Onboarding
 from bot.effects import EFFECTS
 from bot.engine import StepContext
@@ -41,6 +38,7 @@ from bot.features import events as event_features
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings, council_of
 from bot.messages import Inbound
+from bot.parts import build_keyring, build_notifier, cached_lexicon
 from bot.process_role import ROLE
 from bot.reach import ReachSettings
 from bot.safeguarding import Lexicon, default_lexicon_path
@@ -62,41 +60,6 @@ __all__ = [
 ]
 
 Runtime = Services  # the name tests and older callers use
-
-@functools.lru_cache(maxsize=4)
-def _lexicon_at(path: str, mtime_ns: int) -> Lexicon:
-    return Lexicon.from_file(Path(path))
-
-
-def cached_lexicon(path: Path) -> Lexicon:
-    """The compiled lexicon, rebuilt only when the file changes (compiling takes a few hundred ms)."""
-    return _lexicon_at(str(path), path.stat().st_mtime_ns)
-
-
-def build_keyring(settings: BotSettings) -> Keyring:
-    if not settings.id_hash_key:
-        raise SetupError("OURVOICE_ID_HASH_KEY is not set: run `ourvoice init` to create a .env with fresh keys")
-    if not settings.fernet_keys():
-        raise SetupError("OURVOICE_ENCRYPTION_KEYS is not set: run `ourvoice init` to create a .env with fresh keys")
-    try:
-        return Keyring(settings.id_hash_key, settings.fernet_keys())
-    except ValueError as exc:
-        raise SetupError(f"OURVOICE_ENCRYPTION_KEYS is invalid: {exc}") from exc
-
-
-def build_notifier(settings: BotSettings, extra: list[Recipient] | None = None) -> AlertNotifier:
-    recipients: list[Recipient] = []
-    email = EmailRoute(settings.smtp_host, settings.smtp_port, settings.alert_email_from)
-    for addr in filter(None, (a.strip() for a in settings.alert_email_to.split(","))):
-        recipients.append(Recipient(email, addr, level=0))
-    for addr in filter(None, (a.strip() for a in settings.alert_email_escalate_to.split(","))):
-        recipients.append(Recipient(email, addr, level=1))
-    recipients += staff_recipients()  # Slack staff (issue 10)
-    recipients += extra or []
-    if settings.demo:  # no inbox in a demo: alerts are shown in the admin and said on the console
-        recipients += demo_recipients(recipients)
-    return AlertNotifier(recipients)
-
 
 def topic_context(library: Library, tz: str) -> Callable[[Session, Participant, datetime], StepContext]:
     """Open topics for a participant today, honouring staff publication overrides."""
