@@ -115,7 +115,7 @@ def layers_for(flow: Any, role_audiences: Mapping[str, Sequence[str]]) -> list[L
 @dataclass(frozen=True)
 class Grid:
     """One answer's protected counts (people), by area and band, with every layer's margins. The answers of one
-    question share one `result`; each answer's keys in it start with `prefix` (its choice)."""
+    question share one `result`; each answer's keys in it start with `prefix` (("answer", its choice))."""
 
     result: Result
     districts: tuple[str, ...]
@@ -125,13 +125,10 @@ class Grid:
     def key(self, key: tuple[object, ...]) -> tuple[object, ...]:
         return (*self.prefix, *key)
 
-    def _shown(self, key: tuple[object, ...]) -> int | None:
-        return self.result.shown(self.key(key))
-
     def shown(self, key: tuple[object, ...]) -> int | None:
         """The printed value of one of this answer's counts (("c", area, band), ("col", band), a layer total),
         or None when hidden."""
-        return self._shown(key)
+        return self.result.shown(self.key(key))
 
     def is_published(self, key: tuple[object, ...]) -> bool:
         """True for a count that is printed or hidden; False for one never printed (people with no area or band)."""
@@ -149,11 +146,11 @@ class Grid:
         if band and band not in layer.bands:
             return None
         if districts is None:
-            return self._shown(("col", band) if band else total_key(layer, None))
+            return self.shown(("col", band) if band else total_key(layer, None))
         own = [d for d in self.districts if d in districts]
         if not own:
             return None
-        parts = [self._shown(("c", d, band) if band else total_key(layer, d)) for d in own]
+        parts = [self.shown(("c", d, band) if band else total_key(layer, d)) for d in own]
         return None if any(v is None for v in parts) else sum(v for v in parts if v is not None)
 
 
@@ -214,7 +211,7 @@ def protect_question(
     published already, by `took_part_grid`) and the fact that those who answered in an area took part there."""
     pub = Publication()
     for choice, values in answers.items():
-        _register(pub, (choice,), values, districts, bands, layers)
+        _register(pub, ("answer", choice), values, districts, bands, layers)
     fixed: list[object] = []
     hidden: list[object] = []
     if took is not None:
@@ -230,18 +227,18 @@ def protect_question(
         pub.latent(("took", "c", UNKNOWN, UNKNOWN), took.true_value(("c", UNKNOWN, UNKNOWN)))
         pub.total(("took", *total_key(ALL_OF_FLOW, None)),
                   [("took", *total_key(ALL_OF_FLOW, d)) for d in districts] + [("took", "c", UNKNOWN, UNKNOWN)])
+        groups = [list(answers)] if one_answer else [[c] for c in answers]
         for d in ds:
             took_here = ("took", "c", UNKNOWN, UNKNOWN) if d == UNKNOWN else ("took", *total_key(ALL_OF_FLOW, d))
-            groups = [list(answers)] if one_answer else [[c] for c in answers]
             for group in groups:
-                terms: dict[object, int] = {(c, "c", d, b): 1 for c in group for b in bs}
+                terms: dict[object, int] = {("answer", c, "c", d, b): 1 for c in group for b in bs}
                 terms[took_here] = -1
                 # Someone who answered without taking part in this area (a person who moved) makes it untrue:
                 # then it is not a fact an attacker could use either, and is left out.
                 with suppress(ValueError):
                     pub.at_most(terms)
     result = pub.solve(hidden=hidden, fixed=fixed)
-    return {c: Grid(result, tuple(districts), tuple(bands), (c,)) for c in answers}
+    return {c: Grid(result, tuple(districts), tuple(bands), ("answer", c)) for c in answers}
 
 
 # -- a flow -----------------------------------------------------------------------------------------
