@@ -5,7 +5,6 @@ Each concern lives in its own module under admin/commands; this file wires them 
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
 import sys
@@ -14,7 +13,30 @@ from pathlib import Path
 import typer
 
 from admin.actions.policy import roles_for
-from admin.commands import content_cmd, db_cmd, run_cmd
+from admin.commands import (
+    alerts_cmd,
+    audit_cmd,
+    card_cmd,
+    content_cmd,
+    council_cmd,
+    db_cmd,
+    demo_cmd,
+    event_cmd,
+    goodnews_cmd,
+    invite_cmd,
+    jobs_cmd,
+    keys_cmd,
+    participant_cmd,
+    report_cmd,
+    requests_cmd,
+    responses_cmd,
+    run_cmd,
+    safeguarding_cmd,
+    staff_cmd,
+    survey_cmd,
+    topic_cmd,
+    toread_cmd,
+)
 from admin.commands.auth_helper import guard
 from admin.commands.settings_loader import load_settings  # noqa: F401 - the name other code reads here
 from bot.crypto import Keyring
@@ -24,27 +46,27 @@ app = typer.Typer(help="ourvoice: a participation bot for children in care, care
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(content_cmd.app, name="content")
 app.add_typer(db_cmd.app, name="db")
-app.add_typer(importlib.import_module("admin.commands.safeguarding_cmd").app, name="safeguarding")
-app.add_typer(importlib.import_module("admin.commands.alerts_cmd").app, name="alerts")  # signs in itself (18)
-app.add_typer(importlib.import_module("admin.commands.toread_cmd").app, name="toread")  # signs in itself (18)
-app.add_typer(importlib.import_module("admin.commands.requests_cmd").app, name="requests")  # signs in itself (25)
-app.add_typer(importlib.import_module("admin.commands.survey_cmd").app, name="survey")
-app.add_typer(importlib.import_module("admin.commands.invite_cmd").app, name="invite")
-app.add_typer(importlib.import_module("admin.commands.keys_cmd").app, name="keys")
-app.add_typer(importlib.import_module("admin.commands.participant_cmd").app, name="participant")
-app.add_typer(importlib.import_module("admin.commands.topic_cmd").app, name="topic")  # issue 6
-app.add_typer(importlib.import_module("admin.commands.card_cmd").app, name="card")  # issue 6
-app.add_typer(importlib.import_module("admin.commands.goodnews_cmd").app, name="goodnews")  # issue 6
-app.add_typer(importlib.import_module("admin.commands.event_cmd").app, name="event")  # signs in itself (20)
-app.add_typer(importlib.import_module("admin.commands.staff_cmd").app, name="staff")  # issue 9
-app.add_typer(importlib.import_module("admin.commands.audit_cmd").app, name="audit")  # issue 9
-app.add_typer(importlib.import_module("admin.commands.responses_cmd").app, name="responses")  # issue 9
-app.add_typer(importlib.import_module("admin.commands.report_cmd").app, name="report")  # issue 8
-app.add_typer(importlib.import_module("admin.commands.report_cmd").quote_app, name="quote")  # issue 8
-app.add_typer(importlib.import_module("admin.commands.demo_cmd").app, name="demo")  # issue 8
-app.add_typer(importlib.import_module("admin.commands.jobs_cmd").app, name="jobs")
+app.add_typer(safeguarding_cmd.app, name="safeguarding")
+app.add_typer(alerts_cmd.app, name="alerts")  # signs in itself (18)
+app.add_typer(toread_cmd.app, name="toread")  # signs in itself (18)
+app.add_typer(requests_cmd.app, name="requests")  # signs in itself (25)
+app.add_typer(survey_cmd.app, name="survey")
+app.add_typer(invite_cmd.app, name="invite")
+app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(participant_cmd.app, name="participant")
+app.add_typer(topic_cmd.app, name="topic")  # issue 6
+app.add_typer(card_cmd.app, name="card")  # issue 6
+app.add_typer(goodnews_cmd.app, name="goodnews")  # issue 6
+app.add_typer(event_cmd.app, name="event")  # signs in itself (20)
+app.add_typer(staff_cmd.app, name="staff")  # issue 9
+app.add_typer(audit_cmd.app, name="audit")  # issue 9
+app.add_typer(responses_cmd.app, name="responses")  # issue 9
+app.add_typer(report_cmd.app, name="report")  # issue 8
+app.add_typer(report_cmd.quote_app, name="quote")  # issue 8
+app.add_typer(demo_cmd.app, name="demo")  # issue 8
+app.add_typer(jobs_cmd.app, name="jobs")
 app.command("run")(run_cmd.run)
-app.add_typer(importlib.import_module("admin.commands.council_cmd").app, name="council")  # issue 26 (operator)
+app.add_typer(council_cmd.app, name="council")  # issue 26 (operator)
 
 
 @app.callback()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.alerts import AlertNotice, AlertNotifier, new_alert_ref
@@ -18,6 +18,9 @@ from bot.crypto import Keyring
 from bot.safeguarding import Lexicon, assess, default_lexicon_path
 from storage import alerts as alert_store
 from storage import quotes
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("ourvoice.quotes")
 
@@ -33,7 +36,7 @@ class QuoteGuard:
     timezone: str = "Europe/London"
 
     @classmethod
-    def from_runtime(cls, rt: Any) -> QuoteGuard:
+    def from_runtime(cls, rt: Services) -> QuoteGuard:
         """The running server's own parts (the admin web)."""
         return cls(rt.lexicon, rt.keyring, rt.notifier, rt.settings.public_url, rt.settings.timezone)
 

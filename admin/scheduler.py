@@ -17,22 +17,39 @@ own council keeps the plain name). `ourvoice --council X jobs run NAME` runs it 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from admin.jobs import alerts as alerts_job
+from admin.jobs import carer_reminders as carer_reminders_job
+from admin.jobs import contact_requests as contact_requests_job
+from admin.jobs import dashboard as dashboard_job
+from admin.jobs import events as events_job
+from admin.jobs import identity as identity_job
+from admin.jobs import notify as notify_job
+from admin.jobs import push as push_job
+from admin.jobs import responses as responses_job
+from admin.jobs import reviews as reviews_job
+from admin.jobs import rollup as rollup_job
+from admin.jobs import staff as staff_job
+from admin.jobs import staff_notices as staff_notices_job
+from admin.jobs import to_read as to_read_job
+from admin.jobs import you_said_we_did as you_said_we_did_job
 from bot import tenant
 from bot.process_role import ROLE
 from storage import jobs as job_store
 from storage import tenancy
 from storage.db import session
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("ourvoice.scheduler")
 
@@ -40,40 +57,41 @@ log = logging.getLogger("ourvoice.scheduler")
 @dataclass(frozen=True)
 class Job:
     name: str
-    func: str  # "module:function", imported when first run so features stay decoupled
+    func: Callable[..., str]  # the job itself, by reference (issue 21: no module names in strings)
     cron: dict[str, Any] = field(default_factory=dict)
     every_seconds: int | None = None
     # A cron slot missed by every process is run late, once, if a process sweeps within this long after it.
     catch_up: timedelta = timedelta(hours=1)
 
-    def load(self) -> Callable[..., str]:
-        module, _, attr = self.func.partition(":")
-        return getattr(importlib.import_module(module), attr)
+    @property
+    def where(self) -> str:
+        """"module:function", for listings and logs."""
+        return f"{self.func.__module__}:{self.func.__qualname__}"
 
 
 # Job definitions live in code (never in a shared job store): features add one line each.
 JOBS: list[Job] = [
-    Job("alerts_escalate", "admin.jobs.alerts:escalate", every_seconds=60),
-    Job("contact_requests", "admin.jobs.contact_requests:collect", every_seconds=60),  # issue 25
-    Job("notify_send", "admin.jobs.notify:send", every_seconds=60),  # texts and emails via GOV.UK Notify (25)
-    Job("review_delivery", "admin.jobs.reviews:delivery", every_seconds=60),  # statements' emails sent/failed (21)
-    Job("push_send", "admin.jobs.push:send", every_seconds=30),  # web chat pings, no text (issue 25)
-    Job("to_read_escalate", "admin.jobs.to_read:escalate", every_seconds=300),  # unread past review (18)
-    Job("carer_survey_notices", "admin.jobs.carer_reminders:send_notices", every_seconds=900),
-    Job("event_notices", "admin.jobs.events:send", every_seconds=900),  # invitations, reminders, evaluations (20)
-    Job("carer_survey_digest", "admin.jobs.carer_reminders:weekly_digest",
+    Job("alerts_escalate", alerts_job.escalate, every_seconds=60),
+    Job("contact_requests", contact_requests_job.collect, every_seconds=60),  # issue 25
+    Job("notify_send", notify_job.send, every_seconds=60),  # texts and emails via GOV.UK Notify (25)
+    Job("review_delivery", reviews_job.delivery, every_seconds=60),  # statements' emails sent/failed (21)
+    Job("push_send", push_job.send, every_seconds=30),  # web chat pings, no text (issue 25)
+    Job("to_read_escalate", to_read_job.escalate, every_seconds=300),  # unread past review (18)
+    Job("carer_survey_notices", carer_reminders_job.send_notices, every_seconds=900),
+    Job("event_notices", events_job.send, every_seconds=900),  # invitations, reminders, evaluations (20)
+    Job("carer_survey_digest", carer_reminders_job.weekly_digest,
         cron={"day_of_week": "mon", "hour": 9}),
-    Job("identity_purge", "admin.jobs.identity:purge", every_seconds=900),  # counters, link codes (issue 5)
-    Job("you_said_we_did", "admin.jobs.you_said_we_did:run", cron={"hour": 10, "minute": 5}),  # issue 6
-    Job("reports_rollup", "admin.jobs.rollup:nightly", cron={"hour": 2, "minute": 20}),  # issue 8
-    Job("reports_panel_summary", "admin.jobs.rollup:panel_summary", cron={"hour": 6, "minute": 30}),  # 8
-    Job("dashboard_refresh", "admin.jobs.dashboard:refresh", every_seconds=300),  # staff dashboard (issue 9)
-    Job("responses_warm", "admin.jobs.responses:warm", cron={"hour": 2, "minute": 40}),  # Responses pages (19)
-    Job("staff_prune", "admin.jobs.staff:prune", every_seconds=900),  # expired staff sessions (issue 9)
-    Job("staff_new_cards", "admin.jobs.staff_notices:new_cards", every_seconds=120),  # Slack staff (issue 10)
-    Job("staff_digest", "admin.jobs.staff_notices:weekly_digest", cron={"day_of_week": "mon", "hour": 9,
+    Job("identity_purge", identity_job.purge, every_seconds=900),  # counters, link codes (issue 5)
+    Job("you_said_we_did", you_said_we_did_job.run, cron={"hour": 10, "minute": 5}),  # issue 6
+    Job("reports_rollup", rollup_job.nightly, cron={"hour": 2, "minute": 20}),  # issue 8
+    Job("reports_panel_summary", rollup_job.panel_summary, cron={"hour": 6, "minute": 30}),  # 8
+    Job("dashboard_refresh", dashboard_job.refresh, every_seconds=300),  # staff dashboard (issue 9)
+    Job("responses_warm", responses_job.warm, cron={"hour": 2, "minute": 40}),  # Responses pages (19)
+    Job("staff_prune", staff_job.prune, every_seconds=900),  # expired staff sessions (issue 9)
+    Job("staff_new_cards", staff_notices_job.new_cards, every_seconds=120),  # Slack staff (issue 10)
+    Job("staff_digest", staff_notices_job.weekly_digest, cron={"day_of_week": "mon", "hour": 9,
                                                                         "minute": 10}),  # issue 10
-    Job("staff_approvals", "admin.jobs.staff_notices:approvals_waiting",
+    Job("staff_approvals", staff_notices_job.approvals_waiting,
         cron={"day_of_week": "mon-fri", "hour": 9, "minute": 15}),  # good news and quotes waiting (issue 25)
 ]
 
@@ -110,11 +128,11 @@ def occurrence(job: Job, now: datetime, timezone: str = DEFAULT_TZ) -> datetime:
     return (fired or now.replace(second=0, microsecond=0)).astimezone(UTC)
 
 
-def _timezone(rt: Any) -> str:
+def _timezone(rt: Services) -> str:
     return str(getattr(getattr(rt, "settings", None), "timezone", None) or DEFAULT_TZ)
 
 
-def councils_to_run(rt: Any) -> list[str]:
+def councils_to_run(rt: Services) -> list[str]:
     """The councils a job runs for (issue 26): the one an entry point named (`--council`), else every council on
     the service (SQLite: the deployment's own)."""
     named = tenancy.explicit()
@@ -134,7 +152,7 @@ def claim_name(job: Job, council: str) -> str:
     return name if len(name) <= 60 else f"{job.name}@{hashlib.blake2b(council.encode(), digest_size=8).hexdigest()}"
 
 
-def run_job(rt: Any, job: Job, *, now: datetime, claim: bool = True) -> str | None:
+def run_job(rt: Services, job: Job, *, now: datetime, claim: bool = True) -> str | None:
     """Run one occurrence for every council whose claim this process wins, each in its own council's context;
     returns the job's summary (each council's, named, when the service has several) or None."""
     councils = councils_to_run(rt)
@@ -159,14 +177,14 @@ def run_job(rt: Any, job: Job, *, now: datetime, claim: bool = True) -> str | No
     return "; ".join(f"{council}: {result}" for council, result in done)
 
 
-def _run_once(rt: Any, job: Job, name: str, *, now: datetime, claim: bool) -> str | None:
+def _run_once(rt: Services, job: Job, name: str, *, now: datetime, claim: bool) -> str | None:
     """One council's occurrence, claimed under `name`."""
     slot = occurrence(job, now, _timezone(rt))
     if claim:
         with session(rt.engine) as s:
             if not job_store.claim(s, name, slot, now=now):
                 return None
-    result = job.load()(rt, now=now)
+    result = job.func(rt, now=now)
     if claim:
         with session(rt.engine) as s:
             job_store.finish(s, name, slot, now=now, result=str(result))
@@ -174,7 +192,7 @@ def _run_once(rt: Any, job: Job, name: str, *, now: datetime, claim: bool) -> st
     return result
 
 
-def catch_up(rt: Any, jobs: list[Job], *, now: datetime) -> list[str]:
+def catch_up(rt: Services, jobs: list[Job], *, now: datetime) -> list[str]:
     """Run, once across processes, each cron job's latest slot that no process ran, when it is at most the
     job's `catch_up` old (a slot missed while every process was stopped). Returns the names of the jobs run."""
     tz = _timezone(rt)
@@ -197,7 +215,7 @@ def catch_up(rt: Any, jobs: list[Job], *, now: datetime) -> list[str]:
 CATCH_UP_EVERY = 60  # seconds between sweeps for missed cron slots
 
 
-def build_scheduler(rt: Any, *, jobs: list[Job] | None = None, timezone: str = DEFAULT_TZ) -> BackgroundScheduler:
+def build_scheduler(rt: Services, *, jobs: list[Job] | None = None, timezone: str = DEFAULT_TZ) -> BackgroundScheduler:
     """A background scheduler that fires every job through `run_job` (claim first)."""
     sched = BackgroundScheduler(timezone=timezone)
     ROLE.scheduler = "claims"  # every process may run it: each occurrence is claimed in the database

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -437,8 +437,18 @@ class ChatCouncils:
         return found
 
 
+class _HasDispatcher(Protocol):
+    """What serving_sender reads of bot.services.Services (which imports this module, so it is not named)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def dispatcher(self) -> Any: ...
+
+
 @contextmanager
-def serving_sender(rt: Any, channel: str, sender: str | None) -> Iterator[None]:
+def serving_sender(rt: _HasDispatcher, channel: str, sender: str | None) -> Iterator[None]:
     """Entry points beside the chat itself (forget this device, web pings on and off) serve the council of the
     browser or chat they were called from, like its messages."""
     find = getattr(rt.dispatcher, "council_of", None)

@@ -115,8 +115,10 @@ def build_runtime(
         effects = {}
         for contribute in EFFECTS:
             effects.update(contribute(keyring, library, settings))
+    # Invite codes (issue 5); /privacy /mydata /delete /link; the invite decides the council (issue 26).
+    identity_settings = identity.IdentitySettings()
     if onboarding is None and settings.invite_only:
-        onboarding = identity.invite_onboarding(keyring, settings, library)  # invite codes (issue 5)
+        onboarding = identity.invite_onboarding(keyring, settings, library, identity=identity_settings)
     dispatcher = Dispatcher(
         engine=engine,
         library=library,
@@ -129,10 +131,10 @@ def build_runtime(
         effects=effects,
         context=topic_context(library, settings.timezone),
         commands={
-            **identity.identity_commands(keyring, settings, library),  # /privacy /mydata /delete /link
+            **identity.identity_commands(keyring, settings, library, identity=identity_settings),
             **event_features.commands(keyring, library, settings),  # /start ev_CODE, /checkin, RSVP (issue 20)
         },
-        council_of=identity.chat_councils(engine, keyring, settings, library),  # the invite decides (issue 26)
+        council_of=identity.chat_councils(engine, keyring, settings, library, identity=identity_settings),
     )
     return Services(
         settings, engine, library, keyring, lexicon, notifier, dispatcher,
@@ -140,6 +142,7 @@ def build_runtime(
         wave_settings=wave_settings or WaveSettings(),
         panel_settings=panel_settings or PanelSettings(),
         reach_settings=reach_settings or ReachSettings(),
+        identity_settings=identity_settings,
     )
 
 

@@ -21,6 +21,7 @@ from bot.crypto import Keyring
 from bot.dispatcher import Dispatcher
 from bot.features.carers import WaveSettings
 from bot.features.young_people import PanelSettings
+from bot.identity import IdentitySettings
 from bot.notify import NotifySettings
 from bot.push import PushSettings
 from bot.reach import ReachSettings
@@ -40,6 +41,16 @@ class PasswordHasher(Protocol):
     def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str: ...
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool: ...
+
+
+class ReportParts(Protocol):
+    """What building reports and roll-ups needs: met by Services and by the CLI's lighter
+    admin.commands.wiring.ReportRuntime (report commands need no keys or channels)."""
+
+    settings: BotSettings
+    engine: Engine
+    library: Library
+    report_settings: ReportSettings
 
 
 class RunningChannel(Protocol):
@@ -71,6 +82,8 @@ class Services:
     panel_settings: PanelSettings
     # The one rule for messages sent first (quiet hours, daily cap; issue 25).
     reach_settings: ReachSettings = field(default_factory=ReachSettings)
+    # Invite and link-code limits, the Telegram bot's name for deep links, the identity key's previous value.
+    identity_settings: IdentitySettings = field(default_factory=IdentitySettings)
     # GOV.UK Notify: texts and emails for people who gave an address (issue 25).
     notify_settings: NotifySettings = field(default_factory=NotifySettings)
     # Web Push for the web chat: the VAPID key that signs its pings (issue 25 item 1).

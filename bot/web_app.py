@@ -14,7 +14,7 @@ import io
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -25,6 +25,9 @@ from bot.channels.web import COOKIE, STATIC
 from bot.identity import serving_sender
 from storage import participants
 from storage.db import session
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 THEME = "#0b5cad"  # the chat's --accent (chat.css)
 MAX_BODY = 4096
@@ -78,14 +81,15 @@ def icon(size: int) -> bytes:
     return out.getvalue()
 
 
-def router(rt: Any) -> APIRouter:
+def router(rt: Services) -> APIRouter:
     """Routes for the manifest, icons, worker and pings API; `rt` gives keys, settings and the database."""
     api = APIRouter()
     cookies = web_device.wiring(rt)["cookies"]
     settings: push.PushSettings = rt.push_settings
 
     def now() -> datetime:
-        return rt.clock() if getattr(rt, "clock", None) else datetime.now(UTC)
+        clock = getattr(rt, "clock", None)
+        return clock() if clock is not None else datetime.now(UTC)
 
     @api.get("/manifest.webmanifest")
     def web_manifest() -> Response:

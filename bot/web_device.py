@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.channels.web_cookie import ChatCookie
 from bot.crypto import Keyring
@@ -16,6 +16,9 @@ from bot.identity import serving_sender
 from storage import audit, participants
 from storage import invites as store
 from storage.db import Session, session
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("ourvoice.web_device")
 COOKIE_KEY_LABEL = "web-chat-cookie"
@@ -44,11 +47,9 @@ def forget_device(s: Session, keyring: Keyring, channel: str, sender: str, *, no
     return pid
 
 
-def wiring(rt: Any) -> dict[str, Any]:
+def wiring(rt: Services) -> dict[str, Any]:
     """The web router's `cookies` and `forget` for a runtime (the identity key's previous value, if set, too)."""
-    from bot.identity import IdentitySettings
-
-    old = IdentitySettings().id_hash_key_previous
+    old = rt.identity_settings.id_hash_key_previous
     previous = Keyring(old, rt.settings.fernet_keys()) if old and rt.settings.fernet_keys() else None
 
     def forget(sender: str, now: datetime) -> None:

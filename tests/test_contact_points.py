@@ -145,3 +145,44 @@ def test_an_address_for_one_request_gets_the_note_and_goes_when_it_is_closed(rt)
             assert s.execute(select(ContactPoint)).first() is None
             (row,) = s.execute(select(NotifyMessage)).scalars()
             assert (row.status, row.notice) == ("sent", "reply_participation_worker")
+
+
+def test_the_participation_team_is_emailed_how_many_young_people_asked_never_who(rt) -> None:
+    """A young person's request goes to the participation team's addresses too, so a worker without the admin
+    open still hears of it: the number and the link, never the district, the band or anything said."""
+    from bot.channels.email import EmailSettings
+    from tests.fakes.smtp_sink import SmtpSink
+    from tests.support.email import send_queued_email
+
+    young_person(rt, "teen-east", "teen")
+    me = Person(rt.dispatcher, "teen-east", now=DAY)
+    me.text("hi")
+    me.press("🙋")
+    me.press("Yes")
+    me.press("💬 Here in this chat")
+    with SmtpSink() as sink:
+        rt.settings = rt.settings.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
+        rt.email_settings = EmailSettings(_env_file=None, participation_to="participation@council.example")  # type: ignore[call-arg]
+        assert run_job(rt, TICK, now=DAY + timedelta(minutes=1)) == "filed participation_worker=1"
+        send_queued_email(rt, now=DAY + timedelta(minutes=1))
+        (mail,) = sink.messages
+    assert mail["To"] == "participation@council.example"
+    assert "1 new request(s) from young people" in mail["Subject"]
+    body = mail.get_content()
+    assert "/admin/requests" in body
+    for private in ("east", "teen", "teen-east"):
+        assert private not in body.lower()
+
+
+def test_without_a_participation_address_no_email_is_queued(rt) -> None:
+    from storage.models import OutboxMessage
+
+    young_person(rt, "teen-west", "teen", district="west")
+    me = Person(rt.dispatcher, "teen-west", now=DAY)
+    me.text("hi")
+    me.press("🙋")
+    me.press("Yes")
+    me.press("💬 Here in this chat")
+    assert run_job(rt, TICK, now=DAY + timedelta(minutes=1)) == "filed participation_worker=1"
+    with session(rt.engine) as s:
+        assert s.execute(select(OutboxMessage).where(OutboxMessage.channel == "email")).first() is None  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from admin.actions.policy import Actor, Forbidden, Invalid, NotFound, record
 from admin.actions.staff import check_credentials
@@ -20,6 +20,9 @@ from content.schema import text_for
 from storage import admin_views, participants
 from storage import alerts as alert_store
 from storage.db import utc
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("ourvoice.actions.alerts")
 
@@ -117,7 +120,7 @@ def alert_facts(s: Any, actor: Actor, ref: str) -> AlertFacts:
     return _facts(s, _alert(s, actor, ref))
 
 
-def acknowledge_alert(rt: Any, s: Any, actor: Actor, ref: str, *, now: datetime) -> bool:
+def acknowledge_alert(rt: Services, s: Any, actor: Actor, ref: str, *, now: datetime) -> bool:
     """Pick an alert up (audited as alert.ack); stops escalation and queues the young person's follow-up.
 
     Returns False (and writes nothing) when it was already acknowledged or closed.
@@ -134,7 +137,7 @@ def acknowledge_alert(rt: Any, s: Any, actor: Actor, ref: str, *, now: datetime)
 
 
 def close_alert(
-    rt: Any,
+    rt: Services,
     s: Any,
     actor: Actor,
     ref: str,
@@ -208,7 +211,7 @@ def reveal_council_ref(
     return Reveal(True, "", keyring.decrypt(sealed))
 
 
-def reply(rt: Any, s: Any, actor: Actor, ref: str, *, message: str, now: datetime) -> int:
+def reply(rt: Services, s: Any, actor: Actor, ref: str, *, message: str, now: datetime) -> int:
     """Write back to the young person through the bot, one to one (audited as alert.reply; never the words).
 
     Queued in the outbox to their own channel (the one the alert came from when they still use it), after

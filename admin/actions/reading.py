@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from admin.actions.policy import Actor, Forbidden, Invalid, NotFound, record
@@ -21,6 +21,9 @@ from storage import alerts as alert_store
 from storage import participants
 from storage import reading as store
 from storage.reading import ReadingView
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("ourvoice.actions.reading")
 
@@ -121,7 +124,7 @@ def mark_read(s: Any, actor: Actor, entry_id: int, *, now: datetime) -> bool:
     return True
 
 
-def to_alert(rt: Any, s: Any, actor: Actor, entry_id: int, *, now: datetime) -> str:
+def to_alert(rt: Services, s: Any, actor: Actor, entry_id: int, *, now: datetime) -> str:
     """Turn an entry into a safeguarding alert in one step; returns the alert reference.
 
     The alert keeps the words encrypted (as a flagged message's alert does) and the duty rota gets the

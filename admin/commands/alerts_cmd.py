@@ -8,7 +8,7 @@ role and district rules and the audit rows are the same. Never logs a young pers
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -18,6 +18,9 @@ from admin.actions.policy import ActionError, NotFound
 from admin.commands.auth_helper import StaffOpt, authenticate, read_password, refuse
 from admin.commands.wiring import runtime
 from storage.db import session, utc
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 app = typer.Typer(help="Safeguarding alerts: list, acknowledge, close, read (audited).", no_args_is_help=True)
 
@@ -29,7 +32,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _local(rt: Any, dt: datetime | None) -> str:
+def _local(rt: Services, dt: datetime | None) -> str:
     value = utc(dt)
     return value.astimezone(ZoneInfo(rt.settings.timezone)).strftime("%Y-%m-%d %H:%M") if value else "-"
 
@@ -148,7 +151,7 @@ def show(ref: str, staff: StaffOpt = "") -> None:
         typer.echo(text)
 
 
-def _invite_line(rt: Any, a: actions.AlertFacts) -> str:
+def _invite_line(rt: Services, a: actions.AlertFacts) -> str:
     if a.invited_by is None:
         return "Invite: not known (joined before invites were recorded, or not a participant)"
     return f"Invite issued by {a.invited_by} on {_local(rt, a.invited_at)}"

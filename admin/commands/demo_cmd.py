@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,9 @@ from admin.commands.wiring import report_wiring as wiring
 from storage import audit, bulk, report_actions
 from storage import quotes as quote_store
 from storage.db import session
+
+if TYPE_CHECKING:
+    from bot.services import ReportParts
 
 app = typer.Typer(help="Synthetic demo data (never real people).", no_args_is_help=True)
 
@@ -51,7 +54,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _keyring(rt: Any) -> Any:
+def _keyring(rt: ReportParts) -> Any:
     """The keys the demo's encrypted words need: the runtime's, or built from the settings (the .env keys)."""
     keyring = getattr(rt, "keyring", None)
     if keyring is not None:
@@ -62,7 +65,7 @@ def _keyring(rt: Any) -> Any:
     return build_keyring(getattr(rt, "settings", None) or BotSettings())
 
 
-def seed_demo(rt: Any, *, people: int, seed: int, months: int, now: datetime, staff: str = "demo") -> dict:
+def seed_demo(rt: ReportParts, *, people: int, seed: int, months: int, now: datetime, staff: str = "demo") -> dict:
     """Seed synthetic answers over the last `months` months plus quotes, actions, cards and good news."""
     from admin.reports import quoting, synthetic
 

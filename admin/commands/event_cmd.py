@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,9 @@ from admin.commands.auth_helper import StaffOpt, authenticate, refuse
 from admin.commands.wiring import runtime
 from admin.reports.disclosure import show as shown
 from storage.db import session
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 app = typer.Typer(help="Council meetings and participation events: record them, invite, take the register.",
                   no_args_is_help=True)
@@ -42,7 +45,7 @@ def _action() -> Iterator[tuple[Any, Any]]:
             raise refuse(str(exc)) from None
 
 
-def check_in_link(rt: Any, code: str) -> str:
+def check_in_link(rt: Services, code: str) -> str:
     """The link the event's QR code opens: the Telegram bot when configured, else the web chat."""
     from bot.features.events import check_in_link as link
 

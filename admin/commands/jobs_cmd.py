@@ -19,7 +19,7 @@ def list_jobs() -> None:
         when = f"every {job.every_seconds}s" if job.every_seconds else "cron " + " ".join(
             f"{k}={v}" for k, v in job.cron.items()
         )
-        typer.echo(f"{job.name:28} {when:40} {job.func}")
+        typer.echo(f"{job.name:28} {when:40} {job.where}")
 
 
 @app.command("run")

@@ -148,7 +148,7 @@ def schedule() -> None:
             if not job.name.startswith("reports_"):
                 continue
             nxt = CronTrigger(timezone=tz, **job.cron).get_next_fire_time(None, now)
-            typer.echo(f"  {job.name:<24} next {nxt:%Y-%m-%d %H:%M}  ({job.func})")
+            typer.echo(f"  {job.name:<24} next {nxt:%Y-%m-%d %H:%M}  ({job.where})")
         runs = panel_runs(rs)
         if not runs:
             typer.echo("No Panel dates configured: set OURVOICE_PANEL_DATES=2026-12-10,2027-02-11,...")

@@ -7,7 +7,7 @@ role, team and district rules, the same audit rows. Shows no names and no answer
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -18,6 +18,9 @@ from admin.commands.auth_helper import StaffOpt, authenticate, refuse
 from admin.commands.wiring import runtime
 from storage.db import session
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 app = typer.Typer(help="Requests to be contacted: people who said yes to \"may someone get in touch?\".",
                   no_args_is_help=True)
 TEAMS = roles_for("request.list")
@@ -27,7 +30,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _local(rt: Any, dt: datetime | None) -> str:
+def _local(rt: Services, dt: datetime | None) -> str:
     return dt.astimezone(ZoneInfo(rt.settings.timezone)).strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 

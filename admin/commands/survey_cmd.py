@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from admin.commands.wiring import runtime
 from bot.features.carers import WaveSettings
 from storage import waves
 from storage.db import session
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 app = typer.Typer(help="Carer survey waves: open, list, close, status, and staff-entered responses.",
                   no_args_is_help=True)
@@ -32,7 +35,7 @@ SurveyError = ActionError  # a refused command; the message is one line a person
 
 
 
-def _wave_settings(rt: Any) -> WaveSettings:
+def _wave_settings(rt: Services) -> WaveSettings:
     return rt.wave_settings  # read by the composition root (bot.runtime.build_runtime)
 
 
@@ -47,7 +50,7 @@ def _wave(s: Any, wave_id: int) -> waves.WaveView:
 
 
 def do_open(
-    rt: Any,
+    rt: Services,
     questionnaire_id: str,
     *,
     name: str,
@@ -71,7 +74,7 @@ def do_open(
     return "\n".join(lines)
 
 
-def do_list(rt: Any, *, actor: Actor, now: datetime) -> str:
+def do_list(rt: Services, *, actor: Actor, now: datetime) -> str:
     """The waves the signed-in staff member may follow (admin.actions.waves.visible_waves, as the web page)."""
     with session(rt.engine) as s:
         rows = wave_actions.visible_waves(s, actor)
@@ -86,7 +89,7 @@ def do_list(rt: Any, *, actor: Actor, now: datetime) -> str:
     return "\n".join(out)
 
 
-def do_close(rt: Any, wave_id: int, *, actor: Actor, now: datetime) -> str:
+def do_close(rt: Services, wave_id: int, *, actor: Actor, now: datetime) -> str:
     with session(rt.engine) as s:
         if not wave_actions.close_wave(s, actor, wave_id, now=now):
             return f"wave {wave_id} was already closed"
@@ -119,13 +122,13 @@ def format_status(fig: wave_actions.WaveFigures, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def do_status(rt: Any, wave_id: int, *, actor: Actor, now: datetime) -> str:
+def do_status(rt: Services, wave_id: int, *, actor: Actor, now: datetime) -> str:
     with session(rt.engine) as s:
         fig = wave_actions.wave_figures(s, actor, wave_id)
     return format_status(fig, now)
 
 
-def do_enter(rt: Any, wave_id: int, *, mode: str, district: str | None, answers: dict[str, Any], actor: Actor,
+def do_enter(rt: Services, wave_id: int, *, mode: str, district: str | None, answers: dict[str, Any], actor: Actor,
              case_ref: str | None, now: datetime) -> str:
     """Record a response taken by phone or on paper as a completed submission in the wave."""
     with session(rt.engine) as s:

@@ -8,7 +8,7 @@ audit row has committed. Never logs a young person's words.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
@@ -19,6 +19,9 @@ from admin.commands.auth_helper import StaffOpt, authenticate, refuse
 from admin.commands.wiring import runtime
 from storage.db import session
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 app = typer.Typer(help='The "To read" queue: every free-text message a person has not read yet.', no_args_is_help=True)
 READERS = tuple(sorted(actions.READER_ROLES))
 
@@ -27,11 +30,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _local(rt: Any, dt: datetime | None) -> str:
+def _local(rt: Services, dt: datetime | None) -> str:
     return dt.astimezone(ZoneInfo(rt.settings.timezone)).strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 
-def _window(rt: Any) -> dict[str, str]:
+def _window(rt: Services) -> dict[str, str]:
     return {"within": rt.settings.review_within, "tz": rt.settings.timezone, "holidays": rt.settings.bank_holidays}
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import typer
 from pydantic import ValidationError
 
+from admin.reports.settings import ReportSettings
 from bot.services import Services
-from storage.db import make_engine
+from bot.settings import BotSettings
+from content.loader import Library
+from storage.db import Engine, make_engine
 
 
 @contextmanager
@@ -35,11 +38,20 @@ def runtime() -> Iterator[Services]:
         rt.engine.dispose()
 
 
+@dataclass
+class ReportRuntime:
+    """The parts report commands and jobs use (bot.services.ReportParts), without keys or channels."""
+
+    settings: BotSettings
+    engine: Engine
+    library: Library
+    report_settings: ReportSettings
+
+
 @contextmanager
-def report_wiring() -> Iterator[SimpleNamespace]:
+def report_wiring() -> Iterator[ReportRuntime]:
     """Settings, database and content: what report commands and jobs need (no keys required)."""
     from admin.commands.settings_loader import load_settings
-    from admin.reports.settings import ReportSettings
     from bot.settings import settings_error_line
     from content.loader import ContentInvalid, load_library
 
@@ -57,8 +69,6 @@ def report_wiring() -> Iterator[SimpleNamespace]:
         raise typer.Exit(1) from None
     engine = make_engine(settings.database_url)
     try:
-        yield SimpleNamespace(
-            settings=settings, engine=engine, library=library, report_settings=report_settings
-        )
+        yield ReportRuntime(settings=settings, engine=engine, library=library, report_settings=report_settings)
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import reach
 from bot.alerts import AlertNotice
@@ -18,17 +18,20 @@ from storage import alerts as alert_store
 from storage import participants
 from storage.db import DatabaseUnavailable, Session, session, utc
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger("ourvoice.jobs.alerts")
 
 
-def ack_minutes(rt: Any, at: datetime) -> int:
+def ack_minutes(rt: Services, at: datetime) -> int:
     """How long staff have to acknowledge an alert at this moment (office hours or out of hours)."""
     s = rt.settings
     office = rt.dispatcher.in_office_hours(at)
     return s.alert_ack_minutes_office if office else s.alert_ack_minutes_out_of_hours
 
 
-def is_overdue(rt: Any, last: datetime, now: datetime) -> bool:
+def is_overdue(rt: Services, last: datetime, now: datetime) -> bool:
     """True once the acknowledgement window since the last notice has passed.
 
     The shorter of the windows at the last notice and now applies, so an alert raised just before
@@ -38,7 +41,7 @@ def is_overdue(rt: Any, last: datetime, now: datetime) -> bool:
     return now - last >= timedelta(minutes=window)
 
 
-def queue_followups(rt: Any, s: Session, *, now: datetime) -> int:
+def queue_followups(rt: Services, s: Session, *, now: datetime) -> int:
     """Queue the follow-up message for every picked-up alert whose young person has not had it yet.
 
     One outbox notice per alert (Alert.followup_sent makes it once only); delivered by the channel's
@@ -63,7 +66,7 @@ def queue_followups(rt: Any, s: Session, *, now: datetime) -> int:
     return queued
 
 
-def escalation_notice(rt: Any, alert: Any, *, now: datetime, s: Session | None = None) -> AlertNotice:
+def escalation_notice(rt: Services, alert: Any, *, now: datetime, s: Session | None = None) -> AlertNotice:
     """The notice for an alert that has waited too long, one level further up the rota."""
     created = utc(alert.created_at)
     assert created is not None
@@ -80,7 +83,7 @@ def escalation_notice(rt: Any, alert: Any, *, now: datetime, s: Session | None =
     )
 
 
-def escalate(rt: Any, *, now: datetime) -> str:
+def escalate(rt: Services, *, now: datetime) -> str:
     """Every minute: write spooled alerts, escalate overdue ones (repeating each window), queue follow-ups."""
     written = rt.dispatcher.drain_spool(now=now)
     escalated = followups = 0

@@ -12,17 +12,20 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot import mail_queue, notify, reach
 from bot.features.carers import WaveSettings, invitation, reminder
 from storage import conversations, waves
 from storage.db import Session, session
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger("ourvoice.jobs.carers")
 
 
-def wave_settings(rt: Any) -> WaveSettings:
+def wave_settings(rt: Services) -> WaveSettings:
     """The wave settings the composition root read (bot.runtime.build_runtime)."""
     return rt.wave_settings
 
@@ -50,7 +53,7 @@ def _may_remind(p: waves.Presence | None, now: datetime, ws: WaveSettings) -> bo
     return p.last_activity is None or now - p.last_activity >= timedelta(hours=ws.skip_if_active_hours)
 
 
-def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidate, ws: WaveSettings,
+def _send_one(s: Session, rt: Services, wave: waves.WaveView, c: waves.NoticeCandidate, ws: WaveSettings,
               now: datetime) -> str | None:
     """Re-check, claim and queue one notice in the caller's transaction; returns its kind, or None."""
     if not waves.still_due(s, wave.id, c.member_id):
@@ -82,7 +85,7 @@ def _send_one(s: Session, rt: Any, wave: waves.WaveView, c: waves.NoticeCandidat
     return kind
 
 
-def send_notices(rt: Any, *, now: datetime) -> str:
+def send_notices(rt: Services, *, now: datetime) -> str:
     """Invite members of live waves and remind those who haven't finished, outside quiet hours."""
     ws = wave_settings(rt)
     if reach.in_quiet_hours(now, "carer", rt.reach_settings):  # the one rule's carer quiet hours (bot/reach.py)
@@ -133,7 +136,7 @@ def digest_text(statuses: list[waves.WaveStatusView], now: datetime) -> str:
     return "\n".join(lines)
 
 
-def weekly_digest(rt: Any, *, now: datetime) -> str:
+def weekly_digest(rt: Services, *, now: datetime) -> str:
     """Email the fostering team the response rates of waves live now or ended in the last week (as email outbox
     rows, to OURVOICE_EMAIL_FOSTERING_TO or else OURVOICE_SURVEY_DIGEST_TO)."""
     from admin.jobs.contact_requests import fostering_addresses

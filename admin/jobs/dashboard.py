@@ -8,10 +8,13 @@ figures never change, so this only does work at a period boundary. Never reads t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
-def refresh(rt: Any, *, now: datetime) -> str:
+def refresh(rt: Services, *, now: datetime) -> str:
     """Make sure the last whole month's and quarter's figures are rolled up, frozen and protected."""
     from admin.web.routes.dashboard import PERIODS, solved_period
 

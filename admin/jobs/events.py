@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot import reach
 from bot.features import events as words
@@ -21,11 +21,14 @@ from bot.messages import Outbound
 from storage import events, participants
 from storage.db import Session, session
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger("ourvoice.jobs.events")
 BATCH = 50
 
 
-def _queue(rt: Any, s: Session, pid: int, message: Outbound, *, now: datetime) -> bool:
+def _queue(rt: Services, s: Session, pid: int, message: Outbound, *, now: datetime) -> bool:
     """Queue one notice under the one rule (held through quiet hours and the daily cap); False when the person
     cannot be reached or the rule says no (paused)."""
     row = reach.send_first(s, pid, message, purpose="event_invitation", now=now, settings=rt.reach_settings)
@@ -37,7 +40,7 @@ def _band(s: Session, pid: int) -> str | None:
     return person.band if person else None
 
 
-def send(rt: Any, *, now: datetime) -> str:
+def send(rt: Services, *, now: datetime) -> str:
     """Invitations, reminders and evaluations due at `now` (held by the rule when it is not their time yet);
     returns what it queued."""
     today = words.local_today(now, rt.reach_settings.timezone)

@@ -6,17 +6,18 @@ Idempotent and safe to re-run; deletes only rows that no longer serve any purpos
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from storage import invites, privacy
 from storage.db import session
 
+if TYPE_CHECKING:
+    from bot.services import Services
 
-def purge(rt: Any, *, now: datetime) -> str:
+
+def purge(rt: Services, *, now: datetime) -> str:
     """Delete spent counters, link codes and goodbyes; blank delivered link-code messages."""
-    from bot.identity import IdentitySettings
-
-    window = IdentitySettings().window
+    window = rt.identity_settings.window
     with session(rt.engine) as s:
         counts = invites.purge(s, now=now, window=window)
         counts["goodbyes"] = privacy.purge_goodbyes(s)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.notify import GovNotify, poll_receipts, send_due
 from storage.db import session
 
+if TYPE_CHECKING:
+    from bot.services import Services
 
-def send(rt: Any, *, now: datetime) -> str:
+
+def send(rt: Services, *, now: datetime) -> str:
     """Send due notices; 'not_configured' without OURVOICE_NOTIFY_API_KEY."""
     settings = rt.notify_settings
     if not settings.api_key:

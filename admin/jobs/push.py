@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.push import WebPusher, send_due
 from storage.db import session
 
+if TYPE_CHECKING:
+    from bot.services import Services
 
-def send(rt: Any, *, now: datetime) -> str:
+
+def send(rt: Services, *, now: datetime) -> str:
     """Send due pings; 'not_configured' without OURVOICE_PUSH_VAPID_PRIVATE_KEY."""
     settings = rt.push_settings
     if not settings.enabled:

@@ -9,10 +9,13 @@ Never logs counts.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
-def warm(rt: Any, *, now: datetime) -> str:
+def warm(rt: Services, *, now: datetime) -> str:
     """Solve every counted flow's took-part and per-answer figures for the last ended quarter."""
     from admin.actions.policy import AGGREGATE_AUDIENCES
     from admin.reports import responses as counts

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from admin.jobs import staff_notices
@@ -22,12 +22,15 @@ from admin.reports.settings import ReportSettings
 from storage import audit, reporting, rollups
 from storage.db import session, utc
 
+if TYPE_CHECKING:
+    from bot.services import ReportParts
+
 log = logging.getLogger("ourvoice.jobs.reports")
 
 BACKFILL_MONTHS = 24
 
 
-def report_settings(rt: Any) -> ReportSettings:
+def report_settings(rt: ReportParts) -> ReportSettings:
     """The report settings the composition root read (bot.runtime.build_runtime)."""
     return rt.report_settings
 
@@ -40,7 +43,7 @@ def _month_key(w: Window) -> str:
     return f"{w.since.year:04d}-{w.since.month:02d}"
 
 
-def months_to_roll(rt: Any, *, now: datetime) -> list[Window]:
+def months_to_roll(rt: ReportParts, *, now: datetime) -> list[Window]:
     """This month and last month always (late answers), plus any earlier month never rolled up."""
     tz = report_settings(rt).timezone
     today = now.astimezone(ZoneInfo(tz)).date()
@@ -64,7 +67,7 @@ def months_to_roll(rt: Any, *, now: datetime) -> list[Window]:
     return wanted
 
 
-def nightly(rt: Any, *, now: datetime) -> str:
+def nightly(rt: ReportParts, *, now: datetime) -> str:
     """Recompute monthly roll-ups (one transaction per month, so a crash keeps finished months)."""
     tz = report_settings(rt).timezone
     reach = catalog.reach_flows(rt.library)
@@ -126,7 +129,7 @@ def is_done(settings: ReportSettings, run: PanelRun) -> bool:
     return all(p.exists() for p in output_paths(settings, run))
 
 
-def write_panel_update(rt: Any, run: PanelRun, *, now: datetime, actor: str = "scheduler") -> list[Path]:
+def write_panel_update(rt: ReportParts, run: PanelRun, *, now: datetime, actor: str = "scheduler") -> list[Path]:
     """Build every registered report for this Panel in every configured format; audit each export."""
     settings = report_settings(rt)
     base = Path(settings.reports_dir)
@@ -165,7 +168,7 @@ def write_panel_update(rt: Any, run: PanelRun, *, now: datetime, actor: str = "s
     return written
 
 
-def panel_summary(rt: Any, *, now: datetime) -> str:
+def panel_summary(rt: ReportParts, *, now: datetime) -> str:
     """Draft the update for any Panel whose drafting day has come (and which has not happened yet)."""
     settings = report_settings(rt)
     today = now.astimezone(ZoneInfo(settings.timezone)).date()

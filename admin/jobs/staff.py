@@ -4,13 +4,16 @@ a day (the throttle only looks back 15 minutes). Never reads the clock."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from storage import staff as staff_store
 from storage.db import session
 
+if TYPE_CHECKING:
+    from bot.services import Services
 
-def prune(rt: Any, *, now: datetime) -> str:
+
+def prune(rt: Services, *, now: datetime) -> str:
     """Remove expired staff sessions and old sign-in attempts."""
     from admin.web.auth import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
 

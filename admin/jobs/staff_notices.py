@@ -13,7 +13,7 @@ on later still announces the cards that wait.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from admin.reports import catalog
@@ -24,6 +24,9 @@ from bot.alerts import StaffNotice
 from bot.features.young_people import council_name
 from storage import challenges, staff_digest
 from storage.db import Session, session
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 TEAM = "participation"  # who these notices are for (README: "Staff notices")
 
@@ -40,22 +43,22 @@ DIGEST_LINES = {
 }
 
 
-def _admin(rt: Any, path: str) -> str:
+def _admin(rt: Services, path: str) -> str:
     return rt.settings.public_url.rstrip("/") + "/admin" + path
 
 
-def _routes(rt: Any) -> tuple[bool, bool]:
+def _routes(rt: Services) -> tuple[bool, bool]:
     """(Slack staff channel set, participation team email set)."""
     return rt.notifier.has_staff_channel, bool(rt.email_settings.team(TEAM))
 
 
-def _email(s: Session, rt: Any, notice: StaffNotice, *, now: datetime, teams: tuple[str, ...] = (TEAM,)) -> int:
+def _email(s: Session, rt: Services, notice: StaffNotice, *, now: datetime, teams: tuple[str, ...] = (TEAM,)) -> int:
     """Queue a notice as email rows to the teams' addresses in the caller's transaction; how many rows."""
     return len(mail_queue.queue_teams(s, rt.keyring, rt.email_settings, teams, subject=notice.subject(),
                                  body=notice.body(), kind="staff_notice", now=now))
 
 
-def new_cards(rt: Any, *, now: datetime) -> str:
+def new_cards(rt: Services, *, now: datetime) -> str:
     """Tell staff about each challenge card they have not heard of yet (once per card)."""
     slack, mail = _routes(rt)
     if not (slack or mail):
@@ -81,7 +84,7 @@ def new_cards(rt: Any, *, now: datetime) -> str:
     return f"cards={len(cards)}"
 
 
-def approvals_waiting(rt: Any, *, now: datetime) -> str:
+def approvals_waiting(rt: Services, *, now: datetime) -> str:
     """Each working morning: how many good news stories and quotes wait for approval (nothing when none)."""
     slack, mail = _routes(rt)
     if not (slack or mail):
@@ -125,7 +128,7 @@ def digest_week(now: datetime, timezone: str) -> tuple[datetime, datetime]:
     return until - timedelta(days=7), until
 
 
-def weekly_digest(rt: Any, *, now: datetime) -> str:
+def weekly_digest(rt: Services, *, now: datetime) -> str:
     """Monday morning: what waits for the participation team and what came in over the last whole week."""
     slack, mail = _routes(rt)
     if not (slack or mail):
@@ -149,7 +152,7 @@ def digest_result(counts: dict[str, int]) -> str:
     )
 
 
-def report_ready(rt: Any, name: str, *, now: datetime) -> None:
+def report_ready(rt: Services, name: str, *, now: datetime) -> None:
     """Tell staff a drafted report is waiting to be checked (called by the report jobs)."""
     slack, mail = _routes(rt)
     notice = StaffNotice.report_ready(name, _admin(rt, "/reports"))

@@ -13,13 +13,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from admin.actions.reading import due_at
 from bot import mail_queue
 from bot.alerts import StaffNotice
 from storage import reading as store
 from storage.db import session
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 TEAMS = ("participation", "safeguarding")
 
@@ -49,7 +52,7 @@ class ReviewOverdueNotice:
         )
 
 
-def recipients(rt: Any) -> list[str]:
+def recipients(rt: Services) -> list[str]:
     """The escalation contacts, then the participation and safeguarding teams; each address once."""
     seen: dict[str, str] = {}
     escalate_to = [a.strip() for a in rt.settings.alert_email_escalate_to.split(",") if a.strip()]
@@ -58,7 +61,7 @@ def recipients(rt: Any) -> list[str]:
     return list(seen.values())
 
 
-def escalate(rt: Any, *, now: datetime) -> str:
+def escalate(rt: Services, *, now: datetime) -> str:
     """Every few minutes: flag and tell, once each, the unread entries past their review deadline."""
     within, tz, days_off = rt.settings.review_within, rt.settings.timezone, rt.settings.bank_holidays
     link = f"{rt.settings.public_url.rstrip('/')}/admin/to-read"

@@ -8,14 +8,17 @@ the notices). Dates older than the catch-up window are skipped so a new install 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.features.young_people import PanelSettings, you_said_we_did
 from storage.db import session
 
+if TYPE_CHECKING:
+    from bot.services import Services
 
-def run(rt: Any, *, now: datetime) -> str:
+
+def run(rt: Services, *, now: datetime) -> str:
     """Send any due digests; returns e.g. 'panel=2027-01-14 ocypc=12 yac=4' or 'nothing due'."""
     panel: PanelSettings = rt.panel_settings
     tz = rt.settings.timezone

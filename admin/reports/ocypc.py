@@ -6,7 +6,6 @@ before it reaches a template. Must not render (see render.py) or read clocks (`n
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from collections import defaultdict
@@ -42,9 +41,14 @@ from admin.reports.scrub import scrub
 from admin.reports.settings import ReportSettings
 from content.loader import Library
 from content.schema import Flow
+from storage import challenges as card_store
+from storage import events as events_store
+from storage import good_news as good_news_store
+from storage import panel_papers as paper_store
 from storage import quotes as quote_store
 from storage import report_actions, reporting, rollups
 from storage import themes as theme_store
+from storage import waves as wave_store
 from storage.db import Session
 
 log = logging.getLogger("ourvoice.reports")
@@ -426,14 +430,6 @@ def published_rating(done: int | None, invited: int | None, *, target: float, fl
     return rag_status(done / invited, target=target, floor=floor, denominator=invited)
 
 
-def _optional(module: str) -> object | None:
-    """A storage module another feature owns, or None when that feature is not installed yet."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError:
-        return None
-
-
 def _cols_present(keys: Iterable[str], order: Sequence[str]) -> list[str]:
     present = set(keys)
     return [k for k in order if k in present] + sorted(present - set(order))
@@ -554,11 +550,8 @@ def _band_if_published(line: QuoteLine, published: Mapping[str, int | None]) -> 
 
 def _paper_row(ctx: Context, meeting: date | None) -> object | None:
     """What the manager wrote for this Panel (cover text, population), when that feature is installed."""
-    mod = _optional("storage.panel_papers")
-    if mod is None:
-        return None
     # No date given: the first Panel after the period that has a paper written for it.
-    find = mod.first_after if meeting is None else mod.get  # type: ignore[attr-defined]
+    find = paper_store.first_after if meeting is None else paper_store.get
     row: object | None = find(ctx.session, ctx.window.until if meeting is None else meeting)
     return row
 
@@ -1105,16 +1098,10 @@ def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
 def _cards(ctx: Context, meeting: date | None) -> list[paper.CardOutcome] | None:
     """Every card raised before the period ended and not finished before it began, followed to its outcome
     (owner, decision, follow-up, the Panel's resolutions up to this meeting)."""
-    mod = _optional("storage.challenges")
-    if mod is None or not hasattr(mod, "list_cards"):
-        return None
-    store = _optional("storage.panel_papers")
-    resolved = (
-        store.resolutions(ctx.session, on_or_before=meeting) if store is not None else {}  # type: ignore[attr-defined]
-    )
+    resolved = paper_store.resolutions(ctx.session, on_or_before=meeting)
     start, end = ctx.window.bounds(ctx.tz)
     rows: list[paper.CardOutcome] = []
-    for card in mod.list_cards(ctx.session):  # type: ignore[attr-defined]
+    for card in card_store.list_cards(ctx.session):
         if getattr(card, "quarantined", False) or getattr(card, "personal", False):
             continue
         created = _aware(getattr(card, "created_at", None))
@@ -1138,11 +1125,8 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 
 def _good_news(ctx: Context) -> list[QuoteLine]:
-    mod = _optional("storage.good_news")
-    if mod is None or not hasattr(mod, "approved"):
-        return []
     start, end = ctx.window.bounds(ctx.tz)
-    items = mod.approved(ctx.session, start, end)  # type: ignore[attr-defined]
+    items = good_news_store.approved(ctx.session, start, end)
     return [
         QuoteLine(_short(catalog.plain(scrub(i.text)), 280), BAND_LABELS.get(i.band or "", ""), i.band or "")
         for i in items
@@ -1150,20 +1134,17 @@ def _good_news(ctx: Context) -> list[QuoteLine]:
 
 
 def _carers(ctx: Context) -> list[CarerWave] | None:
-    mod = _optional("storage.waves")
-    if mod is None or not hasattr(mod, "list_waves"):
-        return None
     start, end = ctx.window.bounds(ctx.tz)
     target, floor = ctx.settings.carer_target_floor(ctx.window.until)
     ctx.log.use("rag")
     out: list[CarerWave] = []
-    for wave in mod.list_waves(ctx.session):  # type: ignore[attr-defined]
+    for wave in wave_store.list_waves(ctx.session):
         opens, closes = _aware(wave.opens_at), _aware(wave.closes_at)
         if opens is None or closes is None or opens >= end or closes < start:
             continue
         # A wave still open when the period ends is counted up to the period's end (what the period saw).
         still_open = closes >= end
-        status = mod.wave_status(ctx.session, wave.id, until=end if still_open else None)  # type: ignore[attr-defined]
+        status = wave_store.wave_status(ctx.session, wave.id, until=end if still_open else None)
         if status is None:
             continue
         keys = [d.district for d in status.districts]
@@ -1221,20 +1202,18 @@ def _said_did(ctx: Context) -> list[SaidDid]:
         SaidDid(_short(a.said, 300), _short(a.did, 300))
         for a in report_actions.between(ctx.session, since=start, until=end)
     ]
-    mod = _optional("storage.challenges")
-    if mod is not None and hasattr(mod, "list_cards"):
-        for card in mod.list_cards(ctx.session):  # type: ignore[attr-defined]
-            answer = getattr(card, "answer", None)
-            updated = _aware(getattr(card, "updated_at", None))
-            if (
-                answer
-                and not getattr(card, "quarantined", False)
-                and not getattr(card, "personal", False)
-                and card.state in ("accepted", "progress_update", "closed")
-                and updated
-                and start <= updated < end
-            ):
-                out.append(SaidDid(_short(scrub(card.challenge), 300), _short(answer, 300)))
+    for card in card_store.list_cards(ctx.session):
+        answer = getattr(card, "answer", None)
+        updated = _aware(getattr(card, "updated_at", None))
+        if (
+            answer
+            and not getattr(card, "quarantined", False)
+            and not getattr(card, "personal", False)
+            and card.state in ("accepted", "progress_update", "closed")
+            and updated
+            and start <= updated < end
+        ):
+            out.append(SaidDid(_short(scrub(card.challenge), 300), _short(answer, 300)))
     return out
 
 
@@ -1378,10 +1357,7 @@ def _activity(ctx: Context) -> Activity | None:
     """Council meetings and participation events in the period with their attendance and evaluations, once
     the events feature is installed (storage.events.activity_for_period); attendance and the "How was it?"
     answers go through the same Publication as every other count."""
-    mod = _optional("storage.events")
-    if mod is None or not hasattr(mod, "activity_for_period"):
-        return None
-    events = list(mod.activity_for_period(ctx.session, ctx.window.since, ctx.window.until))
+    events = list(events_store.activity_for_period(ctx.session, ctx.window.since, ctx.window.until))
     rows: list[ActivityRow] = []
     counts: dict[tuple[str, str], int] = {}
     for i, e in enumerate(events):
@@ -1409,16 +1385,14 @@ def _activity(ctx: Context) -> Activity | None:
         col_totals=False, grand_total=False,
     )
     note = "Each young person is counted once per meeting or event, from the check-ins and paper registers."
-    if hasattr(mod, "reach_for_period"):
-        r = mod.reach_for_period(ctx.session, ctx.window.since, ctx.window.until)
-        one, two = safe_count(r.one_or_more), safe_count(r.two_or_more)
-        if one is not None:
-            note += f" {one:,} young people came to one or more" + (
-                f", and {two:,} to two or more." if two is not None else "."
-            )
+    r = events_store.reach_for_period(ctx.session, ctx.window.since, ctx.window.until)
+    one, two = safe_count(r.one_or_more), safe_count(r.two_or_more)
+    if one is not None:
+        note += f" {one:,} young people came to one or more" + (
+            f", and {two:,} to two or more." if two is not None else "."
+        )
     out = Activity(rows, table, note)
-    by_rating = mod.ratings_by_person(ctx.session, ctx.window.since, ctx.window.until) \
-        if hasattr(mod, "ratings_by_person") else {}
+    by_rating = events_store.ratings_by_person(ctx.session, ctx.window.since, ctx.window.until)
     if by_rating:
         out.ratings = make_table(
             ctx, {(k, "people"): sum(by_rating.get(v, 0) for v in vals) for k, _, vals in RATING_GROUPS},
@@ -1458,22 +1432,20 @@ def _activity(ctx: Context) -> Activity | None:
 def _carers_voice(ctx: Context, waves: list[CarerWave], topics: list[TopicSection]) -> CarersVoice:
     """Earlier waves' response rates (their published totals only), the 23% baseline and the caveat about
     who did not answer; each wave of this period is already counted up to the period's end."""
-    mod = _optional("storage.waves")
     start, _end = ctx.window.bounds(ctx.tz)
     earlier: list[EarlierWave] = []
-    if mod is not None:
-        for wave in mod.list_waves(ctx.session):  # type: ignore[attr-defined]
-            closes = _aware(wave.closes_at)
-            if closes is None or closes >= start:
-                continue
-            status = mod.wave_status(ctx.session, wave.id)  # type: ignore[attr-defined]
-            if status is None:
-                continue
-            rate = percent(safe_count(status.total.completed), safe_count(status.total.invited))
-            earlier.append(EarlierWave(
-                wave.name, f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}",
-                rate or "no rate: a figure is not shown",
-            ))
+    for wave in wave_store.list_waves(ctx.session):
+        closes = _aware(wave.closes_at)
+        if closes is None or closes >= start:
+            continue
+        status = wave_store.wave_status(ctx.session, wave.id)
+        if status is None:
+            continue
+        rate = percent(safe_count(status.total.completed), safe_count(status.total.invited))
+        earlier.append(EarlierWave(
+            wave.name, f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}",
+            rate or "no rate: a figure is not shown",
+        ))
     return CarersVoice(
         waves=waves,
         earlier=earlier,

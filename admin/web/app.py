@@ -6,11 +6,11 @@ security headers. Pages live in admin/web/routes/, policies in policy.py, sessio
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -27,32 +27,52 @@ from admin.reports.staff_counts import lone
 from admin.web.auth import AdminAuth, AdminHostGuard, allowed_hosts, own_urls
 from admin.web.council import CouncilOfSession
 from admin.web.policy import Ctx, LoginRequired, Policy, check_routes, policy_of
+from admin.web.routes import (
+    alerts,
+    approvals,
+    audit_log,
+    cards,
+    dashboard,
+    events,
+    invites,
+    login,
+    reports,
+    requests,
+    responses,
+    staff,
+    themes,
+    to_read,
+    topics,
+    waves,
+)
 from admin.web.routing import HERE, SECURITY_HEADERS, AdminRoute, add_security_headers, redirect  # noqa: F401
 from storage.db import session as db_session
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("ourvoice.admin")
 PREFIX = "/admin"
 
 # Route modules, in nav order. Each exposes `router` (an APIRouter of AdminRoute) and may expose
-# NAV = "Label" (its list page is PREFIX + path of its first GET route) and NEEDS = ("storage.x", ...):
-# a module whose storage feature is not installed is skipped, and its nav item hidden.
-ROUTE_MODULES: tuple[str, ...] = (
-    "admin.web.routes.login",
-    "admin.web.routes.dashboard",
-    "admin.web.routes.topics",
-    "admin.web.routes.cards",
-    "admin.web.routes.events",
-    "admin.web.routes.alerts",
-    "admin.web.routes.to_read",
-    "admin.web.routes.requests",
-    "admin.web.routes.responses",
-    "admin.web.routes.approvals",
-    "admin.web.routes.invites",
-    "admin.web.routes.waves",
-    "admin.web.routes.reports",
-    "admin.web.routes.themes",
-    "admin.web.routes.audit_log",
-    "admin.web.routes.staff",
+# NAV = "Label" (its list page is PREFIX + path of its first GET route).
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    login,
+    dashboard,
+    topics,
+    cards,
+    events,
+    alerts,
+    to_read,
+    requests,
+    responses,
+    approvals,
+    invites,
+    waves,
+    reports,
+    themes,
+    audit_log,
+    staff,
 )
 
 
@@ -94,7 +114,7 @@ class NavItem:
 class AdminWeb:
     """Everything an admin handler needs, held on app.state.ourvoice_admin."""
 
-    def __init__(self, rt: Any) -> None:
+    def __init__(self, rt: Services) -> None:
         self.rt = rt
         self.engine = rt.engine
         self.settings = rt.settings
@@ -167,16 +187,7 @@ def human_age(delta_or_dt: Any, now: datetime | None = None) -> str:
     return f"{minutes // 1440} days"
 
 
-def _available(module: Any) -> bool:
-    for name in getattr(module, "NEEDS", ()):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            return False
-    return True
-
-
-def mount(app: FastAPI, rt: Any) -> None:
+def mount(app: FastAPI, rt: Services) -> None:
     """Add the admin web under /admin; refuses to start if any admin route lacks a policy."""
     web = AdminWeb(rt)
     app.state.ourvoice_admin = web
@@ -184,13 +195,9 @@ def mount(app: FastAPI, rt: Any) -> None:
     app.add_middleware(AdminHostGuard, hosts=allowed_hosts(rt.settings.public_url, web.own_urls), prefix=PREFIX)
     # Each request runs for the signed-in account's council (issue 26): the one place the admin web picks it.
     app.add_middleware(CouncilOfSession, engine=rt.engine, prefix=PREFIX)
-    for name in ROUTE_MODULES:
-        module = importlib.import_module(name)
-        if not _available(module):
-            log.info("admin module skipped (feature not installed): %s", name)
-            continue
+    for module in ROUTE_MODULES:
         app.include_router(module.router, prefix=PREFIX)
-        web.modules.append(name)
+        web.modules.append(module.__name__)
         label = getattr(module, "NAV", None)
         if label:
             first = next(r for r in module.router.routes if isinstance(r, APIRoute) and "GET" in r.methods)

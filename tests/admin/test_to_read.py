@@ -230,7 +230,7 @@ def test_unread_entries_escalate_once_after_the_service_level(admin: Admin) -> N
 def test_escalation_job_is_registered_with_the_scheduler() -> None:
     from admin.scheduler import JOBS
 
-    assert any(j.func == "admin.jobs.to_read:escalate" for j in JOBS)
+    assert any(j.where == "admin.jobs.to_read:escalate" for j in JOBS)
 
 
 # -- the admin pages -----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from admin import scheduler
 from admin.cli import main
+from tests.multiprocess import tick
 
 if __name__ == "__main__":
-    scheduler.JOBS.append(scheduler.Job("test_tick", "tests.multiprocess.tick:tick", every_seconds=1))
+    scheduler.JOBS.append(scheduler.Job("test_tick", tick.tick, every_seconds=1))
     main()

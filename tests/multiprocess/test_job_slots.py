@@ -16,8 +16,8 @@ from admin.scheduler import Job, catch_up, occurrence, run_job
 from storage.db import make_engine
 from tests.multiprocess import tick
 
-DAILY = Job("probe_daily", "tests.multiprocess.tick:record", cron={"hour": 10, "minute": 5})
-WEEKLY = Job("probe_weekly", "tests.multiprocess.tick:record", cron={"day_of_week": "mon", "hour": 9})
+DAILY = Job("probe_daily", tick.record, cron={"hour": 10, "minute": 5})
+WEEKLY = Job("probe_weekly", tick.record, cron={"day_of_week": "mon", "hour": 9})
 MONDAY = datetime(2026, 11, 30, tzinfo=UTC)  # a Monday; Europe/London is on UTC in winter
 SLOT = MONDAY.replace(hour=10, minute=5)
 

@@ -1,5 +1,6 @@
 """Pings in headless Chromium (issue 25 item 1 acceptance): a young person opens the chat, joins, reads the plain
-explanation and says yes; the real service worker registers from the chat's origin; a card update is pushed through
+explanation and says yes; the real service worker registers from the chat's origin; a card they raised is moved on
+by a participation manager (the staff action itself, admin.actions.cards.move_card), and that update is pushed through
 the loopback push service stand-in, which decrypts exactly "You have a new message from ourvoice"; handed to the
 worker, that push shows a notification with only the neutral words; after "Turn pings off" nothing is pushed.
 
@@ -20,10 +21,12 @@ from typing import Any
 
 import pytest
 
+from admin.actions.cards import move_card
+from admin.actions.policy import Actor
 from admin.jobs.push import send as push_job
-from bot.features.young_people import queue_notice
 from bot.push import BODY, PushSettings, new_vapid_key
 from bot.runtime import build_app, build_runtime
+from storage import challenges
 from storage.db import session
 from tests.browser import require_chromium, serve
 from tests.conftest import make_settings
@@ -32,7 +35,8 @@ from tests.web.axe import serious_violations
 
 pytestmark = pytest.mark.browser
 OUT = Path("test-output") / "pings"  # screenshots for a person to look at (gitignored)
-SECRET = "Your card 'Later bedtimes at weekends' is going to the panel"
+SECRET = "Later bedtimes at weekends"  # the card's own words: never in a push
+MANAGER = Actor("manager", "participation_manager", ())
 
 # The browser's push service is the one part stood in for (see the module docstring).
 STUB_PUSH_MANAGER = """
@@ -144,12 +148,16 @@ def test_opt_in_ping_for_a_card_update_then_opt_out(served: tuple[str, Any, Push
     scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
     assert scope == base + "/"
 
-    # A card update: one push, which the stand-in decrypts to the neutral sentence only. The notice and the job run
-    # at tomorrow noon, not the wall clock, so quiet hours (which hold a notice until morning) never decide the
-    # outcome; tests/web/test_push.py covers quiet hours themselves.
+    # A card update: the card this young person raised is moved on by staff, and one push goes, which the stand-in
+    # decrypts to the neutral sentence only. The move and the job run at tomorrow noon, not the wall clock, so quiet
+    # hours (which hold a notice until morning) never decide the outcome; tests/web/test_push.py covers them.
     noon = (datetime.now(UTC) + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
     with session(rt.engine) as s:
-        assert queue_notice(s, pid, SECRET, now=noon, reach=rt.reach_settings) is not None
+        card = challenges.create(s, raised_by=pid, council="ocypc", challenge=SECRET, why=None, who_for=(),
+                                 personal=False, quarantined=False, submission_id=None, now=noon - timedelta(days=2))
+        moved = move_card(s, rt.library, MANAGER, card.id, "discussed_at_council", now=noon,
+                          reach=rt.reach_settings)
+        assert moved.notices == 1
     before = len(stand_in.received)
     ran = push_job(rt, now=noon)
     assert ran == "sent=1", ran
@@ -175,7 +183,9 @@ def test_opt_in_ping_for_a_card_update_then_opt_out(served: tuple[str, Any, Push
     page.get_by_role("button", name="Turn pings off").click()
     page.locator("#pings-said", has_text="Pings are off").wait_for()
     with session(rt.engine) as s:
-        queue_notice(s, pid, SECRET, now=noon, reach=rt.reach_settings)
+        later = noon + timedelta(minutes=1)
+        assert move_card(s, rt.library, MANAGER, card.id, "taken_to_senior_officers", now=later,
+                         reach=rt.reach_settings).notices == 1
     asked = stand_in.requests
     assert push_job(rt, now=noon) == "nothing due"
     assert stand_in.requests == asked

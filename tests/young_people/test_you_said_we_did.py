@@ -120,4 +120,4 @@ def test_panel_dates_setting_is_validated_and_job_is_scheduled() -> None:
         PanelSettings(panel_dates=" 2027-03-11 , 2027-01-14", _env_file=None).dates()[0].isoformat()
         == "2027-01-14"
     )
-    assert [j.func for j in JOBS if j.name == "you_said_we_did"] == ["admin.jobs.you_said_we_did:run"]
+    assert [j.where for j in JOBS if j.name == "you_said_we_did"] == ["admin.jobs.you_said_we_did:run"]

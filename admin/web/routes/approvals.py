@@ -17,7 +17,6 @@ from storage import admin_views
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Approvals"
-NEEDS = ("storage.quotes", "storage.good_news", "admin.reports.scrub")
 QUEUE = for_action("goodnews.list")
 NEWS = for_action("goodnews.decide")
 QUOTES = for_action("quote.decide")

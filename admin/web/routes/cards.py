@@ -20,7 +20,6 @@ from storage import challenges
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Challenge cards"
-NEEDS = ("storage.challenges", "bot.features.young_people")
 LIST = for_action("card.list")
 VIEW = for_action("card.view")
 MOVE = for_action("card.move")

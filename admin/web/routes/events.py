@@ -17,7 +17,6 @@ from admin.web.routing import AdminRoute, redirect
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Events"
-NEEDS = ("storage.events",)
 LIST = for_action("event.list")
 ADD = for_action("event.add")
 VIEW = for_action("event.view")

@@ -19,7 +19,6 @@ from admin.web.routing import AdminRoute, redirect
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Invites"
-NEEDS = ("storage.invites", "bot.identity")
 INVITERS = for_action("invite.create")
 REVOKERS = for_action("invite.revoke")
 AGE_BANDS = {"7-11": "Children 7 to 11", "11-16": "Young people 11 to 16", "16-25": "Young adults 16 to 25"}

@@ -20,7 +20,6 @@ from admin.web.routing import AdminRoute, add_security_headers
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Reports"
-NEEDS = ("admin.reports.registry",)
 READERS = for_action("report.export")
 PAPER = for_action("report.paper")
 MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8"}

@@ -18,7 +18,6 @@ from admin.web.routing import AdminRoute
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Themes"
-NEEDS = ("storage.themes",)
 WRITERS = for_action("theme.write")
 
 

@@ -18,7 +18,6 @@ from content.schema import text_for
 
 router = APIRouter(route_class=AdminRoute)
 NAV = "Carer surveys"
-NEEDS = ("storage.waves", "bot.features.carers")
 LIST = for_action("wave.list")
 VIEW = for_action("wave.view", changes_object=False)
 FOSTERING = for_action("wave.open")
