@@ -388,6 +388,8 @@ class ReportAction(SQLModel, table=True):
     said: str = Field(sa_column=Column(Text, nullable=False))
     did: str = Field(sa_column=Column(Text, nullable=False))
     flow_id: str | None = Field(default=None, max_length=48)
+    # Who the line is for: comma-separated age-band keys; None means every age group (migration 0020).
+    bands: str | None = Field(default=None, max_length=64)
     recorded_by: str = Field(max_length=80)
     recorded_at: datetime
 

@@ -20,17 +20,25 @@ class ActionView:
     flow_id: str | None
     recorded_by: str
     recorded_at: datetime
+    bands: tuple[str, ...] = ()  # the age groups it is for; () means every one
+
+    def is_for(self, band: str | None) -> bool:
+        """Whether a young person of `band` (or a page for that band) should hear this line."""
+        return not self.bands or band in self.bands
 
 
 def _view(r: ReportAction) -> ActionView:
-    return ActionView(r.id or 0, r.said, r.did, r.flow_id, r.recorded_by, utc(r.recorded_at))  # type: ignore[arg-type]
+    bands = tuple(b for b in (r.bands or "").split(",") if b)
+    return ActionView(r.id or 0, r.said, r.did, r.flow_id, r.recorded_by, utc(r.recorded_at), bands)  # type: ignore[arg-type]
 
 
 def add(
-    session: Session, *, said: str, did: str, by: str, now: datetime, flow_id: str | None = None
+    session: Session, *, said: str, did: str, by: str, now: datetime, flow_id: str | None = None,
+    bands: tuple[str, ...] = (),
 ) -> ActionView:
-    """Record one "you said, we did" line."""
-    row = ReportAction(said=said, did=did, flow_id=flow_id, recorded_by=by[:80], recorded_at=utc(now))
+    """Record one "you said, we did" line, for every age group or only `bands`."""
+    row = ReportAction(said=said, did=did, flow_id=flow_id, recorded_by=by[:80], recorded_at=utc(now),
+                       bands=",".join(bands) or None)
     session.add(row)
     session.flush()
     return _view(row)

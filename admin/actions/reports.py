@@ -57,15 +57,24 @@ def export_report(
 
 
 def add_you_said(
-    s: Any, actor: Actor, *, said: str, did: str, flow_id: str | None = None, now: datetime
+    s: Any, actor: Actor, *, said: str, did: str, flow_id: str | None = None, bands: tuple[str, ...] = (),
+    now: datetime,
 ) -> Any:
-    """Record a "you said, we did" line in staff wording (audited as report.action_add)."""
+    """Record a "you said, we did" line in staff wording (audited as report.action_add), for every age group or
+    only `bands` (a line about college bus passes is for the 16-25s: their page of the young people's version and
+    their message after the Panel, not the 7-11s')."""
+    from admin.reports.catalog import YOUNG_BANDS
     from storage import report_actions
 
     authorise(actor, "report.action_add")
     if not said.strip() or not did.strip():
         raise Invalid("give both what young people said and what was done")
-    line = report_actions.add(s, said=said.strip(), did=did.strip(), by=actor.username, now=now, flow_id=flow_id)
+    unknown = sorted(set(bands) - set(YOUNG_BANDS))
+    if unknown:
+        raise Invalid(f"unknown age group {unknown[0]!r}: use {', '.join(YOUNG_BANDS)}")
+    chosen = tuple(b for b in YOUNG_BANDS if b in bands)
+    line = report_actions.add(s, said=said.strip(), did=did.strip(), by=actor.username, now=now, flow_id=flow_id,
+                              bands=chosen)
     record(s, actor, "report.action_add", target=f"report_action:{line.id}", now=now)
     return line
 

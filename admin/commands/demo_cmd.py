@@ -172,7 +172,7 @@ def _demo_paper(s: Any, *, now: datetime, staff: str) -> int:
     report_actions.add(
         s, said="Bus passes arrive weeks after college starts.",
         did="Passes are now ordered as soon as a college place is confirmed.", by=staff,
-        now=start + timedelta(days=72) + noon,
+        now=start + timedelta(days=72) + noon, bands=("young_adult",),
     )
     panel_papers.set_cover(
         s, panel_day,

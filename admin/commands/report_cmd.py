@@ -209,6 +209,9 @@ def action_add(
     said: Annotated[str, typer.Option("--said", help="what young people told us")],
     did: Annotated[str, typer.Option("--did", help="what was done about it")],
     flow: Annotated[str, typer.Option("--topic", help="topic id it answers (optional)")] = "",
+    band: Annotated[list[str] | None, typer.Option(
+        "--band", help="only for this age group: junior (7-11), teen (11-16), young_adult (16-25); repeat for "
+                       "more; leave out for everyone")] = None,
     *,
     actor: Actor,
 ) -> None:
@@ -217,7 +220,8 @@ def action_add(
 
     try:
         with wiring() as rt, session(rt.engine) as s:
-            a = add_you_said(s, actor, said=said, did=did, flow_id=flow or None, now=_now())
+            a = add_you_said(s, actor, said=said, did=did, flow_id=flow or None, bands=tuple(band or ()),
+                             now=_now())
     except ActionError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -237,7 +241,8 @@ def action_list(from_: FROM = "2000-01-01", to: TO = "2100-01-01") -> None:
             rt.report_settings.timezone
         )
         for a in report_actions.between(s, since=start, until=end):
-            typer.echo(f"#{a.id} {a.recorded_at:%Y-%m-%d} [{a.flow_id or '-'}] said: {a.said} | did: {a.did}")
+            who = ",".join(a.bands) or "everyone"
+            typer.echo(f"#{a.id} {a.recorded_at:%Y-%m-%d} [{a.flow_id or '-'}] for {who} said: {a.said} | did: {a.did}")
 
 
 # --- the Panel paper: cover and population ----------------------------------------------------------------

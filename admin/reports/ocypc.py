@@ -18,6 +18,7 @@ from admin.reports import catalog, charts, paper, periods
 from admin.reports.catalog import (
     BAND_LABELS,
     BAND_SHORT,
+    COUNCIL_BANDS,
     COUNCIL_LABELS,
     DISTRICT_LABELS,
     WELLBEING_FLOW,
@@ -348,6 +349,7 @@ class CarerWave:
 class SaidDid:
     said: str
     did: str
+    bands: tuple[str, ...] = ()  # the age groups it is for (a card: its council's); () means everyone
 
 
 @dataclass
@@ -1199,7 +1201,7 @@ def _said_did(ctx: Context) -> list[SaidDid]:
     start, end = ctx.window.bounds(ctx.tz)
     # Staff wrote these lines (and answer the cards): their words are not scrubbed; young people's are.
     out = [
-        SaidDid(_short(a.said, 300), _short(a.did, 300))
+        SaidDid(_short(a.said, 300), _short(a.did, 300), a.bands)
         for a in report_actions.between(ctx.session, since=start, until=end)
     ]
     for card in card_store.list_cards(ctx.session):
@@ -1213,7 +1215,8 @@ def _said_did(ctx: Context) -> list[SaidDid]:
             and updated
             and start <= updated < end
         ):
-            out.append(SaidDid(_short(scrub(card.challenge), 300), _short(answer, 300)))
+            bands = tuple(COUNCIL_BANDS[card.council]) if card.council in COUNCIL_BANDS else ()
+            out.append(SaidDid(_short(scrub(card.challenge), 300), _short(answer, 300), bands))
     return out
 
 
@@ -1327,7 +1330,8 @@ def plain_pages(
                 feelings=feelings,
                 # Each band's own news only: a 7-11 page never carries a 16-25's college news.
                 good_news=[g.text for g in summary.good_news if g.band_key == band][:3],
-                said_did=summary.said_did[:2],
+                # The same for "you said, we did": a line for one age group stays on that group's page.
+                said_did=[sd for sd in summary.said_did if not sd.bands or band in sd.bands][:2],
                 cards=cards,
             )
         )

@@ -357,7 +357,10 @@ def you_said_we_did(
                     note=f" {event.note}" if event.note else "",
                 )
                 for card, event in items.values()
-            ] + [say(library, "yp_ysdw_action", band, said=short(a.said), did=short(a.did)) for a in said]
+            ] + [say(library, "yp_ysdw_action", band, said=short(a.said), did=short(a.did))
+                 for a in said if a.is_for(band)]
+            if not lines:
+                continue  # nothing changed for this person's age group: no message with nothing in it
             text = "\n".join(
                 [
                     say(

@@ -95,6 +95,49 @@ def test_digest_goes_to_everyone_in_the_council_who_took_part_once(rt) -> None:
         assert [(d.council, d.recipients) for d in s.execute(select(PanelDigest)).scalars()] == [("ocypc", 3)]
 
 
+def test_a_line_for_one_age_group_reaches_only_that_group(rt) -> None:
+    """Issue 20: a staff line about college bus passes (for the 16-25s) reached the 7-11s too, and a person
+    with nothing for their age group got a message with nothing in it."""
+    from admin.actions.policy import Actor
+    from admin.actions.reports import add_you_said
+
+    rt.panel_settings = PanelSettings(panel_dates="2026-11-10,2026-12-03", _env_file=None)
+    people = {}
+    for name, band in (("junior", "junior"), ("teen", "teen"), ("adult", "young_adult")):
+        p = join(rt, f"y-{name}", band)
+        p.press("😊" if band == "junior" else "💬")  # a check-in: taking part
+        while any(b.startswith("Skip") for b in p.buttons):
+            p.press("Skip")
+        people[name] = pid(rt, p)
+    worker = Actor("sam", "participation_worker", ("east",))
+    with session(rt.engine) as s:
+        add_you_said(s, worker, said="Bus passes came weeks after college started.",
+                     did="Passes are ordered as soon as a college place is confirmed.", bands=("young_adult",),
+                     now=at("2026-11-20"))
+        add_you_said(s, worker, said="Teenagers wanted a say in their review meetings.",
+                     did="Reviews now start with what the young person wants to talk about.",
+                     bands=("teen", "young_adult"), now=at("2026-11-21"))
+    with session(rt.engine) as s:
+        from bot.features.young_people import taking_part_flows
+
+        active = {p.id for p in challenges.took_part(s, None, at("2026-12-04"), flow_ids=taking_part_flows(rt.library))}
+    assert set(people.values()) <= active  # all three took part: only their age group decides what they hear
+    run(rt, now=at("2026-12-04"))
+    sent = {who: "".join(digests(rt).get(i, [])) for who, i in people.items()}
+    assert "Bus passes" in sent["adult"] and "review meetings" in sent["adult"]
+    assert "review meetings" in sent["teen"] and "Bus passes" not in sent["teen"]
+    assert sent["junior"] == ""  # nothing for 7-11s, so no message at all
+
+
+def test_an_unknown_age_group_is_refused(rt) -> None:
+    from admin.actions.policy import Actor, Invalid
+    from admin.actions.reports import add_you_said
+
+    with session(rt.engine) as s, pytest.raises(Invalid, match="unknown age group 'seniors'"):
+        add_you_said(s, Actor("sam", "participation_worker", ("east",)), said="a", did="b", bands=("seniors",),
+                     now=at("2026-11-20"))
+
+
 def test_late_or_empty_panels_send_nothing(rt) -> None:
     rt.panel_settings = PanelSettings(panel_dates="2026-11-10,2026-12-03", _env_file=None)
     raiser = join(rt, "z-raiser", "teen")
