@@ -499,7 +499,7 @@ class OutboxSender:
         just_marked = self._just_marked
         seen_by_all = min([begun, *self._scans])  # a scan still reading may have begun earlier
         self._just_marked = {k: n for k, n in just_marked.items() if n > seen_by_all}
-        for rid, address_enc, payload, kind, doubt in rows:
+        for rid, address_enc, payload, kind, doubt, council in rows:
             if rid in self._known or rid in just_marked:
                 continue
             if doubt:
@@ -513,8 +513,8 @@ class OutboxSender:
                 await self._db_safely(self._db_mark_dead, rid, "no address")
                 continue
             try:
-                address = self.keyring.decrypt(address_enc)
-                message = replace(Outbound.from_json(json.loads(payload)), meta={"kind": kind})
+                address = self.keyring.decrypt(address_enc, council=council)  # its council's keys (bot/crypto)
+                message = replace(Outbound.from_json(json.loads(payload)), meta={"kind": kind, "council": council})
             except (ValueError, KeyError) as exc:
                 await self._db_safely(self._db_mark_dead, rid, f"unreadable: {type(exc).__name__}")
                 continue
@@ -615,7 +615,7 @@ class OutboxSender:
         except Exception as exc:
             log.warning("outbox.db_write_failed channel=%s error=%s", self.channel.name, type(exc).__name__)
 
-    def _db_claim(self, among: list[int] | None) -> list[tuple[int, bytes | None, str, str, bool]]:
+    def _db_claim(self, among: list[int] | None) -> list[tuple[int, bytes | None, str, str, bool, str]]:
         """Claim chats (those of `among`, or any due) for this sender; the rows it now holds, oldest first."""
         now = self.clock()
         until = now + timedelta(seconds=self.claim_ttl)

@@ -235,11 +235,12 @@ IN_DOUBT = "in doubt: its send had started when its sender stopped; sent again"
 def claim(
     session: Session, channel: str, holder: str, *, now: datetime, until: datetime, limit: int = 100,
     among: list[int] | None = None, gone: tuple[str, ...] = (),
-) -> list[tuple[int, bytes | None, str, str, bool]]:
+) -> list[tuple[int, bytes | None, str, str, bool, str]]:
     """Claim up to `limit` chats whose head is free (only the chats of the rows `among`, when given) with all their
     due pending rows; returns every row `holder` now holds that way as (id, encrypted address, payload JSON, kind,
-    in doubt), oldest first. `in doubt`: another sender had started sending it and stopped (killed) before marking
-    it sent, so it may have arrived already; it is sent again (a repeat rather than a loss) and its error says so."""
+    in doubt, council), oldest first (the council says whose keys open the address: bot/crypto). `in doubt`: another
+    sender had started sending it and stopped (killed) before marking it sent, so it may have arrived already; it is
+    sent again (a repeat rather than a loss) and its error says so."""
     older = aliased(OutboxMessage)
     # The chat's oldest due pending row, as a correlated min() rather than NOT EXISTS: PostgreSQL then always probes
     # ix_outbox_chat with this row's participant. With NOT EXISTS, a table whose statistics predate a broadcast
@@ -275,6 +276,7 @@ def claim(
     rows_q = select(
         col(OutboxMessage.id), col(OutboxMessage.address_enc), col(OutboxMessage.payload_json),
         col(OutboxMessage.kind), col(OutboxMessage.claimed_by), col(OutboxMessage.sending_at),
+        OutboxMessage.council_id,  # type: ignore[attr-defined]  # added by tenancy.own_tables
     ).where(_due(channel, now), _free(holder, now, gone))
     who: Any = col(OutboxMessage.id).in_(head_ids)
     if people:
@@ -287,7 +289,7 @@ def claim(
     )
     if doubt:
         session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(doubt)).values(error=IN_DOUBT))
-    return [(int(r[0]), r[1], str(r[2]), str(r[3]), int(r[0]) in doubt) for r in rows]
+    return [(int(r[0]), r[1], str(r[2]), str(r[3]), int(r[0]) in doubt, str(r[6])) for r in rows]
 
 
 def renew(session: Session, holder: str, *, now: datetime, until: datetime) -> list[int]:

@@ -398,7 +398,7 @@ class OcypcSummary:
     headline: Headline
     topics: list[TopicSection]
     wellbeing: Wellbeing | None
-    cards: list[paper.CardOutcome] | None  # None: the challenge-card tracker is not installed
+    cards: list[paper.CardOutcome]
     good_news: list[QuoteLine]
     carers: list[CarerWave] | None  # None: carer surveys not installed
     said_did: list[SaidDid]
@@ -1097,7 +1097,7 @@ def _wellbeing(ctx: Context, charts_on: bool) -> Wellbeing | None:
     )
 
 
-def _cards(ctx: Context, meeting: date | None) -> list[paper.CardOutcome] | None:
+def _cards(ctx: Context, meeting: date | None) -> list[paper.CardOutcome]:
     """Every card raised before the period ended and not finished before it began, followed to its outcome
     (owner, decision, follow-up, the Panel's resolutions up to this meeting)."""
     resolved = paper_store.resolutions(ctx.session, on_or_before=meeting)

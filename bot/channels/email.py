@@ -73,8 +73,9 @@ class EmailSettings(BaseSettings):
 
 
 def opened(keyring: Keyring, message: Outbound) -> tuple[str, str]:
-    """(subject, body) of a queued email's payload."""
-    data = json.loads(keyring.decrypt(message.text.encode()))
+    """(subject, body) of a queued email's payload, opened with its council's keys (the outbox sender puts the
+    row's council in `meta`; bot/crypto)."""
+    data = json.loads(keyring.decrypt(message.text.encode(), council=message.meta.get("council") or None))
     return str(data["subject"]), str(data["body"])
 
 

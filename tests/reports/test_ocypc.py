@@ -183,13 +183,35 @@ def test_rules_applied_are_listed(db: str, tmp_path: Path) -> None:
         assert phrase in rules, phrase
 
 
-def test_sections_degrade_when_features_are_missing(
-    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ocypc, "_optional", lambda name: None)
-    md = produce(db, tmp_path, "ocypc", "md").data.decode()
-    assert "No cards yet" in md
-    assert "## Good news" not in md
+def test_a_period_with_no_cards_or_good_news_says_so_plainly(db: str, tmp_path: Path) -> None:
+    """With no card and no good news in the period, the cards section says so in a sentence and the good news
+    section is left out (a heading over nothing), on a copy of the test data with both removed."""
+    import shutil
+
+    from sqlalchemy import delete
+
+    from storage.models import (
+        CardEvent,
+        CardListing,
+        CardNotice,
+        CardResolution,
+        CardSupporter,
+        ChallengeCard,
+        GoodNews,
+    )
+
+    copy = tmp_path / "empty.db"
+    shutil.copy(db.split("///", 1)[1], copy)
+    url = f"sqlite:///{copy}"
+    engine = make_engine(url)
+    with session(engine) as s:
+        for table in (CardNotice, CardResolution, CardListing, CardEvent, CardSupporter, ChallengeCard, GoodNews):
+            s.execute(delete(table))
+    engine.dispose()
+    md = produce(url, tmp_path, "ocypc", "md").data.decode()
+    assert "No cards were raised or worked on in this period." in md
+    assert not re.search(r"^## \d+\. Good news", md, flags=re.M)
+    assert re.search(r"^## \d+\. Good news", produce(db, tmp_path, "ocypc", "md").data.decode(), flags=re.M)
 
 
 @pytest.mark.parametrize(

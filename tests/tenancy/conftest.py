@@ -49,3 +49,14 @@ def rows_by_council(db: str, table: str) -> dict[str, int]:
             return {str(council): int(n) for council, n in found}
     finally:
         owner.dispose()
+
+
+def sealed_by_council(db: str, table: str) -> list[tuple[str, bytes]]:
+    """(council, encrypted address) of every row of `table` that holds one, read from outside the app."""
+    owner = sa.create_engine(pg_url(db))
+    try:
+        with owner.begin() as c:
+            found = c.execute(sa.text(f"SELECT council_id, address_enc FROM {table} WHERE address_enc IS NOT NULL"))
+            return [(str(council), bytes(token)) for council, token in found]
+    finally:
+        owner.dispose()

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from tests.conftest import PG_URL, REQUIRE_PG, make_settings
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.tenancy.conftest import BORSETSHIRE_FILE, council_database, rows_by_council
+from tests.tenancy.conftest import BORSETSHIRE_FILE, council_database, rows_by_council, sealed_by_council
 
 pytestmark = pytest.mark.skipif(not PG_URL and not REQUIRE_PG, reason="needs PostgreSQL (OURVOICE_TEST_POSTGRES_URL)")
 
@@ -132,6 +132,15 @@ async def test_the_invite_decides_the_council_on_web_chat_and_telegram(
         assert counts.get("borsetshire", 0) > 0 and counts.get("kent", 0) > 0, (table, counts)
     assert rows_by_council(DB, "participant") == {"kent": 2, "borsetshire": 2}
     assert rows_by_council(DB, "alert") == {"kent": 2, "borsetshire": 2}
+    # Each council's data keys (bot/crypto): a council's stored addresses open with its own keys only. The
+    # replies above reached both councils' chats, so the sender opened each row with that row's council's keys.
+    keyring = world["rt"].keyring
+    for table in ("channel_identity", "outbox_message"):
+        for council, token in sealed_by_council(DB, table):
+            other = "kent" if council == "borsetshire" else "borsetshire"
+            assert keyring.decrypt(token, council=council)
+            with pytest.raises(ValueError):
+                keyring.decrypt(token, council=other)
 
 
 async def test_a_stranger_is_asked_for_an_invite_and_nothing_is_kept(
