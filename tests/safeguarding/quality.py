@@ -27,7 +27,9 @@ FRESH_FIFTH = HERE / "fresh" / "fresh_2026-12-05_fifth.yaml"
 FRESH_SIXTH = HERE / "fresh" / "fresh_2026-12-05_sixth.yaml"
 FRESH_SEVENTH = HERE / "fresh" / "fresh_2026-12-05_seventh.yaml"
 FRESH_EIGHTH = HERE / "fresh" / "fresh_2026-12-06_eighth.yaml"
-BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH, FRESH_SIXTH, FRESH_SEVENTH, FRESH_EIGHTH)
+FRESH_NINTH = HERE / "fresh" / "fresh_2026-12-06_ninth.yaml"
+BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH, FRESH_SIXTH, FRESH_SEVENTH, FRESH_EIGHTH,
+              FRESH_NINTH)
 
 Row = tuple[str, bool, str | None]  # text, must flag, category
 
@@ -74,6 +76,14 @@ def fresh_meta(path: Path = FRESH) -> dict[str, str]:
     return {"written": str(data["written"]), "author_role": str(data["author_role"])}
 
 
+def english_rows(rows: list[Row]) -> list[Row]:
+    """The messages the live check reads as English (bot.language_id): the ones the two detectors answer for.
+    Every other message goes to a person as "unassessed" unless its language's own lexicon flags it."""
+    from bot.language_id import ENGLISH, identify
+
+    return [r for r in rows if identify(r[0]).locale == ENGLISH]
+
+
 def score(rows: list[Row], lexicon: Lexicon, model: RiskModel, *, live: bool = True) -> Score:
     """Each detector's hits on `rows`; `live=False` skips the live check (which names each message's language
     first, the slow part), for callers that read only the English detectors."""
@@ -116,6 +126,8 @@ BLIND_NOTES = {
                    "2026-12-06 for round 5's training data: a development set since",
     FRESH_EIGHTH: "scored in totals only on 2026-12-06, with round 4's model and round 5's; never read message by "
                   "message",
+    FRESH_NINTH: "written after round 5 shipped and scored once, in totals only, on 2026-12-06 with that model; "
+                 "never read message by message",
 }
 
 

@@ -7,8 +7,8 @@ every blind set that meets it to exactly that bar (README, "How well it works", 
 Blind set 3 was scored once with the model of 2026-12-05 and missed narrowly (0.966 / 0.102); it then became a
 development set like 1 and 2 (looked at for kinds of miss, never trained on), and the next round's model (cross-word
 character 5-grams, more varied training data, chosen on file-held-out cross-validation) meets the goal on all three.
-Sets 4-8 are held to what they measured (none meets the goal); set 8 is the one never read, the honest measure
-until a ninth is written. Never lower a bar to pass (the one exception, set 6's English-detector count in round 5,
+Sets 4-8 are held to what they measured (none meets the goal). Set 9, written after round 5 and never read, meets
+the goal on the messages the check reads as English, and is held to it there; the tenth round needs a tenth set. Never lower a bar to pass (the one exception, set 6's English-detector count in round 5,
 is explained in its test: the live bar it stands for did not move).
 """
 
@@ -26,10 +26,12 @@ from tests.safeguarding.quality import (
     FRESH_EIGHTH,
     FRESH_FIFTH,
     FRESH_FOURTH,
+    FRESH_NINTH,
     FRESH_SECOND,
     FRESH_SEVENTH,
     FRESH_SIXTH,
     FRESH_THIRD,
+    english_rows,
     fresh_rows,
     score,
     team_holdout_rows,
@@ -135,6 +137,31 @@ def test_the_eighth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: 
     assert s.alarms["combined"] <= 38, f"{len(s.false_alarms)} false alarms"
     assert s.caught["live"] >= 231, "the live check, other languages included"
     assert s.alarms["live"] <= 63
+
+
+def test_the_ninth_blind_set_meets_the_goal_in_english_and_sends_every_other_language_to_a_person(
+    lexicon: Lexicon, model: RiskModel
+) -> None:
+    """Blind set 9, written 2026-12-06 after round 5 shipped by an assistant who saw neither the detector nor any
+    earlier set (250 disclosures, 25 in each category; 270 everyday messages; about 10% of each in 16 other
+    languages), scored once in totals only and never read. On the 466 messages the check reads as English, both
+    detectors together catch 218 of 224 (0.973) and flag 23 of 242 (0.095): the goal (0.97 / 0.10) holds there
+    and is asserted exactly. The 54 messages in other languages all reach a person (the live
+    check cannot read them, so it never stays silent: 26 of 26 disclosures, and all 28 everyday ones, which is
+    most of the live check's false alarms). Over the whole set: both detectors 222 / 250 (0.888) and 23 / 270
+    (0.085); live 244 (0.976) / 51 (0.189). Held to those figures."""
+    rows = fresh_rows(FRESH_NINTH)
+    english = score(english_rows(rows), lexicon, model, live=False)
+    assert english.recall("combined") >= GOAL_RECALL, f"{len(english.missed)} English disclosures missed"
+    assert english.fpr("combined") <= GOAL_FALSE_ALARMS, f"{len(english.false_alarms)} English false alarms"
+    s = score(rows, lexicon, model)
+    assert s.caught["combined"] >= 222, f"{len(s.missed)} disclosures missed"
+    assert s.alarms["combined"] <= 23, f"{len(s.false_alarms)} false alarms"
+    assert s.caught["live"] >= 244, "the live check, other languages included"
+    assert s.alarms["live"] <= 51
+    read_as_english = set(english_rows(rows))
+    other = [r for r in rows if r not in read_as_english and r[1]]
+    assert other and score(other, lexicon, model).caught["live"] == len(other)  # none in another language unanswered
 
 
 def test_tuning_set(lexicon: Lexicon, model: RiskModel) -> None:
