@@ -46,12 +46,11 @@ async def test_three_processes_under_sigkill_lose_nothing_and_keep_every_limit(t
     assert out.sent_twice_not_in_doubt == 0  # a repeat only where a kill cut a send short (Telegram can't say)
     assert out.replies_sent_twice <= out.in_doubt_rows
     assert out.job_slots > 0 and out.job_slots_run_twice == 0 and out.job_processes >= 2
-    # Counted as Telegram counts: on arrival at the fake, which runs in a quiet process of its own. (With the fake
-    # inside the busy test process, two full CI runs stamped 25 and 26 in a second.) Still open (issue 26): on a
-    # heavily loaded machine one full run measured 16 at the limit of 15. Reported as an expected failure with the
-    # number, never as a pass; everything above is asserted.
-    if out.max_sends_in_a_second > plan.limit:
-        pytest.xfail(f"{out.max_sends_in_a_second} sends in one second at a limit of {plan.limit} (issue 26)")
+    # Counted as Telegram counts: on arrival at the fake, which runs in a quiet process of its own. Senders book
+    # slots (1 + 0.05) / limit apart in the shared budget, and a send that wakes more than half its jitter late is
+    # booked again (bot/send_budget.py), so bunching after a late wake cannot push a second over the limit: on
+    # 2026-12-06, 14 at a limit of 15 in runs with both cores kept busy.
+    assert out.max_sends_in_a_second <= plan.limit
 
 
 # -- each check can fail -----------------------------------------------------------------------------------------
