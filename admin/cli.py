@@ -128,5 +128,14 @@ def init(env_file: Path = typer.Option(Path(".env"), help="where to write the ge
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(app())
+    """Console-script entry point. A database that is locked past its busy timeout, or down, ends a command with
+    one plain line and exit code 3 instead of a traceback (nothing was changed: each command's transaction is
+    rolled back whole)."""
+    from storage.db import DatabaseUnavailable
+
+    try:
+        app()  # exits by itself (SystemExit) with the command's code; a usage error is answered by Typer
+    except DatabaseUnavailable as exc:
+        reason = "busy (another process is writing)" if "locked" in str(exc).lower() else "unavailable"
+        typer.echo(f"the database is {reason}: nothing was changed; try again in a moment", err=True)
+        sys.exit(3)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.db import utc
 from storage.models import (
@@ -163,6 +163,16 @@ def rolled_people(session: Session, period: str, *, flow_ids: Sequence[str], by:
     with the period's roll-up (see `people_counts`)."""
     if not flow_ids:
         return []
+    if by == "area_band":  # rows with both set (storage.rollups writes them with the others)
+        both = select(col(RollupChoice.flow_id), col(RollupChoice.district), col(RollupChoice.band),
+                      col(RollupChoice.people)).where(
+            col(RollupChoice.period) == period,
+            col(RollupChoice.council) == PEOPLE_MARK,
+            col(RollupChoice.band) != PEOPLE_MARK,
+            col(RollupChoice.district) != PEOPLE_MARK,
+            col(RollupChoice.flow_id).in_(list(flow_ids)),
+        )
+        return [PeopleCell(f, "", f"{d}|{b}", int(n)) for f, d, b, n in session.execute(both)]
     key = RollupChoice.district if by == "district" else RollupChoice.band
     other = RollupChoice.band if by == "district" else RollupChoice.district
     q = select(RollupChoice.flow_id, RollupChoice.question_id, key, RollupChoice.people).where(
@@ -235,12 +245,15 @@ class PeopleCell:
 def people_counts(
     session: Session, since: datetime, until: datetime, *, flow_ids: Sequence[str], by: str = "band"
 ) -> list[PeopleCell]:
-    """Distinct people per flow and question, and per flow as a whole, by band or district, in [since, until).
+    """Distinct people per flow and question, and per flow as a whole, by band or district, in [since, until);
+    `by="area_band"` gives the flow as a whole by district and band together (key "district|band").
 
     The bases that tables of one topic share: never counts quarantined answers.
     """
     if not flow_ids:
         return []
+    if by == "area_band":
+        return _took_by_area_and_band(session, since, until, flow_ids)
     key = func.coalesce(AnswerChoice.district if by == "district" else AnswerChoice.band, "")
     where = (
         AnswerChoice.answered_at >= utc(since),
@@ -256,6 +269,28 @@ def people_counts(
     out = [PeopleCell(f, q, k, int(n)) for f, q, k, n in session.execute(per_q)]
     out += [PeopleCell(f, "", k, int(n)) for f, k, n in session.execute(per_f)]
     return out
+
+
+def _took_by_area_and_band(
+    session: Session, since: datetime, until: datetime, flow_ids: Sequence[str]
+) -> list[PeopleCell]:
+    """Distinct people per flow by (district, band): never published, but the Responses pages' protection needs
+    it to know that every question's answers in an area and age band come from the same people (issue 19)."""
+    district = func.coalesce(col(AnswerChoice.district), "")
+    band = func.coalesce(col(AnswerChoice.band), "")
+    q = (
+        select(col(AnswerChoice.flow_id), district, band, func.count(func.distinct(_person())))
+        .select_from(AnswerChoice)
+        .join(Submission, col(Submission.id) == col(AnswerChoice.submission_id))
+        .where(
+            col(AnswerChoice.answered_at) >= utc(since),
+            col(AnswerChoice.answered_at) < utc(until),
+            col(AnswerChoice.flow_id).in_(list(flow_ids)),
+            not_quarantined(),
+        )
+        .group_by(col(AnswerChoice.flow_id), district, band)
+    )
+    return [PeopleCell(f, "", f"{d}|{b}", int(n)) for f, d, b, n in session.execute(q)]
 
 
 def answer_bounds(session: Session) -> tuple[datetime | None, datetime | None]:

@@ -79,7 +79,9 @@ def refresh(
     flows = list(
         session.execute(select(func.distinct(RollupChoice.flow_id)).where(RollupChoice.period == period)).scalars()
     )
-    for by in ("band", "district"):
+    # And each flow's people by district and band together (never published: the Responses pages' protection
+    # reads it to tie every question of a flow to the same people, issue 19).
+    for by in ("band", "district", "area_band"):
         rows = [
             {
                 "period": period,
@@ -87,8 +89,9 @@ def refresh(
                 "question_id": c.question_id,
                 "choice": "",
                 "council": PEOPLE_MARK,
-                "band": c.key if by == "band" else PEOPLE_MARK,
-                "district": c.key if by == "district" else PEOPLE_MARK,
+                "band": c.key.split("|", 1)[1] if by == "area_band" else c.key if by == "band" else PEOPLE_MARK,
+                "district": c.key.split("|", 1)[0] if by == "area_band" else c.key if by == "district"
+                else PEOPLE_MARK,
                 "people": c.people,
                 "answers": 0,
             }

@@ -56,6 +56,17 @@ def visible_waves(s: Any, actor: Actor) -> list[waves.WaveView]:
             if may_read(actor, frozenset(w.districts) if w.districts else districts_of(None))]
 
 
+def invited_shown(s: Any, wave_id: int) -> int | None:
+    """A wave's number invited as its own page prints it (the total of its one protection; None: not shown),
+    for the lists of waves on the web and `ourvoice survey list`."""
+    st = waves.wave_status(s, wave_id)
+    if st is None:
+        return None
+    _rows, total, _modes = _protected(list(st.districts), st.total, dict(st.staff_by_mode))
+    shown: int | None = total["invited"]
+    return shown
+
+
 @dataclass(frozen=True)
 class WaveFigures:
     """What a viewer may see of one wave: its rows cut to their districts, the total for county-wide staff."""

@@ -76,15 +76,17 @@ def do_open(
 
 def do_list(rt: Services, *, actor: Actor, now: datetime) -> str:
     """The waves the signed-in staff member may follow (admin.actions.waves.visible_waves, as the web page)."""
+    from admin.reports.staff_counts import text as t
+
     with session(rt.engine) as s:
-        rows = wave_actions.visible_waves(s, actor)
+        rows = [(w, wave_actions.invited_shown(s, w.id)) for w in wave_actions.visible_waves(s, actor)]
     if not rows:
         return "no survey waves yet"
-    # Invited is the team's own list of carers asked, shown as the web page shows it.
+    # Invited as each wave's own page prints it (protected with its replies).
     out = [f"{'id':>4}  {'state':<9}  {'opens':<10}  {'closes':<10}  {'invited':>9}  questionnaire / name"]
-    for w in rows:
+    for w, invited in rows:
         where = f"  [{','.join(w.districts)}]" if w.districts else ""
-        out.append(f"{w.id:>4}  {w.state(now):<9}  {w.opens_on}  {w.closes_on}  {w.invited:>9}  "
+        out.append(f"{w.id:>4}  {w.state(now):<9}  {w.opens_on}  {w.closes_on}  {t(invited):>9}  "
                    f"{w.questionnaire_id} / {w.name}{where}")
     return "\n".join(out)
 
@@ -110,7 +112,7 @@ def format_status(fig: wave_actions.WaveFigures, now: datetime) -> str:
             f"{'opted out':>9} {'by staff':>9} {'rate':>9}")
     lines = [head, "", cols]
     for d in [*fig.rows, *([fig.total] if fig.total else [])]:
-        lines.append(f"{d['district']:<14} {d['invited']:>7} {t(d['started']):>9} {t(d['completed']):>9} "
+        lines.append(f"{d['district']:<14} {t(d['invited']):>7} {t(d['started']):>9} {t(d['completed']):>9} "
                      f"{t(d['partial']):>9} {t(d['opted_out']):>9} {t(d['staff_entered']):>9} "
                      f"{d['rate'] or t(None):>9}")
     if fig.total:

@@ -115,23 +115,34 @@ def send_notices(rt: Services, *, now: datetime) -> str:
 
 
 def digest_text(statuses: list[waves.WaveStatusView], now: datetime) -> str:
-    """Plain-text digest of response rates: aggregate counts only, never answers or people."""
+    """Plain-text digest of response rates: aggregate counts only, never answers or people, each wave's figures
+    exactly as its admin page prints them (admin.reports.staff_counts.wave: one protection per wave, "not shown"
+    for fewer than 5 and for what would let one be worked out; rates only from published figures)."""
+    from admin.reports.disclosure import percent
+    from admin.reports.staff_counts import text
+    from admin.reports.staff_counts import wave as protected
+
     lines = [f"Carer survey response rates, week to {now:%d %B %Y}", ""]
     if not statuses:
         lines.append("No survey waves were running this week.")
     for st in statuses:
-        w, t = st.wave, st.total
+        w = st.wave
+        pw = protected(list(st.districts), st.total, dict(st.staff_by_mode))
+        t = pw.total
         lines += [
             f"{w.name} ({w.questionnaire_id}), {w.opens_on:%d %b %Y} to {w.closes_on:%d %b %Y}, "
             f"{w.state(now)}",
-            f"  invited {t.invited}, started {t.started}, completed {t.completed} ({t.rate:.0%}), "
-            f"part-way {t.partial}, opted out of reminders {t.opted_out}",
-            f"  entered by staff from phone or paper: {t.staff_entered} ({st.staff_share:.0%} of completed)",
+            f"  invited {text(t.invited)}, started {text(t.started)}, completed {text(t.completed)} "
+            f"({t.rate or 'rate not shown'}), part-way {text(t.partial)}, opted out of reminders {text(t.opted_out)}",
+            f"  entered by staff from phone or paper: {text(t.staff_entered)} "
+            f"({percent(t.staff_entered, t.completed) or 'share not shown'} of completed)",
         ]
         lines += [
-            f"    {d.district:<14} {d.completed:>5} of {d.invited:<5} {d.rate:>5.0%}" for d in st.districts
+            f"    {d.district:<14} {text(d.completed):>9} of {text(d.invited):<9} {d.rate or 'not shown':>9}"
+            for d in pw.rows
         ]
         lines.append("")
+    lines.append("Not shown: fewer than 5, or hidden so that a smaller number cannot be worked out.")
     lines.append("Run `ourvoice survey status WAVE` for the live figures.")
     return "\n".join(lines)
 

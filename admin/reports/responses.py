@@ -203,12 +203,72 @@ def protect_grid(
     return Grid(pub.solve(), tuple(districts), tuple(bands))
 
 
+class FlowProblem:
+    """One flow's questions as one problem, solved a question at a time (see `answer_grids`): the flow's
+    took-part figures by area (fixed), the people who took part in each area and age band (never published:
+    unknowns an attacker reasons about, summing to each area's figure), and every question added so far with
+    its figures fixed as decided."""
+
+    def __init__(self, took: Grid, by_area_band: Mapping[str, int], districts: Sequence[str],
+                 bands: Sequence[str]) -> None:
+        self.pub = Publication()
+        self.fixed: list[object] = []
+        self.hidden: list[object] = []
+        ds, bs = [*districts, UNKNOWN], [*bands, UNKNOWN]
+        self.cells: dict[tuple[str, str], tuple[object, ...]] = {(d, b): ("took_ab", d, b) for d in ds for b in bs}
+        for (d, b), cell in self.cells.items():
+            self.pub.latent(cell, int(by_area_band.get(f"{d}|{b}", 0)))
+        for place in [*districts, None]:
+            key = total_key(ALL_OF_FLOW, place)
+            here = ("took", *key)
+            self.pub.count(here, took.true_value(key))
+            self.fixed.append(here)
+            if took.is_hidden(key):
+                self.hidden.append(here)
+        self.pub.latent(("took", "c", UNKNOWN, UNKNOWN), took.true_value(("c", UNKNOWN, UNKNOWN)))
+        self.pub.total(("took", *total_key(ALL_OF_FLOW, None)),
+                       [("took", *total_key(ALL_OF_FLOW, d)) for d in districts] + [("took", "c", UNKNOWN, UNKNOWN)])
+        for d in ds:
+            area = ("took", "c", UNKNOWN, UNKNOWN) if d == UNKNOWN else ("took", *total_key(ALL_OF_FLOW, d))
+            # Each area's people by band add up to the area's figure. A roll-up whose rows disagree (answers
+            # quarantined after it was frozen) makes it untrue: then it is not a fact, and is left out.
+            with suppress(ValueError):
+                self.pub.total(area, [self.cells[(d, b)] for b in bs])
+
+    def add_question(self, question: str, answers: Mapping[str, Mapping[tuple[str, str], int]], *,
+                     one_answer: bool, districts: Sequence[str], bands: Sequence[str],
+                     layers: Sequence[Layer]) -> dict[str, Grid]:
+        """Register one question's answers and their tie to the people who took part, solve with everything
+        earlier fixed, then fix this question's figures too."""
+        prefix = ("answer", question)
+        keys_before = set(self.pub.values)
+        for choice, values in answers.items():
+            _register(self.pub, (*prefix, choice), values, districts, bands, layers)
+        groups = [list(answers)] if one_answer else [[c] for c in answers]
+        for (d, b), took_here in self.cells.items():
+            for group in groups:
+                terms: dict[object, int] = {(*prefix, c, "c", d, b): 1 for c in group}
+                terms[took_here] = -1
+                with suppress(ValueError):  # untrue for a roll-up changed after it froze: not a fact then
+                    self.pub.at_most(terms)
+        result = self.pub.solve(hidden=self.hidden, fixed=self.fixed)
+        mine = [k for k in self.pub.published if k not in keys_before]
+        self.fixed += mine
+        self.hidden += [k for k in mine if k in result.hidden]
+        return {c: Grid(result, tuple(districts), tuple(bands), (*prefix, c)) for c in answers}
+
+
 def protect_question(
     answers: Mapping[str, Mapping[tuple[str, str], int]], *, one_answer: bool, took: Grid | None,
-    districts: Sequence[str], bands: Sequence[str], layers: Sequence[Layer],
+    districts: Sequence[str], bands: Sequence[str], layers: Sequence[Layer], question: str = "",
+    joint: FlowProblem | None = None,
 ) -> dict[str, Grid]:
     """Every answer of one question solved as one problem, beside the flow's took-part figures by area (fixed:
-    published already, by `took_part_grid`) and the fact that those who answered in an area took part there."""
+    published already, by `took_part_grid`) and the fact that those who answered in an area took part there.
+    With `joint`, solved as the next question of its flow's problem instead (see `answer_grids`)."""
+    if joint is not None:
+        return joint.add_question(question, answers, one_answer=one_answer, districts=districts, bands=bands,
+                                  layers=layers)
     pub = Publication()
     for choice, values in answers.items():
         _register(pub, ("answer", choice), values, districts, bands, layers)
@@ -275,18 +335,25 @@ def took_part_grid(flow: Any, people: Iterable[Any], districts: Sequence[str]) -
     their own (nothing else printed adds up to them); None when nobody took part."""
     took: dict[tuple[str, str], int] = defaultdict(int)
     for pc in people:
-        if pc.flow_id == flow.id and pc.question_id == "":
+        if pc.flow_id == flow.id and pc.question_id == "" and "|" not in pc.key:
             took[(pc.key if pc.key in districts else UNKNOWN, UNKNOWN)] += int(pc.people)
     return protect_grid(took, districts, (), [ALL_OF_FLOW]) if took else None
 
 
 def answer_grids(
     flow: Any, cells: Iterable[Any], districts: Sequence[str], role_audiences: Mapping[str, Sequence[str]],
-    took: Grid | None = None,
+    took: Grid | None = None, *, took_by_area_band: Mapping[str, int] | None = None,
 ) -> list[Answer]:
     """Every answer of `flow` (roll-up reporting.ChoiceCell rows), each question's answers protected together
     for every layer at once, beside the flow's took-part figures `took`.
-    Every choice the flow offers is listed, zeros included; a question nobody answered is left out whole."""
+    Every choice the flow offers is listed, zeros included; a question nobody answered is left out whole.
+
+    With `took_by_area_band` ("district|band" -> people who took part, from the roll-up) the flow's questions
+    are protected as one problem, one question at a time: each question is solved with every earlier one's
+    figures fixed as they were decided, and with the fact that in each area and age band every question's
+    answers come from the same people who took part there (an unknown the attacker can tie questions through:
+    one question's printed answers show at least so many took part in an east 16-25 cell, which caps another's
+    hidden ones). The last solve checks every hidden figure of the flow, earlier questions' included."""
     layers = layers_for(flow, role_audiences)
     bands = tuple(flow.bands)
     by_answer: dict[tuple[str, str], dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
@@ -308,9 +375,12 @@ def answer_grids(
         if q in answered:
             questions[q].append(ch)
     grids: dict[tuple[str, str], Grid] = {}
+    joint = (FlowProblem(took, took_by_area_band, districts, bands)
+             if took is not None and took_by_area_band else None)
     for q, choices in questions.items():
         solved = protect_question({ch: by_answer.get((q, ch), {}) for ch in choices}, one_answer=q not in multi,
-                                  took=took, districts=districts, bands=bands, layers=layers)
+                                  took=took, districts=districts, bands=bands, layers=layers, question=q,
+                                  joint=joint)
         grids.update({(q, ch): g for ch, g in solved.items()})
     return [Answer(q, ch, grids[(q, ch)]) for q, ch in keys if q in answered]
 
@@ -342,6 +412,8 @@ def load(session: Any, library: Any, period: Period, *, settings: Any, now: date
                     private_flows=catalog.private_flows(library))
     cells = reporting.rolled_choices(session, key, flow_ids=list(flow_ids)) if choices else []
     people = reporting.rolled_people(session, key, flow_ids=list(flow_ids), by="district")
+    if choices:  # people by area and age band together ("district|band"): only the answers' protection reads it
+        people += reporting.rolled_people(session, key, flow_ids=list(flow_ids), by="area_band")
     return cells, people
 
 
@@ -386,16 +458,17 @@ def for_flows(session: Any, library: Any, flows: Sequence[Any], period: Period, 
     for f in flows:
         mine_p = people_of[f.id]
         took_key = ("took", f.id, period, ds,
-                    tuple(sorted((p.question_id, p.key, p.people) for p in mine_p)))
+                    tuple(sorted((p.question_id, p.key, p.people) for p in mine_p if "|" not in p.key)))
         took = _memo(took_key, lambda f=f, mine_p=mine_p: took_part_grid(f, mine_p, ds))
         grids: list[Answer] = []
         if answers:
             mine_c = cells_of[f.id]
+            by_area_band = tuple(sorted((p.key, p.people) for p in mine_p if "|" in p.key))
             ans_key = ("answers", took_key, roles, tuple(f.bands),
                        tuple(sorted((c.question_id, c.choice, c.council, c.band, c.district, c.people)
-                                    for c in mine_c)))
-            grids = _memo(ans_key, lambda f=f, mine_c=mine_c, took=took: answer_grids(f, mine_c, ds, role_audiences,
-                                                                                     took))
+                                    for c in mine_c)), by_area_band)
+            grids = _memo(ans_key, lambda f=f, mine_c=mine_c, took=took, ab=by_area_band: answer_grids(
+                f, mine_c, ds, role_audiences, took, took_by_area_band=dict(ab)))
         out[f.id] = FlowCounts(f.id, period, took, grids)
     return out
 

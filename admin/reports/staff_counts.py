@@ -18,7 +18,7 @@ WAVE_COLS = ("completed", "partial", "opted_out", "staff_entered")
 @dataclass(frozen=True)
 class WaveRow:
     district: str
-    invited: int  # the team's own list of carers asked: not a count of what anyone did
+    invited: int | None  # protected too: "3 invited" beside hidden replies would cap them at 0-3
     started: int | None
     completed: int | None
     partial: int | None
@@ -37,17 +37,23 @@ class WaveCounts:
 def wave(districts: Sequence[Any], total: Any, staff_by_mode: Mapping[str, int] | None = None,
          modes: Sequence[str] = ("phone", "paper")) -> WaveCounts:
     """A wave's status protected as one problem: completed + partial = started, districts add up to the
-    total, staff-entered <= completed, opted out <= invited, modes add up to staff-entered."""
+    total, staff-entered <= completed, started and opted out <= invited, modes add up to staff-entered.
+    Invited counts are protected like the rest (issue 19): a district's "3 invited" printed beside its hidden
+    replies would say they are 0-3."""
     pub = Publication()
     ds = list(districts)
     cells = [[getattr(d, c) for c in WAVE_COLS] for d in ds] or [[0] * len(WAVE_COLS)]
     t = pub.table("w", cells, row_totals=False, col_totals=True, grand_total=False)
     m = len(cells)
+    inv = pub.table("invited", [[d.invited] for d in ds] or [[0]], row_totals=False, col_totals=True,
+                    grand_total=False)
     for i, d in enumerate([*ds, total] if ds else [total]):
         r = i if i < len(ds) else m
         pub.count(("started", r), d.started)
         pub.total(("started", r), [t.key((r, 0)), t.key((r, 1))])
         pub.fact({t.key((r, 3)): 1, t.key((r, 0)): -1})  # entered by staff <= completed
+        pub.fact({("started", r): 1, inv.key((r, 0)): -1})  # started <= invited
+        pub.fact({t.key((r, 2)): 1, inv.key((r, 0)): -1})  # opted out <= invited
     if ds:
         pub.total(("started", m), [("started", i) for i in range(len(ds))])
     all_modes = list(dict.fromkeys([*modes, *sorted(staff_by_mode or {})]))
@@ -59,9 +65,9 @@ def wave(districts: Sequence[Any], total: Any, staff_by_mode: Mapping[str, int] 
     res = pub.solve()
 
     def row(d: Any, r: int) -> WaveRow:
-        done = res.shown(t.key((r, 0)))
-        return WaveRow(d.district, d.invited, res.shown(("started", r)), done, res.shown(t.key((r, 1))),
-                       res.shown(t.key((r, 2))), res.shown(t.key((r, 3))), percent(done, d.invited))
+        done, asked = res.shown(t.key((r, 0))), res.shown(inv.key((r, 0)))
+        return WaveRow(d.district, asked, res.shown(("started", r)), done, res.shown(t.key((r, 1))),
+                       res.shown(t.key((r, 2))), res.shown(t.key((r, 3))), percent(done, asked))
 
     rows = [row(d, i) for i, d in enumerate(ds)]
     return WaveCounts(rows, row(total, m), {k: res.shown(("modes", 0, j)) for j, k in enumerate(all_modes)})

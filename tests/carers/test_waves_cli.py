@@ -131,8 +131,11 @@ def test_weekly_digest_sends_aggregate_rates_only(sqlite_url: str, tmp_path: Pat
         (mail,) = sink.wait_for(1)
         body = mail.get_content()
         assert mail["To"] == "fostering@council.example"
-        assert "invited 13, started 1, completed 1 (8%)" in body
+        # One phone response: its counts (1 started, 1 completed, 8%) are under 5, so the digest prints them as
+        # the wave's page does, "not shown" (it printed them raw before 2026-12-06).
+        assert "invited 13, started not shown, completed not shown (rate not shown)" in body
         assert "east" in body
+        assert not re.search(r"\b[1-4]\b", body.split("\n", 1)[1].replace("2026", "")), body
         assert "Mrs Example" not in body
         assert "P-" not in body
         rt.engine.dispose()
@@ -165,10 +168,11 @@ def test_cli_end_to_end(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.Mon
     status = runner.invoke(app, ["survey", "status", "1", "--staff", "lead"])
     assert status.exit_code == 0, status.output
     east = next(line for line in status.output.splitlines() if line.startswith("east"))
-    # Issue #19: counts of 1-4 (and a rate on 3 people) are never printed; invited is the team's own list.
-    assert east.startswith("east") and east.split()[1] == "3"
-    assert not re.search(r"\d", east.split(None, 2)[2]), east
+    # Issue #19: counts of 1-4 (and a rate on 3 people) are never printed, and since 2026-12-06 neither is the
+    # number invited: "3 invited" beside hidden replies would say they are 0-3 (the independent re-audit's find).
+    assert not re.search(r"\d", east.removeprefix("east")), east
     assert "not shown" in east
+    assert "4 carer(s) invited" not in status.output
     listed = runner.invoke(app, ["survey", "list", "--staff", "lead"])
     assert "Annual 2026" in listed.output
     assert "east,west" in listed.output

@@ -9,8 +9,8 @@ code (it models what each printed figure adds up from the README's description, 
    the update's link to the pages switched off they differ in the seeded quarter (the check has teeth);
 2. an integer-programming attacker (HiGHS `milp`) given every figure of both for each young people's topic, whole
    non-negative counts, and the fact that those who answered a question took part (per area and band; for a
-   one-answer question, all its answers' people together), finds no hidden count under 5 narrower than 5. When
-   it also ties every question to the same took-part unknowns, it still does (a strict expected failure, below).
+   one-answer question, all its answers' people together), finds no hidden count under 5 narrower than 5, also
+   when it ties every question of a flow to the same took-part unknowns per area and age band.
 """
 
 from __future__ import annotations
@@ -260,11 +260,27 @@ def test_with_each_answer_protected_on_its_own_the_attacker_narrows_one(
     assert narrow is not None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 19, F4: the Responses pages protect each question's answers together with the took-part figures by "
-    "area, but not a flow's questions together: an attacker who ties every question's answers in one area and age "
-    "band to the same unknown took-part count narrows a hidden answer to 0-3 in the seeded quarter (the pages' "
-    "figures alone do it). Closing it needs took part by area and age band in the roll-up"))
 def test_tying_every_question_to_the_same_took_part_narrows_nothing(db: str, tmp_path: Path) -> None:
-    _checked, narrow = _attack(db, tmp_path, shared=True)
+    """The attacker ties every question of a flow to the same unknown people per area and age band (those who
+    answered one question in an east 16-25 cell are among the same people who took part there). The pages
+    protect a flow's questions as one problem with that tie (responses.FlowProblem), so nothing narrows."""
+    checked, narrow = _attack(db, tmp_path, shared=True)
     assert narrow is None, narrow
+    assert checked > 0
+
+
+def test_with_each_question_protected_apart_the_tied_attacker_narrows_one(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Teeth: as the pages were before 2026-12-06 (each question solved on its own beside took part by area),
+    the same attacker narrows a hidden answer below 5 in the seeded quarter."""
+    real = responses.answer_grids
+
+    def apart(*args: Any, **kw: Any) -> Any:
+        kw["took_by_area_band"] = None
+        return real(*args, **kw)
+
+    monkeypatch.setattr(responses, "answer_grids", apart)
+    monkeypatch.setattr(responses, "_MEMO", OrderedDict())
+    _checked, narrow = _attack(db, tmp_path, shared=True)
+    assert narrow is not None

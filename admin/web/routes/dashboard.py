@@ -152,10 +152,10 @@ def wave_rates(s: Any, now: datetime, scope: tuple[str, ...] | None) -> list[dic
             continue
         counts = protected_wave(st.districts, st.total)
         if scope is None:
-            invited, started, completed = st.total.invited, counts.total.started, counts.total.completed
+            invited, started, completed = counts.total.invited, counts.total.started, counts.total.completed
         else:
             rows = [r for r in counts.rows if r.district in scope]
-            invited = sum(r.invited for r in rows)
+            invited = summed(r.invited for r in rows) if rows else None
             started = summed(r.started for r in rows) if rows else None
             completed = summed(r.completed for r in rows) if rows else None
         out.append(

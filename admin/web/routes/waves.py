@@ -41,6 +41,7 @@ def _surveys(library: Any) -> list[tuple[str, str]]:
 def _list_page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
     with ctx.web.db() as s:
         rows = wave_actions.visible_waves(s, ctx.user)
+        invited = {w.id: wave_actions.invited_shown(s, w.id) for w in rows}
     return ctx.web.render(
         request,
         ctx,
@@ -48,6 +49,7 @@ def _list_page(request: Request, ctx: Ctx, *, error: str = "", status: int = 200
         status=status,
         title="Carer surveys",
         waves=rows,
+        invited=invited,
         surveys=_surveys(ctx.web.library),
         now=ctx.now,
         error=error,
