@@ -6,6 +6,8 @@ imported by those routes, so generating the table there made an import cycle.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from admin.actions.policy import AGGREGATE_AUDIENCES, ROLES, RULES, SCOPED_ROLES
 
 AUDIENCE_LABELS = {"young_person": "young people", "carer": "carers"}
@@ -13,18 +15,21 @@ AUDIENCE_LABELS = {"young_person": "young people", "carer": "carers"}
 
 def _elsewhere() -> dict[str, list[str]]:
     """What each role reaches outside RULES, read from where each rule is enforced."""
-    import importlib
+    from admin.actions import alerts, reading
+    from admin.web.routes import alerts as alert_pages
+    from admin.web.routes import audit_log, dashboard
 
-    def roles(module: str, name: str) -> frozenset[str]:
-        found = getattr(importlib.import_module(module), name, None)
-        return frozenset(getattr(found, "roles", found) or ())
+    def roles(found: Iterable[str] | object) -> frozenset[str]:
+        """A page policy's roles, or a plain set of roles."""
+        named = getattr(found, "roles", found)
+        return frozenset(str(r) for r in named) if isinstance(named, Iterable) else frozenset()
 
     places = [
-        ("dashboard", roles("admin.web.routes.dashboard", "POLICY")),
-        ("alerts queue", roles("admin.actions.alerts", "QUEUE_ROLES")),
-        ("flagged words (after re-entering their password)", roles("admin.web.routes.alerts", "READ_WORDS")),
-        ("To read", roles("admin.actions.reading", "READER_ROLES")),
-        ("audit log", roles("admin.web.routes.audit_log", "AUDITORS")),
+        ("dashboard", roles(dashboard.POLICY)),
+        ("alerts queue", roles(alerts.QUEUE_ROLES)),
+        ("flagged words (after re-entering their password)", roles(alert_pages.READ_WORDS)),
+        ("To read", roles(reading.READER_ROLES)),
+        ("audit log", roles(audit_log.AUDITORS)),
     ]
     return {role: [name for name, who in places if role in who] for role in ROLES}
 
