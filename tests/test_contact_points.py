@@ -49,6 +49,17 @@ def young_person(rt, sender: str, band: str, district: str = "east") -> int:
         return int(p.id or 0)
 
 
+def ask_for_a_worker(rt, sender: str, band: str = "teen", district: str = "east") -> Person:
+    """A young person who asks, through the menu, for a worker to get in touch here in the chat."""
+    young_person(rt, sender, band, district)
+    me = Person(rt.dispatcher, sender, now=DAY)
+    me.text("hi")
+    me.press("🙋")
+    me.press("Yes")
+    me.press("💬 Here in this chat")
+    return me
+
+
 def test_an_address_is_kept_only_encrypted(sqlite_url: str, tmp_path: Path) -> None:
     rt = runtime_for(sqlite_url, tmp_path)
     pid = young_person(rt, "leaver", "young_adult")
@@ -81,12 +92,7 @@ def test_an_address_is_kept_only_encrypted(sqlite_url: str, tmp_path: Path) -> N
 
 
 def test_talk_to_a_worker_reaches_the_district_queue_in_one_tick_and_the_reply_reaches_the_chat(rt) -> None:
-    young_person(rt, "teen-east", "teen")
-    me = Person(rt.dispatcher, "teen-east", now=DAY)
-    me.text("hi")
-    me.press("🙋")
-    me.press("Yes")
-    me.press("💬 Here in this chat")
+    me = ask_for_a_worker(rt, "teen-east")
     assert "has been asked to get in touch" in me.said
     assert run_job(rt, TICK, now=DAY + timedelta(minutes=1)) == "filed participation_worker=1"
     with session(rt.engine) as s:
@@ -154,12 +160,7 @@ def test_the_participation_team_is_emailed_how_many_young_people_asked_never_who
     from tests.fakes.smtp_sink import SmtpSink
     from tests.support.email import send_queued_email
 
-    young_person(rt, "teen-east", "teen")
-    me = Person(rt.dispatcher, "teen-east", now=DAY)
-    me.text("hi")
-    me.press("🙋")
-    me.press("Yes")
-    me.press("💬 Here in this chat")
+    ask_for_a_worker(rt, "teen-east")
     with SmtpSink() as sink:
         rt.settings = rt.settings.model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
         rt.email_settings = EmailSettings(_env_file=None, participation_to="participation@council.example")  # type: ignore[call-arg]
@@ -177,12 +178,7 @@ def test_the_participation_team_is_emailed_how_many_young_people_asked_never_who
 def test_without_a_participation_address_no_email_is_queued(rt) -> None:
     from storage.models import OutboxMessage
 
-    young_person(rt, "teen-west", "teen", district="west")
-    me = Person(rt.dispatcher, "teen-west", now=DAY)
-    me.text("hi")
-    me.press("🙋")
-    me.press("Yes")
-    me.press("💬 Here in this chat")
+    ask_for_a_worker(rt, "teen-west", district="west")
     assert run_job(rt, TICK, now=DAY + timedelta(minutes=1)) == "filed participation_worker=1"
     with session(rt.engine) as s:
         assert s.execute(select(OutboxMessage).where(OutboxMessage.channel == "email")).first() is None  # type: ignore[arg-type]

@@ -203,6 +203,25 @@ def protect_grid(
     return Grid(pub.solve(), tuple(districts), tuple(bands))
 
 
+def _register_took(pub: Publication, took: Grid, districts: Sequence[str]) -> tuple[list[object], list[object]]:
+    """The flow's people who took part by area and county-wide, as already published (fixed, hidden where the
+    took-part grid hides them), with the people of no area as an unknown; returns (fixed, hidden)."""
+    fixed: list[object] = []
+    hidden: list[object] = []
+    for place in [*districts, None]:
+        key = total_key(ALL_OF_FLOW, place)
+        here = ("took", *key)
+        pub.count(here, took.true_value(key))
+        fixed.append(here)
+        if took.is_hidden(key):
+            hidden.append(here)
+    nowhere = ("took", "c", UNKNOWN, UNKNOWN)
+    pub.latent(nowhere, took.true_value(("c", UNKNOWN, UNKNOWN)))
+    pub.total(("took", *total_key(ALL_OF_FLOW, None)), [("took", *total_key(ALL_OF_FLOW, d)) for d in districts]
+              + [nowhere])
+    return fixed, hidden
+
+
 class FlowProblem:
     """One flow's questions as one problem, solved a question at a time (see `answer_grids`): the flow's
     took-part figures by area (fixed), the people who took part in each area and age band (never published:
@@ -212,22 +231,11 @@ class FlowProblem:
     def __init__(self, took: Grid, by_area_band: Mapping[str, int], districts: Sequence[str],
                  bands: Sequence[str]) -> None:
         self.pub = Publication()
-        self.fixed: list[object] = []
-        self.hidden: list[object] = []
         ds, bs = [*districts, UNKNOWN], [*bands, UNKNOWN]
         self.cells: dict[tuple[str, str], tuple[object, ...]] = {(d, b): ("took_ab", d, b) for d in ds for b in bs}
         for (d, b), cell in self.cells.items():
             self.pub.latent(cell, int(by_area_band.get(f"{d}|{b}", 0)))
-        for place in [*districts, None]:
-            key = total_key(ALL_OF_FLOW, place)
-            here = ("took", *key)
-            self.pub.count(here, took.true_value(key))
-            self.fixed.append(here)
-            if took.is_hidden(key):
-                self.hidden.append(here)
-        self.pub.latent(("took", "c", UNKNOWN, UNKNOWN), took.true_value(("c", UNKNOWN, UNKNOWN)))
-        self.pub.total(("took", *total_key(ALL_OF_FLOW, None)),
-                       [("took", *total_key(ALL_OF_FLOW, d)) for d in districts] + [("took", "c", UNKNOWN, UNKNOWN)])
+        self.fixed, self.hidden = _register_took(self.pub, took, districts)
         for d in ds:
             area = ("took", "c", UNKNOWN, UNKNOWN) if d == UNKNOWN else ("took", *total_key(ALL_OF_FLOW, d))
             # Each area's people by band add up to the area's figure. A roll-up whose rows disagree (answers
@@ -276,17 +284,7 @@ def protect_question(
     hidden: list[object] = []
     if took is not None:
         ds, bs = [*districts, UNKNOWN], [*bands, UNKNOWN]
-        places: list[str | None] = [*districts, None]
-        for place in places:
-            key = total_key(ALL_OF_FLOW, place)
-            here = ("took", *key)
-            pub.count(here, took.true_value(key))
-            fixed.append(here)
-            if took.is_hidden(key):
-                hidden.append(here)
-        pub.latent(("took", "c", UNKNOWN, UNKNOWN), took.true_value(("c", UNKNOWN, UNKNOWN)))
-        pub.total(("took", *total_key(ALL_OF_FLOW, None)),
-                  [("took", *total_key(ALL_OF_FLOW, d)) for d in districts] + [("took", "c", UNKNOWN, UNKNOWN)])
+        fixed, hidden = _register_took(pub, took, districts)
         groups = [list(answers)] if one_answer else [[c] for c in answers]
         for d in ds:
             took_here = ("took", "c", UNKNOWN, UNKNOWN) if d == UNKNOWN else ("took", *total_key(ALL_OF_FLOW, d))
