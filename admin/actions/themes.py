@@ -1,5 +1,5 @@
 """Theme summaries (issue 19, 6): staff write a short summary of what young people said to one question in
-one fixed period; the report shows it above that question's quotes. Audited as theme.write.
+one calendar quarter; the report shows it above that question's quotes. Audited as theme.write.
 
 Only roles that approve quotes may write one (the summary stands beside the quotes they chose). The words
 are staff's own, about many answers: checked for the same identifiers the quote scrubber removes, so a
@@ -41,9 +41,12 @@ def write_theme(
     if flow is None or flow.kind == "menu" or question_id not in known:
         raise Invalid("choose a topic and one of its questions")
     try:
-        check(since, until, settings)
+        kind = check(since, until, settings)
     except PeriodRefused as exc:
         raise Invalid(str(exc)) from None
+    if kind != "quarter":  # answers are published per quarter only, so a month's summary would sit under nothing
+        raise Invalid("write a theme summary for a whole calendar quarter (e.g. 2026-Q3): answers to questions are "
+                      "counted per quarter")
     words = " ".join(summary.split())
     if len(words) > MAX_CHARS:
         raise Invalid(f"keep the summary to {MAX_CHARS} characters or fewer")

@@ -14,7 +14,7 @@ from admin.actions.policy import ActionError, Actor, roles_for
 from admin.commands.auth_helper import guard
 
 app = typer.Typer(help="Theme summaries: a few sentences shown above a question's quotes.", no_args_is_help=True)
-PERIOD = Annotated[str, typer.Option("--period", help="a month like 2026-11 or a quarter like 2026-Q4")]
+PERIOD = Annotated[str, typer.Option("--period", help="a quarter like 2026-Q4")]
 
 
 def _period(value: str) -> tuple[date, date]:
@@ -36,7 +36,7 @@ def theme_set(
     *,
     actor: Actor,
 ) -> None:
-    """Write (or replace) the theme summary for one question in one month or quarter."""
+    """Write (or replace) the theme summary for one question in one calendar quarter."""
     from admin.actions.themes import write_theme
     from admin.commands.wiring import report_wiring as wiring
     from storage.db import session
@@ -59,7 +59,7 @@ guard(app, "set", roles=roles_for("theme.write"))
 
 @app.command("show")
 def theme_show(period: PERIOD, topic: Annotated[str, typer.Option("--topic", help="one topic only")] = "") -> None:
-    """The theme summaries written for one month or quarter (staff words only, no counts)."""
+    """The theme summaries written for one quarter (staff words only, no counts)."""
     from admin.commands.wiring import report_wiring as wiring
     from storage import themes
     from storage.db import session

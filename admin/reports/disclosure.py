@@ -965,6 +965,24 @@ class DisclosureLog:
         default_factory=lambda: {"threshold", "people_once", "percentages", "quarantined", "periods"}
     )
     result: Result | None = None  # the solved problem, for audits (never rendered)
+    parts: list[Result] = field(default_factory=list)  # problems solved apart for the same document (audits)
+
+    def merge(self, other: DisclosureLog) -> None:
+        """Count in a part of the document that was protected as a problem of its own."""
+        self.tables += other.tables
+        self.primary += other.primary
+        self.complementary += other.complementary
+        self.used |= other.used
+        self.parts += [r for r in (other.result, *other.parts) if r is not None]
+
+    @property
+    def values(self) -> dict[object, int]:
+        """The true value of every count in every problem of the document, by key (for audits only)."""
+        out: dict[object, int] = {}
+        for r in (self.result, *self.parts):
+            if r is not None:
+                out.update(r.pub.values)
+        return out
 
     def add(self, p: Protected) -> Protected:
         self.tables += 1

@@ -211,7 +211,7 @@ def make_table(
         row_totals, grand_total = False, False
     raw = [[int(counts.get((r, c), 0)) for c, _ in cols] for r, _ in rows]
     zeros = set(structural)
-    name = f"t{len(ctx.pending)}"
+    name = f"{ctx.prefix}{len(ctx.pending)}"
     keys = ctx.pub.table(
         name,
         raw,
@@ -408,6 +408,16 @@ class OcypcSummary:
     reach: paper.Reach | None = None
     activity: Activity | None = None  # None: council meetings and events are not recorded (feature missing)
     carers_voice: CarersVoice | None = None
+    answers_window: Window | None = None  # the quarter the topics' answers are from (issue 19): None = `window`
+
+    @property
+    def answers_note(self) -> str:
+        """One sentence when the topics' answers are from another period than the paper (else "")."""
+        if self.answers_window is None or self.answers_window == self.window:
+            return ""
+        return (f"These answers are from {self.answers_window.label}, the last whole quarter: answers to questions "
+                "are counted for whole calendar quarters only, so that no month's answers can be worked out from "
+                "its quarter's.")
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -458,6 +468,7 @@ class Context:
     after: list[Callable[[], None]] = field(default_factory=list)
     fixed: set[object] = field(default_factory=set)  # counts published already, exactly as they were
     fixed_hidden: set[object] = field(default_factory=set)  # those of them that were hidden
+    prefix: str = "t"  # table names in this output's problem ("q" for the answers quarter's own problem)
 
     @property
     def tz(self) -> str:
@@ -498,16 +509,16 @@ def build(
     reach = catalog.reach_flows(library)
     rollups.refresh(session, ctx.window.key, since=start, until=end, reach_flows=reach, now=now,
                     private_flows=catalog.private_flows(library))
-    cells = reporting.rolled_choices(session, ctx.window.key)
     headline = _headline(ctx, reach)
     activity = _activity(ctx)
-    topics = _topics(ctx, cells, charts_on)
+    topics, answers = _answers_quarter_topics(ctx, reach, charts_on)
     wellbeing = _wellbeing(ctx, charts_on)
     cards = _cards(ctx, meeting)
     good = _good_news(ctx)
     carers = _carers(ctx)
     said_did = _said_did(ctx)
     ctx.finish()
+    ctx.log.merge(answers.log)
     local_now = now.astimezone(ZoneInfo(ctx.tz))
     written = _paper_row(ctx, meeting)
     heard = headline.young_now.protected
@@ -538,7 +549,30 @@ def build(
         reach=paper.reach_against_population(by_band, heard.grand_total, written),
         activity=activity,
         carers_voice=carers_voice,
+        answers_window=answers.window,
     )
+
+
+def _answers_quarter_topics(ctx: Context, reach: Sequence[str], charts_on: bool) -> tuple[list[TopicSection], Context]:
+    """The topics' answers, from the calendar quarter `periods.answers_quarter` names, protected as a problem of
+    their own (issue 19, re-audit leak 1).
+
+    Answers are published for one kind of period only, so a quarter's topic tables and its months' can never be
+    set side by side: a month or Panel paper shows the last whole quarter's answers, and because they are solved
+    alone, from the quarter's frozen roll-up, with the quarter's Responses figures fixed as those pages print
+    them, every paper that shows a quarter's answers prints the same figures hidden in the same places. Nothing
+    an attacker knows ties a topic's tables to the paper's other tables (people heard, waves, events), so
+    solving them apart protects them no less than solving them with the rest.
+    """
+    quarter = Window(*periods.answers_quarter(ctx.window.until))
+    answers = Context(ctx.session, ctx.library, ctx.settings, ctx.now, quarter, prefix="q")
+    if answers.window != ctx.window:
+        start, end = answers.window.bounds(ctx.tz)
+        rollups.refresh(ctx.session, answers.window.key, since=start, until=end, reach_flows=reach, now=ctx.now,
+                        private_flows=catalog.private_flows(ctx.library))
+    topics = _topics(answers, reporting.rolled_choices(ctx.session, answers.window.key), charts_on)
+    answers.finish()
+    return topics, answers
 
 
 def _band_if_published(line: QuoteLine, published: Mapping[str, int | None]) -> QuoteLine:

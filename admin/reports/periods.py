@@ -83,6 +83,22 @@ def check(since: date, until: date, settings: ReportSettings, *, now: datetime |
     return found
 
 
+def answers_quarter(until: date) -> tuple[date, date]:
+    """The calendar quarter whose answers a report ending on `until` shows: the last whole quarter that ends on
+    or before that day (the report's own, when it is a quarter).
+
+    Answers to questions (people per answer, people who took part in a topic) are published for quarters
+    only (issue 19, re-audit leak 1): a quarter's topic tables beside its three months' showed the months were
+    different people, and then a hidden September figure was the quarter's less July's and August's. With one
+    kind of period there is nothing to take away from anything: a month or Panel paper repeats the quarter's
+    figures exactly as the quarter's own paper and Responses pages print them.
+    """
+    after = until + timedelta(days=1)
+    starts = date(after.year, 3 * ((after.month - 1) // 3) + 1, 1)  # the quarter the next day falls in
+    last_day = starts - timedelta(days=1)
+    return quarter(last_day.year, (last_day.month - 1) // 3 + 1)
+
+
 def previous(since: date, until: date, settings: ReportSettings) -> tuple[date, date]:
     """The fixed period of the same kind just before this one."""
     k = check(since, until, settings)

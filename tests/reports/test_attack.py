@@ -69,9 +69,8 @@ def tables(summary: ocypc.OcypcSummary) -> list[tuple[str, ocypc.Table]]:
 def knowledge(summary: ocypc.OcypcSummary) -> Knowledge:
     """Everything published in the update, with the linear facts an attacker could know, written here
     independently of the module's own problem (the module's solver is used only for the true values)."""
-    result = summary.log.result
-    assert result is not None
-    truth = result.pub.values
+    truth = summary.log.values
+    assert truth
     k = Knowledge()
     for _, t in tables(summary):
         keys, p = t.keys, t.protected
@@ -251,3 +250,45 @@ def produce_md(url: str, tmp_path: Path, since: date, until: date) -> str:
     finally:
         engine.dispose()
     return out
+
+
+def printed_answers(summary: ocypc.OcypcSummary) -> dict[tuple[str, str], tuple]:
+    """Every figure a paper prints about the topics' answers, as printed, by (topic, question or "took part")."""
+    out: dict[tuple[str, str], tuple] = {}
+    for t in summary.topics:
+        if t.base is not None:
+            out[(t.flow.id, "took part")] = (t.base.col_labels, t.base.cells, t.base.row_totals)
+        for q in t.questions:
+            tb = q.table
+            out[(t.flow.id, q.info.question_id)] = (tb.row_labels, tb.col_labels, tb.cells, tb.row_totals,
+                                                   tb.col_totals, tb.grand)
+    return out
+
+
+def test_months_and_panel_cycles_print_their_quarters_answers_exactly(db: str, tmp_path: Path) -> None:
+    """The re-audit's leak 1 (2026-12-06): a quarter's paper beside its three months' showed, from "took part",
+    that the months were different people, and a hidden September answer was then the quarter's figure less
+    July's and August's. Answers are now published for calendar quarters only: every month or Panel paper
+    prints the last whole quarter's answers, figure for figure and hidden in the same places as the quarter's
+    own paper, so setting any papers side by side adds nothing to what one quarter's paper says."""
+    settings = report_settings(tmp_path, panel_dates="2026-09-17,2026-11-26")
+    quarters = {q: printed_answers(build(db, tmp_path, *q)) for q in (periods.quarter(2026, 2), QUARTER)}
+    assert all(quarters.values()), "both quarters should have answers to compare"
+    papers = [periods.month(2026, m) for m in (7, 8, 9, 10, 11)] + periods.panel_cycles(settings)
+    assert len(papers) > 5, "the Panel dates should give at least one cycle"
+    compared = 0
+    for since, until in papers:
+        engine = make_engine(db)
+        try:
+            with session(engine) as s:
+                paper = ocypc.build(s, frozen_library(), since=since, until=until, now=NOW, settings=settings,
+                                    charts_on=False)
+        finally:
+            engine.dispose()
+        own = periods.answers_quarter(until)
+        assert paper.answers_window == ocypc.Window(*own)
+        assert own in quarters and (since, until) != own
+        assert printed_answers(paper) == quarters[own], (since, until)
+        assert paper.answers_note, "a paper showing another period's answers says so"
+        compared += 1
+    assert compared == len(papers)

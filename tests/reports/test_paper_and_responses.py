@@ -52,7 +52,7 @@ def _both(db: str, tmp_path: Path) -> Iterator[tuple[Any, Any, Any]]:
     try:
         with session(engine) as s:
             summary = ocypc.build(s, library, since=FROM, until=TO, now=NOW, settings=settings)
-            truth = summary.log.result.pub.values
+            truth = summary.log.values
             for section in summary.topics:
                 solved = responses.for_flow(s, library, section.flow, (FROM, TO), settings=settings, now=NOW,
                                             districts=DISTRICTS, role_audiences=AGGREGATE_AUDIENCES)

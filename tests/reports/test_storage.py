@@ -175,7 +175,8 @@ def test_summary_builds_on_every_database(engine, tmp_path) -> None:
     with session(engine) as s:
         for i in range(7):
             p = person(s, i, band="junior" if i % 2 else "teen")
-            answer(s, p, "good_foster_carer", "first_day", "meal_i_like")
+            # In September: an October paper shows the last whole quarter's answers (July to September).
+            answer(s, p, "good_foster_carer", "first_day", "meal_i_like", at=T0 - timedelta(days=10 + i))
             answer(s, p, "wellbeing", "feel_safe", 4, at=T0 + timedelta(days=i))
     with session(engine) as s:
         summary = ocypc.build(s, frozen_library(), since=date(2026, 10, 1), until=date(2026, 10, 31), now=UNTIL,
@@ -183,6 +184,7 @@ def test_summary_builds_on_every_database(engine, tmp_path) -> None:
     assert summary.headline.young_total_now == "7"
     table = summary.topics[0].questions[0].table
     assert table.grand == "7"
+    assert summary.answers_window == ocypc.Window(date(2026, 7, 1), date(2026, 9, 30))
     assert summary.wellbeing is not None
     row = next(r for r in summary.wellbeing.rows if r.question_id == "feel_safe")
     assert row.now == "4.0"
