@@ -100,6 +100,9 @@ def test_only_quote_approvers_write_and_only_staff_words_pass(db: str, tmp_path:
         with pytest.raises(Invalid, match="fixed reporting period"):
             write_theme(s, frozen_library(), MANAGER, summary=SUMMARY,
                         **{**kw, "since": date(2026, 7, 2)})
+        with pytest.raises(Invalid, match="whole calendar quarter"):  # a month: answers are published per quarter
+            write_theme(s, frozen_library(), MANAGER, summary=SUMMARY,
+                        **{**kw, "since": date(2026, 9, 1), "until": date(2026, 9, 30)})
         with pytest.raises(Invalid, match="question"):
             write_theme(s, frozen_library(), MANAGER, summary=SUMMARY, **{**kw, "question_id": "nope"})
         with pytest.raises(Invalid, match="600"):
