@@ -940,8 +940,9 @@ RULES = {
     "omitted": "A table or chart in which every number would be hidden is left out, with a sentence saying so.",
     "periods": "Reports cover fixed periods only (calendar months, quarters or the time between two Panel "
     "meetings), never dates someone chooses, so two reports a day apart cannot be compared to single out one "
-    "person. The numbers of people heard are protected across a quarter and its months together; the topic "
-    "tables of a quarter and of its months are not yet, so they should not be shared side by side.",
+    "person. The numbers of people heard are protected across a quarter and its months together, and "
+    "answers to questions are counted for whole calendar quarters only, so a month's answers can never be "
+    "worked out from its quarter's.",
     "people_once": "Each person is counted once in each cell, however many times they answered.",
     "percentages": "Percentages are shown only when both the number and the group it comes from are 5 or more.",
     "quarantined": "Messages held back by the safeguarding check are never counted, quoted or shown.",
