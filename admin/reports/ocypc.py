@@ -257,13 +257,15 @@ def heard_sentence(between: str, previous: str, young: str | None, change: str, 
     if young:
         out = f"{between} we heard from **{young}** children and young people through ourvoice, {change} ({previous})."
     else:
-        out = (f"{between} children and young people told us what they think through ourvoice, but the number "
-               "is too small to show safely.")
+        # Worded as every hidden number is ("not shown"): never "too small", which would say it is under 5
+        # (or, when nobody took part, claim somebody did).
+        out = (f"{between} the number of children and young people we heard from through ourvoice is not "
+               "shown, to protect their privacy.")
     if carers is not None:
         out += f" We also heard from **{carers:,}** foster carers"
         out += f" (previous period: {carers_before:,})." if carers_before is not None else "."
     else:
-        out += " The number of foster carers we heard from is too small to show."
+        out += " The number of foster carers we heard from is not shown."
     return out
 
 
@@ -385,6 +387,9 @@ class Activity:
     note: str
     ratings: Table | None = None  # young people by their latest "How was it?" answer (None: nobody answered)
     ratings_note: str = ""
+    came: tuple[object, object] | None = None  # keys of "came to one or more" and "two or more" (for audits)
+    one_or_more: int | None = None  # as published (None: not shown)
+    two_or_more: int | None = None
 
 
 @dataclass
@@ -592,7 +597,9 @@ def _paper_row(ctx: Context, meeting: date | None) -> object | None:
     return row
 
 
-def _reach_table(ctx: Context, cells: list[reporting.ReachCell], period: Window | None = None) -> Table:
+def _reach_table(
+    ctx: Context, cells: list[reporting.ReachCell], period: Window | None = None
+) -> tuple[Table, int | None]:
     """People heard by council and age band: every council and band always listed (a row or column that
     appeared only when someone was there would say so), age not given counted in the totals only.
 
@@ -639,7 +646,10 @@ def _reach_table(ctx: Context, cells: list[reporting.ReachCell], period: Window 
                 ctx.fixed.add(tk.key((i, j)))
                 if ck.key((i, j)) in solved.result.hidden:
                     ctx.fixed_hidden.add(tk.key((i, j)))
-    return table
+        # Foster carers heard: the same protected result (overlapping periods solved together), never a
+        # figure protected on its own, which a month and its quarter printed side by side could narrow.
+        return table, solved.carers()
+    return table, safe_count(sum(c.people for c in cells if c.audience == "carer"))
 
 
 def _headline(ctx: Context, reach: list[str]) -> Headline:
@@ -650,10 +660,8 @@ def _headline(ctx: Context, reach: list[str]) -> Headline:
     rollups.refresh(ctx.session, prev.key, since=p_start, until=p_end, reach_flows=reach, now=ctx.now,
                     private_flows=catalog.private_flows(ctx.library))
     before_cells = reporting.rolled_reach(ctx.session, prev.key)
-    t_now = _reach_table(ctx, now_cells, ctx.window)
-    t_before = _reach_table(ctx, before_cells, prev)
-    carers_now = safe_count(sum(c.people for c in now_cells if c.audience == "carer"))
-    carers_before = safe_count(sum(c.people for c in before_cells if c.audience == "carer"))
+    t_now, carers_now = _reach_table(ctx, now_cells, ctx.window)
+    t_before, carers_before = _reach_table(ctx, before_cells, prev)
     h = Headline(t_now, t_before, carers_now=show(carers_now), carers_before=show(carers_before))
 
     def fill() -> None:
@@ -665,7 +673,7 @@ def _headline(ctx: Context, reach: list[str]) -> Headline:
             change = f"{change} from {b:,}" if a != b else f"the same as the {b:,}"
             change += " in the previous period"
         else:
-            change = "too few in one of the periods to compare"
+            change = "not compared, as one of the two figures is not shown"
         h.young_total_now, h.young_total_before, h.change = t_now.grand or "", t_before.grand or "", change
         h.sentence = heard_sentence(
             ctx.window.between[:1].upper() + ctx.window.between[1:], prev.label,
@@ -1424,12 +1432,21 @@ def _activity(ctx: Context) -> Activity | None:
     )
     note = "Each young person is counted once per meeting or event, from the check-ins and paper registers."
     r = events_store.reach_for_period(ctx.session, ctx.window.since, ctx.window.until)
-    one, two = safe_count(r.one_or_more), safe_count(r.two_or_more)
-    if one is not None:
-        note += f" {one:,} young people came to one or more" + (
-            f", and {two:,} to two or more." if two is not None else "."
-        )
-    out = Activity(rows, table, note)
+    ak = table.keys
+    assert ak is not None
+    # People who came to one or more, and to two or more: counts of the same Publication, tied to the
+    # attendances as anyone could tie them (each meeting's figure is at most the people who came at all; the
+    # attendances add up to at least one-or-more plus two-or-more, and to at most one-or-more plus
+    # two-or-more for each further meeting). Protected on their own, they narrowed a hidden meeting's figure.
+    attended = [ak.key((i, 0)) for i in range(ak.m)]
+    k_one = ctx.pub.count((f"{ctx.prefix}came", "one_or_more"), r.one_or_more)
+    k_two = ctx.pub.count((f"{ctx.prefix}came", "two_or_more"), r.two_or_more)
+    for k in attended:
+        ctx.pub.fact({k: 1, k_one: -1})
+    ctx.pub.fact({k_two: 1, k_one: -1})
+    ctx.pub.fact({k_one: 1, k_two: 1, **{k: -1 for k in attended}})
+    ctx.pub.fact({**{k: 1 for k in attended}, k_one: -1, k_two: -max(len(attended) - 1, 0)})
+    out = Activity(rows, table, note, came=(k_one, k_two))
     by_rating = events_store.ratings_by_person(ctx.session, ctx.window.since, ctx.window.until)
     if by_rating:
         out.ratings = make_table(
@@ -1442,11 +1459,20 @@ def _activity(ctx: Context) -> Activity | None:
         assert ak is not None
         # Everyone who answered came to at least one of the events (an attacker knows that too).
         ctx.pub.fact({rk.key((rk.m, 0)): 1, **{ak.key((i, 0)): -1 for i in range(ak.m)}})
+        ctx.pub.fact({rk.key((rk.m, 0)): 1, k_one: -1})
 
     def fill() -> None:
         assert table.protected is not None
         for row, cells in zip(rows, table.cells, strict=True):
             row.came = cells[0]
+        result = ctx.log.result
+        assert result is not None
+        one, two = result.shown(k_one), result.shown(k_two)
+        out.one_or_more, out.two_or_more = one, two
+        if one is not None:
+            out.note += f" {one:,} young people came to one or more" + (
+                f", and {two:,} to two or more." if two is not None else "."
+            )
         if out.ratings is None:
             out.ratings_note = "Nobody answered \u201cHow was it?\u201d after a meeting or event in this period."
             return
@@ -1454,7 +1480,7 @@ def _activity(ctx: Context) -> Activity | None:
         assert p is not None
         total, high = (p.col_totals or (None,))[0], p.cells[0][0]
         if total is None:
-            out.ratings_note = "Too few young people answered \u201cHow was it?\u201d to give the number."
+            out.ratings_note = "The number of young people who answered \u201cHow was it?\u201d is not shown."
             return
         share = percent(high, total)
         out.ratings_note = (

@@ -58,9 +58,10 @@ class PeriodTables:
     db: TableKeys  # district x young band, age not given in the row totals only
     cb_values: dict[tuple[str, str], int]
     db_values: dict[tuple[str, str], int]
+    carers: object  # the key of the number of foster carers heard (one figure, the Panel update's headline)
 
     def keys(self) -> set[object]:
-        out: set[object] = set()
+        out: set[object] = {self.carers}
         for t in (self.cb, self.db):
             for i in range(t.m + 1):
                 for j in range(t.n + 1):
@@ -72,8 +73,15 @@ def _young(cells: Iterable[object]) -> list[object]:
     return [c for c in cells if getattr(c, "audience", "") != "carer"]
 
 
+def _carers(cells: Iterable[object]) -> int:
+    return sum(int(getattr(c, "people", 0)) for c in cells if getattr(c, "audience", "") == "carer")
+
+
 def register(pub: Publication, p: Period, cells: Sequence[object]) -> PeriodTables:
-    """Add one period's people-heard tables (young people only) to `pub`, linked as an attacker could."""
+    """Add one period's people-heard tables (young people) and its number of foster carers heard to `pub`,
+    linked as an attacker could. The carers' figure is one count, but it overlaps the same figure for
+    every other period as the young people's tables do (a month's carers are among its quarter's), so it is
+    protected across periods in the same problem rather than on its own."""
     young = _young(cells)
     councils, districts = councils_for(young), districts_for(young)
     cb: dict[tuple[str, str], int] = defaultdict(int)
@@ -120,7 +128,8 @@ def register(pub: Publication, p: Period, cells: Sequence[object]) -> PeriodTabl
         nd_rest: -1,
         **{(name, "nowhere", b): -1 for b in YOUNG_BANDS},
     })
-    return PeriodTables(p, councils, districts, t_cb, t_db, dict(cb), dict(db))
+    carers = pub.count((name, "carers"), _carers(cells))
+    return PeriodTables(p, councils, districts, t_cb, t_db, dict(cb), dict(db), carers)
 
 
 def _link(pub: Publication, small: PeriodTables, big: PeriodTables) -> None:
@@ -136,6 +145,7 @@ def _link(pub: Publication, small: PeriodTables, big: PeriodTables) -> None:
                 if k_small in pub.structural or k_big in pub.structural:
                     continue
                 pub.fact({k_small: 1, k_big: -1})
+    pub.fact({small.carers: 1, big.carers: -1})
 
 
 def _sum_link(pub: Publication, parts: Sequence[PeriodTables], whole: PeriodTables) -> None:
@@ -158,6 +168,7 @@ def _sum_link(pub: Publication, parts: Sequence[PeriodTables], whole: PeriodTabl
                     if pk not in pub.structural:
                         terms[pk] = terms.get(pk, 0) - 1
                 pub.fact(terms)
+    pub.fact({whole.carers: 1, **{part.carers: -1 for part in parts}})
 
 
 def months_of(p: Period) -> list[Period]:
@@ -191,6 +202,10 @@ class Solved:
     @property
     def hidden(self) -> frozenset[object]:
         return frozenset(self.result.hidden & self.tables.keys())
+
+    def carers(self) -> int | None:
+        """The number of foster carers heard in the period, or None when hidden."""
+        return self.shown(self.tables.carers)
 
     def total(self) -> int | None:
         t = self.tables.cb

@@ -63,6 +63,10 @@ def tables(summary: ocypc.OcypcSummary) -> list[tuple[str, ocypc.Table]]:
             out.append((f"{t.flow.id}:base", t.base))
         out += [(f"{t.flow.id}:{q.info.question_id}", q.table) for q in t.questions]
     out += [(f"wave:{w.name}", w.table) for w in summary.carers or []]
+    if summary.activity is not None and summary.activity.attendance is not None:
+        out.append(("activity", summary.activity.attendance))
+        if summary.activity.ratings is not None:
+            out.append(("ratings", summary.activity.ratings))
     return out
 
 
@@ -154,6 +158,24 @@ def knowledge(summary: ocypc.OcypcSummary) -> Knowledge:
         for i in range(keys.m):
             fact({(keys.name, i, 1): 1, (keys.name, i, 0): -1})  # responded <= invited
         fact({(keys.name, "c", 1): 1, (keys.name, "c", 0): -1})
+    act = summary.activity
+    if act is not None and act.attendance is not None and act.came is not None:
+        # People at meetings: each meeting's figure, and the people who came to one or more and to two or
+        # more. Each meeting's people are among those who came at all; attendances add up to at least
+        # one-or-more plus two-or-more, and at most one-or-more plus two-or-more for each further meeting.
+        keys = act.attendance.keys
+        assert keys is not None
+        meetings = [(keys.name, i, 0) for i in range(keys.m)]
+        one, two = ("came", "one"), ("came", "two")
+        k.entry(one, truth[act.came[0]], act.one_or_more)
+        k.entry(two, truth[act.came[1]], act.two_or_more)
+        for m in meetings:
+            fact({m: 1, one: -1})
+        fact({two: 1, one: -1})
+        fact({one: 1, two: 1, **{m: -1 for m in meetings}})
+        fact({**{m: 1 for m in meetings}, one: -1, two: -(len(meetings) - 1)})
+        if act.ratings is not None and act.ratings.keys is not None:
+            fact({(act.ratings.keys.name, "c", 0): 1, one: -1})  # everyone who rated a meeting came to one
     return k
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -230,13 +231,77 @@ def test_the_dashboard_shows_only_ended_whole_periods() -> None:
 
 
 def test_hidden_numbers_are_worded_not_printed_as_not_shown() -> None:
-    """Item 4: a hidden total is said in words ("too small to show"), never "we heard from not shown"."""
+    """Item 4: a hidden total is said in words, never "we heard from not shown"; and in the same words as
+    every hidden number, never "too small", which would say it is under 5 (re-audit 3: with the number of
+    carers in the next period, "too small" pinned September's carers to 3 or 4; and a period nobody took part
+    in read as if somebody had)."""
     from admin.reports.ocypc import heard_sentence
 
     hidden = heard_sentence("Between 1 and 31 October 2026", "September 2026", None, "", None, None)
-    assert "not shown" not in hidden
-    assert "too small to show safely" in hidden
-    assert "foster carers we heard from is too small to show" in hidden
+    assert "heard from not shown" not in hidden and "heard from **" not in hidden
+    assert "too small" not in hidden and "told us" not in hidden
+    assert "number of children and young people we heard from through ourvoice is not shown" in hidden
+    assert "foster carers we heard from is not shown" in hidden
     shown = heard_sentence("Between 1 and 31 October 2026", "September 2026", "230", "up from 111", 10, None)
     assert "we heard from **230** children" in shown
     assert "**10** foster carers." in shown
+
+
+@dataclass(frozen=True)
+class _Cell:
+    audience: str
+    people: int
+    council: str = ""
+    band: str = ""
+    district: str = ""
+
+
+# Re-audit 3's shape: a quarter, a Panel cycle across its last month and the next, and carers heard of
+# 3 (July), 0 (August), 3 (September), 6 (October): 6 in the quarter, 9 in the cycle (different carers).
+JUL, AUG, SEP, OCT = (periods.month(2026, m) for m in (7, 8, 9, 10))
+Q3 = periods.quarter(2026, 3)
+CYCLE = (date(2026, 9, 1), date(2026, 10, 31))
+CARERS = {JUL: 3, AUG: 0, SEP: 3, OCT: 6, Q3: 6, CYCLE: 9}
+
+
+def _load(p: reach.Period) -> list[_Cell]:
+    some_young = _Cell("young_person", 12, council=next(iter(COUNCIL_BANDS)), band=YOUNG_BANDS[1], district="")
+    return [some_young, _Cell("carer", CARERS[p])]
+
+
+def _carers_attacker(shown: dict[reach.Period, int | None]) -> Knowledge:
+    """Every paper's carers figure at once, and what anyone knows about distinct people: a month's carers
+    are among its quarter's or cycle's, and those among the sum of their months' (facts that hold only)."""
+    k = Knowledge()
+    for p, v in shown.items():
+        k.entry(("carers", p), CARERS[p], v)
+    for whole in (Q3, CYCLE):
+        months = reach.months_of(whole)
+        for m in months:
+            k.inequalities.append({("carers", m): 1, ("carers", whole): -1})
+        k.inequalities.append({("carers", whole): 1, **{("carers", m): -1 for m in months}})
+    return k
+
+
+def test_carers_heard_cannot_be_narrowed_from_overlapping_papers() -> None:
+    """Re-audit 3: the number of foster carers heard was protected per paper on its own, so September's
+    hidden 3 sat between the cycle's 9 less October's 6 and the quarter's 6. It is now one count of each
+    period's people-heard problem, solved with the earlier-ending periods it overlaps already published."""
+
+    def known(p: reach.Period) -> list[reach.Period]:
+        return [q for q in (Q3, CYCLE) if q[0] <= p[1] and p[0] <= q[1]]
+
+    shown = {p: reach.solve(p, _load, known=known).carers() for p in CARERS}
+    assert shown[SEP] is None and shown[JUL] is None and shown[OCT] == 6
+    for p, v in shown.items():
+        assert v is None or (v == CARERS[p] and v >= BAR), p
+    assert _carers_attacker(shown).leaks() == {}
+
+
+def test_carers_heard_protected_per_paper_alone_gives_september_away() -> None:
+    """The same papers with each carers figure protected on its own (as before): the attacker wins."""
+    from admin.reports.disclosure import safe_count
+
+    shown = {p: safe_count(v) for p, v in CARERS.items()}
+    leaks = _carers_attacker(shown).leaks()
+    assert ("carers", SEP) in leaks
