@@ -154,7 +154,8 @@ def live_concepts() -> Concepts:
 
 
 def data_digest(
-    examples: list[Example], concepts: Concepts | None = None, lexicon_hits: list[bool] | None = None
+    examples: list[Example], concepts: Concepts | None = None, lexicon_hits: list[bool] | None = None,
+    recipe_extra: tuple[object, ...] = ("recall-first, folds by source file", TARGET_RECALL),
 ) -> str:
     """What the stored model must have been trained on: the examples and their source files, the lexicon's word
     classes, which examples the lexicon catches (the threshold is set for both detectors together, so a lexicon
@@ -164,7 +165,7 @@ def data_digest(
         concepts = concepts or concepts_of(lexicon)
         lexicon_hits = [assess_lexicon(ex.text, lexicon).flagged for ex in examples]
     h = hashlib.sha256()
-    recipe = [FEATURIZER, "recall-first, folds by source file", TARGET_RECALL, MIN_DF, C, FOLDS, DIGITS]
+    recipe = [FEATURIZER, *recipe_extra, MIN_DF, C, FOLDS, DIGITS]
     h.update(json.dumps(recipe).encode())
     h.update(json.dumps(concepts.as_data(), sort_keys=True).encode())
     h.update("".join("1" if hit else "0" for hit in lexicon_hits).encode())
@@ -219,10 +220,12 @@ def source_folds(examples: list[Example]) -> list[int]:
     return [fold_of_source[ex.source] for ex in examples]
 
 
-def out_of_fold_scores(examples: list[Example], counts: list[Counter[str]]) -> list[float]:
-    """Each example's model score from a model that never saw its source file."""
+def out_of_fold_scores(
+    examples: list[Example], counts: list[Counter[str]], fold_of: list[int] | None = None
+) -> list[float]:
+    """Each example's model score from a model that never saw its fold (by default: its source file)."""
     flags = [ex.flag for ex in examples]
-    fold_of = source_folds(examples)
+    fold_of = fold_of if fold_of is not None else source_folds(examples)
     scores = [0.0] * len(examples)
     for k in range(FOLDS):
         train = [i for i in range(len(examples)) if fold_of[i] != k]
@@ -237,10 +240,12 @@ def out_of_fold_scores(examples: list[Example], counts: list[Counter[str]]) -> l
     return scores
 
 
-def recall_first_threshold(flags: list[bool], lexicon_hits: list[bool], scores: list[float]) -> float:
-    """The highest threshold at which lexicon-or-model catches TARGET_RECALL of the disclosures."""
+def recall_first_threshold(
+    flags: list[bool], lexicon_hits: list[bool], scores: list[float], target: float = TARGET_RECALL
+) -> float:
+    """The highest threshold at which lexicon-or-model catches `target` of the disclosures."""
     positives = [i for i, f in enumerate(flags) if f]
-    need = math.ceil(TARGET_RECALL * len(positives))
+    need = math.ceil(target * len(positives))
     caught_by_lexicon = sum(lexicon_hits[i] for i in positives)
     if caught_by_lexicon >= need:
         return 1.0
@@ -260,12 +265,13 @@ def _rates(flags: list[bool], fired: list[bool]) -> tuple[float, float]:
 
 
 def _threshold(
-    examples: list[Example], counts: list[Counter[str]], lexicon_hits: list[bool]
+    examples: list[Example], counts: list[Counter[str]], lexicon_hits: list[bool],
+    fold_of: list[int] | None = None, target: float = TARGET_RECALL,
 ) -> tuple[float, dict[str, float]]:
     """Pick the threshold from out-of-fold scores, so it reflects unseen wording rather than memory."""
     flags = [ex.flag for ex in examples]
-    scores = out_of_fold_scores(examples, counts)
-    threshold = recall_first_threshold(flags, lexicon_hits, scores)
+    scores = out_of_fold_scores(examples, counts, fold_of)
+    threshold = recall_first_threshold(flags, lexicon_hits, scores, target)
     model_fired = [s >= threshold for s in scores]
     both = [m or h for m, h in zip(model_fired, lexicon_hits, strict=True)]
     recall, fpr = _rates(flags, model_fired)
@@ -284,12 +290,17 @@ def train_model(root: Path | None = None) -> dict[str, Any]:
     return train_examples(load_labelled(root, lexicon), concepts_of(lexicon), lexicon)
 
 
-def train_examples(examples: list[Example], concepts: Concepts, lexicon: Lexicon | None = None) -> dict[str, Any]:
+def train_examples(
+    examples: list[Example], concepts: Concepts, lexicon: Lexicon | None = None, *,
+    fold_of: list[int] | None = None, target: float = TARGET_RECALL, model_id: str = "safeguarding_model",
+    recipe_extra: tuple[object, ...] = ("recall-first, folds by source file", TARGET_RECALL),
+) -> dict[str, Any]:
     """Train on these examples (in this order) and return the model as plain data. With a lexicon the threshold
-    is set for the two detectors together (see TARGET_RECALL); without one, for the model alone."""
+    is set for the two detectors together (see TARGET_RECALL); without one, for the model alone. `fold_of` and
+    `target` change how the threshold is chosen (the other-languages model, admin/risk_training_languages.py)."""
     counts = [features(tokens(ex.text), concepts) for ex in examples]
     hits = [assess_lexicon(ex.text, lexicon).flagged if lexicon else False for ex in examples]
-    threshold, cv = _threshold(examples, counts, hits)
+    threshold, cv = _threshold(examples, counts, hits, fold_of, target)
     names, idf = _vocabulary(counts)
     x = _matrix(counts, names, idf)
     model = _fit(x, [int(ex.flag) for ex in examples])
@@ -310,9 +321,9 @@ def train_examples(examples: list[Example], concepts: Concepts, lexicon: Lexicon
             cat_weights[f] = row
     return {
         "schema_version": 1,
-        "id": "safeguarding_model",
+        "id": model_id,
         "featurizer": FEATURIZER,
-        "data_digest": data_digest(examples, concepts, hits),
+        "data_digest": data_digest(examples, concepts, hits, recipe_extra),
         "trained_on": {
             "flag": sum(ex.flag for ex in examples),
             "not_flag": sum(not ex.flag for ex in examples),

@@ -5,10 +5,13 @@ Rules, in order:
 - A message identified as English is checked exactly as before (`bot.safeguarding.assess`), nothing added.
 - Any other message is also read by the English check (mixed messages), and by its language's lexicon
   (content/safeguarding/languages/<locale>.yaml) when there is one. Either flagging it flags it.
-- If neither flags it, it passes only when its language's lexicon has been reviewed by a native speaker, or the
-  whole message is one of that language's everyday answers ("yes", "thanks"). Otherwise it is flagged
-  `unassessed`, scored 1.0 (top of the "To read" queue) and alerts a person. A draft lexicon, an unknown
-  language or a language we have no lexicon for never lets a message through silently.
+- It is also scored by the other-languages model (content/safeguarding/languages/model.json, trained on
+  labelled messages in 27 languages, admin/risk_training_languages.py). Its firing flags it too.
+- If nothing flags it, it passes when its language's lexicon has been reviewed by a native speaker, or the
+  whole message is one of a language's everyday answers ("yes", "thanks"), or the other-languages model knows
+  at least COVERAGE of its words (so its quiet verdict means something). Otherwise it is flagged `unassessed`,
+  scored 1.0 (top of the "To read" queue) and alerts a person. A message in a language nothing here has
+  learned never passes silently. Every message that passes is still read by a person (the "To read" queue).
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 import content
 from bot.language_id import ENGLISH, UNKNOWN, identify
-from bot.risk_model import RiskModel
+from bot.risk_model import RiskModel, cached_languages_model
 from bot.safeguarding import UNASSESSED, Assessment, Lexicon, assess, assess_lexicon, normalise
+
+COVERAGE = 0.6
+"""The other-languages model's quiet verdict lets a message pass only when it learned at least this share of the
+message's words; below it, the message is in wording (or a language) it has not seen, and a person reads it first."""
 
 LANGUAGE_TAG = "language:"
 """Alert categories carry the message's language as `language:<locale>` so staff see it on every notice."""
@@ -88,8 +95,11 @@ def assess_message(
     lexicon: Lexicon,
     languages: dict[str, LanguageLexicon] | None = None,
     model: RiskModel | None = None,
+    others: RiskModel | None | Literal[False] = None,
 ) -> Assessment:
-    """The live risk check for a message in any language. Never raises (fails towards a person)."""
+    """The live risk check for a message in any language. Never raises (fails towards a person).
+
+    `others` is the other-languages model: None for the stored one, False for none (to measure without it)."""
     english = assess(text, lexicon, model)
     try:
         locale = identify(text).locale
@@ -102,17 +112,28 @@ def assess_message(
         own = known.get(locale)
         categories = set(english.categories) if english.flagged else set()
         detectors = list(english.detectors)
+        score = english.score
+        other = cached_languages_model() if others is None else (others or None)
+        covered = False
+        if other is not None:
+            folded = fold(text)  # trained on folded text too (admin/risk_training_languages.py)
+            verdict_other = other.assess(folded)
+            score = max(score, verdict_other.score)
+            if verdict_other.fired:
+                categories.add(verdict_other.category or UNASSESSED)
+                detectors.append("model_languages")
+            covered = other.coverage(folded) >= COVERAGE
         if own is not None:
             verdict = assess_lexicon(fold(text), own.lexicon)
             if verdict.flagged:
                 categories.update(verdict.categories)
                 detectors.append(f"lexicon_{locale}")
             if not categories and (own.status == "reviewed" or own.is_everyday(text)):
-                return Assessment(flagged=False, categories=(), score=english.score, language=locale)
+                return Assessment(flagged=False, categories=(), score=score, language=locale)
         # A one- or two-word everyday answer cannot always be told apart by language ("نه" is no in Pashto
         # and Dari): an everyday answer of any language we read is everyday.
-        if not categories and any(lx.is_everyday(text) for lx in known.values()):
-            return Assessment(flagged=False, categories=(), score=english.score, language=locale)
+        if not categories and (covered or any(lx.is_everyday(text) for lx in known.values())):
+            return Assessment(flagged=False, categories=(), score=score, language=locale)
         if categories:
             return Assessment(
                 flagged=True, categories=tuple(sorted(categories)), score=1.0, detectors=tuple(detectors),

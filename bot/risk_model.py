@@ -208,6 +208,8 @@ class RiskModel:
         self.category_names: list[str] = list(cats["names"])
         self.category_bias: list[float] = [float(b) for b in cats["bias"]]
         self.category_weight: dict[str, list[float]] = {k: [float(x) for x in v] for k, v in cats["weights"].items()}
+        self.languages: tuple[str, ...] = tuple(data.get("languages") or ())
+        """The locales the other-languages model was trained on (empty for the English model)."""
 
     @classmethod
     def from_file(cls, path: str | Path) -> RiskModel:
@@ -231,6 +233,14 @@ class RiskModel:
                     totals[k] += v * x
         return self.category_names[max(range(len(totals)), key=totals.__getitem__)]
 
+    def coverage(self, text: str) -> float:
+        """The share of the message's words the model learned (as words, not only as letters): how far its
+        verdict on a message can be trusted. 0.0 for a message with no words."""
+        words = [w for w in tokens(text) if _LETTER.search(w)]
+        if not words:
+            return 0.0
+        return sum(f"w:{w}" in self.idf for w in words) / len(words)
+
     def assess(self, text: str) -> ModelVerdict:
         """Score a message as its most worrying window."""
         words = tokens(text)
@@ -244,6 +254,21 @@ class RiskModel:
         p = 1.0 / (1.0 + math.exp(-best)) if best > -700 else 0.0
         fired = p >= self.threshold
         return ModelVerdict(round(p, 4), fired, self._category(best_words) if fired else None)
+
+
+def languages_model_path() -> Path:
+    """The other-languages model (admin/risk_training_languages.py), read only for messages not in English."""
+    return Path(content.__file__).parent / "safeguarding" / "languages" / "model.json"
+
+
+def cached_languages_model() -> RiskModel | None:
+    """The stored other-languages model, or None when there is none (then every message in another language
+    that no lexicon flags goes to a person, as before it existed)."""
+    p = languages_model_path()
+    try:
+        return _model_at(str(p), p.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
 
 
 def default_model_path() -> Path:

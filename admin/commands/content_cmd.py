@@ -36,6 +36,11 @@ def check(root: Path = typer.Option(None, help="content folder (default: the ins
     stale = stale_reason(root / "safeguarding" / "model.json", root / "safeguarding" / "labelled") if own else (
         stale_reason(default_model_path())
     )
+    languages = (root or CONTENT_DIR) / "safeguarding" / "languages"
+    if not stale and (languages / "labelled").is_dir():
+        from admin.risk_training_languages import stale_reason as languages_stale
+
+        stale = languages_stale(languages / "model.json", languages / "labelled")
     if stale:
         typer.echo(stale, err=True)
         typer.echo("1 problem(s) found", err=True)

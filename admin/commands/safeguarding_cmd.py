@@ -1,7 +1,8 @@
 """`ourvoice safeguarding`: let staff try phrases against the live risk check, and test the alert routes.
 
-`check` runs exactly what the live pipeline runs (`assess` with the live lexicon and model); it stores nothing.
-`train` rebuilds the stored model from the labelled data, deterministically.
+`check` runs exactly what the live pipeline runs (`bot.language_check.assess_message`: the English lexicon and
+model, and for a message in another language its lexicon and the other-languages model); it stores nothing.
+`train` rebuilds the stored models from the labelled data, deterministically.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Annotated
 
 import typer
 
+from bot.language_check import assess_message
 from bot.risk_model import RiskModel, default_model_path
-from bot.safeguarding import Lexicon, assess, default_lexicon_path
+from bot.safeguarding import Lexicon, default_lexicon_path
 
 app = typer.Typer(help="Safeguarding: try phrases against the risk check; test alert routes.",
                   no_args_is_help=True)
@@ -39,7 +41,7 @@ def check(
     lexicon: Annotated[Path | None, typer.Option(help="try a draft lexicon file instead")] = None,
     model: Annotated[Path | None, typer.Option(help="try a draft model file instead")] = None,
 ) -> None:
-    """Print one JSON line per message: {"text", "flagged", "categories", "detectors", "score"}."""
+    """Print one JSON line per message: {"text", "flagged", "categories", "detectors", "score", "language"}."""
     lx = load_lexicon(lexicon)
     try:
         rm = RiskModel.from_file(model or default_model_path())
@@ -56,13 +58,14 @@ def check(
     for text in texts:
         if not text.strip():
             continue
-        verdict = assess(text, lx, rm)
+        verdict = assess_message(text, lx, model=rm)
         row = {
             "text": text,
             "flagged": verdict.flagged,
             "categories": list(verdict.categories),
             "detectors": list(verdict.detectors),
             "score": verdict.score,
+            "language": verdict.language,
         }
         typer.echo(json.dumps(row, ensure_ascii=False))
 
@@ -72,8 +75,12 @@ def train(
     out: Annotated[Path | None, typer.Option(help="where to write the model (default: the live model file)")] = None,
     labelled: Annotated[Path | None, typer.Option(help="folder of labelled messages (default: the live one)")] = None,
 ) -> None:
-    """Rebuild the risk model from content/safeguarding/labelled/ (same data, same bytes, every time)."""
+    """Rebuild the risk models from content/safeguarding/labelled/ and, with the live data, the other-languages
+    model from content/safeguarding/languages/labelled/ (same data, same bytes, every time)."""
     from admin.risk_training import dumps, train_model
+    from admin.risk_training_languages import labelled_dir as languages_dir
+    from admin.risk_training_languages import model_path as languages_model
+    from admin.risk_training_languages import train_languages_model
 
     try:
         data = train_model(labelled)
@@ -88,6 +95,17 @@ def train(
         f"everyday messages; threshold {data['threshold']} (cross-validated by whole file: recall "
         f"{seen['cv_recall']}, false alarms {seen['cv_false_positive_rate']} for the model alone; "
         f"{seen['cv_combined_recall']} / {seen['cv_combined_false_positive_rate']} with the lexicon)"
+    )
+    if out is not None or labelled is not None or not languages_dir().is_dir():
+        return  # a draft English model only; the other-languages model is trained from the live folder
+    other = train_languages_model()
+    languages_model().write_text(dumps(other), encoding="utf-8")
+    seen = other["trained_on"]
+    typer.echo(
+        f"{languages_model()}: other languages ({', '.join(other['languages'])}), {len(other['features'])} "
+        f"features from {seen['flag']} disclosures and {seen['not_flag']} everyday messages; threshold "
+        f"{other['threshold']} (cross-validated within each language: recall {seen['cv_recall']}, false alarms "
+        f"{seen['cv_false_positive_rate']})"
     )
 
 

@@ -42,7 +42,7 @@ def live_verdicts(rt: Runtime, texts: list[str]) -> list[dict]:
     for t in texts:
         a = rt.dispatcher.check(Inbound("web", "cli-test", "m", "text", text=t))
         out.append({"text": t, "flagged": a.flagged, "categories": list(a.categories),
-                    "detectors": list(a.detectors), "score": a.score})
+                    "detectors": list(a.detectors), "score": a.score, "language": a.language})
     return out
 
 

@@ -28,8 +28,9 @@ FRESH_SIXTH = HERE / "fresh" / "fresh_2026-12-05_sixth.yaml"
 FRESH_SEVENTH = HERE / "fresh" / "fresh_2026-12-05_seventh.yaml"
 FRESH_EIGHTH = HERE / "fresh" / "fresh_2026-12-06_eighth.yaml"
 FRESH_NINTH = HERE / "fresh" / "fresh_2026-12-06_ninth.yaml"
+FRESH_TENTH = HERE / "fresh" / "fresh_2026-12-06_tenth.yaml"
 BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH, FRESH_SIXTH, FRESH_SEVENTH, FRESH_EIGHTH,
-              FRESH_NINTH)
+              FRESH_NINTH, FRESH_TENTH)
 
 Row = tuple[str, bool, str | None]  # text, must flag, category
 
@@ -96,6 +97,9 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel, *, live: bool = T
         fired = {"lexicon": lex, "model": mod, "combined": lex or mod}
         if live:
             fired["live"] = assess_message(text, lexicon, model=model).flagged
+            # The same without the other-languages model: every other-language message no lexicon flags goes
+            # to a person (what the bot did before that model, 2026-12-06).
+            fired["live_without"] = assess_message(text, lexicon, model=model, others=False).flagged
         if must:
             s.n_flag += 1
             for name, hit in fired.items():
@@ -128,6 +132,8 @@ BLIND_NOTES = {
                   "message",
     FRESH_NINTH: "written after round 5 shipped and scored once, in totals only, on 2026-12-06 with that model; "
                  "never read message by message",
+    FRESH_TENTH: "written before the other-languages model and scored once, in totals only, on 2026-12-06 with it; "
+                 "never read message by message",
 }
 
 
@@ -146,13 +152,15 @@ def markdown_table() -> str:
         label = f"**blind set {n}** ({meta['written']}, {meta['author_role']}; {BLIND_NOTES[path]})"
         sets.append((label, fresh_rows(path)))
     out = ["| set | disclosures / everyday | lexicon recall / FPR | model recall / FPR | **both** recall / FPR "
-           "| live check, other languages to a person: recall / FPR |",
-           "| --- | --- | --- | --- | --- | --- |"]
+           "| live check, other languages to a person: recall / FPR | **live check with the other-languages model** |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
     blinds = []
     for name, rows in sets:
         s = score(rows, lexicon, model)
-        cells = [f"{s.recall(d):.3f} / {s.fpr(d):.3f}" for d in ("lexicon", "model", "combined", "live")]
-        out.append(f"| {name} | {s.n_flag} / {s.n_not} | {cells[0]} | {cells[1]} | **{cells[2]}** | {cells[3]} |")
+        cells = [f"{s.recall(d):.3f} / {s.fpr(d):.3f}"
+                 for d in ("lexicon", "model", "combined", "live_without", "live")]
+        out.append(f"| {name} | {s.n_flag} / {s.n_not} | {cells[0]} | {cells[1]} | **{cells[2]}** | {cells[3]} "
+                   f"| **{cells[4]}** |")
         blinds.append(s)
     blinds = blinds[-len(BLIND_SETS):]
     head = " | ".join(f"blind set {n}" for n in range(1, len(blinds) + 1))

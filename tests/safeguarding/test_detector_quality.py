@@ -8,7 +8,9 @@ Blind set 3 was scored once with the model of 2026-12-05 and missed narrowly (0.
 development set like 1 and 2 (looked at for kinds of miss, never trained on), and the next round's model (cross-word
 character 5-grams, more varied training data, chosen on file-held-out cross-validation) meets the goal on all three.
 Sets 4-8 are held to what they measured (none meets the goal). Set 9, written after round 5 and never read, meets
-the goal on the messages the check reads as English, and is held to it there; the tenth round needs a tenth set. Never lower a bar to pass (the one exception, set 6's English-detector count in round 5,
+the goal on the messages the check reads as English, and is held to it there. Set 10, written before the
+other-languages model and scored once with it, does not meet the goal in English and is held to what it measured;
+the next round needs an eleventh set. Never lower a bar to pass (the one exception, set 6's English-detector count in round 5,
 is explained in its test: the live bar it stands for did not move).
 """
 
@@ -30,6 +32,7 @@ from tests.safeguarding.quality import (
     FRESH_SECOND,
     FRESH_SEVENTH,
     FRESH_SIXTH,
+    FRESH_TENTH,
     FRESH_THIRD,
     english_rows,
     fresh_rows,
@@ -162,6 +165,40 @@ def test_the_ninth_blind_set_meets_the_goal_in_english_and_sends_every_other_lan
     read_as_english = set(english_rows(rows))
     other = [r for r in rows if r not in read_as_english and r[1]]
     assert other and score(other, lexicon, model).caught["live"] == len(other)  # none in another language unanswered
+
+
+def test_the_tenth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: RiskModel) -> None:
+    """Blind set 10, written 2026-12-06 by an assistant who saw neither the detector nor any earlier set (250
+    disclosures, 25 in each category; 270 everyday messages; 63 of them in other languages), scored once, in totals
+    only, with round 5's English detectors and the first other-languages model; never read. On the 457 messages the
+    check reads as English both detectors catch 213 of 220 (0.968) and flag 32 of 237 (0.135): short of the goal on
+    both. Every one of the 30 disclosures in other languages reaches a person, and the other-languages model lets
+    10 of the 33 everyday ones pass (without it all 33 would alert). Whole set: both 217 / 32, live 243 (0.972) /
+    55 (0.204), 65 without the other-languages model. Held to those figures."""
+    rows = fresh_rows(FRESH_TENTH)
+    english = score(english_rows(rows), lexicon, model, live=False)
+    assert english.caught["combined"] >= 213, f"{len(english.missed)} English disclosures missed"
+    assert english.alarms["combined"] <= 32, f"{len(english.false_alarms)} English false alarms"
+    s = score(rows, lexicon, model)
+    assert s.caught["combined"] >= 217 and s.alarms["combined"] <= 32
+    assert s.caught["live"] >= 243, "the live check, other languages included"
+    assert s.alarms["live"] <= 55
+
+
+# Live check on the blind sets that mix in other languages, with the other-languages model (2026-12-06): every
+# disclosure the check caught without it is still caught, and at most this many everyday messages alert (without
+# the model: 60, 67, 62, 63, 51 and 65).
+OTHER_LANGUAGES_LIVE = {FRESH_FIFTH: 44, FRESH_SIXTH: 52, FRESH_SEVENTH: 45, FRESH_EIGHTH: 52, FRESH_NINTH: 48,
+                        FRESH_TENTH: 55}
+
+
+@pytest.mark.parametrize("path", list(OTHER_LANGUAGES_LIVE), ids=lambda p: p.stem)
+def test_the_other_languages_model_costs_no_disclosure_and_spares_everyday_messages(
+    path: Path, lexicon: Lexicon, model: RiskModel
+) -> None:
+    s = score(fresh_rows(path), lexicon, model)
+    assert s.caught["live"] == s.caught["live_without"], "a disclosure the check used to send to a person now passes"
+    assert s.alarms["live"] <= OTHER_LANGUAGES_LIVE[path] < s.alarms["live_without"]
 
 
 def test_tuning_set(lexicon: Lexicon, model: RiskModel) -> None:
