@@ -94,7 +94,7 @@ def list_events(
     for v, c in rows:
         typer.echo(f"{v.id:>5} {v.held_on.isoformat():<10} {v.kind:<16} {(v.district or 'county-wide'):<14} "
                    f"{v.status:<9} {shown(c.attended):>5}  {v.title}")
-    typer.echo("counts under 5 (and any that would reveal one) are shown as ~")
+    typer.echo("not shown: fewer than 5, or hidden so that a smaller number cannot be worked out")
 
 
 @app.command("show")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from admin.reports import catalog, charts, paper, periods
+from admin.reports import catalog, charts, paper, periods, staff_counts
 from admin.reports.catalog import (
     BAND_LABELS,
     BAND_SHORT,
@@ -338,11 +338,11 @@ class CardRow:
 class CarerWave:
     name: str
     dates: str
-    table: Table
+    table: Table | None
     rates: list[tuple[str, str, str]]  # (district label, rate text, rag)
     target: str
     floor: str
-    counted_to: str = ""  # "" when the wave closed inside the period; else the period's last day
+    open_until: str = ""  # the wave's last day when it was still open at the period's end (then no figures)
     overall: str = ""  # the all-areas response rate (published figures only)
     unrated: int = 0  # areas left out of the rates because a figure is not shown
 
@@ -1178,6 +1178,12 @@ def _good_news(ctx: Context) -> list[QuoteLine]:
 
 
 def _carers(ctx: Context) -> list[CarerWave] | None:
+    """The carers' survey waves this period saw. Only a wave that has closed by the period's end has figures here:
+    its final ones, the whole wave's, pinned to how `ourvoice survey status` and the wave's admin page print them
+    (admin/reports/staff_counts.wave, one protection per wave). A wave still open is listed without figures, since
+    a count up to each period's end would grow from one paper to the next, and the difference would say how
+    many carers replied in between (issue 19, re-audit 4: one carer in one area in November)."""
+
     start, end = ctx.window.bounds(ctx.tz)
     target, floor = ctx.settings.carer_target_floor(ctx.window.until)
     ctx.log.use("rag")
@@ -1186,11 +1192,15 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
         opens, closes = _aware(wave.opens_at), _aware(wave.closes_at)
         if opens is None or closes is None or opens >= end or closes < start:
             continue
-        # A wave still open when the period ends is counted up to the period's end (what the period saw).
-        still_open = closes >= end
-        status = wave_store.wave_status(ctx.session, wave.id, until=end if still_open else None)
+        dates = f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}"
+        if closes > end:
+            out.append(CarerWave(name=wave.name, dates=dates, table=None, rates=[], target="", floor="",
+                                 open_until=long_date(wave.closes_on)))
+            continue
+        status = wave_store.wave_status(ctx.session, wave.id)
         if status is None:
             continue
+        shown = staff_counts.wave(status.districts, status.total, dict(status.staff_by_mode))
         keys = [d.district for d in status.districts]
         counts = {}
         for d in status.districts:
@@ -1210,15 +1220,21 @@ def _carers(ctx: Context) -> list[CarerWave] | None:
         assert tk is not None
         for i in range(tk.m + 1):  # nobody responds without being invited
             ctx.pub.fact({tk.key((i, 1)): 1, tk.key((i, 0)): -1})
+        # Every figure as the wave's own protection prints it (shown there: shown here; hidden: hidden).
+        for i, row in enumerate([*shown.rows, shown.total]):
+            for j, value in enumerate((row.invited, row.completed)):
+                key = tk.key((i, j))
+                if key in ctx.pub.published:
+                    ctx.fixed.add(key)
+                    if value is None:
+                        ctx.fixed_hidden.add(key)
         wave_out = CarerWave(
             name=wave.name,
-            dates=f"{long_date(max(wave.opens_on, ctx.window.since))} to "
-            f"{long_date(min(wave.closes_on, ctx.window.until))}",
+            dates=dates,
             table=table,
             rates=[],
             target=f"{round(target * 100)}%",
             floor=f"{round(floor * 100)}%",
-            counted_to=long_date(ctx.window.until) if still_open else "",
         )
 
         def fill(status=status, table: Table = table, wave_out: CarerWave = wave_out) -> None:
@@ -1447,7 +1463,12 @@ def _activity(ctx: Context) -> Activity | None:
     ctx.pub.fact({k_one: 1, k_two: 1, **{k: -1 for k in attended}})
     ctx.pub.fact({**{k: 1 for k in attended}, k_one: -1, k_two: -max(len(attended) - 1, 0)})
     out = Activity(rows, table, note, came=(k_one, k_two))
-    by_rating = events_store.ratings_by_person(ctx.session, ctx.window.since, ctx.window.until)
+    # "How was it?" is published for calendar quarters only, like the topics' answers (issue 19, re-audit 4): each
+    # person is counted once by their latest answer, so a Panel cycle's figure for each answer is at most the sum of
+    # its months', and a September hidden beside October and the September-October cycle was read off as 0-2.
+    quarterly = periods.kind(ctx.window.since, ctx.window.until, ctx.settings) == "quarter"
+    by_rating = (events_store.ratings_by_person(ctx.session, ctx.window.since, ctx.window.until)
+                 if quarterly else {})
     if by_rating:
         out.ratings = make_table(
             ctx, {(k, "people"): sum(by_rating.get(v, 0) for v in vals) for k, _, vals in RATING_GROUPS},
@@ -1473,6 +1494,14 @@ def _activity(ctx: Context) -> Activity | None:
             out.note += f" {one:,} young people came to one or more" + (
                 f", and {two:,} to two or more." if two is not None else "."
             )
+        if not quarterly:
+            qs, qe = periods.answers_quarter(ctx.window.until)
+            out.ratings_note = (
+                "What young people said about meetings and events (\u201cHow was it?\u201d) is published for whole "
+                "calendar quarters only, so that one period's answers cannot be worked out from another's: the "
+                f"latest is in the update for {long_date(qs)} to {long_date(qe)}."
+            )
+            return
         if out.ratings is None:
             out.ratings_note = "Nobody answered \u201cHow was it?\u201d after a meeting or event in this period."
             return
@@ -1495,7 +1524,7 @@ def _activity(ctx: Context) -> Activity | None:
 
 def _carers_voice(ctx: Context, waves: list[CarerWave], topics: list[TopicSection]) -> CarersVoice:
     """Earlier waves' response rates (their published totals only), the 23% baseline and the caveat about
-    who did not answer; each wave of this period is already counted up to the period's end."""
+    who did not answer."""
     start, _end = ctx.window.bounds(ctx.tz)
     earlier: list[EarlierWave] = []
     for wave in wave_store.list_waves(ctx.session):
@@ -1505,7 +1534,9 @@ def _carers_voice(ctx: Context, waves: list[CarerWave], topics: list[TopicSectio
         status = wave_store.wave_status(ctx.session, wave.id)
         if status is None:
             continue
-        rate = percent(safe_count(status.total.completed), safe_count(status.total.invited))
+        # The wave's final figures as its own protection prints them (the same as in the update that showed it).
+        total = staff_counts.wave(status.districts, status.total, dict(status.staff_by_mode)).total
+        rate = percent(total.completed, total.invited)
         earlier.append(EarlierWave(
             wave.name, f"{long_date(wave.opens_on)} to {long_date(wave.closes_on)}",
             rate or "no rate: a figure is not shown",

@@ -71,3 +71,23 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     seed_demo(rt, people=400, seed=42, months=6, now=NOW)
     rt.engine.dispose()
     return url
+
+
+def close_first_wave(url: str, on: date) -> None:
+    """End the seeded carers' wave (3 August to 29 December) on `on`, so that a paper over a period it closed in
+    has its figures (a wave still open at a period's end is listed without them)."""
+    from storage.db import make_engine, session
+    from storage.models import SurveyWave
+    from storage.waves import list_waves
+
+    engine = make_engine(url)
+    try:
+        with session(engine) as s:
+            row = s.get(SurveyWave, list_waves(s)[0].id)
+            assert row is not None
+            row.closes_on = on
+            row.closes_at = datetime(on.year, on.month, on.day, 23, tzinfo=UTC)
+            s.add(row)
+            s.commit()
+    finally:
+        engine.dispose()

@@ -18,7 +18,7 @@ from admin.reports.disclosure import NOT_APPLICABLE
 from storage.db import make_engine, session, utc
 from storage.models import Answer, AnswerChoice
 from tests.reports.attacker import BAR, Knowledge
-from tests.reports.conftest import NOW, frozen_library, report_settings, runtime
+from tests.reports.conftest import NOW, close_first_wave, frozen_library, report_settings, runtime
 
 QUARTER = (date(2026, 7, 1), date(2026, 9, 30))
 MONTH = (date(2026, 10, 1), date(2026, 10, 31))
@@ -41,8 +41,11 @@ def small_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def db(small_db: str, tmp_path: Path) -> str:
+    """A copy of the small seed with its carers' wave closed inside the quarter, so that the quarter's (and
+    September's) paper has the wave's table for the attacker; August's lists it as still open."""
     dst = tmp_path / "copy.db"
     shutil.copy(small_db.split("///", 1)[1], dst)
+    close_first_wave(f"sqlite:///{dst}", date(2026, 9, 20))
     return f"sqlite:///{dst}"
 
 
@@ -62,7 +65,7 @@ def tables(summary: ocypc.OcypcSummary) -> list[tuple[str, ocypc.Table]]:
         if t.base is not None:
             out.append((f"{t.flow.id}:base", t.base))
         out += [(f"{t.flow.id}:{q.info.question_id}", q.table) for q in t.questions]
-    out += [(f"wave:{w.name}", w.table) for w in summary.carers or []]
+    out += [(f"wave:{w.name}", w.table) for w in summary.carers or [] if w.table is not None]
     if summary.activity is not None and summary.activity.attendance is not None:
         out.append(("activity", summary.activity.attendance))
         if summary.activity.ratings is not None:
@@ -294,11 +297,12 @@ def test_months_and_panel_cycles_print_their_quarters_answers_exactly(db: str, t
     prints the last whole quarter's answers, figure for figure and hidden in the same places as the quarter's
     own paper, so setting any papers side by side adds nothing to what one quarter's paper says."""
     settings = report_settings(tmp_path, panel_dates="2026-09-17,2026-11-26")
-    quarters = {q: printed_answers(build(db, tmp_path, *q)) for q in (periods.quarter(2026, 2), QUARTER)}
+    built = {q: build(db, tmp_path, *q) for q in (periods.quarter(2026, 2), QUARTER)}
+    quarters = {q: printed_answers(p) for q, p in built.items()}
     assert all(quarters.values()), "both quarters should have answers to compare"
     papers = [periods.month(2026, m) for m in (7, 8, 9, 10, 11)] + periods.panel_cycles(settings)
     assert len(papers) > 5, "the Panel dates should give at least one cycle"
-    compared = 0
+    compared = ratings_said = 0
     for since, until in papers:
         engine = make_engine(db)
         try:
@@ -312,5 +316,14 @@ def test_months_and_panel_cycles_print_their_quarters_answers_exactly(db: str, t
         assert own in quarters and (since, until) != own
         assert printed_answers(paper) == quarters[own], (since, until)
         assert paper.answers_note, "a paper showing another period's answers says so"
+        # "How was it?" too is for quarters only (re-audit 4: a month hidden beside the next month and the Panel
+        # cycle over both was read off as 0-2): no ratings table, and a sentence saying where they are.
+        if paper.activity is not None and paper.activity.attendance is not None:
+            assert paper.activity.ratings is None, (since, until)
+            assert "whole calendar quarters only" in paper.activity.ratings_note
+            ratings_said += 1
         compared += 1
     assert compared == len(papers)
+    assert ratings_said, "no month or Panel paper had meetings to check"
+    quarter_ratings = any(p.activity is not None and p.activity.ratings is not None for p in built.values())
+    assert quarter_ratings, "a quarter's own paper still prints its ratings"

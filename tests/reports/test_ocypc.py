@@ -16,7 +16,7 @@ from storage import quotes as quote_store
 from storage import submissions
 from storage.db import make_engine, session
 from storage.models import Participant
-from tests.reports.conftest import FROM, NOW, TO, frozen_library, report_settings
+from tests.reports.conftest import FROM, NOW, TO, close_first_wave, frozen_library, report_settings
 
 
 @pytest.fixture
@@ -240,6 +240,7 @@ def test_rating_uses_only_published_figures(done: int | None, invited: int | Non
 
 
 def test_carers_wave_shows_rates_by_area_with_rag(db: str, tmp_path: Path) -> None:
+    close_first_wave(db, date(2026, 9, 30))  # a wave has figures in the paper of the period it closed in
     md = produce(db, tmp_path, "ocypc", "md").data.decode()
     section = md.split("Carers' voice", 1)[1]
     assert "| Area | Response rate | Rating |" in section

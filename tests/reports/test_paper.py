@@ -246,13 +246,52 @@ def test_card_owner_is_never_a_dash() -> None:
     assert out.decision == "" and out.resolution == ""
 
 
-def test_carer_survey_window_is_clipped_to_the_period(outputs: dict[str, bytes]) -> None:
-    """The demo wave runs past the period's end: the paper gave "3 August 2026 to 29 December 2026"."""
+def test_a_wave_still_open_at_the_period_end_is_listed_without_figures(outputs: dict[str, bytes]) -> None:
+    """The seeded wave runs from 3 August to 29 December, past the period. Counted up to each period's end, its
+    figures grew from one paper to the next and the difference said one carer in one area replied in November
+    (re-audit 4): it now gets its figures once, after it closes."""
     carers = outputs["md"].decode().split("Carers' voice", 1)[1]
     heading = re.search(r"^### Foster carers' survey \((.+?) to (.+?)\)$", carers, flags=re.M)
     assert heading, carers[:300]
-    assert heading.group(2) == "30 September 2026"
-    assert "replies are counted up to 30 September 2026" in carers
+    assert heading.group(2) == "29 December 2026"
+    section = carers[heading.end():].split("**Response rate against earlier surveys**", 1)[0]
+    assert "still open when the period ended" in section and "29 December 2026" in section
+    assert "| Invited |" not in section and "Responded" not in section
+    assert "(this period) | 3 August 2026 to 29 December 2026 | still open |" in carers
+
+
+def test_a_closed_wave_prints_its_final_figures_as_survey_status_does(seeded_db: str, tmp_path: Path) -> None:
+    """Close the seeded wave inside the period: the paper prints the whole wave's figures, each one shown or hidden
+    exactly as the wave's own protection (`ourvoice survey status`, the wave's page) prints it."""
+    from admin.reports import staff_counts
+    from storage.models import SurveyWave
+
+    dst = tmp_path / "closed.db"
+    shutil.copy(Path(seeded_db.split("///", 1)[1]), dst)
+    engine = make_engine(f"sqlite:///{dst}")
+    try:
+        with session(engine) as s:
+            row = s.get(SurveyWave, waves.list_waves(s)[0].id)
+            assert row is not None
+            row.closes_on = date(2026, 9, 30)
+            row.closes_at = datetime(2026, 9, 30, 23, tzinfo=UTC)  # midnight in London: the period's end
+            s.add(row)
+            s.commit()
+            status = waves.wave_status(s, row.id or 0)
+            assert status is not None
+            want = staff_counts.wave(status.districts, status.total, dict(status.staff_by_mode))
+            summary = ocypc.build(s, frozen_library(), since=FROM, until=TO, now=NOW,
+                                  settings=report_settings(tmp_path), meeting=MEETING)
+    finally:
+        engine.dispose()
+    assert summary.carers_voice is not None
+    (wave,) = summary.carers_voice.waves
+    assert wave.open_until == "" and wave.table is not None and wave.table.protected is not None
+    assert wave.dates.endswith("to 30 September 2026")
+    printed = [list(r) for r in wave.table.protected.cells] + [list(wave.table.protected.col_totals or ())]
+    expected = [[r.invited, r.completed] for r in [*want.rows, want.total]]
+    assert printed == expected
+    assert want.total.completed is not None, "no reply count published: the comparison would say little"
 
 
 def test_wave_counts_stop_at_the_period_end(seeded_db: str, tmp_path: Path) -> None:
