@@ -29,11 +29,13 @@ from admin.risk_training import CATEGORIES, FOLDS, Example, data_digest, train_e
 from bot.language_check import fold
 from bot.risk_model import FEATURIZER, Concepts
 
-TARGET_RECALL = 0.99
+TARGET_RECALL = 0.995
 """Out of fold, this share of the other-language disclosures must score at or above the threshold. Chosen on the
 development sets only (the multilingual set of 2026-12-05 and blind sets 6 and 7, other-language messages): 0.985
 missed 2 of 178 disclosures there and flagged 79 of 135 everyday messages; 0.99 missed 1 and flagged 82; 0.995 missed
-none but flagged 101 (without the model, all 135 go to a person)."""
+none but flagged 101 (without the model, all 135 go to a person). 0.99 shipped first; the suite's own check that
+the multilingual set never passes a disclosure silently (tests/languages) then failed on the one it missed ("I don't
+want to be here any more, I'm tired of everything", in French text-speak), so 0.995: a miss can cost a child."""
 
 
 def labelled_dir() -> Path:

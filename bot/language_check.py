@@ -5,13 +5,16 @@ Rules, in order:
 - A message identified as English is checked exactly as before (`bot.safeguarding.assess`), nothing added.
 - Any other message is also read by the English check (mixed messages), and by its language's lexicon
   (content/safeguarding/languages/<locale>.yaml) when there is one. Either flagging it flags it.
-- It is also scored by the other-languages model (content/safeguarding/languages/model.json, trained on
-  labelled messages in 27 languages, admin/risk_training_languages.py). Its firing flags it too.
+- A message that is, as a whole, one of a language's everyday answers ("yes", "thanks", "I don't know") and that
+  no lexicon flags passes (too short for the model to judge).
+- Otherwise it is scored by the other-languages model (content/safeguarding/languages/model.json, trained on
+  labelled messages in 27 languages, admin/risk_training_languages.py). Its firing flags it too (with the model's
+  category only when no lexicon gave one).
 - If nothing flags it, it passes when its language's lexicon has been reviewed by a native speaker, or the
-  whole message is one of a language's everyday answers ("yes", "thanks"), or the other-languages model knows
-  at least COVERAGE of its words (so its quiet verdict means something). Otherwise it is flagged `unassessed`,
-  scored 1.0 (top of the "To read" queue) and alerts a person. A message in a language nothing here has
-  learned never passes silently. Every message that passes is still read by a person (the "To read" queue).
+  other-languages model knows at least COVERAGE of its words (so its quiet verdict means something). Otherwise
+  it is flagged `unassessed`, scored 1.0 (top of the "To read" queue) and alerts a person. A message in a
+  language nothing here has learned never passes silently. Every message that passes is still read by a person
+  (the "To read" queue).
 """
 
 from __future__ import annotations
@@ -113,6 +116,16 @@ def assess_message(
         categories = set(english.categories) if english.flagged else set()
         detectors = list(english.detectors)
         score = english.score
+        if own is not None:
+            verdict = assess_lexicon(fold(text), own.lexicon)
+            if verdict.flagged:
+                categories.update(verdict.categories)
+                detectors.append(f"lexicon_{locale}")
+        # A one- or two-word everyday answer ("no", "I don't know") cannot always be told apart by language ("نه"
+        # is no in Pashto and Dari), and carries too little for the model: when no lexicon flags it, an everyday
+        # answer of any language we read is everyday.
+        if not categories and any(lx.is_everyday(text) for lx in known.values()):
+            return Assessment(flagged=False, categories=(), score=score, language=locale)
         other = cached_languages_model() if others is None else (others or None)
         covered = False
         if other is not None:
@@ -120,19 +133,12 @@ def assess_message(
             verdict_other = other.assess(folded)
             score = max(score, verdict_other.score)
             if verdict_other.fired:
-                categories.add(verdict_other.category or UNASSESSED)
+                # Its category is a best guess: a lexicon's, when one flagged the message, says more.
+                if not categories:
+                    categories.add(verdict_other.category or UNASSESSED)
                 detectors.append("model_languages")
             covered = other.coverage(folded) >= COVERAGE
-        if own is not None:
-            verdict = assess_lexicon(fold(text), own.lexicon)
-            if verdict.flagged:
-                categories.update(verdict.categories)
-                detectors.append(f"lexicon_{locale}")
-            if not categories and (own.status == "reviewed" or own.is_everyday(text)):
-                return Assessment(flagged=False, categories=(), score=score, language=locale)
-        # A one- or two-word everyday answer cannot always be told apart by language ("نه" is no in Pashto
-        # and Dari): an everyday answer of any language we read is everyday.
-        if not categories and (covered or any(lx.is_everyday(text) for lx in known.values())):
+        if not categories and (covered or (own is not None and own.status == "reviewed")):
             return Assessment(flagged=False, categories=(), score=score, language=locale)
         if categories:
             return Assessment(

@@ -132,8 +132,8 @@ BLIND_NOTES = {
                   "message",
     FRESH_NINTH: "written after round 5 shipped and scored once, in totals only, on 2026-12-06 with that model; "
                  "never read message by message",
-    FRESH_TENTH: "written before the other-languages model and scored once, in totals only, on 2026-12-06 with it; "
-                 "never read message by message",
+    FRESH_TENTH: "written before the other-languages model and scored once, in totals only, on 2026-12-06 with it "
+                 "(live 0.972 / 0.204), again after its threshold was lowered; never read message by message",
 }
 
 

@@ -174,7 +174,9 @@ def test_the_tenth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: R
     check reads as English both detectors catch 213 of 220 (0.968) and flag 32 of 237 (0.135): short of the goal on
     both. Every one of the 30 disclosures in other languages reaches a person, and the other-languages model lets
     10 of the 33 everyday ones pass (without it all 33 would alert). Whole set: both 217 / 32, live 243 (0.972) /
-    55 (0.204), 65 without the other-languages model. Held to those figures."""
+    55 (0.204), 65 without the other-languages model. That model's threshold was then lowered (recall 0.995 out of
+    fold, after the suite's multilingual check caught a miss); re-scored in totals: live 243 / 56 (0.207), the
+    other-languages model letting 9 everyday messages pass. Held to those figures."""
     rows = fresh_rows(FRESH_TENTH)
     english = score(english_rows(rows), lexicon, model, live=False)
     assert english.caught["combined"] >= 213, f"{len(english.missed)} English disclosures missed"
@@ -182,14 +184,14 @@ def test_the_tenth_blind_set_holds_its_measured_floor(lexicon: Lexicon, model: R
     s = score(rows, lexicon, model)
     assert s.caught["combined"] >= 217 and s.alarms["combined"] <= 32
     assert s.caught["live"] >= 243, "the live check, other languages included"
-    assert s.alarms["live"] <= 55
+    assert s.alarms["live"] <= 56
 
 
 # Live check on the blind sets that mix in other languages, with the other-languages model (2026-12-06): every
 # disclosure the check caught without it is still caught, and at most this many everyday messages alert (without
 # the model: 60, 67, 62, 63, 51 and 65).
-OTHER_LANGUAGES_LIVE = {FRESH_FIFTH: 44, FRESH_SIXTH: 52, FRESH_SEVENTH: 45, FRESH_EIGHTH: 52, FRESH_NINTH: 48,
-                        FRESH_TENTH: 55}
+OTHER_LANGUAGES_LIVE = {FRESH_FIFTH: 51, FRESH_SIXTH: 57, FRESH_SEVENTH: 51, FRESH_EIGHTH: 54, FRESH_NINTH: 49,
+                        FRESH_TENTH: 56}
 
 
 @pytest.mark.parametrize("path", list(OTHER_LANGUAGES_LIVE), ids=lambda p: p.stem)
