@@ -121,7 +121,7 @@ def summary(
     if band and band not in layer.bands:
         raise refuse(f"no age band {band} in {flow} for you: choose from {', '.join(layer.bands)}", 1)
     if not fc.answers:
-        typer.echo(f"no answers to {flow}")
+        typer.echo(f"{flow} has no questions whose answers are counted")
         return
     by_question: dict[str, list[tuple[str, int | None]]] = {}
     for a in fc.answers:

@@ -1382,7 +1382,8 @@ def plain_pages(
                 heard=(
                     f"We heard from {heard:,} young people {BAND_LABELS[band]}."
                     if heard is not None
-                    else f"We heard from young people {BAND_LABELS[band]}, but too few to share the number."
+                    else f"How many young people {BAND_LABELS[band]} we heard from is not shown, to keep everyone's "
+                    "answers private."
                 ),
                 topics=topics,
                 feelings=feelings,
@@ -1492,7 +1493,7 @@ def _activity(ctx: Context) -> Activity | None:
         out.one_or_more, out.two_or_more = one, two
         if one is not None:
             out.note += f" {one:,} young people came to one or more" + (
-                f", and {two:,} to two or more." if two is not None else "."
+                f", and {two:,} to two or more." if two is not None else "; how many came to two or more is not shown."
             )
         if not quarterly:
             qs, qe = periods.answers_quarter(ctx.window.until)

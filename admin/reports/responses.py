@@ -344,7 +344,7 @@ def answer_grids(
 ) -> list[Answer]:
     """Every answer of `flow` (roll-up reporting.ChoiceCell rows), each question's answers protected together
     for every layer at once, beside the flow's took-part figures `took`.
-    Every choice the flow offers is listed, zeros included; a question nobody answered is left out whole.
+    Every choice the flow offers is listed, zeros included, and every question it reports, answered or not.
 
     With `took_by_area_band` ("district|band" -> people who took part, from the roll-up) the flow's questions
     are protected as one problem, one question at a time: each question is solved with every earlier one's
@@ -365,8 +365,19 @@ def answer_grids(
     for node in getattr(flow, "nodes", ()):
         for ch in getattr(node, "choices", None) or ():
             offered.append((node.id, ch.id))
-    keys = offered + sorted(set(by_answer) - set(offered))
-    answered = {q for q, _ in by_answer}
+    # Every question the flow reports is listed, answered or not: a question (or a whole flow) left out when
+    # nobody answered it said its hidden figures were 0 (issue 19, re-audit 5).
+    reportable: list[tuple[str, str]] = []
+    try:
+        from admin.reports import catalog
+
+        for info in catalog.questions(flow):
+            reportable += [(info.question_id, ch) for ch, _ in info.choices]
+    except (AttributeError, TypeError):
+        pass  # not a content flow (a test's stand-in): its answered questions only
+    keys = list(dict.fromkeys(offered + [k for k in reportable if k not in offered]))
+    keys += sorted(set(by_answer) - set(keys))
+    answered = {q for q, _ in by_answer} | {q for q, _ in reportable}
     multi = {n.id for n in getattr(flow, "nodes", ()) if getattr(n, "type", "") == "multi"}
     questions: dict[str, list[str]] = defaultdict(list)
     for q, ch in keys:

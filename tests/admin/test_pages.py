@@ -196,19 +196,38 @@ def test_question_counts_hide_small_numbers(staffed: Admin) -> None:
     _people(staffed, "thanet", 3, band="junior")  # 3, 4, 3
     staffed.clock.now = today
     page = _get(staffed, "mgr", "/admin/responses/flow/wellbeing").text
-    assert re.findall(r'<td class="num">([^<]+)</td>', page) == ["9", "8"]
+    # Every question the flow reports is listed, answered or not (re-audit 5: a question left out said its hidden
+    # figures were 0); the five nobody answered show only "not shown". Of feel_safe's "3" (9) and "4" (8), the
+    # flow's one protection now prints the 8 and hides the 9 as well.
+    assert page.count("<caption>") == 6
+    numbers = re.findall(r'<td class="num">([^<]+)</td>', page)
+    assert numbers == ["8"]
     juniors = _get(staffed, "mgr", "/admin/responses/flow/wellbeing?band=junior").text
-    assert re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', juniors) == ["not shown", "not shown"]
+    assert set(re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', juniors)) == {"not shown"}
     # Teens gave 7 and 7. "All" (9, 8) minus them would leave 2 and 1 for juniors and young adults: an
     # interval narrower than 5 for the juniors' 2 (issue #19), so the teens' counts are hidden too.
     teens = _get(staffed, "mgr", "/admin/responses/flow/wellbeing?band=teen").text
-    assert re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', teens) == ["not shown", "not shown"]
+    assert set(re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', teens)) == {"not shown"}
     adults = _get(staffed, "mgr", "/admin/responses/flow/wellbeing?band=young_adult").text
-    assert re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', adults) == ["not shown", "not shown"]
+    assert set(re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', adults)) == {"not shown"}
     worker = _get(staffed, "worker", "/admin/responses/flow/wellbeing").text
     # East alone (6 and 6) is hidden too: "All" (9, 8) minus east would leave west's and thanet's 1-3 with
     # every other district at 0, pinned; the same figures are hidden for every viewer.
-    assert re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', worker) == ["not shown", "not shown"]
+    assert set(re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', worker)) == {"not shown"}
+
+
+def test_a_flow_nobody_answered_looks_like_one_a_few_answered(staffed: Admin) -> None:
+    """Re-audit 5: the overview hid "took part" for a flow, and its page then said "No answers", which pinned the
+    hidden figure to 0 (with 1-4 people it printed a table of "not shown"). Every reported question is listed
+    either way, so the two pages read the same."""
+    nobody = _get(staffed, "mgr", "/admin/responses/flow/wellbeing").text
+    today, staffed.clock.now = staffed.clock.now, ENDED
+    _people(staffed, "west", 2)
+    staffed.clock.now = today
+    two = _get(staffed, "mgr", "/admin/responses/flow/wellbeing").text
+    cells = [re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]+)', page) for page in (nobody, two)]
+    assert cells[0] == cells[1] and cells[0] and set(cells[0]) == {"not shown"}
+    assert "No answers" not in nobody and nobody.count("<caption>") == two.count("<caption>") == 6
 
 
 def test_edited_quote_is_scrubbed_again(staffed: Admin) -> None:
