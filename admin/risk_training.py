@@ -20,7 +20,15 @@ import yaml
 
 from admin import risk_content
 from bot.risk_model import FEATURIZER, Concepts, features, tokens
-from bot.safeguarding import Lexicon, assess_lexicon, default_lexicon_path
+from bot.safeguarding import (
+    LEXICON_MODEL_DECIDES,
+    LEXICON_OVERRULED_BELOW,
+    LEXICON_OVERRULED_IN,
+    Lexicon,
+    assess_lexicon,
+    default_lexicon_path,
+    lexicon_stands,
+)
 
 TARGET_RECALL = 0.9725
 """Recall first: the threshold is the highest one at which the COMBINED detector (lexicon hit, or model score at
@@ -33,6 +41,12 @@ C = 64.0
 recall at the lowest false-alarm rate on wording from unseen files (and on blind sets 1 and 2)."""
 FOLDS = 5
 DIGITS = 5
+RECIPE = (
+    "recall-first, folds by source file", TARGET_RECALL,
+    "lexicon overruled below", LEXICON_OVERRULED_BELOW, sorted(LEXICON_OVERRULED_IN), sorted(LEXICON_MODEL_DECIDES),
+)  # fmt: skip
+"""The English model's training recipe beyond the constants above, part of its data digest: changing any of it
+makes the stored model stale."""
 
 CATEGORIES = (
     "suicide_self_harm", "physical_abuse", "sexual_abuse", "neglect",
@@ -93,10 +107,28 @@ def _read_txt(path: Path, flag: bool) -> list[Example]:
     return out
 
 
+FORMER_BLIND_CATEGORIES = {
+    "exploitation": "exploitation_grooming", "missing": "missing_homeless", "bullying_threat": "threats_violence",
+    "domestic_abuse": "not_safe", "emotional_abuse": "not_safe",
+}  # fmt: skip
+"""Blind sets 4-10 were written to a brief with ten categories; the model's eight take them as the
+other-languages model does (admin/risk_training_languages.py)."""
+
+
 def _read_yaml(path: Path) -> list[Example]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    out = [Example(str(row["text"]), True, row.get("category"), path.name) for row in data.get("flag") or ()]
-    out += [Example(str(row["text"]), False, None, path.name) for row in data.get("not_flag") or ()]
+    flag = [(str(row["text"]), row.get("category")) for row in data.get("flag") or ()]
+    not_flag = [str(row["text"]) for row in data.get("not_flag") or ()]
+    if data.get("former_blind_set"):
+        # A blind set, once measured and then folded into training (README, "How well it works"): its messages in
+        # other languages stay out (the English model does not answer for them; the other-languages model is
+        # still measured on them), and its categories take the model's names.
+        from bot.language_id import ENGLISH, identify
+
+        flag = [(t, FORMER_BLIND_CATEGORIES.get(c, c)) for t, c in flag if identify(t).locale == ENGLISH]
+        not_flag = [t for t in not_flag if identify(t).locale == ENGLISH]
+    out = [Example(t, True, c, path.name) for t, c in flag]
+    out += [Example(t, False, None, path.name) for t in not_flag]
     return out
 
 
@@ -155,7 +187,7 @@ def live_concepts() -> Concepts:
 
 def data_digest(
     examples: list[Example], concepts: Concepts | None = None, lexicon_hits: list[bool] | None = None,
-    recipe_extra: tuple[object, ...] = ("recall-first, folds by source file", TARGET_RECALL),
+    recipe_extra: tuple[object, ...] = RECIPE,
 ) -> str:
     """What the stored model must have been trained on: the examples and their source files, the lexicon's word
     classes, which examples the lexicon catches (the threshold is set for both detectors together, so a lexicon
@@ -267,10 +299,18 @@ def _rates(flags: list[bool], fired: list[bool]) -> tuple[float, float]:
 def _threshold(
     examples: list[Example], counts: list[Counter[str]], lexicon_hits: list[bool],
     fold_of: list[int] | None = None, target: float = TARGET_RECALL,
+    lexicon_categories: list[tuple[str, ...]] | None = None,
 ) -> tuple[float, dict[str, float]]:
-    """Pick the threshold from out-of-fold scores, so it reflects unseen wording rather than memory."""
+    """Pick the threshold from out-of-fold scores, so it reflects unseen wording rather than memory. With the
+    lexicon's categories, a lexicon hit counts only where it would stand against the model's score (the live rule,
+    bot.safeguarding.lexicon_stands)."""
     flags = [ex.flag for ex in examples]
     scores = out_of_fold_scores(examples, counts, fold_of)
+    if lexicon_categories is not None:
+        lexicon_hits = [
+            hit and lexicon_stands(cats, score)
+            for hit, cats, score in zip(lexicon_hits, lexicon_categories, scores, strict=True)
+        ]
     threshold = recall_first_threshold(flags, lexicon_hits, scores, target)
     model_fired = [s >= threshold for s in scores]
     both = [m or h for m, h in zip(model_fired, lexicon_hits, strict=True)]
@@ -293,14 +333,16 @@ def train_model(root: Path | None = None) -> dict[str, Any]:
 def train_examples(
     examples: list[Example], concepts: Concepts, lexicon: Lexicon | None = None, *,
     fold_of: list[int] | None = None, target: float = TARGET_RECALL, model_id: str = "safeguarding_model",
-    recipe_extra: tuple[object, ...] = ("recall-first, folds by source file", TARGET_RECALL),
+    recipe_extra: tuple[object, ...] = RECIPE,
 ) -> dict[str, Any]:
     """Train on these examples (in this order) and return the model as plain data. With a lexicon the threshold
     is set for the two detectors together (see TARGET_RECALL); without one, for the model alone. `fold_of` and
     `target` change how the threshold is chosen (the other-languages model, admin/risk_training_languages.py)."""
     counts = [features(tokens(ex.text), concepts) for ex in examples]
-    hits = [assess_lexicon(ex.text, lexicon).flagged if lexicon else False for ex in examples]
-    threshold, cv = _threshold(examples, counts, hits, fold_of, target)
+    verdicts = [assess_lexicon(ex.text, lexicon) if lexicon else None for ex in examples]
+    hits = [bool(v and v.flagged) for v in verdicts]
+    lexicon_categories = [v.categories if v else () for v in verdicts] if lexicon else None
+    threshold, cv = _threshold(examples, counts, hits, fold_of, target, lexicon_categories)
     names, idf = _vocabulary(counts)
     x = _matrix(counts, names, idf)
     model = _fit(x, [int(ex.flag) for ex in examples])

@@ -115,6 +115,10 @@ def assess_message(
         own = known.get(locale)
         categories = set(english.categories) if english.flagged else set()
         detectors = list(english.detectors)
+        if english.overruled:
+            # The English model cannot vouch for a message in another language, so it overrules nothing here.
+            categories.update(english.overruled)
+            detectors.append("lexicon")
         score = english.score
         if own is not None:
             verdict = assess_lexicon(fold(text), own.lexicon)

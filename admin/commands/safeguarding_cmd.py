@@ -41,7 +41,8 @@ def check(
     lexicon: Annotated[Path | None, typer.Option(help="try a draft lexicon file instead")] = None,
     model: Annotated[Path | None, typer.Option(help="try a draft model file instead")] = None,
 ) -> None:
-    """Print one JSON line per message: {"text", "flagged", "categories", "detectors", "score", "language"}."""
+    """Print one JSON line per message: {"text", "flagged", "categories", "detectors", "score", "language"},
+    and "overruled" (the lexicon's categories) when the model overruled a lexicon hit (README, "Two detectors")."""
     lx = load_lexicon(lexicon)
     try:
         rm = RiskModel.from_file(model or default_model_path())
@@ -67,6 +68,8 @@ def check(
             "score": verdict.score,
             "language": verdict.language,
         }
+        if verdict.overruled:
+            row["overruled"] = list(verdict.overruled)  # the lexicon's categories for a hit the model overruled
         typer.echo(json.dumps(row, ensure_ascii=False))
 
 

@@ -329,3 +329,9 @@ def test_invite_with_a_case_reference_keeps_it_only_encrypted(staff: Runtime) ->
         rows = list(s.execute(select(Invite)).scalars())
     assert len(rows) == 1
     assert staff.keyring.decrypt(rows[0].council_ref_enc) == "LCS-5550123"
+
+
+def test_check_says_when_the_model_overruled_the_lexicon() -> None:
+    result = runner.invoke(app, ["safeguarding", "check", "we had a knife crime assembly at school today, it was good"])
+    (row,) = lines(result.stdout)
+    assert row["flagged"] is False and row["overruled"] == ["threats_violence"] and row["detectors"] == []

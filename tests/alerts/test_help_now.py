@@ -122,3 +122,19 @@ async def test_telegram_button(tg: Any, rt: Runtime, services: Any, sink: Any) -
     (alert,) = alerts(rt)
     assert alert.channel == "telegram" and "help_request" in alert.categories
     await sink.wait_for_async(1)
+
+
+def test_the_menus_help_command_is_not_a_disclosure_but_typed_help_is(rt: Runtime) -> None:
+    """`/help` alone is a tap on the menu (bot.dispatcher.MENU_COMMANDS), never risk-checked as the word "help";
+    "help" typed as a message, or `/help` with words after it, is read like any other words, and a lone "help"
+    flags (three of ten blind authors wrote it as a cry for help)."""
+    p = Person(rt.dispatcher, "help-words", now=fixed_now())
+    p.text("hello")
+    p.press(BANDS["teen"])
+    p.command("help")
+    assert alerts(rt) == []
+    safe = rt.dispatcher.safe_reply("teen", fixed_now()).text
+    p.text("help")
+    assert p.last[0].text == safe and len(alerts(rt)) == 1
+    p.command("help", "me he hits me")
+    assert p.last[0].text == safe and len(alerts(rt)) == 2

@@ -16,21 +16,22 @@ import yaml
 from admin.risk_training import load_labelled
 from bot.language_check import assess_message
 from bot.risk_model import RiskModel
-from bot.safeguarding import Lexicon, assess_lexicon
+from bot.safeguarding import Lexicon, assess, assess_lexicon
 
 HERE = Path(__file__).parent
-FRESH = HERE / "fresh" / "fresh_2026-12-04.yaml"
-FRESH_SECOND = HERE / "fresh" / "fresh_2026-12-04_second.yaml"
-FRESH_THIRD = HERE / "fresh" / "fresh_2026-12-04_third.yaml"
-FRESH_FOURTH = HERE / "fresh" / "fresh_2026-12-05_fourth.yaml"
-FRESH_FIFTH = HERE / "fresh" / "fresh_2026-12-05_fifth.yaml"
-FRESH_SIXTH = HERE / "fresh" / "fresh_2026-12-05_sixth.yaml"
-FRESH_SEVENTH = HERE / "fresh" / "fresh_2026-12-05_seventh.yaml"
-FRESH_EIGHTH = HERE / "fresh" / "fresh_2026-12-06_eighth.yaml"
-FRESH_NINTH = HERE / "fresh" / "fresh_2026-12-06_ninth.yaml"
-FRESH_TENTH = HERE / "fresh" / "fresh_2026-12-06_tenth.yaml"
-BLIND_SETS = (FRESH, FRESH_SECOND, FRESH_THIRD, FRESH_FOURTH, FRESH_FIFTH, FRESH_SIXTH, FRESH_SEVENTH, FRESH_EIGHTH,
-              FRESH_NINTH, FRESH_TENTH)
+FRESH_ELEVENTH = HERE / "fresh" / "fresh_2026-12-06_eleventh.yaml"
+FRESH_TWELFTH = HERE / "fresh" / "fresh_2026-12-06_twelfth.yaml"
+BLIND_SETS = (FRESH_ELEVENTH, FRESH_TWELFTH)
+"""The frozen blind sets: never trained on. Sets 1-10 were blind once and are training data now
+(content/safeguarding/labelled/former_blind_*.yaml, their English messages only)."""
+
+
+def former_blind_sets() -> list[Path]:
+    """Blind sets 1-10, folded into training on 2026-12-06: still unseen by the other-languages model."""
+    from admin.risk_training import labelled_dir
+
+    return sorted(labelled_dir().glob("former_blind_*.yaml"))
+
 
 Row = tuple[str, bool, str | None]  # text, must flag, category
 
@@ -67,12 +68,12 @@ def team_holdout_rows() -> list[Row]:
     ]
 
 
-def fresh_rows(path: Path = FRESH) -> list[Row]:
+def fresh_rows(path: Path = FRESH_ELEVENTH) -> list[Row]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [(r["text"], True, r["category"]) for r in data["flag"]] + [(r["text"], False, None) for r in data["not_flag"]]
 
 
-def fresh_meta(path: Path = FRESH) -> dict[str, str]:
+def fresh_meta(path: Path = FRESH_ELEVENTH) -> dict[str, str]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return {"written": str(data["written"]), "author_role": str(data["author_role"])}
 
@@ -92,9 +93,10 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel, *, live: bool = T
     for text, must, category in rows:
         lex = assess_lexicon(text, lexicon).flagged
         mod = model.assess(text).fired
+        both = assess(text, lexicon, model).flagged  # the two together, as the bot combines them (lexicon_stands)
         # "live": what the bot does with the message, other languages included (a message in a language it
         # cannot read goes to a person as unassessed, so it counts as caught and, when everyday, as an alarm).
-        fired = {"lexicon": lex, "model": mod, "combined": lex or mod}
+        fired = {"lexicon": lex, "model": mod, "combined": both}
         if live:
             fired["live"] = assess_message(text, lexicon, model=model).flagged
             # The same without the other-languages model: every other-language message no lexicon flags goes
@@ -105,35 +107,23 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel, *, live: bool = T
             for name, hit in fired.items():
                 s.caught[name] += hit
             if category:
-                s.by_category[category][0] += lex or mod
+                s.by_category[category][0] += both
                 s.by_category[category][1] += 1
-            if not (lex or mod):
+            if not both:
                 s.missed.append(text)
         else:
             s.n_not += 1
             for name, hit in fired.items():
                 s.alarms[name] += hit
-            if lex or mod:
+            if both:
                 s.false_alarms.append(text)
     return s
 
 
 BLIND_NOTES = {
-    FRESH: "looked at during development",
-    FRESH_SECOND: "looked at during development",
-    FRESH_THIRD: "scored once on 2026-12-05 (0.966 / 0.102), since then looked at during development",
-    FRESH_FOURTH: "scored once on 2026-12-05 by the lead after round 2's model; looked at for round 3",
-    FRESH_FIFTH: "scored once on 2026-12-05 by the lead after round 3's model was final; never looked at in development",
-    FRESH_SIXTH: "scored in totals with round 3's model (0.841 / 0.145) and two trial models, then read message by "
-                 "message for round 4's lexicon changes: a development set since",
-    FRESH_SEVENTH: "scored in totals only on 2026-12-05 (round 4: 0.843 / 0.098), then read message by message on "
-                   "2026-12-06 for round 5's training data: a development set since",
-    FRESH_EIGHTH: "scored in totals only on 2026-12-06, with round 4's model and round 5's; never read message by "
-                  "message",
-    FRESH_NINTH: "written after round 5 shipped and scored once, in totals only, on 2026-12-06 with that model; "
-                 "never read message by message",
-    FRESH_TENTH: "written before the other-languages model and scored once, in totals only, on 2026-12-06 with it "
-                 "(live 0.972 / 0.204), again after its threshold was lowered; never read message by message",
+    FRESH_ELEVENTH: "written before round 6 (the ten earlier sets folded into training, the lexicon overruled where "
+                    "the model rules it out) and scored once, in totals only, with its final models; never read",
+    FRESH_TWELFTH: "the same, written alongside set 11 by another assistant",
 }
 
 
@@ -144,27 +134,30 @@ def markdown_table() -> str:
 
     lexicon, model = Lexicon.from_file(default_lexicon_path()), cached_model()
     sets = [
-        ("tuning set (all labelled data, both detectors learned from it)", tuning_rows()),
+        ("tuning set (all labelled data, blind sets 1-10 included; both detectors learned from it)", tuning_rows()),
         ("team hold-out (older, written by the team, never tuned on)", team_holdout_rows()),
     ]
-    for n, path in enumerate(BLIND_SETS, start=1):
+    for n, path in enumerate(BLIND_SETS, start=11):
         meta = fresh_meta(path)
         label = f"**blind set {n}** ({meta['written']}, {meta['author_role']}; {BLIND_NOTES[path]})"
         sets.append((label, fresh_rows(path)))
+    sets.append(("**blind sets 11 and 12 together**", [r for p in BLIND_SETS for r in fresh_rows(p)]))
     out = ["| set | disclosures / everyday | lexicon recall / FPR | model recall / FPR | **both** recall / FPR "
-           "| live check, other languages to a person: recall / FPR | **live check with the other-languages model** |",
+           "| both, on the messages read as English | **live check** (other languages included) |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
     blinds = []
     for name, rows in sets:
         s = score(rows, lexicon, model)
-        cells = [f"{s.recall(d):.3f} / {s.fpr(d):.3f}"
-                 for d in ("lexicon", "model", "combined", "live_without", "live")]
-        out.append(f"| {name} | {s.n_flag} / {s.n_not} | {cells[0]} | {cells[1]} | **{cells[2]}** | {cells[3]} "
-                   f"| **{cells[4]}** |")
-        blinds.append(s)
-    blinds = blinds[-len(BLIND_SETS):]
-    head = " | ".join(f"blind set {n}" for n in range(1, len(blinds) + 1))
-    out += ["", f"| by category (both detectors) | {head} |", "| --- |" + " --- |" * len(blinds)]
+        en = score(english_rows(rows), lexicon, model, live=False)
+        cells = [f"{s.recall(d):.3f} / {s.fpr(d):.3f}" for d in ("lexicon", "model", "combined", "live")]
+        english = f"{en.caught['combined']} / {en.n_flag} ({en.recall('combined'):.3f}), " \
+                  f"{en.alarms['combined']} / {en.n_not} ({en.fpr('combined'):.3f})"
+        out.append(f"| {name} | {s.n_flag} / {s.n_not} | {cells[0]} | {cells[1]} | **{cells[2]}** | {english} "
+                   f"| **{cells[3]}** |")
+        blinds.append(en)
+    blinds = blinds[2:4]
+    out += ["", "| by category (both detectors, messages read as English) | blind set 11 | blind set 12 |",
+            "| --- | --- | --- |"]
     for cat in sorted({c for b in blinds for c in b.by_category}):
         cells = []
         for b in blinds:

@@ -300,3 +300,31 @@ def test_live_lexicon_loads_with_every_category_well_stocked(lexicon: Lexicon) -
     for cid, category in lexicon.categories.items():
         assert len(category.patterns) >= 10, cid
         assert category.label
+
+
+def test_the_model_overrules_only_the_lexicon_categories_it_was_measured_on() -> None:
+    """bot.safeguarding.lexicon_stands: suicide and self-harm, sexual abuse, not safe and any category the lead adds
+    always flag on a lexicon hit; physical abuse, neglect and exploitation are overruled below the floor; threats
+    and running away need the model itself."""
+    from bot.safeguarding import LEXICON_OVERRULED_BELOW as FLOOR
+    from bot.safeguarding import lexicon_stands
+
+    for always in (["suicide_self_harm"], ["sexual_abuse"], ["not_safe"], ["a_new_category"], [],
+                   ["threats_violence", "suicide_self_harm"]):
+        assert lexicon_stands(always, 0.0), always
+    for floor_only in (["physical_abuse"], ["neglect"], ["exploitation_grooming"], ["physical_abuse", "threats_violence"]):
+        assert not lexicon_stands(floor_only, FLOOR / 2) and lexicon_stands(floor_only, FLOOR), floor_only
+    for model_only in (["threats_violence"], ["missing_homeless"], ["threats_violence", "missing_homeless"]):
+        assert not lexicon_stands(model_only, 0.99), model_only
+
+
+def test_an_overruled_lexicon_hit_is_said_and_a_grave_one_is_not_overruled(lexicon: Lexicon) -> None:
+    from bot.risk_model import cached_model
+
+    model = cached_model()
+    talk = "we had a knife crime assembly at school today, it was actually interesting"
+    assert assess_lexicon(talk, lexicon).flagged and not model.assess(talk).fired
+    verdict = assess(talk, lexicon, model)
+    assert not verdict.flagged and verdict.overruled and verdict.categories == () and verdict.detectors == ()
+    for grave in ("kms", "i want to die"):
+        assert assess(grave, lexicon, model).flagged, grave
