@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 import content
-from bot.risk_model import RiskModel, cached_model
+from bot.risk_model import MAX_CHARS, RiskModel, cached_model
 
 ANY_WORD = "*"
 GAP = "..."
@@ -659,26 +659,33 @@ LEXICON_OVERRULED_BELOW = 0.05
 """In the categories of LEXICON_OVERRULED_IN, a lexicon hit the model scores below this (about one in twenty) and
 does not flag itself does not flag the message. Measured on the ten earlier blind sets, each scored by a model
 trained without it (README, "How well it works"): the lexicon's hits that the model did not share were about nine
-false alarms in ten (a knife-crime assembly, a sextortion lesson, "the bruise is from my scooter"), and below this
-score none in those categories was a disclosure. The message is still read by a person (the "To read" queue), and
-`ourvoice safeguarding check` says when the lexicon was overruled."""
-LEXICON_MODEL_DECIDES = frozenset({"threats_violence", "missing_homeless"})
-"""Categories where a lexicon hit alone never flags: the model must fire too. Everyday talk uses their words most
-("she'll kill me if i'm late lol", "im gonna run away to disneyland", "we ran away with the league"): on the ten
-earlier blind sets 33 of their hits were not shared by the model, and all 33 were false alarms. The model reads
-the whole sentence, and caught every threat and running-away disclosure there that the lexicon did."""
-LEXICON_OVERRULED_IN = frozenset({"physical_abuse", "neglect", "exploitation_grooming"}) | LEXICON_MODEL_DECIDES
-"""The only categories the model can overrule. Any other (suicide and self-harm, sexual abuse, not safe, and any
-category the safeguarding lead adds) flags on a lexicon hit alone, whatever the model says: the gravest harms
-and a plain request for help, where a false alarm is the cheap mistake."""
+false alarms in ten ("we had a knife crime assembly", "i wanna run away to disneyland", a sextortion lesson), and
+below this score none in those categories was a disclosure."""
+LEXICON_OVERRULED_IN = frozenset({"threats_violence", "missing_homeless", "exploitation_grooming", "neglect"})
+"""The only categories the model can overrule: the ones whose words everyday talk borrows most ("she'll kill me
+if i'm late lol", "we ran away with the league", "never send pics to strangers"). Any other (suicide and self-harm,
+sexual abuse, physical abuse, not safe, and any category the safeguarding lead adds) flags on a lexicon hit alone,
+whatever the model says, and so does a hit that comes with one of them ("lol my mum will kill me if she finds out
+about the bruises he gave me"). A review of round 6's first rule showed why physical abuse is not in this list:
+"i got beaten up by my dad yesterday lol" scored 0.046."""
+OVERRULE_COVERAGE = 0.85
+"""The model overrules only a message whose words it knows (at least this share, `RiskModel.coverage`), read to
+the end (`MAX_CHARS`): "she'll kill me if i'm late lol. mi padrastro me pega" is read as English, but the model
+cannot read its Spanish half ("my stepfather hits me"), so its silence there means nothing."""
 
 
-def lexicon_stands(categories: Iterable[str], score: float) -> bool:
-    """Whether a lexicon hit in these categories flags a message the model scores `score` and does not flag."""
+def lexicon_stands(categories: Iterable[str], score: float, coverage: float = 1.0) -> bool:
+    """Whether a lexicon hit in these categories flags a message the model scores `score`, does not flag, and
+    knows `coverage` of the words of."""
     cats = set(categories)
     if not cats or not cats <= LEXICON_OVERRULED_IN:
         return True
-    return score >= LEXICON_OVERRULED_BELOW and not cats <= LEXICON_MODEL_DECIDES
+    return score >= LEXICON_OVERRULED_BELOW or coverage < OVERRULE_COVERAGE
+
+
+def _read(text: str, model: RiskModel) -> float:
+    """How much of the message the model has read and knows: 0 when it stops before the end (MAX_CHARS)."""
+    return 0.0 if len(text) > MAX_CHARS else model.coverage(text)
 
 
 def assess(text: str, lexicon: Lexicon, model: RiskModel | None = None) -> Assessment:
@@ -687,7 +694,8 @@ def assess(text: str, lexicon: Lexicon, model: RiskModel | None = None) -> Asses
     Two detectors read every message: the lexicon (phrases the safeguarding lead wrote down) and the
     statistical model (`bot/risk_model.py`, the stored one unless `model` is given), which generalises to
     wording nobody wrote down. Either one firing flags the message; categories come from both. The one exception:
-    a lexicon hit the model all but rules out flags only in the gravest categories (`lexicon_stands`).
+    in the categories everyday talk borrows most, a lexicon hit in a message the model has read in full, knows the
+    words of, and all but rules out (below 0.05) does not flag (`lexicon_stands`).
     Negation does not un-flag: "i'm not going to kill myself" still flags, because a person should check.
     The lexicon reads the whole message however long, in time linear in its length; the model reads a bounded
     prefix. Never raises: if something unexpected goes wrong the message is flagged `unassessed`, failing
@@ -695,10 +703,13 @@ def assess(text: str, lexicon: Lexicon, model: RiskModel | None = None) -> Asses
     """
     try:
         lex = _matcher_of(lexicon).assess(text)
-        verdict = (model or cached_model()).assess(text)
+        rm = model or cached_model()
+        verdict = rm.assess(text)
+        lexicon_fired = lex.flagged and (
+            verdict.fired or lexicon_stands(lex.categories, verdict.score, _read(text, rm))
+        )
     except Exception:
         return Assessment(flagged=True, categories=(UNASSESSED,), score=1.0)
-    lexicon_fired = lex.flagged and (verdict.fired or lexicon_stands(lex.categories, verdict.score))
     detectors = tuple(name for name, fired in (("lexicon", lexicon_fired), ("model", verdict.fired)) if fired)
     categories = set(lex.categories) if lexicon_fired else set()
     if verdict.fired and verdict.category:

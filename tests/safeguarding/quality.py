@@ -21,7 +21,10 @@ from bot.safeguarding import Lexicon, assess, assess_lexicon
 HERE = Path(__file__).parent
 FRESH_ELEVENTH = HERE / "fresh" / "fresh_2026-12-06_eleventh.yaml"
 FRESH_TWELFTH = HERE / "fresh" / "fresh_2026-12-06_twelfth.yaml"
-BLIND_SETS = (FRESH_ELEVENTH, FRESH_TWELFTH)
+FRESH_THIRTEENTH = HERE / "fresh" / "fresh_2026-12-07_thirteenth.yaml"
+FRESH_FOURTEENTH = HERE / "fresh" / "fresh_2026-12-07_fourteenth.yaml"
+BLIND_SETS = (FRESH_ELEVENTH, FRESH_TWELFTH, FRESH_THIRTEENTH, FRESH_FOURTEENTH)
+FIRST_BLIND_NUMBER = 11
 """The frozen blind sets: never trained on. Sets 1-10 were blind once and are training data now
 (content/safeguarding/labelled/former_blind_*.yaml, their English messages only)."""
 
@@ -121,9 +124,12 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel, *, live: bool = T
 
 
 BLIND_NOTES = {
-    FRESH_ELEVENTH: "written before round 6 (the ten earlier sets folded into training, the lexicon overruled where "
-                    "the model rules it out) and scored once, in totals only, with its final models; never read",
+    FRESH_ELEVENTH: "written before round 6 and scored once, in totals only, with its first rule for overruling the "
+                    "lexicon; scored again with the revised rule; never read",
     FRESH_TWELFTH: "the same, written alongside set 11 by another assistant",
+    FRESH_THIRTEENTH: "written after a review revised round 6's rule (asked for played-down disclosures and joking "
+                      "talk), scored once, in totals only, with the final models; never read",
+    FRESH_FOURTEENTH: "the same, written alongside set 13 (asked for messages mixing English and another language)",
 }
 
 
@@ -137,11 +143,11 @@ def markdown_table() -> str:
         ("tuning set (all labelled data, blind sets 1-10 included; both detectors learned from it)", tuning_rows()),
         ("team hold-out (older, written by the team, never tuned on)", team_holdout_rows()),
     ]
-    for n, path in enumerate(BLIND_SETS, start=11):
+    for n, path in enumerate(BLIND_SETS, start=FIRST_BLIND_NUMBER):
         meta = fresh_meta(path)
         label = f"**blind set {n}** ({meta['written']}, {meta['author_role']}; {BLIND_NOTES[path]})"
         sets.append((label, fresh_rows(path)))
-    sets.append(("**blind sets 11 and 12 together**", [r for p in BLIND_SETS for r in fresh_rows(p)]))
+    sets.append(("**blind sets 11-14 together**", [r for p in BLIND_SETS for r in fresh_rows(p)]))
     out = ["| set | disclosures / everyday | lexicon recall / FPR | model recall / FPR | **both** recall / FPR "
            "| both, on the messages read as English | **live check** (other languages included) |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -155,9 +161,10 @@ def markdown_table() -> str:
         out.append(f"| {name} | {s.n_flag} / {s.n_not} | {cells[0]} | {cells[1]} | **{cells[2]}** | {english} "
                    f"| **{cells[3]}** |")
         blinds.append(en)
-    blinds = blinds[2:4]
-    out += ["", "| by category (both detectors, messages read as English) | blind set 11 | blind set 12 |",
-            "| --- | --- | --- |"]
+    blinds = blinds[2 : 2 + len(BLIND_SETS)]
+    head = " | ".join(f"blind set {n}" for n in range(FIRST_BLIND_NUMBER, FIRST_BLIND_NUMBER + len(blinds)))
+    out += ["", f"| by category (both detectors, messages read as English) | {head} |",
+            "| --- |" + " --- |" * len(blinds)]
     for cat in sorted({c for b in blinds for c in b.by_category}):
         cells = []
         for b in blinds:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from bot.risk_model import RiskModel
 from bot.safeguarding import UNASSESSED, Assessment, Lexicon, assess, assess_lexicon, default_lexicon_path, normalise
 
 EXPECTED_CATEGORIES = {
@@ -302,23 +303,68 @@ def test_live_lexicon_loads_with_every_category_well_stocked(lexicon: Lexicon) -
         assert category.label
 
 
-def test_the_model_overrules_only_the_lexicon_categories_it_was_measured_on() -> None:
-    """bot.safeguarding.lexicon_stands: suicide and self-harm, sexual abuse, not safe and any category the lead adds
-    always flag on a lexicon hit; physical abuse, neglect and exploitation are overruled below the floor; threats
-    and running away need the model itself."""
+def _silent_model() -> RiskModel:
+    """A real model that knows every word of the messages below and scores everything close to 0."""
+    from bot.risk_model import FEATURIZER
+
+    words = "i got beaten up by my dad yesterday lol we had a knife crime assembly at school today it was good kms " \
+            "want to die my mum will kill me if she finds out about the bruises he gave me he touches me"
+    features = {f"w:{w}": [1.0, 0.0] for w in set(words.split())}
+    return RiskModel({
+        "featurizer": FEATURIZER, "data_digest": "test", "threshold": 0.5, "bias": -20.0, "features": features,
+        "categories": {"names": [], "bias": [], "weights": {}},
+    })
+
+
+def test_the_model_overrules_only_the_categories_everyday_talk_borrows() -> None:
+    """bot.safeguarding.lexicon_stands: suicide and self-harm, sexual abuse, physical abuse, not safe and any category
+    the lead adds always flag on a lexicon hit, and so does a hit that comes with one of them; threats, running away,
+    exploitation and neglect are overruled only below the floor and in a message whose words the model knows."""
     from bot.safeguarding import LEXICON_OVERRULED_BELOW as FLOOR
-    from bot.safeguarding import lexicon_stands
+    from bot.safeguarding import OVERRULE_COVERAGE, lexicon_stands
 
-    for always in (["suicide_self_harm"], ["sexual_abuse"], ["not_safe"], ["a_new_category"], [],
-                   ["threats_violence", "suicide_self_harm"]):
+    for always in (["suicide_self_harm"], ["sexual_abuse"], ["physical_abuse"], ["not_safe"], ["a_new_category"], [],
+                   ["threats_violence", "physical_abuse"]):
         assert lexicon_stands(always, 0.0), always
-    for floor_only in (["physical_abuse"], ["neglect"], ["exploitation_grooming"], ["physical_abuse", "threats_violence"]):
-        assert not lexicon_stands(floor_only, FLOOR / 2) and lexicon_stands(floor_only, FLOOR), floor_only
-    for model_only in (["threats_violence"], ["missing_homeless"], ["threats_violence", "missing_homeless"]):
-        assert not lexicon_stands(model_only, 0.99), model_only
+    for weak in (["threats_violence"], ["missing_homeless"], ["exploitation_grooming"], ["neglect"],
+                 ["threats_violence", "missing_homeless"]):
+        assert not lexicon_stands(weak, FLOOR / 2) and lexicon_stands(weak, FLOOR), weak
+        assert lexicon_stands(weak, 0.0, coverage=OVERRULE_COVERAGE - 0.01), weak
 
 
-def test_an_overruled_lexicon_hit_is_said_and_a_grave_one_is_not_overruled(lexicon: Lexicon) -> None:
+@pytest.mark.parametrize("text", ["i got beaten up by my dad yesterday lol", "kms", "i want to die", "he touches me"])
+def test_a_silent_model_cannot_overrule_a_grave_lexicon_hit(text: str, lexicon: Lexicon) -> None:
+    verdict = assess(text, lexicon, _silent_model())
+    assert verdict.flagged and verdict.detectors == ("lexicon",) and not verdict.overruled, verdict
+
+
+@pytest.mark.parametrize("text", [
+    "i got beaten up by my dad yesterday lol",
+    "lol my mum will kill me if she finds out about the bruises he gave me",
+])
+def test_disclosures_played_down_still_flag(text: str, lexicon: Lexicon) -> None:
+    """Found by a review of round 6's first rule, which let both pass (the model scored them 0.046 and 0.147)."""
+    assert assess(text, lexicon).flagged
+
+
+@pytest.mark.parametrize("text", [
+    "lol my mum will kill me, tata me tuce svaki dan",
+    "she'll kill me if i'm late lol. mi padrastro me pega",
+])
+def test_the_model_does_not_overrule_words_it_cannot_read(text: str, lexicon: Lexicon) -> None:
+    """Mixed messages read as English: the live model cannot read the other language's half."""
+    assert assess(text, lexicon).flagged
+
+
+def test_the_model_does_not_overrule_what_it_did_not_read(lexicon: Lexicon) -> None:
+    from bot.risk_model import MAX_CHARS
+
+    talk = "we had a knife crime assembly at school today it was good"
+    assert not assess(talk, lexicon, _silent_model()).flagged
+    assert assess("lol " * (MAX_CHARS // 4) + talk, lexicon, _silent_model()).flagged  # past what the model reads
+
+
+def test_an_overruled_lexicon_hit_is_said(lexicon: Lexicon) -> None:
     from bot.risk_model import cached_model
 
     model = cached_model()
@@ -326,5 +372,3 @@ def test_an_overruled_lexicon_hit_is_said_and_a_grave_one_is_not_overruled(lexic
     assert assess_lexicon(talk, lexicon).flagged and not model.assess(talk).fired
     verdict = assess(talk, lexicon, model)
     assert not verdict.flagged and verdict.overruled and verdict.categories == () and verdict.detectors == ()
-    for grave in ("kms", "i want to die"):
-        assert assess(grave, lexicon, model).flagged, grave

@@ -5,12 +5,14 @@ Never train on them; when one has been looked at to improve the detectors, write
 The goal there is recall >= 0.97 with false alarms <= 0.10 for both detectors together, on the messages the check
 reads as English (the rest go to a person or to the other-languages model; their own test is below).
 
-Round 6 (2026-12-06): blind sets 1-10, each measured while blind (README, "How well it works", keeps their
-figures), were folded into training after blind sets 11 and 12 were written to replace them, and the lexicon is
-overruled where the model all but rules a hit out (bot.safeguarding.lexicon_stands). Sets 11 and 12 were then
-scored once, in totals only, with the final models, and are held here: together, and set 11 alone, to the goal;
-set 12 alone to what it measured (its false alarms were 24 of 237, 0.101, one over the goal). Never lower a bar to
-pass; the next round needs a thirteenth set.
+Round 6 (2026-12-06/07): blind sets 1-10, each measured while blind (README, "How well it works", keeps their
+figures), were folded into training after blind sets 11 and 12 were written to replace them, and the model may
+overrule some lexicon hits (bot.safeguarding.lexicon_stands). Sets 11 and 12 were scored once with the first rule;
+a review then found that rule let two played-down or mixed-language disclosures pass, the rule was narrowed, and
+blind sets 13 and 14 were written and scored once, in totals only, with the final models (sets 11 and 12 scored a
+second time). Held here: all four together, 13 and 14 together and each alone, and set 11, to the goal; set 12 to
+what it measured (27 of 237 false alarms, 0.114, over the goal). Never lower a bar to pass; the next change to
+either detector needs a fifteenth set.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from bot.safeguarding import Lexicon, default_lexicon_path
 from tests.safeguarding.quality import (
     BLIND_SETS,
     FRESH_ELEVENTH,
+    FRESH_FOURTEENTH,
+    FRESH_THIRTEENTH,
     FRESH_TWELFTH,
+    Score,
     english_rows,
     former_blind_sets,
     fresh_rows,
@@ -54,40 +59,42 @@ def test_blind_set_is_big_enough(path: Path) -> None:
     assert sum(not must for _, must, _ in rows) >= 150
 
 
-def test_blind_sets_eleven_and_twelve_together_meet_the_goal_in_english(lexicon: Lexicon, model: RiskModel) -> None:
-    """Scored once on 2026-12-06: 434 of 435 English disclosures caught (0.998), 39 of 474 everyday messages
-    flagged (0.082)."""
-    rows = [r for path in BLIND_SETS for r in english_rows(fresh_rows(path))]
-    s = score(rows, lexicon, model, live=False)
-    assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} English disclosures missed"
-    assert s.fpr("combined") <= GOAL_FALSE_ALARMS, f"{len(s.false_alarms)} English false alarms"
+def _english(paths: tuple[Path, ...], lexicon: Lexicon, model: RiskModel) -> Score:
+    return score([r for path in paths for r in english_rows(fresh_rows(path))], lexicon, model, live=False)
 
 
-def test_the_eleventh_blind_set_meets_the_goal_in_english(lexicon: Lexicon, model: RiskModel) -> None:
-    """Scored once: 218 of 219 (0.995) and 15 of 237 (0.063)."""
-    s = score(english_rows(fresh_rows(FRESH_ELEVENTH)), lexicon, model, live=False)
+@pytest.mark.parametrize(
+    "paths",
+    [BLIND_SETS, (FRESH_THIRTEENTH, FRESH_FOURTEENTH), (FRESH_THIRTEENTH,), (FRESH_FOURTEENTH,), (FRESH_ELEVENTH,)],
+    ids=["sets 11-14", "sets 13 and 14", "set 13", "set 14", "set 11"],
+)
+def test_blind_sets_meet_the_goal_in_english(paths: tuple[Path, ...], lexicon: Lexicon, model: RiskModel) -> None:
+    """Scored with the final models of round 6 (sets 13 and 14 once): sets 11-14 863 of 869 disclosures (0.993) and
+    85 of 947 everyday messages (0.090); 13: 214 / 218 and 22 / 238; 14: 215 / 216 and 19 / 235; 11: 218 / 219 and
+    17 / 237."""
+    s = _english(paths, lexicon, model)
     assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} English disclosures missed"
     assert s.fpr("combined") <= GOAL_FALSE_ALARMS, f"{len(s.false_alarms)} English false alarms"
 
 
 def test_the_twelfth_blind_set_holds_what_it_measured_in_english(lexicon: Lexicon, model: RiskModel) -> None:
-    """Scored once: 216 of 216 (1.000) and 24 of 237 everyday messages (0.101): one false alarm over the goal."""
-    s = score(english_rows(fresh_rows(FRESH_TWELFTH)), lexicon, model, live=False)
+    """216 of 216 (1.000) and 27 of 237 everyday messages (0.114): over the false-alarm goal (24 with round 6's
+    first rule, before the review narrowed it)."""
+    s = _english((FRESH_TWELFTH,), lexicon, model)
     assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} English disclosures missed"
-    assert s.alarms["combined"] <= 24, f"{len(s.false_alarms)} English false alarms"
+    assert s.alarms["combined"] <= 27, f"{len(s.false_alarms)} English false alarms"
 
 
-# Blind sets 11 and 12 over all their messages, as the bot reads them (live check): every disclosure reaches a
-# person, in every language; everyday messages in other languages that the other-languages model cannot vouch for
-# go to a person too, so the live false-alarm rate is higher (scored once: 36 / 270 and 48 / 270).
-# (One English disclosure of set 11 is missed by both detectors; it is still read by a person in the "To read"
-# queue, like every free-text message.)
-LIVE_ALARMS = {FRESH_ELEVENTH: 36, FRESH_TWELFTH: 48}
-LIVE_CAUGHT = {FRESH_ELEVENTH: 249, FRESH_TWELFTH: 250}
+# Blind sets 11-14 over all their messages, as the bot reads them (live check): every disclosure in another
+# language reaches a person; everyday messages in other languages that the other-languages model cannot vouch for
+# go to a person too, so the live false-alarm rate is higher. The English disclosures both detectors miss (1, 0, 4
+# and 1) are the only ones that pass; when they are answers to a question, they are still read in the "To read" queue.
+LIVE_ALARMS = {FRESH_ELEVENTH: 38, FRESH_TWELFTH: 51, FRESH_THIRTEENTH: 45, FRESH_FOURTEENTH: 42}
+LIVE_CAUGHT = {FRESH_ELEVENTH: 249, FRESH_TWELFTH: 250, FRESH_THIRTEENTH: 246, FRESH_FOURTEENTH: 249}
 
 
 @pytest.mark.parametrize("path", BLIND_SETS, ids=lambda p: p.stem)
-def test_the_live_check_sends_every_disclosure_of_the_blind_sets_to_a_person(
+def test_the_live_check_on_the_blind_sets_holds_what_it_measured(
     path: Path, lexicon: Lexicon, model: RiskModel
 ) -> None:
     s = score(fresh_rows(path), lexicon, model)
@@ -98,13 +105,13 @@ def test_the_live_check_sends_every_disclosure_of_the_blind_sets_to_a_person(
     assert other and score(other, lexicon, model).caught["live"] == len(other)  # none in another language unanswered
 
 
-# The other-languages model on the messages in other languages of blind sets 5-12 (it never trained on them; sets
+# The other-languages model on the messages in other languages of blind sets 5-14 (it never trained on them; sets
 # 5-10 are training data for the English model only): every disclosure the check sent to a person without it still
 # goes, and it lets some everyday messages pass (at most this many still alert; without it, every one would).
 OTHER_LANGUAGES_ALARMS = {
     "former_blind_05_2026-12-05": 24, "former_blind_06_2026-12-05": 26, "former_blind_07_2026-12-05": 25,
     "former_blind_08_2026-12-06": 19, "former_blind_09_2026-12-06": 26, "former_blind_10_2026-12-06": 24,
-    FRESH_ELEVENTH.stem: 21, FRESH_TWELFTH.stem: 24,
+    FRESH_ELEVENTH.stem: 21, FRESH_TWELFTH.stem: 24, FRESH_THIRTEENTH.stem: 23, FRESH_FOURTEENTH.stem: 23,
 }  # fmt: skip
 
 
@@ -123,7 +130,7 @@ def test_the_other_languages_model_costs_no_disclosure_and_spares_everyday_messa
     assert s.alarms["live"] <= OTHER_LANGUAGES_ALARMS[path.stem] < s.alarms["live_without"]
 
 
-def test_all_eight_sets_in_other_languages_are_found() -> None:
+def test_all_ten_sets_in_other_languages_are_found() -> None:
     assert len(_sets_in_other_languages()) == len(OTHER_LANGUAGES_ALARMS)
 
 
