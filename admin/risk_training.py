@@ -23,7 +23,7 @@ from bot.risk_model import FEATURIZER, Concepts, features, tokens
 from bot.safeguarding import (
     LEXICON_OVERRULED_BELOW,
     LEXICON_OVERRULED_IN,
-    OVERRULE_COVERAGE,
+    OVERRULE_UNKNOWN_WORDS,
     Lexicon,
     assess_lexicon,
     default_lexicon_path,
@@ -43,7 +43,7 @@ FOLDS = 5
 DIGITS = 5
 RECIPE = (
     "recall-first, folds by source file", TARGET_RECALL,
-    "lexicon overruled below", LEXICON_OVERRULED_BELOW, sorted(LEXICON_OVERRULED_IN), OVERRULE_COVERAGE,
+    "lexicon overruled below", LEXICON_OVERRULED_BELOW, sorted(LEXICON_OVERRULED_IN), OVERRULE_UNKNOWN_WORDS,
 )  # fmt: skip
 """The English model's training recipe beyond the constants above, part of its data digest: changing any of it
 makes the stored model stale."""
@@ -303,7 +303,7 @@ def _threshold(
 ) -> tuple[float, dict[str, float]]:
     """Pick the threshold from out-of-fold scores, so it reflects unseen wording rather than memory. With the
     lexicon's categories, a lexicon hit counts only where it would stand against the model's score (the live rule,
-    bot.safeguarding.lexicon_stands, taking every word as known: the rule's coverage test can only make more hits
+    bot.safeguarding.lexicon_stands, taking every word as known: the rule's unknown-word test can only make more hits
     stand live than counted here, so the threshold errs towards catching more)."""
     flags = [ex.flag for ex in examples]
     scores = out_of_fold_scores(examples, counts, fold_of)

@@ -25,7 +25,7 @@ from bot.engine import ConversationState, Effect, StepContext, step
 from bot.language_check import alert_categories, default_language_lexicons
 from bot.language_check import assess_message as assess
 from bot.messages import Choice, Inbound, Outbound
-from bot.safeguarding import Assessment, Lexicon
+from bot.safeguarding import Assessment, Lexicon, reading_score
 from bot.settings import BotSettings, HelpNumbers
 from bot.working_days import is_working_day
 from content.loader import Library, current_council
@@ -735,7 +735,7 @@ class Dispatcher:
                 # A person reads every free-text answer: queued in this same transaction, risk-first.
                 reading.add(
                     s, answer_id=answer_id, participant_id=participant.id, flow_id=ans.flow_id,
-                    question_id=ans.question_id, district=participant.district, score=assessment.score,
+                    question_id=ans.question_id, district=participant.district, score=reading_score(assessment),
                     flagged=assessment.flagged, now=now,
                 )
         for flow_id, run in result.completed:

@@ -241,6 +241,10 @@ class RiskModel:
             return 0.0
         return sum(f"w:{w}" in self.idf for w in words) / len(words)
 
+    def unknown_words(self, text: str) -> int:
+        """How many of the message's words the model never learned (as words): words it cannot vouch for."""
+        return sum(f"w:{w}" not in self.idf for w in tokens(text) if _LETTER.search(w))
+
     def assess(self, text: str) -> ModelVerdict:
         """Score a message as its most worrying window."""
         words = tokens(text)

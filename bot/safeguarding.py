@@ -659,33 +659,44 @@ LEXICON_OVERRULED_BELOW = 0.05
 """In the categories of LEXICON_OVERRULED_IN, a lexicon hit the model scores below this (about one in twenty) and
 does not flag itself does not flag the message. Measured on the ten earlier blind sets, each scored by a model
 trained without it (README, "How well it works"): the lexicon's hits that the model did not share were about nine
-false alarms in ten ("we had a knife crime assembly", "i wanna run away to disneyland", a sextortion lesson), and
-below this score none in those categories was a disclosure."""
-LEXICON_OVERRULED_IN = frozenset({"threats_violence", "missing_homeless", "exploitation_grooming", "neglect"})
-"""The only categories the model can overrule: the ones whose words everyday talk borrows most ("she'll kill me
-if i'm late lol", "we ran away with the league", "never send pics to strangers"). Any other (suicide and self-harm,
-sexual abuse, physical abuse, not safe, and any category the safeguarding lead adds) flags on a lexicon hit alone,
-whatever the model says, and so does a hit that comes with one of them ("lol my mum will kill me if she finds out
-about the bruises he gave me"). A review of round 6's first rule showed why physical abuse is not in this list:
-"i got beaten up by my dad yesterday lol" scored 0.046."""
-OVERRULE_COVERAGE = 0.85
-"""The model overrules only a message whose words it knows (at least this share, `RiskModel.coverage`), read to
-the end (`MAX_CHARS`): "she'll kill me if i'm late lol. mi padrastro me pega" is read as English, but the model
-cannot read its Spanish half ("my stepfather hits me"), so its silence there means nothing."""
+false alarms in ten ("we had a knife crime assembly", "i wanna run away to disneyland"), and below this score none
+in these categories was a disclosure. Reviews found disclosures written to slip past it ("she'll kill me if im
+late lol she meant it"), so an overruled answer is read early (READ_EARLY)."""
+LEXICON_OVERRULED_IN = frozenset({"threats_violence", "missing_homeless", "neglect"})
+"""The only categories the model can overrule: the ones whose words everyday talk borrows most ("she'll kill me if
+i'm late lol", "we ran away with the league", "i'm starving, there's no food in this house till tea"). Any other
+(suicide and self-harm, sexual abuse, physical abuse, exploitation and grooming, not safe, and any category the
+safeguarding lead adds) flags on a lexicon hit alone, whatever the model says, and so does a hit that comes with
+one of them. Two reviews of round 6 showed why: "i got beaten up by my dad yesterday lol" (physical abuse) scored
+0.046, and "we did a lesson on sextortion today lol thats literally what that guy is doing to me" 0.001."""
+OVERRULE_UNKNOWN_WORDS = 1
+"""The model overrules only a message it has read to the end (`MAX_CHARS`) with at most this many words it never
+learned: "she'll kill me if i'm late lol, ojczym mnie bije" is read as English, but the model cannot read its Polish
+end ("my stepfather beats me"), so its silence there means nothing. (A share of known words was tried first; enough
+English around a short clause in another language passed it.)"""
+READ_EARLY = 0.5
+"""The "To read" queue's score for an answer whose lexicon hit the model overruled: above most everyday answers, so
+a person reads it early rather than last."""
 
 
-def lexicon_stands(categories: Iterable[str], score: float, coverage: float = 1.0) -> bool:
+def lexicon_stands(categories: Iterable[str], score: float, unknown_words: int = 0) -> bool:
     """Whether a lexicon hit in these categories flags a message the model scores `score`, does not flag, and
-    knows `coverage` of the words of."""
+    has `unknown_words` words it never learned in."""
     cats = set(categories)
     if not cats or not cats <= LEXICON_OVERRULED_IN:
         return True
-    return score >= LEXICON_OVERRULED_BELOW or coverage < OVERRULE_COVERAGE
+    return score >= LEXICON_OVERRULED_BELOW or unknown_words > OVERRULE_UNKNOWN_WORDS
 
 
-def _read(text: str, model: RiskModel) -> float:
-    """How much of the message the model has read and knows: 0 when it stops before the end (MAX_CHARS)."""
-    return 0.0 if len(text) > MAX_CHARS else model.coverage(text)
+def reading_score(assessment: Assessment) -> float:
+    """Where a message's free-text answer sits in the "To read" queue: the model's score, raised to READ_EARLY when
+    the model overruled a lexicon hit in it."""
+    return max(assessment.score, READ_EARLY) if assessment.overruled else assessment.score
+
+
+def _unread(text: str, model: RiskModel) -> int:
+    """How many of the message's words the model cannot vouch for; all of them when it stops before the end."""
+    return len(text) if len(text) > MAX_CHARS else model.unknown_words(text)
 
 
 def assess(text: str, lexicon: Lexicon, model: RiskModel | None = None) -> Assessment:
@@ -695,7 +706,7 @@ def assess(text: str, lexicon: Lexicon, model: RiskModel | None = None) -> Asses
     statistical model (`bot/risk_model.py`, the stored one unless `model` is given), which generalises to
     wording nobody wrote down. Either one firing flags the message; categories come from both. The one exception:
     in the categories everyday talk borrows most, a lexicon hit in a message the model has read in full, knows the
-    words of, and all but rules out (below 0.05) does not flag (`lexicon_stands`).
+    words of, and all but rules out (below 0.05) does not flag (`lexicon_stands`); the answer is read early.
     Negation does not un-flag: "i'm not going to kill myself" still flags, because a person should check.
     The lexicon reads the whole message however long, in time linear in its length; the model reads a bounded
     prefix. Never raises: if something unexpected goes wrong the message is flagged `unassessed`, failing
@@ -706,7 +717,7 @@ def assess(text: str, lexicon: Lexicon, model: RiskModel | None = None) -> Asses
         rm = model or cached_model()
         verdict = rm.assess(text)
         lexicon_fired = lex.flagged and (
-            verdict.fired or lexicon_stands(lex.categories, verdict.score, _read(text, rm))
+            verdict.fired or lexicon_stands(lex.categories, verdict.score, _unread(text, rm))
         )
     except Exception:
         return Assessment(flagged=True, categories=(UNASSESSED,), score=1.0)

@@ -23,7 +23,9 @@ FRESH_ELEVENTH = HERE / "fresh" / "fresh_2026-12-06_eleventh.yaml"
 FRESH_TWELFTH = HERE / "fresh" / "fresh_2026-12-06_twelfth.yaml"
 FRESH_THIRTEENTH = HERE / "fresh" / "fresh_2026-12-07_thirteenth.yaml"
 FRESH_FOURTEENTH = HERE / "fresh" / "fresh_2026-12-07_fourteenth.yaml"
-BLIND_SETS = (FRESH_ELEVENTH, FRESH_TWELFTH, FRESH_THIRTEENTH, FRESH_FOURTEENTH)
+FRESH_FIFTEENTH = HERE / "fresh" / "fresh_2026-12-07_fifteenth.yaml"
+FRESH_SIXTEENTH = HERE / "fresh" / "fresh_2026-12-07_sixteenth.yaml"
+BLIND_SETS = (FRESH_ELEVENTH, FRESH_TWELFTH, FRESH_THIRTEENTH, FRESH_FOURTEENTH, FRESH_FIFTEENTH, FRESH_SIXTEENTH)
 FIRST_BLIND_NUMBER = 11
 """The frozen blind sets: never trained on. Sets 1-10 were blind once and are training data now
 (content/safeguarding/labelled/former_blind_*.yaml, their English messages only)."""
@@ -124,12 +126,15 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel, *, live: bool = T
 
 
 BLIND_NOTES = {
-    FRESH_ELEVENTH: "written before round 6 and scored once, in totals only, with its first rule for overruling the "
-                    "lexicon; scored again with the revised rule; never read",
+    FRESH_ELEVENTH: "written before round 6; scored in totals only with its first rule for overruling the lexicon, "
+                    "its second and the final one; never read",
     FRESH_TWELFTH: "the same, written alongside set 11 by another assistant",
     FRESH_THIRTEENTH: "written after a review revised round 6's rule (asked for played-down disclosures and joking "
-                      "talk), scored once, in totals only, with the final models; never read",
+                      "talk); scored in totals only with the second rule and the final one; never read",
     FRESH_FOURTEENTH: "the same, written alongside set 13 (asked for messages mixing English and another language)",
+    FRESH_FIFTEENTH: "written after a second review narrowed the rule again; scored once, in totals only, with the "
+                     "final models; never read",
+    FRESH_SIXTEENTH: "the same, written alongside set 15 (asked for disclosures right after an ordinary topic)",
 }
 
 
@@ -147,7 +152,7 @@ def markdown_table() -> str:
         meta = fresh_meta(path)
         label = f"**blind set {n}** ({meta['written']}, {meta['author_role']}; {BLIND_NOTES[path]})"
         sets.append((label, fresh_rows(path)))
-    sets.append(("**blind sets 11-14 together**", [r for p in BLIND_SETS for r in fresh_rows(p)]))
+    sets.append(("**blind sets 11-16 together**", [r for p in BLIND_SETS for r in fresh_rows(p)]))
     out = ["| set | disclosures / everyday | lexicon recall / FPR | model recall / FPR | **both** recall / FPR "
            "| both, on the messages read as English | **live check** (other languages included) |",
            "| --- | --- | --- | --- | --- | --- | --- |"]

@@ -317,19 +317,28 @@ def _silent_model() -> RiskModel:
 
 
 def test_the_model_overrules_only_the_categories_everyday_talk_borrows() -> None:
-    """bot.safeguarding.lexicon_stands: suicide and self-harm, sexual abuse, physical abuse, not safe and any category
-    the lead adds always flag on a lexicon hit, and so does a hit that comes with one of them; threats, running away,
-    exploitation and neglect are overruled only below the floor and in a message whose words the model knows."""
+    """bot.safeguarding.lexicon_stands: suicide and self-harm, sexual abuse, physical abuse, exploitation, not safe
+    and any category the lead adds always flag on a lexicon hit, and so does a hit that comes with one of them;
+    threats, running away and neglect are overruled only below the floor, in a message whose words the model
+    knows (at most OVERRULE_UNKNOWN_WORDS unknown)."""
     from bot.safeguarding import LEXICON_OVERRULED_BELOW as FLOOR
-    from bot.safeguarding import OVERRULE_COVERAGE, lexicon_stands
+    from bot.safeguarding import OVERRULE_UNKNOWN_WORDS, lexicon_stands
 
-    for always in (["suicide_self_harm"], ["sexual_abuse"], ["physical_abuse"], ["not_safe"], ["a_new_category"], [],
-                   ["threats_violence", "physical_abuse"]):
+    for always in (["suicide_self_harm"], ["sexual_abuse"], ["physical_abuse"], ["exploitation_grooming"],
+                   ["not_safe"], ["a_new_category"], [], ["threats_violence", "physical_abuse"]):
         assert lexicon_stands(always, 0.0), always
-    for weak in (["threats_violence"], ["missing_homeless"], ["exploitation_grooming"], ["neglect"],
-                 ["threats_violence", "missing_homeless"]):
+    for weak in (["threats_violence"], ["missing_homeless"], ["neglect"], ["threats_violence", "missing_homeless"]):
         assert not lexicon_stands(weak, FLOOR / 2) and lexicon_stands(weak, FLOOR), weak
-        assert lexicon_stands(weak, 0.0, coverage=OVERRULE_COVERAGE - 0.01), weak
+        assert not lexicon_stands(weak, 0.0, unknown_words=OVERRULE_UNKNOWN_WORDS), weak
+        assert lexicon_stands(weak, 0.0, unknown_words=OVERRULE_UNKNOWN_WORDS + 1), weak
+
+
+def test_an_overruled_answer_is_read_early() -> None:
+    from bot.safeguarding import READ_EARLY, reading_score
+
+    assert reading_score(Assessment(flagged=False, categories=(), score=0.01, overruled=("threats_violence",))) == READ_EARLY
+    assert reading_score(Assessment(flagged=False, categories=(), score=0.01)) == 0.01
+    assert reading_score(Assessment(flagged=True, categories=("x",), score=0.9)) == 0.9
 
 
 @pytest.mark.parametrize("text", ["i got beaten up by my dad yesterday lol", "kms", "i want to die", "he touches me"])
@@ -341,15 +350,19 @@ def test_a_silent_model_cannot_overrule_a_grave_lexicon_hit(text: str, lexicon: 
 @pytest.mark.parametrize("text", [
     "i got beaten up by my dad yesterday lol",
     "lol my mum will kill me if she finds out about the bruises he gave me",
+    "we did a lesson on sextortion today lol thats literally what that guy is doing to me",
+    "did a sextortion lesson today lol that literally happened to me last month",
 ])
 def test_disclosures_played_down_still_flag(text: str, lexicon: Lexicon) -> None:
-    """Found by a review of round 6's first rule, which let both pass (the model scored them 0.046 and 0.147)."""
+    """Found by two reviews of round 6's rule for overruling the lexicon, which let them pass."""
     assert assess(text, lexicon).flagged
 
 
 @pytest.mark.parametrize("text", [
     "lol my mum will kill me, tata me tuce svaki dan",
     "she'll kill me if i'm late lol. mi padrastro me pega",
+    "my carer said she'd kill me if i was late lol, anyway we won at football today, ojczym mnie bije",
+    "my carer said she'd kill me if i was late lol, anyway we won at football today, baba yangu ananipiga",
 ])
 def test_the_model_does_not_overrule_words_it_cannot_read(text: str, lexicon: Lexicon) -> None:
     """Mixed messages read as English: the live model cannot read the other language's half."""

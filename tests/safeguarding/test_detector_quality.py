@@ -7,12 +7,11 @@ reads as English (the rest go to a person or to the other-languages model; their
 
 Round 6 (2026-12-06/07): blind sets 1-10, each measured while blind (README, "How well it works", keeps their
 figures), were folded into training after blind sets 11 and 12 were written to replace them, and the model may
-overrule some lexicon hits (bot.safeguarding.lexicon_stands). Sets 11 and 12 were scored once with the first rule;
-a review then found that rule let two played-down or mixed-language disclosures pass, the rule was narrowed, and
-blind sets 13 and 14 were written and scored once, in totals only, with the final models (sets 11 and 12 scored a
-second time). Held here: all four together, 13 and 14 together and each alone, and set 11, to the goal; set 12 to
-what it measured (27 of 237 false alarms, 0.114, over the goal). Never lower a bar to pass; the next change to
-either detector needs a fifteenth set.
+overrule some lexicon hits (bot.safeguarding.lexicon_stands). Two reviews each found disclosures the rule of the
+day let pass; each time the rule was narrowed and two new blind sets were written before it was scored: 11 and 12
+(first rule), 13 and 14 (second), 15 and 16 (final, scored once, in totals only). Held here: all six together,
+15 and 16 together and each alone, 13, 14 and 11 to the goal; set 12 to what it measured (27 of 237 false alarms,
+0.114, over the goal). Never lower a bar to pass; the next change to either detector needs a seventeenth set.
 """
 
 from __future__ import annotations
@@ -26,7 +25,9 @@ from bot.safeguarding import Lexicon, default_lexicon_path
 from tests.safeguarding.quality import (
     BLIND_SETS,
     FRESH_ELEVENTH,
+    FRESH_FIFTEENTH,
     FRESH_FOURTEENTH,
+    FRESH_SIXTEENTH,
     FRESH_THIRTEENTH,
     FRESH_TWELFTH,
     Score,
@@ -65,13 +66,14 @@ def _english(paths: tuple[Path, ...], lexicon: Lexicon, model: RiskModel) -> Sco
 
 @pytest.mark.parametrize(
     "paths",
-    [BLIND_SETS, (FRESH_THIRTEENTH, FRESH_FOURTEENTH), (FRESH_THIRTEENTH,), (FRESH_FOURTEENTH,), (FRESH_ELEVENTH,)],
-    ids=["sets 11-14", "sets 13 and 14", "set 13", "set 14", "set 11"],
+    [BLIND_SETS, (FRESH_FIFTEENTH, FRESH_SIXTEENTH), (FRESH_FIFTEENTH,), (FRESH_SIXTEENTH,), (FRESH_THIRTEENTH,),
+     (FRESH_FOURTEENTH,), (FRESH_ELEVENTH,)],
+    ids=["sets 11-16", "sets 15 and 16", "set 15", "set 16", "set 13", "set 14", "set 11"],
 )
 def test_blind_sets_meet_the_goal_in_english(paths: tuple[Path, ...], lexicon: Lexicon, model: RiskModel) -> None:
-    """Scored with the final models of round 6 (sets 13 and 14 once): sets 11-14 863 of 869 disclosures (0.993) and
-    85 of 947 everyday messages (0.090); 13: 214 / 218 and 22 / 238; 14: 215 / 216 and 19 / 235; 11: 218 / 219 and
-    17 / 237."""
+    """Scored with the final models of round 6 (sets 15 and 16 once): sets 11-16 1,293 of 1,305 disclosures (0.991)
+    and 115 of 1,420 everyday messages (0.081); 15: 216 / 218 and 14 / 235; 16: 214 / 218 and 16 / 238; 13: 214 /
+    218 and 22 / 238; 14: 215 / 216 and 19 / 235; 11: 218 / 219 and 17 / 237."""
     s = _english(paths, lexicon, model)
     assert s.recall("combined") >= GOAL_RECALL, f"{len(s.missed)} English disclosures missed"
     assert s.fpr("combined") <= GOAL_FALSE_ALARMS, f"{len(s.false_alarms)} English false alarms"
@@ -85,12 +87,14 @@ def test_the_twelfth_blind_set_holds_what_it_measured_in_english(lexicon: Lexico
     assert s.alarms["combined"] <= 27, f"{len(s.false_alarms)} English false alarms"
 
 
-# Blind sets 11-14 over all their messages, as the bot reads them (live check): every disclosure in another
+# Blind sets 11-16 over all their messages, as the bot reads them (live check): every disclosure in another
 # language reaches a person; everyday messages in other languages that the other-languages model cannot vouch for
-# go to a person too, so the live false-alarm rate is higher. The English disclosures both detectors miss (1, 0, 4
-# and 1) are the only ones that pass; when they are answers to a question, they are still read in the "To read" queue.
-LIVE_ALARMS = {FRESH_ELEVENTH: 38, FRESH_TWELFTH: 51, FRESH_THIRTEENTH: 45, FRESH_FOURTEENTH: 42}
-LIVE_CAUGHT = {FRESH_ELEVENTH: 249, FRESH_TWELFTH: 250, FRESH_THIRTEENTH: 246, FRESH_FOURTEENTH: 249}
+# go to a person too, so the live false-alarm rate is higher. The English disclosures both detectors miss (1, 0, 4,
+# 1, 2 and 4) are the only ones that pass; when they are answers to a question, they are still read in the "To read" queue.
+LIVE_ALARMS = {FRESH_ELEVENTH: 38, FRESH_TWELFTH: 51, FRESH_THIRTEENTH: 45, FRESH_FOURTEENTH: 42, FRESH_FIFTEENTH: 36,
+               FRESH_SIXTEENTH: 39}
+LIVE_CAUGHT = {FRESH_ELEVENTH: 249, FRESH_TWELFTH: 250, FRESH_THIRTEENTH: 246, FRESH_FOURTEENTH: 249,
+               FRESH_FIFTEENTH: 248, FRESH_SIXTEENTH: 246}
 
 
 @pytest.mark.parametrize("path", BLIND_SETS, ids=lambda p: p.stem)
@@ -105,13 +109,14 @@ def test_the_live_check_on_the_blind_sets_holds_what_it_measured(
     assert other and score(other, lexicon, model).caught["live"] == len(other)  # none in another language unanswered
 
 
-# The other-languages model on the messages in other languages of blind sets 5-14 (it never trained on them; sets
+# The other-languages model on the messages in other languages of blind sets 5-16 (it never trained on them; sets
 # 5-10 are training data for the English model only): every disclosure the check sent to a person without it still
 # goes, and it lets some everyday messages pass (at most this many still alert; without it, every one would).
 OTHER_LANGUAGES_ALARMS = {
     "former_blind_05_2026-12-05": 24, "former_blind_06_2026-12-05": 26, "former_blind_07_2026-12-05": 25,
     "former_blind_08_2026-12-06": 19, "former_blind_09_2026-12-06": 26, "former_blind_10_2026-12-06": 24,
     FRESH_ELEVENTH.stem: 21, FRESH_TWELFTH.stem: 24, FRESH_THIRTEENTH.stem: 23, FRESH_FOURTEENTH.stem: 23,
+    FRESH_FIFTEENTH.stem: 22, FRESH_SIXTEENTH.stem: 23,
 }  # fmt: skip
 
 
@@ -130,7 +135,7 @@ def test_the_other_languages_model_costs_no_disclosure_and_spares_everyday_messa
     assert s.alarms["live"] <= OTHER_LANGUAGES_ALARMS[path.stem] < s.alarms["live_without"]
 
 
-def test_all_ten_sets_in_other_languages_are_found() -> None:
+def test_all_twelve_sets_in_other_languages_are_found() -> None:
     assert len(_sets_in_other_languages()) == len(OTHER_LANGUAGES_ALARMS)
 
 
