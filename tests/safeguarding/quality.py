@@ -15,8 +15,9 @@ import yaml
 
 from admin.risk_training import load_labelled
 from bot.language_check import assess_message
+from bot.language_id import ENGLISH, identify
 from bot.risk_model import RiskModel
-from bot.safeguarding import Lexicon, assess, assess_lexicon
+from bot.safeguarding import Lexicon, assess
 
 HERE = Path(__file__).parent
 FRESH_ELEVENTH = HERE / "fresh" / "fresh_2026-12-06_eleventh.yaml"
@@ -96,17 +97,24 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel, *, live: bool = T
     first, the slow part), for callers that read only the English detectors."""
     s = Score()
     for text, must, category in rows:
-        lex = assess_lexicon(text, lexicon).flagged
-        mod = model.assess(text).fired
-        both = assess(text, lexicon, model).flagged  # the two together, as the bot combines them (lexicon_stands)
-        # "live": what the bot does with the message, other languages included (a message in a language it
-        # cannot read goes to a person as unassessed, so it counts as caught and, when everyday, as an alarm).
+        # One pass of both detectors, as the bot combines them (lexicon_stands): the lexicon's own verdict is
+        # "fired" or "overruled", the model's is whether it is among the detectors.
+        verdict = assess(text, lexicon, model)
+        both = verdict.flagged
+        lex = "lexicon" in verdict.detectors or bool(verdict.overruled)
+        mod = "model" in verdict.detectors
         fired = {"lexicon": lex, "model": mod, "combined": both}
         if live:
-            fired["live"] = assess_message(text, lexicon, model=model).flagged
-            # The same without the other-languages model: every other-language message no lexicon flags goes
-            # to a person (what the bot did before that model, 2026-12-06).
-            fired["live_without"] = assess_message(text, lexicon, model=model, others=False).flagged
+            # "live": what the bot does with the message, other languages included (a message in a language it
+            # cannot read goes to a person as unassessed, so it counts as caught and, when everyday, as an alarm).
+            # For a message read as English that is exactly the two detectors' verdict.
+            if identify(text).locale == ENGLISH:
+                fired["live"] = fired["live_without"] = both
+            else:
+                fired["live"] = assess_message(text, lexicon, model=model).flagged
+                # The same without the other-languages model: every other-language message no lexicon flags goes
+                # to a person (what the bot did before that model, 2026-12-06).
+                fired["live_without"] = assess_message(text, lexicon, model=model, others=False).flagged
         if must:
             s.n_flag += 1
             for name, hit in fired.items():
@@ -128,7 +136,8 @@ def score(rows: list[Row], lexicon: Lexicon, model: RiskModel, *, live: bool = T
 BLIND_NOTES = {
     FRESH_ELEVENTH: "written before round 6; scored in totals only with its first rule for overruling the lexicon, "
                     "its second and the final one; never read",
-    FRESH_TWELFTH: "the same, written alongside set 11 by another assistant",
+    FRESH_TWELFTH: "the same, written alongside set 11 by another assistant (asked to lean towards younger "
+                   "children, care leavers, carers and long messages with the worry in the middle)",
     FRESH_THIRTEENTH: "written after a review revised round 6's rule (asked for played-down disclosures and joking "
                       "talk); scored in totals only with the second rule and the final one; never read",
     FRESH_FOURTEENTH: "the same, written alongside set 13 (asked for messages mixing English and another language)",
