@@ -8,6 +8,7 @@ sets in `tests/safeguarding/fresh/` are never read here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -116,7 +117,14 @@ other-languages model does (admin/risk_training_languages.py)."""
 
 
 def _read_yaml(path: Path) -> list[Example]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return list(_parse_yaml(path.name, path.read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_yaml(name: str, text: str) -> tuple[Example, ...]:
+    """A labelled file's messages, parsed once per process for the same name and words: naming the language of a
+    former blind set's messages is the slow part of `content check`, which the suite runs many times."""
+    data = yaml.safe_load(text)
     flag = [(str(row["text"]), row.get("category")) for row in data.get("flag") or ()]
     not_flag = [str(row["text"]) for row in data.get("not_flag") or ()]
     if data.get("former_blind_set"):
@@ -127,9 +135,9 @@ def _read_yaml(path: Path) -> list[Example]:
 
         flag = [(t, FORMER_BLIND_CATEGORIES.get(c, c)) for t, c in flag if identify(t).locale == ENGLISH]
         not_flag = [t for t in not_flag if identify(t).locale == ENGLISH]
-    out = [Example(t, True, c, path.name) for t, c in flag]
-    out += [Example(t, False, None, path.name) for t in not_flag]
-    return out
+    out = [Example(t, True, c, name) for t, c in flag]
+    out += [Example(t, False, None, name) for t in not_flag]
+    return tuple(out)
 
 
 def load_labelled(root: Path | None = None, lexicon: Lexicon | None = None) -> list[Example]:

@@ -348,24 +348,18 @@ def test_a_silent_model_cannot_overrule_a_grave_lexicon_hit(text: str, lexicon: 
 
 
 @pytest.mark.parametrize("text", [
+    # Played down: found by two reviews of round 6's rule for overruling the lexicon, which let them pass.
     "i got beaten up by my dad yesterday lol",
     "lol my mum will kill me if she finds out about the bruises he gave me",
     "we did a lesson on sextortion today lol thats literally what that guy is doing to me",
     "did a sextortion lesson today lol that literally happened to me last month",
-])
-def test_disclosures_played_down_still_flag(text: str, lexicon: Lexicon) -> None:
-    """Found by two reviews of round 6's rule for overruling the lexicon, which let them pass."""
-    assert assess(text, lexicon).flagged
-
-
-@pytest.mark.parametrize("text", [
+    # Mixed messages read as English: the live model cannot read the other language's half.
     "lol my mum will kill me, tata me tuce svaki dan",
     "she'll kill me if i'm late lol. mi padrastro me pega",
     "my carer said she'd kill me if i was late lol, anyway we won at football today, ojczym mnie bije",
     "my carer said she'd kill me if i was late lol, anyway we won at football today, baba yangu ananipiga",
 ])
-def test_the_model_does_not_overrule_words_it_cannot_read(text: str, lexicon: Lexicon) -> None:
-    """Mixed messages read as English: the live model cannot read the other language's half."""
+def test_the_reviewers_disclosures_still_flag(text: str, lexicon: Lexicon) -> None:
     assert assess(text, lexicon).flagged
 
 
